@@ -1,0 +1,499 @@
+//! Compact, exact storage of a [`StreamSet`] in DynamoDB-sized chunks (DESIGN §7).
+//!
+//! Encoding, column by column:
+//! - a numeric stream is stored as scaled integers when every value has at most 9 decimals
+//!   (`v = s / 10^k` exactly, bit for bit), written as zigzag-varint deltas; otherwise as
+//!   raw IEEE-754 bits, so every `f64` round-trips exactly;
+//! - `latlng` is two such columns (latitudes, then longitudes);
+//! - `moving` is bit-packed.
+//!
+//! The columns are then compressed with zstd and the blob is cut into chunks of at most
+//! [`CHUNK_PAYLOAD_BYTES`]. Each chunk carries a header (format version, index, count,
+//! blob length, FNV-1a checksum of the blob) so a missing, truncated, duplicated or
+//! corrupted chunk, or one written by a newer release, is reported as such.
+
+use crate::hash::fnv1a64;
+use crate::streams::{NumericKey, StreamSet};
+
+/// Version of the chunk and column format this release writes and reads.
+pub const FORMAT_VERSION: u8 = 1;
+/// Largest payload per chunk: well under DynamoDB's 400 KB item limit, leaving room for
+/// keys and attributes.
+pub const CHUNK_PAYLOAD_BYTES: usize = 256 * 1024;
+/// Refuse to inflate a blob beyond this (a corrupt length must not exhaust memory).
+const MAX_RAW_BYTES: usize = 256 * 1024 * 1024;
+const ZSTD_LEVEL: i32 = 9;
+const CHUNK_MAGIC: &[u8; 3] = b"SSK";
+const RAW_MAGIC: &[u8; 3] = b"SSC";
+/// magic(3) + version(1) + index(2) + count(2) + blob length(4) + checksum(8)
+const HEADER_BYTES: usize = 20;
+const LATLNG_ID: u8 = 100;
+const MOVING_ID: u8 = 101;
+const RAW_F64_TAG: u8 = 0xFF;
+const MAX_DECIMALS: i32 = 9;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodecError {
+    #[error("no stream chunks given")]
+    NoChunks,
+    #[error("chunk {index}: not a stream chunk (bad magic)")]
+    BadMagic { index: usize },
+    #[error("chunk {index}: format version {found} is newer than the {supported} this release reads")]
+    UnsupportedVersion { index: usize, found: u8, supported: u8 },
+    #[error("chunk {index}: truncated ({len} bytes, header needs {HEADER_BYTES})")]
+    TruncatedHeader { index: usize, len: usize },
+    #[error("chunks disagree: chunk {index} says {detail}")]
+    Inconsistent { index: usize, detail: String },
+    #[error("chunk {index} of {count} is missing")]
+    MissingChunk { index: u16, count: u16 },
+    #[error("chunk {index} appears twice")]
+    DuplicateChunk { index: u16 },
+    #[error("stream blob is {found} bytes, header says {expected}: a chunk is truncated")]
+    Truncated { expected: usize, found: usize },
+    #[error("stream blob checksum mismatch: a chunk is corrupt")]
+    Checksum,
+    #[error("stream blob does not decompress: {0}")]
+    Decompress(String),
+    #[error("stream columns are corrupt: {0}")]
+    Corrupt(&'static str),
+    #[error("stream set has {0} chunks, more than a chunk index can count")]
+    TooLarge(usize),
+}
+
+/// Encodes `set` into chunks of at most [`CHUNK_PAYLOAD_BYTES`] payload each.
+pub fn encode_chunks(set: &StreamSet) -> Result<Vec<Vec<u8>>, CodecError> {
+    encode_chunks_sized(set, CHUNK_PAYLOAD_BYTES)
+}
+
+/// As [`encode_chunks`], with a chosen payload size (tests use tiny ones to exercise
+/// chunk boundaries).
+pub fn encode_chunks_sized(set: &StreamSet, payload_bytes: usize) -> Result<Vec<Vec<u8>>, CodecError> {
+    let blob = compress(&encode_columns(set))?;
+    let payload_bytes = payload_bytes.max(1);
+    let count = blob.len().div_ceil(payload_bytes).max(1);
+    let count16 = u16::try_from(count).map_err(|_| CodecError::TooLarge(count))?;
+    let blob_len = u32::try_from(blob.len()).map_err(|_| CodecError::TooLarge(count))?;
+    let checksum = fnv1a64(&blob);
+    let mut pieces: Vec<&[u8]> = blob.chunks(payload_bytes).collect();
+    if pieces.is_empty() {
+        pieces.push(&[]);
+    }
+    Ok(pieces
+        .into_iter()
+        .enumerate()
+        .map(|(i, piece)| {
+            let mut chunk = Vec::with_capacity(HEADER_BYTES + piece.len());
+            chunk.extend_from_slice(CHUNK_MAGIC);
+            chunk.push(FORMAT_VERSION);
+            chunk.extend_from_slice(&(i as u16).to_le_bytes());
+            chunk.extend_from_slice(&count16.to_le_bytes());
+            chunk.extend_from_slice(&blob_len.to_le_bytes());
+            chunk.extend_from_slice(&checksum.to_le_bytes());
+            chunk.extend_from_slice(piece);
+            chunk
+        })
+        .collect())
+}
+
+/// Reassembles and decodes chunks, in any order.
+pub fn decode_chunks<C: AsRef<[u8]>>(chunks: &[C]) -> Result<StreamSet, CodecError> {
+    let first = chunks.first().ok_or(CodecError::NoChunks)?;
+    let head = parse_header(0, first.as_ref())?;
+    let mut pieces: Vec<Option<&[u8]>> = vec![None; usize::from(head.count)];
+    for (i, chunk) in chunks.iter().enumerate() {
+        let h = parse_header(i, chunk.as_ref())?;
+        if h.count != head.count || h.blob_len != head.blob_len || h.checksum != head.checksum {
+            return Err(CodecError::Inconsistent {
+                index: i,
+                detail: format!("count {} / length {} unlike chunk 0's {} / {}", h.count, h.blob_len, head.count, head.blob_len),
+            });
+        }
+        let slot = pieces.get_mut(usize::from(h.index)).ok_or_else(|| CodecError::Inconsistent {
+            index: i,
+            detail: format!("index {} of only {}", h.index, h.count),
+        })?;
+        if slot.replace(&chunk.as_ref()[HEADER_BYTES..]).is_some() {
+            return Err(CodecError::DuplicateChunk { index: h.index });
+        }
+    }
+    let mut blob = Vec::with_capacity(head.blob_len);
+    for (index, piece) in pieces.iter().enumerate() {
+        let piece = piece.ok_or(CodecError::MissingChunk { index: index as u16, count: head.count })?;
+        blob.extend_from_slice(piece);
+    }
+    if blob.len() != head.blob_len {
+        return Err(CodecError::Truncated { expected: head.blob_len, found: blob.len() });
+    }
+    if fnv1a64(&blob) != head.checksum {
+        return Err(CodecError::Checksum);
+    }
+    let raw = zstd::bulk::decompress(&blob, MAX_RAW_BYTES).map_err(|e| CodecError::Decompress(e.to_string()))?;
+    decode_columns(&raw)
+}
+
+struct Header {
+    index: u16,
+    count: u16,
+    blob_len: usize,
+    checksum: u64,
+}
+
+fn parse_header(index: usize, chunk: &[u8]) -> Result<Header, CodecError> {
+    if chunk.len() < 4 || &chunk[..3] != CHUNK_MAGIC {
+        return Err(CodecError::BadMagic { index });
+    }
+    if chunk[3] > FORMAT_VERSION {
+        return Err(CodecError::UnsupportedVersion { index, found: chunk[3], supported: FORMAT_VERSION });
+    }
+    if chunk.len() < HEADER_BYTES {
+        return Err(CodecError::TruncatedHeader { index, len: chunk.len() });
+    }
+    let u16_at = |o: usize| u16::from_le_bytes([chunk[o], chunk[o + 1]]);
+    let u32_at = |o: usize| u32::from_le_bytes(chunk[o..o + 4].try_into().expect("4 bytes"));
+    Ok(Header {
+        index: u16_at(4),
+        count: u16_at(6),
+        blob_len: u32_at(8) as usize,
+        checksum: u64::from_le_bytes(chunk[12..20].try_into().expect("8 bytes")),
+    })
+}
+
+fn compress(raw: &[u8]) -> Result<Vec<u8>, CodecError> {
+    zstd::bulk::compress(raw, ZSTD_LEVEL).map_err(|e| CodecError::Decompress(e.to_string()))
+}
+
+/// The uncompressed columnar form.
+pub fn encode_columns(set: &StreamSet) -> Vec<u8> {
+    let mut out = Vec::with_capacity(set.len() * 8);
+    out.extend_from_slice(RAW_MAGIC);
+    out.push(FORMAT_VERSION);
+    let numeric: Vec<(NumericKey, &[f64])> =
+        NumericKey::ALL.into_iter().filter_map(|k| set.get(k).map(|d| (k, d))).collect();
+    let channels = numeric.len() + usize::from(set.latlng.is_some()) + usize::from(set.moving.is_some());
+    put_varint(&mut out, channels as u64);
+    for (key, data) in numeric {
+        out.push(key as u8);
+        put_varint(&mut out, data.len() as u64);
+        put_f64_column(&mut out, data.iter().copied());
+    }
+    if let Some(latlng) = &set.latlng {
+        out.push(LATLNG_ID);
+        put_varint(&mut out, latlng.len() as u64);
+        put_f64_column(&mut out, latlng.iter().map(|p| p[0]));
+        put_f64_column(&mut out, latlng.iter().map(|p| p[1]));
+    }
+    if let Some(moving) = &set.moving {
+        out.push(MOVING_ID);
+        put_varint(&mut out, moving.len() as u64);
+        for byte in moving.chunks(8) {
+            out.push(byte.iter().enumerate().fold(0u8, |acc, (i, &b)| acc | (u8::from(b) << i)));
+        }
+    }
+    out
+}
+
+fn decode_columns(raw: &[u8]) -> Result<StreamSet, CodecError> {
+    let mut r = Reader { buf: raw, pos: 0 };
+    if r.bytes(3)? != RAW_MAGIC {
+        return Err(CodecError::Corrupt("bad column magic"));
+    }
+    let version = r.byte()?;
+    if version > FORMAT_VERSION {
+        return Err(CodecError::UnsupportedVersion { index: 0, found: version, supported: FORMAT_VERSION });
+    }
+    let channels = r.varint()?;
+    let mut set = StreamSet::default();
+    for _ in 0..channels {
+        let id = r.byte()?;
+        let len = r.length()?;
+        match id {
+            LATLNG_ID => {
+                let lat = r.f64_column(len)?;
+                let lng = r.f64_column(len)?;
+                set.latlng = Some(lat.into_iter().zip(lng).map(|(a, b)| [a, b]).collect());
+            }
+            MOVING_ID => {
+                let bytes = r.bytes(len.div_ceil(8))?;
+                set.moving = Some((0..len).map(|i| bytes[i / 8] >> (i % 8) & 1 == 1).collect());
+            }
+            id => {
+                let key = NumericKey::ALL.get(usize::from(id)).copied().ok_or(CodecError::Corrupt("unknown channel id"))?;
+                set.set(key, Some(r.f64_column(len)?));
+            }
+        }
+    }
+    if r.pos != raw.len() {
+        return Err(CodecError::Corrupt("trailing bytes after the last column"));
+    }
+    Ok(set)
+}
+
+/// Number of decimals `k` (0..=9) such that every value is exactly `round(v·10^k)/10^k`.
+fn decimal_scale(values: &[f64]) -> Option<i32> {
+    (0..=MAX_DECIMALS).find(|&k| {
+        let p = 10f64.powi(k);
+        values.iter().all(|&v| {
+            let s = (v * p).round();
+            s.abs() < 9.0e15 && ((s as i64) as f64 / p).to_bits() == v.to_bits()
+        })
+    })
+}
+
+fn put_f64_column(out: &mut Vec<u8>, values: impl Iterator<Item = f64> + Clone) {
+    let collected: Vec<f64> = values.collect();
+    match decimal_scale(&collected) {
+        Some(k) => {
+            out.push(k as u8);
+            let p = 10f64.powi(k);
+            let mut prev = 0i64;
+            for v in collected {
+                let s = (v * p).round() as i64;
+                put_varint(out, zigzag(s.wrapping_sub(prev)));
+                prev = s;
+            }
+        }
+        None => {
+            out.push(RAW_F64_TAG);
+            for v in collected {
+                out.extend_from_slice(&v.to_bits().to_le_bytes());
+            }
+        }
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or(CodecError::Corrupt("column ends early"))?;
+        let s = &self.buf[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn byte(&mut self) -> Result<u8, CodecError> {
+        Ok(self.bytes(1)?[0])
+    }
+
+    fn varint(&mut self) -> Result<u64, CodecError> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7F) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(CodecError::Corrupt("varint longer than 64 bits"))
+    }
+
+    /// A sample count, bounded by what the remaining bytes could possibly hold.
+    fn length(&mut self) -> Result<usize, CodecError> {
+        let n = self.varint()?;
+        if n > (self.buf.len() as u64) * 8 {
+            return Err(CodecError::Corrupt("sample count larger than the data"));
+        }
+        Ok(n as usize)
+    }
+
+    fn f64_column(&mut self, len: usize) -> Result<Vec<f64>, CodecError> {
+        let tag = self.byte()?;
+        let mut out = Vec::with_capacity(len.min(self.buf.len()));
+        if tag == RAW_F64_TAG {
+            for _ in 0..len {
+                out.push(f64::from_bits(u64::from_le_bytes(self.bytes(8)?.try_into().expect("8 bytes"))));
+            }
+        } else if i32::from(tag) <= MAX_DECIMALS {
+            let p = 10f64.powi(i32::from(tag));
+            let mut prev = 0i64;
+            for _ in 0..len {
+                prev = prev.wrapping_add(unzigzag(self.varint()?));
+                out.push(prev as f64 / p);
+            }
+        } else {
+            return Err(CodecError::Corrupt("unknown column encoding"));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sample() -> StreamSet {
+        let mut s = StreamSet::default()
+            .with(NumericKey::Time, (0..500).map(f64::from).collect())
+            .with(NumericKey::Watts, (0..500).map(|i| f64::from(i % 300)).collect())
+            .with(NumericKey::GradeSmooth, (0..500).map(|i| f64::from(i) * -0.1).collect())
+            .with(NumericKey::VelocitySmooth, (0..500).map(|i| (f64::from(i) * 0.37).sin() * 3.0 + 5.0).collect());
+        s.latlng = Some((0..500).map(|i| [10.0 + f64::from(i) * 1e-6, -30.000_123]).collect());
+        s.moving = Some((0..500).map(|i| i % 3 != 0).collect());
+        s
+    }
+
+    #[test]
+    fn round_trip_is_exact_for_every_stream_type() {
+        let s = sample();
+        let chunks = encode_chunks(&s).unwrap();
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(decode_chunks(&chunks).unwrap(), s);
+    }
+
+    #[test]
+    fn empty_set_round_trips() {
+        let chunks = encode_chunks(&StreamSet::default()).unwrap();
+        assert_eq!(decode_chunks(&chunks).unwrap(), StreamSet::default());
+    }
+
+    #[test]
+    fn chunk_boundaries_and_any_order() {
+        let s = sample();
+        let mut chunks = encode_chunks_sized(&s, 97).unwrap();
+        assert!(chunks.len() > 3);
+        assert!(chunks.iter().all(|c| c.len() <= 97 + HEADER_BYTES));
+        chunks.reverse();
+        assert_eq!(decode_chunks(&chunks).unwrap(), s);
+    }
+
+    #[test]
+    fn missing_duplicate_truncated_and_corrupt_chunks_are_reported() {
+        let chunks = encode_chunks_sized(&sample(), 97).unwrap();
+        let n = chunks.len() as u16;
+
+        let missing: Vec<_> = chunks.iter().enumerate().filter(|(i, _)| *i != 2).map(|(_, c)| c.clone()).collect();
+        assert_eq!(decode_chunks(&missing), Err(CodecError::MissingChunk { index: 2, count: n }));
+
+        let mut dup = chunks.clone();
+        dup[1] = dup[0].clone();
+        assert_eq!(decode_chunks(&dup), Err(CodecError::DuplicateChunk { index: 0 }));
+
+        let mut truncated = chunks.clone();
+        let last = truncated.last_mut().unwrap();
+        last.truncate(last.len() - 1);
+        assert!(matches!(decode_chunks(&truncated), Err(CodecError::Truncated { .. })));
+
+        let mut corrupt = chunks.clone();
+        corrupt[1][HEADER_BYTES + 3] ^= 0x55;
+        assert_eq!(decode_chunks(&corrupt), Err(CodecError::Checksum));
+
+        let short = vec![chunks[0][..10].to_vec()];
+        assert_eq!(decode_chunks(&short), Err(CodecError::TruncatedHeader { index: 0, len: 10 }));
+
+        let mut foreign = chunks.clone();
+        foreign[0][0] = b'X';
+        assert_eq!(decode_chunks(&foreign), Err(CodecError::BadMagic { index: 0 }));
+
+        let none: Vec<Vec<u8>> = vec![];
+        assert_eq!(decode_chunks(&none), Err(CodecError::NoChunks));
+    }
+
+    #[test]
+    fn future_format_version_is_refused() {
+        let mut chunks = encode_chunks(&sample()).unwrap();
+        chunks[0][3] = FORMAT_VERSION + 1;
+        assert_eq!(
+            decode_chunks(&chunks),
+            Err(CodecError::UnsupportedVersion { index: 0, found: FORMAT_VERSION + 1, supported: FORMAT_VERSION })
+        );
+    }
+
+    #[test]
+    fn corrupt_columns_with_a_valid_checksum_are_reported() {
+        // A blob that decompresses fine but whose columns are garbage.
+        let blob = zstd::bulk::compress(b"SSC\x01\x05\x00", 3).unwrap();
+        let mut chunk = Vec::new();
+        chunk.extend_from_slice(CHUNK_MAGIC);
+        chunk.push(FORMAT_VERSION);
+        chunk.extend_from_slice(&0u16.to_le_bytes());
+        chunk.extend_from_slice(&1u16.to_le_bytes());
+        chunk.extend_from_slice(&(blob.len() as u32).to_le_bytes());
+        chunk.extend_from_slice(&fnv1a64(&blob).to_le_bytes());
+        chunk.extend_from_slice(&blob);
+        assert!(matches!(decode_chunks(&[chunk]), Err(CodecError::Corrupt(_))));
+    }
+
+    #[test]
+    fn values_without_a_short_decimal_form_use_raw_bits() {
+        let s = StreamSet::default().with(NumericKey::Altitude, vec![0.1 + 0.2, -0.0, f64::MAX, 1e-300]);
+        assert_eq!(decode_chunks(&encode_chunks(&s).unwrap()).unwrap(), s);
+    }
+
+    fn arb_f64() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            (-100_000i64..100_000).prop_map(|v| v as f64),
+            (-10_000_000i64..10_000_000).prop_map(|v| v as f64 / 1000.0),
+            (-90_000_000i64..90_000_000).prop_map(|v| v as f64 / 1e6),
+            any::<f64>().prop_filter("finite", |v| v.is_finite()),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn random_sets_round_trip_exactly(
+            n in 0usize..300,
+            keys in proptest::collection::vec(any::<bool>(), 9),
+            seed_cols in proptest::collection::vec(proptest::collection::vec(arb_f64(), 300), 11),
+            moving in proptest::collection::vec(any::<bool>(), 300),
+            with_latlng in any::<bool>(),
+            with_moving in any::<bool>(),
+            chunk in 16usize..4096,
+        ) {
+            let mut s = StreamSet::default();
+            for (i, key) in NumericKey::ALL.into_iter().enumerate() {
+                if keys[i] {
+                    s.set(key, Some(seed_cols[i][..n].to_vec()));
+                }
+            }
+            if with_latlng {
+                s.latlng = Some((0..n).map(|i| [seed_cols[9][i], seed_cols[10][i]]).collect());
+            }
+            if with_moving {
+                s.moving = Some(moving[..n].to_vec());
+            }
+            let chunks = encode_chunks_sized(&s, chunk).unwrap();
+            let back = decode_chunks(&chunks).unwrap();
+            // Compare bits, so -0.0 and 0.0 count as different.
+            prop_assert_eq!(format!("{:?}", bits(&back)), format!("{:?}", bits(&s)));
+        }
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let mut chunk = b"SSK\x01".to_vec();
+            chunk.extend(bytes);
+            let _ = decode_chunks(&[chunk]);
+        }
+    }
+
+    fn bits(s: &StreamSet) -> Vec<Vec<u64>> {
+        let mut out: Vec<Vec<u64>> =
+            NumericKey::ALL.into_iter().filter_map(|k| s.get(k)).map(|d| d.iter().map(|v| v.to_bits()).collect()).collect();
+        if let Some(l) = &s.latlng {
+            out.push(l.iter().flat_map(|p| [p[0].to_bits(), p[1].to_bits()]).collect());
+        }
+        if let Some(m) = &s.moving {
+            out.push(m.iter().map(|&b| u64::from(b)).collect());
+        }
+        out
+    }
+}

@@ -1,0 +1,188 @@
+//! The webhook event Strava pushes (DESIGN §4) and the SQS FIFO message made from it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::hash::fnv1a64;
+use crate::model::AthleteId;
+use crate::streams::ParseError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectType {
+    Activity,
+    Athlete,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AspectType {
+    Create,
+    Update,
+    Delete,
+}
+
+/// `updates` of an update event. Strava sends strings, including for booleans
+/// (`"private": "true"`). Keys beyond the documented ones are kept in `other`: they make
+/// the update one that needs a refetch (DESIGN §5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Updates {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub sport_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private: Option<BoolString>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorized: Option<BoolString>,
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// Strava's `"true"` / `"false"` strings; a JSON boolean is accepted too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "serde_json::Value", into = "String")]
+pub struct BoolString(pub bool);
+
+impl TryFrom<serde_json::Value> for BoolString {
+    type Error = String;
+    fn try_from(v: serde_json::Value) -> Result<Self, String> {
+        match v {
+            serde_json::Value::Bool(b) => Ok(BoolString(b)),
+            serde_json::Value::String(s) if s == "true" => Ok(BoolString(true)),
+            serde_json::Value::String(s) if s == "false" => Ok(BoolString(false)),
+            _ => Err("expected \"true\" or \"false\"".to_string()),
+        }
+    }
+}
+
+impl From<BoolString> for String {
+    fn from(b: BoolString) -> String {
+        b.0.to_string()
+    }
+}
+
+/// One push event. Ids are `i64`: Strava's exceed 2^32.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEvent {
+    pub object_type: ObjectType,
+    pub object_id: i64,
+    pub aspect_type: AspectType,
+    #[serde(default)]
+    pub updates: Updates,
+    pub owner_id: AthleteId,
+    pub subscription_id: i64,
+    /// Unix seconds.
+    pub event_time: i64,
+}
+
+impl WebhookEvent {
+    /// Parses a push body; an error names the JSON path of the offending field.
+    pub fn parse(json: &[u8]) -> Result<Self, ParseError> {
+        let de = &mut serde_json::Deserializer::from_slice(json);
+        serde_path_to_error::deserialize(de)
+            .map_err(|e| ParseError { path: e.path().to_string(), message: e.into_inner().to_string() })
+    }
+
+    /// `athlete` + `update` + `authorized: "false"`: the athlete revoked access.
+    pub fn is_deauthorization(&self) -> bool {
+        self.object_type == ObjectType::Athlete
+            && self.aspect_type == AspectType::Update
+            && self.updates.authorized == Some(BoolString(false))
+    }
+
+    /// SQS FIFO deduplication id: equal for Strava's retries of one push (same object,
+    /// aspect, time and updates), different otherwise. At most 128 characters.
+    pub fn dedup_id(&self) -> String {
+        let updates = serde_json::to_string(&self.updates).unwrap_or_default();
+        format!(
+            "{}-{}-{}-{}-{:016x}",
+            match self.object_type {
+                ObjectType::Activity => "act",
+                ObjectType::Athlete => "ath",
+            },
+            self.object_id,
+            match self.aspect_type {
+                AspectType::Create => "c",
+                AspectType::Update => "u",
+                AspectType::Delete => "d",
+            },
+            self.event_time,
+            fnv1a64(updates.as_bytes())
+        )
+    }
+}
+
+/// A message for the SQS FIFO queue: one athlete's messages share a group, so they are
+/// applied in order and never concurrently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    pub group_id: String,
+    pub dedup_id: String,
+    pub body: String,
+}
+
+impl QueueMessage {
+    pub fn group_for(athlete: AthleteId) -> String {
+        format!("athlete-{athlete}")
+    }
+
+    pub fn for_event(event: &WebhookEvent) -> Self {
+        QueueMessage {
+            group_id: Self::group_for(event.owner_id),
+            dedup_id: event.dedup_id(),
+            body: serde_json::json!({ "kind": "webhook_event", "event": event }).to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CREATE: &str = r#"{"aspect_type":"create","event_time":1516126040,"object_id":1099511627776,
+        "object_type":"activity","owner_id":5123456789,"subscription_id":120475,"updates":{}}"#;
+
+    #[test]
+    fn parses_strava_events() {
+        let e = WebhookEvent::parse(CREATE.as_bytes()).unwrap();
+        assert_eq!(e.object_id, 1 << 40);
+        assert_eq!(e.aspect_type, AspectType::Create);
+        let deauth = r#"{"aspect_type":"update","event_time":1,"object_id":5,"object_type":"athlete",
+            "owner_id":5,"subscription_id":1,"updates":{"authorized":"false"}}"#;
+        assert!(WebhookEvent::parse(deauth.as_bytes()).unwrap().is_deauthorization());
+        let private = r#"{"aspect_type":"update","event_time":1,"object_id":5,"object_type":"activity",
+            "owner_id":5,"subscription_id":1,"updates":{"private":"true","title":"x","sport_type":"Run"}}"#;
+        let e = WebhookEvent::parse(private.as_bytes()).unwrap();
+        assert_eq!(e.updates.private, Some(BoolString(true)));
+        assert!(e.updates.other.contains_key("sport_type"));
+    }
+
+    #[test]
+    fn bad_events_name_the_field() {
+        let e = WebhookEvent::parse(CREATE.replace("\"activity\"", "\"club\"").as_bytes()).unwrap_err();
+        assert_eq!(e.path, "object_type");
+        let e = WebhookEvent::parse(CREATE.replace("1099511627776", "\"1\"").as_bytes()).unwrap_err();
+        assert_eq!(e.path, "object_id");
+        let e = WebhookEvent::parse(br#"{"object_type":"activity"}"#).unwrap_err();
+        assert!(e.message.contains("missing field"), "{e}");
+        let bad_private = CREATE.replace("\"updates\":{}", "\"updates\":{\"private\":\"maybe\"}");
+        assert_eq!(WebhookEvent::parse(bad_private.as_bytes()).unwrap_err().path, "updates.private");
+    }
+
+    #[test]
+    fn dedup_ids_collapse_retries_only() {
+        let a = WebhookEvent::parse(CREATE.as_bytes()).unwrap();
+        let mut b = a.clone();
+        assert_eq!(a.dedup_id(), b.dedup_id());
+        b.event_time += 1;
+        assert_ne!(a.dedup_id(), b.dedup_id());
+        let mut c = a.clone();
+        c.updates.title = Some("t".into());
+        assert_ne!(a.dedup_id(), c.dedup_id());
+        assert!(a.dedup_id().len() <= 128);
+        let m = QueueMessage::for_event(&a);
+        assert_eq!(m.group_id, "athlete-5123456789");
+    }
+}

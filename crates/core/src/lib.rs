@@ -1,0 +1,29 @@
+//! Pure domain of the Strava → AWS training-load pipeline.
+//!
+//! Nothing in this crate does I/O: the Lambdas, the CLI and the benchmarks all call the
+//! same code, and the adapters in `stravasync-aws` implement the [`ports`] defined here.
+//!
+//! - [`model`]: athlete profile and thresholds, activity summary, OAuth tokens, PMC rows,
+//!   rate-limit windows.
+//! - [`streams`]: Strava's `key_by_type` stream set, validated on parse.
+//! - [`event`]: the webhook event Strava pushes, and the queue message built from it.
+//! - [`codec`]: compact columnar encoding of a stream set, split into DynamoDB-sized chunks.
+//! - [`metrics`]: 1 Hz resampling, NP/TSS, rTSS, hrTSS, zones, peaks (DESIGN §6).
+//! - [`pmc`]: the Performance Management Chart (CTL, ATL, TSB).
+//! - [`ports`] and [`memory`]: the storage, vault and queue traits and in-memory versions
+//!   of them for unit tests.
+
+pub mod codec;
+pub mod date;
+pub mod event;
+pub mod hash;
+pub mod memory;
+pub mod metrics;
+pub mod model;
+pub mod pmc;
+pub mod ports;
+pub mod secret;
+pub mod streams;
+
+pub use date::LocalDate;
+pub use secret::Secret;

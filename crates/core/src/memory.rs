@@ -1,0 +1,296 @@
+//! In-memory implementations of the [`crate::ports`], for unit tests of the domain and
+//! handlers. They follow the same rules as the AWS adapters (conditional versions,
+//! chunk replacement, FIFO dedup), which the adapter tests check on the real services.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+
+use crate::date::LocalDate;
+use crate::event::QueueMessage;
+use crate::model::{
+    ActivityId, ActivityState, AppCredentials, AthleteId, AthleteProfile, OAuthTokens, PmcRow, RateWindow,
+    StoredActivity, Tombstone,
+};
+use crate::ports::{
+    ActivityStore, EventQueue, QueueError, RateBudget, Reservation, StoreError, TokenVault, VaultError, WriteOutcome,
+};
+
+#[derive(Default)]
+struct StoreData {
+    profiles: HashMap<AthleteId, AthleteProfile>,
+    activities: BTreeMap<(AthleteId, ActivityId), ActivityState>,
+    chunks: BTreeMap<(AthleteId, ActivityId), Vec<Vec<u8>>>,
+    pmc: BTreeMap<(AthleteId, LocalDate), PmcRow>,
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    data: Mutex<StoreData>,
+}
+
+impl MemoryStore {
+    fn with<R>(&self, f: impl FnOnce(&mut StoreData) -> R) -> R {
+        f(&mut self.data.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// The version rule shared by both writes: `incoming_is_delete` wins ties.
+fn version_allows(stored: Option<&ActivityState>, incoming: i64, incoming_is_delete: bool) -> WriteOutcome {
+    match stored {
+        None => WriteOutcome::Written,
+        Some(s) if s.version() < incoming => WriteOutcome::Written,
+        Some(s) if s.version() == incoming && (incoming_is_delete || matches!(s, ActivityState::Live(_))) => {
+            WriteOutcome::Written
+        }
+        Some(s) => WriteOutcome::Stale { stored_version: s.version() },
+    }
+}
+
+impl ActivityStore for MemoryStore {
+    async fn get_profile(&self, athlete: AthleteId) -> Result<Option<AthleteProfile>, StoreError> {
+        Ok(self.with(|d| d.profiles.get(&athlete).cloned()))
+    }
+
+    async fn put_profile(&self, profile: &AthleteProfile) -> Result<(), StoreError> {
+        self.with(|d| d.profiles.insert(profile.athlete_id, profile.clone()));
+        Ok(())
+    }
+
+    async fn get_activity(&self, athlete: AthleteId, activity: ActivityId) -> Result<Option<ActivityState>, StoreError> {
+        Ok(self.with(|d| d.activities.get(&(athlete, activity)).cloned()))
+    }
+
+    async fn put_activity(&self, a: &StoredActivity) -> Result<WriteOutcome, StoreError> {
+        Ok(self.with(|d| {
+            let key = (a.athlete_id, a.activity_id);
+            let outcome = version_allows(d.activities.get(&key), a.version, false);
+            if outcome == WriteOutcome::Written {
+                d.activities.insert(key, ActivityState::Live(Box::new(a.clone())));
+            }
+            outcome
+        }))
+    }
+
+    async fn put_tombstone(&self, t: Tombstone) -> Result<WriteOutcome, StoreError> {
+        Ok(self.with(|d| {
+            let key = (t.athlete_id, t.activity_id);
+            let outcome = version_allows(d.activities.get(&key), t.version, true);
+            if outcome == WriteOutcome::Written {
+                d.activities.insert(key, ActivityState::Deleted(t));
+            }
+            outcome
+        }))
+    }
+
+    async fn put_stream_chunks(&self, athlete: AthleteId, activity: ActivityId, chunks: &[Vec<u8>]) -> Result<(), StoreError> {
+        self.with(|d| d.chunks.insert((athlete, activity), chunks.to_vec()));
+        Ok(())
+    }
+
+    async fn get_stream_chunks(&self, athlete: AthleteId, activity: ActivityId) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(self.with(|d| d.chunks.get(&(athlete, activity)).cloned().unwrap_or_default()))
+    }
+
+    async fn delete_stream_chunks(&self, athlete: AthleteId, activity: ActivityId) -> Result<usize, StoreError> {
+        Ok(self.with(|d| d.chunks.remove(&(athlete, activity)).map_or(0, |c| c.len())))
+    }
+
+    async fn put_pmc_rows(&self, athlete: AthleteId, rows: &[PmcRow]) -> Result<(), StoreError> {
+        self.with(|d| {
+            for r in rows {
+                d.pmc.insert((athlete, r.date), *r);
+            }
+        });
+        Ok(())
+    }
+
+    async fn pmc_rows(&self, athlete: AthleteId, from: LocalDate, to: LocalDate) -> Result<Vec<PmcRow>, StoreError> {
+        Ok(self.with(|d| d.pmc.range((athlete, from)..=(athlete, to)).map(|(_, r)| *r).collect()))
+    }
+
+    async fn activities_between(
+        &self,
+        athlete: AthleteId,
+        from: LocalDate,
+        to: LocalDate,
+    ) -> Result<Vec<StoredActivity>, StoreError> {
+        Ok(self.with(|d| {
+            let mut out: Vec<StoredActivity> = d
+                .activities
+                .range((athlete, ActivityId::MIN)..=(athlete, ActivityId::MAX))
+                .filter_map(|(_, s)| match s {
+                    ActivityState::Live(a) if (from..=to).contains(&a.local_date) => Some((**a).clone()),
+                    _ => None,
+                })
+                .collect();
+            out.sort_by_key(|a| (a.local_date, a.activity_id));
+            out
+        }))
+    }
+
+    async fn delete_athlete(&self, athlete: AthleteId) -> Result<usize, StoreError> {
+        Ok(self.with(|d| {
+            let mut n = usize::from(d.profiles.remove(&athlete).is_some());
+            let before = d.activities.len() + d.pmc.len();
+            d.activities.retain(|(a, _), _| *a != athlete);
+            d.pmc.retain(|(a, _), _| *a != athlete);
+            n += before - d.activities.len() - d.pmc.len();
+            let chunk_keys: Vec<_> = d.chunks.keys().filter(|(a, _)| *a == athlete).copied().collect();
+            for k in chunk_keys {
+                n += d.chunks.remove(&k).map_or(0, |c| c.len());
+            }
+            n
+        }))
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryRateBudget {
+    used: Mutex<HashMap<RateWindow, u32>>,
+}
+
+impl RateBudget for MemoryRateBudget {
+    async fn reserve(&self, window: RateWindow, requests: u32, limit: u32) -> Result<Reservation, StoreError> {
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        let count = used.entry(window).or_insert(0);
+        if *count + requests <= limit {
+            *count += requests;
+            Ok(Reservation::Granted { used: *count })
+        } else {
+            Ok(Reservation::Exhausted { used: *count })
+        }
+    }
+
+    async fn record_usage(&self, window: RateWindow, observed: u32) -> Result<(), StoreError> {
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        let count = used.entry(window).or_insert(0);
+        *count = (*count).max(observed);
+        Ok(())
+    }
+}
+
+pub struct MemoryVault {
+    tokens: Mutex<HashMap<AthleteId, OAuthTokens>>,
+    app: AppCredentials,
+}
+
+impl MemoryVault {
+    pub fn new(app: AppCredentials) -> Self {
+        MemoryVault { tokens: Mutex::default(), app }
+    }
+}
+
+impl TokenVault for MemoryVault {
+    async fn get_tokens(&self, athlete: AthleteId) -> Result<Option<OAuthTokens>, VaultError> {
+        Ok(self.tokens.lock().unwrap_or_else(|p| p.into_inner()).get(&athlete).cloned())
+    }
+
+    async fn put_tokens(&self, tokens: &OAuthTokens) -> Result<(), VaultError> {
+        self.tokens.lock().unwrap_or_else(|p| p.into_inner()).insert(tokens.athlete_id, tokens.clone());
+        Ok(())
+    }
+
+    async fn delete_tokens(&self, athlete: AthleteId) -> Result<bool, VaultError> {
+        Ok(self.tokens.lock().unwrap_or_else(|p| p.into_inner()).remove(&athlete).is_some())
+    }
+
+    async fn app_credentials(&self) -> Result<AppCredentials, VaultError> {
+        Ok(self.app.clone())
+    }
+}
+
+/// Records what was enqueued; drops a message whose dedup id was already seen, as an
+/// SQS FIFO queue does within its 5-minute window.
+#[derive(Default)]
+pub struct MemoryQueue {
+    state: Mutex<(Vec<QueueMessage>, HashSet<String>, Vec<(String, u32)>)>,
+}
+
+impl MemoryQueue {
+    pub fn messages(&self) -> Vec<QueueMessage> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).0.clone()
+    }
+
+    pub fn deferrals(&self) -> Vec<(String, u32)> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).2.clone()
+    }
+}
+
+impl EventQueue for MemoryQueue {
+    async fn enqueue(&self, message: &QueueMessage) -> Result<(), QueueError> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if s.1.insert(message.dedup_id.clone()) {
+            s.0.push(message.clone());
+        }
+        Ok(())
+    }
+
+    async fn defer(&self, receipt_handle: &str, delay_secs: u32) -> Result<(), QueueError> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).2.push((receipt_handle.to_string(), delay_secs));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{ActivityMetrics, Peaks, Score, Zones};
+    use crate::model::{ActivitySummary, RateWindowKind, ScoreSource, SCHEMA_VERSION};
+
+    pub(crate) fn activity(id: ActivityId, version: i64, date: &str) -> StoredActivity {
+        StoredActivity {
+            schema: SCHEMA_VERSION,
+            athlete_id: 7,
+            activity_id: id,
+            version,
+            local_date: date.parse().unwrap(),
+            summary: serde_json::from_value(serde_json::json!({
+                "id": id, "type": "Ride", "start_date": format!("{date}T10:00:00Z"),
+                "start_date_local": format!("{date}T10:00:00Z")
+            }))
+            .unwrap(),
+            metrics: Some(ActivityMetrics {
+                duration_s: 1,
+                power: None,
+                pace: None,
+                heartrate: None,
+                score: Score { source: ScoreSource::None, value: None },
+                zones: Zones { power: None, heartrate: None },
+                peaks: Peaks { watts: None, heartrate: None, velocity_smooth: None },
+            }),
+            stream_chunks: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn versions_decide_and_deletes_win_ties() {
+        let s = MemoryStore::default();
+        assert_eq!(s.put_activity(&activity(1, 10, "2024-01-01")).await.unwrap(), WriteOutcome::Written);
+        assert_eq!(s.put_activity(&activity(1, 9, "2024-01-01")).await.unwrap(), WriteOutcome::Stale { stored_version: 10 });
+        assert_eq!(s.put_activity(&activity(1, 10, "2024-01-02")).await.unwrap(), WriteOutcome::Written);
+        let t = Tombstone { athlete_id: 7, activity_id: 1, version: 10 };
+        assert_eq!(s.put_tombstone(t).await.unwrap(), WriteOutcome::Written);
+        assert_eq!(s.put_activity(&activity(1, 10, "2024-01-01")).await.unwrap(), WriteOutcome::Stale { stored_version: 10 });
+        assert_eq!(s.put_activity(&activity(1, 11, "2024-01-01")).await.unwrap(), WriteOutcome::Written);
+        let _: ActivitySummary = activity(1, 1, "2024-01-01").summary;
+    }
+
+    #[tokio::test]
+    async fn rate_budget_never_passes_the_limit() {
+        let b = MemoryRateBudget::default();
+        let w = RateWindow::containing(RateWindowKind::QuarterHour, 0);
+        assert_eq!(b.reserve(w, 2, 3).await.unwrap(), Reservation::Granted { used: 2 });
+        assert_eq!(b.reserve(w, 2, 3).await.unwrap(), Reservation::Exhausted { used: 2 });
+        b.record_usage(w, 3).await.unwrap();
+        assert_eq!(b.reserve(w, 1, 3).await.unwrap(), Reservation::Exhausted { used: 3 });
+    }
+
+    #[tokio::test]
+    async fn queue_dedups() {
+        let q = MemoryQueue::default();
+        let m = QueueMessage { group_id: "g".into(), dedup_id: "d".into(), body: "b".into() };
+        q.enqueue(&m).await.unwrap();
+        q.enqueue(&m).await.unwrap();
+        assert_eq!(q.messages().len(), 1);
+    }
+}

@@ -1,0 +1,619 @@
+//! Training metrics of one activity, exactly as DESIGN §6 defines them.
+//!
+//! Conventions that change numbers, all in one place:
+//! - Everything works on a 1 Hz series built by [`resample_1hz`]: a gap `dt = t[i+1] − t[i]`
+//!   of up to [`MAX_INTERPOLATED_GAP_S`] is filled by linear interpolation; a longer gap is
+//!   a pause and is removed (the samples either side become neighbours). A repeated time
+//!   keeps the first sample. `duration_s` is the number of 1 Hz samples.
+//! - Each channel is resampled first, then channels are combined (speed × grade cost).
+//! - Rolling and peak windows run straight across a removed pause.
+//! - NP and NGS keep full 30-sample windows only; with fewer than 30 samples they are
+//!   `None` and their score is 0.
+//! - A value exactly on a zone boundary belongs to the upper zone.
+//! - Heart-rate samples of 0 (no reading) are skipped for TRIMP and heart-rate zones.
+
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::model::{ScoreSource, Sex, SportType, ThresholdError, Thresholds};
+use crate::streams::{NumericKey, StreamError, StreamSet};
+
+/// Longest gap (s) that is interpolated; anything longer is a pause.
+pub const MAX_INTERPOLATED_GAP_S: i64 = 90;
+/// Rolling window (samples) of NP and NGS.
+pub const ROLLING_WINDOW: usize = 30;
+/// Peak windows in seconds: 5 s … 60 min.
+pub const PEAK_WINDOWS: [usize; 9] = [5, 15, 30, 60, 300, 600, 1200, 1800, 3600];
+/// Coggan power zones: lower bounds in % of FTP.
+pub const POWER_ZONE_PCT: [f64; 6] = [55.0, 75.0, 90.0, 105.0, 120.0, 150.0];
+/// Heart-rate zones: lower bounds in % of LTHR.
+pub const HEARTRATE_ZONE_PCT: [f64; 4] = [68.0, 83.0, 94.0, 105.0];
+/// Minetti's grade is clamped to ±45 %.
+pub const MAX_GRADE: f64 = 0.45;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MetricsError {
+    #[error(transparent)]
+    Streams(#[from] StreamError),
+    #[error(transparent)]
+    Thresholds(#[from] ThresholdError),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PowerMetrics {
+    pub np: Option<f64>,
+    #[serde(rename = "if")]
+    pub intensity: Option<f64>,
+    pub tss: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaceMetrics {
+    /// Normalized graded speed, m/s.
+    pub ngs: Option<f64>,
+    #[serde(rename = "if")]
+    pub intensity: Option<f64>,
+    pub rtss: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeartrateMetrics {
+    pub trimp: Option<f64>,
+    pub hrtss: Option<f64>,
+    pub samples_with_hr: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    pub source: ScoreSource,
+    /// `None` when the source is `none`; a PMC counts it as 0.
+    pub value: Option<f64>,
+}
+
+impl Score {
+    /// The daily-load contribution.
+    pub fn load(&self) -> f64 {
+        self.value.unwrap_or(0.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZoneTimes {
+    /// Lower bounds of zones 2..=N; zone 1 is everything below the first.
+    pub boundaries: Vec<f64>,
+    /// Seconds in each zone (`boundaries.len() + 1` entries).
+    pub seconds: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Zones {
+    pub power: Option<ZoneTimes>,
+    pub heartrate: Option<ZoneTimes>,
+}
+
+/// Best mean over each of [`PEAK_WINDOWS`]; `None` where the activity is shorter.
+/// Serialized as a map keyed by the window in seconds (`"5"`, `"15"`, …).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PeakSeries(pub [Option<f64>; 9]);
+
+impl PeakSeries {
+    pub fn get(&self, window_s: usize) -> Option<f64> {
+        PEAK_WINDOWS.iter().position(|&w| w == window_s).and_then(|i| self.0[i])
+    }
+}
+
+impl Serialize for PeakSeries {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(PEAK_WINDOWS.len()))?;
+        for (w, v) in PEAK_WINDOWS.iter().zip(&self.0) {
+            map.serialize_entry(&w.to_string(), v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for PeakSeries {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PeakSeries;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of window seconds to best mean")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PeakSeries, A::Error> {
+                let mut out = PeakSeries::default();
+                while let Some((k, v)) = map.next_entry::<String, Option<f64>>()? {
+                    if let Some(i) = PEAK_WINDOWS.iter().position(|w| w.to_string() == k) {
+                        out.0[i] = v;
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Peaks {
+    pub watts: Option<PeakSeries>,
+    pub heartrate: Option<PeakSeries>,
+    pub velocity_smooth: Option<PeakSeries>,
+}
+
+/// All metrics of one activity. Field names are those `stravasync metrics` prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityMetrics {
+    pub duration_s: usize,
+    pub power: Option<PowerMetrics>,
+    pub pace: Option<PaceMetrics>,
+    pub heartrate: Option<HeartrateMetrics>,
+    pub score: Score,
+    pub zones: Zones,
+    pub peaks: Peaks,
+}
+
+/// The channels the metrics use, on a 1 Hz grid.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Resampled {
+    pub duration_s: usize,
+    pub watts: Option<Vec<f64>>,
+    pub heartrate: Option<Vec<f64>>,
+    pub velocity_smooth: Option<Vec<f64>>,
+    pub grade_smooth: Option<Vec<f64>>,
+    /// Gaps of 2..=90 s that were filled.
+    pub gaps_interpolated: usize,
+    /// Seconds dropped by removing pauses (gaps over 90 s count `dt − 1`).
+    pub pauses_removed_s: i64,
+}
+
+/// Resamples the metric channels of a validated stream set to 1 Hz (see module docs).
+pub fn resample_1hz(set: &StreamSet) -> Resampled {
+    let Some(time) = set.time().filter(|t| !t.is_empty()) else {
+        return Resampled::default();
+    };
+    // Indices of samples kept: a repeated time keeps the first sample.
+    let mut kept: Vec<usize> = Vec::with_capacity(time.len());
+    for (i, &t) in time.iter().enumerate() {
+        if kept.last().is_none_or(|&k| time[k] < t) {
+            kept.push(i);
+        }
+    }
+    let mut out = Resampled::default();
+    let mut duration = 1usize;
+    for pair in kept.windows(2) {
+        let dt = (time[pair[1]] - time[pair[0]]) as i64;
+        if dt <= MAX_INTERPOLATED_GAP_S {
+            duration += dt as usize;
+            out.gaps_interpolated += usize::from(dt > 1);
+        } else {
+            duration += 1;
+            out.pauses_removed_s += dt - 1;
+        }
+    }
+    out.duration_s = duration;
+    let channel = |key| set.get(key).map(|v| resample_channel(time, &kept, v, duration));
+    out.watts = channel(NumericKey::Watts);
+    out.heartrate = channel(NumericKey::Heartrate);
+    out.velocity_smooth = channel(NumericKey::VelocitySmooth);
+    out.grade_smooth = channel(NumericKey::GradeSmooth);
+    out
+}
+
+fn resample_channel(time: &[f64], kept: &[usize], values: &[f64], duration: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(duration);
+    for pair in kept.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let dt = (time[b] - time[a]) as i64;
+        let (va, vb) = (values[a], values[b]);
+        out.push(va);
+        if dt <= MAX_INTERPOLATED_GAP_S {
+            let step = (vb - va) / dt as f64;
+            out.extend((1..dt).map(|k| va + step * k as f64));
+        }
+    }
+    if let Some(&last) = kept.last() {
+        out.push(values[last]);
+    }
+    out
+}
+
+/// Means of every full 30-sample trailing window (the first 29 samples start none).
+pub fn rolling_means(values: &[f64], window: usize) -> Vec<f64> {
+    if values.len() < window || window == 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(values.len() - window + 1);
+    let mut sum: f64 = values[..window].iter().sum();
+    out.push(sum / window as f64);
+    for i in window..values.len() {
+        sum += values[i] - values[i - window];
+        out.push(sum / window as f64);
+    }
+    out
+}
+
+/// `(mean of x⁴)^(1/4)` of the 30-sample rolling means: NP for power, NGS for speed.
+pub fn normalized(values: &[f64]) -> Option<f64> {
+    let rolled = rolling_means(values, ROLLING_WINDOW);
+    if rolled.is_empty() {
+        return None;
+    }
+    let mean4 = rolled.iter().map(|v| v.powi(4)).sum::<f64>() / rolled.len() as f64;
+    Some(mean4.powf(0.25))
+}
+
+/// Power metrics; `if` and `tss` need an FTP.
+pub fn power_metrics(watts: &[f64], ftp: Option<f64>) -> PowerMetrics {
+    let np = normalized(watts);
+    let duration = watts.len() as f64;
+    match ftp {
+        Some(ftp) => {
+            let intensity = np.map(|np| np / ftp);
+            let tss = Some(match (np, intensity) {
+                (Some(np), Some(i)) => duration * np * i / (ftp * 3600.0) * 100.0,
+                _ => 0.0,
+            });
+            PowerMetrics { np, intensity, tss }
+        }
+        None => PowerMetrics { np, intensity: None, tss: None },
+    }
+}
+
+/// Minetti's metabolic cost of running (J/kg/m) at grade `i` (rise/run).
+pub fn minetti_cost(i: f64) -> f64 {
+    ((((155.4 * i - 30.4) * i - 43.3) * i + 46.3) * i + 19.5) * i + 3.6
+}
+
+/// Grade-adjusted speed: `v · C(g)/C(0)` with `g = grade_smooth/100` clamped to ±0.45.
+/// A run without grade counts as flat.
+pub fn grade_adjusted_speed(speed: &[f64], grade_pct: Option<&[f64]>) -> Vec<f64> {
+    let flat = minetti_cost(0.0);
+    match grade_pct {
+        Some(g) => speed
+            .iter()
+            .zip(g)
+            .map(|(&v, &g)| v * minetti_cost((g / 100.0).clamp(-MAX_GRADE, MAX_GRADE)) / flat)
+            .collect(),
+        None => speed.to_vec(),
+    }
+}
+
+/// rTSS metrics from grade-adjusted speed; `if` and `rtss` need a threshold speed.
+pub fn pace_metrics(adjusted_speed: &[f64], threshold_speed: Option<f64>) -> PaceMetrics {
+    let ngs = normalized(adjusted_speed);
+    let duration = adjusted_speed.len() as f64;
+    match threshold_speed {
+        Some(ts) => {
+            let intensity = ngs.map(|n| n / ts);
+            let rtss = Some(intensity.map_or(0.0, |i| duration * i * i / 36.0));
+            PaceMetrics { ngs, intensity, rtss }
+        }
+        None => PaceMetrics { ngs, intensity: None, rtss: None },
+    }
+}
+
+fn trimp_weight(sex: Sex) -> f64 {
+    match sex {
+        Sex::Male => 1.92,
+        Sex::Female => 1.67,
+    }
+}
+
+/// Banister TRIMP and hrTSS. TRIMP needs HR rest and max; hrTSS also LTHR.
+pub fn heartrate_metrics(hr: &[f64], th: &Thresholds) -> HeartrateMetrics {
+    let samples_with_hr = hr.iter().filter(|&&h| h > 0.0).count();
+    let (trimp, hrtss) = match (th.hr_rest, th.hr_max) {
+        (Some(rest), Some(max)) => {
+            let k = trimp_weight(th.sex);
+            let reserve = |h: f64| ((h - rest) / (max - rest)).clamp(0.0, 1.0);
+            let trimp: f64 = hr
+                .iter()
+                .filter(|&&h| h > 0.0)
+                .map(|&h| {
+                    let x = reserve(h);
+                    x * 0.64 * (k * x).exp() / 60.0
+                })
+                .sum();
+            let hrtss = th.lthr.map(|lthr| {
+                let x = reserve(lthr);
+                100.0 * trimp / (60.0 * x * 0.64 * (k * x).exp())
+            });
+            (Some(trimp), hrtss.filter(|v| v.is_finite()))
+        }
+        _ => (None, None),
+    };
+    HeartrateMetrics { trimp, hrtss, samples_with_hr }
+}
+
+/// Seconds per zone; `bounds` are ascending lower bounds of zones 2..=N. A value on a
+/// boundary belongs to the upper zone. Samples for which `skip` is true are not counted.
+pub fn zone_seconds(values: &[f64], bounds: &[f64], skip: impl Fn(f64) -> bool) -> ZoneTimes {
+    let mut seconds = vec![0u64; bounds.len() + 1];
+    for &v in values.iter().filter(|&&v| !skip(v)) {
+        seconds[bounds.partition_point(|&b| b <= v)] += 1;
+    }
+    ZoneTimes { boundaries: bounds.to_vec(), seconds }
+}
+
+fn percent_bounds(threshold: f64, pct: &[f64]) -> Vec<f64> {
+    pct.iter().map(|p| threshold * p / 100.0).collect()
+}
+
+/// Best mean over every window of [`PEAK_WINDOWS`].
+pub fn peak_series(values: &[f64]) -> PeakSeries {
+    let mut prefix = Vec::with_capacity(values.len() + 1);
+    prefix.push(0.0);
+    let mut acc = 0.0;
+    for &v in values {
+        acc += v;
+        prefix.push(acc);
+    }
+    let mut out = PeakSeries::default();
+    for (slot, &w) in out.0.iter_mut().zip(&PEAK_WINDOWS) {
+        if values.len() >= w {
+            let best = (w..=values.len()).map(|end| prefix[end] - prefix[end - w]).fold(f64::MIN, f64::max);
+            *slot = Some(best / w as f64);
+        }
+    }
+    out
+}
+
+/// Every metric of one activity (DESIGN §6). Validates streams and thresholds first, so
+/// bad input is an error that names the field, never a panic or a silent NaN.
+pub fn compute(sport: &SportType, streams: &StreamSet, th: &Thresholds) -> Result<ActivityMetrics, MetricsError> {
+    streams.validate()?;
+    th.validate()?;
+    Ok(compute_resampled(sport, &resample_1hz(streams), th))
+}
+
+/// As [`compute`], on an already resampled and validated series.
+pub fn compute_resampled(sport: &SportType, r: &Resampled, th: &Thresholds) -> ActivityMetrics {
+    let power = r.watts.as_deref().map(|w| power_metrics(w, th.ftp));
+    let pace = match (&r.velocity_smooth, sport.is_run()) {
+        (Some(v), true) => Some(pace_metrics(&grade_adjusted_speed(v, r.grade_smooth.as_deref()), th.threshold_speed)),
+        _ => None,
+    };
+    let heartrate = r.heartrate.as_deref().map(|hr| heartrate_metrics(hr, th));
+
+    let score = if let Some(tss) = power.as_ref().and_then(|p| p.tss) {
+        Score { source: ScoreSource::Power, value: Some(tss) }
+    } else if let Some(rtss) = pace.as_ref().and_then(|p| p.rtss) {
+        Score { source: ScoreSource::Pace, value: Some(rtss) }
+    } else if let Some(hrtss) = heartrate.as_ref().filter(|h| h.samples_with_hr > 0).and_then(|h| h.hrtss) {
+        Score { source: ScoreSource::Heartrate, value: Some(hrtss) }
+    } else {
+        Score { source: ScoreSource::None, value: None }
+    };
+
+    let power_bounds = th.power_zones.clone().or_else(|| th.ftp.map(|ftp| percent_bounds(ftp, &POWER_ZONE_PCT)));
+    let hr_bounds = th.heartrate_zones.clone().or_else(|| th.lthr.map(|l| percent_bounds(l, &HEARTRATE_ZONE_PCT)));
+    let zones = Zones {
+        power: r.watts.as_deref().zip(power_bounds).map(|(w, b)| zone_seconds(w, &b, |_| false)),
+        heartrate: r.heartrate.as_deref().zip(hr_bounds).map(|(h, b)| zone_seconds(h, &b, |v| v <= 0.0)),
+    };
+    let peaks = Peaks {
+        watts: r.watts.as_deref().map(peak_series),
+        heartrate: r.heartrate.as_deref().map(peak_series),
+        velocity_smooth: r.velocity_smooth.as_deref().map(peak_series),
+    };
+    ActivityMetrics { duration_s: r.duration_s, power, pace, heartrate, score, zones, peaks }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn close(a: f64, b: f64, rel: f64) -> bool {
+        (a - b).abs() <= rel * b.abs().max(1e-12)
+    }
+
+    fn seconds(n: usize) -> Vec<f64> {
+        (0..n).map(|i| i as f64).collect()
+    }
+
+    fn ride(n: usize, watts: f64) -> StreamSet {
+        StreamSet::default().with(NumericKey::Time, seconds(n)).with(NumericKey::Watts, vec![watts; n])
+    }
+
+    fn thresholds() -> Thresholds {
+        Thresholds {
+            ftp: Some(250.0),
+            lthr: Some(165.0),
+            hr_max: Some(190.0),
+            hr_rest: Some(50.0),
+            threshold_speed: Some(3.9),
+            ..Default::default()
+        }
+    }
+
+    fn sport(s: &str) -> SportType {
+        SportType::parse(s).unwrap()
+    }
+
+    #[test]
+    fn one_hour_at_ftp_is_100_tss() {
+        let m = compute(&sport("Ride"), &ride(3600, 250.0), &thresholds()).unwrap();
+        let p = m.power.unwrap();
+        assert!(close(p.np.unwrap(), 250.0, 1e-12));
+        assert!(close(p.tss.unwrap(), 100.0, 1e-9));
+        assert_eq!(m.score.source, ScoreSource::Power);
+    }
+
+    #[test]
+    fn one_hour_at_lthr_is_100_hrtss() {
+        let s = StreamSet::default().with(NumericKey::Time, seconds(3600)).with(NumericKey::Heartrate, vec![165.0; 3600]);
+        let m = compute(&sport("Ride"), &s, &thresholds()).unwrap();
+        assert!(close(m.heartrate.unwrap().hrtss.unwrap(), 100.0, 1e-9));
+        assert_eq!(m.score.source, ScoreSource::Heartrate);
+        let female = Thresholds { sex: Sex::Female, ..thresholds() };
+        let m = compute(&sport("Ride"), &s, &female).unwrap();
+        assert!(close(m.score.value.unwrap(), 100.0, 1e-9));
+    }
+
+    #[test]
+    fn one_flat_hour_at_threshold_speed_is_100_rtss() {
+        let s = StreamSet::default()
+            .with(NumericKey::Time, seconds(3600))
+            .with(NumericKey::VelocitySmooth, vec![3.9; 3600])
+            .with(NumericKey::GradeSmooth, vec![0.0; 3600]);
+        let m = compute(&sport("Run"), &s, &thresholds()).unwrap();
+        assert!(close(m.pace.unwrap().rtss.unwrap(), 100.0, 1e-9));
+        assert_eq!(m.score.source, ScoreSource::Pace);
+        // The same streams as a ride are not scored by pace.
+        let m = compute(&sport("Ride"), &s, &thresholds()).unwrap();
+        assert!(m.pace.is_none());
+        assert_eq!(m.score.source, ScoreSource::None);
+    }
+
+    #[test]
+    fn minetti_ratios() {
+        let c0 = minetti_cost(0.0);
+        assert!((minetti_cost(0.05) / c0 - 1.3014).abs() < 5e-5);
+        assert!((minetti_cost(-0.05) / c0 - 0.7628).abs() < 5e-5);
+        assert!((minetti_cost(0.10) / c0 - 1.6578).abs() < 5e-5);
+        // Grade beyond ±45 % is clamped.
+        let g = grade_adjusted_speed(&[1.0, 1.0], Some(&[80.0, 45.0]));
+        assert_eq!(g[0], g[1]);
+    }
+
+    #[test]
+    fn power_beats_pace_for_runs_and_needs_30_samples() {
+        let s = StreamSet::default()
+            .with(NumericKey::Time, seconds(29))
+            .with(NumericKey::Watts, vec![300.0; 29])
+            .with(NumericKey::VelocitySmooth, vec![4.0; 29]);
+        let m = compute(&sport("Run"), &s, &thresholds()).unwrap();
+        assert_eq!(m.score, Score { source: ScoreSource::Power, value: Some(0.0) });
+        assert_eq!(m.power.unwrap().np, None);
+        assert_eq!(m.pace.unwrap().ngs, None);
+    }
+
+    #[test]
+    fn resampling_interpolates_gaps_and_removes_pauses() {
+        let s = StreamSet::default()
+            .with(NumericKey::Time, vec![0.0, 1.0, 1.0, 4.0, 200.0, 201.0])
+            .with(NumericKey::Watts, vec![0.0, 10.0, 99.0, 40.0, 7.0, 8.0]);
+        s.validate().unwrap();
+        let r = resample_1hz(&s);
+        // 0,1 | 2,3 interpolated | 4 | pause removed | 200, 201
+        assert_eq!(r.watts.unwrap(), vec![0.0, 10.0, 20.0, 30.0, 40.0, 7.0, 8.0]);
+        assert_eq!(r.duration_s, 7);
+        assert_eq!(r.gaps_interpolated, 1);
+        assert_eq!(r.pauses_removed_s, 195);
+        // A 90 s gap is still interpolated; 91 s is a pause.
+        let s = StreamSet::default().with(NumericKey::Time, vec![0.0, 90.0, 181.0]);
+        assert_eq!(resample_1hz(&s).duration_s, 92);
+    }
+
+    #[test]
+    fn zones_put_boundary_values_in_the_upper_zone() {
+        let z = zone_seconds(&[0.0, 137.5, 137.4, 400.0, 375.0], &percent_bounds(250.0, &POWER_ZONE_PCT), |_| false);
+        assert_eq!(z.boundaries, vec![137.5, 187.5, 225.0, 262.5, 300.0, 375.0]);
+        assert_eq!(z.seconds, vec![2, 1, 0, 0, 0, 0, 2]);
+        assert_eq!(percent_bounds(165.0, &HEARTRATE_ZONE_PCT), vec![112.2, 136.95, 155.1, 173.25]);
+    }
+
+    #[test]
+    fn custom_zone_boundaries_are_used() {
+        let th = Thresholds { power_zones: Some(vec![100.0, 200.0]), ..thresholds() };
+        let m = compute(&sport("Ride"), &ride(10, 150.0), &th).unwrap();
+        assert_eq!(m.zones.power.unwrap().seconds, vec![0, 10, 0]);
+    }
+
+    #[test]
+    fn peaks_are_null_when_shorter_than_the_window() {
+        let p = peak_series(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(p.get(5), Some(4.0));
+        assert_eq!(p.get(15), None);
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["5"], 4.0);
+        assert!(json["3600"].is_null());
+        assert_eq!(serde_json::from_value::<PeakSeries>(json).unwrap(), p);
+    }
+
+    #[test]
+    fn empty_streams_score_nothing() {
+        let m = compute(&sport("Ride"), &StreamSet::default(), &thresholds()).unwrap();
+        assert_eq!(m.duration_s, 0);
+        assert_eq!(m.score, Score { source: ScoreSource::None, value: None });
+        assert!(m.power.is_none() && m.heartrate.is_none());
+    }
+
+    #[test]
+    fn bad_thresholds_and_streams_are_errors() {
+        let bad = Thresholds { ftp: Some(-1.0), ..thresholds() };
+        assert!(matches!(compute(&sport("Ride"), &ride(5, 1.0), &bad), Err(MetricsError::Thresholds(_))));
+        let s = ride(5, 1.0).with(NumericKey::Heartrate, vec![1.0; 4]);
+        assert!(matches!(compute(&sport("Ride"), &s, &thresholds()), Err(MetricsError::Streams(_))));
+    }
+
+    fn arb_streams() -> impl Strategy<Value = (StreamSet, bool)> {
+        (1usize..400, any::<bool>()).prop_flat_map(|(n, run)| {
+            (
+                proptest::collection::vec(1u32..200, n),
+                proptest::collection::vec(0.0f64..2000.0, n),
+                proptest::collection::vec(prop_oneof![Just(0.0), 40.0f64..220.0], n),
+                proptest::collection::vec(0.0f64..25.0, n),
+                proptest::collection::vec(-60.0f64..60.0, n),
+                proptest::collection::vec(any::<bool>(), 4),
+            )
+                .prop_map(move |(dts, w, hr, v, g, present)| {
+                    let mut t = 0.0;
+                    let time: Vec<f64> = dts.iter().map(|&dt| {
+                        let now = t;
+                        t += f64::from(dt % 3 * 60 + dt % 7); // repeats, gaps and pauses
+                        now
+                    }).collect();
+                    let mut s = StreamSet::default().with(NumericKey::Time, time);
+                    for (on, key, data) in [
+                        (present[0], NumericKey::Watts, w),
+                        (present[1], NumericKey::Heartrate, hr),
+                        (present[2], NumericKey::VelocitySmooth, v),
+                        (present[3], NumericKey::GradeSmooth, g),
+                    ] {
+                        if on {
+                            s.set(key, Some(data));
+                        }
+                    }
+                    (s, run)
+                })
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn random_streams_give_finite_non_negative_scores((s, run) in arb_streams()) {
+            let sp = sport(if run { "Run" } else { "Ride" });
+            let m = compute(&sp, &s, &thresholds()).unwrap();
+            if let Some(v) = m.score.value {
+                prop_assert!(v.is_finite() && v >= 0.0);
+            }
+            let total: usize = m.duration_s;
+            if let Some(z) = &m.zones.power {
+                prop_assert_eq!(z.seconds.iter().sum::<u64>() as usize, total);
+            }
+            for p in [&m.peaks.watts, &m.peaks.heartrate, &m.peaks.velocity_smooth].into_iter().flatten() {
+                prop_assert!(p.0.iter().flatten().all(|v| v.is_finite() && *v >= 0.0));
+            }
+        }
+
+        #[test]
+        fn tss_scales_with_the_square_of_uniform_power_scaling(
+            (s, _) in arb_streams(), factor in 0.1f64..5.0
+        ) {
+            let Some(watts) = s.get(NumericKey::Watts).map(<[f64]>::to_vec) else { return Ok(()); };
+            let scaled = s.clone().with(NumericKey::Watts, watts.iter().map(|w| w * factor).collect());
+            let th = thresholds();
+            let a = compute(&sport("Ride"), &s, &th).unwrap().power.unwrap();
+            let b = compute(&sport("Ride"), &scaled, &th).unwrap().power.unwrap();
+            // TSS = duration · NP² / (FTP² · 3600) · 100, and NP scales linearly.
+            prop_assert!(close(b.tss.unwrap(), a.tss.unwrap() * factor * factor, 1e-9) || a.tss.unwrap() < 1e-9);
+            if let (Some(na), Some(nb)) = (a.np, b.np) {
+                prop_assert!(close(nb, na * factor, 1e-9) || na < 1e-9);
+            }
+        }
+    }
+}

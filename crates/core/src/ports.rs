@@ -1,0 +1,165 @@
+//! The pipeline's outside world as small traits (hexagonal ports). `stravasync-aws`
+//! implements them with DynamoDB, SQS and Secrets Manager; [`crate::memory`] with
+//! in-memory maps for unit tests of the domain.
+//!
+//! Futures are `Send` so handlers can be generic over a port and still run on a
+//! multi-threaded runtime.
+
+use std::future::Future;
+
+use crate::date::LocalDate;
+use crate::event::QueueMessage;
+use crate::model::{
+    ActivityId, ActivityState, AppCredentials, AthleteId, AthleteProfile, OAuthTokens, PmcRow, RateWindow,
+    StoredActivity, Tombstone,
+};
+
+/// Why a storage call failed. Messages never contain item contents.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The service could not be reached or throttled us: try again later.
+    #[error("storage temporarily unavailable: {0}")]
+    Unavailable(String),
+    /// A stored item does not have the shape this release expects.
+    #[error("stored item {key} is malformed: {reason}")]
+    Malformed { key: String, reason: String },
+    /// A stored item was written by a newer release.
+    #[error(transparent)]
+    Schema(#[from] crate::model::SchemaError),
+    #[error("storage request rejected: {0}")]
+    Rejected(String),
+}
+
+/// Result of a write conditioned on the stored event version (DESIGN §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Written,
+    /// A newer (or, for a live write, an equally new delete) state is already stored.
+    Stale { stored_version: i64 },
+}
+
+/// Athletes, activities, stream chunks and PMC rows (one DynamoDB table in AWS).
+pub trait ActivityStore: Send + Sync {
+    fn get_profile(&self, athlete: AthleteId) -> impl Future<Output = Result<Option<AthleteProfile>, StoreError>> + Send;
+    fn put_profile(&self, profile: &AthleteProfile) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn get_activity(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+    ) -> impl Future<Output = Result<Option<ActivityState>, StoreError>> + Send;
+
+    /// Writes a live activity unless the stored version is newer, or equal and a
+    /// tombstone (a delete wins a tie with an update or create of the same second).
+    fn put_activity(&self, activity: &StoredActivity) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+
+    /// Replaces the activity by a tombstone unless the stored version is newer.
+    fn put_tombstone(&self, tombstone: Tombstone) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+
+    /// Writes chunks `0..n` and removes any older chunk `>= n` of the same activity.
+    fn put_stream_chunks(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+        chunks: &[Vec<u8>],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// All chunks of one activity, in index order (empty if none).
+    fn get_stream_chunks(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+    ) -> impl Future<Output = Result<Vec<Vec<u8>>, StoreError>> + Send;
+
+    /// Returns how many chunks were deleted.
+    fn delete_stream_chunks(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
+    fn put_pmc_rows(&self, athlete: AthleteId, rows: &[PmcRow]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// PMC rows with `from <= date <= to`, in date order.
+    fn pmc_rows(
+        &self,
+        athlete: AthleteId,
+        from: LocalDate,
+        to: LocalDate,
+    ) -> impl Future<Output = Result<Vec<PmcRow>, StoreError>> + Send;
+
+    /// Live activities whose local date is in `from..=to`, in date order; never a scan.
+    fn activities_between(
+        &self,
+        athlete: AthleteId,
+        from: LocalDate,
+        to: LocalDate,
+    ) -> impl Future<Output = Result<Vec<StoredActivity>, StoreError>> + Send;
+
+    /// Deletes every item of the athlete (profile, activities, tombstones, chunks, PMC);
+    /// returns how many items were deleted.
+    fn delete_athlete(&self, athlete: AthleteId) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
+
+/// Outcome of reserving requests in a shared rate-limit window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// Reserved; `used` is the window's count including this reservation.
+    Granted { used: u32 },
+    /// The reservation would pass the limit; nothing was reserved.
+    Exhausted { used: u32 },
+}
+
+/// The app-wide Strava request budget, shared by every consumer (DESIGN §5).
+pub trait RateBudget: Send + Sync {
+    /// Atomically adds `requests` to the window's count if it stays `<= limit`.
+    fn reserve(
+        &self,
+        window: RateWindow,
+        requests: u32,
+        limit: u32,
+    ) -> impl Future<Output = Result<Reservation, StoreError>> + Send;
+
+    /// Raises the window's count to `observed` (Strava's own usage header) if it is
+    /// below it; never lowers it.
+    fn record_usage(&self, window: RateWindow, observed: u32) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VaultError {
+    #[error("secret store temporarily unavailable: {0}")]
+    Unavailable(String),
+    /// The secret exists but a field is missing or of the wrong type. Never carries the
+    /// secret's value.
+    #[error("secret {secret}: field {field} is {problem}")]
+    Malformed { secret: String, field: String, problem: &'static str },
+    #[error("secret {0} does not exist")]
+    Missing(String),
+    #[error("secret store rejected the request: {0}")]
+    Rejected(String),
+}
+
+/// OAuth tokens (one secret per athlete) and the app credentials.
+pub trait TokenVault: Send + Sync {
+    fn get_tokens(&self, athlete: AthleteId) -> impl Future<Output = Result<Option<OAuthTokens>, VaultError>> + Send;
+    /// Creates or replaces the athlete's tokens.
+    fn put_tokens(&self, tokens: &OAuthTokens) -> impl Future<Output = Result<(), VaultError>> + Send;
+    /// Returns whether a secret existed.
+    fn delete_tokens(&self, athlete: AthleteId) -> impl Future<Output = Result<bool, VaultError>> + Send;
+    fn app_credentials(&self) -> impl Future<Output = Result<AppCredentials, VaultError>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue temporarily unavailable: {0}")]
+    Unavailable(String),
+    #[error("queue rejected the request: {0}")]
+    Rejected(String),
+}
+
+/// The SQS FIFO queue between the webhook and the consumer.
+pub trait EventQueue: Send + Sync {
+    fn enqueue(&self, message: &QueueMessage) -> impl Future<Output = Result<(), QueueError>> + Send;
+    /// Makes a received message visible again after `delay_secs` (deferral, not retry).
+    fn defer(&self, receipt_handle: &str, delay_secs: u32) -> impl Future<Output = Result<(), QueueError>> + Send;
+}

@@ -1,0 +1,426 @@
+//! Strava's activity streams in the `key_by_type=true` shape:
+//! `{"<key>": {"data": [...], "series_type": ..., "original_size": N, "resolution": ...}}`.
+//!
+//! Parsing is tolerant where Strava may change (unknown stream keys and unknown fields of a
+//! stream are ignored) and strict where a wrong value would change a number:
+//! [`StreamSet::validate`] names the stream and the index of the first bad sample.
+
+use std::fmt;
+
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+
+/// The numeric streams the pipeline keeps, in the order the codec writes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NumericKey {
+    Time,
+    Distance,
+    Altitude,
+    VelocitySmooth,
+    Heartrate,
+    Cadence,
+    Watts,
+    Temp,
+    GradeSmooth,
+}
+
+impl NumericKey {
+    pub const ALL: [NumericKey; 9] = [
+        NumericKey::Time,
+        NumericKey::Distance,
+        NumericKey::Altitude,
+        NumericKey::VelocitySmooth,
+        NumericKey::Heartrate,
+        NumericKey::Cadence,
+        NumericKey::Watts,
+        NumericKey::Temp,
+        NumericKey::GradeSmooth,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            NumericKey::Time => "time",
+            NumericKey::Distance => "distance",
+            NumericKey::Altitude => "altitude",
+            NumericKey::VelocitySmooth => "velocity_smooth",
+            NumericKey::Heartrate => "heartrate",
+            NumericKey::Cadence => "cadence",
+            NumericKey::Watts => "watts",
+            NumericKey::Temp => "temp",
+            NumericKey::GradeSmooth => "grade_smooth",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        NumericKey::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Streams that cannot be negative (altitude, temperature and grade can).
+    fn non_negative(self) -> bool {
+        !matches!(self, NumericKey::Altitude | NumericKey::Temp | NumericKey::GradeSmooth)
+    }
+}
+
+/// Every stream key the pipeline asks Strava for (DESIGN §4), comma-separated.
+pub const REQUESTED_KEYS: &str =
+    "time,distance,latlng,altitude,velocity_smooth,heartrate,cadence,watts,temp,moving,grade_smooth";
+
+/// One activity's streams. Missing streams are `None`; all present streams should have
+/// the same length (checked by [`StreamSet::validate`], not by parsing, so the error can
+/// say which stream differs).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StreamSet {
+    numeric: [Option<Vec<f64>>; 9],
+    /// `[lat, lng]` pairs in degrees. A sample that was not a pair is kept as `NaN`s and
+    /// reported by `validate`.
+    pub latlng: Option<Vec<[f64; 2]>>,
+    pub moving: Option<Vec<bool>>,
+    /// Index and length of the first `latlng` entry that was not a pair.
+    bad_latlng: Option<(usize, usize)>,
+    /// First `null` sample in a stream where Strava never sends one.
+    bad_null: Option<(NumericKey, usize)>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StreamError {
+    #[error("stream {key} has {len} samples but time has {expected}")]
+    UnequalLength { key: &'static str, len: usize, expected: usize },
+    #[error("stream {key} is present but there is no time stream")]
+    MissingTime { key: &'static str },
+    #[error("stream time at index {index}: {value} is before the previous sample's {previous}")]
+    NonMonotonicTime { index: usize, value: f64, previous: f64 },
+    #[error("stream time at index {index}: {value} is not a whole number of seconds >= 0")]
+    BadTime { index: usize, value: f64 },
+    #[error("stream {key} at index {index}: value {value} is not a finite number")]
+    NotFinite { key: &'static str, index: usize, value: f64 },
+    #[error("stream {key} at index {index}: value {value} is negative")]
+    Negative { key: &'static str, index: usize, value: f64 },
+    #[error("stream {key} at index {index}: null sample")]
+    Null { key: &'static str, index: usize },
+    #[error("stream latlng at index {index}: expected a [lat, lng] pair, got {len} numbers")]
+    NotAPair { index: usize, len: usize },
+    #[error("stream latlng at index {index}: [{lat}, {lng}] is outside ±90/±180 degrees")]
+    LatLngRange { index: usize, lat: f64, lng: f64 },
+}
+
+impl StreamSet {
+    pub fn get(&self, key: NumericKey) -> Option<&[f64]> {
+        self.numeric[key as usize].as_deref()
+    }
+
+    pub fn set(&mut self, key: NumericKey, data: Option<Vec<f64>>) {
+        self.numeric[key as usize] = data;
+    }
+
+    pub fn time(&self) -> Option<&[f64]> {
+        self.get(NumericKey::Time)
+    }
+
+    /// True for `{}`: Strava's answer for a manual activity.
+    pub fn is_empty(&self) -> bool {
+        self.numeric.iter().all(Option::is_none) && self.latlng.is_none() && self.moving.is_none()
+    }
+
+    /// Number of samples (the length of `time`, or of any stream if time is missing).
+    pub fn len(&self) -> usize {
+        self.numeric
+            .iter()
+            .flatten()
+            .map(Vec::len)
+            .chain(self.latlng.as_ref().map(Vec::len))
+            .chain(self.moving.as_ref().map(Vec::len))
+            .next()
+            .unwrap_or(0)
+    }
+
+    /// Names of the streams present, in codec order.
+    pub fn keys(&self) -> Vec<&'static str> {
+        let mut keys: Vec<&'static str> =
+            NumericKey::ALL.into_iter().filter(|k| self.get(*k).is_some()).map(NumericKey::name).collect();
+        if self.latlng.is_some() {
+            keys.push("latlng");
+        }
+        if self.moving.is_some() {
+            keys.push("moving");
+        }
+        keys
+    }
+
+    /// Checks what parsing lets through: equal lengths, a time stream that is whole,
+    /// non-negative and non-decreasing seconds, finite values, no negative power, speed,
+    /// heart rate, cadence or distance, and latlng pairs inside ±90/±180.
+    pub fn validate(&self) -> Result<(), StreamError> {
+        if let Some((key, index)) = self.bad_null {
+            return Err(StreamError::Null { key: key.name(), index });
+        }
+        if let Some((index, len)) = self.bad_latlng {
+            return Err(StreamError::NotAPair { index, len });
+        }
+        let Some(time) = self.time() else {
+            return match self.keys().first() {
+                Some(key) => Err(StreamError::MissingTime { key }),
+                None => Ok(()),
+            };
+        };
+        let expected = time.len();
+        let lengths = NumericKey::ALL
+            .into_iter()
+            .filter_map(|k| self.get(k).map(|d| (k.name(), d.len())))
+            .chain(self.latlng.as_ref().map(|d| ("latlng", d.len())))
+            .chain(self.moving.as_ref().map(|d| ("moving", d.len())));
+        for (key, len) in lengths {
+            if len != expected {
+                return Err(StreamError::UnequalLength { key, len, expected });
+            }
+        }
+        for key in NumericKey::ALL {
+            let Some(data) = self.get(key) else { continue };
+            for (index, &value) in data.iter().enumerate() {
+                if !value.is_finite() {
+                    return Err(StreamError::NotFinite { key: key.name(), index, value });
+                }
+                if key.non_negative() && value < 0.0 {
+                    return Err(StreamError::Negative { key: key.name(), index, value });
+                }
+            }
+        }
+        for (index, pair) in time.windows(2).enumerate() {
+            if pair[1] < pair[0] {
+                return Err(StreamError::NonMonotonicTime { index: index + 1, value: pair[1], previous: pair[0] });
+            }
+        }
+        if let Some(index) = time.iter().position(|t| t.fract() != 0.0) {
+            return Err(StreamError::BadTime { index, value: time[index] });
+        }
+        if let Some(latlng) = &self.latlng {
+            for (index, &[lat, lng]) in latlng.iter().enumerate() {
+                if !(lat.abs() <= 90.0 && lng.abs() <= 180.0) {
+                    return Err(StreamError::LatLngRange { index, lat, lng });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Builder for tests and generators.
+    pub fn with(mut self, key: NumericKey, data: Vec<f64>) -> Self {
+        self.set(key, Some(data));
+        self
+    }
+}
+
+impl<'de> Deserialize<'de> for StreamSet {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(StreamSetVisitor)
+    }
+}
+
+struct StreamSetVisitor;
+
+impl<'de> Visitor<'de> for StreamSetVisitor {
+    type Value = StreamSet;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a map of stream key to {\"data\": [...]} (Strava's key_by_type=true form)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StreamSet, A::Error> {
+        let mut set = StreamSet::default();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if let Some(k) = NumericKey::from_name(&key) {
+                let Stream { data } = map.next_value::<Stream<Option<f64>>>()?;
+                let mut values = Vec::with_capacity(data.len());
+                for (i, v) in data.into_iter().enumerate() {
+                    values.push(match v {
+                        Some(v) => v,
+                        // Heart-rate dropouts may come as null: no reading, like 0 bpm.
+                        None if k == NumericKey::Heartrate => 0.0,
+                        None => {
+                            set.bad_null.get_or_insert((k, i));
+                            f64::NAN
+                        }
+                    });
+                }
+                set.numeric[k as usize] = Some(values);
+            } else if key == "latlng" {
+                let Stream { data } = map.next_value::<Stream<LatLngSample>>()?;
+                let mut pairs = Vec::with_capacity(data.len());
+                for (i, s) in data.into_iter().enumerate() {
+                    match s {
+                        LatLngSample::Pair(p) => pairs.push(p),
+                        LatLngSample::Bad(len) => {
+                            set.bad_latlng.get_or_insert((i, len));
+                            pairs.push([f64::NAN, f64::NAN]);
+                        }
+                    }
+                }
+                set.latlng = Some(pairs);
+            } else if key == "moving" {
+                set.moving = Some(map.next_value::<Stream<bool>>()?.data);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(set)
+    }
+}
+
+#[derive(Deserialize)]
+struct Stream<T> {
+    data: Vec<T>,
+}
+
+/// A latlng sample: a pair, or the length of whatever array stood there instead.
+enum LatLngSample {
+    Pair([f64; 2]),
+    Bad(usize),
+}
+
+impl<'de> Deserialize<'de> for LatLngSample {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LatLngSample;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a [lat, lng] pair")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<LatLngSample, A::Error> {
+                let mut vals = [0.0; 2];
+                let mut n = 0;
+                while let Some(v) = seq.next_element::<f64>()? {
+                    if n < 2 {
+                        vals[n] = v;
+                    }
+                    n += 1;
+                }
+                Ok(if n == 2 { LatLngSample::Pair(vals) } else { LatLngSample::Bad(n) })
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+impl Serialize for StreamSet {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Out<'a, T: Serialize> {
+            data: &'a [T],
+            series_type: &'static str,
+            original_size: usize,
+            resolution: &'static str,
+        }
+        fn out<T: Serialize>(data: &[T]) -> Out<'_, T> {
+            Out { data, series_type: "distance", original_size: data.len(), resolution: "high" }
+        }
+        let mut map = s.serialize_map(None)?;
+        for key in NumericKey::ALL {
+            if let Some(d) = self.get(key) {
+                map.serialize_entry(key.name(), &out(d))?;
+            }
+        }
+        if let Some(d) = &self.latlng {
+            map.serialize_entry("latlng", &out(d))?;
+        }
+        if let Some(d) = &self.moving {
+            map.serialize_entry("moving", &out(d))?;
+        }
+        map.end()
+    }
+}
+
+/// Parses Strava's streams JSON; a syntax or type error names the JSON path.
+pub fn parse_streams_json(json: &[u8]) -> Result<StreamSet, ParseError> {
+    let de = &mut serde_json::Deserializer::from_slice(json);
+    serde_path_to_error::deserialize(de).map_err(|e| ParseError { path: e.path().to_string(), message: e.into_inner().to_string() })
+}
+
+/// A JSON document that does not have the expected shape.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("at {path}: {message}")]
+pub struct ParseError {
+    pub path: String,
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> StreamSet {
+        parse_streams_json(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn empty_object_is_a_manual_activity() {
+        let s = parse("{}");
+        assert!(s.is_empty());
+        assert_eq!(s.len(), 0);
+        assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn unknown_keys_and_fields_are_ignored() {
+        let s = parse(
+            r#"{"time":{"data":[0,1],"series_type":"time","extra":1},
+                "watts_calc":{"data":[1,2]},"moving":{"data":[true,false]},
+                "latlng":{"data":[[1.5,2.5],[1.6,2.6]]}}"#,
+        );
+        assert_eq!(s.keys(), vec!["time", "latlng", "moving"]);
+        assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn unequal_lengths_name_the_stream() {
+        let s = parse(r#"{"time":{"data":[0,1,2]},"watts":{"data":[1,2]}}"#);
+        assert_eq!(s.validate(), Err(StreamError::UnequalLength { key: "watts", len: 2, expected: 3 }));
+    }
+
+    #[test]
+    fn time_must_not_go_back() {
+        let s = parse(r#"{"time":{"data":[0,5,4]}}"#);
+        assert_eq!(s.validate(), Err(StreamError::NonMonotonicTime { index: 2, value: 4.0, previous: 5.0 }));
+        assert!(parse(r#"{"time":{"data":[0,1.5]}}"#).validate().unwrap_err().to_string().contains("index 1"));
+    }
+
+    #[test]
+    fn negative_and_null_values_name_field_and_index() {
+        let s = parse(r#"{"time":{"data":[0,1]},"watts":{"data":[10,-1]}}"#);
+        assert_eq!(s.validate(), Err(StreamError::Negative { key: "watts", index: 1, value: -1.0 }));
+        let s = parse(r#"{"time":{"data":[0,1]},"altitude":{"data":[-10,-1]}}"#);
+        assert!(s.validate().is_ok(), "altitude may be below sea level");
+        let s = parse(r#"{"time":{"data":[0,1]},"watts":{"data":[10,null]}}"#);
+        assert_eq!(s.validate(), Err(StreamError::Null { key: "watts", index: 1 }));
+        let s = parse(r#"{"time":{"data":[0,1]},"heartrate":{"data":[null,120]}}"#);
+        assert_eq!(s.get(NumericKey::Heartrate), Some(&[0.0, 120.0][..]));
+    }
+
+    #[test]
+    fn latlng_must_be_pairs() {
+        let s = parse(r#"{"time":{"data":[0,1]},"latlng":{"data":[[1,2],[1,2,3]]}}"#);
+        assert_eq!(s.validate(), Err(StreamError::NotAPair { index: 1, len: 3 }));
+        let s = parse(r#"{"time":{"data":[0]},"latlng":{"data":[[91,2]]}}"#);
+        assert!(matches!(s.validate(), Err(StreamError::LatLngRange { index: 0, .. })));
+    }
+
+    #[test]
+    fn missing_time_is_reported() {
+        let s = parse(r#"{"watts":{"data":[1]}}"#);
+        assert_eq!(s.validate(), Err(StreamError::MissingTime { key: "watts" }));
+    }
+
+    #[test]
+    fn type_errors_name_the_path() {
+        let e = parse_streams_json(br#"{"watts":{"data":[1,"x"]}}"#).unwrap_err();
+        assert_eq!(e.path, "watts.data[1]");
+        let e = parse_streams_json(b"[1,2]").unwrap_err();
+        assert!(e.message.contains("key_by_type"), "{e}");
+    }
+
+    #[test]
+    fn serialize_round_trip() {
+        let s = parse(r#"{"time":{"data":[0,1]},"grade_smooth":{"data":[-1.5,2]},"moving":{"data":[true,false]}}"#);
+        let back = parse(&serde_json::to_string(&s).unwrap());
+        assert_eq!(back, s);
+    }
+}
