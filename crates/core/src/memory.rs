@@ -190,8 +190,9 @@ impl TokenVault for MemoryVault {
         Ok(())
     }
 
-    async fn delete_tokens(&self, athlete: AthleteId) -> Result<bool, VaultError> {
-        Ok(self.tokens.lock().unwrap_or_else(|p| p.into_inner()).remove(&athlete).is_some())
+    async fn delete_tokens(&self, athlete: AthleteId) -> Result<(), VaultError> {
+        self.tokens.lock().unwrap_or_else(|p| p.into_inner()).remove(&athlete);
+        Ok(())
     }
 
     async fn app_credentials(&self) -> Result<AppCredentials, VaultError> {

@@ -144,8 +144,8 @@ pub trait TokenVault: Send + Sync {
     fn get_tokens(&self, athlete: AthleteId) -> impl Future<Output = Result<Option<OAuthTokens>, VaultError>> + Send;
     /// Creates or replaces the athlete's tokens.
     fn put_tokens(&self, tokens: &OAuthTokens) -> impl Future<Output = Result<(), VaultError>> + Send;
-    /// Returns whether a secret existed.
-    fn delete_tokens(&self, athlete: AthleteId) -> impl Future<Output = Result<bool, VaultError>> + Send;
+    /// Deletes the athlete's tokens at once (no recovery window); idempotent.
+    fn delete_tokens(&self, athlete: AthleteId) -> impl Future<Output = Result<(), VaultError>> + Send;
     fn app_credentials(&self) -> impl Future<Output = Result<AppCredentials, VaultError>> + Send;
 }
 

@@ -1,0 +1,214 @@
+//! The one definition of the pipeline's AWS resources. The local bootstrap creates
+//! exactly these on a moto server, and a test compares them with `template.yaml`.
+
+use serde::{Deserialize, Serialize};
+
+/// Names of one deployment's resources, from the environment in a Lambda.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceNames {
+    pub table: String,
+    /// Name of the FIFO queue (ends in `.fifo`).
+    pub queue: String,
+    /// Name of its dead-letter queue (ends in `.fifo`).
+    pub dlq: String,
+    pub app_secret_id: String,
+    /// Athlete token secrets are `<token_secret_prefix>/athlete/<id>`.
+    pub token_secret_prefix: String,
+}
+
+impl ResourceNames {
+    /// Names for a local stack; `suffix` keeps parallel test runs apart.
+    pub fn local(suffix: &str) -> Self {
+        ResourceNames {
+            table: format!("stravasync-{suffix}"),
+            queue: format!("stravasync-events-{suffix}.fifo"),
+            dlq: format!("stravasync-events-dlq-{suffix}.fifo"),
+            app_secret_id: format!("stravasync/{suffix}/app"),
+            token_secret_prefix: format!("stravasync/{suffix}"),
+        }
+    }
+}
+
+pub struct KeySpec {
+    pub partition: &'static str,
+    pub sort: &'static str,
+}
+
+pub struct IndexSpec {
+    pub name: &'static str,
+    pub key: KeySpec,
+}
+
+/// The single table (DESIGN §7): string keys, on-demand billing, TTL on the rate-limit
+/// windows, and a sparse index of live activities by local date.
+pub struct TableSpec {
+    pub key: KeySpec,
+    pub indexes: &'static [IndexSpec],
+    pub ttl_attribute: &'static str,
+}
+
+pub const TABLE: TableSpec = TableSpec {
+    key: KeySpec { partition: "pk", sort: "sk" },
+    indexes: &[IndexSpec { name: "by_date", key: KeySpec { partition: "gsi1pk", sort: "gsi1sk" } }],
+    ttl_attribute: "expires_at",
+};
+
+/// The event queue and its dead-letter queue.
+pub struct QueueSpec {
+    /// Seconds a received message stays invisible: at least 6× the consumer timeout.
+    pub visibility_timeout_s: u32,
+    /// Receives before a message moves to the DLQ.
+    pub max_receive_count: u32,
+    /// How long the DLQ keeps a message (14 days, the SQS maximum).
+    pub dlq_retention_s: u32,
+}
+
+pub const QUEUE: QueueSpec = QueueSpec { visibility_timeout_s: 360, max_receive_count: 5, dlq_retention_s: 1_209_600 };
+
+/// Timeout of the consumer function; the queue's visibility timeout is 6× this.
+pub const CONSUMER_TIMEOUT_S: u32 = 60;
+
+const _: () = assert!(QUEUE.visibility_timeout_s >= 6 * CONSUMER_TIMEOUT_S);
+
+/// What the bootstrap created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bootstrapped {
+    pub queue_url: String,
+    pub dlq_url: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("bootstrap of {resource} failed: {message}")]
+pub struct BootstrapError {
+    pub resource: String,
+    pub message: String,
+}
+
+fn boot_err(resource: &str) -> impl Fn(String) -> BootstrapError + '_ {
+    move |message| BootstrapError { resource: resource.to_string(), message }
+}
+
+/// Creates the table, the FIFO queue with its DLQ and redrive policy, and (if given) the
+/// app secret, exactly as [`TABLE`] and [`QUEUE`] define them. Existing resources are
+/// kept, so running it twice is harmless.
+pub async fn bootstrap(
+    sdk: &aws_config::SdkConfig,
+    names: &ResourceNames,
+    app: Option<&stravasync_core::model::AppCredentials>,
+) -> Result<Bootstrapped, BootstrapError> {
+    create_table(&aws_sdk_dynamodb::Client::new(sdk), &names.table).await?;
+    let (queue_url, dlq_url) = create_queues(&aws_sdk_sqs::Client::new(sdk), names).await?;
+    if let Some(app) = app {
+        let text = serde_json::to_string(app).map_err(|e| boot_err(&names.app_secret_id)(e.to_string()))?;
+        let vault = crate::secrets::SecretsVault::new(
+            aws_sdk_secretsmanager::Client::new(sdk),
+            &names.app_secret_id,
+            &names.token_secret_prefix,
+        );
+        vault.write(&names.app_secret_id, &text).await.map_err(|e| boot_err(&names.app_secret_id)(e.to_string()))?;
+    }
+    Ok(Bootstrapped { queue_url, dlq_url })
+}
+
+async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), BootstrapError> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+        ScalarAttributeType, TimeToLiveSpecification,
+    };
+    let err = boot_err(table);
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| err(e.to_string()))
+    };
+    let key = |k: &KeySpec| -> Result<Vec<KeySchemaElement>, BootstrapError> {
+        Ok(vec![
+            KeySchemaElement::builder().attribute_name(k.partition).key_type(KeyType::Hash).build().map_err(|e| err(e.to_string()))?,
+            KeySchemaElement::builder().attribute_name(k.sort).key_type(KeyType::Range).build().map_err(|e| err(e.to_string()))?,
+        ])
+    };
+    let mut defs = vec![attr(TABLE.key.partition)?, attr(TABLE.key.sort)?];
+    let mut indexes = Vec::new();
+    for index in TABLE.indexes {
+        defs.push(attr(index.key.partition)?);
+        defs.push(attr(index.key.sort)?);
+        indexes.push(
+            GlobalSecondaryIndex::builder()
+                .index_name(index.name)
+                .set_key_schema(Some(key(&index.key)?))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .map_err(|e| err(e.to_string()))?,
+        );
+    }
+    let created = client
+        .create_table()
+        .table_name(table)
+        .set_attribute_definitions(Some(defs))
+        .set_key_schema(Some(key(&TABLE.key)?))
+        .set_global_secondary_indexes(Some(indexes))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => return Ok(()),
+        Err(e) => return Err(err(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())),
+    }
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(TABLE.ttl_attribute)
+                .enabled(true)
+                .build()
+                .map_err(|e| err(e.to_string()))?,
+        )
+        .send()
+        .await
+        .map_err(|e| err(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
+    Ok(())
+}
+
+async fn create_queues(client: &aws_sdk_sqs::Client, names: &ResourceNames) -> Result<(String, String), BootstrapError> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let dlq_err = boot_err(&names.dlq);
+    let q_err = boot_err(&names.queue);
+    let show = |e: aws_sdk_sqs::error::SdkError<_, _>| aws_sdk_sqs::error::DisplayErrorContext(e).to_string();
+    let dlq = client
+        .create_queue()
+        .queue_name(&names.dlq)
+        .attributes(A::FifoQueue, "true")
+        .attributes(A::MessageRetentionPeriod, QUEUE.dlq_retention_s.to_string())
+        .send()
+        .await
+        .map_err(|e| dlq_err(show(e)))?;
+    let dlq_url = dlq.queue_url.ok_or_else(|| dlq_err("no queue URL returned".into()))?;
+    let arn = client
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(A::QueueArn)
+        .send()
+        .await
+        .map_err(|e| dlq_err(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?
+        .attributes
+        .and_then(|mut a| a.remove(&A::QueueArn))
+        .ok_or_else(|| dlq_err("no queue ARN returned".into()))?;
+    let redrive = serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": QUEUE.max_receive_count }).to_string();
+    let queue = client
+        .create_queue()
+        .queue_name(&names.queue)
+        .attributes(A::FifoQueue, "true")
+        .attributes(A::ContentBasedDeduplication, "false")
+        .attributes(A::VisibilityTimeout, QUEUE.visibility_timeout_s.to_string())
+        .attributes(A::RedrivePolicy, redrive)
+        .send()
+        .await
+        .map_err(|e| q_err(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+    let queue_url = queue.queue_url.ok_or_else(|| q_err("no queue URL returned".into()))?;
+    let _ = show;
+    Ok((queue_url, dlq_url))
+}

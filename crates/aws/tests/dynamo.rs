@@ -1,0 +1,288 @@
+//! The DynamoDB repository against a moto server.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use stravasync_aws::dynamo::DynamoStore;
+use stravasync_core::LocalDate;
+use stravasync_core::codec::{decode_chunks, encode_chunks_sized};
+use stravasync_core::metrics::{ActivityMetrics, Peaks, Score, Zones};
+use stravasync_core::model::{
+    ActivityState, AthleteProfile, PmcConstants, RateWindow, RateWindowKind, SCHEMA_VERSION, ScoreSource,
+    StoredActivity, Tombstone,
+};
+use stravasync_core::pmc;
+use stravasync_core::ports::{ActivityStore, RateBudget, Reservation, StoreError, WriteOutcome};
+use stravasync_core::streams::{NumericKey, StreamSet};
+
+async fn store(label: &str) -> (DynamoStore, common::Stack) {
+    let stack = common::stack(label).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&stack.sdk), &stack.names.table);
+    (store, stack)
+}
+
+fn activity(athlete: i64, id: i64, version: i64, date: &str, name: &str) -> StoredActivity {
+    StoredActivity {
+        schema: SCHEMA_VERSION,
+        athlete_id: athlete,
+        activity_id: id,
+        version,
+        local_date: date.parse().unwrap(),
+        summary: serde_json::from_value(serde_json::json!({
+            "id": id, "name": name, "sport_type": "Ride",
+            "start_date": format!("{date}T10:00:00Z"), "start_date_local": format!("{date}T11:00:00Z")
+        }))
+        .unwrap(),
+        metrics: Some(ActivityMetrics {
+            duration_s: 3600,
+            power: None,
+            pace: None,
+            heartrate: None,
+            score: Score { source: ScoreSource::Power, value: Some(80.5) },
+            zones: Zones { power: None, heartrate: None },
+            peaks: Peaks { watts: None, heartrate: None, velocity_smooth: None },
+        }),
+        stream_chunks: 0,
+    }
+}
+
+const BIG_ID: i64 = 1 << 40;
+
+#[tokio::test]
+async fn profile_round_trip() {
+    let (store, _stack) = store("profile").await;
+    assert_eq!(store.get_profile(BIG_ID).await.unwrap(), None);
+    let mut p = AthleteProfile::new(BIG_ID);
+    p.thresholds.ftp = Some(265.0);
+    store.put_profile(&p).await.unwrap();
+    assert_eq!(store.get_profile(BIG_ID).await.unwrap(), Some(p));
+}
+
+#[tokio::test]
+async fn activity_versions_conflict_and_tombstones_block_resurrection() {
+    let (store, _stack) = store("versions").await;
+    let a = activity(BIG_ID, BIG_ID + 1, 100, "2024-03-01", "first");
+    assert_eq!(store.put_activity(&a).await.unwrap(), WriteOutcome::Written);
+    // An older event loses and reports the stored version.
+    let older = activity(BIG_ID, BIG_ID + 1, 99, "2024-03-01", "older");
+    assert_eq!(store.put_activity(&older).await.unwrap(), WriteOutcome::Stale { stored_version: 100 });
+    // A newer one wins.
+    let newer = activity(BIG_ID, BIG_ID + 1, 101, "2024-03-02", "newer");
+    assert_eq!(store.put_activity(&newer).await.unwrap(), WriteOutcome::Written);
+    match store.get_activity(BIG_ID, BIG_ID + 1).await.unwrap() {
+        Some(ActivityState::Live(a)) => assert_eq!(*a, newer),
+        other => panic!("{other:?}"),
+    }
+    // An older delete loses; an equally new delete wins the tie.
+    let t = |v| Tombstone { athlete_id: BIG_ID, activity_id: BIG_ID + 1, version: v };
+    assert_eq!(store.put_tombstone(t(100)).await.unwrap(), WriteOutcome::Stale { stored_version: 101 });
+    assert_eq!(store.put_tombstone(t(101)).await.unwrap(), WriteOutcome::Written);
+    assert_eq!(store.get_activity(BIG_ID, BIG_ID + 1).await.unwrap(), Some(ActivityState::Deleted(t(101))));
+    // A late create of the same second does not resurrect it; a later one does.
+    assert_eq!(store.put_activity(&newer).await.unwrap(), WriteOutcome::Stale { stored_version: 101 });
+    let d = "2024-03-01".parse().unwrap();
+    let e = "2024-03-31".parse().unwrap();
+    assert!(store.activities_between(BIG_ID, d, e).await.unwrap().is_empty(), "tombstones are not in the date index");
+    let recreated = activity(BIG_ID, BIG_ID + 1, 102, "2024-03-05", "again");
+    assert_eq!(store.put_activity(&recreated).await.unwrap(), WriteOutcome::Written);
+    assert_eq!(store.activities_between(BIG_ID, d, e).await.unwrap(), vec![recreated]);
+}
+
+#[tokio::test]
+async fn concurrent_writers_of_one_activity_leave_the_newest() {
+    let (store, _stack) = store("race").await;
+    let mut tasks = Vec::new();
+    for v in 1..=12 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { store.put_activity(&activity(5, 6, v, "2024-01-01", &format!("v{v}"))).await }));
+    }
+    let outcomes: Vec<_> = futures_join(tasks).await;
+    assert!(outcomes.iter().any(|o| *o == WriteOutcome::Written));
+    match store.get_activity(5, 6).await.unwrap() {
+        Some(ActivityState::Live(a)) => assert_eq!(a.version, 12),
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn futures_join(tasks: Vec<tokio::task::JoinHandle<Result<WriteOutcome, StoreError>>>) -> Vec<WriteOutcome> {
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap().unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn activities_by_date_range_cross_pages_without_a_scan() {
+    let (store, _stack) = store("bydate").await;
+    let store = store.with_page_size(7);
+    let start: LocalDate = "2023-12-25".parse().unwrap();
+    for i in 0..40 {
+        store.put_activity(&activity(9, 1000 + i, 1, &start.add_days(i as i32).to_string(), "x")).await.unwrap();
+    }
+    // Another athlete's activities never show up.
+    store.put_activity(&activity(10, 1, 1, "2024-01-01", "other")).await.unwrap();
+    let got = store.activities_between(9, "2024-01-01".parse().unwrap(), "2024-01-10".parse().unwrap()).await.unwrap();
+    assert_eq!(got.len(), 10);
+    assert!(got.windows(2).all(|w| w[0].local_date <= w[1].local_date));
+    assert_eq!(got[0].local_date.to_string(), "2024-01-01");
+}
+
+#[tokio::test]
+async fn queries_page_past_one_megabyte() {
+    let (store, _stack) = store("onemb").await;
+    // 14 activities of ~100 KB each: more than one 1 MB page of the index.
+    let padding = "x".repeat(100_000);
+    for i in 0..14 {
+        store.put_activity(&activity(11, i, 1, "2024-02-01", &padding)).await.unwrap();
+    }
+    let day: LocalDate = "2024-02-01".parse().unwrap();
+    let got = store.activities_between(11, day, day).await.unwrap();
+    assert_eq!(got.len(), 14);
+    assert!(got.iter().all(|a| a.summary.name.as_deref() == Some(padding.as_str())));
+}
+
+#[tokio::test]
+async fn stream_chunks_round_trip_across_chunk_boundaries_and_shrink() {
+    let (store, _stack) = store("chunks").await;
+    let n = 3000;
+    let set = StreamSet::default()
+        .with(NumericKey::Time, (0..n).map(f64::from).collect())
+        .with(NumericKey::Watts, (0..n).map(|i| f64::from((i * 37) % 500)).collect())
+        .with(NumericKey::Altitude, (0..n).map(|i| f64::from(i).sin() * 100.0).collect());
+    let many = encode_chunks_sized(&set, 1000).unwrap();
+    assert!(many.len() > 5, "{}", many.len());
+    store.put_stream_chunks(1, 2, &many).await.unwrap();
+    let back = store.get_stream_chunks(1, 2).await.unwrap();
+    assert_eq!(back, many);
+    assert_eq!(decode_chunks(&back).unwrap(), set);
+    // Re-encoding into fewer chunks removes the old surplus.
+    let few = encode_chunks_sized(&set, 1 << 20).unwrap();
+    store.put_stream_chunks(1, 2, &few).await.unwrap();
+    let back = store.get_stream_chunks(1, 2).await.unwrap();
+    assert_eq!(back.len(), 1);
+    assert_eq!(decode_chunks(&back).unwrap(), set);
+    // Activity 20's chunks are not activity 2's (no prefix confusion).
+    store.put_stream_chunks(1, 20, &few).await.unwrap();
+    assert_eq!(store.delete_stream_chunks(1, 2).await.unwrap(), 1);
+    assert!(store.get_stream_chunks(1, 2).await.unwrap().is_empty());
+    assert_eq!(store.get_stream_chunks(1, 20).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_missing_stored_chunk_is_reported_by_the_codec() {
+    let (store, stack) = store("missing-chunk").await;
+    let set = StreamSet::default()
+        .with(NumericKey::Time, (0..2000).map(f64::from).collect())
+        .with(NumericKey::Altitude, (0..2000).map(|i| f64::from(i).sin() * 100.0).collect());
+    let chunks = encode_chunks_sized(&set, 300).unwrap();
+    assert!(chunks.len() >= 3, "{}", chunks.len());
+    store.put_stream_chunks(3, 4, &chunks).await.unwrap();
+    aws_sdk_dynamodb::Client::new(&stack.sdk)
+        .delete_item()
+        .table_name(&stack.names.table)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S("ATH#3".into()))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("STR#4#00001".into()))
+        .send()
+        .await
+        .unwrap();
+    let stored = store.get_stream_chunks(3, 4).await.unwrap();
+    assert_eq!(stored.len(), chunks.len() - 1);
+    match decode_chunks(&stored) {
+        Err(err) => assert!(err.to_string().contains("chunk 1 of"), "{err}"),
+        Ok(_) => panic!("decoded despite a missing chunk"),
+    }
+}
+
+#[tokio::test]
+async fn pmc_rows_batch_write_and_range_query() {
+    let (store, _stack) = store("pmc").await;
+    let store = store.with_page_size(100);
+    let start: LocalDate = "2015-01-01".parse().unwrap();
+    let loads: BTreeMap<LocalDate, f64> = (0..1200).map(|i| (start.add_days(i), f64::from(i % 13) * 9.5)).collect();
+    let rows = pmc::series(&loads, PmcConstants::default());
+    store.put_pmc_rows(7, &rows).await.unwrap();
+    let all = store.pmc_rows(7, start, start.add_days(5000)).await.unwrap();
+    assert_eq!(all, rows, "1,200 rows come back exactly, across pages");
+    let some = store.pmc_rows(7, start.add_days(10), start.add_days(19)).await.unwrap();
+    assert_eq!(some, rows[10..20].to_vec());
+}
+
+#[tokio::test]
+async fn delete_athlete_removes_more_than_a_thousand_items() {
+    let (store, _stack) = store("delete-all").await;
+    let start: LocalDate = "2020-01-01".parse().unwrap();
+    let loads: BTreeMap<LocalDate, f64> = (0..1100).map(|i| (start.add_days(i), 50.0)).collect();
+    store.put_pmc_rows(42, &pmc::series(&loads, PmcConstants::default())).await.unwrap();
+    store.put_profile(&AthleteProfile::new(42)).await.unwrap();
+    for i in 0..5 {
+        store.put_activity(&activity(42, i, 1, "2020-02-01", "a")).await.unwrap();
+    }
+    let set = StreamSet::default().with(NumericKey::Time, (0..500).map(f64::from).collect());
+    store.put_stream_chunks(42, 1, &encode_chunks_sized(&set, 100).unwrap()).await.unwrap();
+    // A neighbour that must survive.
+    store.put_profile(&AthleteProfile::new(43)).await.unwrap();
+
+    let deleted = store.delete_athlete(42).await.unwrap();
+    assert!(deleted > 1100, "{deleted}");
+    assert_eq!(store.get_profile(42).await.unwrap(), None);
+    assert!(store.pmc_rows(42, start, start.add_days(2000)).await.unwrap().is_empty());
+    assert!(store.get_stream_chunks(42, 1).await.unwrap().is_empty());
+    assert!(store.get_profile(43).await.unwrap().is_some());
+    assert_eq!(store.delete_athlete(42).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn rate_window_counter_is_atomic_and_bounded() {
+    let (store, _stack) = store("rate").await;
+    let w = RateWindow::containing(RateWindowKind::QuarterHour, 1_700_000_000);
+    let limit = 25;
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { store.reserve(w, 1, limit).await.unwrap() }));
+    }
+    let mut granted = 0;
+    for t in tasks {
+        if let Reservation::Granted { used } = t.await.unwrap() {
+            assert!(used <= limit);
+            granted += 1;
+        }
+    }
+    assert_eq!(granted, limit, "exactly the limit is granted, never more");
+    assert_eq!(store.reserve(w, 1, limit).await.unwrap(), Reservation::Exhausted { used: limit });
+
+    // Strava's header corrects our count upwards, never downwards.
+    let w2 = RateWindow::containing(RateWindowKind::Daily, 1_700_000_000);
+    assert_eq!(store.reserve(w2, 2, 10).await.unwrap(), Reservation::Granted { used: 2 });
+    store.record_usage(w2, 8).await.unwrap();
+    store.record_usage(w2, 3).await.unwrap();
+    assert_eq!(store.reserve(w2, 2, 10).await.unwrap(), Reservation::Granted { used: 10 });
+    assert_eq!(store.reserve(w2, 1, 10).await.unwrap(), Reservation::Exhausted { used: 10 });
+    assert_eq!(store.reserve(w2, 11, 10).await.unwrap(), Reservation::Exhausted { used: 10 });
+}
+
+#[tokio::test]
+async fn items_from_a_future_schema_or_malformed_are_typed_errors() {
+    let (store, stack) = store("schema").await;
+    let client = aws_sdk_dynamodb::Client::new(&stack.sdk);
+    let put = |sk: &str, data: &str, schema: &str| {
+        client
+            .put_item()
+            .table_name(&stack.names.table)
+            .item("pk", aws_sdk_dynamodb::types::AttributeValue::S("ATH#77".into()))
+            .item("sk", aws_sdk_dynamodb::types::AttributeValue::S(sk.into()))
+            .item("data", aws_sdk_dynamodb::types::AttributeValue::S(data.into()))
+            .item("schema", aws_sdk_dynamodb::types::AttributeValue::N(schema.into()))
+            .item("version", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
+            .send()
+    };
+    put("PROFILE", r#"{"athlete_id": 77}"#, "9").await.unwrap();
+    let err = store.get_profile(77).await.unwrap_err();
+    assert!(matches!(err, StoreError::Schema(ref s) if s.found == 9), "{err}");
+
+    put("ACT#1", r#"{"athlete_id": 77, "activity_id": "one"}"#, "1").await.unwrap();
+    let err = store.get_activity(77, 1).await.unwrap_err();
+    assert!(matches!(err, StoreError::Malformed { ref key, ref reason } if key == "ATH#77/ACT#1" && reason.contains("activity_id")), "{err}");
+}

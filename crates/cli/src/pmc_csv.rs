@@ -1,0 +1,93 @@
+//! `stravasync pmc`: a CSV of `date,load` rows in, the daily chart out.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use stravasync_core::LocalDate;
+use stravasync_core::model::{PmcConstants, PmcRow};
+use stravasync_core::pmc;
+
+use crate::InputError;
+
+/// Parses `date,load` rows: unsorted, gaps allowed, repeated dates summed, an optional
+/// `date,load` header, blank lines ignored. Errors name the 1-based line.
+pub fn parse_loads(csv: &str) -> Result<BTreeMap<LocalDate, f64>, InputError> {
+    let mut rows = Vec::new();
+    for (i, line) in csv.lines().enumerate() {
+        let n = i + 1;
+        let line = line.trim();
+        if line.is_empty() || (rows.is_empty() && line.eq_ignore_ascii_case("date,load")) {
+            continue;
+        }
+        let mut fields = line.split(',').map(str::trim);
+        let (Some(date), Some(load), None) = (fields.next(), fields.next(), fields.next()) else {
+            return Err(InputError(format!("line {n}: expected 2 fields date,load, got {line:?}")));
+        };
+        let date: LocalDate = date.parse().map_err(|e| InputError(format!("line {n}: field date: {e}")))?;
+        let load: f64 = load
+            .parse()
+            .ok()
+            .filter(|l: &f64| l.is_finite() && *l >= 0.0)
+            .ok_or_else(|| InputError(format!("line {n}: field load: {load:?} is not a number >= 0")))?;
+        rows.push((date, load));
+    }
+    Ok(pmc::daily_loads(rows))
+}
+
+/// Validated PMC time constants.
+pub fn constants(ctl_days: f64, atl_days: f64) -> Result<PmcConstants, InputError> {
+    for (name, v) in [("ctl-days", ctl_days), ("atl-days", atl_days)] {
+        if !(v.is_finite() && v > 0.0) {
+            return Err(InputError(format!("--{name} must be a number > 0, got {v}")));
+        }
+    }
+    Ok(PmcConstants { ctl_days, atl_days })
+}
+
+/// `date,load,ctl,atl,tsb` for every day from the first to the last date.
+pub fn render(rows: &[PmcRow]) -> String {
+    let mut out = String::with_capacity(rows.len() * 64 + 24);
+    out.push_str("date,load,ctl,atl,tsb\n");
+    for r in rows {
+        let _ = writeln!(out, "{},{},{},{},{}", r.date, r.load, r.ctl, r.atl, r.tsb);
+    }
+    out
+}
+
+/// The whole command on a CSV text.
+pub fn pmc_from_csv(csv: &str, k: PmcConstants) -> Result<String, InputError> {
+    Ok(render(&pmc::series(&parse_loads(csv)?, k)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsorted_gaps_and_repeats() {
+        let out = pmc_from_csv("date,load\n2024-01-03,10\n\n2024-01-01,50\n2024-01-01,50\n", PmcConstants::default()).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert!(lines[1].starts_with("2024-01-01,100,"));
+        assert!(lines[2].starts_with("2024-01-02,0,"));
+        assert!(lines[3].starts_with("2024-01-03,10,"));
+    }
+
+    #[test]
+    fn errors_name_the_line_and_field() {
+        let e = parse_loads("date,load\n2024-01-01,5\n2024-13-01,5\n").unwrap_err();
+        assert!(e.0.starts_with("line 3: field date"), "{e}");
+        let e = parse_loads("2024-01-01,abc\n").unwrap_err();
+        assert!(e.0.starts_with("line 1: field load"), "{e}");
+        let e = parse_loads("2024-01-01,-4\n").unwrap_err();
+        assert!(e.0.contains("field load"), "{e}");
+        let e = parse_loads("2024-01-01\n").unwrap_err();
+        assert!(e.0.contains("expected 2 fields"), "{e}");
+        assert!(constants(0.0, 7.0).is_err());
+    }
+
+    #[test]
+    fn empty_input_is_an_empty_chart() {
+        assert_eq!(pmc_from_csv("", PmcConstants::default()).unwrap(), "date,load,ctl,atl,tsb\n");
+    }
+}

@@ -1,0 +1,186 @@
+//! Every shared real recording through `stravasync metrics`, compared with the expected
+//! metrics of an independent reference implementation (1e-6 relative on floats, zone
+//! seconds and duration exact), plus plausibility checks against the devices' own figures.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+const NAMES: [&str; 4] = ["ride_power_edge810", "run_fenix2", "ride_elevate_sample", "virtualride_zwift"];
+
+fn fixtures_dir() -> PathBuf {
+    std::env::var_os("STRAVA_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/strava"))
+}
+
+fn stravasync(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_stravasync")).args(args).output().expect("run stravasync")
+}
+
+fn metrics_of(name: &str) -> Value {
+    let dir = fixtures_dir();
+    let streams = dir.join(format!("{name}.streams.json"));
+    let activity = dir.join(format!("{name}.activity.json"));
+    let out = stravasync(&[
+        "metrics",
+        "--streams",
+        streams.to_str().unwrap(),
+        "--activity",
+        activity.to_str().unwrap(),
+        "--ftp",
+        "250",
+        "--lthr",
+        "165",
+        "--hr-max",
+        "190",
+        "--hr-rest",
+        "50",
+        "--threshold-speed",
+        "3.9",
+        "--sex",
+        "male",
+    ]);
+    assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Walks `expected` and checks every value it holds in `actual`, skipping the reference's
+/// diagnostics (`resampling`, `streams_used`, `boundary_ties`).
+fn assert_matches(path: &str, expected: &Value, actual: &Value) {
+    match expected {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if ["resampling", "streams_used", "boundary_ties"].contains(&k.as_str()) {
+                    continue;
+                }
+                let a = actual.get(k).unwrap_or_else(|| panic!("{path}.{k} missing in output"));
+                assert_matches(&format!("{path}.{k}"), v, a);
+            }
+        }
+        Value::Array(items) => {
+            let a = actual.as_array().unwrap_or_else(|| panic!("{path}: not an array: {actual}"));
+            assert_eq!(items.len(), a.len(), "{path}: length");
+            for (i, (e, a)) in items.iter().zip(a).enumerate() {
+                assert_matches(&format!("{path}[{i}]"), e, a);
+            }
+        }
+        Value::Number(n) if n.is_f64() || path.contains("boundaries") => {
+            let (e, a) = (n.as_f64().unwrap(), actual.as_f64().unwrap_or_else(|| panic!("{path}: {actual}")));
+            assert!((e - a).abs() <= 1e-6 * e.abs().max(1e-9), "{path}: expected {e}, got {a}");
+        }
+        _ => assert_eq!(expected, actual, "{path}"),
+    }
+}
+
+#[test]
+fn every_fixture_matches_the_reference_metrics() {
+    for name in NAMES {
+        let expected: Value =
+            serde_json::from_slice(&std::fs::read(fixtures_dir().join(format!("expected/{name}.metrics.json"))).unwrap())
+                .unwrap();
+        assert_matches(name, &expected, &metrics_of(name));
+    }
+}
+
+#[test]
+fn edge810_np_is_close_to_the_head_unit() {
+    let m = metrics_of("ride_power_edge810");
+    let np = m["power"]["np"].as_f64().unwrap();
+    // The Garmin Edge 810 recorded NP 301 W for this ride.
+    assert!((np - 301.0).abs() < 3.0, "{np}");
+    assert_eq!(m["score"]["source"], "power");
+    // 4,700 s at IF ≈ 1.2 is a hard ride: well above an hour at FTP.
+    assert!(m["score"]["value"].as_f64().unwrap() > 150.0);
+}
+
+#[test]
+fn zwift_np_is_close_to_stravas_weighted_average() {
+    let m = metrics_of("virtualride_zwift");
+    // Strava's own weighted_average_watts for this ride is 168 W.
+    let np = m["power"]["np"].as_f64().unwrap();
+    assert!((np - 168.0).abs() < 4.0, "{np}");
+}
+
+#[test]
+fn run_is_scored_by_pace_and_covers_its_duration() {
+    let m = metrics_of("run_fenix2");
+    assert_eq!(m["score"]["source"], "pace");
+    assert!(m["power"].is_null());
+    // 2,809 samples over 2,833 s with short gaps filled: 2,834 one-second samples.
+    assert_eq!(m["duration_s"], 2834);
+    let hr_total: u64 = m["zones"]["heartrate"]["seconds"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(hr_total, 2834);
+}
+
+fn write_temp(name: &str, content: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("stravasync-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p
+}
+
+const ACTIVITY: &str = r#"{"id": 1, "type": "Ride", "start_date": "2024-01-01T10:00:00Z", "start_date_local": "2024-01-01T11:00:00Z"}"#;
+
+fn metrics_error(activity: &str, streams: &str, extra: &[&str]) -> String {
+    let a = write_temp("a.json", activity);
+    let s = write_temp("s.json", streams);
+    let mut args = vec!["metrics", "--activity", a.to_str().unwrap(), "--streams", s.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = stravasync(&args);
+    assert_eq!(out.status.code(), Some(2), "expected exit 2; stdout {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_field() {
+    let e = metrics_error(ACTIVITY, r#"{"time":{"data":[0,1]},"watts":{"data":[1]}}"#, &[]);
+    assert!(e.contains("stream watts has 1 samples"), "{e}");
+    let e = metrics_error(ACTIVITY, r#"{"time":{"data":[0,2,1]}}"#, &[]);
+    assert!(e.contains("stream time at index 2"), "{e}");
+    let e = metrics_error(ACTIVITY, r#"{"time":{"data":[0,1]},"heartrate":{"data":[1,-5]}}"#, &[]);
+    assert!(e.contains("heartrate at index 1"), "{e}");
+    let e = metrics_error(ACTIVITY, r#"{"time":{"data":[0]},"latlng":{"data":[[1]]}}"#, &[]);
+    assert!(e.contains("latlng at index 0"), "{e}");
+    let e = metrics_error(ACTIVITY, r#"{"time":{"data":[0]},"watts":{"data":["NaN"]}}"#, &[]);
+    assert!(e.contains("watts.data[0]"), "{e}");
+    let e = metrics_error(ACTIVITY, "{}", &["--ftp", "0"]);
+    assert!(e.contains("threshold ftp"), "{e}");
+    let e = metrics_error(ACTIVITY, "{}", &["--threshold-speed", "-1"]);
+    assert!(e.contains("threshold threshold_speed"), "{e}");
+    let e = metrics_error(&ACTIVITY.replace("Ride", "Quidditch"), "{}", &[]);
+    assert!(e.contains("sport_type \"Quidditch\""), "{e}");
+    let e = metrics_error(r#"{"id": "x"}"#, "{}", &[]);
+    assert!(e.contains("activity: at id"), "{e}");
+}
+
+#[test]
+fn empty_streams_are_a_manual_activity() {
+    let a = write_temp("manual-a.json", ACTIVITY);
+    let s = write_temp("manual-s.json", "{}");
+    let out = stravasync(&["metrics", "--activity", a.to_str().unwrap(), "--streams", s.to_str().unwrap()]);
+    assert!(out.status.success());
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(m["duration_s"], 0);
+    assert_eq!(m["score"]["source"], "none");
+}
+
+#[test]
+fn pmc_command_prints_every_day() {
+    let f = write_temp("loads.csv", "date,load\n2024-01-03,10\n2024-01-01,100\n");
+    let out = stravasync(&["pmc", "--loads", f.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "date,load,ctl,atl,tsb");
+    assert_eq!(lines.len(), 4);
+    let day1: Vec<f64> = lines[1].split(',').skip(1).map(|v| v.parse().unwrap()).collect();
+    assert!((day1[1] - 2.3528).abs() < 1e-4 && (day1[2] - 13.3122).abs() < 1e-4 && day1[3] == 0.0);
+
+    let bad = write_temp("bad.csv", "2024-01-01,5\n2024-02-30,1\n");
+    let out = stravasync(&["pmc", "--loads", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2: field date"));
+}
