@@ -21,14 +21,16 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-for _ in $(seq 1 100); do
-    if curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/" 2>/dev/null; then
-        break
-    fi
+answers() {
+    python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
+        "http://127.0.0.1:$port/moto-api/" 2>/dev/null
+}
+for _ in $(seq 1 150); do
+    answers && break
     kill -0 "$moto_pid" 2>/dev/null || { echo "with-moto: moto_server exited; see $log" >&2; exit 1; }
     sleep 0.1
 done
-curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/" || { echo "with-moto: moto_server did not answer; see $log" >&2; exit 1; }
+answers || { echo "with-moto: moto_server did not answer; see $log" >&2; exit 1; }
 
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1

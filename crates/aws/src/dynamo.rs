@@ -148,7 +148,13 @@ fn pmc_row(item: &Item) -> Result<PmcRow, StoreError> {
         .strip_prefix("PMC#")
         .and_then(|d| d.parse().ok())
         .ok_or_else(|| malformed(item, "sort key is not PMC#<date>"))?;
-    Ok(PmcRow { date, load: get_n(item, "load")?, ctl: get_n(item, "ctl")?, atl: get_n(item, "atl")?, tsb: get_n(item, "tsb")? })
+    Ok(PmcRow {
+        date,
+        load: get_n(item, "load")?,
+        ctl: get_n(item, "ctl")?,
+        atl: get_n(item, "atl")?,
+        tsb: get_n(item, "tsb")?,
+    })
 }
 
 impl DynamoStore {
@@ -210,13 +216,8 @@ impl DynamoStore {
             let mut pending = group.to_vec();
             let mut delay = BATCH_BACKOFF_START;
             for attempt in 1..=BATCH_ATTEMPTS {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(sdk_err)?;
+                let out =
+                    self.client.batch_write_item().request_items(&self.table, pending).send().await.map_err(sdk_err)?;
                 pending = out.unprocessed_items.and_then(|mut m| m.remove(&self.table)).unwrap_or_default();
                 if pending.is_empty() {
                     break;
@@ -240,7 +241,10 @@ impl DynamoStore {
             .into_iter()
             .map(|item| {
                 let key = Self::key(get_s(&item, "pk")?.to_string(), get_s(&item, "sk")?.to_string());
-                let del = DeleteRequest::builder().set_key(Some(key)).build().map_err(|e| StoreError::Rejected(e.to_string()))?;
+                let del = DeleteRequest::builder()
+                    .set_key(Some(key))
+                    .build()
+                    .map_err(|e| StoreError::Rejected(e.to_string()))?;
                 Ok(WriteRequest::builder().delete_request(del).build())
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -249,7 +253,8 @@ impl DynamoStore {
     }
 
     fn put_request(item: Item) -> Result<WriteRequest, StoreError> {
-        let put = PutRequest::builder().set_item(Some(item)).build().map_err(|e| StoreError::Rejected(e.to_string()))?;
+        let put =
+            PutRequest::builder().set_item(Some(item)).build().map_err(|e| StoreError::Rejected(e.to_string()))?;
         Ok(WriteRequest::builder().put_request(put).build())
     }
 
@@ -321,7 +326,11 @@ impl ActivityStore for DynamoStore {
         Ok(())
     }
 
-    async fn get_activity(&self, athlete: AthleteId, activity: ActivityId) -> Result<Option<ActivityState>, StoreError> {
+    async fn get_activity(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+    ) -> Result<Option<ActivityState>, StoreError> {
         match self.get_item(&athlete_pk(athlete), &activity_sk(activity)).await? {
             Some(item) => activity_state(&item).map(Some),
             None => Ok(None),
@@ -353,7 +362,12 @@ impl ActivityStore for DynamoStore {
         self.conditional_put(item, "attribute_not_exists(pk) OR version <= :v", vec![(":v", n(t.version))]).await
     }
 
-    async fn put_stream_chunks(&self, athlete: AthleteId, activity: ActivityId, chunks: &[Vec<u8>]) -> Result<(), StoreError> {
+    async fn put_stream_chunks(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+        chunks: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
         let requests = chunks
             .iter()
             .enumerate()

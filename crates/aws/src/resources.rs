@@ -125,8 +125,16 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<
     };
     let key = |k: &KeySpec| -> Result<Vec<KeySchemaElement>, BootstrapError> {
         Ok(vec![
-            KeySchemaElement::builder().attribute_name(k.partition).key_type(KeyType::Hash).build().map_err(|e| err(e.to_string()))?,
-            KeySchemaElement::builder().attribute_name(k.sort).key_type(KeyType::Range).build().map_err(|e| err(e.to_string()))?,
+            KeySchemaElement::builder()
+                .attribute_name(k.partition)
+                .key_type(KeyType::Hash)
+                .build()
+                .map_err(|e| err(e.to_string()))?,
+            KeySchemaElement::builder()
+                .attribute_name(k.sort)
+                .key_type(KeyType::Range)
+                .build()
+                .map_err(|e| err(e.to_string()))?,
         ])
     };
     let mut defs = vec![attr(TABLE.key.partition)?, attr(TABLE.key.sort)?];
@@ -173,11 +181,13 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<
     Ok(())
 }
 
-async fn create_queues(client: &aws_sdk_sqs::Client, names: &ResourceNames) -> Result<(String, String), BootstrapError> {
+async fn create_queues(
+    client: &aws_sdk_sqs::Client,
+    names: &ResourceNames,
+) -> Result<(String, String), BootstrapError> {
     use aws_sdk_sqs::types::QueueAttributeName as A;
     let dlq_err = boot_err(&names.dlq);
     let q_err = boot_err(&names.queue);
-    let show = |e: aws_sdk_sqs::error::SdkError<_, _>| aws_sdk_sqs::error::DisplayErrorContext(e).to_string();
     let dlq = client
         .create_queue()
         .queue_name(&names.dlq)
@@ -185,7 +195,7 @@ async fn create_queues(client: &aws_sdk_sqs::Client, names: &ResourceNames) -> R
         .attributes(A::MessageRetentionPeriod, QUEUE.dlq_retention_s.to_string())
         .send()
         .await
-        .map_err(|e| dlq_err(show(e)))?;
+        .map_err(|e| dlq_err(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
     let dlq_url = dlq.queue_url.ok_or_else(|| dlq_err("no queue URL returned".into()))?;
     let arn = client
         .get_queue_attributes()
@@ -197,7 +207,8 @@ async fn create_queues(client: &aws_sdk_sqs::Client, names: &ResourceNames) -> R
         .attributes
         .and_then(|mut a| a.remove(&A::QueueArn))
         .ok_or_else(|| dlq_err("no queue ARN returned".into()))?;
-    let redrive = serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": QUEUE.max_receive_count }).to_string();
+    let redrive =
+        serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": QUEUE.max_receive_count }).to_string();
     let queue = client
         .create_queue()
         .queue_name(&names.queue)
@@ -209,6 +220,5 @@ async fn create_queues(client: &aws_sdk_sqs::Client, names: &ResourceNames) -> R
         .await
         .map_err(|e| q_err(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
     let queue_url = queue.queue_url.ok_or_else(|| q_err("no queue URL returned".into()))?;
-    let _ = show;
     Ok((queue_url, dlq_url))
 }

@@ -51,7 +51,8 @@ enum Kind {
 
 /// Checks required fields by name and type, then deserializes. Never echoes a value.
 fn parse_secret<T: DeserializeOwned>(secret: &str, text: &str, required: &[(&str, Kind)]) -> Result<T, VaultError> {
-    let malformed = |field: &str, problem| VaultError::Malformed { secret: secret.to_string(), field: field.to_string(), problem };
+    let malformed =
+        |field: &str, problem| VaultError::Malformed { secret: secret.to_string(), field: field.to_string(), problem };
     let value: Value = serde_json::from_str(text).map_err(|_| malformed("(document)", "not valid JSON"))?;
     let obj = value.as_object().ok_or_else(|| malformed("(document)", "not a JSON object"))?;
     for &(field, kind) in required {
@@ -148,7 +149,13 @@ impl SecretsVault {
                     Ok(_) => {}
                     // Created concurrently: write our value as the new version.
                     Err(SdkError::ServiceError(se)) if se.err().is_resource_exists_exception() => {
-                        self.client.put_secret_value().secret_id(name).secret_string(value).send().await.map_err(sdk_err)?;
+                        self.client
+                            .put_secret_value()
+                            .secret_id(name)
+                            .secret_string(value)
+                            .send()
+                            .await
+                            .map_err(sdk_err)?;
                     }
                     Err(e) => return Err(sdk_err(e)),
                 }
@@ -199,8 +206,12 @@ mod tests {
 
     #[test]
     fn malformed_secrets_name_the_field_and_never_the_value() {
-        let e = parse_secret::<OAuthTokens>("s", r#"{"athlete_id":1,"access_token":"SECRETVALUE","expires_at":5}"#, TOKEN_FIELDS)
-            .unwrap_err();
+        let e = parse_secret::<OAuthTokens>(
+            "s",
+            r#"{"athlete_id":1,"access_token":"SECRETVALUE","expires_at":5}"#,
+            TOKEN_FIELDS,
+        )
+        .unwrap_err();
         assert_eq!(e, VaultError::Malformed { secret: "s".into(), field: "refresh_token".into(), problem: "missing" });
         let e = parse_secret::<OAuthTokens>(
             "s",

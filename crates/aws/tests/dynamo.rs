@@ -95,10 +95,12 @@ async fn concurrent_writers_of_one_activity_leave_the_newest() {
     let mut tasks = Vec::new();
     for v in 1..=12 {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move { store.put_activity(&activity(5, 6, v, "2024-01-01", &format!("v{v}"))).await }));
+        tasks.push(tokio::spawn(async move {
+            store.put_activity(&activity(5, 6, v, "2024-01-01", &format!("v{v}"))).await
+        }));
     }
     let outcomes: Vec<_> = futures_join(tasks).await;
-    assert!(outcomes.iter().any(|o| *o == WriteOutcome::Written));
+    assert!(outcomes.contains(&WriteOutcome::Written));
     match store.get_activity(5, 6).await.unwrap() {
         Some(ActivityState::Live(a)) => assert_eq!(a.version, 12),
         other => panic!("{other:?}"),
@@ -284,5 +286,8 @@ async fn items_from_a_future_schema_or_malformed_are_typed_errors() {
 
     put("ACT#1", r#"{"athlete_id": 77, "activity_id": "one"}"#, "1").await.unwrap();
     let err = store.get_activity(77, 1).await.unwrap_err();
-    assert!(matches!(err, StoreError::Malformed { ref key, ref reason } if key == "ATH#77/ACT#1" && reason.contains("activity_id")), "{err}");
+    assert!(
+        matches!(err, StoreError::Malformed { ref key, ref reason } if key == "ATH#77/ACT#1" && reason.contains("activity_id")),
+        "{err}"
+    );
 }

@@ -19,7 +19,11 @@ pub struct MetricsReport {
 
 /// Parses an activity (`GET /activities/{id}`) and its streams
 /// (`GET /activities/{id}/streams?key_by_type=true`) and computes the metrics.
-pub fn metrics_from_json(activity_json: &[u8], streams_json: &[u8], thresholds: &Thresholds) -> Result<MetricsReport, InputError> {
+pub fn metrics_from_json(
+    activity_json: &[u8],
+    streams_json: &[u8],
+    thresholds: &Thresholds,
+) -> Result<MetricsReport, InputError> {
     let de = &mut serde_json::Deserializer::from_slice(activity_json);
     let activity: ActivitySummary = serde_path_to_error::deserialize(de)
         .map_err(|e| InputError(format!("activity: at {}: {}", e.path(), e.inner())))?;

@@ -65,7 +65,8 @@ mod tests {
 
     #[test]
     fn unsorted_gaps_and_repeats() {
-        let out = pmc_from_csv("date,load\n2024-01-03,10\n\n2024-01-01,50\n2024-01-01,50\n", PmcConstants::default()).unwrap();
+        let out = pmc_from_csv("date,load\n2024-01-03,10\n\n2024-01-01,50\n2024-01-01,50\n", PmcConstants::default())
+            .unwrap();
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 4);
         assert!(lines[1].starts_with("2024-01-01,100,"));

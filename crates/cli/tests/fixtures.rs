@@ -77,9 +77,10 @@ fn assert_matches(path: &str, expected: &Value, actual: &Value) {
 #[test]
 fn every_fixture_matches_the_reference_metrics() {
     for name in NAMES {
-        let expected: Value =
-            serde_json::from_slice(&std::fs::read(fixtures_dir().join(format!("expected/{name}.metrics.json"))).unwrap())
-                .unwrap();
+        let expected: Value = serde_json::from_slice(
+            &std::fs::read(fixtures_dir().join(format!("expected/{name}.metrics.json"))).unwrap(),
+        )
+        .unwrap();
         assert_matches(name, &expected, &metrics_of(name));
     }
 }
@@ -110,7 +111,8 @@ fn run_is_scored_by_pace_and_covers_its_duration() {
     assert!(m["power"].is_null());
     // 2,809 samples over 2,833 s with short gaps filled: 2,834 one-second samples.
     assert_eq!(m["duration_s"], 2834);
-    let hr_total: u64 = m["zones"]["heartrate"]["seconds"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum();
+    let hr_total: u64 =
+        m["zones"]["heartrate"]["seconds"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum();
     assert_eq!(hr_total, 2834);
 }
 
@@ -122,7 +124,8 @@ fn write_temp(name: &str, content: &str) -> PathBuf {
     p
 }
 
-const ACTIVITY: &str = r#"{"id": 1, "type": "Ride", "start_date": "2024-01-01T10:00:00Z", "start_date_local": "2024-01-01T11:00:00Z"}"#;
+const ACTIVITY: &str =
+    r#"{"id": 1, "type": "Ride", "start_date": "2024-01-01T10:00:00Z", "start_date_local": "2024-01-01T11:00:00Z"}"#;
 
 fn metrics_error(activity: &str, streams: &str, extra: &[&str]) -> String {
     let a = write_temp("a.json", activity);

@@ -105,7 +105,10 @@ pub fn decode_chunks<C: AsRef<[u8]>>(chunks: &[C]) -> Result<StreamSet, CodecErr
         if h.count != head.count || h.blob_len != head.blob_len || h.checksum != head.checksum {
             return Err(CodecError::Inconsistent {
                 index: i,
-                detail: format!("count {} / length {} unlike chunk 0's {} / {}", h.count, h.blob_len, head.count, head.blob_len),
+                detail: format!(
+                    "count {} / length {} unlike chunk 0's {} / {}",
+                    h.count, h.blob_len, head.count, head.blob_len
+                ),
             });
         }
         let slot = pieces.get_mut(usize::from(h.index)).ok_or_else(|| CodecError::Inconsistent {
@@ -217,7 +220,8 @@ fn decode_columns(raw: &[u8]) -> Result<StreamSet, CodecError> {
                 set.moving = Some((0..len).map(|i| bytes[i / 8] >> (i % 8) & 1 == 1).collect());
             }
             id => {
-                let key = NumericKey::ALL.get(usize::from(id)).copied().ok_or(CodecError::Corrupt("unknown channel id"))?;
+                let key =
+                    NumericKey::ALL.get(usize::from(id)).copied().ok_or(CodecError::Corrupt("unknown channel id"))?;
                 set.set(key, Some(r.f64_column(len)?));
             }
         }
@@ -284,7 +288,8 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn bytes(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or(CodecError::Corrupt("column ends early"))?;
+        let end =
+            self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or(CodecError::Corrupt("column ends early"))?;
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -486,8 +491,11 @@ mod tests {
     }
 
     fn bits(s: &StreamSet) -> Vec<Vec<u64>> {
-        let mut out: Vec<Vec<u64>> =
-            NumericKey::ALL.into_iter().filter_map(|k| s.get(k)).map(|d| d.iter().map(|v| v.to_bits()).collect()).collect();
+        let mut out: Vec<Vec<u64>> = NumericKey::ALL
+            .into_iter()
+            .filter_map(|k| s.get(k))
+            .map(|d| d.iter().map(|v| v.to_bits()).collect())
+            .collect();
         if let Some(l) = &s.latlng {
             out.push(l.iter().flat_map(|p| [p[0].to_bits(), p[1].to_bits()]).collect());
         }

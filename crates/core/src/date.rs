@@ -103,11 +103,7 @@ impl FromStr for LocalDate {
         }
         let digits = |r: std::ops::Range<usize>| -> Result<u32, DateError> {
             let part = &s[r];
-            if part.bytes().all(|c| c.is_ascii_digit()) {
-                part.parse().map_err(|_| err())
-            } else {
-                Err(err())
-            }
+            if part.bytes().all(|c| c.is_ascii_digit()) { part.parse().map_err(|_| err()) } else { Err(err()) }
         };
         let (y, m, d) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
         LocalDate::from_ymd(y as i32, m, d).ok_or_else(err)

@@ -80,9 +80,7 @@ pub struct WebhookEvent {
 impl WebhookEvent {
     /// Parses a push body; an error names the JSON path of the offending field.
     pub fn parse(json: &[u8]) -> Result<Self, ParseError> {
-        let de = &mut serde_json::Deserializer::from_slice(json);
-        serde_path_to_error::deserialize(de)
-            .map_err(|e| ParseError { path: e.path().to_string(), message: e.into_inner().to_string() })
+        crate::streams::parse_json_with_path(json)
     }
 
     /// `athlete` + `update` + `authorized: "false"`: the athlete revoked access.

@@ -56,7 +56,11 @@ impl ActivityStore for MemoryStore {
         Ok(())
     }
 
-    async fn get_activity(&self, athlete: AthleteId, activity: ActivityId) -> Result<Option<ActivityState>, StoreError> {
+    async fn get_activity(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+    ) -> Result<Option<ActivityState>, StoreError> {
         Ok(self.with(|d| d.activities.get(&(athlete, activity)).cloned()))
     }
 
@@ -82,7 +86,12 @@ impl ActivityStore for MemoryStore {
         }))
     }
 
-    async fn put_stream_chunks(&self, athlete: AthleteId, activity: ActivityId, chunks: &[Vec<u8>]) -> Result<(), StoreError> {
+    async fn put_stream_chunks(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+        chunks: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
         self.with(|d| d.chunks.insert((athlete, activity), chunks.to_vec()));
         Ok(())
     }
@@ -204,30 +213,43 @@ impl TokenVault for MemoryVault {
 /// SQS FIFO queue does within its 5-minute window.
 #[derive(Default)]
 pub struct MemoryQueue {
-    state: Mutex<(Vec<QueueMessage>, HashSet<String>, Vec<(String, u32)>)>,
+    state: Mutex<QueueState>,
+}
+
+#[derive(Default)]
+struct QueueState {
+    messages: Vec<QueueMessage>,
+    seen_dedup_ids: HashSet<String>,
+    deferrals: Vec<(String, u32)>,
 }
 
 impl MemoryQueue {
-    pub fn messages(&self) -> Vec<QueueMessage> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).0.clone()
+    fn with<R>(&self, f: impl FnOnce(&mut QueueState) -> R) -> R {
+        f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    pub fn messages(&self) -> Vec<QueueMessage> {
+        self.with(|s| s.messages.clone())
+    }
+
+    /// `(receipt handle, delay)` of every deferral, in order.
     pub fn deferrals(&self) -> Vec<(String, u32)> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).2.clone()
+        self.with(|s| s.deferrals.clone())
     }
 }
 
 impl EventQueue for MemoryQueue {
     async fn enqueue(&self, message: &QueueMessage) -> Result<(), QueueError> {
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if s.1.insert(message.dedup_id.clone()) {
-            s.0.push(message.clone());
-        }
+        self.with(|s| {
+            if s.seen_dedup_ids.insert(message.dedup_id.clone()) {
+                s.messages.push(message.clone());
+            }
+        });
         Ok(())
     }
 
     async fn defer(&self, receipt_handle: &str, delay_secs: u32) -> Result<(), QueueError> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).2.push((receipt_handle.to_string(), delay_secs));
+        self.with(|s| s.deferrals.push((receipt_handle.to_string(), delay_secs)));
         Ok(())
     }
 }
@@ -236,7 +258,7 @@ impl EventQueue for MemoryQueue {
 mod tests {
     use super::*;
     use crate::metrics::{ActivityMetrics, Peaks, Score, Zones};
-    use crate::model::{ActivitySummary, RateWindowKind, ScoreSource, SCHEMA_VERSION};
+    use crate::model::{ActivitySummary, RateWindowKind, SCHEMA_VERSION, ScoreSource};
 
     pub(crate) fn activity(id: ActivityId, version: i64, date: &str) -> StoredActivity {
         StoredActivity {
@@ -267,11 +289,17 @@ mod tests {
     async fn versions_decide_and_deletes_win_ties() {
         let s = MemoryStore::default();
         assert_eq!(s.put_activity(&activity(1, 10, "2024-01-01")).await.unwrap(), WriteOutcome::Written);
-        assert_eq!(s.put_activity(&activity(1, 9, "2024-01-01")).await.unwrap(), WriteOutcome::Stale { stored_version: 10 });
+        assert_eq!(
+            s.put_activity(&activity(1, 9, "2024-01-01")).await.unwrap(),
+            WriteOutcome::Stale { stored_version: 10 }
+        );
         assert_eq!(s.put_activity(&activity(1, 10, "2024-01-02")).await.unwrap(), WriteOutcome::Written);
         let t = Tombstone { athlete_id: 7, activity_id: 1, version: 10 };
         assert_eq!(s.put_tombstone(t).await.unwrap(), WriteOutcome::Written);
-        assert_eq!(s.put_activity(&activity(1, 10, "2024-01-01")).await.unwrap(), WriteOutcome::Stale { stored_version: 10 });
+        assert_eq!(
+            s.put_activity(&activity(1, 10, "2024-01-01")).await.unwrap(),
+            WriteOutcome::Stale { stored_version: 10 }
+        );
         assert_eq!(s.put_activity(&activity(1, 11, "2024-01-01")).await.unwrap(), WriteOutcome::Written);
         let _: ActivitySummary = activity(1, 1, "2024-01-01").summary;
     }

@@ -444,7 +444,8 @@ mod tests {
 
     #[test]
     fn one_hour_at_lthr_is_100_hrtss() {
-        let s = StreamSet::default().with(NumericKey::Time, seconds(3600)).with(NumericKey::Heartrate, vec![165.0; 3600]);
+        let s =
+            StreamSet::default().with(NumericKey::Time, seconds(3600)).with(NumericKey::Heartrate, vec![165.0; 3600]);
         let m = compute(&sport("Ride"), &s, &thresholds()).unwrap();
         assert!(close(m.heartrate.unwrap().hrtss.unwrap(), 100.0, 1e-9));
         assert_eq!(m.score.source, ScoreSource::Heartrate);
@@ -562,11 +563,14 @@ mod tests {
             )
                 .prop_map(move |(dts, w, hr, v, g, present)| {
                     let mut t = 0.0;
-                    let time: Vec<f64> = dts.iter().map(|&dt| {
-                        let now = t;
-                        t += f64::from(dt % 3 * 60 + dt % 7); // repeats, gaps and pauses
-                        now
-                    }).collect();
+                    let time: Vec<f64> = dts
+                        .iter()
+                        .map(|&dt| {
+                            let now = t;
+                            t += f64::from(dt % 3 * 60 + dt % 7); // repeats, gaps and pauses
+                            now
+                        })
+                        .collect();
                     let mut s = StreamSet::default().with(NumericKey::Time, time);
                     for (on, key, data) in [
                         (present[0], NumericKey::Watts, w),

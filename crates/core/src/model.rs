@@ -26,11 +26,7 @@ pub struct SchemaError {
 
 /// Refuses a record written by a newer release.
 pub fn check_schema(what: &'static str, found: u32) -> Result<(), SchemaError> {
-    if found > SCHEMA_VERSION {
-        Err(SchemaError { what, found, supported: SCHEMA_VERSION })
-    } else {
-        Ok(())
-    }
+    if found > SCHEMA_VERSION { Err(SchemaError { what, found, supported: SCHEMA_VERSION }) } else { Ok(()) }
 }
 
 fn schema_v1() -> u32 {
@@ -104,10 +100,7 @@ impl Thresholds {
         if let (Some(rest), Some(max)) = (self.hr_rest, self.hr_max)
             && rest >= max
         {
-            return Err(ThresholdError {
-                field: "hr_rest",
-                value: format!("{rest} (not below hr_max {max})"),
-            });
+            return Err(ThresholdError { field: "hr_rest", value: format!("{rest} (not below hr_max {max})") });
         }
         for (field, zones) in [("power_zones", &self.power_zones), ("heartrate_zones", &self.heartrate_zones)] {
             if let Some(z) = zones {
@@ -215,13 +208,56 @@ impl AthleteProfile {
 /// Strava's `sport_type` values. Anything else is refused by [`SportType::parse`] so a
 /// typo or a new sport is noticed rather than scored as something it is not.
 pub const KNOWN_SPORT_TYPES: &[&str] = &[
-    "AlpineSki", "BackcountrySki", "Badminton", "Canoeing", "Crossfit", "EBikeRide", "Elliptical",
-    "EMountainBikeRide", "Golf", "GravelRide", "Handcycle", "HighIntensityIntervalTraining", "Hike",
-    "IceSkate", "InlineSkate", "Kayaking", "Kitesurf", "MountainBikeRide", "NordicSki", "Pickleball",
-    "Pilates", "Racquetball", "Ride", "RockClimbing", "RollerSki", "Rowing", "Run", "Sail",
-    "Skateboard", "Snowboard", "Snowshoe", "Soccer", "Squash", "StairStepper", "StandUpPaddling",
-    "Surfing", "Swim", "TableTennis", "Tennis", "TrailRun", "Velomobile", "VirtualRide", "VirtualRow",
-    "VirtualRun", "Walk", "WeightTraining", "Wheelchair", "Windsurf", "Workout", "Yoga",
+    "AlpineSki",
+    "BackcountrySki",
+    "Badminton",
+    "Canoeing",
+    "Crossfit",
+    "EBikeRide",
+    "Elliptical",
+    "EMountainBikeRide",
+    "Golf",
+    "GravelRide",
+    "Handcycle",
+    "HighIntensityIntervalTraining",
+    "Hike",
+    "IceSkate",
+    "InlineSkate",
+    "Kayaking",
+    "Kitesurf",
+    "MountainBikeRide",
+    "NordicSki",
+    "Pickleball",
+    "Pilates",
+    "Racquetball",
+    "Ride",
+    "RockClimbing",
+    "RollerSki",
+    "Rowing",
+    "Run",
+    "Sail",
+    "Skateboard",
+    "Snowboard",
+    "Snowshoe",
+    "Soccer",
+    "Squash",
+    "StairStepper",
+    "StandUpPaddling",
+    "Surfing",
+    "Swim",
+    "TableTennis",
+    "Tennis",
+    "TrailRun",
+    "Velomobile",
+    "VirtualRide",
+    "VirtualRow",
+    "VirtualRun",
+    "Walk",
+    "WeightTraining",
+    "Wheelchair",
+    "Windsurf",
+    "Workout",
+    "Yoga",
 ];
 
 /// Run sports, scored by pace when there is no power (DESIGN §6).

@@ -59,10 +59,8 @@ pub fn roll_forward(
             _ => 0.0,
         };
         let tsb = state.ctl - state.atl;
-        state = PmcState {
-            ctl: state.ctl + (load - state.ctl) * ctl_gain,
-            atl: state.atl + (load - state.atl) * atl_gain,
-        };
+        state =
+            PmcState { ctl: state.ctl + (load - state.ctl) * ctl_gain, atl: state.atl + (load - state.atl) * atl_gain };
         rows.push(PmcRow { date, load, ctl: state.ctl, atl: state.atl, tsb });
     }
     rows

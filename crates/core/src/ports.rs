@@ -35,12 +35,17 @@ pub enum StoreError {
 pub enum WriteOutcome {
     Written,
     /// A newer (or, for a live write, an equally new delete) state is already stored.
-    Stale { stored_version: i64 },
+    Stale {
+        stored_version: i64,
+    },
 }
 
 /// Athletes, activities, stream chunks and PMC rows (one DynamoDB table in AWS).
 pub trait ActivityStore: Send + Sync {
-    fn get_profile(&self, athlete: AthleteId) -> impl Future<Output = Result<Option<AthleteProfile>, StoreError>> + Send;
+    fn get_profile(
+        &self,
+        athlete: AthleteId,
+    ) -> impl Future<Output = Result<Option<AthleteProfile>, StoreError>> + Send;
     fn put_profile(&self, profile: &AthleteProfile) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn get_activity(

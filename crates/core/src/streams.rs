@@ -203,6 +203,25 @@ impl StreamSet {
         Ok(())
     }
 
+    /// Repeats the recording end to end until it has at least `min_samples` samples,
+    /// shifting each copy's time to follow the previous one (1 s after its last sample).
+    /// Benchmarks use it to build long activities from real ones.
+    pub fn tiled(&self, min_samples: usize) -> StreamSet {
+        let Some(time) = self.time().filter(|t| !t.is_empty()) else { return self.clone() };
+        let copies = min_samples.div_ceil(time.len()).max(1);
+        let period = time[time.len() - 1] - time[0] + 1.0;
+        let mut out = StreamSet::default();
+        for key in NumericKey::ALL {
+            if let Some(d) = self.get(key) {
+                let shift = if key == NumericKey::Time { period } else { 0.0 };
+                out.set(key, Some((0..copies).flat_map(|c| d.iter().map(move |v| v + shift * c as f64)).collect()));
+            }
+        }
+        out.latlng = self.latlng.as_ref().map(|d| d.repeat(copies));
+        out.moving = self.moving.as_ref().map(|d| d.repeat(copies));
+        out
+    }
+
     /// Builder for tests and generators.
     pub fn with(mut self, key: NumericKey, data: Vec<f64>) -> Self {
         self.set(key, Some(data));
@@ -229,22 +248,18 @@ impl<'de> Visitor<'de> for StreamSetVisitor {
         let mut set = StreamSet::default();
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             if let Some(k) = NumericKey::from_name(&key) {
-                let Stream { data } = map.next_value::<Stream<Option<f64>>>()?;
-                let mut values = Vec::with_capacity(data.len());
-                for (i, v) in data.into_iter().enumerate() {
-                    values.push(match v {
-                        Some(v) => v,
+                let Stream { data: NumericData { mut values, first_null } } = map.next_value()?;
+                if let Some(i) = first_null {
+                    if k == NumericKey::Heartrate {
                         // Heart-rate dropouts may come as null: no reading, like 0 bpm.
-                        None if k == NumericKey::Heartrate => 0.0,
-                        None => {
-                            set.bad_null.get_or_insert((k, i));
-                            f64::NAN
-                        }
-                    });
+                        values.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = 0.0);
+                    } else {
+                        set.bad_null.get_or_insert((k, i));
+                    }
                 }
                 set.numeric[k as usize] = Some(values);
             } else if key == "latlng" {
-                let Stream { data } = map.next_value::<Stream<LatLngSample>>()?;
+                let Stream { data } = map.next_value::<Stream<Vec<LatLngSample>>>()?;
                 let mut pairs = Vec::with_capacity(data.len());
                 for (i, s) in data.into_iter().enumerate() {
                     match s {
@@ -257,7 +272,7 @@ impl<'de> Visitor<'de> for StreamSetVisitor {
                 }
                 set.latlng = Some(pairs);
             } else if key == "moving" {
-                set.moving = Some(map.next_value::<Stream<bool>>()?.data);
+                set.moving = Some(map.next_value::<Stream<Vec<bool>>>()?.data);
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -268,7 +283,51 @@ impl<'de> Visitor<'de> for StreamSetVisitor {
 
 #[derive(Deserialize)]
 struct Stream<T> {
-    data: Vec<T>,
+    data: T,
+}
+
+/// A numeric stream's samples, read straight into `f64`s; a `null` becomes NaN and the
+/// index of the first one is kept for the error (or, for heart rate, the fix-up).
+struct NumericData {
+    values: Vec<f64>,
+    first_null: Option<usize>,
+}
+
+impl<'de> Deserialize<'de> for NumericData {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = NumericData;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an array of numbers")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NumericData, A::Error> {
+                let mut values = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
+                let mut first_null = None;
+                while let Some(v) = seq.next_element::<Option<f64>>()? {
+                    if v.is_none() && first_null.is_none() {
+                        first_null = Some(values.len());
+                    }
+                    values.push(v.unwrap_or(f64::NAN));
+                }
+                Ok(NumericData { values, first_null })
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// Writes whole numbers without a fraction (`5`, not `5.0`), as Strava does.
+struct Num(f64);
+
+impl Serialize for Num {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.fract() == 0.0 && self.0.abs() < 9.0e15 {
+            s.serialize_i64(self.0 as i64)
+        } else {
+            s.serialize_f64(self.0)
+        }
+    }
 }
 
 /// A latlng sample: a pair, or the length of whatever array stood there instead.
@@ -316,11 +375,13 @@ impl Serialize for StreamSet {
         let mut map = s.serialize_map(None)?;
         for key in NumericKey::ALL {
             if let Some(d) = self.get(key) {
-                map.serialize_entry(key.name(), &out(d))?;
+                let nums: Vec<Num> = d.iter().map(|&v| Num(v)).collect();
+                map.serialize_entry(key.name(), &out(&nums))?;
             }
         }
         if let Some(d) = &self.latlng {
-            map.serialize_entry("latlng", &out(d))?;
+            let pairs: Vec<[Num; 2]> = d.iter().map(|&[a, b]| [Num(a), Num(b)]).collect();
+            map.serialize_entry("latlng", &out(&pairs))?;
         }
         if let Some(d) = &self.moving {
             map.serialize_entry("moving", &out(d))?;
@@ -331,8 +392,17 @@ impl Serialize for StreamSet {
 
 /// Parses Strava's streams JSON; a syntax or type error names the JSON path.
 pub fn parse_streams_json(json: &[u8]) -> Result<StreamSet, ParseError> {
-    let de = &mut serde_json::Deserializer::from_slice(json);
-    serde_path_to_error::deserialize(de).map_err(|e| ParseError { path: e.path().to_string(), message: e.into_inner().to_string() })
+    parse_json_with_path(json)
+}
+
+/// Parses JSON into `T`. The fast path tracks no path; only when it fails is the
+/// document parsed again with path tracking, so the error can name the field.
+pub fn parse_json_with_path<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, ParseError> {
+    serde_json::from_slice(json).or_else(|_| {
+        let de = &mut serde_json::Deserializer::from_slice(json);
+        serde_path_to_error::deserialize(de)
+            .map_err(|e| ParseError { path: e.path().to_string(), message: e.into_inner().to_string() })
+    })
 }
 
 /// A JSON document that does not have the expected shape.
@@ -415,6 +485,15 @@ mod tests {
         assert_eq!(e.path, "watts.data[1]");
         let e = parse_streams_json(b"[1,2]").unwrap_err();
         assert!(e.message.contains("key_by_type"), "{e}");
+    }
+
+    #[test]
+    fn tiling_keeps_time_increasing() {
+        let s = parse(r#"{"time":{"data":[0,1,3]},"watts":{"data":[5,6,7]},"moving":{"data":[true,false,true]}}"#);
+        let t = s.tiled(7);
+        assert_eq!(t.time().unwrap(), &[0.0, 1.0, 3.0, 4.0, 5.0, 7.0, 8.0, 9.0, 11.0]);
+        assert_eq!(t.get(NumericKey::Watts).unwrap().len(), 9);
+        assert!(t.validate().is_ok());
     }
 
     #[test]
