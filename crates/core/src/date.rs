@@ -136,6 +136,30 @@ impl<'de> Deserialize<'de> for LocalDate {
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` of a unix timestamp, as Strava writes `start_date`.
+pub fn format_utc(unix_secs: i64) -> String {
+    let date = LocalDate::from_unix_seconds(unix_secs);
+    let t = unix_secs.rem_euclid(86_400);
+    format!("{date}T{:02}:{:02}:{:02}Z", t / 3600, t % 3600 / 60, t % 60)
+}
+
+/// Unix seconds of `YYYY-MM-DDTHH:MM:SSZ` (the zone suffix is ignored: Strava's
+/// `start_date_local` uses `Z` too, for local wall time).
+pub fn parse_timestamp(value: &str) -> Option<i64> {
+    let date = LocalDate::from_timestamp_prefix(value).ok()?;
+    let time = value.get(11..19)?;
+    let b = time.as_bytes();
+    if b[2] != b':' || b[5] != b':' {
+        return None;
+    }
+    let part = |r: std::ops::Range<usize>| time.get(r)?.parse::<i64>().ok();
+    let (h, m, s) = (part(0..2)?, part(3..5)?, part(6..8)?);
+    if h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    Some(i64::from(date.days_since_epoch()) * 86_400 + h * 3600 + m * 60 + s)
+}
+
 /// Start (unix seconds) of the 15-minute rate-limit window that contains `unix_secs`.
 /// Strava's windows reset at :00, :15, :30 and :45 UTC.
 pub fn quarter_hour_start(unix_secs: i64) -> i64 {
@@ -170,6 +194,14 @@ mod tests {
         assert_eq!(d.to_string(), "2019-09-29");
         assert!(LocalDate::from_timestamp_prefix("2019-09-29X").is_err());
         assert!(LocalDate::from_timestamp_prefix("2019").is_err());
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(parse_timestamp("2023-11-14T22:13:20Z"), Some(1_700_000_000));
+        assert_eq!(format_utc(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(parse_timestamp("2023-11-14T25:13:20Z"), None);
+        assert_eq!(parse_timestamp("2023-11-14"), None);
     }
 
     #[test]

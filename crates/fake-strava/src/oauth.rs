@@ -1,0 +1,127 @@
+//! `/oauth/*`: authorize (redirects back with a code), token (authorization_code and
+//! refresh_token grants; refresh tokens rotate and the old one stops working), and
+//! deauthorize.
+
+use std::collections::HashMap;
+
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::api::{bearer_token, strava_error};
+use crate::state::{FakeState, Grant, World};
+
+/// Issues a fresh access/refresh pair for the athlete.
+pub(crate) fn issue(w: &mut World, athlete: i64, scope: &str, expires_at: i64) -> (String, String, i64) {
+    w.serial += 1;
+    let tag = stravasync_core::hash::fnv1a64(format!("{athlete}/{}", w.serial).as_bytes());
+    let access = format!("fake-access-{}-{tag:016x}", w.serial);
+    let refresh = format!("fake-refresh-{}-{tag:016x}", w.serial);
+    w.access.insert(access.clone(), Grant { athlete, scope: scope.to_string(), expires_at });
+    w.refresh.insert(refresh.clone(), (athlete, scope.to_string()));
+    (access, refresh, expires_at)
+}
+
+fn bad_request(resource: &str, field: &str) -> Response {
+    strava_error(StatusCode::BAD_REQUEST, "Bad Request", resource, field, "invalid")
+}
+
+fn redirect(to: &str, params: &[(&str, &str)]) -> Response {
+    match reqwest::Url::parse_with_params(to, params) {
+        Ok(url) => (StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response(),
+        Err(_) => bad_request("Application", "redirect_uri"),
+    }
+}
+
+/// `GET /oauth/authorize`. Fake extensions: `athlete_id` picks who consents (default: the
+/// first athlete), `deny=1` answers as if the athlete clicked Cancel.
+pub async fn authorize(State(state): State<FakeState>, Query(q): Query<HashMap<String, String>>) -> Response {
+    if q.get("client_id") != Some(&state.config.client_id) {
+        return bad_request("Application", "client_id");
+    }
+    let Some(redirect_uri) = q.get("redirect_uri") else { return bad_request("Application", "redirect_uri") };
+    let st = q.get("state").map(String::as_str).unwrap_or("");
+    if q.get("deny").is_some_and(|d| d == "1") {
+        return redirect(redirect_uri, &[("state", st), ("error", "access_denied")]);
+    }
+    let requested = q.get("scope").map(String::as_str).unwrap_or("read");
+    let scope = state.config.granted_scope.clone().unwrap_or_else(|| requested.to_string());
+    let mut w = state.world();
+    let athlete = match q.get("athlete_id").and_then(|a| a.parse::<i64>().ok()) {
+        Some(a) if w.athletes.contains_key(&a) => a,
+        Some(_) => return bad_request("Athlete", "athlete_id"),
+        None => match w.athletes.keys().next() {
+            Some(a) => *a,
+            None => return bad_request("Athlete", "athlete_id"),
+        },
+    };
+    w.serial += 1;
+    let code = format!("fake-code-{}-{:x}", w.serial, stravasync_core::hash::fnv1a64(redirect_uri.as_bytes()));
+    w.codes.insert(code.clone(), (athlete, scope.clone()));
+    drop(w);
+    redirect(redirect_uri, &[("state", st), ("code", &code), ("scope", &scope)])
+}
+
+/// `POST /oauth/token`.
+pub async fn token(State(state): State<FakeState>, Form(form): Form<HashMap<String, String>>) -> Response {
+    let creds_ok = form.get("client_id") == Some(&state.config.client_id)
+        && form.get("client_secret") == Some(&state.config.client_secret);
+    if !creds_ok {
+        return strava_error(
+            StatusCode::UNAUTHORIZED,
+            "Authorization Error",
+            "Application",
+            "client_secret",
+            "invalid",
+        );
+    }
+    let expires_at = state.now() + state.config.token_ttl_s;
+    let mut w = state.world();
+    let (athlete, scope, with_athlete) = match form.get("grant_type").map(String::as_str) {
+        Some("authorization_code") => {
+            let Some((athlete, scope)) = form.get("code").and_then(|c| w.codes.remove(c)) else {
+                return bad_request("AuthorizationCode", "code");
+            };
+            (athlete, scope, true)
+        }
+        Some("refresh_token") => {
+            // Rotation: the presented refresh token is spent, whatever happens next.
+            let Some((athlete, scope)) = form.get("refresh_token").and_then(|r| w.refresh.remove(r)) else {
+                return bad_request("RefreshToken", "refresh_token");
+            };
+            (athlete, scope, false)
+        }
+        _ => return bad_request("Application", "grant_type"),
+    };
+    let (access, refresh, expires_at) = issue(&mut w, athlete, &scope, expires_at);
+    let mut body = json!({
+        "token_type": "Bearer",
+        "access_token": access,
+        "refresh_token": refresh,
+        "expires_at": expires_at,
+        "expires_in": state.config.token_ttl_s,
+    });
+    if with_athlete && let Some(a) = w.athletes.get(&athlete) {
+        body["athlete"] = a.json();
+    }
+    axum::Json(body).into_response()
+}
+
+/// `POST /oauth/deauthorize`: revokes every token of the athlete owning the access token
+/// (given as a form field or a bearer header).
+pub async fn deauthorize(
+    State(state): State<FakeState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let token = form.get("access_token").cloned().or_else(|| bearer_token(&headers));
+    let athlete = token.as_ref().and_then(|t| state.world().access.get(t).map(|g| g.athlete));
+    match (athlete, token) {
+        (Some(athlete), Some(token)) => {
+            state.revoke(athlete);
+            axum::Json(json!({"access_token": token})).into_response()
+        }
+        _ => strava_error(StatusCode::UNAUTHORIZED, "Authorization Error", "Athlete", "access_token", "invalid"),
+    }
+}

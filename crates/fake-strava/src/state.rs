@@ -1,0 +1,313 @@
+//! The fake's world: athletes, activities, tokens, rate windows, faults and the request log.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{self, Activity, Athlete, Season};
+
+/// How the fake is set up (the binary's flags).
+#[derive(Debug, Clone)]
+pub struct FakeConfig {
+    pub fixtures_dir: Option<PathBuf>,
+    pub season: Option<Season>,
+    pub client_id: String,
+    pub client_secret: String,
+    pub limit_15min: u32,
+    pub limit_daily: u32,
+    pub read_limit_15min: u32,
+    pub read_limit_daily: u32,
+    /// Lifetime of an access token, seconds (Strava: 6 h).
+    pub token_ttl_s: i64,
+    /// Scope `/oauth/authorize` grants; `None` grants what was asked.
+    pub granted_scope: Option<String>,
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        FakeConfig {
+            fixtures_dir: None,
+            season: None,
+            client_id: "12345".into(),
+            client_secret: "fake-client-secret".into(),
+            limit_15min: 200,
+            limit_daily: 2000,
+            read_limit_15min: 100,
+            read_limit_daily: 1000,
+            token_ttl_s: 21_600,
+            granted_scope: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Answer 500.
+    ServerError,
+    /// Answer 429 with Strava's body.
+    RateLimited,
+    /// Answer 401 (as if the access token were refused).
+    Unauthorized,
+    /// Answer normally after `delay_ms`.
+    Slow,
+    /// Answer 200 with a body of the wrong shape (`{"id": "oops", ...}`).
+    Malformed,
+}
+
+/// The next `count` requests to `route` (a route template such as
+/// `/api/v3/activities/{id}/streams`, or `*`) misbehave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fault {
+    pub route: String,
+    pub kind: FaultKind,
+    pub count: u32,
+    #[serde(default)]
+    pub delay_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggedRequest {
+    pub method: String,
+    /// The route template (`/api/v3/activities/{id}`).
+    pub route: String,
+    /// The concrete path (`/api/v3/activities/17000000101`).
+    pub path: String,
+    pub status: u16,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Grant {
+    pub athlete: i64,
+    pub scope: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Subscription {
+    pub id: i64,
+    pub callback_url: String,
+}
+
+#[derive(Default)]
+pub(crate) struct World {
+    pub athletes: BTreeMap<i64, Athlete>,
+    pub activities: BTreeMap<i64, Activity>,
+    pub codes: HashMap<String, (i64, String)>,
+    pub access: HashMap<String, Grant>,
+    pub refresh: HashMap<String, (i64, String)>,
+    pub serial: u64,
+    /// Quarter-hour start → (all, read) requests.
+    pub quarter: HashMap<i64, (u32, u32)>,
+    /// UTC day start → (all, read) requests.
+    pub daily: HashMap<i64, (u32, u32)>,
+    pub faults: Vec<Fault>,
+    pub log: Vec<LoggedRequest>,
+    pub subscription: Option<Subscription>,
+    pub clock_offset: i64,
+    pub next_activity_id: i64,
+}
+
+/// Shared, cloneable handle on the fake's world. Tests use its methods directly; the
+/// `/admin` routes expose the same operations over HTTP.
+#[derive(Clone)]
+pub struct FakeState {
+    pub config: Arc<FakeConfig>,
+    pub(crate) world: Arc<Mutex<World>>,
+}
+
+impl FakeState {
+    pub fn new(config: FakeConfig) -> Result<Self, data::LoadError> {
+        let mut world = World { next_activity_id: data::GENERATED_ACTIVITY_BASE + 900_000_000, ..Default::default() };
+        if let Some(dir) = &config.fixtures_dir {
+            let (athletes, activities) = data::load_fixtures(dir)?;
+            world.athletes.extend(athletes.into_iter().map(|a| (a.id, a)));
+            world.activities.extend(activities.into_iter().map(|a| (a.id, a)));
+        }
+        if let Some(season) = config.season {
+            let (athletes, activities) = data::generate_season(season);
+            world.athletes.extend(athletes.into_iter().map(|a| (a.id, a)));
+            world.activities.extend(activities.into_iter().map(|a| (a.id, a)));
+        }
+        Ok(FakeState { config: Arc::new(config), world: Arc::new(Mutex::new(world)) })
+    }
+
+    pub(crate) fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The fake's clock, unix seconds (system time plus the admin offset).
+    pub fn now(&self) -> i64 {
+        let system =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        system + self.world().clock_offset
+    }
+
+    /// Sets the clock to `unix` seconds.
+    pub fn set_now(&self, unix: i64) {
+        let system =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        self.world().clock_offset = unix - system;
+    }
+
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.world().log.clone()
+    }
+
+    /// Requests to one route template, e.g. `/api/v3/activities/{id}/streams`.
+    pub fn requests_to(&self, route: &str) -> usize {
+        self.world().log.iter().filter(|r| r.route == route).count()
+    }
+
+    /// Requests to the Strava API (`/api/v3/...`), which count against the rate limit.
+    pub fn api_requests(&self) -> usize {
+        self.world().log.iter().filter(|r| r.route.starts_with("/api/v3/")).count()
+    }
+
+    pub fn clear_requests(&self) {
+        self.world().log.clear();
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.world().faults.push(fault);
+    }
+
+    pub fn athlete_ids(&self) -> Vec<i64> {
+        self.world().athletes.keys().copied().collect()
+    }
+
+    /// Ids of an athlete's activities that are not deleted, oldest first.
+    pub fn activity_ids(&self, athlete: i64) -> Vec<i64> {
+        let w = self.world();
+        let mut v: Vec<(i64, i64)> =
+            w.activities.values().filter(|a| a.owner == athlete && !a.deleted).map(|a| (a.start, a.id)).collect();
+        v.sort();
+        v.into_iter().map(|(_, id)| id).collect()
+    }
+
+    pub fn activity_json(&self, id: i64) -> Option<serde_json::Value> {
+        self.world().activities.get(&id).map(Activity::served_json)
+    }
+
+    /// The streams an activity serves (`None` for a manual activity).
+    pub fn activity_streams(&self, id: i64) -> Option<stravasync_core::streams::StreamSet> {
+        self.world().activities.get(&id).and_then(Activity::streams)
+    }
+
+    /// Adds (or replaces) an activity from its DetailedActivity JSON (which must carry
+    /// `id`, `athlete.id` and `start_date`) and its streams (`None`: manual).
+    pub fn insert_activity(
+        &self,
+        json: serde_json::Value,
+        streams: Option<stravasync_core::streams::StreamSet>,
+    ) -> Option<i64> {
+        let id = json["id"].as_i64()?;
+        let owner = json["athlete"]["id"].as_i64()?;
+        let start = json["start_date"].as_str().and_then(stravasync_core::date::parse_timestamp)?;
+        let streams = match streams {
+            Some(s) => data::StreamSource::Fixed(Box::new(s)),
+            None => data::StreamSource::None,
+        };
+        let mut w = self.world();
+        w.athletes.entry(owner).or_insert_with(|| Athlete {
+            id: owner,
+            firstname: "Inserted".into(),
+            lastname: format!("Athlete {owner}"),
+            sex: "M",
+            ftp: 250.0,
+            lthr: 165.0,
+            threshold_speed: 3.9,
+        });
+        w.activities.insert(
+            id,
+            Activity { id, owner, start, json, streams, private: false, deleted: false, empty_stream_fetches: 0 },
+        );
+        Some(id)
+    }
+
+    /// The next `fetches` stream requests of the activity answer `{}`.
+    pub fn set_empty_stream_fetches(&self, id: i64, fetches: u32) -> bool {
+        self.world().activities.get_mut(&id).map(|a| a.empty_stream_fetches = fetches).is_some()
+    }
+
+    pub fn delete_activity(&self, id: i64) -> bool {
+        self.world().activities.get_mut(&id).map(|a| a.deleted = true).is_some()
+    }
+
+    pub fn set_private(&self, id: i64, private: bool) -> bool {
+        self.world().activities.get_mut(&id).map(|a| a.private = private).is_some()
+    }
+
+    /// Changes title and/or sport type, as an athlete editing on Strava.
+    pub fn update_activity(&self, id: i64, name: Option<&str>, sport_type: Option<&str>) -> bool {
+        let mut w = self.world();
+        let Some(a) = w.activities.get_mut(&id) else { return false };
+        if let Some(n) = name {
+            a.json["name"] = serde_json::json!(n);
+        }
+        if let Some(s) = sport_type {
+            a.json["sport_type"] = serde_json::json!(s);
+            a.json["type"] = serde_json::json!(s);
+        }
+        true
+    }
+
+    /// Records a new generated activity for `athlete`, starting at `start`; returns its id.
+    pub fn new_activity(&self, athlete: i64, start: i64) -> Option<i64> {
+        let mut w = self.world();
+        let profile = w.athletes.get(&athlete)?.clone();
+        w.next_activity_id += 1;
+        let id = w.next_activity_id;
+        let seed = self.config.season.map_or(1, |s| s.seed);
+        let activity = data::generate_activity(&profile, id, start, seed);
+        w.activities.insert(id, activity);
+        Some(id)
+    }
+
+    /// Mints tokens for an athlete directly (as if they had just authorized):
+    /// `(access_token, refresh_token, expires_at)`.
+    pub fn mint_tokens(&self, athlete: i64, scope: &str) -> (String, String, i64) {
+        let now = self.now();
+        let mut w = self.world();
+        crate::oauth::issue(&mut w, athlete, scope, now + self.config.token_ttl_s)
+    }
+
+    /// Makes every access token of the athlete expire now.
+    pub fn expire_tokens(&self, athlete: i64) {
+        let now = self.now();
+        for g in self.world().access.values_mut().filter(|g| g.athlete == athlete) {
+            g.expires_at = now - 1;
+        }
+    }
+
+    /// Revokes every token of the athlete (as a deauthorization does).
+    pub fn revoke(&self, athlete: i64) {
+        let mut w = self.world();
+        w.access.retain(|_, g| g.athlete != athlete);
+        w.refresh.retain(|_, (a, _)| *a != athlete);
+    }
+
+    pub fn subscription(&self) -> Option<Subscription> {
+        self.world().subscription.clone()
+    }
+
+    /// Requests counted in the current quarter hour and day: `(all, read)` each.
+    pub fn usage(&self) -> ((u32, u32), (u32, u32)) {
+        let now = self.now();
+        let w = self.world();
+        let q = w.quarter.get(&(now - now.rem_euclid(900))).copied().unwrap_or_default();
+        let d = w.daily.get(&(now - now.rem_euclid(86_400))).copied().unwrap_or_default();
+        (q, d)
+    }
+
+    /// Forgets counters, faults and the request log (data and tokens stay).
+    pub fn reset(&self) {
+        let mut w = self.world();
+        w.quarter.clear();
+        w.daily.clear();
+        w.faults.clear();
+        w.log.clear();
+    }
+}
