@@ -11,6 +11,7 @@
 //! `AWS_ENDPOINT_URL` (a moto server locally) and credential chain.
 
 pub mod dynamo;
+pub mod local;
 pub mod resources;
 pub mod secrets;
 pub mod sqs;

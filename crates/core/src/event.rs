@@ -112,6 +112,60 @@ impl WebhookEvent {
     }
 }
 
+/// What travels on the queue: a Strava event or a job the pipeline gave itself. The
+/// consumer parses each record into one of these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// A push event, as the webhook received it.
+    WebhookEvent { event: WebhookEvent },
+    /// Import history: the `most_recent` N activities, or those in `after..before` (unix
+    /// seconds). `page` and `done` are the checkpoint a resumed job continues from.
+    Backfill {
+        athlete_id: AthleteId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        most_recent: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<i64>,
+        #[serde(default = "first_page")]
+        page: u32,
+        #[serde(default)]
+        done: u32,
+    },
+    /// List activities since `since` (unix seconds) and fetch the missing ones: the
+    /// backstop for missed webhooks.
+    Reconcile { athlete_id: AthleteId, since: i64 },
+    /// Recompute metrics from stored streams (after a threshold change): one activity, or
+    /// all of the athlete's when `activity_id` is `None`.
+    Rescore {
+        athlete_id: AthleteId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        activity_id: Option<i64>,
+    },
+}
+
+fn first_page() -> u32 {
+    1
+}
+
+impl Job {
+    pub fn athlete_id(&self) -> AthleteId {
+        match self {
+            Job::WebhookEvent { event } => event.owner_id,
+            Job::Backfill { athlete_id, .. } | Job::Reconcile { athlete_id, .. } | Job::Rescore { athlete_id, .. } => {
+                *athlete_id
+            }
+        }
+    }
+
+    /// Parses a queue body; an error names the JSON path.
+    pub fn parse(body: &str) -> Result<Self, ParseError> {
+        crate::streams::parse_json_with_path(body.as_bytes())
+    }
+}
+
 /// A message for the SQS FIFO queue: one athlete's messages share a group, so they are
 /// applied in order and never concurrently.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,7 +184,18 @@ impl QueueMessage {
         QueueMessage {
             group_id: Self::group_for(event.owner_id),
             dedup_id: event.dedup_id(),
-            body: serde_json::json!({ "kind": "webhook_event", "event": event }).to_string(),
+            body: serde_json::to_string(&Job::WebhookEvent { event: event.clone() }).unwrap_or_default(),
+        }
+    }
+
+    /// A job message; `dedup_key` distinguishes jobs that must not collapse (e.g. a
+    /// checkpoint's page).
+    pub fn for_job(job: &Job, dedup_key: &str) -> Self {
+        let body = serde_json::to_string(job).unwrap_or_default();
+        QueueMessage {
+            group_id: Self::group_for(job.athlete_id()),
+            dedup_id: format!("job-{:016x}-{}", fnv1a64(body.as_bytes()), dedup_key.chars().take(80).collect::<String>()),
+            body,
         }
     }
 }
@@ -182,5 +247,17 @@ mod tests {
         assert!(a.dedup_id().len() <= 128);
         let m = QueueMessage::for_event(&a);
         assert_eq!(m.group_id, "athlete-5123456789");
+        assert_eq!(Job::parse(&m.body).unwrap(), Job::WebhookEvent { event: a });
+    }
+
+    #[test]
+    fn jobs_round_trip_and_default_their_checkpoint() {
+        let j = Job::parse(r#"{"kind":"backfill","athlete_id":5,"most_recent":30}"#).unwrap();
+        assert_eq!(j, Job::Backfill { athlete_id: 5, most_recent: Some(30), after: None, before: None, page: 1, done: 0 });
+        let m = QueueMessage::for_job(&j, "p1");
+        assert_eq!(Job::parse(&m.body).unwrap(), j);
+        assert!(m.dedup_id.len() <= 128);
+        let e = Job::parse(r#"{"kind":"teleport","athlete_id":5}"#).unwrap_err();
+        assert!(e.message.contains("unknown variant"), "{e}");
     }
 }

@@ -274,6 +274,12 @@ impl FakeState {
         crate::oauth::issue(&mut w, athlete, scope, now + self.config.token_ttl_s)
     }
 
+    /// Registers an authorization code, as if `athlete` had just consented with `scope`
+    /// (lets a static OAuth callback fixture be exchanged).
+    pub fn register_code(&self, code: &str, athlete: i64, scope: &str) {
+        self.world().codes.insert(code.to_string(), (athlete, scope.to_string()));
+    }
+
     /// Makes every access token of the athlete expire now.
     pub fn expire_tokens(&self, athlete: i64) {
         let now = self.now();

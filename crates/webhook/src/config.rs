@@ -1,0 +1,105 @@
+//! Typed configuration from the environment, read once at cold start.
+
+/// A required variable is missing or a value does not parse; names the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {var}: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookConfig {
+    pub queue_url: String,
+    pub table_name: String,
+    pub app_secret_id: String,
+    pub token_secret_prefix: String,
+    pub strava_api_url: String,
+    pub strava_oauth_url: String,
+    /// Public base URL of the API (`https://abc.execute-api.../`), for the OAuth redirect.
+    pub public_base_url: String,
+    /// Activities imported right after an athlete connects (`BACKFILL_COUNT`, default 30).
+    pub backfill_count: u32,
+    /// Scope requested at `/connect` (`STRAVA_SCOPE`, default `read,activity:read_all`).
+    pub scope: String,
+}
+
+impl WebhookConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the variables through `get` (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |var: &'static str| get(var).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(var));
+        let backfill_count = match get("BACKFILL_COUNT") {
+            None => 30,
+            Some(v) => v.parse().map_err(|_| ConfigError::Invalid {
+                var: "BACKFILL_COUNT",
+                reason: format!("{v:?} is not a whole number"),
+            })?,
+        };
+        let public_base_url = required("PUBLIC_BASE_URL")?;
+        if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://")) {
+            return Err(ConfigError::Invalid { var: "PUBLIC_BASE_URL", reason: "must be an http(s) URL".into() });
+        }
+        Ok(WebhookConfig {
+            queue_url: required("QUEUE_URL")?,
+            table_name: required("TABLE_NAME")?,
+            app_secret_id: required("APP_SECRET_ID")?,
+            token_secret_prefix: required("TOKEN_SECRET_PREFIX")?,
+            strava_api_url: required("STRAVA_API_URL")?,
+            strava_oauth_url: required("STRAVA_OAUTH_URL")?,
+            public_base_url: public_base_url.trim_end_matches('/').to_string(),
+            backfill_count,
+            scope: get("STRAVA_SCOPE").unwrap_or_else(|| "read,activity:read_all".to_string()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env() -> HashMap<&'static str, &'static str> {
+        HashMap::from([
+            ("QUEUE_URL", "http://q"),
+            ("TABLE_NAME", "t"),
+            ("APP_SECRET_ID", "a"),
+            ("TOKEN_SECRET_PREFIX", "p"),
+            ("STRAVA_API_URL", "http://s/api/v3"),
+            ("STRAVA_OAUTH_URL", "http://s/oauth"),
+            ("PUBLIC_BASE_URL", "https://example.test/"),
+        ])
+    }
+
+    #[test]
+    fn every_missing_variable_is_named() {
+        for var in env().keys() {
+            let mut e = env();
+            e.remove(var);
+            let err = WebhookConfig::from_lookup(|k| e.get(k).map(|v| v.to_string())).unwrap_err();
+            assert_eq!(err, ConfigError::Missing(var));
+            assert!(err.to_string().contains(var));
+        }
+        let ok = WebhookConfig::from_lookup(|k| env().get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(ok.public_base_url, "https://example.test");
+        assert_eq!(ok.backfill_count, 30);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let mut e = env();
+        e.insert("BACKFILL_COUNT", "many");
+        let err = WebhookConfig::from_lookup(|k| e.get(k).map(|v| v.to_string())).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { var: "BACKFILL_COUNT", .. }));
+        let mut e = env();
+        e.insert("PUBLIC_BASE_URL", "example.test");
+        assert!(matches!(
+            WebhookConfig::from_lookup(|k| e.get(k).map(|v| v.to_string())),
+            Err(ConfigError::Invalid { var: "PUBLIC_BASE_URL", .. })
+        ));
+    }
+}

@@ -1,0 +1,181 @@
+//! `/connect` and `/oauth/callback`: the one-time OAuth connection of an athlete.
+
+use stravasync_core::event::{Job, QueueMessage};
+use stravasync_core::model::{AthleteProfile, ConnectionState, OAuthTokens, Scopes, Sex, Thresholds};
+use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault};
+use stravasync_strava::{AthleteInfo, AthleteSession};
+
+use crate::oauth_state::{self, NONCE_COOKIE, STATE_TTL_S};
+use crate::page::html;
+use crate::{HttpRequest, HttpResponse, Webhook};
+
+/// Thresholds for an athlete Strava tells us nothing about. They make every activity
+/// scoreable from day one; the athlete's own values (FTP from `/athlete`, zones from
+/// `/athlete/zones`) replace them where Strava has them.
+pub fn starter_thresholds(sex: Sex) -> Thresholds {
+    Thresholds {
+        ftp: Some(200.0),
+        lthr: Some(if sex == Sex::Female { 165.0 } else { 160.0 }),
+        hr_max: Some(185.0),
+        hr_rest: Some(60.0),
+        threshold_speed: Some(3.3),
+        sex,
+        power_zones: None,
+        heartrate_zones: None,
+    }
+}
+
+impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
+    fn state_key(&self) -> &[u8] {
+        self.app.client_secret.expose().as_bytes()
+    }
+
+    fn now(&self) -> i64 {
+        self.strava.now()
+    }
+
+    fn redirect_uri(&self) -> String {
+        format!("{}/oauth/callback", self.config.public_base_url)
+    }
+
+    pub(crate) fn connect(&self) -> HttpResponse {
+        let nonce = oauth_state::new_nonce(self.state_key());
+        let state = oauth_state::sign(self.state_key(), &nonce, self.now() + STATE_TTL_S);
+        let url = self.strava.authorize_url(&self.redirect_uri(), &state, &self.config.scope);
+        let secure = if self.config.public_base_url.starts_with("https://") { "; Secure" } else { "" };
+        HttpResponse {
+            status: 302,
+            content_type: "text/plain; charset=utf-8",
+            headers: vec![
+                ("location", url),
+                (
+                    "set-cookie",
+                    format!("{NONCE_COOKIE}={nonce}; Max-Age={STATE_TTL_S}; Path=/oauth; HttpOnly; SameSite=Lax{secure}"),
+                ),
+                ("cache-control", "no-store".to_string()),
+            ],
+            body: "Redirecting to Strava".into(),
+        }
+    }
+
+    pub(crate) async fn callback(&self, req: &HttpRequest) -> HttpResponse {
+        let q = |k: &str| req.query.get(k).map(String::as_str);
+        if let Some(error) = q("error") {
+            tracing::info!(error, outcome = "denied", "athlete did not authorize");
+            return html(403, "Not connected", "Strava access was not granted, so nothing was stored. You can try again at /connect.");
+        }
+        let (Some(code), Some(state), Some(scope)) = (q("code"), q("state"), q("scope")) else {
+            return html(400, "Not connected", "The link is incomplete (code, scope and state are required). Start again at /connect.");
+        };
+        let nonce = req.cookies.get(NONCE_COOKIE).map(String::as_str);
+        if let Err(e) = oauth_state::verify(self.state_key(), state, nonce, self.now()) {
+            tracing::warn!(reason = %e, outcome = "bad_state", "oauth callback refused");
+            return html(400, "Not connected", &format!("{e}. Start again at /connect."));
+        }
+        let scopes = Scopes::parse(scope);
+        if !scopes.can_read_activities() {
+            tracing::info!(outcome = "insufficient_scope", "oauth callback without activity read");
+            return html(
+                403,
+                "Not connected",
+                "Reading your activities is needed to compute your training load, and it was not granted. Nothing was stored. Start again at /connect and keep \"View data about your activities\" ticked.",
+            );
+        }
+        match self.complete_connection(code, scopes).await {
+            Ok((athlete, name)) => {
+                tracing::info!(owner_id = athlete, outcome = "connected", "athlete connected");
+                html(
+                    200,
+                    "Connected",
+                    &format!(
+                        "Welcome{name}! Your {} most recent activities are being imported; new ones will follow within seconds of upload.",
+                        self.config.backfill_count
+                    ),
+                )
+            }
+            Err((status, message)) => html(status, "Not connected", &message),
+        }
+    }
+
+    /// Code exchange, token storage, profile, backfill job. Returns the athlete id and a
+    /// display-name suffix, or the status and message of the failure page.
+    async fn complete_connection(&self, code: &str, scopes: Scopes) -> Result<(i64, String), (u16, String)> {
+        let grant = self.strava.exchange_code(code).await.map_err(|e| {
+            tracing::warn!(error = %e, outcome = "exchange_failed", "oauth code exchange failed");
+            (502, "Strava did not accept the authorization. Start again at /connect.".to_string())
+        })?;
+        let summary = grant.athlete.clone().ok_or((502, "Strava did not say who authorized. Start again at /connect.".to_string()))?;
+        let athlete = summary.id;
+        let tokens = OAuthTokens {
+            athlete_id: athlete,
+            access_token: grant.access_token,
+            refresh_token: grant.refresh_token,
+            expires_at: grant.expires_at,
+            scopes: scopes.clone(),
+        };
+        self.vault.put_tokens(&tokens).await.map_err(|e| {
+            tracing::error!(owner_id = athlete, error = %e, outcome = "vault_failed", "tokens not stored");
+            (503, "Your connection could not be saved. Please try again in a minute.".to_string())
+        })?;
+
+        let mut session = AthleteSession::new(&self.strava, &self.vault, athlete);
+        let info: AthleteInfo = match session.athlete().await {
+            Ok(r) => r.value,
+            Err(e) => {
+                tracing::warn!(owner_id = athlete, error = %e, "GET /athlete failed; using the token summary");
+                summary
+            }
+        };
+        let zones = if scopes.can_read_zones() {
+            session.zones().await.map(|r| r.value).map_err(|e| tracing::warn!(owner_id = athlete, error = %e, "GET /athlete/zones failed")).ok()
+        } else {
+            None
+        };
+
+        let existing = self.store.get_profile(athlete).await.map_err(|e| {
+            tracing::error!(owner_id = athlete, error = %e, "profile read failed");
+            (503, "Your connection could not be saved. Please try again in a minute.".to_string())
+        })?;
+        let sex = if info.sex.as_deref() == Some("F") { Sex::Female } else { Sex::Male };
+        let mut profile = existing.unwrap_or_else(|| {
+            let mut p = AthleteProfile::new(athlete);
+            p.thresholds = starter_thresholds(sex);
+            p
+        });
+        profile.firstname = info.firstname.clone();
+        profile.lastname = info.lastname.clone();
+        profile.scopes = scopes;
+        profile.state = ConnectionState::Connected;
+        if let Some(ftp) = info.ftp.filter(|f| *f > 0.0) {
+            profile.thresholds.ftp = Some(ftp);
+        }
+        if let Some(z) = zones {
+            if let Some(b) = z.power.as_ref().and_then(|p| p.lower_bounds()) {
+                profile.thresholds.power_zones = Some(b);
+            }
+            if let Some(b) = z.heart_rate.as_ref().and_then(|h| h.lower_bounds()) {
+                profile.thresholds.heartrate_zones = Some(b);
+            }
+        }
+        self.store.put_profile(&profile).await.map_err(|e| {
+            tracing::error!(owner_id = athlete, error = %e, "profile write failed");
+            (503, "Your connection could not be saved. Please try again in a minute.".to_string())
+        })?;
+
+        let job = Job::Backfill {
+            athlete_id: athlete,
+            most_recent: Some(self.config.backfill_count),
+            after: None,
+            before: None,
+            page: 1,
+            done: 0,
+        };
+        let message = QueueMessage::for_job(&job, &format!("connect-{}", self.now()));
+        self.queue.enqueue(&message).await.map_err(|e| {
+            tracing::error!(owner_id = athlete, error = %e, "backfill job not enqueued");
+            (503, "Your history import could not be started. Please try again in a minute.".to_string())
+        })?;
+        let name = info.firstname.map(|n| format!(", {n}")).unwrap_or_default();
+        Ok((athlete, name))
+    }
+}

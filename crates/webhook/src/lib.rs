@@ -1,0 +1,240 @@
+//! The webhook Lambda (API Gateway HTTP API, payload v2), as a library so tests, the CLI
+//! and the demo run the same code as the `webhook` binary.
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /webhook/{path_secret}?hub.mode=subscribe&hub.challenge=X&hub.verify_token=T` | Strava's subscription check: `{"hub.challenge": X}` when T matches |
+//! | `POST /webhook/{path_secret}` | a push event: validated, enqueued to SQS FIFO (group = athlete), `200` |
+//! | `GET /connect` | `302` to Strava's consent page with a signed, expiring `state` |
+//! | `GET /oauth/callback?code&scope&state` | exchanges the code, stores tokens and profile, enqueues a backfill |
+//!
+//! The webhook routes sit under a secret path segment; `/connect` and the callback are
+//! public and protected by the signed `state` plus a nonce cookie. A request that fails
+//! validation gets a 4xx with a short reason and nothing is enqueued; a queue failure is
+//! a 5xx so that Strava retries (never a 200 for an event that was not stored).
+
+pub mod config;
+mod connect;
+pub mod oauth_state;
+mod page;
+
+use std::collections::HashMap;
+
+use serde_json::json;
+use stravasync_core::event::{AspectType, ObjectType, QueueMessage, WebhookEvent};
+use stravasync_core::model::AppCredentials;
+use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault};
+use stravasync_strava::{StravaClient, StravaConfig};
+
+pub use config::{ConfigError, WebhookConfig};
+
+/// Strava's events are a few hundred bytes; anything over this is refused.
+pub const MAX_BODY_BYTES: usize = 8 * 1024;
+
+/// The parts of an HTTP request the handler reads.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpRequest {
+    pub method: String,
+    pub path: String,
+    pub query: HashMap<String, String>,
+    pub cookies: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn json(status: u16, body: serde_json::Value) -> Self {
+        HttpResponse { status, content_type: "application/json", headers: Vec::new(), body: body.to_string() }
+    }
+
+    /// A short machine-readable refusal: `{"error": reason}`.
+    pub fn refuse(status: u16, reason: &str) -> Self {
+        Self::json(status, json!({ "error": reason }))
+    }
+}
+
+/// A refused push event: the status and the reason sent back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub status: u16,
+    pub reason: String,
+}
+
+fn reject(status: u16, reason: impl Into<String>) -> Rejection {
+    Rejection { status, reason: reason.into() }
+}
+
+/// Everything the handler does with a push body short of sending it: size limit, strict
+/// parse, consistency checks, subscription id, and the queue message.
+pub fn accept_event(body: &[u8], subscription_id: i64) -> Result<(WebhookEvent, QueueMessage), Rejection> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(reject(413, format!("body over {MAX_BODY_BYTES} bytes")));
+    }
+    let event = WebhookEvent::parse(body).map_err(|e| reject(400, format!("invalid event at {}: {}", e.path, e.message)))?;
+    for (field, value) in [
+        ("object_id", event.object_id),
+        ("owner_id", event.owner_id),
+        ("event_time", event.event_time),
+        ("subscription_id", event.subscription_id),
+    ] {
+        if value <= 0 {
+            return Err(reject(400, format!("invalid event at {field}: must be > 0")));
+        }
+    }
+    if event.object_type == ObjectType::Athlete {
+        if event.aspect_type != AspectType::Update {
+            return Err(reject(400, "invalid event at aspect_type: athlete events are updates"));
+        }
+        if event.object_id != event.owner_id {
+            return Err(reject(400, "invalid event at object_id: an athlete event's object is its owner"));
+        }
+    }
+    if event.subscription_id != subscription_id {
+        return Err(reject(403, "unknown subscription_id"));
+    }
+    let message = QueueMessage::for_event(&event);
+    Ok((event, message))
+}
+
+/// The webhook Lambda's state: built once per container.
+pub struct Webhook<Q, V, S> {
+    pub config: WebhookConfig,
+    pub app: AppCredentials,
+    pub strava: StravaClient,
+    pub queue: Q,
+    pub vault: V,
+    pub store: S,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("app secret: {0}")]
+    AppSecret(String),
+    #[error("strava client: {0}")]
+    Strava(String),
+}
+
+impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
+    /// Loads the app credentials from the vault (once) and builds the Strava client.
+    pub async fn new(config: WebhookConfig, queue: Q, vault: V, store: S) -> Result<Self, StartupError> {
+        let app = vault.app_credentials().await.map_err(|e| StartupError::AppSecret(e.to_string()))?;
+        let strava_config = StravaConfig::new(app.client_id.clone(), app.client_secret.clone())
+            .with_urls(config.strava_api_url.clone(), config.strava_oauth_url.clone());
+        let strava = StravaClient::new(strava_config).map_err(|e| StartupError::Strava(e.to_string()))?;
+        Ok(Webhook { config, app, strava, queue, vault, store })
+    }
+
+    pub async fn handle(&self, req: &HttpRequest) -> HttpResponse {
+        if let Some(secret) = req.path.strip_prefix("/webhook/") {
+            if !self.app.webhook_path_secret.constant_time_eq(secret) {
+                tracing::warn!(outcome = "wrong_path_secret", "webhook request refused");
+                return HttpResponse::refuse(404, "not found");
+            }
+            return match req.method.as_str() {
+                "GET" => self.challenge(req),
+                "POST" => self.event(req).await,
+                _ => HttpResponse::refuse(405, "method not allowed"),
+            };
+        }
+        match (req.method.as_str(), req.path.as_str()) {
+            ("GET", "/connect") => self.connect(),
+            ("GET", "/oauth/callback") => self.callback(req).await,
+            (_, "/connect" | "/oauth/callback") => HttpResponse::refuse(405, "method not allowed"),
+            _ => HttpResponse::refuse(404, "not found"),
+        }
+    }
+
+    fn challenge(&self, req: &HttpRequest) -> HttpResponse {
+        let q = |k: &str| req.query.get(k).map(String::as_str);
+        let (Some("subscribe"), Some(challenge), Some(token)) = (q("hub.mode"), q("hub.challenge"), q("hub.verify_token"))
+        else {
+            return HttpResponse::refuse(403, "not a subscription challenge");
+        };
+        if !self.app.verify_token.constant_time_eq(token) {
+            tracing::warn!(outcome = "wrong_verify_token", "subscription challenge refused");
+            return HttpResponse::refuse(403, "verify token mismatch");
+        }
+        tracing::info!(outcome = "challenge_answered", "subscription challenge answered");
+        HttpResponse::json(200, json!({ "hub.challenge": challenge }))
+    }
+
+    async fn event(&self, req: &HttpRequest) -> HttpResponse {
+        let (event, message) = match accept_event(&req.body, self.app.subscription_id) {
+            Ok(ok) => ok,
+            Err(r) => {
+                tracing::warn!(status = r.status, reason = %r.reason, outcome = "rejected", "push event refused");
+                return HttpResponse::refuse(r.status, &r.reason);
+            }
+        };
+        let aspect_type = format!("{:?}", event.aspect_type).to_lowercase();
+        match self.queue.enqueue(&message).await {
+            Ok(()) => {
+                tracing::info!(
+                    owner_id = event.owner_id,
+                    object_id = event.object_id,
+                    aspect_type,
+                    outcome = "enqueued",
+                    "push event accepted"
+                );
+                HttpResponse::json(200, json!({ "status": "enqueued" }))
+            }
+            Err(e) => {
+                tracing::error!(owner_id = event.owner_id, object_id = event.object_id, aspect_type, error = %e, outcome = "queue_failed", "push event not stored");
+                HttpResponse::refuse(503, "queue unavailable, retry")
+            }
+        }
+    }
+}
+
+/// Converts API Gateway's request into the handler's view.
+pub fn from_lambda(req: &lambda_http::Request) -> HttpRequest {
+    use lambda_http::RequestExt;
+    let mut query: HashMap<String, String> = HashMap::new();
+    if let Some(raw) = req.uri().query() {
+        for (k, v) in reqwest::Url::parse(&format!("http://q/?{raw}")).map(|u| u.query_pairs().into_owned().collect::<Vec<_>>()).unwrap_or_default() {
+            query.entry(k).or_insert(v);
+        }
+    }
+    if query.is_empty() {
+        for (k, v) in req.query_string_parameters().iter() {
+            query.entry(k.to_string()).or_insert_with(|| v.to_string());
+        }
+    }
+    let cookies = req
+        .headers()
+        .get_all("cookie")
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|c| c.trim().split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect();
+    HttpRequest {
+        method: req.method().as_str().to_string(),
+        path: req.uri().path().to_string(),
+        query,
+        cookies,
+        body: req.body().as_ref().to_vec(),
+    }
+}
+
+/// Converts the handler's answer into API Gateway's.
+pub fn to_lambda(resp: HttpResponse) -> lambda_http::Response<lambda_http::Body> {
+    let mut builder = lambda_http::Response::builder().status(resp.status).header("content-type", resp.content_type);
+    for (k, v) in resp.headers {
+        builder = builder.header(k, v);
+    }
+    builder.body(lambda_http::Body::from(resp.body)).unwrap_or_else(|_| {
+        let mut r = lambda_http::Response::new(lambda_http::Body::from("internal error"));
+        *r.status_mut() = lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR;
+        r
+    })
+}

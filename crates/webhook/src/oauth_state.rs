@@ -1,0 +1,89 @@
+//! The OAuth `state` parameter: `<expires_at>.<nonce>.<hmac>`, HMAC-SHA256 keyed with the
+//! app's client secret. The nonce is also set as a cookie on `/connect` and must come back
+//! with the callback (double submit), so a state lifted from one browser cannot complete a
+//! login in another (CSRF).
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use stravasync_core::secret::constant_time_eq;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// How long an athlete has to finish the consent on Strava.
+pub const STATE_TTL_S: i64 = 600;
+pub const NONCE_COOKIE: &str = "stravasync_oauth_nonce";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn mac(key: &[u8], message: &str) -> String {
+    // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
+    let mut m = HmacSha256::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    m.update(message.as_bytes());
+    hex(&m.finalize().into_bytes())
+}
+
+/// A fresh nonce: a MAC of the clock and a counter, unpredictable without the key.
+pub fn new_nonce(key: &[u8]) -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    mac(key, &format!("nonce/{nanos}/{n}/{}", std::process::id()))[..32].to_string()
+}
+
+pub fn sign(key: &[u8], nonce: &str, expires_at: i64) -> String {
+    let payload = format!("{expires_at}.{nonce}");
+    format!("{payload}.{}", mac(key, &payload))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    #[error("the state parameter is malformed")]
+    Malformed,
+    #[error("the state parameter's signature is wrong")]
+    BadSignature,
+    #[error("the sign-in link has expired")]
+    Expired,
+    #[error("the sign-in was started in another browser")]
+    NonceMismatch,
+}
+
+/// Checks signature, expiry and that the nonce equals the cookie's.
+pub fn verify(key: &[u8], state: &str, cookie_nonce: Option<&str>, now: i64) -> Result<(), StateError> {
+    let mut parts = state.splitn(3, '.');
+    let (Some(exp), Some(nonce), Some(sig)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(StateError::Malformed);
+    };
+    let expires_at: i64 = exp.parse().map_err(|_| StateError::Malformed)?;
+    if !constant_time_eq(mac(key, &format!("{exp}.{nonce}")).as_bytes(), sig.as_bytes()) {
+        return Err(StateError::BadSignature);
+    }
+    if now > expires_at {
+        return Err(StateError::Expired);
+    }
+    match cookie_nonce {
+        Some(c) if constant_time_eq(c.as_bytes(), nonce.as_bytes()) => Ok(()),
+        _ => Err(StateError::NonceMismatch),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_every_failure() {
+        let key = b"k";
+        let nonce = new_nonce(key);
+        assert_ne!(nonce, new_nonce(key));
+        let s = sign(key, &nonce, 1000);
+        assert_eq!(verify(key, &s, Some(&nonce), 999), Ok(()));
+        assert_eq!(verify(key, &s, Some(&nonce), 1001), Err(StateError::Expired));
+        assert_eq!(verify(key, &s, Some("other"), 999), Err(StateError::NonceMismatch));
+        assert_eq!(verify(key, &s, None, 999), Err(StateError::NonceMismatch));
+        assert_eq!(verify(b"other key", &s, Some(&nonce), 999), Err(StateError::BadSignature));
+        assert_eq!(verify(key, &s.replace("1000.", "9999."), Some(&nonce), 999), Err(StateError::BadSignature));
+        assert_eq!(verify(key, "garbage", None, 0), Err(StateError::Malformed));
+    }
+}

@@ -1,0 +1,297 @@
+//! The webhook handler on the `events/` fixtures, against moto (SQS, Secrets Manager,
+//! DynamoDB) and an in-process fake-strava.
+
+use std::sync::{Arc, Mutex};
+
+use fake_strava::{FakeConfig, RunningFake};
+use serde_json::Value;
+use stravasync_aws::dynamo::DynamoStore;
+use stravasync_aws::local::{LocalStack, test_stack};
+use stravasync_aws::secrets::SecretsVault;
+use stravasync_aws::sqs::{ReceivedMessage, SqsQueue};
+use stravasync_core::event::{AspectType, Job};
+use stravasync_core::model::ConnectionState;
+use stravasync_core::ports::{ActivityStore, TokenVault};
+use stravasync_webhook::{HttpRequest, HttpResponse, Webhook, WebhookConfig, from_lambda};
+
+const ATHLETE: i64 = 5_123_456_789;
+
+struct Harness {
+    stack: LocalStack,
+    fake: RunningFake,
+    webhook: Webhook<SqsQueue, SecretsVault, DynamoStore>,
+}
+
+async fn harness(label: &str) -> Harness {
+    let stack = test_stack(label).await;
+    let fake = fake_strava::start(FakeConfig {
+        fixtures_dir: fake_strava::default_fixtures_dir(),
+        client_secret: "client-secret-value".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let config = config_for(&stack, &fake);
+    let webhook = Webhook::new(config, stack.queue(), stack.vault(), stack.store()).await.unwrap();
+    Harness { stack, fake, webhook }
+}
+
+fn config_for(stack: &LocalStack, fake: &RunningFake) -> WebhookConfig {
+    let env = [
+        ("QUEUE_URL", stack.urls.queue_url.clone()),
+        ("TABLE_NAME", stack.names.table.clone()),
+        ("APP_SECRET_ID", stack.names.app_secret_id.clone()),
+        ("TOKEN_SECRET_PREFIX", stack.names.token_secret_prefix.clone()),
+        ("STRAVA_API_URL", fake.api_url()),
+        ("STRAVA_OAUTH_URL", fake.oauth_url()),
+        ("PUBLIC_BASE_URL", "https://hooks.example.test".to_string()),
+    ];
+    WebhookConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap()
+}
+
+fn fixture(name: &str) -> HttpRequest {
+    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    from_lambda(&lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}")))
+}
+
+impl Harness {
+    async fn send(&self, name: &str) -> HttpResponse {
+        self.webhook.handle(&fixture(name)).await
+    }
+
+    async fn enqueued(&self) -> Vec<ReceivedMessage> {
+        let q = self.stack.queue();
+        let mut all = Vec::new();
+        loop {
+            let batch = q.receive(10, 0).await.unwrap();
+            if batch.is_empty() {
+                return all;
+            }
+            for m in &batch {
+                q.delete(&m.receipt_handle).await.unwrap();
+            }
+            all.extend(batch);
+        }
+    }
+}
+
+fn body(resp: &HttpResponse) -> Value {
+    serde_json::from_str(&resp.body).unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn challenge_is_answered_only_with_the_verify_token() {
+    let h = harness("challenge").await;
+    let ok = h.send("webhook-challenge.json").await;
+    assert_eq!((ok.status, ok.content_type), (200, "application/json"));
+    assert_eq!(body(&ok), serde_json::json!({"hub.challenge": "15f7d1a91c1f40f8a748fd134752feb3"}));
+    let wrong = h.send("webhook-challenge-wrong-token.json").await;
+    assert_eq!(wrong.status, 403);
+    assert!(!wrong.body.contains("15f7d1a9"));
+    assert!(h.enqueued().await.is_empty());
+}
+
+#[tokio::test]
+async fn every_valid_event_is_enqueued_once_in_the_athletes_group() {
+    let h = harness("events").await;
+    let cases = [
+        ("webhook-activity-create.json", AspectType::Create),
+        ("webhook-activity-update-title.json", AspectType::Update),
+        ("webhook-activity-update-private.json", AspectType::Update),
+        ("webhook-activity-delete.json", AspectType::Delete),
+        ("webhook-athlete-deauthorize.json", AspectType::Update),
+    ];
+    for (name, aspect) in cases {
+        let resp = h.send(name).await;
+        assert_eq!(resp.status, 200, "{name}: {}", resp.body);
+        assert_eq!(body(&resp)["status"], "enqueued");
+        let got = h.enqueued().await;
+        assert_eq!(got.len(), 1, "{name}");
+        assert_eq!(got[0].group_id.as_deref(), Some("athlete-5123456789"));
+        match Job::parse(&got[0].body).unwrap() {
+            Job::WebhookEvent { event } => {
+                assert_eq!(event.aspect_type, aspect, "{name}");
+                assert_eq!(event.owner_id, ATHLETE);
+                assert_eq!(got[0].dedup_id.as_deref(), Some(event.dedup_id().as_str()));
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    assert_eq!(h.fake.state.requests().len(), 0, "events make no Strava call");
+}
+
+#[tokio::test]
+async fn stravas_retries_of_one_push_collapse_into_one_message() {
+    let h = harness("retries").await;
+    for _ in 0..3 {
+        assert_eq!(h.send("webhook-activity-create.json").await.status, 200);
+    }
+    assert_eq!(h.enqueued().await.len(), 1);
+}
+
+#[tokio::test]
+async fn invalid_requests_get_a_4xx_with_a_reason_and_nothing_is_enqueued() {
+    let h = harness("invalid").await;
+    let cases = [
+        ("webhook-wrong-subscription.json", 403, "subscription_id"),
+        ("webhook-malformed.json", 400, "object_id"),
+        ("webhook-unknown-object-type.json", 400, "object_type"),
+        ("webhook-oversized.json", 413, "8192 bytes"),
+        ("webhook-wrong-path-secret.json", 404, "not found"),
+    ];
+    for (name, status, reason) in cases {
+        let resp = h.send(name).await;
+        assert_eq!(resp.status, status, "{name}: {}", resp.body);
+        let error = body(&resp)["error"].as_str().unwrap_or_default().to_string();
+        assert!(error.contains(reason), "{name}: {error}");
+    }
+    assert!(h.enqueued().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_queue_failure_is_a_5xx_so_strava_retries() {
+    let h = harness("queue-down").await;
+    let broken_queue = SqsQueue::new(aws_sdk_sqs::Client::new(&h.stack.sdk), format!("{}-missing.fifo", h.stack.urls.queue_url.trim_end_matches(".fifo")));
+    let webhook = Webhook::new(config_for(&h.stack, &h.fake), broken_queue, h.stack.vault(), h.stack.store()).await.unwrap();
+    let resp = webhook.handle(&fixture("webhook-activity-create.json")).await;
+    assert_eq!(resp.status, 503, "{}", resp.body);
+    assert!(h.enqueued().await.is_empty());
+}
+
+#[tokio::test]
+async fn connect_redirects_to_strava_with_a_signed_state_and_a_nonce_cookie() {
+    let h = harness("connect").await;
+    let resp = h.send("oauth-connect.json").await;
+    assert_eq!(resp.status, 302);
+    let location = &resp.headers.iter().find(|(k, _)| *k == "location").unwrap().1;
+    assert!(location.starts_with(&format!("{}/authorize?", h.fake.oauth_url())), "{location}");
+    assert!(location.contains("redirect_uri=https%3A%2F%2Fhooks.example.test%2Foauth%2Fcallback"));
+    assert!(location.contains("scope=read%2Cactivity%3Aread_all"));
+    let cookie = &resp.headers.iter().find(|(k, _)| *k == "set-cookie").unwrap().1;
+    assert!(cookie.starts_with("stravasync_oauth_nonce=") && cookie.contains("HttpOnly") && cookie.contains("Secure"));
+}
+
+#[tokio::test]
+async fn callback_stores_tokens_and_profile_and_enqueues_a_backfill() {
+    let h = harness("callback").await;
+    h.fake.state.register_code("demo-authorization-code", ATHLETE, "read,activity:read_all");
+    let resp = h.send("oauth-callback.json").await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    assert!(resp.body.contains("Connected") && resp.body.contains("30 most recent"));
+    let tokens = h.stack.vault().get_tokens(ATHLETE).await.unwrap().expect("tokens stored");
+    assert!(tokens.scopes.can_read_private());
+    let profile = h.stack.store().get_profile(ATHLETE).await.unwrap().expect("profile stored");
+    assert_eq!(profile.state, ConnectionState::Connected);
+    assert_eq!(profile.thresholds.ftp, Some(250.0), "FTP from GET /athlete");
+    assert!(profile.thresholds.power_zones.is_none(), "no profile:read_all, no zones call");
+    assert_eq!(h.fake.state.requests_to("/api/v3/athlete/zones"), 0);
+    let jobs = h.enqueued().await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        Job::parse(&jobs[0].body).unwrap(),
+        Job::Backfill { athlete_id: ATHLETE, most_recent: Some(30), after: None, before: None, page: 1, done: 0 }
+    );
+}
+
+#[tokio::test]
+async fn callback_with_zones_scope_takes_the_athletes_zones() {
+    let h = harness("zones").await;
+    h.fake.state.register_code("demo-authorization-code", ATHLETE, "read,activity:read_all,profile:read_all");
+    let mut req = fixture("oauth-callback.json");
+    req.query.insert("scope".into(), "read,activity:read_all,profile:read_all".into());
+    assert_eq!(h.webhook.handle(&req).await.status, 200);
+    let profile = h.stack.store().get_profile(ATHLETE).await.unwrap().unwrap();
+    assert_eq!(profile.thresholds.power_zones.unwrap().len(), 6);
+    assert_eq!(profile.thresholds.heartrate_zones.unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn denied_or_read_only_authorizations_store_nothing() {
+    let h = harness("denied").await;
+    h.fake.state.register_code("demo-authorization-code", ATHLETE, "read");
+    for name in ["oauth-denied.json", "oauth-callback-read-only.json"] {
+        let resp = h.send(name).await;
+        assert_eq!(resp.status, 403, "{name}");
+        assert!(resp.body.contains("Nothing was stored") || resp.body.contains("nothing was stored"), "{name}: {}", resp.body);
+    }
+    assert_eq!(h.fake.state.requests_to("/oauth/token"), 0, "the code was never exchanged");
+    assert_eq!(h.stack.vault().get_tokens(ATHLETE).await.unwrap(), None);
+    assert_eq!(h.stack.store().get_profile(ATHLETE).await.unwrap(), None);
+    assert!(h.enqueued().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_forged_or_replayed_state_is_refused() {
+    let h = harness("forged").await;
+    h.fake.state.register_code("demo-authorization-code", ATHLETE, "read,activity:read_all");
+    let mut no_cookie = fixture("oauth-callback.json");
+    no_cookie.cookies.clear();
+    let resp = h.webhook.handle(&no_cookie).await;
+    assert_eq!(resp.status, 400);
+    assert!(resp.body.contains("another browser"));
+    let mut forged = fixture("oauth-callback.json");
+    let state = forged.query["state"].replace("4102444800.", "4102444801.");
+    forged.query.insert("state".into(), state);
+    assert_eq!(h.webhook.handle(&forged).await.status, 400);
+    assert_eq!(h.stack.vault().get_tokens(ATHLETE).await.unwrap(), None);
+}
+
+/// Captures what the handler logs.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_full_connect_and_event_flow_logs_no_secret() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let h = harness("logs").await;
+    // /connect, then Strava's consent page, then the callback with the real state and cookie.
+    let connect = h.send("oauth-connect.json").await;
+    let location = connect.headers.iter().find(|(k, _)| *k == "location").unwrap().1.clone();
+    let cookie = connect.headers.iter().find(|(k, _)| *k == "set-cookie").unwrap().1.clone();
+    let nonce = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_string();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let back = http.get(&location).send().await.unwrap().headers()["location"].to_str().unwrap().to_string();
+    let back = reqwest::Url::parse(&back).unwrap();
+    let mut callback = HttpRequest { method: "GET".into(), path: back.path().into(), ..Default::default() };
+    callback.query = back.query_pairs().into_owned().collect();
+    callback.cookies.insert("stravasync_oauth_nonce".into(), nonce);
+    let done = h.webhook.handle(&callback).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    for name in ["webhook-challenge.json", "webhook-challenge-wrong-token.json", "webhook-activity-create.json", "webhook-wrong-path-secret.json"] {
+        h.send(name).await;
+    }
+
+    let tokens = h.stack.vault().get_tokens(ATHLETE).await.unwrap().unwrap();
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("\"outcome\":\"connected\"") && logs.contains("\"outcome\":\"enqueued\""), "{logs}");
+    let code = callback.query["code"].clone();
+    for secret in [
+        tokens.access_token.expose(),
+        tokens.refresh_token.expose(),
+        "client-secret-value",
+        "verify-token-value",
+        "path-secret-value",
+        code.as_str(),
+    ] {
+        assert!(!logs.contains(secret), "{secret} leaked into logs: {logs}");
+    }
+}
