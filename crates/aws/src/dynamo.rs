@@ -6,6 +6,7 @@
 //! | activity | `ATH#<athlete>` | `ACT#<activity>` | `data`: JSON, `version`, `tombstone`; live ones also `gsi1pk = ATH#<athlete>#ACT`, `gsi1sk = <local date>#<activity>` |
 //! | stream chunk | `ATH#<athlete>` | `STR#<activity>#<index:05>` | `data`: binary (codec chunk) |
 //! | PMC day | `ATH#<athlete>` | `PMC#<date>` | `load`, `ctl`, `atl`, `tsb` as numbers |
+//! | PMC dirty marker | `ATH#<athlete>` | `PMCDIRTY` | `dirty_from`; `gsi2pk = PMC_DIRTY`, `gsi2sk = <athlete>` (sparse index `pmc_dirty`) |
 //! | rate window | `RATE` | `<kind>#<start>` | `used`, `expires_at` (TTL) |
 //!
 //! Everything of one athlete shares a partition key, so deleting an athlete is one
@@ -472,6 +473,68 @@ impl ActivityStore for DynamoStore {
                 ActivityState::Deleted(_) => Err(malformed(item, "tombstone in the by_date index")),
             })
             .collect()
+    }
+
+    async fn mark_pmc_dirty(&self, athlete: AthleteId, from: LocalDate) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(athlete_pk(athlete), "PMCDIRTY".into())))
+            .update_expression("SET dirty_from = :d, gsi2pk = :g, gsi2sk = :a")
+            .condition_expression("attribute_not_exists(dirty_from) OR dirty_from > :d")
+            .expression_attribute_values(":d", s(from.to_string()))
+            .expression_attribute_values(":g", s("PMC_DIRTY"))
+            .expression_attribute_values(":a", s(athlete.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // An earlier date is already recorded: it wins.
+            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => Ok(()),
+            Err(e) => Err(sdk_err(e)),
+        }
+    }
+
+    async fn pmc_dirty_from(&self, athlete: AthleteId) -> Result<Option<LocalDate>, StoreError> {
+        match self.get_item(&athlete_pk(athlete), "PMCDIRTY").await? {
+            Some(item) => {
+                let d = get_s(&item, "dirty_from")?;
+                d.parse().map(Some).map_err(|_| malformed(&item, "dirty_from is not a date"))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn dirty_athletes(&self) -> Result<Vec<(AthleteId, LocalDate)>, StoreError> {
+        let items = self.query_all(Some("pmc_dirty"), "gsi2pk = :g", vec![(":g", s("PMC_DIRTY"))], false).await?;
+        items
+            .iter()
+            .map(|item| {
+                let athlete =
+                    get_s(item, "gsi2sk")?.parse().map_err(|_| malformed(item, "gsi2sk is not an athlete id"))?;
+                let from =
+                    get_s(item, "dirty_from")?.parse().map_err(|_| malformed(item, "dirty_from is not a date"))?;
+                Ok((athlete, from))
+            })
+            .collect()
+    }
+
+    async fn clear_pmc_dirty(&self, athlete: AthleteId, from: LocalDate) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(athlete_pk(athlete), "PMCDIRTY".into())))
+            .condition_expression("dirty_from = :d")
+            .expression_attribute_values(":d", s(from.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => Ok(false),
+            Err(e) => Err(sdk_err(e)),
+        }
     }
 
     async fn delete_athlete(&self, athlete: AthleteId) -> Result<usize, StoreError> {

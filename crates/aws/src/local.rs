@@ -27,7 +27,8 @@ pub fn local_app_credentials() -> AppCredentials {
 /// A name suffix unique to this process and call.
 pub fn unique_suffix(label: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("{label}-{}-{}-{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
@@ -39,7 +40,11 @@ pub struct LocalStack {
 
 impl LocalStack {
     /// Bootstraps the resources named `names` (creating what is missing) with `app`.
-    pub async fn create(sdk: aws_config::SdkConfig, names: ResourceNames, app: &AppCredentials) -> Result<Self, BootstrapError> {
+    pub async fn create(
+        sdk: aws_config::SdkConfig,
+        names: ResourceNames,
+        app: &AppCredentials,
+    ) -> Result<Self, BootstrapError> {
         let urls = bootstrap(&sdk, &names, Some(app)).await?;
         Ok(LocalStack { sdk, names, urls })
     }

@@ -44,6 +44,7 @@ fn activity(athlete: i64, id: i64, version: i64, date: &str, name: &str) -> Stor
             peaks: Peaks { watts: None, heartrate: None, velocity_smooth: None },
         }),
         stream_chunks: 0,
+        pending_streams: false,
     }
 }
 
@@ -290,4 +291,23 @@ async fn items_from_a_future_schema_or_malformed_are_typed_errors() {
         matches!(err, StoreError::Malformed { ref key, ref reason } if key == "ATH#77/ACT#1" && reason.contains("activity_id")),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn pmc_dirty_marker_keeps_the_earliest_date_and_clears_conditionally() {
+    let (store, _stack) = store("dirty").await;
+    let d = |s: &str| s.parse::<LocalDate>().unwrap();
+    assert_eq!(store.pmc_dirty_from(1).await.unwrap(), None);
+    store.mark_pmc_dirty(1, d("2024-03-10")).await.unwrap();
+    store.mark_pmc_dirty(1, d("2024-03-12")).await.unwrap();
+    assert_eq!(store.pmc_dirty_from(1).await.unwrap(), Some(d("2024-03-10")));
+    store.mark_pmc_dirty(1, d("2024-03-01")).await.unwrap();
+    store.mark_pmc_dirty(2, d("2024-01-01")).await.unwrap();
+    let mut dirty = store.dirty_athletes().await.unwrap();
+    dirty.sort();
+    assert_eq!(dirty, vec![(1, d("2024-03-01")), (2, d("2024-01-01"))]);
+    // A rollup that read 03-10 must not clear a marker moved to 03-01 meanwhile.
+    assert!(!store.clear_pmc_dirty(1, d("2024-03-10")).await.unwrap());
+    assert!(store.clear_pmc_dirty(1, d("2024-03-01")).await.unwrap());
+    assert_eq!(store.dirty_athletes().await.unwrap(), vec![(2, d("2024-01-01"))]);
 }

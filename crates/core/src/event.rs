@@ -120,7 +120,8 @@ pub enum Job {
     /// A push event, as the webhook received it.
     WebhookEvent { event: WebhookEvent },
     /// Import history: the `most_recent` N activities, or those in `after..before` (unix
-    /// seconds). `page` and `done` are the checkpoint a resumed job continues from.
+    /// seconds). `page`, `index` (position in that page) and `done` (activities imported
+    /// so far) are the checkpoint a resumed job continues from.
     Backfill {
         athlete_id: AthleteId,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -131,6 +132,8 @@ pub enum Job {
         before: Option<i64>,
         #[serde(default = "first_page")]
         page: u32,
+        #[serde(default)]
+        index: u32,
         #[serde(default)]
         done: u32,
     },
@@ -194,7 +197,11 @@ impl QueueMessage {
         let body = serde_json::to_string(job).unwrap_or_default();
         QueueMessage {
             group_id: Self::group_for(job.athlete_id()),
-            dedup_id: format!("job-{:016x}-{}", fnv1a64(body.as_bytes()), dedup_key.chars().take(80).collect::<String>()),
+            dedup_id: format!(
+                "job-{:016x}-{}",
+                fnv1a64(body.as_bytes()),
+                dedup_key.chars().take(80).collect::<String>()
+            ),
             body,
         }
     }
@@ -253,7 +260,18 @@ mod tests {
     #[test]
     fn jobs_round_trip_and_default_their_checkpoint() {
         let j = Job::parse(r#"{"kind":"backfill","athlete_id":5,"most_recent":30}"#).unwrap();
-        assert_eq!(j, Job::Backfill { athlete_id: 5, most_recent: Some(30), after: None, before: None, page: 1, done: 0 });
+        assert_eq!(
+            j,
+            Job::Backfill {
+                athlete_id: 5,
+                most_recent: Some(30),
+                after: None,
+                before: None,
+                page: 1,
+                index: 0,
+                done: 0
+            }
+        );
         let m = QueueMessage::for_job(&j, "p1");
         assert_eq!(Job::parse(&m.body).unwrap(), j);
         assert!(m.dedup_id.len() <= 128);

@@ -21,11 +21,13 @@ struct StoreData {
     activities: BTreeMap<(AthleteId, ActivityId), ActivityState>,
     chunks: BTreeMap<(AthleteId, ActivityId), Vec<Vec<u8>>>,
     pmc: BTreeMap<(AthleteId, LocalDate), PmcRow>,
+    dirty: BTreeMap<AthleteId, LocalDate>,
 }
 
 #[derive(Default)]
 pub struct MemoryStore {
     data: Mutex<StoreData>,
+    budget: MemoryRateBudget,
 }
 
 impl MemoryStore {
@@ -137,9 +139,37 @@ impl ActivityStore for MemoryStore {
         }))
     }
 
+    async fn mark_pmc_dirty(&self, athlete: AthleteId, from: LocalDate) -> Result<(), StoreError> {
+        self.with(|d| {
+            let e = d.dirty.entry(athlete).or_insert(from);
+            *e = (*e).min(from);
+        });
+        Ok(())
+    }
+
+    async fn pmc_dirty_from(&self, athlete: AthleteId) -> Result<Option<LocalDate>, StoreError> {
+        Ok(self.with(|d| d.dirty.get(&athlete).copied()))
+    }
+
+    async fn dirty_athletes(&self) -> Result<Vec<(AthleteId, LocalDate)>, StoreError> {
+        Ok(self.with(|d| d.dirty.iter().map(|(a, f)| (*a, *f)).collect()))
+    }
+
+    async fn clear_pmc_dirty(&self, athlete: AthleteId, from: LocalDate) -> Result<bool, StoreError> {
+        Ok(self.with(|d| {
+            if d.dirty.get(&athlete) == Some(&from) {
+                d.dirty.remove(&athlete);
+                true
+            } else {
+                false
+            }
+        }))
+    }
+
     async fn delete_athlete(&self, athlete: AthleteId) -> Result<usize, StoreError> {
         Ok(self.with(|d| {
             let mut n = usize::from(d.profiles.remove(&athlete).is_some());
+            n += usize::from(d.dirty.remove(&athlete).is_some());
             let before = d.activities.len() + d.pmc.len();
             d.activities.retain(|(a, _), _| *a != athlete);
             d.pmc.retain(|(a, _), _| *a != athlete);
@@ -150,6 +180,17 @@ impl ActivityStore for MemoryStore {
             }
             n
         }))
+    }
+}
+
+/// The store doubles as the rate budget, as the DynamoDB table does.
+impl RateBudget for MemoryStore {
+    async fn reserve(&self, window: RateWindow, requests: u32, limit: u32) -> Result<Reservation, StoreError> {
+        self.budget.reserve(window, requests, limit).await
+    }
+
+    async fn record_usage(&self, window: RateWindow, observed: u32) -> Result<(), StoreError> {
+        self.budget.record_usage(window, observed).await
     }
 }
 
@@ -282,6 +323,7 @@ mod tests {
                 peaks: Peaks { watts: None, heartrate: None, velocity_smooth: None },
             }),
             stream_chunks: 0,
+            pending_streams: false,
         }
     }
 

@@ -82,6 +82,22 @@ pub struct ThresholdError {
 }
 
 impl Thresholds {
+    /// Thresholds for an athlete Strava tells us nothing about. They make every activity
+    /// scoreable from day one; the athlete's own values (FTP from `/athlete`, zones from
+    /// `/athlete/zones`) replace them where Strava has them.
+    pub fn starter(sex: Sex) -> Self {
+        Thresholds {
+            ftp: Some(200.0),
+            lthr: Some(if sex == Sex::Female { 165.0 } else { 160.0 }),
+            hr_max: Some(185.0),
+            hr_rest: Some(60.0),
+            threshold_speed: Some(3.3),
+            sex,
+            power_zones: None,
+            heartrate_zones: None,
+        }
+    }
+
     /// Every given threshold is finite and > 0, `hr_rest < hr_max`, and custom zone
     /// boundaries are ascending.
     pub fn validate(&self) -> Result<(), ThresholdError> {
@@ -408,6 +424,9 @@ pub struct StoredActivity {
     /// Number of stream chunks stored for this activity (0 for manual activities).
     #[serde(default)]
     pub stream_chunks: u32,
+    /// Strava still had no streams after the last retry: a reconcile fetches them again.
+    #[serde(default)]
+    pub pending_streams: bool,
 }
 
 /// What remains of a deleted activity: enough to refuse a late create or update.

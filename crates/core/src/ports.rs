@@ -101,6 +101,28 @@ pub trait ActivityStore: Send + Sync {
         to: LocalDate,
     ) -> impl Future<Output = Result<Vec<StoredActivity>, StoreError>> + Send;
 
+    /// Records that the athlete's PMC must be recomputed from `from`; an earlier date
+    /// already recorded wins.
+    fn mark_pmc_dirty(
+        &self,
+        athlete: AthleteId,
+        from: LocalDate,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The date the athlete's PMC is dirty from, if any.
+    fn pmc_dirty_from(&self, athlete: AthleteId) -> impl Future<Output = Result<Option<LocalDate>, StoreError>> + Send;
+
+    /// Every athlete with a dirty PMC and the date it is dirty from (a sparse index; never a scan).
+    fn dirty_athletes(&self) -> impl Future<Output = Result<Vec<(AthleteId, LocalDate)>, StoreError>> + Send;
+
+    /// Clears the marker only if it still says `from` (an activity stored meanwhile
+    /// moved it and must not be lost); returns whether it was cleared.
+    fn clear_pmc_dirty(
+        &self,
+        athlete: AthleteId,
+        from: LocalDate,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Deletes every item of the athlete (profile, activities, tombstones, chunks, PMC);
     /// returns how many items were deleted.
     fn delete_athlete(&self, athlete: AthleteId) -> impl Future<Output = Result<usize, StoreError>> + Send;

@@ -12,7 +12,9 @@ fn per_event(c: &mut Criterion) {
     let malformed = br#"{"aspect_type":"create","object_id":"17000000101","object_type":"activity""#;
     c.bench_function("webhook/accept_create", |b| b.iter(|| accept_event(black_box(create), 120_475).unwrap()));
     c.bench_function("webhook/accept_update", |b| b.iter(|| accept_event(black_box(update), 120_475).unwrap()));
-    c.bench_function("webhook/reject_malformed", |b| b.iter(|| accept_event(black_box(malformed), 120_475).unwrap_err()));
+    c.bench_function("webhook/reject_malformed", |b| {
+        b.iter(|| accept_event(black_box(malformed), 120_475).unwrap_err())
+    });
 }
 
 criterion_group!(benches, per_event);

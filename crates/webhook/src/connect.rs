@@ -9,22 +9,6 @@ use crate::oauth_state::{self, NONCE_COOKIE, STATE_TTL_S};
 use crate::page::html;
 use crate::{HttpRequest, HttpResponse, Webhook};
 
-/// Thresholds for an athlete Strava tells us nothing about. They make every activity
-/// scoreable from day one; the athlete's own values (FTP from `/athlete`, zones from
-/// `/athlete/zones`) replace them where Strava has them.
-pub fn starter_thresholds(sex: Sex) -> Thresholds {
-    Thresholds {
-        ftp: Some(200.0),
-        lthr: Some(if sex == Sex::Female { 165.0 } else { 160.0 }),
-        hr_max: Some(185.0),
-        hr_rest: Some(60.0),
-        threshold_speed: Some(3.3),
-        sex,
-        power_zones: None,
-        heartrate_zones: None,
-    }
-}
-
 impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
     fn state_key(&self) -> &[u8] {
         self.app.client_secret.expose().as_bytes()
@@ -50,7 +34,9 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
                 ("location", url),
                 (
                     "set-cookie",
-                    format!("{NONCE_COOKIE}={nonce}; Max-Age={STATE_TTL_S}; Path=/oauth; HttpOnly; SameSite=Lax{secure}"),
+                    format!(
+                        "{NONCE_COOKIE}={nonce}; Max-Age={STATE_TTL_S}; Path=/oauth; HttpOnly; SameSite=Lax{secure}"
+                    ),
                 ),
                 ("cache-control", "no-store".to_string()),
             ],
@@ -62,10 +48,18 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
         let q = |k: &str| req.query.get(k).map(String::as_str);
         if let Some(error) = q("error") {
             tracing::info!(error, outcome = "denied", "athlete did not authorize");
-            return html(403, "Not connected", "Strava access was not granted, so nothing was stored. You can try again at /connect.");
+            return html(
+                403,
+                "Not connected",
+                "Strava access was not granted, so nothing was stored. You can try again at /connect.",
+            );
         }
         let (Some(code), Some(state), Some(scope)) = (q("code"), q("state"), q("scope")) else {
-            return html(400, "Not connected", "The link is incomplete (code, scope and state are required). Start again at /connect.");
+            return html(
+                400,
+                "Not connected",
+                "The link is incomplete (code, scope and state are required). Start again at /connect.",
+            );
         };
         let nonce = req.cookies.get(NONCE_COOKIE).map(String::as_str);
         if let Err(e) = oauth_state::verify(self.state_key(), state, nonce, self.now()) {
@@ -104,7 +98,10 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
             tracing::warn!(error = %e, outcome = "exchange_failed", "oauth code exchange failed");
             (502, "Strava did not accept the authorization. Start again at /connect.".to_string())
         })?;
-        let summary = grant.athlete.clone().ok_or((502, "Strava did not say who authorized. Start again at /connect.".to_string()))?;
+        let summary = grant
+            .athlete
+            .clone()
+            .ok_or((502, "Strava did not say who authorized. Start again at /connect.".to_string()))?;
         let athlete = summary.id;
         let tokens = OAuthTokens {
             athlete_id: athlete,
@@ -127,7 +124,12 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
             }
         };
         let zones = if scopes.can_read_zones() {
-            session.zones().await.map(|r| r.value).map_err(|e| tracing::warn!(owner_id = athlete, error = %e, "GET /athlete/zones failed")).ok()
+            session
+                .zones()
+                .await
+                .map(|r| r.value)
+                .map_err(|e| tracing::warn!(owner_id = athlete, error = %e, "GET /athlete/zones failed"))
+                .ok()
         } else {
             None
         };
@@ -139,7 +141,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
         let sex = if info.sex.as_deref() == Some("F") { Sex::Female } else { Sex::Male };
         let mut profile = existing.unwrap_or_else(|| {
             let mut p = AthleteProfile::new(athlete);
-            p.thresholds = starter_thresholds(sex);
+            p.thresholds = Thresholds::starter(sex);
             p
         });
         profile.firstname = info.firstname.clone();
@@ -168,6 +170,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
             after: None,
             before: None,
             page: 1,
+            index: 0,
             done: 0,
         };
         let message = QueueMessage::for_job(&job, &format!("connect-{}", self.now()));

@@ -77,7 +77,8 @@ pub fn accept_event(body: &[u8], subscription_id: i64) -> Result<(WebhookEvent, 
     if body.len() > MAX_BODY_BYTES {
         return Err(reject(413, format!("body over {MAX_BODY_BYTES} bytes")));
     }
-    let event = WebhookEvent::parse(body).map_err(|e| reject(400, format!("invalid event at {}: {}", e.path, e.message)))?;
+    let event =
+        WebhookEvent::parse(body).map_err(|e| reject(400, format!("invalid event at {}: {}", e.path, e.message)))?;
     for (field, value) in [
         ("object_id", event.object_id),
         ("owner_id", event.owner_id),
@@ -155,7 +156,8 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
 
     fn challenge(&self, req: &HttpRequest) -> HttpResponse {
         let q = |k: &str| req.query.get(k).map(String::as_str);
-        let (Some("subscribe"), Some(challenge), Some(token)) = (q("hub.mode"), q("hub.challenge"), q("hub.verify_token"))
+        let (Some("subscribe"), Some(challenge), Some(token)) =
+            (q("hub.mode"), q("hub.challenge"), q("hub.verify_token"))
         else {
             return HttpResponse::refuse(403, "not a subscription challenge");
         };
@@ -200,7 +202,10 @@ pub fn from_lambda(req: &lambda_http::Request) -> HttpRequest {
     use lambda_http::RequestExt;
     let mut query: HashMap<String, String> = HashMap::new();
     if let Some(raw) = req.uri().query() {
-        for (k, v) in reqwest::Url::parse(&format!("http://q/?{raw}")).map(|u| u.query_pairs().into_owned().collect::<Vec<_>>()).unwrap_or_default() {
+        for (k, v) in reqwest::Url::parse(&format!("http://q/?{raw}"))
+            .map(|u| u.query_pairs().into_owned().collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
             query.entry(k).or_insert(v);
         }
     }

@@ -31,7 +31,10 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
             v
         }),
         // A valid event with one field's value replaced.
-        (prop::sample::select(vec!["\"create\"", "17000000101", "\"activity\"", "120475", "1763755200", "{}"]), ".{0,12}")
+        (
+            prop::sample::select(vec!["\"create\"", "17000000101", "\"activity\"", "120475", "1763755200", "{}"]),
+            ".{0,12}"
+        )
             .prop_map(|(from, to)| VALID.replacen(from, &to, 1).into_bytes()),
     ]
 }

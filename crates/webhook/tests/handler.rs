@@ -152,8 +152,12 @@ async fn invalid_requests_get_a_4xx_with_a_reason_and_nothing_is_enqueued() {
 #[tokio::test]
 async fn a_queue_failure_is_a_5xx_so_strava_retries() {
     let h = harness("queue-down").await;
-    let broken_queue = SqsQueue::new(aws_sdk_sqs::Client::new(&h.stack.sdk), format!("{}-missing.fifo", h.stack.urls.queue_url.trim_end_matches(".fifo")));
-    let webhook = Webhook::new(config_for(&h.stack, &h.fake), broken_queue, h.stack.vault(), h.stack.store()).await.unwrap();
+    let broken_queue = SqsQueue::new(
+        aws_sdk_sqs::Client::new(&h.stack.sdk),
+        format!("{}-missing.fifo", h.stack.urls.queue_url.trim_end_matches(".fifo")),
+    );
+    let webhook =
+        Webhook::new(config_for(&h.stack, &h.fake), broken_queue, h.stack.vault(), h.stack.store()).await.unwrap();
     let resp = webhook.handle(&fixture("webhook-activity-create.json")).await;
     assert_eq!(resp.status, 503, "{}", resp.body);
     assert!(h.enqueued().await.is_empty());
@@ -190,7 +194,15 @@ async fn callback_stores_tokens_and_profile_and_enqueues_a_backfill() {
     assert_eq!(jobs.len(), 1);
     assert_eq!(
         Job::parse(&jobs[0].body).unwrap(),
-        Job::Backfill { athlete_id: ATHLETE, most_recent: Some(30), after: None, before: None, page: 1, done: 0 }
+        Job::Backfill {
+            athlete_id: ATHLETE,
+            most_recent: Some(30),
+            after: None,
+            before: None,
+            page: 1,
+            index: 0,
+            done: 0
+        }
     );
 }
 
@@ -213,7 +225,11 @@ async fn denied_or_read_only_authorizations_store_nothing() {
     for name in ["oauth-denied.json", "oauth-callback-read-only.json"] {
         let resp = h.send(name).await;
         assert_eq!(resp.status, 403, "{name}");
-        assert!(resp.body.contains("Nothing was stored") || resp.body.contains("nothing was stored"), "{name}: {}", resp.body);
+        assert!(
+            resp.body.contains("Nothing was stored") || resp.body.contains("nothing was stored"),
+            "{name}: {}",
+            resp.body
+        );
     }
     assert_eq!(h.fake.state.requests_to("/oauth/token"), 0, "the code was never exchanged");
     assert_eq!(h.stack.vault().get_tokens(ATHLETE).await.unwrap(), None);
@@ -276,7 +292,12 @@ async fn a_full_connect_and_event_flow_logs_no_secret() {
     callback.cookies.insert("stravasync_oauth_nonce".into(), nonce);
     let done = h.webhook.handle(&callback).await;
     assert_eq!(done.status, 200, "{}", done.body);
-    for name in ["webhook-challenge.json", "webhook-challenge-wrong-token.json", "webhook-activity-create.json", "webhook-wrong-path-secret.json"] {
+    for name in [
+        "webhook-challenge.json",
+        "webhook-challenge-wrong-token.json",
+        "webhook-activity-create.json",
+        "webhook-wrong-path-secret.json",
+    ] {
         h.send(name).await;
     }
 

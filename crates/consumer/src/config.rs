@@ -1,0 +1,95 @@
+//! Typed configuration from the environment, read once at cold start.
+
+/// A required variable is missing or a value does not parse; names the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {var}: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerConfig {
+    pub queue_url: String,
+    pub table_name: String,
+    pub app_secret_id: String,
+    pub token_secret_prefix: String,
+    pub strava_api_url: String,
+    pub strava_oauth_url: String,
+    /// The app's Strava read budget per 15 minutes (`RATE_LIMIT_15MIN`, default 100: Strava's
+    /// read limit, which every call the consumer makes counts against).
+    pub limit_15min: u32,
+    /// The app's Strava read budget per UTC day (`RATE_LIMIT_DAILY`, default 1000).
+    pub limit_daily: u32,
+    /// Share of each window backfill and reconcile may use (`BACKGROUND_SHARE`, default
+    /// 0.7), so webhook events keep priority.
+    pub background_share: f64,
+    /// Activities a backfill message imports before handing over to a continuation
+    /// (`BACKFILL_BATCH`, default 25), keeping each invocation well inside its timeout.
+    pub backfill_batch: u32,
+    /// Deferrals (seconds) while Strava has no streams yet after a create.
+    pub empty_stream_delays: Vec<u32>,
+}
+
+impl ConsumerConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |var: &'static str| get(var).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(var));
+        fn parse<T: std::str::FromStr>(var: &'static str, raw: Option<String>, default: T) -> Result<T, ConfigError> {
+            match raw {
+                None => Ok(default),
+                Some(v) => v.parse().map_err(|_| ConfigError::Invalid { var, reason: format!("{v:?} does not parse") }),
+            }
+        }
+        let background_share: f64 = parse("BACKGROUND_SHARE", get("BACKGROUND_SHARE"), 0.7)?;
+        if !(0.0..=1.0).contains(&background_share) {
+            return Err(ConfigError::Invalid { var: "BACKGROUND_SHARE", reason: "must be within 0..=1".into() });
+        }
+        let limit_15min = parse("RATE_LIMIT_15MIN", get("RATE_LIMIT_15MIN"), 100)?;
+        let limit_daily = parse("RATE_LIMIT_DAILY", get("RATE_LIMIT_DAILY"), 1000)?;
+        let backfill_batch = parse("BACKFILL_BATCH", get("BACKFILL_BATCH"), 25u32)?;
+        if backfill_batch == 0 {
+            return Err(ConfigError::Invalid { var: "BACKFILL_BATCH", reason: "must be > 0".into() });
+        }
+        Ok(ConsumerConfig {
+            queue_url: required("QUEUE_URL")?,
+            table_name: required("TABLE_NAME")?,
+            app_secret_id: required("APP_SECRET_ID")?,
+            token_secret_prefix: required("TOKEN_SECRET_PREFIX")?,
+            strava_api_url: required("STRAVA_API_URL")?,
+            strava_oauth_url: required("STRAVA_OAUTH_URL")?,
+            limit_15min,
+            limit_daily,
+            background_share,
+            backfill_batch,
+            empty_stream_delays: vec![60, 300, 900],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_and_bad_values_are_named() {
+        let base = |k: &str| match k {
+            "RATE_LIMIT_15MIN" | "RATE_LIMIT_DAILY" | "BACKGROUND_SHARE" | "BACKFILL_BATCH" => None,
+            _ => Some("x".to_string()),
+        };
+        let c = ConsumerConfig::from_lookup(base).unwrap();
+        assert_eq!((c.limit_15min, c.limit_daily, c.background_share), (100, 1000, 0.7));
+        let e = ConsumerConfig::from_lookup(|k| if k == "QUEUE_URL" { None } else { base(k) }).unwrap_err();
+        assert_eq!(e, ConfigError::Missing("QUEUE_URL"));
+        let e = ConsumerConfig::from_lookup(|k| if k == "BACKGROUND_SHARE" { Some("1.5".into()) } else { base(k) })
+            .unwrap_err();
+        assert!(matches!(e, ConfigError::Invalid { var: "BACKGROUND_SHARE", .. }));
+        let e = ConsumerConfig::from_lookup(|k| if k == "RATE_LIMIT_15MIN" { Some("lots".into()) } else { base(k) })
+            .unwrap_err();
+        assert!(e.to_string().contains("RATE_LIMIT_15MIN"));
+    }
+}

@@ -1,0 +1,426 @@
+//! The jobs: webhook events (DESIGN §5), backfill / reconcile, rescore.
+
+use stravasync_core::LocalDate;
+use stravasync_core::codec::{decode_chunks, encode_chunks};
+use stravasync_core::event::{AspectType, Job, ObjectType, QueueMessage, WebhookEvent};
+use stravasync_core::metrics::{self, ActivityMetrics, MetricsError};
+use stravasync_core::model::{
+    ActivityId, ActivityState, ActivitySummary, AthleteId, OAuthTokens, SCHEMA_VERSION, Sex, StoredActivity,
+    Thresholds, Tombstone,
+};
+use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault, WriteOutcome};
+use stravasync_core::streams::StreamSet;
+use stravasync_strava::{ActivityQuery, AthleteSession};
+
+use crate::outcome::{Outcome, Step};
+use crate::{Consumer, Priority};
+
+/// Version of activities imported by backfill: any real event supersedes them.
+const BACKFILL_VERSION: i64 = 0;
+const PER_PAGE: u32 = 200;
+
+/// How an activity's streams came out.
+enum Streams {
+    Ready(StreamSet),
+    /// Strava answered `{}`: not processed yet.
+    NotYet,
+}
+
+impl<S, V, Q> Consumer<S, V, Q>
+where
+    S: ActivityStore + RateBudget,
+    V: TokenVault,
+    Q: EventQueue,
+{
+    /// The athlete's tokens, or `None` when they are not connected (deauthorized, or never).
+    async fn tokens(&self, athlete: AthleteId) -> Step<Option<OAuthTokens>> {
+        Ok(self.vault.get_tokens(athlete).await?)
+    }
+
+    async fn thresholds(&self, athlete: AthleteId) -> Step<Thresholds> {
+        Ok(self
+            .store
+            .get_profile(athlete)
+            .await?
+            .map(|p| p.thresholds)
+            .unwrap_or_else(|| Thresholds::starter(Sex::Male)))
+    }
+
+    pub(crate) async fn apply_event(&self, event: &WebhookEvent, receive_count: u32) -> Step<()> {
+        let athlete = event.owner_id;
+        if event.is_deauthorization() {
+            return self.deauthorize(athlete).await;
+        }
+        if event.object_type == ObjectType::Athlete {
+            tracing::info!(owner_id = athlete, outcome = "ignored", "athlete update other than deauthorization");
+            return Ok(());
+        }
+        let id = event.object_id;
+        let stored = self.store.get_activity(athlete, id).await?;
+        if let Some(s) = &stored
+            && s.version() > event.event_time
+        {
+            tracing::info!(
+                owner_id = athlete,
+                object_id = id,
+                stored = s.version(),
+                outcome = "stale",
+                "older event ignored"
+            );
+            return Ok(());
+        }
+        let Some(tokens) = self.tokens(athlete).await? else {
+            tracing::info!(
+                owner_id = athlete,
+                object_id = id,
+                outcome = "not_connected",
+                "event of an athlete without tokens ignored"
+            );
+            return Ok(());
+        };
+        match event.aspect_type {
+            AspectType::Delete => self.delete_activity(athlete, id, event.event_time, stored.as_ref()).await,
+            AspectType::Create => match &stored {
+                // The same create again, or a delete of the same second: nothing to do.
+                Some(s) if s.version() == event.event_time => Ok(()),
+                _ => self.fetch_and_store(athlete, id, event.event_time, None, receive_count, Priority::Event).await,
+            },
+            AspectType::Update => {
+                let u = &event.updates;
+                let local_only = u.other.is_empty() && u.authorized.is_none();
+                match &stored {
+                    Some(ActivityState::Live(a)) if local_only => {
+                        self.update_locally(a, event, tokens.scopes.can_read_private()).await
+                    }
+                    // Not stored (never imported) or anything else changed: refetch.
+                    _ => {
+                        self.fetch_and_store(athlete, id, event.event_time, None, receive_count, Priority::Event).await
+                    }
+                }
+            }
+        }
+    }
+
+    /// Title / type / privacy changes, with no Strava call.
+    async fn update_locally(&self, current: &StoredActivity, event: &WebhookEvent, can_read_private: bool) -> Step<()> {
+        let u = &event.updates;
+        if u.private.is_some_and(|p| p.0) && !can_read_private {
+            // Without activity:read_all a private activity must not be kept.
+            let state = ActivityState::Live(Box::new(current.clone()));
+            return self.delete_activity(current.athlete_id, current.activity_id, event.event_time, Some(&state)).await;
+        }
+        let mut a = current.clone();
+        a.version = event.event_time;
+        if let Some(title) = &u.title {
+            a.summary.name = Some(title.clone());
+        }
+        if let Some(p) = u.private {
+            a.summary.private = p.0;
+        }
+        let retyped = u
+            .sport_type
+            .as_ref()
+            .filter(|t| a.summary.sport().ok().map(|s| s.as_str().to_string()).as_ref() != Some(*t));
+        if let Some(t) = &u.sport_type {
+            a.summary.sport_type = Some(t.clone());
+            a.summary.legacy_type = Some(t.clone());
+        }
+        if retyped.is_some() {
+            let set = if a.stream_chunks > 0 {
+                let chunks = self.store.get_stream_chunks(a.athlete_id, a.activity_id).await?;
+                decode_chunks(&chunks)
+                    .map_err(|e| Outcome::Poison { reason: format!("stored streams of {}: {e}", a.activity_id) })?
+            } else {
+                StreamSet::default()
+            };
+            a.metrics = self.score(&a.summary, &set, a.athlete_id).await?;
+        }
+        match self.store.put_activity(&a).await? {
+            WriteOutcome::Written if retyped.is_some() => self.store.mark_pmc_dirty(a.athlete_id, a.local_date).await?,
+            _ => {}
+        }
+        tracing::info!(
+            owner_id = a.athlete_id,
+            object_id = a.activity_id,
+            retyped = retyped.is_some(),
+            outcome = "updated_locally",
+            "activity updated"
+        );
+        Ok(())
+    }
+
+    async fn delete_activity(
+        &self,
+        athlete: AthleteId,
+        id: ActivityId,
+        version: i64,
+        stored: Option<&ActivityState>,
+    ) -> Step<()> {
+        let outcome = self.store.put_tombstone(Tombstone { athlete_id: athlete, activity_id: id, version }).await?;
+        if outcome == WriteOutcome::Written {
+            self.store.delete_stream_chunks(athlete, id).await?;
+            if let Some(ActivityState::Live(a)) = stored {
+                self.store.mark_pmc_dirty(athlete, a.local_date).await?;
+            }
+        }
+        tracing::info!(owner_id = athlete, object_id = id, ?outcome, outcome_kind = "deleted", "activity deleted");
+        Ok(())
+    }
+
+    /// The API agreement: a deauthorized athlete's personal data is deleted.
+    async fn deauthorize(&self, athlete: AthleteId) -> Step<()> {
+        self.vault.delete_tokens(athlete).await?;
+        let items = self.store.delete_athlete(athlete).await?;
+        tracing::info!(owner_id = athlete, items, outcome = "deauthorized", "athlete data deleted");
+        Ok(())
+    }
+
+    /// Metrics with the athlete's thresholds; an unknown sport or bad thresholds leave the
+    /// activity unscored rather than unstored.
+    async fn score(
+        &self,
+        summary: &ActivitySummary,
+        set: &StreamSet,
+        athlete: AthleteId,
+    ) -> Step<Option<ActivityMetrics>> {
+        let sport = match summary.sport() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(owner_id = athlete, object_id = summary.id, error = %e, "activity left unscored");
+                return Ok(None);
+            }
+        };
+        match metrics::compute(&sport, set, &self.thresholds(athlete).await?) {
+            Ok(m) => Ok(Some(m)),
+            Err(MetricsError::Thresholds(e)) => {
+                tracing::warn!(owner_id = athlete, error = %e, "athlete thresholds invalid; activity left unscored");
+                Ok(None)
+            }
+            Err(MetricsError::Streams(e)) => {
+                Err(Outcome::Poison { reason: format!("streams of activity {} from Strava: {e}", summary.id) })
+            }
+        }
+    }
+
+    /// Fetches (or takes the given list summary), scores and stores one activity.
+    /// `attempt` counts deliveries, for the empty-streams schedule.
+    pub(crate) async fn fetch_and_store(
+        &self,
+        athlete: AthleteId,
+        id: ActivityId,
+        version: i64,
+        listed: Option<&ActivitySummary>,
+        attempt: u32,
+        priority: Priority,
+    ) -> Step<()> {
+        let mut session = AthleteSession::new(&self.strava, &self.vault, athlete);
+        let summary = match listed {
+            Some(s) => s.clone(),
+            None => match self.call(priority, session.activity(id)).await? {
+                Some(s) => s,
+                None => {
+                    // Gone (deleted, or private to us) since the event: same as a delete.
+                    let stored = self.store.get_activity(athlete, id).await?;
+                    return self.delete_activity(athlete, id, version, stored.as_ref()).await;
+                }
+            },
+        };
+        let local_date = summary.local_date().map_err(|e| Outcome::Poison { reason: e.to_string() })?;
+        let streams = if summary.manual {
+            Streams::Ready(StreamSet::default())
+        } else {
+            match self.call(priority, session.streams(id)).await? {
+                None => Streams::Ready(StreamSet::default()), // manual, or no streams at all
+                Some(set) if set.is_empty() => Streams::NotYet,
+                Some(set) => Streams::Ready(set),
+            }
+        };
+        let (set, pending) = match streams {
+            Streams::Ready(set) => (set, false),
+            Streams::NotYet => match self.config.empty_stream_delays.get(attempt.saturating_sub(1) as usize) {
+                Some(&secs) if listed.is_none() => {
+                    return Err(Outcome::Defer { secs, reason: format!("streams of {id} not ready") });
+                }
+                // Out of retries (or a backfill, which does not wait): store what exists.
+                _ => (StreamSet::default(), true),
+            },
+        };
+        let metrics = self.score(&summary, &set, athlete).await?;
+        let chunks = if set.is_empty() {
+            Vec::new()
+        } else {
+            encode_chunks(&set).map_err(|e| Outcome::Poison { reason: format!("encoding streams of {id}: {e}") })?
+        };
+        // Chunks first, then the activity that points at them, then the PMC marker: a crash
+        // between the steps is repaired by the retry, which rewrites the same keys.
+        self.store.put_stream_chunks(athlete, id, &chunks).await?;
+        let activity = StoredActivity {
+            schema: SCHEMA_VERSION,
+            athlete_id: athlete,
+            activity_id: id,
+            version,
+            local_date,
+            summary,
+            metrics,
+            stream_chunks: chunks.len() as u32,
+            pending_streams: pending,
+        };
+        match self.store.put_activity(&activity).await? {
+            WriteOutcome::Written => {
+                self.store.mark_pmc_dirty(athlete, local_date).await?;
+                tracing::info!(
+                    owner_id = athlete,
+                    object_id = id,
+                    version,
+                    pending,
+                    outcome = "stored",
+                    "activity stored"
+                );
+            }
+            WriteOutcome::Stale { stored_version } => {
+                if let Some(ActivityState::Deleted(_)) = self.store.get_activity(athlete, id).await? {
+                    self.store.delete_stream_chunks(athlete, id).await?;
+                }
+                tracing::info!(
+                    owner_id = athlete,
+                    object_id = id,
+                    stored_version,
+                    outcome = "stale",
+                    "newer state kept"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Backfill and reconcile: page the activity list (200 a page), import what is
+    /// missing with the list summary (no detail call), hand over to a continuation message
+    /// after `backfill_batch` imports or when the background budget runs out.
+    pub(crate) async fn backfill(&self, job: &Job) -> Step<()> {
+        let (athlete, most_recent, after, before, mut page, mut index, mut done) = match *job {
+            Job::Backfill { athlete_id, most_recent, after, before, page, index, done } => {
+                (athlete_id, most_recent, after, before, page, index, done)
+            }
+            Job::Reconcile { athlete_id, since } => (athlete_id, None, Some(since), None, 1, 0, 0),
+            _ => return Ok(()),
+        };
+        if self.tokens(athlete).await?.is_none() {
+            tracing::info!(
+                owner_id = athlete,
+                outcome = "not_connected",
+                "backfill of an athlete without tokens dropped"
+            );
+            return Ok(());
+        }
+        let mut imported = 0u32;
+        let continuation = |page: u32, index: u32, done: u32| Job::Backfill {
+            athlete_id: athlete,
+            most_recent,
+            after,
+            before,
+            page,
+            index,
+            done,
+        };
+        loop {
+            let mut session = AthleteSession::new(&self.strava, &self.vault, athlete);
+            let query = ActivityQuery { before, after, page, per_page: PER_PAGE };
+            let list = match self.call(Priority::Background, session.activities(query)).await {
+                Ok(list) => list.unwrap_or_default(),
+                Err(Outcome::Defer { .. }) if imported > 0 => {
+                    return self.hand_over(&continuation(page, index, done)).await;
+                }
+                Err(o) => return Err(o),
+            };
+            for (i, summary) in list.iter().enumerate().skip(index as usize) {
+                if most_recent.is_some_and(|n| done >= n) {
+                    return self.finish_backfill(athlete, done).await;
+                }
+                if imported >= self.config.backfill_batch {
+                    return self.hand_over(&continuation(page, i as u32, done)).await;
+                }
+                let needed = match self.store.get_activity(athlete, summary.id).await? {
+                    None => true,
+                    Some(ActivityState::Live(a)) => a.pending_streams,
+                    Some(ActivityState::Deleted(_)) => false,
+                };
+                if needed {
+                    let version = match self.store.get_activity(athlete, summary.id).await? {
+                        Some(s) => s.version(),
+                        None => BACKFILL_VERSION,
+                    };
+                    match self
+                        .fetch_and_store(athlete, summary.id, version, Some(summary), 1, Priority::Background)
+                        .await
+                    {
+                        Ok(()) => imported += 1,
+                        Err(Outcome::Defer { .. }) => return self.hand_over(&continuation(page, i as u32, done)).await,
+                        Err(o) => return Err(o),
+                    }
+                }
+                done += 1;
+            }
+            if list.len() < PER_PAGE as usize {
+                return self.finish_backfill(athlete, done).await;
+            }
+            page += 1;
+            index = 0;
+        }
+    }
+
+    /// Enqueues the rest of a backfill as a new message (its own checkpoint); the current
+    /// one is then done. If the budget is out, the continuation is deferred when received.
+    async fn hand_over(&self, next: &Job) -> Step<()> {
+        let key = match next {
+            Job::Backfill { page, index, done, .. } => format!("cont-{page}-{index}-{done}-{}", self.now()),
+            _ => format!("cont-{}", self.now()),
+        };
+        self.queue.enqueue(&QueueMessage::for_job(next, &key)).await?;
+        tracing::info!(athlete_id = next.athlete_id(), outcome = "continued", "backfill handed over");
+        Ok(())
+    }
+
+    async fn finish_backfill(&self, athlete: AthleteId, done: u32) -> Step<()> {
+        if let Some(mut p) = self.store.get_profile(athlete).await? {
+            p.last_sync = Some(self.now());
+            self.store.put_profile(&p).await?;
+        }
+        tracing::info!(owner_id = athlete, activities = done, outcome = "backfilled", "backfill complete");
+        Ok(())
+    }
+
+    /// Recomputes metrics from stored streams (after a threshold change).
+    pub(crate) async fn rescore(&self, athlete: AthleteId, only: Option<ActivityId>) -> Step<()> {
+        let activities = match only {
+            Some(id) => match self.store.get_activity(athlete, id).await? {
+                Some(ActivityState::Live(a)) => vec![*a],
+                _ => Vec::new(),
+            },
+            None => {
+                let (from, to) = (LocalDate::from_ymd(1970, 1, 1), LocalDate::from_ymd(9999, 12, 31));
+                match (from, to) {
+                    (Some(f), Some(t)) => self.store.activities_between(athlete, f, t).await?,
+                    _ => Vec::new(),
+                }
+            }
+        };
+        let mut earliest: Option<LocalDate> = None;
+        for mut a in activities {
+            let chunks = self.store.get_stream_chunks(athlete, a.activity_id).await?;
+            let set = if chunks.is_empty() {
+                StreamSet::default()
+            } else {
+                decode_chunks(&chunks)
+                    .map_err(|e| Outcome::Poison { reason: format!("stored streams of {}: {e}", a.activity_id) })?
+            };
+            a.metrics = self.score(&a.summary, &set, athlete).await?;
+            if self.store.put_activity(&a).await? == WriteOutcome::Written {
+                earliest = Some(earliest.map_or(a.local_date, |e| e.min(a.local_date)));
+            }
+        }
+        if let Some(d) = earliest {
+            self.store.mark_pmc_dirty(athlete, d).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,76 @@
+//! What became of one SQS record, and how each outcome is settled with the queue.
+
+use stravasync_core::ports::{QueueError, StoreError, VaultError};
+use stravasync_strava::StravaError;
+
+/// The result of processing one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Applied (or rightly ignored, e.g. a stale event): delete the message.
+    Done,
+    /// Must wait (rate limit, streams not ready): hide it for `secs`, not a busy retry.
+    Defer { secs: u32, reason: String },
+    /// A transient failure: retried with backoff until the redrive count sends it to the DLQ.
+    Retry { reason: String },
+    /// Can never succeed as it is (bad body, invalid data): made visible again at once so
+    /// the redrive policy moves it to the DLQ quickly, where it waits for a fix and a redrive.
+    Poison { reason: String },
+}
+
+impl Outcome {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::Defer { .. } => "deferred",
+            Outcome::Retry { .. } => "retry",
+            Outcome::Poison { .. } => "poison",
+        }
+    }
+}
+
+/// `?` on the consumer's fallible steps: every error becomes the outcome it calls for.
+pub type Step<T> = Result<T, Outcome>;
+
+impl From<StoreError> for Outcome {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => Outcome::Retry { reason: e.to_string() },
+            _ => Outcome::Poison { reason: e.to_string() },
+        }
+    }
+}
+
+impl From<VaultError> for Outcome {
+    fn from(e: VaultError) -> Self {
+        match e {
+            VaultError::Unavailable(_) => Outcome::Retry { reason: e.to_string() },
+            _ => Outcome::Poison { reason: e.to_string() },
+        }
+    }
+}
+
+impl From<QueueError> for Outcome {
+    fn from(e: QueueError) -> Self {
+        Outcome::Retry { reason: e.to_string() }
+    }
+}
+
+/// Maps a Strava failure; `now` turns a reset time into a deferral.
+pub fn strava_outcome(e: StravaError, now: i64) -> Outcome {
+    match e {
+        StravaError::RateLimited { resets_at, .. } => {
+            Outcome::Defer { secs: (resets_at - now).clamp(1, 43_200) as u32, reason: "strava rate limit".into() }
+        }
+        StravaError::Retryable { .. } | StravaError::Invalid { .. } | StravaError::Vault(_) => {
+            Outcome::Retry { reason: e.to_string() }
+        }
+        StravaError::Unauthorized { .. } | StravaError::Rejected { .. } | StravaError::NotFound { .. } => {
+            Outcome::Poison { reason: e.to_string() }
+        }
+    }
+}
+
+/// Backoff for a transient failure on the n-th receive: 10 s, 20 s, 40 s … capped at 15 min.
+pub fn retry_delay(receive_count: u32) -> u32 {
+    10u32.saturating_mul(1 << receive_count.saturating_sub(1).min(7)).min(900)
+}

@@ -1,0 +1,143 @@
+//! Shared set-up: a moto-backed stack, an in-process fake-strava serving the shared
+//! recordings, and a consumer wired to both.
+
+#![allow(dead_code)]
+
+use fake_strava::{FakeConfig, RunningFake};
+use stravasync_aws::dynamo::DynamoStore;
+use stravasync_aws::local::{LocalStack, test_stack};
+use stravasync_aws::secrets::SecretsVault;
+use stravasync_aws::sqs::SqsQueue;
+use stravasync_consumer::{Consumer, ConsumerConfig, Record};
+use stravasync_core::Secret;
+use stravasync_core::event::{Job, QueueMessage};
+use stravasync_core::model::{AthleteProfile, OAuthTokens, Scopes, Sex, Thresholds};
+use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault};
+use stravasync_strava::{StravaClient, StravaConfig};
+
+pub const ATHLETE: i64 = 5_123_456_789;
+pub const EDGE810: i64 = 17_000_000_101;
+pub const FENIX2: i64 = 17_000_000_102;
+
+pub fn consumer_config(stack: &LocalStack, fake: &RunningFake) -> ConsumerConfig {
+    let env = [
+        ("QUEUE_URL", stack.urls.queue_url.clone()),
+        ("TABLE_NAME", stack.names.table.clone()),
+        ("APP_SECRET_ID", stack.names.app_secret_id.clone()),
+        ("TOKEN_SECRET_PREFIX", stack.names.token_secret_prefix.clone()),
+        ("STRAVA_API_URL", fake.api_url()),
+        ("STRAVA_OAUTH_URL", fake.oauth_url()),
+    ];
+    ConsumerConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap()
+}
+
+pub fn strava_client(fake: &RunningFake) -> StravaClient {
+    StravaClient::new(
+        StravaConfig::new("12345", Secret::new("client-secret-value")).with_urls(fake.api_url(), fake.oauth_url()),
+    )
+    .unwrap()
+}
+
+pub fn fake_config() -> FakeConfig {
+    FakeConfig {
+        fixtures_dir: fake_strava::default_fixtures_dir(),
+        client_secret: "client-secret-value".into(),
+        ..Default::default()
+    }
+}
+
+pub struct Harness {
+    pub stack: LocalStack,
+    pub fake: RunningFake,
+    pub consumer: Consumer<DynamoStore, SecretsVault, SqsQueue>,
+}
+
+pub async fn harness(label: &str, scope: &str) -> Harness {
+    harness_with(label, scope, fake_config(), |_| {}).await
+}
+
+pub async fn harness_with(
+    label: &str,
+    scope: &str,
+    fake_config: FakeConfig,
+    tweak: impl FnOnce(&mut ConsumerConfig),
+) -> Harness {
+    let stack = test_stack(label).await;
+    let fake = fake_strava::start(fake_config).await.unwrap();
+    let mut config = consumer_config(&stack, &fake);
+    tweak(&mut config);
+    let consumer = Consumer::new(config, strava_client(&fake), stack.store(), stack.vault(), stack.queue());
+    for athlete in fake.state.athlete_ids() {
+        connect(&fake, &consumer.vault, &consumer.store, athlete, scope).await;
+    }
+    Harness { stack, fake, consumer }
+}
+
+/// What the OAuth callback leaves behind: tokens and a profile with known thresholds.
+pub async fn connect(
+    fake: &RunningFake,
+    vault: &impl TokenVault,
+    store: &impl ActivityStore,
+    athlete: i64,
+    scope: &str,
+) {
+    let (access, refresh, expires_at) = fake.state.mint_tokens(athlete, scope);
+    vault
+        .put_tokens(&OAuthTokens {
+            athlete_id: athlete,
+            access_token: Secret::new(access),
+            refresh_token: Secret::new(refresh),
+            expires_at,
+            scopes: Scopes::parse(scope),
+        })
+        .await
+        .unwrap();
+    let mut p = AthleteProfile::new(athlete);
+    p.scopes = Scopes::parse(scope);
+    p.thresholds = Thresholds {
+        ftp: Some(250.0),
+        lthr: Some(165.0),
+        hr_max: Some(190.0),
+        hr_rest: Some(50.0),
+        threshold_speed: Some(3.9),
+        sex: Sex::Male,
+        power_zones: None,
+        heartrate_zones: None,
+    };
+    store.put_profile(&p).await.unwrap();
+}
+
+pub fn event_job(object_type: &str, object_id: i64, aspect: &str, updates: serde_json::Value, time: i64) -> Job {
+    let owner = ATHLETE;
+    let object_id = if object_type == "athlete" { owner } else { object_id };
+    serde_json::from_value(serde_json::json!({
+        "kind": "webhook_event",
+        "event": {"object_type": object_type, "object_id": object_id, "aspect_type": aspect, "updates": updates,
+                  "owner_id": owner, "subscription_id": 120475, "event_time": time}
+    }))
+    .unwrap()
+}
+
+pub fn record(job: &Job, id: &str, receive_count: u32) -> Record {
+    Record {
+        message_id: id.to_string(),
+        receipt_handle: format!("receipt-{id}"),
+        body: serde_json::to_string(job).unwrap(),
+        receive_count,
+    }
+}
+
+impl Harness {
+    /// Runs one job as a single-record invocation (no queue round trip).
+    pub async fn run(&self, job: &Job) -> stravasync_consumer::Outcome {
+        self.consumer.process(&record(job, "m-1", 1)).await
+    }
+
+    pub async fn enqueue(&self, job: &Job, key: &str) {
+        self.consumer.queue.enqueue(&QueueMessage::for_job(job, key)).await.unwrap();
+    }
+
+    pub fn api_calls(&self) -> usize {
+        self.fake.state.api_requests()
+    }
+}
