@@ -45,6 +45,7 @@ fn activity(athlete: i64, id: i64, version: i64, date: &str, name: &str) -> Stor
         }),
         stream_chunks: 0,
         pending_streams: false,
+        field_versions: Default::default(),
     }
 }
 

@@ -5,7 +5,7 @@ use stravasync_core::codec::{decode_chunks, encode_chunks};
 use stravasync_core::event::{AspectType, Job, ObjectType, QueueMessage, WebhookEvent};
 use stravasync_core::metrics::{self, ActivityMetrics, MetricsError};
 use stravasync_core::model::{
-    ActivityId, ActivityState, ActivitySummary, AthleteId, OAuthTokens, SCHEMA_VERSION, Sex, StoredActivity,
+    ActivityId, ActivityState, ActivitySummary, AthleteId, FieldVersions, OAuthTokens, SCHEMA_VERSION, Sex, StoredActivity,
     Thresholds, Tombstone,
 };
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault, WriteOutcome};
@@ -57,8 +57,14 @@ where
         }
         let id = event.object_id;
         let stored = self.store.get_activity(athlete, id).await?;
+        let u = &event.updates;
+        let local_only = event.aspect_type == AspectType::Update && u.other.is_empty() && u.authorized.is_none();
+        // A local-only update of a live activity is judged field by field (see
+        // `update_locally`); everything else loses to a newer stored state.
+        let judged_per_field = local_only && matches!(stored, Some(ActivityState::Live(_)));
         if let Some(s) = &stored
             && s.version() > event.event_time
+            && !judged_per_field
         {
             tracing::info!(
                 owner_id = athlete,
@@ -86,8 +92,6 @@ where
                 _ => self.fetch_and_store(athlete, id, event.event_time, None, receive_count, Priority::Event).await,
             },
             AspectType::Update => {
-                let u = &event.updates;
-                let local_only = u.other.is_empty() && u.authorized.is_none();
                 match &stored {
                     Some(ActivityState::Live(a)) if local_only => {
                         self.update_locally(a, event, tokens.scopes.can_read_private()).await
@@ -101,31 +105,41 @@ where
         }
     }
 
-    /// Title / type / privacy changes, with no Strava call.
+    /// Title / type / privacy changes, with no Strava call. Each field changes only if
+    /// the event is newer than that field's last change, so the result does not depend on
+    /// the order edits arrive in.
     async fn update_locally(&self, current: &StoredActivity, event: &WebhookEvent, can_read_private: bool) -> Step<()> {
         let u = &event.updates;
+        let t = event.event_time;
         if u.private.is_some_and(|p| p.0) && !can_read_private {
             // Without activity:read_all a private activity must not be kept.
             let state = ActivityState::Live(Box::new(current.clone()));
-            return self.delete_activity(current.athlete_id, current.activity_id, event.event_time, Some(&state)).await;
+            let version = t.max(current.version);
+            return self.delete_activity(current.athlete_id, current.activity_id, version, Some(&state)).await;
         }
         let mut a = current.clone();
-        a.version = event.event_time;
-        if let Some(title) = &u.title {
+        let fv = &mut a.field_versions;
+        if let Some(title) = u.title.as_ref().filter(|_| t > fv.title) {
             a.summary.name = Some(title.clone());
+            fv.title = t;
         }
-        if let Some(p) = u.private {
+        if let Some(p) = u.private.filter(|_| t > fv.private) {
             a.summary.private = p.0;
+            fv.private = t;
         }
-        let retyped = u
-            .sport_type
-            .as_ref()
-            .filter(|t| a.summary.sport().ok().map(|s| s.as_str().to_string()).as_ref() != Some(*t));
-        if let Some(t) = &u.sport_type {
-            a.summary.sport_type = Some(t.clone());
-            a.summary.legacy_type = Some(t.clone());
+        let mut retyped = false;
+        if let Some(ty) = u.sport_type.as_ref().filter(|_| t > fv.sport_type) {
+            retyped = a.summary.sport_type.as_ref() != Some(ty);
+            a.summary.sport_type = Some(ty.clone());
+            a.summary.legacy_type = Some(ty.clone());
+            fv.sport_type = t;
         }
-        if retyped.is_some() {
+        if a == *current {
+            tracing::info!(owner_id = a.athlete_id, object_id = a.activity_id, outcome = "stale", "older edits ignored");
+            return Ok(());
+        }
+        a.version = a.version.max(t);
+        if retyped {
             let set = if a.stream_chunks > 0 {
                 let chunks = self.store.get_stream_chunks(a.athlete_id, a.activity_id).await?;
                 decode_chunks(&chunks)
@@ -135,17 +149,10 @@ where
             };
             a.metrics = self.score(&a.summary, &set, a.athlete_id).await?;
         }
-        match self.store.put_activity(&a).await? {
-            WriteOutcome::Written if retyped.is_some() => self.store.mark_pmc_dirty(a.athlete_id, a.local_date).await?,
-            _ => {}
+        if self.store.put_activity(&a).await? == WriteOutcome::Written && retyped {
+            self.store.mark_pmc_dirty(a.athlete_id, a.local_date).await?;
         }
-        tracing::info!(
-            owner_id = a.athlete_id,
-            object_id = a.activity_id,
-            retyped = retyped.is_some(),
-            outcome = "updated_locally",
-            "activity updated"
-        );
+        tracing::info!(owner_id = a.athlete_id, object_id = a.activity_id, retyped, outcome = "updated_locally", "activity updated");
         Ok(())
     }
 
@@ -264,6 +271,7 @@ where
             metrics,
             stream_chunks: chunks.len() as u32,
             pending_streams: pending,
+            field_versions: FieldVersions::all(version),
         };
         match self.store.put_activity(&activity).await? {
             WriteOutcome::Written => {

@@ -324,6 +324,7 @@ mod tests {
             }),
             stream_chunks: 0,
             pending_streams: false,
+            field_versions: Default::default(),
         }
     }
 

@@ -427,6 +427,25 @@ pub struct StoredActivity {
     /// Strava still had no streams after the last retry: a reconcile fetches them again.
     #[serde(default)]
     pub pending_streams: bool,
+    /// Per-field versions of the fields an update event changes locally, so that a title
+    /// edit delivered after a later type edit still applies (order independence).
+    #[serde(default)]
+    pub field_versions: FieldVersions,
+}
+
+/// `event_time` of the last change applied to each locally updated field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct FieldVersions {
+    pub title: i64,
+    pub sport_type: i64,
+    pub private: i64,
+}
+
+impl FieldVersions {
+    /// All fields as of `version` (a fetch from Strava).
+    pub fn all(version: i64) -> Self {
+        FieldVersions { title: version, sport_type: version, private: version }
+    }
 }
 
 /// What remains of a deleted activity: enough to refuse a late create or update.
