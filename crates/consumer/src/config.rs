@@ -26,8 +26,8 @@ pub struct ConsumerConfig {
     /// 0.7), so webhook events keep priority.
     pub background_share: f64,
     /// Activities a backfill message imports before handing over to a continuation
-    /// (`BACKFILL_BATCH`, default 100: two messages per list page of 200, so 1.01 Strava
-    /// requests per activity; at ~0.3 s per streams call that is ~30 s of the 120 s timeout).
+    /// (`BACKFILL_BATCH`, default 200: one message per list page of 200, so one list call
+    /// per 200 activities; at ~0.3 s per streams call that is ~60 s of the 180 s timeout).
     pub backfill_batch: u32,
     /// Deferrals (seconds) while Strava has no streams yet after a create.
     pub empty_stream_delays: Vec<u32>,
@@ -52,7 +52,7 @@ impl ConsumerConfig {
         }
         let limit_15min = parse("RATE_LIMIT_15MIN", get("RATE_LIMIT_15MIN"), 100)?;
         let limit_daily = parse("RATE_LIMIT_DAILY", get("RATE_LIMIT_DAILY"), 1000)?;
-        let backfill_batch = parse("BACKFILL_BATCH", get("BACKFILL_BATCH"), 100u32)?;
+        let backfill_batch = parse("BACKFILL_BATCH", get("BACKFILL_BATCH"), 200u32)?;
         if backfill_batch == 0 {
             return Err(ConfigError::Invalid { var: "BACKFILL_BATCH", reason: "must be > 0".into() });
         }

@@ -5,8 +5,8 @@ use stravasync_core::codec::{decode_chunks, encode_chunks};
 use stravasync_core::event::{AspectType, Job, ObjectType, QueueMessage, WebhookEvent};
 use stravasync_core::metrics::{self, ActivityMetrics, MetricsError};
 use stravasync_core::model::{
-    ActivityId, ActivityState, ActivitySummary, AthleteId, FieldVersions, OAuthTokens, SCHEMA_VERSION, Sex, StoredActivity,
-    Thresholds, Tombstone,
+    ActivityId, ActivityState, ActivitySummary, AthleteId, FieldVersions, OAuthTokens, SCHEMA_VERSION, Sex,
+    StoredActivity, Thresholds, Tombstone,
 };
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault, WriteOutcome};
 use stravasync_core::streams::StreamSet;
@@ -21,7 +21,7 @@ const PER_PAGE: u32 = 200;
 
 /// How an activity's streams came out.
 enum Streams {
-    Ready(StreamSet),
+    Ready(Box<StreamSet>),
     /// Strava answered `{}`: not processed yet.
     NotYet,
 }
@@ -135,7 +135,12 @@ where
             fv.sport_type = t;
         }
         if a == *current {
-            tracing::info!(owner_id = a.athlete_id, object_id = a.activity_id, outcome = "stale", "older edits ignored");
+            tracing::info!(
+                owner_id = a.athlete_id,
+                object_id = a.activity_id,
+                outcome = "stale",
+                "older edits ignored"
+            );
             return Ok(());
         }
         a.version = a.version.max(t);
@@ -152,7 +157,13 @@ where
         if self.store.put_activity(&a).await? == WriteOutcome::Written && retyped {
             self.store.mark_pmc_dirty(a.athlete_id, a.local_date).await?;
         }
-        tracing::info!(owner_id = a.athlete_id, object_id = a.activity_id, retyped, outcome = "updated_locally", "activity updated");
+        tracing::info!(
+            owner_id = a.athlete_id,
+            object_id = a.activity_id,
+            retyped,
+            outcome = "updated_locally",
+            "activity updated"
+        );
         Ok(())
     }
 
@@ -234,16 +245,16 @@ where
         };
         let local_date = summary.local_date().map_err(|e| Outcome::Poison { reason: e.to_string() })?;
         let streams = if summary.manual {
-            Streams::Ready(StreamSet::default())
+            Streams::Ready(Box::default())
         } else {
             match self.call(priority, session.streams(id)).await? {
-                None => Streams::Ready(StreamSet::default()), // manual, or no streams at all
+                None => Streams::Ready(Box::default()), // manual, or no streams at all
                 Some(set) if set.is_empty() => Streams::NotYet,
-                Some(set) => Streams::Ready(set),
+                Some(set) => Streams::Ready(Box::new(set)),
             }
         };
         let (set, pending) = match streams {
-            Streams::Ready(set) => (set, false),
+            Streams::Ready(set) => (*set, false),
             Streams::NotYet => match self.config.empty_stream_delays.get(attempt.saturating_sub(1) as usize) {
                 Some(&secs) if listed.is_none() => {
                     return Err(Outcome::Defer { secs, reason: format!("streams of {id} not ready") });
@@ -331,6 +342,10 @@ where
             done,
         };
         loop {
+            if imported >= self.config.backfill_batch {
+                // Hand over before listing a page this message would not get to import.
+                return self.hand_over(&continuation(page, index, done)).await;
+            }
             let mut session = AthleteSession::new(&self.strava, &self.vault, athlete);
             let query = ActivityQuery { before, after, page, per_page: PER_PAGE };
             let list = match self.call(Priority::Background, session.activities(query)).await {

@@ -36,9 +36,12 @@ async fn most_recent_n_uses_the_list_summary_and_one_call_per_activity() {
 #[tokio::test]
 async fn a_long_history_is_imported_through_continuations() {
     let season = Season { athletes: 1, activities_per_athlete: 45, seed: 11, end: 1_780_000_000 };
-    let h = harness_with("chain", "read,activity:read_all", fake_strava::FakeConfig { season: Some(season), ..fake_config() }, |c| {
-        c.backfill_batch = 10
-    })
+    let h = harness_with(
+        "chain",
+        "read,activity:read_all",
+        fake_strava::FakeConfig { season: Some(season), ..fake_config() },
+        |c| c.backfill_batch = 10,
+    )
     .await;
     let athlete = fake_strava::data::GENERATED_ATHLETE_BASE + 1;
     h.enqueue(&backfill(athlete, None), "start").await;
@@ -48,10 +51,17 @@ async fn a_long_history_is_imported_through_continuations() {
     let ids = h.fake.state.activity_ids(athlete);
     assert_eq!(ids.len(), 45);
     for id in &ids {
-        assert!(matches!(h.consumer.store.get_activity(athlete, *id).await.unwrap(), Some(ActivityState::Live(_))), "{id}");
+        assert!(
+            matches!(h.consumer.store.get_activity(athlete, *id).await.unwrap(), Some(ActivityState::Live(_))),
+            "{id}"
+        );
     }
     let with_streams = ids.iter().filter(|id| h.fake.state.activity_streams(**id).is_some()).count();
-    assert_eq!(h.fake.state.requests_to("/api/v3/activities/{id}/streams"), with_streams, "manual activities need no call");
+    assert_eq!(
+        h.fake.state.requests_to("/api/v3/activities/{id}/streams"),
+        with_streams,
+        "manual activities need no call"
+    );
     assert_eq!(h.fake.state.requests_to("/api/v3/activities/{id}"), 0);
 }
 
@@ -59,10 +69,15 @@ async fn a_long_history_is_imported_through_continuations() {
 async fn background_work_stops_at_its_share_and_resumes_from_the_checkpoint() {
     // 10 requests per window, 70 % for background: 7 calls, then a continuation.
     let season = Season { athletes: 1, activities_per_athlete: 12, seed: 5, end: 1_780_000_000 };
-    let h = harness_with("share", "read,activity:read_all", fake_strava::FakeConfig { season: Some(season), ..fake_config() }, |c| {
-        c.limit_15min = 10;
-        c.background_share = 0.7;
-    })
+    let h = harness_with(
+        "share",
+        "read,activity:read_all",
+        fake_strava::FakeConfig { season: Some(season), ..fake_config() },
+        |c| {
+            c.limit_15min = 10;
+            c.background_share = 0.7;
+        },
+    )
     .await;
     let athlete = fake_strava::data::GENERATED_ATHLETE_BASE + 1;
     assert_eq!(h.run(&backfill(athlete, None)).await, Outcome::Done, "handed over, not failed");

@@ -33,7 +33,12 @@ enum Edit {
 type History = Vec<(Vec<Edit>, bool)>;
 
 fn edit() -> impl Strategy<Value = Edit> {
-    prop_oneof![any::<u8>().prop_map(Edit::Title), (0..3usize).prop_map(Edit::Sport), any::<bool>().prop_map(Edit::Private), Just(Edit::Other)]
+    prop_oneof![
+        any::<u8>().prop_map(Edit::Title),
+        (0..3usize).prop_map(Edit::Sport),
+        any::<bool>().prop_map(Edit::Private),
+        Just(Edit::Other)
+    ]
 }
 
 fn history() -> impl Strategy<Value = History> {
@@ -88,7 +93,8 @@ async fn consumer(fake: &RunningFake) -> MemConsumer {
     let env = [("STRAVA_API_URL", fake.api_url()), ("STRAVA_OAUTH_URL", fake.oauth_url())];
     let config = ConsumerConfig::from_lookup(|k| {
         env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()).or_else(|| {
-            (!["RATE_LIMIT_15MIN", "RATE_LIMIT_DAILY", "BACKGROUND_SHARE", "BACKFILL_BATCH"].contains(&k)).then(|| "x".into())
+            (!["RATE_LIMIT_15MIN", "RATE_LIMIT_DAILY", "BACKGROUND_SHARE", "BACKFILL_BATCH"].contains(&k))
+                .then(|| "x".into())
         })
     })
     .unwrap();

@@ -308,6 +308,13 @@ impl FakeState {
         (q, d)
     }
 
+    /// Requests counted per quarter hour: `(window start, all requests)`, oldest first.
+    pub fn quarter_counts(&self) -> Vec<(i64, u32)> {
+        let mut v: Vec<(i64, u32)> = self.world().quarter.iter().map(|(k, (all, _))| (*k, *all)).collect();
+        v.sort();
+        v
+    }
+
     /// Forgets counters, faults and the request log (data and tokens stay).
     pub fn reset(&self) {
         let mut w = self.world();
