@@ -2,11 +2,11 @@
 //!
 //! | item | pk | sk | notes |
 //! |---|---|---|---|
-//! | profile | `ATH#<athlete>` | `PROFILE` | `data`: JSON |
+//! | profile | `ATH#<athlete>` | `PROFILE` | `data`: JSON; `gsi2pk = PROFILE`, `gsi2sk = <athlete>` (index `listing`) |
 //! | activity | `ATH#<athlete>` | `ACT#<activity>` | `data`: JSON, `version`, `tombstone`; live ones also `gsi1pk = ATH#<athlete>#ACT`, `gsi1sk = <local date>#<activity>` |
 //! | stream chunk | `ATH#<athlete>` | `STR#<activity>#<index:05>` | `data`: binary (codec chunk) |
 //! | PMC day | `ATH#<athlete>` | `PMC#<date>` | `load`, `ctl`, `atl`, `tsb` as numbers |
-//! | PMC dirty marker | `ATH#<athlete>` | `PMCDIRTY` | `dirty_from`; `gsi2pk = PMC_DIRTY`, `gsi2sk = <athlete>` (sparse index `pmc_dirty`) |
+//! | PMC dirty marker | `ATH#<athlete>` | `PMCDIRTY` | `dirty_from`; `gsi2pk = PMC_DIRTY`, `gsi2sk = <athlete>` (sparse index `listing`) |
 //! | rate window | `RATE` | `<kind>#<start>` | `used`, `expires_at` (TTL) |
 //!
 //! Everything of one athlete shares a partition key, so deleting an athlete is one
@@ -323,6 +323,8 @@ impl ActivityStore for DynamoStore {
         let mut item = Self::key(athlete_pk(profile.athlete_id), "PROFILE".into());
         item.insert("data".into(), s(to_json(profile)?));
         item.insert("schema".into(), n(profile.schema));
+        item.insert("gsi2pk".into(), s("PROFILE"));
+        item.insert("gsi2sk".into(), s(profile.athlete_id.to_string()));
         self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(sdk_err)?;
         Ok(())
     }
@@ -506,8 +508,21 @@ impl ActivityStore for DynamoStore {
         }
     }
 
+    async fn athletes(&self) -> Result<Vec<AthleteId>, StoreError> {
+        let items = self.query_all(Some("listing"), "gsi2pk = :g", vec![(":g", s("PROFILE"))], true).await?;
+        items
+            .iter()
+            .map(|item| {
+                get_s(item, "pk")?
+                    .strip_prefix("ATH#")
+                    .and_then(|a| a.parse().ok())
+                    .ok_or_else(|| malformed(item, "pk is not ATH#<athlete>"))
+            })
+            .collect()
+    }
+
     async fn dirty_athletes(&self) -> Result<Vec<(AthleteId, LocalDate)>, StoreError> {
-        let items = self.query_all(Some("pmc_dirty"), "gsi2pk = :g", vec![(":g", s("PMC_DIRTY"))], false).await?;
+        let items = self.query_all(Some("listing"), "gsi2pk = :g", vec![(":g", s("PMC_DIRTY"))], false).await?;
         items
             .iter()
             .map(|item| {

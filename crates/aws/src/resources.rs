@@ -40,8 +40,8 @@ pub struct IndexSpec {
 }
 
 /// The single table (DESIGN §7): string keys, on-demand billing, TTL on the rate-limit
-/// windows, a sparse index of live activities by local date, and a sparse index of the
-/// athletes whose PMC needs a rollup.
+/// windows, a sparse index of live activities by local date, and a sparse `listing` index of
+/// athletes (every profile, and separately those whose PMC needs a rollup).
 pub struct TableSpec {
     pub key: KeySpec,
     pub indexes: &'static [IndexSpec],
@@ -52,7 +52,7 @@ pub const TABLE: TableSpec = TableSpec {
     key: KeySpec { partition: "pk", sort: "sk" },
     indexes: &[
         IndexSpec { name: "by_date", key: KeySpec { partition: "gsi1pk", sort: "gsi1sk" } },
-        IndexSpec { name: "pmc_dirty", key: KeySpec { partition: "gsi2pk", sort: "gsi2sk" } },
+        IndexSpec { name: "listing", key: KeySpec { partition: "gsi2pk", sort: "gsi2sk" } },
     ],
     ttl_attribute: "expires_at",
 };

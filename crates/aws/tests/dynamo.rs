@@ -59,6 +59,10 @@ async fn profile_round_trip() {
     p.thresholds.ftp = Some(265.0);
     store.put_profile(&p).await.unwrap();
     assert_eq!(store.get_profile(BIG_ID).await.unwrap(), Some(p));
+    store.put_profile(&AthleteProfile::new(7)).await.unwrap();
+    let mut athletes = store.athletes().await.unwrap();
+    athletes.sort();
+    assert_eq!(athletes, vec![7, BIG_ID], "listed through the sparse index");
 }
 
 #[tokio::test]

@@ -151,6 +151,14 @@ impl ActivityStore for MemoryStore {
         Ok(self.with(|d| d.dirty.get(&athlete).copied()))
     }
 
+    async fn athletes(&self) -> Result<Vec<AthleteId>, StoreError> {
+        Ok(self.with(|d| {
+            let mut v: Vec<AthleteId> = d.profiles.keys().copied().collect();
+            v.sort();
+            v
+        }))
+    }
+
     async fn dirty_athletes(&self) -> Result<Vec<(AthleteId, LocalDate)>, StoreError> {
         Ok(self.with(|d| d.dirty.iter().map(|(a, f)| (*a, *f)).collect()))
     }

@@ -112,6 +112,9 @@ pub trait ActivityStore: Send + Sync {
     /// The date the athlete's PMC is dirty from, if any.
     fn pmc_dirty_from(&self, athlete: AthleteId) -> impl Future<Output = Result<Option<LocalDate>, StoreError>> + Send;
 
+    /// Every athlete with a profile (a sparse index; never a scan).
+    fn athletes(&self) -> impl Future<Output = Result<Vec<AthleteId>, StoreError>> + Send;
+
     /// Every athlete with a dirty PMC and the date it is dirty from (a sparse index; never a scan).
     fn dirty_athletes(&self) -> impl Future<Output = Result<Vec<(AthleteId, LocalDate)>, StoreError>> + Send;
 
