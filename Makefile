@@ -7,11 +7,27 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
+export SAM_CLI_TELEMETRY := 0
 
-.PHONY: test check fmt-check clippy unit bench venv system-deps clean-venv
+.PHONY: test check fmt-check clippy lint bench build venv system-deps clean-venv
 
-test: fmt-check clippy venv
+test: fmt-check clippy lint
 	infra/with-moto.sh $(CARGO) test --workspace --all-targets
+
+# The SAM template: cfn-lint, SAM's own validation (both offline), and its resources
+# checked against the local bootstrap's definitions.
+lint: venv
+	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/sam validate --lint --region us-east-1 -t template.yaml
+	mkdir -p target
+	$(CARGO) run --quiet -p stravasync-cli -- resources > target/resources.json
+	$(VENV)/bin/python infra/check_template.py template.yaml target/resources.json
+
+# Release arm64 Lambda binaries with cargo-lambda (zig from .venv), and their sizes.
+build: venv
+	rustup target add aarch64-unknown-linux-gnu
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(CARGO) lambda build --release --arm64 --bin webhook --bin consumer --bin rollup
+	@ls -l target/lambda/*/bootstrap
 
 # The same checks without the moto-backed tests.
 check: fmt-check clippy
@@ -26,6 +42,10 @@ clippy:
 bench: venv
 	$(CARGO) bench -p stravasync-core
 	$(CARGO) bench -p stravasync-cli --bench metrics
+	$(CARGO) bench -p stravasync-strava --bench client
+	$(CARGO) bench -p stravasync-webhook --bench handler
+	$(CARGO) bench -p stravasync-consumer --bench consumer
+	$(CARGO) bench -p stravasync-rollup --bench rollup
 
 venv: $(STAMP)
 

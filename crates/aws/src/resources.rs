@@ -226,3 +226,22 @@ async fn create_queues(
     let queue_url = queue.queue_url.ok_or_else(|| q_err("no queue URL returned".into()))?;
     Ok((queue_url, dlq_url))
 }
+
+/// The definitions above as JSON, for `stravasync resources` and the template check
+/// (`infra/check_template.py`).
+pub fn spec_json() -> serde_json::Value {
+    let key = |k: &KeySpec| serde_json::json!({"partition": k.partition, "sort": k.sort});
+    serde_json::json!({
+        "table": {
+            "key": key(&TABLE.key),
+            "indexes": TABLE.indexes.iter().map(|i| serde_json::json!({"name": i.name, "key": key(&i.key)})).collect::<Vec<_>>(),
+            "ttl_attribute": TABLE.ttl_attribute,
+        },
+        "queue": {
+            "visibility_timeout_s": QUEUE.visibility_timeout_s,
+            "max_receive_count": QUEUE.max_receive_count,
+            "dlq_retention_s": QUEUE.dlq_retention_s,
+        },
+        "consumer_timeout_s": CONSUMER_TIMEOUT_S,
+    })
+}

@@ -58,6 +58,9 @@ enum Command {
         #[arg(long, default_value_t = 7.0)]
         atl_days: f64,
     },
+    /// Print the AWS resource definitions the local bootstrap uses, as JSON (checked
+    /// against template.yaml by infra/check_template.py).
+    Resources,
     /// Write a long activity (streams JSON on stdout) by repeating a real one: for
     /// benchmarks and memory measurements.
     Tile {
@@ -83,6 +86,8 @@ fn run(cli: Cli) -> Result<String, InputError> {
                 .map_err(|e| InputError::new(format!("{}: not UTF-8: {e}", loads.display())))?;
             pmc_csv::pmc_from_csv(&csv, pmc_csv::constants(ctl_days, atl_days)?)
         }
+        Command::Resources => serde_json::to_string_pretty(&stravasync_aws::resources::spec_json())
+            .map_err(|e| InputError::new(e.to_string())),
         Command::Tile { streams, hours } => {
             if !(hours.is_finite() && hours > 0.0 && hours <= 240.0) {
                 return Err(InputError::new(format!("--hours must be in (0, 240], got {hours}")));

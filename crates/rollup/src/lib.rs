@@ -92,7 +92,12 @@ impl<S: ActivityStore, Q: EventQueue> Rollup<S, Q> {
         if req.mode == Mode::Daily {
             for athlete in self.store.athletes().await? {
                 report.rows_written += self.extend_to(athlete, today).await?;
-                let since = self.store.get_profile(athlete).await?.and_then(|p| p.last_sync).unwrap_or(now - RECONCILE_LOOKBACK_S);
+                let since = self
+                    .store
+                    .get_profile(athlete)
+                    .await?
+                    .and_then(|p| p.last_sync)
+                    .unwrap_or(now - RECONCILE_LOOKBACK_S);
                 let job = Job::Reconcile { athlete_id: athlete, since };
                 self.queue.enqueue(&QueueMessage::for_job(&job, &format!("reconcile-{today}"))).await?;
                 report.reconciles_enqueued += 1;
@@ -103,7 +108,12 @@ impl<S: ActivityStore, Q: EventQueue> Rollup<S, Q> {
     }
 
     /// Recomputes from `from` (or from the first activity) to today; writes changed rows.
-    async fn recompute(&self, athlete: AthleteId, from: Option<LocalDate>, today: LocalDate) -> Result<usize, RollupError> {
+    async fn recompute(
+        &self,
+        athlete: AthleteId,
+        from: Option<LocalDate>,
+        today: LocalDate,
+    ) -> Result<usize, RollupError> {
         let constants = self.store.get_profile(athlete).await?.map(|p| p.pmc).unwrap_or_default();
         // The state going into `from`: the stored row of the day before, if there is one.
         let prev = match from {
@@ -148,7 +158,12 @@ impl<S: ActivityStore, Q: EventQueue> Rollup<S, Q> {
 }
 
 /// A stored activity with just a date and a score (tests and benchmarks).
-pub fn scored_activity(athlete: AthleteId, id: i64, date: LocalDate, load: f64) -> stravasync_core::model::StoredActivity {
+pub fn scored_activity(
+    athlete: AthleteId,
+    id: i64,
+    date: LocalDate,
+    load: f64,
+) -> stravasync_core::model::StoredActivity {
     use stravasync_core::metrics::{ActivityMetrics, Peaks, Score, Zones};
     use stravasync_core::model::{SCHEMA_VERSION, ScoreSource, StoredActivity};
     let day = date.to_string();

@@ -75,7 +75,8 @@ async fn scenario(store: impl ActivityStore) {
     assert_eq!(last[0].load, 0.0);
 
     // A full recompute of one athlete rewrites nothing when nothing changed.
-    let report = rollup.run(&RollupRequest { mode: Mode::Dirty, athlete_id: Some(1) }, noon("2024-03-13")).await.unwrap();
+    let report =
+        rollup.run(&RollupRequest { mode: Mode::Dirty, athlete_id: Some(1) }, noon("2024-03-13")).await.unwrap();
     assert_eq!(report.rows_written, 0);
 }
 

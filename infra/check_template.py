@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Checks template.yaml against the resource definitions the local bootstrap uses
+(crates/aws/src/resources.rs, printed by `stravasync resources`), so the two cannot drift.
+
+Usage: infra/check_template.py template.yaml spec.json
+"""
+import json
+import sys
+
+import yaml
+
+
+class CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _tag(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        return {suffix: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {suffix: loader.construct_sequence(node, deep=True)}
+    return {suffix: loader.construct_mapping(node, deep=True)}
+
+
+CfnLoader.add_multi_constructor("!", _tag)
+
+
+def main() -> int:
+    template = yaml.load(open(sys.argv[1]), Loader=CfnLoader)
+    spec = json.load(open(sys.argv[2]))
+    res = template["Resources"]
+    errors = []
+
+    def expect(what, got, want):
+        if got != want:
+            errors.append(f"{what}: template has {got!r}, resources.rs has {want!r}")
+
+    table = res["Table"]["Properties"]
+    key = lambda schema: {"partition": next(k["AttributeName"] for k in schema if k["KeyType"] == "HASH"),
+                          "sort": next(k["AttributeName"] for k in schema if k["KeyType"] == "RANGE")}
+    expect("table key", key(table["KeySchema"]), spec["table"]["key"])
+    got_indexes = sorted(({"name": g["IndexName"], "key": key(g["KeySchema"])} for g in table.get("GlobalSecondaryIndexes", [])),
+                         key=lambda i: i["name"])
+    expect("table indexes", got_indexes, sorted(spec["table"]["indexes"], key=lambda i: i["name"]))
+    expect("projection", {g["Projection"]["ProjectionType"] for g in table["GlobalSecondaryIndexes"]}, {"ALL"})
+    expect("billing", table["BillingMode"], "PAY_PER_REQUEST")
+    expect("ttl attribute", table["TimeToLiveSpecification"]["AttributeName"], spec["table"]["ttl_attribute"])
+    defined = {a["AttributeName"] for a in table["AttributeDefinitions"]}
+    keys = {spec["table"]["key"]["partition"], spec["table"]["key"]["sort"]}
+    for i in spec["table"]["indexes"]:
+        keys |= {i["key"]["partition"], i["key"]["sort"]}
+    expect("attribute definitions", defined, keys)
+
+    queue = res["EventsQueue"]["Properties"]
+    expect("queue FIFO", queue["FifoQueue"], True)
+    expect("queue visibility", queue["VisibilityTimeout"], spec["queue"]["visibility_timeout_s"])
+    expect("queue maxReceiveCount", queue["RedrivePolicy"]["maxReceiveCount"], spec["queue"]["max_receive_count"])
+    dlq = res["EventsDlq"]["Properties"]
+    expect("dlq FIFO", dlq["FifoQueue"], True)
+    expect("dlq retention", dlq["MessageRetentionPeriod"], spec["queue"]["dlq_retention_s"])
+    expect("consumer timeout", res["ConsumerFunction"]["Properties"]["Timeout"], spec["consumer_timeout_s"])
+    if queue["VisibilityTimeout"] < 6 * res["ConsumerFunction"]["Properties"]["Timeout"]:
+        errors.append("queue visibility timeout is under 6x the consumer timeout")
+    sqs = res["ConsumerFunction"]["Properties"]["Events"]["Queue"]["Properties"]
+    expect("consumer response types", sqs.get("FunctionResponseTypes"), ["ReportBatchItemFailures"])
+    for name in ("WebhookFunction", "ConsumerFunction", "RollupFunction"):
+        expect(f"{name} binary", res[name]["Metadata"]["BuildProperties"]["Binary"], name.removesuffix("Function").lower())
+
+    for e in errors:
+        print(f"check_template: {e}", file=sys.stderr)
+    print(f"check_template: {len(errors)} difference(s) between template.yaml and resources.rs")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
