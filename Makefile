@@ -9,7 +9,11 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: test check fmt-check clippy lint bench build venv system-deps clean-venv
+.PHONY: demo test check fmt-check clippy lint bench build venv system-deps clean-venv
+
+# The whole pipeline on this machine: moto (AWS), fake-strava, the real handler code.
+demo: venv
+	infra/with-moto.sh $(CARGO) run --quiet -p stravasync-cli -- demo
 
 test: fmt-check clippy lint
 	infra/with-moto.sh $(CARGO) test --workspace --all-targets

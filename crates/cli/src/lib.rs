@@ -1,6 +1,7 @@
 //! The `stravasync` command line: the library half, so tests and benchmarks call the
 //! same code as the binary.
 
+pub mod demo;
 pub mod metrics_report;
 pub mod pmc_csv;
 

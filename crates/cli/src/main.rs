@@ -58,6 +58,19 @@ enum Command {
         #[arg(long, default_value_t = 7.0)]
         atl_days: f64,
     },
+    /// Run the whole pipeline locally (needs AWS_ENDPOINT_URL of a moto server: use
+    /// `make demo`) and print the resulting Performance Management Chart.
+    Demo {
+        /// Generated activities of the demo athlete (about one every 1-2 days).
+        #[arg(long, default_value_t = 60)]
+        activities: u32,
+        /// Seed of the generated data.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Where to write the chart as SVG.
+        #[arg(long, default_value = "target/demo/pmc.svg")]
+        svg: PathBuf,
+    },
     /// Print the AWS resource definitions the local bootstrap uses, as JSON (checked
     /// against template.yaml by infra/check_template.py).
     Resources,
@@ -86,6 +99,7 @@ fn run(cli: Cli) -> Result<String, InputError> {
                 .map_err(|e| InputError::new(format!("{}: not UTF-8: {e}", loads.display())))?;
             pmc_csv::pmc_from_csv(&csv, pmc_csv::constants(ctl_days, atl_days)?)
         }
+        Command::Demo { activities, seed, svg } => run_demo(activities, seed, &svg),
         Command::Resources => serde_json::to_string_pretty(&stravasync_aws::resources::spec_json())
             .map_err(|e| InputError::new(e.to_string())),
         Command::Tile { streams, hours } => {
@@ -98,6 +112,35 @@ fn run(cli: Cli) -> Result<String, InputError> {
             serde_json::to_string(&tiled).map_err(|e| InputError::new(e.to_string()))
         }
     }
+}
+
+fn run_demo(activities: u32, seed: u64, svg: &std::path::Path) -> Result<String, InputError> {
+    if !std::env::var("AWS_ENDPOINT_URL").is_ok_and(|e| e.starts_with("http://127.0.0.1")) {
+        return Err(InputError::new(
+            "the demo runs against a local moto server: use `make demo` (AWS_ENDPOINT_URL must be on 127.0.0.1)",
+        ));
+    }
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| InputError::new(e.to_string()))?;
+    let options = stravasync_cli::demo::DemoOptions { suffix: format!("demo-{now}"), activities, seed, now };
+    let report = runtime
+        .block_on(stravasync_cli::demo::run(options, |line| println!("- {line}")))
+        .map_err(|e| InputError::new(e.to_string()))?;
+    if let Some(dir) = svg.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| InputError::new(format!("{}: {e}", dir.display())))?;
+    }
+    std::fs::write(svg, stravasync_cli::demo::svg_chart(&report.pmc))
+        .map_err(|e| InputError::new(format!("{}: {e}", svg.display())))?;
+    Ok(format!(
+        "\nathlete {}: {} activities stored, {} deleted, {} Strava API requests in all\n\n{}\nchart: {}",
+        report.athlete,
+        report.stored_activities,
+        report.deleted_activities,
+        report.strava_requests,
+        stravasync_cli::demo::text_chart(&report.pmc, 21),
+        svg.display()
+    ))
 }
 
 fn main() -> ExitCode {

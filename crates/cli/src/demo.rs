@@ -1,0 +1,345 @@
+//! The whole pipeline on one machine: moto (AWS), fake-strava (Strava), and the real
+//! handler code of the three Lambdas. `stravasync demo` (and `make demo`) runs it; the
+//! end-to-end tests under `tests/` run the same scenario and check its result.
+//!
+//! Scenario: bootstrap the stack; start fake-strava with a generated athlete; serve the
+//! webhook handler on a local HTTP listener; create Strava's push subscription (the fake
+//! performs the GET challenge against the listener); connect the athlete through the OAuth
+//! flow; pump the queue into the consumer (the backfill); record new activities on the
+//! fake, which pushes their events over HTTP; edit and delete one; pump; run the rollup.
+
+use std::sync::Arc;
+
+use fake_strava::data::{GENERATED_ATHLETE_BASE, Season};
+use fake_strava::{FakeConfig, RunningFake};
+use stravasync_aws::local::{LocalStack, local_app_credentials};
+use stravasync_aws::resources::ResourceNames;
+use stravasync_consumer::pump::pump_until_idle;
+use stravasync_consumer::{Consumer, ConsumerConfig};
+use stravasync_core::LocalDate;
+use stravasync_core::model::{ActivityState, PmcRow};
+use stravasync_core::ports::ActivityStore;
+use stravasync_rollup::{Mode, Rollup, RollupRequest};
+use stravasync_strava::{StravaClient, StravaConfig};
+use stravasync_webhook::{HttpRequest, Webhook, WebhookConfig};
+
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Suffix of the resource names, so runs do not collide on one moto server.
+    pub suffix: String,
+    pub activities: u32,
+    pub seed: u64,
+    /// Unix seconds of "now": the generated season ends the day before.
+    pub now: i64,
+}
+
+#[derive(Clone)]
+pub struct DemoReport {
+    pub athlete: i64,
+    pub connect_page: String,
+    pub stored_activities: usize,
+    pub deleted_activities: usize,
+    pub strava_requests: usize,
+    pub pmc: Vec<PmcRow>,
+    pub fake: Arc<RunningFake>,
+    pub stack: Arc<LocalStack>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("demo step {step}: {message}")]
+pub struct DemoError {
+    pub step: &'static str,
+    pub message: String,
+}
+
+fn step<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> DemoError {
+    move |e| DemoError { step, message: e.to_string() }
+}
+
+type LocalWebhook =
+    Webhook<stravasync_aws::sqs::SqsQueue, stravasync_aws::secrets::SecretsVault, stravasync_aws::dynamo::DynamoStore>;
+
+/// Serves the webhook handler over HTTP on 127.0.0.1 (what API Gateway does in AWS).
+async fn serve_webhook(webhook: Arc<tokio::sync::RwLock<Arc<LocalWebhook>>>, listener: tokio::net::TcpListener) {
+    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let webhook = webhook.clone();
+        async move {
+            let webhook = webhook.read().await.clone();
+            let (parts, body) = req.into_parts();
+            let body = axum::body::to_bytes(body, 64 * 1024).await.map(|b| b.to_vec()).unwrap_or_default();
+            let query = parts
+                .uri
+                .query()
+                .and_then(|q| reqwest::Url::parse(&format!("http://q/?{q}")).ok())
+                .map(|u| u.query_pairs().into_owned().collect())
+                .unwrap_or_default();
+            let cookies = parts
+                .headers
+                .get_all("cookie")
+                .iter()
+                .filter_map(|h| h.to_str().ok())
+                .flat_map(|h| h.split(';'))
+                .filter_map(|c| c.trim().split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+                .collect();
+            let req = HttpRequest {
+                method: parts.method.to_string(),
+                path: parts.uri.path().to_string(),
+                query,
+                cookies,
+                body,
+            };
+            let resp = webhook.handle(&req).await;
+            let mut builder =
+                axum::http::Response::builder().status(resp.status).header("content-type", resp.content_type);
+            for (k, v) in resp.headers {
+                builder = builder.header(k, v);
+            }
+            builder.body(axum::body::Body::from(resp.body)).unwrap_or_default()
+        }
+    });
+    let _ = axum::serve(listener, app).await;
+}
+
+/// Strava's push of one event to the webhook; anything but a 200 stops the demo.
+async fn push(fake: &RunningFake, event: &serde_json::Value) -> Result<(), DemoError> {
+    match fake.state.push_event(event).await.map_err(step("push"))? {
+        200 => Ok(()),
+        status => Err(DemoError { step: "push", message: format!("webhook answered {status} to {event}") }),
+    }
+}
+
+pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport, DemoError> {
+    let app = local_app_credentials();
+    let sdk = stravasync_aws::load_sdk_config().await;
+    let stack =
+        LocalStack::create(sdk, ResourceNames::local(&options.suffix), &app).await.map_err(step("bootstrap"))?;
+    say(&format!("local AWS ready: table {}, queue {}", stack.names.table, stack.names.queue));
+
+    let today = LocalDate::from_unix_seconds(options.now);
+    let season_end = i64::from(today.add_days(-1).days_since_epoch()) * 86_400;
+    let fake = fake_strava::start(FakeConfig {
+        fixtures_dir: None,
+        season: Some(Season {
+            athletes: 1,
+            activities_per_athlete: options.activities,
+            seed: options.seed,
+            end: season_end,
+        }),
+        client_secret: app.client_secret.expose().to_string(),
+        ..Default::default()
+    })
+    .await
+    .map_err(step("fake-strava"))?;
+    fake.state.set_now(options.now);
+    let athlete = GENERATED_ATHLETE_BASE + 1;
+    say(&format!("fake-strava at {} with athlete {athlete} and {} activities", fake.base_url(), options.activities));
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(step("listen"))?;
+    let base = format!("http://{}", listener.local_addr().map_err(step("listen"))?);
+    let env = [
+        ("QUEUE_URL", stack.urls.queue_url.clone()),
+        ("TABLE_NAME", stack.names.table.clone()),
+        ("APP_SECRET_ID", stack.names.app_secret_id.clone()),
+        ("TOKEN_SECRET_PREFIX", stack.names.token_secret_prefix.clone()),
+        ("STRAVA_API_URL", fake.api_url()),
+        ("STRAVA_OAUTH_URL", fake.oauth_url()),
+        ("PUBLIC_BASE_URL", base.clone()),
+    ];
+    let lookup = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+    let clock_now = options.now;
+    let strava_config = || {
+        StravaConfig::new(app.client_id.clone(), app.client_secret.clone())
+            .with_urls(fake.api_url(), fake.oauth_url())
+            .with_clock(Arc::new(move || clock_now))
+    };
+    // A webhook "cold start": reads the app secret, as the Lambda does.
+    let start_webhook = || async {
+        let mut webhook = Webhook::new(
+            WebhookConfig::from_lookup(lookup).map_err(step("webhook config"))?,
+            stack.queue(),
+            stack.vault(),
+            stack.store(),
+        )
+        .await
+        .map_err(step("webhook start"))?;
+        webhook.strava = StravaClient::new(strava_config()).map_err(step("strava client"))?;
+        Ok::<_, DemoError>(Arc::new(webhook))
+    };
+    let served = Arc::new(tokio::sync::RwLock::new(start_webhook().await?));
+    tokio::spawn(serve_webhook(served.clone(), listener));
+    say(&format!("webhook handler listening at {base}"));
+
+    // One-time setup, as `stravasync subscribe` does it against Strava: create the push
+    // subscription (Strava checks the callback with a GET challenge first) and store its
+    // id in the app secret, so that the webhook accepts its events.
+    let strava = StravaClient::new(strava_config()).map_err(step("strava client"))?;
+    let callback = format!("{base}/webhook/{}", app.webhook_path_secret.expose());
+    let sub = strava.create_subscription(&callback, &app.verify_token).await.map_err(step("subscribe"))?;
+    let mut with_id = app.clone();
+    with_id.subscription_id = sub.id;
+    let secret = serde_json::to_string(&with_id).map_err(step("subscribe"))?;
+    stack.vault().write(&stack.names.app_secret_id, &secret).await.map_err(step("subscribe"))?;
+    *served.write().await = start_webhook().await?;
+    say(&format!("push subscription {} created (the challenge was answered over HTTP) and stored", sub.id));
+
+    // The athlete clicks "connect", consents on Strava, and comes back to the callback.
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().map_err(step("http"))?;
+    let connect = http.get(format!("{base}/connect")).send().await.map_err(step("connect"))?;
+    let header = |r: &reqwest::Response, h: &str| {
+        r.headers().get(h).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+    };
+    let authorize = format!("{}&athlete_id={athlete}", header(&connect, "location"));
+    let cookie = header(&connect, "set-cookie").split(';').next().unwrap_or_default().to_string();
+    let consent = http.get(&authorize).send().await.map_err(step("authorize"))?;
+    let back = header(&consent, "location");
+    let page = http.get(&back).header("cookie", cookie).send().await.map_err(step("callback"))?;
+    let connect_page = page.text().await.map_err(step("callback"))?;
+    if !connect_page.contains("Connected") {
+        return Err(DemoError { step: "callback", message: connect_page });
+    }
+    say("athlete connected through OAuth; backfill job enqueued");
+
+    let consumer = Consumer::new(
+        ConsumerConfig::from_lookup(lookup).map_err(step("consumer config"))?,
+        StravaClient::new(strava_config()).map_err(step("strava client"))?,
+        stack.store(),
+        stack.vault(),
+        stack.queue(),
+    );
+    let stats = pump_until_idle(&consumer, 100).await.map_err(step("pump"))?;
+    say(&format!("consumer: {} message(s) processed (backfill)", stats.done));
+
+    // Two new activities recorded today, pushed by Strava to the webhook.
+    for hours in [9, 17] {
+        let start = i64::from(today.days_since_epoch()) * 86_400 + hours * 3600;
+        let id = fake
+            .state
+            .new_activity(athlete, start)
+            .ok_or(DemoError { step: "new activity", message: "no athlete".into() })?;
+        let event = fake.state.event("activity", id, "create", serde_json::json!({}), athlete);
+        push(&fake, &event).await?;
+    }
+    // An edit and a delete of two of the imported activities (oldest first; the last two
+    // are today's).
+    let ids = fake.state.activity_ids(athlete);
+    let recent = |back: usize| ids.len().checked_sub(back).and_then(|i| ids.get(i)).copied();
+    if let (Some(first), Some(second)) = (recent(4), recent(3)) {
+        fake.state.update_activity(second, Some("Hill repeats (renamed)"), None);
+        let mut update = fake.state.event(
+            "activity",
+            second,
+            "update",
+            serde_json::json!({"title": "Hill repeats (renamed)"}),
+            athlete,
+        );
+        update["event_time"] = serde_json::json!(options.now + 1);
+        push(&fake, &update).await?;
+        fake.state.delete_activity(first);
+        let mut delete = fake.state.event("activity", first, "delete", serde_json::json!({}), athlete);
+        delete["event_time"] = serde_json::json!(options.now + 2);
+        push(&fake, &delete).await?;
+    }
+    let stats = pump_until_idle(&consumer, 100).await.map_err(step("pump"))?;
+    say(&format!("pushed 2 creates, 1 edit, 1 delete over HTTP; consumer processed {} message(s)", stats.done));
+
+    let rollup = Rollup::new(stack.store(), stack.queue());
+    let report = rollup
+        .run(&RollupRequest { mode: Mode::Dirty, athlete_id: None }, options.now)
+        .await
+        .map_err(step("rollup"))?;
+    say(&format!("rollup: {} PMC rows written", report.rows_written));
+
+    let store = stack.store();
+    let (mut stored, mut deleted) = (0, 0);
+    for id in ids.iter().copied() {
+        match store.get_activity(athlete, id).await.map_err(step("read"))? {
+            Some(ActivityState::Live(_)) => stored += 1,
+            Some(ActivityState::Deleted(_)) => deleted += 1,
+            None => {}
+        }
+    }
+    let pmc = store.pmc_rows(athlete, LocalDate::from_days_since_epoch(0), today).await.map_err(step("read"))?;
+    Ok(DemoReport {
+        athlete,
+        connect_page,
+        stored_activities: stored,
+        deleted_activities: deleted,
+        strava_requests: fake.state.api_requests(),
+        pmc,
+        fake: Arc::new(fake),
+        stack: Arc::new(stack),
+    })
+}
+
+/// A text chart of the last `days` rows: CTL (#), ATL (*), TSB (value).
+pub fn text_chart(rows: &[PmcRow], days: usize) -> String {
+    let tail = &rows[rows.len().saturating_sub(days)..];
+    let max = tail.iter().map(|r| r.ctl.max(r.atl)).fold(1.0, f64::max);
+    let mut out = String::from("date        load    CTL    ATL    TSB  (# CTL fitness, * ATL fatigue)\n");
+    for r in tail {
+        let width = 40.0;
+        let c = (r.ctl / max * width).round() as usize;
+        let a = (r.atl / max * width).round() as usize;
+        let mut bar: Vec<char> = vec![' '; width as usize + 1];
+        for cell in bar.iter_mut().take(c) {
+            *cell = '#';
+        }
+        if a <= width as usize {
+            bar[a] = '*';
+        }
+        out.push_str(&format!(
+            "{}  {:5.0}  {:5.1}  {:5.1}  {:5.1}  |{}\n",
+            r.date,
+            r.load,
+            r.ctl,
+            r.atl,
+            r.tsb,
+            bar.into_iter().collect::<String>().trim_end()
+        ));
+    }
+    out
+}
+
+/// An SVG chart of the rows: CTL, ATL and TSB lines, daily load as bars.
+pub fn svg_chart(rows: &[PmcRow]) -> String {
+    let (w, h, pad) = (900.0, 360.0, 40.0);
+    let max = rows.iter().map(|r| r.ctl.max(r.atl).max(r.load)).fold(1.0, f64::max);
+    let min = rows.iter().map(|r| r.tsb).fold(0.0, f64::min);
+    let n = rows.len().max(2) as f64;
+    let x = |i: usize| pad + (w - 2.0 * pad) * i as f64 / (n - 1.0);
+    let y = |v: f64| h - pad - (h - 2.0 * pad) * (v - min) / (max - min);
+    let line = |f: &dyn Fn(&PmcRow) -> f64| {
+        rows.iter().enumerate().map(|(i, r)| format!("{:.1},{:.1}", x(i), y(f(r)))).collect::<Vec<_>>().join(" ")
+    };
+    let bars: String = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.load > 0.0)
+        .map(|(i, r)| {
+            format!(
+                "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1:.1}\" y2=\"{2:.1}\" stroke=\"#ccc\" stroke-width=\"2\"/>",
+                x(i),
+                y(0.0),
+                y(r.load)
+            )
+        })
+        .collect();
+    let first = rows.first().map(|r| r.date.to_string()).unwrap_or_default();
+    let last = rows.last().map(|r| r.date.to_string()).unwrap_or_default();
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\
+<rect width=\"100%\" height=\"100%\" fill=\"white\"/>{bars}\
+<line x1=\"{pad}\" x2=\"{x2}\" y1=\"{y0:.1}\" y2=\"{y0:.1}\" stroke=\"#888\"/>\
+<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"{ctl}\"/>\
+<polyline fill=\"none\" stroke=\"#d62728\" stroke-width=\"1.5\" points=\"{atl}\"/>\
+<polyline fill=\"none\" stroke=\"#2ca02c\" stroke-width=\"1.5\" points=\"{tsb}\"/>\
+<text x=\"{pad}\" y=\"20\">Performance Management Chart: <tspan fill=\"#1f77b4\">CTL fitness</tspan>, <tspan fill=\"#d62728\">ATL fatigue</tspan>, <tspan fill=\"#2ca02c\">TSB form</tspan>, grey bars daily load</text>\
+<text x=\"{pad}\" y=\"{yb}\">{first}</text><text x=\"{x2}\" y=\"{yb}\" text-anchor=\"end\">{last}</text></svg>\n",
+        x2 = w - pad,
+        y0 = y(0.0),
+        yb = h - 12.0,
+        ctl = line(&|r| r.ctl),
+        atl = line(&|r| r.atl),
+        tsb = line(&|r| r.tsb),
+    )
+}
