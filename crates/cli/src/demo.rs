@@ -21,7 +21,7 @@ use stravasync_core::model::{ActivityState, PmcRow};
 use stravasync_core::ports::ActivityStore;
 use stravasync_rollup::{Mode, Rollup, RollupRequest};
 use stravasync_strava::{StravaClient, StravaConfig};
-use stravasync_webhook::{HttpRequest, Webhook, WebhookConfig};
+use stravasync_webhook::{HttpRequest, Webhook, WebhookConfig, cookie_pairs, query_pairs};
 
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
@@ -67,20 +67,8 @@ async fn serve_webhook(webhook: Arc<tokio::sync::RwLock<Arc<LocalWebhook>>>, lis
             let webhook = webhook.read().await.clone();
             let (parts, body) = req.into_parts();
             let body = axum::body::to_bytes(body, 64 * 1024).await.map(|b| b.to_vec()).unwrap_or_default();
-            let query = parts
-                .uri
-                .query()
-                .and_then(|q| reqwest::Url::parse(&format!("http://q/?{q}")).ok())
-                .map(|u| u.query_pairs().into_owned().collect())
-                .unwrap_or_default();
-            let cookies = parts
-                .headers
-                .get_all("cookie")
-                .iter()
-                .filter_map(|h| h.to_str().ok())
-                .flat_map(|h| h.split(';'))
-                .filter_map(|c| c.trim().split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
-                .collect();
+            let query = parts.uri.query().map(query_pairs).unwrap_or_default();
+            let cookies = cookie_pairs(parts.headers.get_all("cookie").iter().filter_map(|h| h.to_str().ok()));
             let req = HttpRequest {
                 method: parts.method.to_string(),
                 path: parts.uri.path().to_string(),

@@ -197,36 +197,39 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
     }
 }
 
-/// Converts API Gateway's request into the handler's view.
-pub fn from_lambda(req: &lambda_http::Request) -> HttpRequest {
-    use lambda_http::RequestExt;
-    let mut query: HashMap<String, String> = HashMap::new();
-    if let Some(raw) = req.uri().query() {
-        for (k, v) in reqwest::Url::parse(&format!("http://q/?{raw}"))
-            .map(|u| u.query_pairs().into_owned().collect::<Vec<_>>())
-            .unwrap_or_default()
-        {
+/// Decodes a raw query string (`a=1&b=x%20y`); the first of repeated keys wins.
+pub fn query_pairs(raw: &str) -> HashMap<String, String> {
+    let mut query = HashMap::new();
+    if let Ok(url) = reqwest::Url::parse(&format!("http://q/?{raw}")) {
+        for (k, v) in url.query_pairs().into_owned() {
             query.entry(k).or_insert(v);
         }
     }
+    query
+}
+
+/// The cookies of `Cookie` header values (`a=1; b=2`).
+pub fn cookie_pairs<'a>(headers: impl Iterator<Item = &'a str>) -> HashMap<String, String> {
+    headers
+        .flat_map(|h| h.split(';'))
+        .filter_map(|c| c.trim().split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect()
+}
+
+/// Converts API Gateway's request into the handler's view.
+pub fn from_lambda(req: &lambda_http::Request) -> HttpRequest {
+    use lambda_http::RequestExt;
+    let mut query = req.uri().query().map(query_pairs).unwrap_or_default();
     if query.is_empty() {
         for (k, v) in req.query_string_parameters().iter() {
             query.entry(k.to_string()).or_insert_with(|| v.to_string());
         }
     }
-    let cookies = req
-        .headers()
-        .get_all("cookie")
-        .iter()
-        .filter_map(|h| h.to_str().ok())
-        .flat_map(|h| h.split(';'))
-        .filter_map(|c| c.trim().split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
-        .collect();
     HttpRequest {
         method: req.method().as_str().to_string(),
         path: req.uri().path().to_string(),
         query,
-        cookies,
+        cookies: cookie_pairs(req.headers().get_all("cookie").iter().filter_map(|h| h.to_str().ok())),
         body: req.body().as_ref().to_vec(),
     }
 }
