@@ -2,6 +2,7 @@
 //! same code as the binary.
 
 pub mod demo;
+pub mod local;
 pub mod metrics_report;
 pub mod pmc_csv;
 

@@ -71,6 +71,26 @@ enum Command {
         #[arg(long, default_value = "target/demo/pmc.svg")]
         svg: PathBuf,
     },
+    /// Local stack commands (against AWS_ENDPOINT_URL, e.g. a moto server).
+    Local {
+        #[command(subcommand)]
+        command: LocalCommand,
+    },
+    /// Run the rollup handler once (TABLE_NAME, QUEUE_URL from the environment).
+    Rollup {
+        /// The daily run: also extend every series to today and enqueue reconciles.
+        #[arg(long)]
+        daily: bool,
+        /// Recompute one athlete from their first activity.
+        #[arg(long)]
+        athlete: Option<i64>,
+    },
+    /// Create Strava's push subscription for CALLBACK and store its id in the app secret
+    /// (APP_SECRET_ID; STRAVA_API_URL to use fake-strava).
+    Subscribe {
+        #[arg(long)]
+        callback: String,
+    },
     /// Print the AWS resource definitions the local bootstrap uses, as JSON (checked
     /// against template.yaml by infra/check_template.py).
     Resources,
@@ -84,6 +104,25 @@ enum Command {
         #[arg(long)]
         hours: f64,
     },
+}
+
+#[derive(Subcommand)]
+enum LocalCommand {
+    /// Create the table, FIFO queue + DLQ and app secret; print their environment.
+    Up {
+        #[arg(long, default_value = "local")]
+        name: String,
+    },
+    /// Play the SQS event source mapping into the consumer handler until the queue is idle
+    /// (consumer environment: QUEUE_URL, TABLE_NAME, APP_SECRET_ID, TOKEN_SECRET_PREFIX, STRAVA_*).
+    Pump {
+        #[arg(long, default_value_t = 100)]
+        max_rounds: usize,
+    },
+}
+
+fn block_on<T>(f: impl std::future::Future<Output = Result<T, InputError>>) -> Result<T, InputError> {
+    tokio::runtime::Runtime::new().map_err(|e| InputError::new(e.to_string()))?.block_on(f)
 }
 
 fn run(cli: Cli) -> Result<String, InputError> {
@@ -100,6 +139,12 @@ fn run(cli: Cli) -> Result<String, InputError> {
             pmc_csv::pmc_from_csv(&csv, pmc_csv::constants(ctl_days, atl_days)?)
         }
         Command::Demo { activities, seed, svg } => run_demo(activities, seed, &svg),
+        Command::Local { command: LocalCommand::Up { name } } => block_on(stravasync_cli::local::up(&name)),
+        Command::Local { command: LocalCommand::Pump { max_rounds } } => {
+            block_on(stravasync_cli::local::pump(max_rounds))
+        }
+        Command::Rollup { daily, athlete } => block_on(stravasync_cli::local::rollup(daily, athlete)),
+        Command::Subscribe { callback } => block_on(stravasync_cli::local::subscribe(&callback)),
         Command::Resources => serde_json::to_string_pretty(&stravasync_aws::resources::spec_json())
             .map_err(|e| InputError::new(e.to_string())),
         Command::Tile { streams, hours } => {
