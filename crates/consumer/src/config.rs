@@ -1,13 +1,7 @@
 //! Typed configuration from the environment, read once at cold start.
 
-/// A required variable is missing or a value does not parse; names the variable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    #[error("environment variable {0} is not set")]
-    Missing(&'static str),
-    #[error("environment variable {var}: {reason}")]
-    Invalid { var: &'static str, reason: String },
-}
+pub use stravasync_core::config::ConfigError;
+use stravasync_core::config::Env;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsumerConfig {
@@ -39,20 +33,15 @@ impl ConsumerConfig {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |var: &'static str| get(var).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(var));
-        fn parse<T: std::str::FromStr>(var: &'static str, raw: Option<String>, default: T) -> Result<T, ConfigError> {
-            match raw {
-                None => Ok(default),
-                Some(v) => v.parse().map_err(|_| ConfigError::Invalid { var, reason: format!("{v:?} does not parse") }),
-            }
-        }
-        let background_share: f64 = parse("BACKGROUND_SHARE", get("BACKGROUND_SHARE"), 0.7)?;
+        let env = Env(get);
+        let required = |var| env.required(var);
+        let background_share: f64 = env.parsed_or("BACKGROUND_SHARE", 0.7)?;
         if !(0.0..=1.0).contains(&background_share) {
             return Err(ConfigError::Invalid { var: "BACKGROUND_SHARE", reason: "must be within 0..=1".into() });
         }
-        let limit_15min = parse("RATE_LIMIT_15MIN", get("RATE_LIMIT_15MIN"), 100)?;
-        let limit_daily = parse("RATE_LIMIT_DAILY", get("RATE_LIMIT_DAILY"), 1000)?;
-        let backfill_batch = parse("BACKFILL_BATCH", get("BACKFILL_BATCH"), 200u32)?;
+        let limit_15min = env.parsed_or("RATE_LIMIT_15MIN", 100)?;
+        let limit_daily = env.parsed_or("RATE_LIMIT_DAILY", 1000)?;
+        let backfill_batch = env.parsed_or("BACKFILL_BATCH", 200u32)?;
         if backfill_batch == 0 {
             return Err(ConfigError::Invalid { var: "BACKFILL_BATCH", reason: "must be > 0".into() });
         }

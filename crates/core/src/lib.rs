@@ -14,6 +14,7 @@
 //!   of them for unit tests.
 
 pub mod codec;
+pub mod config;
 pub mod date;
 pub mod event;
 pub mod hash;

@@ -1,13 +1,7 @@
 //! Typed configuration from the environment, read once at cold start.
 
-/// A required variable is missing or a value does not parse; names the variable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    #[error("environment variable {0} is not set")]
-    Missing(&'static str),
-    #[error("environment variable {var}: {reason}")]
-    Invalid { var: &'static str, reason: String },
-}
+pub use stravasync_core::config::ConfigError;
+use stravasync_core::config::Env;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookConfig {
@@ -32,14 +26,9 @@ impl WebhookConfig {
 
     /// Reads the variables through `get` (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |var: &'static str| get(var).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(var));
-        let backfill_count = match get("BACKFILL_COUNT") {
-            None => 30,
-            Some(v) => v.parse().map_err(|_| ConfigError::Invalid {
-                var: "BACKFILL_COUNT",
-                reason: format!("{v:?} is not a whole number"),
-            })?,
-        };
+        let env = Env(get);
+        let required = |var| env.required(var);
+        let backfill_count = env.parsed_or("BACKFILL_COUNT", 30)?;
         let public_base_url = required("PUBLIC_BASE_URL")?;
         if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://")) {
             return Err(ConfigError::Invalid { var: "PUBLIC_BASE_URL", reason: "must be an http(s) URL".into() });
@@ -53,7 +42,7 @@ impl WebhookConfig {
             strava_oauth_url: required("STRAVA_OAUTH_URL")?,
             public_base_url: public_base_url.trim_end_matches('/').to_string(),
             backfill_count,
-            scope: get("STRAVA_SCOPE").unwrap_or_else(|| "read,activity:read_all".to_string()),
+            scope: env.optional("STRAVA_SCOPE").unwrap_or_else(|| "read,activity:read_all".to_string()),
         })
     }
 }
