@@ -296,6 +296,22 @@ impl DynamoStore {
         }
     }
 
+    /// Every stream chunk item of one activity, in index order.
+    async fn chunk_items(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+        keys_only: bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.query_all(
+            None,
+            "pk = :pk AND begins_with(sk, :prefix)",
+            vec![(":pk", s(athlete_pk(athlete))), (":prefix", s(chunk_prefix(activity)))],
+            keys_only,
+        )
+        .await
+    }
+
     async fn get_item(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
@@ -399,14 +415,7 @@ impl ActivityStore for DynamoStore {
     }
 
     async fn get_stream_chunks(&self, athlete: AthleteId, activity: ActivityId) -> Result<Vec<Vec<u8>>, StoreError> {
-        let items = self
-            .query_all(
-                None,
-                "pk = :pk AND begins_with(sk, :prefix)",
-                vec![(":pk", s(athlete_pk(athlete))), (":prefix", s(chunk_prefix(activity)))],
-                false,
-            )
-            .await?;
+        let items = self.chunk_items(athlete, activity, false).await?;
         items
             .iter()
             .map(|item| match item.get("data") {
@@ -417,14 +426,7 @@ impl ActivityStore for DynamoStore {
     }
 
     async fn delete_stream_chunks(&self, athlete: AthleteId, activity: ActivityId) -> Result<usize, StoreError> {
-        let keys = self
-            .query_all(
-                None,
-                "pk = :pk AND begins_with(sk, :prefix)",
-                vec![(":pk", s(athlete_pk(athlete))), (":prefix", s(chunk_prefix(activity)))],
-                true,
-            )
-            .await?;
+        let keys = self.chunk_items(athlete, activity, true).await?;
         self.delete_keys(keys).await
     }
 

@@ -362,16 +362,14 @@ where
                 if imported >= self.config.backfill_batch {
                     return self.hand_over(&continuation(page, i as u32, done)).await;
                 }
+                // Import what is missing, or live but still waiting for its streams (keeping
+                // its version); a tombstone stays.
                 let needed = match self.store.get_activity(athlete, summary.id).await? {
-                    None => true,
-                    Some(ActivityState::Live(a)) => a.pending_streams,
-                    Some(ActivityState::Deleted(_)) => false,
+                    None => Some(BACKFILL_VERSION),
+                    Some(ActivityState::Live(a)) if a.pending_streams => Some(a.version),
+                    Some(_) => None,
                 };
-                if needed {
-                    let version = match self.store.get_activity(athlete, summary.id).await? {
-                        Some(s) => s.version(),
-                        None => BACKFILL_VERSION,
-                    };
+                if let Some(version) = needed {
                     match self
                         .fetch_and_store(athlete, summary.id, version, Some(summary), 1, Priority::Background)
                         .await
