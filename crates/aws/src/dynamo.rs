@@ -24,6 +24,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, DeleteRequest, PutRequest, ReturnValue, ReturnValuesOnConditionCheckFailure, WriteRequest,
 };
 use stravasync_core::LocalDate;
+use stravasync_core::json::parse_json_with_path;
 use stravasync_core::model::{
     ActivityId, ActivityState, AthleteId, AthleteProfile, PmcRow, RateWindow, RateWindowKind, StoredActivity,
     Tombstone, check_schema,
@@ -120,8 +121,7 @@ fn get_n<T: std::str::FromStr>(item: &Item, attr: &str) -> Result<T, StoreError>
 
 fn parse_json<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
     let data = get_s(item, "data")?;
-    let de = &mut serde_json::Deserializer::from_str(data);
-    serde_path_to_error::deserialize(de).map_err(|e| malformed(item, format!("data at {}: {}", e.path(), e.inner())))
+    parse_json_with_path(data.as_bytes()).map_err(|e| malformed(item, format!("data {e}")))
 }
 
 fn schema_of(item: &Item, what: &'static str) -> Result<(), StoreError> {

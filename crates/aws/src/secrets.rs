@@ -1,6 +1,8 @@
 //! OAuth tokens and app credentials in Secrets Manager (DESIGN §8): one secret per
 //! athlete (`<prefix>/athlete/<id>`), one app secret. Values are cached in-process for a
-//! short TTL; this vault's own writes update the cache at once.
+//! short TTL; this vault's own writes update the cache at once. Another container's writes
+//! do not, which is why a token refresh starts from `get_tokens_fresh` (see
+//! `stravasync_strava::AthleteSession`).
 //!
 //! Reads pass `VersionStage=AWSCURRENT` explicitly: moto (5.2.5) otherwise returns a
 //! stale value after a version-stage move; on AWS it is the default anyway.
@@ -119,11 +121,17 @@ impl SecretsVault {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), (Instant::now(), value));
     }
 
-    /// The secret's current string, or `None` if it does not exist.
+    /// The secret's current string, or `None` if it does not exist; from the cache when
+    /// it holds a value younger than the TTL.
     async fn read(&self, name: &str) -> Result<Option<String>, VaultError> {
-        if let Some(v) = self.cached(name) {
-            return Ok(v);
+        match self.cached(name) {
+            Some(v) => Ok(v),
+            None => self.read_fresh(name).await,
         }
+    }
+
+    /// The secret's current string from Secrets Manager itself; refreshes the cache.
+    async fn read_fresh(&self, name: &str) -> Result<Option<String>, VaultError> {
         let result = self.client.get_secret_value().secret_id(name).version_stage("AWSCURRENT").send().await;
         let value = match result {
             Ok(out) => Some(out.secret_string.ok_or_else(|| VaultError::Malformed {
@@ -167,13 +175,30 @@ impl SecretsVault {
     }
 }
 
+impl SecretsVault {
+    async fn read_as<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        fields: &[(&str, Kind)],
+        fresh: bool,
+    ) -> Result<Option<T>, VaultError> {
+        let text = if fresh { self.read_fresh(name).await? } else { self.read(name).await? };
+        text.map(|text| parse_secret(name, &text, fields)).transpose()
+    }
+
+    async fn app(&self, fresh: bool) -> Result<AppCredentials, VaultError> {
+        let name = &self.app_secret_id;
+        self.read_as(name, APP_FIELDS, fresh).await?.ok_or_else(|| VaultError::Missing(name.clone()))
+    }
+}
+
 impl TokenVault for SecretsVault {
     async fn get_tokens(&self, athlete: AthleteId) -> Result<Option<OAuthTokens>, VaultError> {
-        let name = self.token_secret_name(athlete);
-        match self.read(&name).await? {
-            Some(text) => parse_secret(&name, &text, TOKEN_FIELDS).map(Some),
-            None => Ok(None),
-        }
+        self.read_as(&self.token_secret_name(athlete), TOKEN_FIELDS, false).await
+    }
+
+    async fn get_tokens_fresh(&self, athlete: AthleteId) -> Result<Option<OAuthTokens>, VaultError> {
+        self.read_as(&self.token_secret_name(athlete), TOKEN_FIELDS, true).await
     }
 
     async fn put_tokens(&self, tokens: &OAuthTokens) -> Result<(), VaultError> {
@@ -194,9 +219,11 @@ impl TokenVault for SecretsVault {
     }
 
     async fn app_credentials(&self) -> Result<AppCredentials, VaultError> {
-        let name = self.app_secret_id.clone();
-        let text = self.read(&name).await?.ok_or(VaultError::Missing(name.clone()))?;
-        parse_secret(&name, &text, APP_FIELDS)
+        self.app(false).await
+    }
+
+    async fn app_credentials_fresh(&self) -> Result<AppCredentials, VaultError> {
+        self.app(true).await
     }
 }
 

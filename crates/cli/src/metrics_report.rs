@@ -1,6 +1,7 @@
 //! `stravasync metrics`: every metric of one activity from Strava's JSON files.
 
 use serde::Serialize;
+use stravasync_core::json::parse_json_with_path;
 use stravasync_core::metrics::{self, ActivityMetrics};
 use stravasync_core::model::{ActivitySummary, Thresholds};
 use stravasync_core::streams::parse_streams_json;
@@ -24,9 +25,8 @@ pub fn metrics_from_json(
     streams_json: &[u8],
     thresholds: &Thresholds,
 ) -> Result<MetricsReport, InputError> {
-    let de = &mut serde_json::Deserializer::from_slice(activity_json);
-    let activity: ActivitySummary = serde_path_to_error::deserialize(de)
-        .map_err(|e| InputError(format!("activity: at {}: {}", e.path(), e.inner())))?;
+    let activity: ActivitySummary =
+        parse_json_with_path(activity_json).map_err(|e| InputError(format!("activity: {e}")))?;
     let sport = activity.sport().map_err(|e| InputError(format!("activity: {e}")))?;
     let streams = parse_streams_json(streams_json).map_err(|e| InputError(format!("streams: {e}")))?;
     let metrics = metrics::compute(&sport, &streams, thresholds).map_err(|e| InputError(e.to_string()))?;

@@ -20,8 +20,12 @@ pub const FORMAT_VERSION: u8 = 1;
 /// Largest payload per chunk: well under DynamoDB's 400 KB item limit, leaving room for
 /// keys and attributes.
 pub const CHUNK_PAYLOAD_BYTES: usize = 256 * 1024;
-/// Refuse to inflate a blob beyond this (a corrupt length must not exhaust memory).
-const MAX_RAW_BYTES: usize = 256 * 1024 * 1024;
+/// Refuse to inflate a blob beyond this (a corrupt or hostile frame must not exhaust
+/// memory). The columns of [`crate::streams::MAX_SAMPLES`] samples of every stream, all
+/// stored as raw `f64`, take about 33 MB.
+pub const MAX_RAW_BYTES: usize = 64 * 1024 * 1024;
+/// Largest expansion of any zstd frame (RLE blocks of 128 KiB from 4 bytes).
+const MAX_EXPANSION: u64 = 32_768;
 const ZSTD_LEVEL: i32 = 9;
 const CHUNK_MAGIC: &[u8; 3] = b"SSK";
 const RAW_MAGIC: &[u8; 3] = b"SSC";
@@ -99,6 +103,15 @@ pub fn encode_chunks_sized(set: &StreamSet, payload_bytes: usize) -> Result<Vec<
 pub fn decode_chunks<C: AsRef<[u8]>>(chunks: &[C]) -> Result<StreamSet, CodecError> {
     let first = chunks.first().ok_or(CodecError::NoChunks)?;
     let head = parse_header(0, first.as_ref())?;
+    if usize::from(head.count) > chunks.len() {
+        // Fewer chunks than the header counts: name the first one missing, without
+        // allocating for a count that may be corrupt.
+        let mut present: Vec<u16> =
+            chunks.iter().filter_map(|c| parse_header(0, c.as_ref()).ok()).map(|h| h.index).collect();
+        present.sort_unstable();
+        let index = (0..head.count).find(|i| present.binary_search(i).is_err()).unwrap_or(0);
+        return Err(CodecError::MissingChunk { index, count: head.count });
+    }
     let mut pieces: Vec<Option<&[u8]>> = vec![None; usize::from(head.count)];
     for (i, chunk) in chunks.iter().enumerate() {
         let h = parse_header(i, chunk.as_ref())?;
@@ -119,19 +132,42 @@ pub fn decode_chunks<C: AsRef<[u8]>>(chunks: &[C]) -> Result<StreamSet, CodecErr
             return Err(CodecError::DuplicateChunk { index: h.index });
         }
     }
-    let mut blob = Vec::with_capacity(head.blob_len);
+    // Lengths come from the payloads actually present, never from the header alone: a
+    // flipped bit in `blob_len` must not become a huge allocation.
+    let mut found = 0usize;
     for (index, piece) in pieces.iter().enumerate() {
-        let piece = piece.ok_or(CodecError::MissingChunk { index: index as u16, count: head.count })?;
-        blob.extend_from_slice(piece);
+        found += piece.ok_or(CodecError::MissingChunk { index: index as u16, count: head.count })?.len();
     }
-    if blob.len() != head.blob_len {
-        return Err(CodecError::Truncated { expected: head.blob_len, found: blob.len() });
+    if found != head.blob_len {
+        return Err(CodecError::Truncated { expected: head.blob_len, found });
     }
+    let mut blob = Vec::with_capacity(found);
+    pieces.iter().flatten().for_each(|piece| blob.extend_from_slice(piece));
     if fnv1a64(&blob) != head.checksum {
         return Err(CodecError::Checksum);
     }
-    let raw = zstd::bulk::decompress(&blob, MAX_RAW_BYTES).map_err(|e| CodecError::Decompress(e.to_string()))?;
-    decode_columns(&raw)
+    decode_columns(&inflate(&blob)?)
+}
+
+/// Decompresses one zstd frame into a buffer sized from the frame's own content size,
+/// refusing a frame that states none or more than [`MAX_RAW_BYTES`].
+fn inflate(blob: &[u8]) -> Result<Vec<u8>, CodecError> {
+    let size = match zstd::zstd_safe::get_frame_content_size(blob) {
+        Ok(Some(size)) => size,
+        Ok(None) => return Err(CodecError::Decompress("frame does not state its size".into())),
+        Err(_) => return Err(CodecError::Decompress("not a zstd frame".into())),
+    };
+    // No zstd block expands more than 32,768-fold (an RLE block: 4 bytes in, 128 KiB out),
+    // so a larger claim is a lie and is refused before anything is allocated for it.
+    let possible = (blob.len() as u64).saturating_mul(MAX_EXPANSION);
+    if size > MAX_RAW_BYTES as u64 || size > possible {
+        return Err(CodecError::Decompress(format!(
+            "frame states {size} bytes, over the limit of {} for {} compressed bytes",
+            possible.min(MAX_RAW_BYTES as u64),
+            blob.len()
+        )));
+    }
+    zstd::bulk::decompress(blob, size as usize).map_err(|e| CodecError::Decompress(e.to_string()))
 }
 
 struct Header {

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::hash::fnv1a64;
+use crate::json::{ParseError, parse_json_with_path};
 use crate::model::AthleteId;
-use crate::streams::ParseError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -80,7 +80,7 @@ pub struct WebhookEvent {
 impl WebhookEvent {
     /// Parses a push body; an error names the JSON path of the offending field.
     pub fn parse(json: &[u8]) -> Result<Self, ParseError> {
-        crate::streams::parse_json_with_path(json)
+        parse_json_with_path(json)
     }
 
     /// `athlete` + `update` + `authorized: "false"`: the athlete revoked access.
@@ -165,7 +165,7 @@ impl Job {
 
     /// Parses a queue body; an error names the JSON path.
     pub fn parse(body: &str) -> Result<Self, ParseError> {
-        crate::streams::parse_json_with_path(body.as_bytes())
+        parse_json_with_path(body.as_bytes())
     }
 }
 
@@ -178,6 +178,33 @@ pub struct QueueMessage {
     pub body: String,
 }
 
+/// Whether SQS accepts `c` in a message body: `#x9 | #xA | #xD | #x20-#xD7FF |
+/// #xE000-#xFFFD | #x10000-#x10FFFF` (SQS `SendMessage` documentation). A send with any
+/// other character is refused as a whole.
+pub fn sqs_allows(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Serializes a queue body so that SQS accepts it: JSON whose strings carry any
+/// character SQS refuses (U+FFFE, U+FFFF; serde_json already escapes control
+/// characters) as a `\uXXXX` escape. The JSON value, and so the event, is unchanged.
+fn queue_body<T: Serialize>(value: &T) -> String {
+    let json = serde_json::to_string(value).unwrap_or_default();
+    if json.chars().all(sqs_allows) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 12);
+    for c in json.chars() {
+        if sqs_allows(c) {
+            out.push(c);
+        } else {
+            // Only BMP characters are outside the set (U+10000 and above are allowed).
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        }
+    }
+    out
+}
+
 impl QueueMessage {
     pub fn group_for(athlete: AthleteId) -> String {
         format!("athlete-{athlete}")
@@ -187,14 +214,14 @@ impl QueueMessage {
         QueueMessage {
             group_id: Self::group_for(event.owner_id),
             dedup_id: event.dedup_id(),
-            body: serde_json::to_string(&Job::WebhookEvent { event: event.clone() }).unwrap_or_default(),
+            body: queue_body(&Job::WebhookEvent { event: event.clone() }),
         }
     }
 
     /// A job message; `dedup_key` distinguishes jobs that must not collapse (e.g. a
     /// checkpoint's page).
     pub fn for_job(job: &Job, dedup_key: &str) -> Self {
-        let body = serde_json::to_string(job).unwrap_or_default();
+        let body = queue_body(job);
         QueueMessage {
             group_id: Self::group_for(job.athlete_id()),
             dedup_id: format!(
@@ -239,6 +266,49 @@ mod tests {
         assert!(e.message.contains("missing field"), "{e}");
         let bad_private = CREATE.replace("\"updates\":{}", "\"updates\":{\"private\":\"maybe\"}");
         assert_eq!(WebhookEvent::parse(bad_private.as_bytes()).unwrap_err().path, "updates.private");
+    }
+
+    #[test]
+    fn trailing_bytes_are_refused_for_events_and_queue_bodies() {
+        for tail in ["{}", " garbage", ",", "\u{0}"] {
+            let e = WebhookEvent::parse(format!("{CREATE}{tail}").as_bytes()).unwrap_err();
+            assert_eq!(e.path, "(end of document)", "{tail:?}");
+            let body = serde_json::to_string(&Job::Rescore { athlete_id: 5, activity_id: None }).unwrap();
+            assert!(Job::parse(&format!("{body}{tail}")).is_err(), "{tail:?}");
+        }
+        // A type error after which garbage follows is still reported at its field.
+        let e = WebhookEvent::parse(format!("{}x", CREATE.replace("1516126040", "\"t\"")).as_bytes()).unwrap_err();
+        assert_eq!(e.path, "event_time");
+    }
+
+    #[test]
+    fn queue_bodies_hold_only_characters_sqs_accepts() {
+        // The boundaries of SQS's documented set, and every character outside it that a
+        // Rust string can hold.
+        let mut chars: Vec<char> = (0u32..0x20)
+            .chain([0x7F, 0xD7FF, 0xE000, 0xFFFD, 0xFFFE, 0xFFFF, 0x10000, 0x10FFFF])
+            .filter_map(char::from_u32)
+            .collect();
+        chars.extend(['é', '😀', '\u{FEFF}']);
+        let title: String = chars.iter().collect();
+        let mut event = WebhookEvent::parse(CREATE.as_bytes()).unwrap();
+        event.aspect_type = AspectType::Update;
+        event.updates.title = Some(title.clone());
+        event.updates.other.insert("\u{FFFF}key".into(), serde_json::Value::String("\u{FFFE}".into()));
+        let m = QueueMessage::for_event(&event);
+        let refused: Vec<char> = m.body.chars().filter(|c| !sqs_allows(*c)).collect();
+        assert!(refused.is_empty(), "{refused:?}");
+        assert!(m.body.contains("\\ufffe") && m.body.contains("\\uffff"), "{}", m.body);
+        // The escapes decode back to the very same event (title included).
+        assert_eq!(Job::parse(&m.body).unwrap(), Job::WebhookEvent { event: event.clone() });
+        let job = Job::WebhookEvent { event };
+        assert!(QueueMessage::for_job(&job, "k").body.chars().all(sqs_allows));
+        for (c, ok) in [('\t', true), ('\u{B}', false), (' ', true), ('\u{D7FF}', true), ('\u{E000}', true)] {
+            assert_eq!(sqs_allows(c), ok, "{c:?}");
+        }
+        for c in ['\u{FFFE}', '\u{FFFF}', '\u{0}', '\u{1F}'] {
+            assert!(!sqs_allows(c), "{c:?}");
+        }
     }
 
     #[test]

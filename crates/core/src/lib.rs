@@ -6,6 +6,7 @@
 //! - [`model`]: athlete profile and thresholds, activity summary, OAuth tokens, PMC rows,
 //!   rate-limit windows.
 //! - [`streams`]: Strava's `key_by_type` stream set, validated on parse.
+//! - [`json`]: strict JSON parsing whose errors name the field.
 //! - [`event`]: the webhook event Strava pushes, and the queue message built from it.
 //! - [`codec`]: compact columnar encoding of a stream set, split into DynamoDB-sized chunks.
 //! - [`metrics`]: 1 Hz resampling, NP/TSS, rTSS, hrTSS, zones, peaks (DESIGN §6).
@@ -18,6 +19,7 @@ pub mod config;
 pub mod date;
 pub mod event;
 pub mod hash;
+pub mod json;
 pub mod memory;
 pub mod metrics;
 pub mod model;

@@ -17,7 +17,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::model::{ScoreSource, Sex, SportType, ThresholdError, Thresholds};
-use crate::streams::{NumericKey, StreamError, StreamSet};
+use crate::streams::{MAX_RESAMPLED_S, NumericKey, StreamError, StreamSet};
 
 /// Longest gap (s) that is interpolated; anything longer is a pause.
 pub const MAX_INTERPOLATED_GAP_S: i64 = 90;
@@ -168,37 +168,62 @@ pub struct Resampled {
     pub pauses_removed_s: i64,
 }
 
+/// The 1 Hz grid of a time stream: which samples are kept (a repeated time keeps the
+/// first) and how long the series is once gaps are filled and pauses removed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Grid {
+    kept: Vec<usize>,
+    pub duration_s: u64,
+    pub gaps_interpolated: usize,
+    pub pauses_removed_s: i64,
+}
+
+impl Grid {
+    /// The grid of a validated (whole, non-decreasing, bounded) time stream. Sums saturate:
+    /// nothing here can overflow, whatever the input.
+    pub fn of(time: &[f64]) -> Grid {
+        let mut grid = Grid { kept: Vec::with_capacity(time.len()), ..Grid::default() };
+        for (i, &t) in time.iter().enumerate() {
+            if grid.kept.last().is_none_or(|&k| time[k] < t) {
+                grid.kept.push(i);
+            }
+        }
+        grid.duration_s = u64::from(!grid.kept.is_empty());
+        for pair in grid.kept.windows(2) {
+            let dt = (time[pair[1]] - time[pair[0]]) as i64;
+            if dt <= MAX_INTERPOLATED_GAP_S {
+                grid.duration_s = grid.duration_s.saturating_add(dt as u64);
+                grid.gaps_interpolated += usize::from(dt > 1);
+            } else {
+                grid.duration_s = grid.duration_s.saturating_add(1);
+                grid.pauses_removed_s = grid.pauses_removed_s.saturating_add(dt - 1);
+            }
+        }
+        grid
+    }
+}
+
 /// Resamples the metric channels of a validated stream set to 1 Hz (see module docs).
+/// Unbounded: [`compute`] checks the grid against [`MAX_RESAMPLED_S`] first.
 pub fn resample_1hz(set: &StreamSet) -> Resampled {
     let Some(time) = set.time().filter(|t| !t.is_empty()) else {
         return Resampled::default();
     };
-    // Indices of samples kept: a repeated time keeps the first sample.
-    let mut kept: Vec<usize> = Vec::with_capacity(time.len());
-    for (i, &t) in time.iter().enumerate() {
-        if kept.last().is_none_or(|&k| time[k] < t) {
-            kept.push(i);
-        }
+    resample_on(set, time, &Grid::of(time))
+}
+
+fn resample_on(set: &StreamSet, time: &[f64], grid: &Grid) -> Resampled {
+    let duration = grid.duration_s as usize;
+    let channel = |key| set.get(key).map(|v| resample_channel(time, &grid.kept, v, duration));
+    Resampled {
+        duration_s: duration,
+        watts: channel(NumericKey::Watts),
+        heartrate: channel(NumericKey::Heartrate),
+        velocity_smooth: channel(NumericKey::VelocitySmooth),
+        grade_smooth: channel(NumericKey::GradeSmooth),
+        gaps_interpolated: grid.gaps_interpolated,
+        pauses_removed_s: grid.pauses_removed_s,
     }
-    let mut out = Resampled::default();
-    let mut duration = 1usize;
-    for pair in kept.windows(2) {
-        let dt = (time[pair[1]] - time[pair[0]]) as i64;
-        if dt <= MAX_INTERPOLATED_GAP_S {
-            duration += dt as usize;
-            out.gaps_interpolated += usize::from(dt > 1);
-        } else {
-            duration += 1;
-            out.pauses_removed_s += dt - 1;
-        }
-    }
-    out.duration_s = duration;
-    let channel = |key| set.get(key).map(|v| resample_channel(time, &kept, v, duration));
-    out.watts = channel(NumericKey::Watts);
-    out.heartrate = channel(NumericKey::Heartrate);
-    out.velocity_smooth = channel(NumericKey::VelocitySmooth);
-    out.grade_smooth = channel(NumericKey::GradeSmooth);
-    out
 }
 
 fn resample_channel(time: &[f64], kept: &[usize], values: &[f64], duration: usize) -> Vec<f64> {
@@ -365,7 +390,14 @@ pub fn peak_series(values: &[f64]) -> PeakSeries {
 pub fn compute(sport: &SportType, streams: &StreamSet, th: &Thresholds) -> Result<ActivityMetrics, MetricsError> {
     streams.validate()?;
     th.validate()?;
-    Ok(compute_resampled(sport, &resample_1hz(streams), th))
+    let Some(time) = streams.time().filter(|t| !t.is_empty()) else {
+        return Ok(compute_resampled(sport, &Resampled::default(), th));
+    };
+    let grid = Grid::of(time);
+    if grid.duration_s > MAX_RESAMPLED_S {
+        return Err(StreamError::TooLong { duration_s: grid.duration_s, limit_s: MAX_RESAMPLED_S }.into());
+    }
+    Ok(compute_resampled(sport, &resample_on(streams, time, &grid), th))
 }
 
 /// As [`compute`], on an already resampled and validated series.
@@ -507,6 +539,42 @@ mod tests {
         // A 90 s gap is still interpolated; 91 s is a pause.
         let s = StreamSet::default().with(NumericKey::Time, vec![0.0, 90.0, 181.0]);
         assert_eq!(resample_1hz(&s).duration_s, 92);
+    }
+
+    #[test]
+    fn hostile_time_values_are_refused_not_overflowed() {
+        // Near 1e19 the old `pauses_removed_s += dt - 1` overflowed (a panic in debug).
+        let s = StreamSet::default()
+            .with(NumericKey::Time, vec![0.0, 1e19, 1.8e19])
+            .with(NumericKey::Watts, vec![100.0, 100.0, 100.0]);
+        let e = compute(&sport("Ride"), &s, &thresholds()).unwrap_err();
+        assert!(matches!(e, MetricsError::Streams(StreamError::TimeOutOfRange { index: 1, .. })), "{e}");
+        assert!(e.to_string().contains("stream time at index 1"), "{e}");
+        // The grid itself saturates rather than wraps, even unvalidated.
+        let g = Grid::of(&[0.0, 9.0e18, 9.2e18]);
+        assert!(g.pauses_removed_s > 0 && g.duration_s == 3);
+    }
+
+    #[test]
+    fn resampled_duration_and_sample_count_are_capped() {
+        // 100,000 samples 90 s apart would interpolate to 9 M seconds.
+        let n: u32 = 100_000;
+        let s = StreamSet::default()
+            .with(NumericKey::Time, (0..n).map(|i| f64::from(i) * 90.0).collect())
+            .with(NumericKey::Watts, vec![200.0; n as usize]);
+        let e = compute(&sport("Ride"), &s, &thresholds()).unwrap_err();
+        let MetricsError::Streams(e) = e else { panic!("{e}") };
+        assert_eq!(e, StreamError::TooLong { duration_s: 90 * (u64::from(n) - 1) + 1, limit_s: MAX_RESAMPLED_S });
+        assert!(e.is_over_limit());
+        // Exactly 48 h is scored; one second more is not.
+        for (secs, ok) in [(MAX_RESAMPLED_S, true), (MAX_RESAMPLED_S + 1, false)] {
+            let s = StreamSet::default().with(NumericKey::Time, (0..secs).map(|t| t as f64).collect());
+            assert_eq!(compute(&sport("Ride"), &s, &thresholds()).is_ok(), ok, "{secs} s");
+        }
+        let many = crate::streams::MAX_SAMPLES + 1;
+        let s = StreamSet::default().with(NumericKey::Time, vec![0.0; many]);
+        let e = compute(&sport("Ride"), &s, &thresholds()).unwrap_err();
+        assert!(matches!(e, MetricsError::Streams(StreamError::TooManySamples { len, .. }) if len == many), "{e}");
     }
 
     #[test]

@@ -170,13 +170,28 @@ pub enum VaultError {
 }
 
 /// OAuth tokens (one secret per athlete) and the app credentials.
+///
+/// A vault may cache reads. Anything that acts on a value another process may have
+/// replaced since (a token refresh: Strava rotates the refresh token; an unknown
+/// subscription id) must use the `_fresh` reads, which never answer from a cache.
 pub trait TokenVault: Send + Sync {
     fn get_tokens(&self, athlete: AthleteId) -> impl Future<Output = Result<Option<OAuthTokens>, VaultError>> + Send;
+    /// As [`TokenVault::get_tokens`], read from the store itself, never from a cache.
+    fn get_tokens_fresh(
+        &self,
+        athlete: AthleteId,
+    ) -> impl Future<Output = Result<Option<OAuthTokens>, VaultError>> + Send {
+        self.get_tokens(athlete)
+    }
     /// Creates or replaces the athlete's tokens.
     fn put_tokens(&self, tokens: &OAuthTokens) -> impl Future<Output = Result<(), VaultError>> + Send;
     /// Deletes the athlete's tokens at once (no recovery window); idempotent.
     fn delete_tokens(&self, athlete: AthleteId) -> impl Future<Output = Result<(), VaultError>> + Send;
     fn app_credentials(&self) -> impl Future<Output = Result<AppCredentials, VaultError>> + Send;
+    /// As [`TokenVault::app_credentials`], never from a cache.
+    fn app_credentials_fresh(&self) -> impl Future<Output = Result<AppCredentials, VaultError>> + Send {
+        self.app_credentials()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -11,6 +11,9 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
+pub use crate::json::ParseError;
+use crate::json::parse_json_with_path;
+
 /// The numeric streams the pipeline keeps, in the order the codec writes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NumericKey {
@@ -102,6 +105,32 @@ pub enum StreamError {
     NotAPair { index: usize, len: usize },
     #[error("stream latlng at index {index}: [{lat}, {lng}] is outside ±90/±180 degrees")]
     LatLngRange { index: usize, lat: f64, lng: f64 },
+    #[error("stream time at index {index}: {value} s is beyond the {limit} s an activity may span")]
+    TimeOutOfRange { index: usize, value: f64, limit: f64 },
+    #[error("streams have {len} samples, more than the {limit} this pipeline scores")]
+    TooManySamples { len: usize, limit: usize },
+    #[error(
+        "streams span {duration_s} s at 1 Hz after removing pauses, more than the {limit_s} s this pipeline scores"
+    )]
+    TooLong { duration_s: u64, limit_s: u64 },
+}
+
+/// Largest `time` offset accepted (a year, in seconds). It keeps every time difference and
+/// sum far from integer overflow, whatever a corrupt stream says.
+pub const MAX_TIME_S: f64 = 366.0 * 86_400.0;
+/// Most samples per stream accepted for scoring: twice [`MAX_RESAMPLED_S`] (a 1 Hz
+/// recording of 48 h moving time with every second recorded twice).
+pub const MAX_SAMPLES: usize = 2 * MAX_RESAMPLED_S as usize;
+/// Longest 1 Hz series scored: 48 h of moving time (pauses over 90 s removed). Bounds the
+/// memory and time of resampling, whose gaps of up to 90 s become one sample a second.
+pub const MAX_RESAMPLED_S: u64 = 48 * 3600;
+
+impl StreamError {
+    /// True for streams that are valid but larger than the pipeline scores: the activity
+    /// is stored unscored with this reason rather than refused.
+    pub fn is_over_limit(&self) -> bool {
+        matches!(self, StreamError::TooManySamples { .. } | StreamError::TooLong { .. })
+    }
 }
 
 impl StreamSet {
@@ -164,6 +193,9 @@ impl StreamSet {
             };
         };
         let expected = time.len();
+        if expected > MAX_SAMPLES {
+            return Err(StreamError::TooManySamples { len: expected, limit: MAX_SAMPLES });
+        }
         let lengths = NumericKey::ALL
             .into_iter()
             .filter_map(|k| self.get(k).map(|d| (k.name(), d.len())))
@@ -192,6 +224,9 @@ impl StreamSet {
         }
         if let Some(index) = time.iter().position(|t| t.fract() != 0.0) {
             return Err(StreamError::BadTime { index, value: time[index] });
+        }
+        if let Some(index) = time.iter().position(|&t| t > MAX_TIME_S) {
+            return Err(StreamError::TimeOutOfRange { index, value: time[index], limit: MAX_TIME_S });
         }
         if let Some(latlng) = &self.latlng {
             for (index, &[lat, lng]) in latlng.iter().enumerate() {
@@ -393,24 +428,6 @@ impl Serialize for StreamSet {
 /// Parses Strava's streams JSON; a syntax or type error names the JSON path.
 pub fn parse_streams_json(json: &[u8]) -> Result<StreamSet, ParseError> {
     parse_json_with_path(json)
-}
-
-/// Parses JSON into `T`. The fast path tracks no path; only when it fails is the
-/// document parsed again with path tracking, so the error can name the field.
-pub fn parse_json_with_path<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, ParseError> {
-    serde_json::from_slice(json).or_else(|_| {
-        let de = &mut serde_json::Deserializer::from_slice(json);
-        serde_path_to_error::deserialize(de)
-            .map_err(|e| ParseError { path: e.path().to_string(), message: e.into_inner().to_string() })
-    })
-}
-
-/// A JSON document that does not have the expected shape.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("at {path}: {message}")]
-pub struct ParseError {
-    pub path: String,
-    pub message: String,
 }
 
 #[cfg(test)]

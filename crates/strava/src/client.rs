@@ -4,7 +4,7 @@
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use stravasync_core::Secret;
-use stravasync_core::streams::parse_json_with_path;
+use stravasync_core::json::parse_json_with_path;
 
 use crate::config::StravaConfig;
 use crate::error::StravaError;

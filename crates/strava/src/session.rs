@@ -1,9 +1,18 @@
 //! Calls made on an athlete's behalf, with the token lifecycle Strava requires.
 //!
-//! Invariant relied on: one athlete's calls are never made concurrently by two sessions
-//! (the consumer gets one SQS FIFO message group per athlete, so messages of an athlete are
-//! processed one at a time). Two concurrent refreshes could otherwise each rotate the
-//! refresh token and leave the vault holding a revoked one.
+//! Strava rotates the refresh token on every refresh: the old one stops working. One
+//! athlete's calls are never made concurrently (one SQS FIFO message group per athlete),
+//! but consecutive messages of an athlete may run in different consumer containers, each
+//! with its own vault cache. So a refresh never starts from a cached pair:
+//!
+//! 1. the pair is read fresh from the vault; if another container refreshed meanwhile and
+//!    the stored access token is still good, it is used as it is;
+//! 2. otherwise the stored refresh token is traded, and the rotated pair is stored before
+//!    anything uses it;
+//! 3. if Strava refuses the refresh token, the pair is read fresh once more: a rotation
+//!    that landed between the read and the refresh shows up as a different refresh token,
+//!    which is tried; the same token refused again is a revoked authorization
+//!    ([`StravaError::Unauthorized`]).
 
 use reqwest::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
@@ -46,39 +55,74 @@ impl<'a, V: TokenVault> AthleteSession<'a, V> {
     pub async fn tokens(&mut self) -> Result<OAuthTokens, StravaError> {
         let tokens = match self.tokens.take() {
             Some(t) => t,
-            None => self
-                .vault
-                .get_tokens(self.athlete)
-                .await
-                .map_err(|e| StravaError::Vault(e.to_string()))?
-                .ok_or_else(|| StravaError::Vault(format!("no tokens stored for athlete {}", self.athlete)))?,
+            None => self.load(false).await?,
         };
-        let tokens = if tokens.expires_within(self.client.now(), self.client.config().refresh_leeway_s) {
-            self.refresh(&tokens).await?
-        } else {
-            tokens
-        };
+        let tokens = if self.expiring(&tokens) { self.refresh(None).await? } else { tokens };
         self.tokens = Some(tokens.clone());
         Ok(tokens)
     }
 
-    /// Refreshes, then stores the rotated tokens in the vault before anything uses them.
-    async fn refresh(&mut self, current: &OAuthTokens) -> Result<OAuthTokens, StravaError> {
-        let grant = self.client.refresh(&current.refresh_token).await?;
-        let fresh = OAuthTokens {
-            athlete_id: self.athlete,
-            access_token: grant.access_token,
-            refresh_token: grant.refresh_token,
-            expires_at: grant.expires_at,
-            scopes: current.scopes.clone(),
-        };
-        self.vault.put_tokens(&fresh).await.map_err(|e| StravaError::Vault(e.to_string()))?;
-        self.refreshes += 1;
-        tracing::info!(athlete_id = self.athlete, expires_at = fresh.expires_at, "strava tokens refreshed");
-        Ok(fresh)
+    fn expiring(&self, tokens: &OAuthTokens) -> bool {
+        tokens.expires_within(self.client.now(), self.client.config().refresh_leeway_s)
     }
 
-    /// Sends an authorized request; on a 401 refreshes once and retries once.
+    /// The athlete's tokens from the vault; `fresh` bypasses any cache.
+    async fn load(&self, fresh: bool) -> Result<OAuthTokens, StravaError> {
+        let read = if fresh {
+            self.vault.get_tokens_fresh(self.athlete).await
+        } else {
+            self.vault.get_tokens(self.athlete).await
+        };
+        read.map_err(|e| StravaError::Vault(e.to_string()))?
+            .ok_or_else(|| StravaError::Vault(format!("no tokens stored for athlete {}", self.athlete)))
+    }
+
+    /// New tokens, following the module's rules: start from a fresh read, take a pair
+    /// another container stored if it is good (and is not the access token Strava just
+    /// refused, `refused_access`), else refresh; a refused refresh is retried once from a
+    /// new read.
+    async fn refresh(&mut self, refused_access: Option<&Secret>) -> Result<OAuthTokens, StravaError> {
+        let mut current = self.load(true).await?;
+        let mut retried = false;
+        loop {
+            let refused = refused_access.is_some_and(|a| a.constant_time_eq(current.access_token.expose()));
+            if !refused && !self.expiring(&current) {
+                tracing::info!(athlete_id = self.athlete, "strava tokens taken from the vault (refreshed elsewhere)");
+                return Ok(current);
+            }
+            match self.client.refresh(&current.refresh_token).await {
+                Ok(grant) => {
+                    let fresh = OAuthTokens {
+                        athlete_id: self.athlete,
+                        access_token: grant.access_token,
+                        refresh_token: grant.refresh_token,
+                        expires_at: grant.expires_at,
+                        scopes: current.scopes.clone(),
+                    };
+                    self.vault.put_tokens(&fresh).await.map_err(|e| StravaError::Vault(e.to_string()))?;
+                    self.refreshes += 1;
+                    tracing::info!(athlete_id = self.athlete, expires_at = fresh.expires_at, "strava tokens refreshed");
+                    return Ok(fresh);
+                }
+                Err(StravaError::Unauthorized { endpoint }) if !retried => {
+                    retried = true;
+                    let again = self.load(true).await?;
+                    if again.refresh_token == current.refresh_token {
+                        return Err(StravaError::Unauthorized { endpoint });
+                    }
+                    tracing::info!(
+                        athlete_id = self.athlete,
+                        "refresh token rotated elsewhere; retrying with the stored one"
+                    );
+                    current = again;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Sends an authorized request; on a 401 gets new tokens once (see
+    /// [`AthleteSession::refresh`]) and retries once.
     async fn call<T: DeserializeOwned>(
         &mut self,
         endpoint: &str,
@@ -87,7 +131,7 @@ impl<'a, V: TokenVault> AthleteSession<'a, V> {
         let tokens = self.tokens().await?;
         let raw = match self.client.send(endpoint, build(&tokens.access_token), false).await {
             Err(StravaError::Unauthorized { .. }) => {
-                let fresh = self.refresh(&tokens).await?;
+                let fresh = self.refresh(Some(&tokens.access_token)).await?;
                 self.tokens = Some(fresh.clone());
                 self.client.send(endpoint, build(&fresh.access_token), false).await?
             }

@@ -10,8 +10,8 @@ use crate::page::html;
 use crate::{HttpRequest, HttpResponse, Webhook};
 
 impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
-    fn state_key(&self) -> &[u8] {
-        self.app.client_secret.expose().as_bytes()
+    fn state_key(&self) -> Vec<u8> {
+        self.app().client_secret.expose().as_bytes().to_vec()
     }
 
     fn now(&self) -> i64 {
@@ -23,8 +23,8 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
     }
 
     pub(crate) fn connect(&self) -> HttpResponse {
-        let nonce = oauth_state::new_nonce(self.state_key());
-        let state = oauth_state::sign(self.state_key(), &nonce, self.now() + STATE_TTL_S);
+        let nonce = oauth_state::new_nonce(&self.state_key());
+        let state = oauth_state::sign(&self.state_key(), &nonce, self.now() + STATE_TTL_S);
         let url = self.strava.authorize_url(&self.redirect_uri(), &state, &self.config.scope);
         let secure = if self.config.public_base_url.starts_with("https://") { "; Secure" } else { "" };
         HttpResponse {
@@ -62,7 +62,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
             );
         };
         let nonce = req.cookies.get(NONCE_COOKIE).map(String::as_str);
-        if let Err(e) = oauth_state::verify(self.state_key(), state, nonce, self.now()) {
+        if let Err(e) = oauth_state::verify(&self.state_key(), state, nonce, self.now()) {
             tracing::warn!(reason = %e, outcome = "bad_state", "oauth callback refused");
             return html(400, "Not connected", &format!("{e}. Start again at /connect."));
         }

@@ -19,6 +19,8 @@ pub mod oauth_state;
 mod page;
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use stravasync_core::event::{AspectType, ObjectType, QueueMessage, WebhookEvent};
@@ -30,6 +32,12 @@ pub use config::{ConfigError, WebhookConfig};
 
 /// Strava's events are a few hundred bytes; anything over this is refused.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
+/// An event may be at most this far ahead of the clock (s). A far-future `event_time`
+/// would make every later real event of its activity look stale.
+pub const MAX_EVENT_CLOCK_SKEW_S: i64 = 86_400;
+/// Fewest time between two re-reads of the app secret prompted by an event or challenge
+/// the cached credentials refuse (only reachable behind the secret path segment).
+pub const APP_REREAD_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The parts of an HTTP request the handler reads.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -71,9 +79,18 @@ fn reject(status: u16, reason: impl Into<String>) -> Rejection {
     Rejection { status, reason: reason.into() }
 }
 
+impl Rejection {
+    /// The event is fine but names a subscription the credentials in hand do not know:
+    /// the app secret may have changed since it was read (`stravasync subscribe`).
+    pub fn is_unknown_subscription(&self) -> bool {
+        self.status == 403
+    }
+}
+
 /// Everything the handler does with a push body short of sending it: size limit, strict
-/// parse, consistency checks, subscription id, and the queue message.
-pub fn accept_event(body: &[u8], subscription_id: i64) -> Result<(WebhookEvent, QueueMessage), Rejection> {
+/// parse, consistency checks, an `event_time` no more than a day ahead of `now`, the
+/// subscription id, and the queue message.
+pub fn accept_event(body: &[u8], subscription_id: i64, now: i64) -> Result<(WebhookEvent, QueueMessage), Rejection> {
     if body.len() > MAX_BODY_BYTES {
         return Err(reject(413, format!("body over {MAX_BODY_BYTES} bytes")));
     }
@@ -88,6 +105,9 @@ pub fn accept_event(body: &[u8], subscription_id: i64) -> Result<(WebhookEvent, 
         if value <= 0 {
             return Err(reject(400, format!("invalid event at {field}: must be > 0")));
         }
+    }
+    if event.event_time > now.saturating_add(MAX_EVENT_CLOCK_SKEW_S) {
+        return Err(reject(400, "invalid event at event_time: more than a day in the future"));
     }
     if event.object_type == ObjectType::Athlete {
         if event.aspect_type != AspectType::Update {
@@ -107,7 +127,8 @@ pub fn accept_event(body: &[u8], subscription_id: i64) -> Result<(WebhookEvent, 
 /// The webhook Lambda's state: built once per container.
 pub struct Webhook<Q, V, S> {
     pub config: WebhookConfig,
-    pub app: AppCredentials,
+    app: RwLock<Arc<AppCredentials>>,
+    app_reread_at: Mutex<Option<Instant>>,
     pub strava: StravaClient,
     pub queue: Q,
     pub vault: V,
@@ -131,17 +152,56 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
         let strava_config = StravaConfig::new(app.client_id.clone(), app.client_secret.clone())
             .with_urls(config.strava_api_url.clone(), config.strava_oauth_url.clone());
         let strava = StravaClient::new(strava_config).map_err(|e| StartupError::Strava(e.to_string()))?;
-        Ok(Webhook { config, app, strava, queue, vault, store })
+        Ok(Webhook {
+            config,
+            app: RwLock::new(Arc::new(app)),
+            app_reread_at: Mutex::new(None),
+            strava,
+            queue,
+            vault,
+            store,
+        })
+    }
+
+    /// The app credentials in hand (read at start-up, or re-read since).
+    pub fn app(&self) -> Arc<AppCredentials> {
+        self.app.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Reads the app secret again, bypassing every cache, at most once per
+    /// [`APP_REREAD_INTERVAL`]: `stravasync subscribe` stores the subscription id while
+    /// warm containers run (the one that answered Strava's challenge among them).
+    /// `None` when rate-limited or unreadable (the cached credentials then stand).
+    async fn reread_app(&self) -> Option<Arc<AppCredentials>> {
+        {
+            let mut at = self.app_reread_at.lock().unwrap_or_else(|p| p.into_inner());
+            if at.is_some_and(|t| t.elapsed() < APP_REREAD_INTERVAL) {
+                return None;
+            }
+            *at = Some(Instant::now());
+        }
+        match self.vault.app_credentials_fresh().await {
+            Ok(app) => {
+                let app = Arc::new(app);
+                *self.app.write().unwrap_or_else(|p| p.into_inner()) = app.clone();
+                tracing::info!(subscription_id = app.subscription_id, "app secret re-read");
+                Some(app)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "app secret re-read failed; keeping the credentials in hand");
+                None
+            }
+        }
     }
 
     pub async fn handle(&self, req: &HttpRequest) -> HttpResponse {
         if let Some(secret) = req.path.strip_prefix("/webhook/") {
-            if !self.app.webhook_path_secret.constant_time_eq(secret) {
+            if !self.app().webhook_path_secret.constant_time_eq(secret) {
                 tracing::warn!(outcome = "wrong_path_secret", "webhook request refused");
                 return HttpResponse::refuse(404, "not found");
             }
             return match req.method.as_str() {
-                "GET" => self.challenge(req),
+                "GET" => self.challenge(req).await,
                 "POST" => self.event(req).await,
                 _ => HttpResponse::refuse(405, "method not allowed"),
             };
@@ -154,14 +214,15 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
         }
     }
 
-    fn challenge(&self, req: &HttpRequest) -> HttpResponse {
+    async fn challenge(&self, req: &HttpRequest) -> HttpResponse {
         let q = |k: &str| req.query.get(k).map(String::as_str);
         let (Some("subscribe"), Some(challenge), Some(token)) =
             (q("hub.mode"), q("hub.challenge"), q("hub.verify_token"))
         else {
             return HttpResponse::refuse(403, "not a subscription challenge");
         };
-        if !self.app.verify_token.constant_time_eq(token) {
+        let known = |app: &AppCredentials| app.verify_token.constant_time_eq(token);
+        if !known(&self.app()) && !self.reread_app().await.is_some_and(|app| known(&app)) {
             tracing::warn!(outcome = "wrong_verify_token", "subscription challenge refused");
             return HttpResponse::refuse(403, "verify token mismatch");
         }
@@ -170,7 +231,15 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
     }
 
     async fn event(&self, req: &HttpRequest) -> HttpResponse {
-        let (event, message) = match accept_event(&req.body, self.app.subscription_id) {
+        let now = self.strava.now();
+        let accepted = match accept_event(&req.body, self.app().subscription_id, now) {
+            Err(r) if r.is_unknown_subscription() => match self.reread_app().await {
+                Some(app) => accept_event(&req.body, app.subscription_id, now),
+                None => Err(r),
+            },
+            other => other,
+        };
+        let (event, message) = match accepted {
             Ok(ok) => ok,
             Err(r) => {
                 tracing::warn!(status = r.status, reason = %r.reason, outcome = "rejected", "push event refused");

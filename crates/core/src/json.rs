@@ -1,0 +1,48 @@
+//! Strict JSON parsing with errors that name the offending field.
+//!
+//! Every document must be exactly one JSON value: trailing bytes (garbage, a second
+//! object) are an error on both paths, so a body that is "valid JSON plus something" is
+//! never accepted, enqueued or stored.
+
+/// A JSON document that does not have the expected shape.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("at {path}: {message}")]
+pub struct ParseError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Parses JSON into `T`. The fast path tracks no path; only when it fails is the
+/// document parsed again with path tracking, so the error can name the field. Both paths
+/// reject anything after the value ([`serde_json::Deserializer::end`]).
+pub fn parse_json_with_path<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, ParseError> {
+    serde_json::from_slice(json).or_else(|_| {
+        let de = &mut serde_json::Deserializer::from_slice(json);
+        let value: T = serde_path_to_error::deserialize(&mut *de)
+            .map_err(|e| ParseError { path: e.path().to_string(), message: e.into_inner().to_string() })?;
+        de.end().map_err(|e| ParseError { path: "(end of document)".into(), message: e.to_string() })?;
+        Ok(value)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Doc {
+        a: i64,
+    }
+
+    #[test]
+    fn one_value_and_nothing_after_it() {
+        assert_eq!(parse_json_with_path::<Doc>(br#" {"a":1} "#).unwrap(), Doc { a: 1 });
+        for bad in [&br#"{"a":1}{"a":2}"#[..], br#"{"a":1} garbage"#, br#"{"a":1},"#, br#"{"a":1}]"#] {
+            let e = parse_json_with_path::<Doc>(bad).unwrap_err();
+            assert_eq!(e.path, "(end of document)", "{}", String::from_utf8_lossy(bad));
+            assert!(e.message.contains("trailing"), "{e}");
+        }
+        // A type error still names its field.
+        assert_eq!(parse_json_with_path::<Doc>(br#"{"a":"x"}"#).unwrap_err().path, "a");
+    }
+}
