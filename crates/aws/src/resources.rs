@@ -61,13 +61,17 @@ pub const TABLE: TableSpec = TableSpec {
 pub struct QueueSpec {
     /// Seconds a received message stays invisible: at least 6× the consumer timeout.
     pub visibility_timeout_s: u32,
-    /// Receives before a message moves to the DLQ.
+    /// Receives before SQS itself moves a message to the DLQ. A backstop only (crashes,
+    /// timeouts, deferrals without end): the consumer dead-letters poison records at once and
+    /// gives up a transient failure after its own `MAX_RECEIVES` (5). Kept well above that,
+    /// because receives of records that were not attempted (released behind a failed record
+    /// of their group) and deferrals count too.
     pub max_receive_count: u32,
     /// How long the DLQ keeps a message (14 days, the SQS maximum).
     pub dlq_retention_s: u32,
 }
 
-pub const QUEUE: QueueSpec = QueueSpec { visibility_timeout_s: 1080, max_receive_count: 5, dlq_retention_s: 1_209_600 };
+pub const QUEUE: QueueSpec = QueueSpec { visibility_timeout_s: 1080, max_receive_count: 20, dlq_retention_s: 1_209_600 };
 
 /// Timeout of the consumer function; the queue's visibility timeout is 6× this.
 pub const CONSUMER_TIMEOUT_S: u32 = 180;

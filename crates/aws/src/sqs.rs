@@ -3,7 +3,7 @@
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::SdkError;
-use aws_sdk_sqs::types::MessageSystemAttributeName;
+use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName};
 use stravasync_core::event::QueueMessage;
 use stravasync_core::ports::{EventQueue, QueueError};
 
@@ -12,10 +12,14 @@ use crate::sdk_error::classify;
 /// SQS caps a visibility timeout at 12 hours.
 pub const MAX_VISIBILITY_S: u32 = 43_200;
 
+/// Longest `reason` attribute written on a dead-lettered message.
+const MAX_REASON_CHARS: usize = 1_000;
+
 #[derive(Clone)]
 pub struct SqsQueue {
     client: Client,
     queue_url: String,
+    dlq_url: Option<String>,
 }
 
 /// A received message with what the event source mapping passes to a Lambda.
@@ -28,6 +32,8 @@ pub struct ReceivedMessage {
     pub dedup_id: Option<String>,
     /// How many times it has been received, this time included.
     pub receive_count: u32,
+    /// Why the consumer moved it to the dead-letter queue (the `reason` attribute).
+    pub reason: Option<String>,
 }
 
 fn sdk_err<E, R>(err: SdkError<E, R>) -> QueueError
@@ -43,7 +49,14 @@ where
 
 impl SqsQueue {
     pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
-        SqsQueue { client, queue_url: queue_url.into() }
+        SqsQueue { client, queue_url: queue_url.into(), dlq_url: None }
+    }
+
+    /// The dead-letter queue that [`EventQueue::dead_letter`] moves messages to. Without
+    /// one, `dead_letter` is refused and the queue's redrive policy is the only way there.
+    pub fn with_dead_letter_queue(mut self, dlq_url: impl Into<String>) -> Self {
+        self.dlq_url = Some(dlq_url.into());
+        self
     }
 
     pub fn url(&self) -> &str {
@@ -59,6 +72,7 @@ impl SqsQueue {
             .max_number_of_messages(max.clamp(1, 10))
             .wait_time_seconds(wait_secs)
             .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("reason")
             .send()
             .await
             .map_err(sdk_err)?;
@@ -68,6 +82,7 @@ impl SqsQueue {
             .into_iter()
             .filter_map(|m| {
                 let attrs = m.attributes.unwrap_or_default();
+                let reason = m.message_attributes.and_then(|a| a.get("reason").and_then(|v| v.string_value.clone()));
                 let attr = |k: MessageSystemAttributeName| attrs.get(&k).cloned();
                 Some(ReceivedMessage {
                     message_id: m.message_id?,
@@ -78,6 +93,7 @@ impl SqsQueue {
                     receive_count: attr(MessageSystemAttributeName::ApproximateReceiveCount)
                         .and_then(|c| c.parse().ok())
                         .unwrap_or(1),
+                    reason,
                 })
             })
             .collect())
@@ -124,6 +140,29 @@ impl EventQueue for SqsQueue {
             .await
             .map_err(sdk_err)?;
         Ok(())
+    }
+
+    async fn dead_letter(&self, receipt_handle: &str, message: &QueueMessage, reason: &str) -> Result<(), QueueError> {
+        let dlq = self.dlq_url.as_deref().ok_or_else(|| QueueError::Rejected("no dead-letter queue configured".into()))?;
+        let reason: String = reason.chars().filter(|c| stravasync_core::event::sqs_allows(*c)).take(MAX_REASON_CHARS).collect();
+        let attribute = |v: &str| {
+            MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(if v.is_empty() { "-" } else { v })
+                .build()
+                .map_err(|e| QueueError::Rejected(e.to_string()))
+        };
+        self.client
+            .send_message()
+            .queue_url(dlq)
+            .message_body(&message.body)
+            .message_group_id(&message.group_id)
+            .message_deduplication_id(&message.dedup_id)
+            .message_attributes("reason", attribute(&reason)?)
+            .send()
+            .await
+            .map_err(sdk_err)?;
+        self.delete(receipt_handle).await
     }
 
     async fn defer(&self, receipt_handle: &str, delay_secs: u32) -> Result<(), QueueError> {

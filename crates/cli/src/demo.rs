@@ -132,6 +132,7 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
         ("STRAVA_API_URL", fake.api_url()),
         ("STRAVA_OAUTH_URL", fake.oauth_url()),
         ("PUBLIC_BASE_URL", base.clone()),
+        ("DLQ_URL", stack.urls.dlq_url.clone()),
     ];
     let lookup = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
     let clock_now = options.now;
@@ -167,7 +168,8 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
     with_id.subscription_id = sub.id;
     let secret = serde_json::to_string(&with_id).map_err(step("subscribe"))?;
     stack.vault().write(&stack.names.app_secret_id, &secret).await.map_err(step("subscribe"))?;
-    *served.write().await = start_webhook().await?;
+    // No restart: the running webhook re-reads the app secret on the first event that
+    // carries the new subscription id.
     say(&format!("push subscription {} created (the challenge was answered over HTTP) and stored", sub.id));
 
     // The athlete clicks "connect", consents on Strava, and comes back to the callback.
@@ -187,12 +189,14 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
     }
     say("athlete connected through OAuth; backfill job enqueued");
 
+    let consumer_config = ConsumerConfig::from_lookup(lookup).map_err(step("consumer config"))?;
+    let queue = stravasync_consumer::sqs_queue(aws_sdk_sqs::Client::new(&stack.sdk), &consumer_config);
     let consumer = Consumer::new(
-        ConsumerConfig::from_lookup(lookup).map_err(step("consumer config"))?,
+        consumer_config,
         StravaClient::new(strava_config()).map_err(step("strava client"))?,
         stack.store(),
         stack.vault(),
-        stack.queue(),
+        queue,
     );
     let stats = pump_until_idle(&consumer, 100).await.map_err(step("pump"))?;
     say(&format!("consumer: {} message(s) processed (backfill)", stats.done));

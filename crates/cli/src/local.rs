@@ -47,7 +47,7 @@ async fn consumer() -> Result<
     )
     .map_err(err)?;
     let store = stravasync_aws::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &config.table_name);
-    let queue = stravasync_aws::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), &config.queue_url);
+    let queue = stravasync_consumer::sqs_queue(aws_sdk_sqs::Client::new(&sdk), &config);
     Ok(Consumer::new(config, strava, store, vault, queue))
 }
 
@@ -56,7 +56,10 @@ async fn consumer() -> Result<
 pub async fn pump(max_rounds: usize) -> Result<String, InputError> {
     let consumer = consumer().await?;
     let stats = stravasync_consumer::pump::pump_until_idle(&consumer, max_rounds).await.map_err(err)?;
-    Ok(format!("received {}, done {}, failed (left to visibility / DLQ) {}", stats.received, stats.done, stats.failed))
+    Ok(format!(
+        "received {}, done {}, failed (left to their visibility) {}, moved to the DLQ {}",
+        stats.received, stats.done, stats.failed, stats.dead_lettered
+    ))
 }
 
 /// Runs the rollup handler once.

@@ -27,6 +27,7 @@ fn record(job: &Job) -> Record {
         receipt_handle: "r".into(),
         body: serde_json::to_string(job).unwrap(),
         receive_count: 1,
+        ..Default::default()
     }
 }
 

@@ -68,6 +68,7 @@ async fn main() {
             receipt_handle: "r".into(),
             body: body.to_string(),
             receive_count: 1,
+            ..Default::default()
         })
         .await;
     assert_eq!(outcome, Outcome::Done);

@@ -25,6 +25,17 @@ pub struct ConsumerConfig {
     pub backfill_batch: u32,
     /// Deferrals (seconds) while Strava has no streams yet after a create.
     pub empty_stream_delays: Vec<u32>,
+    /// The dead-letter queue (`DLQ_URL`, optional): poison records, and transient failures
+    /// on their last receive, are moved there at once. Without it they wait for the queue's
+    /// redrive policy.
+    pub dlq_url: Option<String>,
+    /// Receives after which a transient failure is given up and dead-lettered
+    /// (`MAX_RECEIVES`, default 5). The queue's own `maxReceiveCount` stays well above it,
+    /// as a backstop for crashes and timeouts only.
+    pub max_receives: u32,
+    /// First retry delay of a transient failure, doubled on every receive
+    /// (`RETRY_BASE_SECONDS`, default 10).
+    pub retry_base_s: u32,
 }
 
 impl ConsumerConfig {
@@ -45,6 +56,10 @@ impl ConsumerConfig {
         if backfill_batch == 0 {
             return Err(ConfigError::Invalid { var: "BACKFILL_BATCH", reason: "must be > 0".into() });
         }
+        let max_receives = env.parsed_or("MAX_RECEIVES", 5u32)?;
+        if max_receives == 0 {
+            return Err(ConfigError::Invalid { var: "MAX_RECEIVES", reason: "must be > 0".into() });
+        }
         Ok(ConsumerConfig {
             queue_url: required("QUEUE_URL")?,
             table_name: required("TABLE_NAME")?,
@@ -57,6 +72,9 @@ impl ConsumerConfig {
             background_share,
             backfill_batch,
             empty_stream_delays: vec![60, 300, 900],
+            dlq_url: env.optional("DLQ_URL"),
+            max_receives,
+            retry_base_s: env.parsed_or("RETRY_BASE_SECONDS", 10)?,
         })
     }
 }
@@ -68,7 +86,8 @@ mod tests {
     #[test]
     fn missing_and_bad_values_are_named() {
         let base = |k: &str| match k {
-            "RATE_LIMIT_15MIN" | "RATE_LIMIT_DAILY" | "BACKGROUND_SHARE" | "BACKFILL_BATCH" => None,
+            "RATE_LIMIT_15MIN" | "RATE_LIMIT_DAILY" | "BACKGROUND_SHARE" | "BACKFILL_BATCH" | "DLQ_URL"
+            | "MAX_RECEIVES" | "RETRY_BASE_SECONDS" => None,
             _ => Some("x".to_string()),
         };
         let c = ConsumerConfig::from_lookup(base).unwrap();
@@ -81,5 +100,9 @@ mod tests {
         let e = ConsumerConfig::from_lookup(|k| if k == "RATE_LIMIT_15MIN" { Some("lots".into()) } else { base(k) })
             .unwrap_err();
         assert!(e.to_string().contains("RATE_LIMIT_15MIN"));
+        assert_eq!((c.dlq_url, c.max_receives, c.retry_base_s), (None, 5, 10));
+        let e = ConsumerConfig::from_lookup(|k| if k == "MAX_RECEIVES" { Some("0".into()) } else { base(k) })
+            .unwrap_err();
+        assert!(matches!(e, ConfigError::Invalid { var: "MAX_RECEIVES", .. }));
     }
 }

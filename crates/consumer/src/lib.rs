@@ -15,18 +15,28 @@
 //!
 //! Invariant relied on: one athlete's messages share a FIFO message group, so they are
 //! processed in order and never concurrently. This is what makes the read-modify-write of
-//! an activity and the refresh-token rotation race-free.
+//! an activity race-free. (It does not make a per-container token cache safe: consecutive
+//! messages of an athlete may run in different containers, so a token refresh always
+//! starts from a fresh read; see `stravasync_strava::AthleteSession`.)
 //!
-//! Failure rule (AWS, FIFO): processing stops at the first record that is not done; it and
-//! every later record of the batch are reported in `batchItemFailures`.
+//! Failure rule, per message group ([`Consumer::handle_batch`]): a record that is not done
+//! holds its own group only. Later records of the same group are not attempted (that would
+//! break the group's order); they are made visible again at once, since an in-flight record
+//! holds its group, and reported in `batchItemFailures` with the failed one. Records of
+//! other groups are processed in the same invocation, so they never wait for, nor spend a
+//! receive on, another athlete's failure. A poison record, and a transient failure on its
+//! last allowed receive, are moved to the DLQ by the consumer itself, at once, so they
+//! stop holding their group and its later records are processed right away.
 
 pub mod config;
 mod jobs;
 pub mod outcome;
 pub mod pump;
 
+use std::collections::HashSet;
+
 use futures_util::FutureExt;
-use stravasync_core::event::Job;
+use stravasync_core::event::{Job, QueueMessage};
 use stravasync_core::model::RateWindow;
 use stravasync_core::model::RateWindowKind;
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, Reservation, TokenVault};
@@ -37,13 +47,31 @@ pub use outcome::Outcome;
 use outcome::{retry_delay, strava_outcome};
 
 /// One SQS record, as the event source mapping (or the local pump) delivers it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Record {
     pub message_id: String,
     pub receipt_handle: String,
     pub body: String,
     /// `ApproximateReceiveCount`: 1 on the first delivery.
     pub receive_count: u32,
+    /// `MessageGroupId` (FIFO). Records without one are treated as one group.
+    pub group_id: Option<String>,
+    /// `MessageDeduplicationId` (FIFO), kept when the record is dead-lettered.
+    pub dedup_id: Option<String>,
+}
+
+/// What became of a batch: what to report to the event source, and what the consumer
+/// settled itself.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BatchReport {
+    /// Message ids for `batchItemFailures`: not done, left on the queue (with the
+    /// visibility their outcome set).
+    pub failed: Vec<String>,
+    /// Message ids the consumer moved to the dead-letter queue and deleted itself.
+    pub dead_lettered: Vec<String>,
+    /// Message ids not attempted because an earlier record of their group failed (a
+    /// subset of `failed`, made visible again at once).
+    pub released: Vec<String>,
 }
 
 /// Webhook work has priority: background jobs stop at a share of each window.
@@ -75,21 +103,71 @@ where
         self.strava.now()
     }
 
-    /// Processes a batch in order and returns the message ids to report as failed.
-    pub async fn handle_batch(&self, records: &[Record]) -> Vec<String> {
-        for (i, record) in records.iter().enumerate() {
+    /// Processes a batch in order, group by group (see the module docs), and says which
+    /// records to report as failed.
+    pub async fn handle_batch(&self, records: &[Record]) -> BatchReport {
+        let mut report = BatchReport::default();
+        let mut held: HashSet<Option<&str>> = HashSet::new();
+        for record in records {
+            let group = record.group_id.as_deref();
+            if held.contains(&group) {
+                self.release(record).await;
+                report.released.push(record.message_id.clone());
+                report.failed.push(record.message_id.clone());
+                continue;
+            }
             // A panic must not take the batch (and the rest of the records) with it.
             let outcome = std::panic::AssertUnwindSafe(self.process(record))
                 .catch_unwind()
                 .await
                 .unwrap_or_else(|_| Outcome::Poison { reason: "panic while processing".into() });
-            if outcome == Outcome::Done {
+            let give_up = match &outcome {
+                Outcome::Done => continue,
+                Outcome::Poison { reason } => Some(reason.clone()),
+                Outcome::Retry { reason } if record.receive_count >= self.config.max_receives => {
+                    Some(format!("gave up after {} receives: {reason}", record.receive_count))
+                }
+                Outcome::Retry { .. } | Outcome::Defer { .. } => None,
+            };
+            if let Some(reason) = give_up
+                && self.dead_letter(record, &reason).await
+            {
+                report.dead_lettered.push(record.message_id.clone());
                 continue;
             }
             self.settle(record, &outcome).await;
-            return records[i..].iter().map(|r| r.message_id.clone()).collect();
+            held.insert(group);
+            report.failed.push(record.message_id.clone());
         }
-        Vec::new()
+        report
+    }
+
+    /// Moves a record to the DLQ; false if that failed (the redrive policy then applies).
+    async fn dead_letter(&self, record: &Record, reason: &str) -> bool {
+        let message = QueueMessage {
+            group_id: record.group_id.clone().unwrap_or_else(|| "ungrouped".into()),
+            dedup_id: record.dedup_id.clone().unwrap_or_else(|| record.message_id.clone()),
+            body: record.body.clone(),
+        };
+        match self.queue.dead_letter(&record.receipt_handle, &message, reason).await {
+            Ok(()) => {
+                tracing::warn!(message_id = %record.message_id, receive_count = record.receive_count, reason, outcome = "dead_lettered", "record moved to the DLQ");
+                true
+            }
+            Err(e) => {
+                tracing::error!(message_id = %record.message_id, error = %e, "moving to the DLQ failed; the redrive policy applies");
+                false
+            }
+        }
+    }
+
+    /// Makes a record that was not attempted visible again at once: in flight, it would
+    /// hold its group for the whole visibility timeout.
+    async fn release(&self, record: &Record) {
+        tracing::info!(message_id = %record.message_id, outcome = "released", "not attempted: an earlier record of its group failed");
+        if let Err(e) = self.queue.defer(&record.receipt_handle, 0).await {
+            tracing::error!(message_id = %record.message_id, error = %e, "release failed; default visibility applies");
+        }
     }
 
     /// Sets the visibility a not-done record needs.
@@ -97,7 +175,7 @@ where
         let (secs, reason) = match outcome {
             Outcome::Done => return,
             Outcome::Defer { secs, reason } => (*secs, reason),
-            Outcome::Retry { reason } => (retry_delay(record.receive_count), reason),
+            Outcome::Retry { reason } => (retry_delay(self.config.retry_base_s, record.receive_count), reason),
             Outcome::Poison { reason } => (0, reason),
         };
         tracing::warn!(
@@ -194,13 +272,25 @@ where
     }
 }
 
+/// The consumer's event queue: the FIFO queue, with the DLQ it dead-letters into when
+/// `DLQ_URL` is set.
+pub fn sqs_queue(client: aws_sdk_sqs::Client, config: &ConsumerConfig) -> stravasync_aws::sqs::SqsQueue {
+    let queue = stravasync_aws::sqs::SqsQueue::new(client, &config.queue_url);
+    match &config.dlq_url {
+        Some(dlq) => queue.with_dead_letter_queue(dlq),
+        None => queue,
+    }
+}
+
 /// Converts a record of the SQS Lambda event.
 pub fn record_from_sqs(m: aws_lambda_events::event::sqs::SqsMessage) -> Record {
-    let receive_count = m.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
+    let attr = |k: &str| m.attributes.get(k).cloned();
     Record {
+        receive_count: attr("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1),
+        group_id: attr("MessageGroupId"),
+        dedup_id: attr("MessageDeduplicationId"),
         message_id: m.message_id.unwrap_or_default(),
         receipt_handle: m.receipt_handle.unwrap_or_default(),
         body: m.body.unwrap_or_default(),
-        receive_count,
     }
 }

@@ -4,7 +4,6 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::secrets::SecretsVault;
-use stravasync_aws::sqs::SqsQueue;
 use stravasync_consumer::{Consumer, ConsumerConfig, Record};
 use stravasync_core::ports::TokenVault;
 use stravasync_strava::{StravaClient, StravaConfig};
@@ -25,15 +24,16 @@ async fn main() -> Result<(), Error> {
             .with_urls(config.strava_api_url.clone(), config.strava_oauth_url.clone()),
     )?;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &config.table_name);
-    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), &config.queue_url);
+    let queue = stravasync_consumer::sqs_queue(aws_sdk_sqs::Client::new(&sdk), &config);
     let consumer = Consumer::new(config, strava, store, vault, queue);
     let consumer = &consumer;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let records: Vec<Record> =
             event.payload.records.into_iter().map(stravasync_consumer::record_from_sqs).collect();
-        let failed = consumer.handle_batch(&records).await;
+        let report = consumer.handle_batch(&records).await;
         let mut response = SqsBatchResponse::default();
-        response.batch_item_failures = failed
+        response.batch_item_failures = report
+            .failed
             .into_iter()
             .map(|id| {
                 let mut f = BatchItemFailure::default();

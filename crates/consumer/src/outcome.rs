@@ -12,8 +12,8 @@ pub enum Outcome {
     Defer { secs: u32, reason: String },
     /// A transient failure: retried with backoff until the redrive count sends it to the DLQ.
     Retry { reason: String },
-    /// Can never succeed as it is (bad body, invalid data): made visible again at once so
-    /// the redrive policy moves it to the DLQ quickly, where it waits for a fix and a redrive.
+    /// Can never succeed as it is (bad body, invalid data): moved to the DLQ at once, where
+    /// it waits for a fix and a redrive.
     Poison { reason: String },
 }
 
@@ -70,7 +70,8 @@ pub fn strava_outcome(e: StravaError, now: i64) -> Outcome {
     }
 }
 
-/// Backoff for a transient failure on the n-th receive: 10 s, 20 s, 40 s … capped at 15 min.
-pub fn retry_delay(receive_count: u32) -> u32 {
-    10u32.saturating_mul(1 << receive_count.saturating_sub(1).min(7)).min(900)
+/// Backoff for a transient failure on the n-th receive: `base`, 2·base, 4·base … capped
+/// at 15 min (with the default base of 10 s: 10 s, 20 s, 40 s …).
+pub fn retry_delay(base_s: u32, receive_count: u32) -> u32 {
+    base_s.saturating_mul(1 << receive_count.saturating_sub(1).min(7)).min(900)
 }

@@ -1,21 +1,40 @@
 //! A local stand-in for Lambda's SQS event source mapping: receive a batch from the FIFO
 //! queue, hand it to the consumer as one invocation, delete what succeeded, leave the
-//! failures to their visibility (and, after the redrive count, to the DLQ).
+//! reported failures to the visibility the consumer set. Records the consumer moved to
+//! the DLQ itself are already deleted.
 
 use stravasync_aws::sqs::SqsQueue;
 use stravasync_core::ports::{ActivityStore, QueueError, RateBudget, TokenVault};
 
-use crate::{Consumer, Record};
+use crate::{BatchReport, Consumer, Record};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PumpStats {
     pub received: usize,
     pub done: usize,
     pub failed: usize,
+    pub dead_lettered: usize,
+}
+
+/// One receive and invocation in detail: the records as delivered, and the consumer's report.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Delivery {
+    pub records: Vec<Record>,
+    pub report: BatchReport,
+    pub stats: PumpStats,
 }
 
 /// One receive (up to 10 messages, no long poll) and one invocation.
 pub async fn pump_once<S, V>(consumer: &Consumer<S, V, SqsQueue>) -> Result<PumpStats, QueueError>
+where
+    S: ActivityStore + RateBudget,
+    V: TokenVault,
+{
+    Ok(deliver_once(consumer).await?.stats)
+}
+
+/// As [`pump_once`], returning what was delivered and reported.
+pub async fn deliver_once<S, V>(consumer: &Consumer<S, V, SqsQueue>) -> Result<Delivery, QueueError>
 where
     S: ActivityStore + RateBudget,
     V: TokenVault,
@@ -28,19 +47,23 @@ where
             receipt_handle: m.receipt_handle.clone(),
             body: m.body.clone(),
             receive_count: m.receive_count,
+            group_id: m.group_id.clone(),
+            dedup_id: m.dedup_id.clone(),
         })
         .collect();
-    let failed = consumer.handle_batch(&records).await;
+    let report = consumer.handle_batch(&records).await;
     let mut stats = PumpStats { received: records.len(), ..Default::default() };
     for r in &records {
-        if failed.contains(&r.message_id) {
+        if report.failed.contains(&r.message_id) {
             stats.failed += 1;
+        } else if report.dead_lettered.contains(&r.message_id) {
+            stats.dead_lettered += 1;
         } else {
             consumer.queue.delete(&r.receipt_handle).await?;
             stats.done += 1;
         }
     }
-    Ok(stats)
+    Ok(Delivery { records, report, stats })
 }
 
 /// Pumps until a receive comes back empty (deferred messages stay hidden) or `max_rounds`.
@@ -61,6 +84,7 @@ where
         total.received += s.received;
         total.done += s.done;
         total.failed += s.failed;
+        total.dead_lettered += s.dead_lettered;
     }
     Ok(total)
 }

@@ -9,7 +9,7 @@ use stravasync_consumer::Outcome;
 use stravasync_core::codec::decode_chunks;
 use stravasync_core::event::Job;
 use stravasync_core::model::{ActivityState, ScoreSource, StoredActivity};
-use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault};
+use stravasync_core::ports::{ActivityStore, TokenVault};
 
 const T: i64 = 1_763_755_200;
 
@@ -206,45 +206,6 @@ async fn strava_faults_map_to_retry_defer_and_refresh() {
     h.fake.state.inject(fault(fake_strava::FaultKind::Unauthorized, 1));
     assert_eq!(h.run(&job).await, Outcome::Done, "refreshed once and retried");
     assert_eq!(live(&h, EDGE810).await.version, T);
-}
-
-#[tokio::test]
-async fn bad_bodies_are_poison_and_the_batch_stops_at_the_first_failure() {
-    let h = harness("batch", "read,activity:read_all").await;
-    let good = event_job("activity", EDGE810, "create", json!({}), T);
-    let later = event_job("activity", FENIX2, "create", json!({}), T);
-    let mut bad = record(&good, "m-2", 1);
-    bad.body = r#"{"kind":"webhook_event","event":{"object_type":"activity"}}"#.into();
-    assert!(
-        matches!(h.consumer.process(&bad).await, Outcome::Poison { reason } if reason.contains("missing field `object_id`"))
-    );
-    let batch = vec![record(&good, "m-1", 1), bad, record(&later, "m-3", 1)];
-    let failed = h.consumer.handle_batch(&batch).await;
-    assert_eq!(failed, vec!["m-2".to_string(), "m-3".to_string()]);
-    assert!(h.consumer.store.get_activity(ATHLETE, EDGE810).await.unwrap().is_some(), "m-1 applied");
-    assert_eq!(h.consumer.store.get_activity(ATHLETE, FENIX2).await.unwrap(), None, "m-3 not attempted");
-}
-
-#[tokio::test]
-async fn a_poison_message_reaches_the_dlq_through_the_redrive_policy() {
-    let h = harness("dlq", "read,activity:read_all").await;
-    h.consumer
-        .queue
-        .enqueue(&stravasync_core::event::QueueMessage {
-            group_id: "athlete-1".into(),
-            dedup_id: "p1".into(),
-            body: "not json".into(),
-        })
-        .await
-        .unwrap();
-    for _ in 0..stravasync_aws::resources::QUEUE.max_receive_count {
-        let s = stravasync_consumer::pump::pump_once(&h.consumer).await.unwrap();
-        assert_eq!((s.received, s.failed), (1, 1));
-    }
-    assert_eq!(stravasync_consumer::pump::pump_once(&h.consumer).await.unwrap().received, 0);
-    let dead = h.stack.dlq().receive(10, 0).await.unwrap();
-    assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].body, "not json", "kept for inspection and redrive");
 }
 
 #[tokio::test]

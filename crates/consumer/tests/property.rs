@@ -90,10 +90,17 @@ fn events_and_world(history: &History, fake: &RunningFake) -> Vec<Job> {
 type MemConsumer = Consumer<MemoryStore, MemoryVault, MemoryQueue>;
 
 async fn consumer(fake: &RunningFake) -> MemConsumer {
-    let env = [("STRAVA_API_URL", fake.api_url()), ("STRAVA_OAUTH_URL", fake.oauth_url())];
+    // Failed records are always redelivered here (no give-up): the property is about
+    // order and duplication, not the DLQ.
+    let env = [
+        ("STRAVA_API_URL", fake.api_url()),
+        ("STRAVA_OAUTH_URL", fake.oauth_url()),
+        ("MAX_RECEIVES", "1000".to_string()),
+    ];
     let config = ConsumerConfig::from_lookup(|k| {
         env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()).or_else(|| {
-            (!["RATE_LIMIT_15MIN", "RATE_LIMIT_DAILY", "BACKGROUND_SHARE", "BACKFILL_BATCH"].contains(&k))
+            (!["RATE_LIMIT_15MIN", "RATE_LIMIT_DAILY", "BACKGROUND_SHARE", "BACKFILL_BATCH", "DLQ_URL", "RETRY_BASE_SECONDS"]
+                .contains(&k))
                 .then(|| "x".into())
         })
     })
@@ -191,7 +198,7 @@ proptest! {
                 assert!(rounds < 200, "did not converge");
                 let take = batch.min(pending.len());
                 let now: Vec<Record> = pending.drain(..take).collect();
-                let failed = under_test.handle_batch(&now).await;
+                let failed = under_test.handle_batch(&now).await.failed;
                 for mut r in now.into_iter().filter(|r| failed.contains(&r.message_id)) {
                     // Redelivered later, as SQS does after the visibility timeout.
                     r.receive_count += 1;

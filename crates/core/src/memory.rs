@@ -270,6 +270,7 @@ struct QueueState {
     messages: Vec<QueueMessage>,
     seen_dedup_ids: HashSet<String>,
     deferrals: Vec<(String, u32)>,
+    dead_letters: Vec<(QueueMessage, String)>,
 }
 
 impl MemoryQueue {
@@ -285,6 +286,11 @@ impl MemoryQueue {
     pub fn deferrals(&self) -> Vec<(String, u32)> {
         self.with(|s| s.deferrals.clone())
     }
+
+    /// `(message, reason)` of every message moved to the dead-letter queue, in order.
+    pub fn dead_letters(&self) -> Vec<(QueueMessage, String)> {
+        self.with(|s| s.dead_letters.clone())
+    }
 }
 
 impl EventQueue for MemoryQueue {
@@ -299,6 +305,11 @@ impl EventQueue for MemoryQueue {
 
     async fn defer(&self, receipt_handle: &str, delay_secs: u32) -> Result<(), QueueError> {
         self.with(|s| s.deferrals.push((receipt_handle.to_string(), delay_secs)));
+        Ok(())
+    }
+
+    async fn dead_letter(&self, _receipt_handle: &str, message: &QueueMessage, reason: &str) -> Result<(), QueueError> {
+        self.with(|s| s.dead_letters.push((message.clone(), reason.to_string())));
         Ok(())
     }
 }

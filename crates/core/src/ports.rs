@@ -207,4 +207,14 @@ pub trait EventQueue: Send + Sync {
     fn enqueue(&self, message: &QueueMessage) -> impl Future<Output = Result<(), QueueError>> + Send;
     /// Makes a received message visible again after `delay_secs` (deferral, not retry).
     fn defer(&self, receipt_handle: &str, delay_secs: u32) -> impl Future<Output = Result<(), QueueError>> + Send;
+    /// Moves a received message to the dead-letter queue at once, keeping its body, group
+    /// and deduplication id (so a redrive replays it as it was) and recording `reason`:
+    /// sent to the DLQ first, then deleted from the queue, so a failure between the two
+    /// leaves a copy in both, never in neither.
+    fn dead_letter(
+        &self,
+        receipt_handle: &str,
+        message: &QueueMessage,
+        reason: &str,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
 }

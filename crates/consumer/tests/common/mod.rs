@@ -27,8 +27,14 @@ pub fn consumer_config(stack: &LocalStack, fake: &RunningFake) -> ConsumerConfig
         ("TOKEN_SECRET_PREFIX", stack.names.token_secret_prefix.clone()),
         ("STRAVA_API_URL", fake.api_url()),
         ("STRAVA_OAUTH_URL", fake.oauth_url()),
+        ("DLQ_URL", stack.urls.dlq_url.clone()),
     ];
     ConsumerConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap()
+}
+
+/// The event queue as the consumer Lambda has it: with the DLQ it dead-letters into.
+pub fn queue_of(stack: &LocalStack) -> SqsQueue {
+    stack.queue().with_dead_letter_queue(&stack.urls.dlq_url)
 }
 
 pub fn strava_client(fake: &RunningFake) -> StravaClient {
@@ -66,7 +72,7 @@ pub async fn harness_with(
     let fake = fake_strava::start(fake_config).await.unwrap();
     let mut config = consumer_config(&stack, &fake);
     tweak(&mut config);
-    let consumer = Consumer::new(config, strava_client(&fake), stack.store(), stack.vault(), stack.queue());
+    let consumer = Consumer::new(config, strava_client(&fake), stack.store(), stack.vault(), queue_of(&stack));
     for athlete in fake.state.athlete_ids() {
         connect(&fake, &consumer.vault, &consumer.store, athlete, scope).await;
     }
@@ -124,6 +130,8 @@ pub fn record(job: &Job, id: &str, receive_count: u32) -> Record {
         receipt_handle: format!("receipt-{id}"),
         body: serde_json::to_string(job).unwrap(),
         receive_count,
+        group_id: Some(QueueMessage::group_for(job.athlete_id())),
+        dedup_id: Some(id.to_string()),
     }
 }
 
