@@ -4,7 +4,8 @@
 //! |---|---|---|---|
 //! | profile | `ATH#<athlete>` | `PROFILE` | `data`: JSON; `gsi2pk = PROFILE`, `gsi2sk = <athlete>` (index `listing`) |
 //! | activity | `ATH#<athlete>` | `ACT#<activity>` | `data`: JSON, `version`, `tombstone`; live ones also `gsi1pk = ATH#<athlete>#ACT`, `gsi1sk = <local date>#<activity>` |
-//! | stream chunk | `ATH#<athlete>` | `STR#<activity>#<index:05>` | `data`: binary (codec chunk) |
+//! | stream chunk | `ATH#<athlete>` | `STS#<activity>#<set id>#<index:05>` | `data`: binary (codec chunk); the set id is the content hash, so sets never share keys |
+//! | stream chunk, before set ids | `ATH#<athlete>` | `STR#<activity>#<index:05>` | read and deleted, never written |
 //! | PMC day | `ATH#<athlete>` | `PMC#<date>` | `load`, `ctl`, `atl`, `tsb` as numbers |
 //! | PMC dirty marker | `ATH#<athlete>` | `PMCDIRTY` | `dirty_from`; `gsi2pk = PMC_DIRTY`, `gsi2sk = <athlete>` (sparse index `listing`) |
 //! | rate window | `RATE` | `<kind>#<start>` | `used`, `expires_at` (TTL) |
@@ -27,7 +28,7 @@ use stravasync_core::LocalDate;
 use stravasync_core::json::parse_json_with_path;
 use stravasync_core::model::{
     ActivityId, ActivityState, AthleteId, AthleteProfile, PmcRow, RateWindow, RateWindowKind, StoredActivity,
-    Tombstone, check_schema,
+    StreamSetRef, Tombstone, check_schema,
 };
 use stravasync_core::ports::{ActivityStore, RateBudget, Reservation, StoreError, WriteOutcome};
 
@@ -65,12 +66,16 @@ fn activity_sk(activity: ActivityId) -> String {
     format!("ACT#{activity}")
 }
 
-fn chunk_prefix(activity: ActivityId) -> String {
-    format!("STR#{activity}#")
+/// Key prefix of the chunks of one stream set.
+fn chunk_prefix(activity: ActivityId, set: StreamSetRef<'_>) -> String {
+    match set {
+        StreamSetRef::Id(id) => format!("STS#{activity}#{id}#"),
+        StreamSetRef::Legacy => format!("STR#{activity}#"),
+    }
 }
 
-fn chunk_sk(activity: ActivityId, index: usize) -> String {
-    format!("STR#{activity}#{index:05}")
+fn chunk_sk(activity: ActivityId, set_id: &str, index: usize) -> String {
+    format!("{}{index:05}", chunk_prefix(activity, StreamSetRef::Id(set_id)))
 }
 
 fn pmc_sk(date: LocalDate) -> String {
@@ -296,20 +301,27 @@ impl DynamoStore {
         }
     }
 
-    /// Every stream chunk item of one activity, in index order.
-    async fn chunk_items(
+    /// The items under a key prefix of the athlete's partition, in key order.
+    async fn items_with_prefix(
         &self,
         athlete: AthleteId,
-        activity: ActivityId,
+        prefix: String,
         keys_only: bool,
     ) -> Result<Vec<Item>, StoreError> {
         self.query_all(
             None,
             "pk = :pk AND begins_with(sk, :prefix)",
-            vec![(":pk", s(athlete_pk(athlete))), (":prefix", s(chunk_prefix(activity)))],
+            vec![(":pk", s(athlete_pk(athlete))), (":prefix", s(prefix))],
             keys_only,
         )
         .await
+    }
+
+    /// Keys of every stream chunk of one activity, of every set and layout.
+    async fn all_chunk_keys(&self, athlete: AthleteId, activity: ActivityId) -> Result<Vec<Item>, StoreError> {
+        let mut keys = self.items_with_prefix(athlete, format!("STS#{activity}#"), true).await?;
+        keys.extend(self.items_with_prefix(athlete, chunk_prefix(activity, StreamSetRef::Legacy), true).await?);
+        Ok(keys)
     }
 
     async fn get_item(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
@@ -385,37 +397,28 @@ impl ActivityStore for DynamoStore {
         &self,
         athlete: AthleteId,
         activity: ActivityId,
+        set_id: &str,
         chunks: &[Vec<u8>],
     ) -> Result<(), StoreError> {
         let requests = chunks
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let mut item = Self::key(athlete_pk(athlete), chunk_sk(activity, i));
+                let mut item = Self::key(athlete_pk(athlete), chunk_sk(activity, set_id, i));
                 item.insert("data".into(), AttributeValue::B(Blob::new(c.clone())));
                 Self::put_request(item)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        self.batch_write(requests).await?;
-        // Chunks beyond the new count belong to an older, longer encoding.
-        let stale = self
-            .query_all(
-                None,
-                "pk = :pk AND sk BETWEEN :from AND :to",
-                vec![
-                    (":pk", s(athlete_pk(athlete))),
-                    (":from", s(chunk_sk(activity, chunks.len()))),
-                    (":to", s(format!("{}~", chunk_prefix(activity)))),
-                ],
-                true,
-            )
-            .await?;
-        self.delete_keys(stale).await?;
-        Ok(())
+        self.batch_write(requests).await
     }
 
-    async fn get_stream_chunks(&self, athlete: AthleteId, activity: ActivityId) -> Result<Vec<Vec<u8>>, StoreError> {
-        let items = self.chunk_items(athlete, activity, false).await?;
+    async fn get_stream_chunks(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+        set: StreamSetRef<'_>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let items = self.items_with_prefix(athlete, chunk_prefix(activity, set), false).await?;
         items
             .iter()
             .map(|item| match item.get("data") {
@@ -425,9 +428,23 @@ impl ActivityStore for DynamoStore {
             .collect()
     }
 
-    async fn delete_stream_chunks(&self, athlete: AthleteId, activity: ActivityId) -> Result<usize, StoreError> {
-        let keys = self.chunk_items(athlete, activity, true).await?;
-        self.delete_keys(keys).await
+    async fn delete_stream_chunks(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+        keep: Option<StreamSetRef<'_>>,
+    ) -> Result<usize, StoreError> {
+        let kept = keep.map(|set| chunk_prefix(activity, set));
+        let in_kept = |key: &Item| {
+            let sk = key.get("sk").and_then(|v| v.as_s().ok());
+            kept.as_deref().is_some_and(|p| sk.is_some_and(|sk| sk.starts_with(p)))
+        };
+        let doomed = self.all_chunk_keys(athlete, activity).await?.into_iter().filter(|k| !in_kept(k)).collect();
+        self.delete_keys(doomed).await
+    }
+
+    async fn stream_chunk_count(&self, athlete: AthleteId, activity: ActivityId) -> Result<usize, StoreError> {
+        Ok(self.all_chunk_keys(athlete, activity).await?.len())
     }
 
     async fn put_pmc_rows(&self, athlete: AthleteId, rows: &[PmcRow]) -> Result<(), StoreError> {

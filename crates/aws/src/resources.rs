@@ -71,7 +71,8 @@ pub struct QueueSpec {
     pub dlq_retention_s: u32,
 }
 
-pub const QUEUE: QueueSpec = QueueSpec { visibility_timeout_s: 1080, max_receive_count: 20, dlq_retention_s: 1_209_600 };
+pub const QUEUE: QueueSpec =
+    QueueSpec { visibility_timeout_s: 1080, max_receive_count: 20, dlq_retention_s: 1_209_600 };
 
 /// Timeout of the consumer function; the queue's visibility timeout is 6× this.
 pub const CONSUMER_TIMEOUT_S: u32 = 180;

@@ -143,8 +143,10 @@ impl EventQueue for SqsQueue {
     }
 
     async fn dead_letter(&self, receipt_handle: &str, message: &QueueMessage, reason: &str) -> Result<(), QueueError> {
-        let dlq = self.dlq_url.as_deref().ok_or_else(|| QueueError::Rejected("no dead-letter queue configured".into()))?;
-        let reason: String = reason.chars().filter(|c| stravasync_core::event::sqs_allows(*c)).take(MAX_REASON_CHARS).collect();
+        let dlq =
+            self.dlq_url.as_deref().ok_or_else(|| QueueError::Rejected("no dead-letter queue configured".into()))?;
+        let reason: String =
+            reason.chars().filter(|c| stravasync_core::event::sqs_allows(*c)).take(MAX_REASON_CHARS).collect();
         let attribute = |v: &str| {
             MessageAttributeValue::builder()
                 .data_type("String")

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_core::LocalDate;
-use stravasync_core::codec::{decode_chunks, encode_chunks_sized};
+use stravasync_core::codec::{decode_chunks, encode_chunks, encode_chunks_sized, stream_set_id};
 use stravasync_core::metrics::{ActivityMetrics, Peaks, Score, Zones};
 use stravasync_core::model::{
     ActivityState, AthleteProfile, PmcConstants, RateWindow, RateWindowKind, SCHEMA_VERSION, ScoreSource,
-    StoredActivity, Tombstone,
+    StoredActivity, StreamSetRef, Tombstone,
 };
 use stravasync_core::pmc;
 use stravasync_core::ports::{ActivityStore, RateBudget, Reservation, StoreError, WriteOutcome};
@@ -44,6 +44,8 @@ fn activity(athlete: i64, id: i64, version: i64, date: &str, name: &str) -> Stor
             peaks: Peaks { watts: None, heartrate: None, velocity_smooth: None },
         }),
         stream_chunks: 0,
+        streams_id: None,
+        unscored_reason: None,
         pending_streams: false,
         field_versions: Default::default(),
     }
@@ -152,8 +154,8 @@ async fn queries_page_past_one_megabyte() {
 }
 
 #[tokio::test]
-async fn stream_chunks_round_trip_across_chunk_boundaries_and_shrink() {
-    let (store, _stack) = store("chunks").await;
+async fn stream_sets_round_trip_and_never_share_keys() {
+    let (store, stack) = store("chunks").await;
     let n = 3000;
     let set = StreamSet::default()
         .with(NumericKey::Time, (0..n).map(f64::from).collect())
@@ -161,21 +163,41 @@ async fn stream_chunks_round_trip_across_chunk_boundaries_and_shrink() {
         .with(NumericKey::Altitude, (0..n).map(|i| f64::from(i).sin() * 100.0).collect());
     let many = encode_chunks_sized(&set, 1000).unwrap();
     assert!(many.len() > 5, "{}", many.len());
-    store.put_stream_chunks(1, 2, &many).await.unwrap();
-    let back = store.get_stream_chunks(1, 2).await.unwrap();
+    let many_id = stream_set_id(&many).unwrap();
+    store.put_stream_chunks(1, 2, &many_id, &many).await.unwrap();
+    let back = store.get_stream_chunks(1, 2, StreamSetRef::Id(&many_id)).await.unwrap();
     assert_eq!(back, many);
     assert_eq!(decode_chunks(&back).unwrap(), set);
-    // Re-encoding into fewer chunks removes the old surplus.
-    let few = encode_chunks_sized(&set, 1 << 20).unwrap();
-    store.put_stream_chunks(1, 2, &few).await.unwrap();
-    let back = store.get_stream_chunks(1, 2).await.unwrap();
-    assert_eq!(back.len(), 1);
-    assert_eq!(decode_chunks(&back).unwrap(), set);
+    // Other content is another set, under other keys: writing it leaves the first intact.
+    let other = set.clone().with(NumericKey::Watts, (0..n).map(|i| f64::from((i * 41) % 500)).collect());
+    let other_chunks = encode_chunks_sized(&other, 1000).unwrap();
+    let other_id = stream_set_id(&other_chunks).unwrap();
+    assert_ne!(other_id, many_id);
+    store.put_stream_chunks(1, 2, &other_id, &other_chunks).await.unwrap();
+    assert_eq!(store.get_stream_chunks(1, 2, StreamSetRef::Id(&many_id)).await.unwrap(), many);
+    // A chunk of the layout before set ids is still read, and pruned with the rest.
+    let legacy = encode_chunks(&set).unwrap();
+    aws_sdk_dynamodb::Client::new(&stack.sdk)
+        .put_item()
+        .table_name(&stack.names.table)
+        .item("pk", aws_sdk_dynamodb::types::AttributeValue::S("ATH#1".into()))
+        .item("sk", aws_sdk_dynamodb::types::AttributeValue::S("STR#2#00000".into()))
+        .item("data", aws_sdk_dynamodb::types::AttributeValue::B(legacy[0].clone().into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decode_chunks(&store.get_stream_chunks(1, 2, StreamSetRef::Legacy).await.unwrap()).unwrap(), set);
+    let total = many.len() + other_chunks.len() + 1;
+    assert_eq!(store.stream_chunk_count(1, 2).await.unwrap(), total);
     // Activity 20's chunks are not activity 2's (no prefix confusion).
-    store.put_stream_chunks(1, 20, &few).await.unwrap();
-    assert_eq!(store.delete_stream_chunks(1, 2).await.unwrap(), 1);
-    assert!(store.get_stream_chunks(1, 2).await.unwrap().is_empty());
-    assert_eq!(store.get_stream_chunks(1, 20).await.unwrap().len(), 1);
+    store.put_stream_chunks(1, 20, &many_id, &many).await.unwrap();
+    // Pruning keeps exactly the set named.
+    let pruned = store.delete_stream_chunks(1, 2, Some(StreamSetRef::Id(&other_id))).await.unwrap();
+    assert_eq!(pruned, many.len() + 1);
+    assert_eq!(store.get_stream_chunks(1, 2, StreamSetRef::Id(&other_id)).await.unwrap(), other_chunks);
+    assert_eq!(store.delete_stream_chunks(1, 2, None).await.unwrap(), other_chunks.len());
+    assert_eq!(store.stream_chunk_count(1, 2).await.unwrap(), 0);
+    assert_eq!(store.stream_chunk_count(1, 20).await.unwrap(), many.len());
 }
 
 #[tokio::test]
@@ -186,16 +208,17 @@ async fn a_missing_stored_chunk_is_reported_by_the_codec() {
         .with(NumericKey::Altitude, (0..2000).map(|i| f64::from(i).sin() * 100.0).collect());
     let chunks = encode_chunks_sized(&set, 300).unwrap();
     assert!(chunks.len() >= 3, "{}", chunks.len());
-    store.put_stream_chunks(3, 4, &chunks).await.unwrap();
+    let id = stream_set_id(&chunks).unwrap();
+    store.put_stream_chunks(3, 4, &id, &chunks).await.unwrap();
     aws_sdk_dynamodb::Client::new(&stack.sdk)
         .delete_item()
         .table_name(&stack.names.table)
         .key("pk", aws_sdk_dynamodb::types::AttributeValue::S("ATH#3".into()))
-        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("STR#4#00001".into()))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("STS#4#{id}#00001")))
         .send()
         .await
         .unwrap();
-    let stored = store.get_stream_chunks(3, 4).await.unwrap();
+    let stored = store.get_stream_chunks(3, 4, StreamSetRef::Id(&id)).await.unwrap();
     assert_eq!(stored.len(), chunks.len() - 1);
     match decode_chunks(&stored) {
         Err(err) => assert!(err.to_string().contains("chunk 1 of"), "{err}"),
@@ -228,7 +251,8 @@ async fn delete_athlete_removes_more_than_a_thousand_items() {
         store.put_activity(&activity(42, i, 1, "2020-02-01", "a")).await.unwrap();
     }
     let set = StreamSet::default().with(NumericKey::Time, (0..500).map(f64::from).collect());
-    store.put_stream_chunks(42, 1, &encode_chunks_sized(&set, 100).unwrap()).await.unwrap();
+    let chunks = encode_chunks_sized(&set, 100).unwrap();
+    store.put_stream_chunks(42, 1, &stream_set_id(&chunks).unwrap(), &chunks).await.unwrap();
     // A neighbour that must survive.
     store.put_profile(&AthleteProfile::new(43)).await.unwrap();
 
@@ -236,7 +260,7 @@ async fn delete_athlete_removes_more_than_a_thousand_items() {
     assert!(deleted > 1100, "{deleted}");
     assert_eq!(store.get_profile(42).await.unwrap(), None);
     assert!(store.pmc_rows(42, start, start.add_days(2000)).await.unwrap().is_empty());
-    assert!(store.get_stream_chunks(42, 1).await.unwrap().is_empty());
+    assert_eq!(store.stream_chunk_count(42, 1).await.unwrap(), 0);
     assert!(store.get_profile(43).await.unwrap().is_some());
     assert_eq!(store.delete_athlete(42).await.unwrap(), 0);
 }

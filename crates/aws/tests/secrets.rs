@@ -26,6 +26,7 @@ fn tokens(athlete: i64, n: u32) -> OAuthTokens {
         refresh_token: Secret::new(format!("refresh-{n}")),
         expires_at: 1_700_000_000 + i64::from(n),
         scopes: Scopes::parse("read,activity:read_all"),
+        connected_at: 0,
     }
 }
 

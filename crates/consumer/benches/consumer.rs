@@ -77,6 +77,7 @@ fn requests_per_activity() {
                     refresh_token: Secret::new(r),
                     expires_at: e,
                     scopes: Scopes::parse("read,activity:read_all"),
+                    connected_at: 0,
                 })
                 .await
                 .unwrap();

@@ -57,6 +57,7 @@ async fn main() {
             refresh_token: Secret::new(r),
             expires_at: e,
             scopes: Scopes::parse("read,activity:read_all"),
+            connected_at: 0,
         })
         .await
         .expect("tokens");

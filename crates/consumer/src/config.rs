@@ -101,8 +101,8 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().contains("RATE_LIMIT_15MIN"));
         assert_eq!((c.dlq_url, c.max_receives, c.retry_base_s), (None, 5, 10));
-        let e = ConsumerConfig::from_lookup(|k| if k == "MAX_RECEIVES" { Some("0".into()) } else { base(k) })
-            .unwrap_err();
+        let e =
+            ConsumerConfig::from_lookup(|k| if k == "MAX_RECEIVES" { Some("0".into()) } else { base(k) }).unwrap_err();
         assert!(matches!(e, ConfigError::Invalid { var: "MAX_RECEIVES", .. }));
     }
 }

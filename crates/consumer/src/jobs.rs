@@ -1,15 +1,15 @@
 //! The jobs: webhook events (DESIGN §5), backfill / reconcile, rescore.
 
 use stravasync_core::LocalDate;
-use stravasync_core::codec::{decode_chunks, encode_chunks};
-use stravasync_core::event::{AspectType, Job, ObjectType, QueueMessage, WebhookEvent};
+use stravasync_core::codec::{decode_chunks, encode_chunks, stream_set_id};
+use stravasync_core::event::{AspectType, Job, MAX_EVENT_CLOCK_SKEW_S, ObjectType, QueueMessage, WebhookEvent};
 use stravasync_core::metrics::{self, ActivityMetrics, MetricsError};
 use stravasync_core::model::{
     ActivityId, ActivityState, ActivitySummary, AthleteId, FieldVersions, OAuthTokens, SCHEMA_VERSION, Sex,
     StoredActivity, Thresholds, Tombstone,
 };
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault, WriteOutcome};
-use stravasync_core::streams::StreamSet;
+use stravasync_core::streams::{MAX_SAMPLES, StreamSet};
 use stravasync_strava::{ActivityQuery, AthleteSession};
 
 use crate::outcome::{Outcome, Step};
@@ -48,8 +48,11 @@ where
 
     pub(crate) async fn apply_event(&self, event: &WebhookEvent, receive_count: u32) -> Step<()> {
         let athlete = event.owner_id;
+        if event.event_time > self.now().saturating_add(MAX_EVENT_CLOCK_SKEW_S) {
+            return Err(Outcome::Poison { reason: "event_time is more than a day in the future".into() });
+        }
         if event.is_deauthorization() {
-            return self.deauthorize(athlete).await;
+            return self.deauthorize(athlete, event.event_time).await;
         }
         if event.object_type == ObjectType::Athlete {
             tracing::info!(owner_id = athlete, outcome = "ignored", "athlete update other than deauthorization");
@@ -145,14 +148,8 @@ where
         }
         a.version = a.version.max(t);
         if retyped {
-            let set = if a.stream_chunks > 0 {
-                let chunks = self.store.get_stream_chunks(a.athlete_id, a.activity_id).await?;
-                decode_chunks(&chunks)
-                    .map_err(|e| Outcome::Poison { reason: format!("stored streams of {}: {e}", a.activity_id) })?
-            } else {
-                StreamSet::default()
-            };
-            a.metrics = self.score(&a.summary, &set, a.athlete_id).await?;
+            let set = self.stored_streams(&a).await?;
+            (a.metrics, a.unscored_reason) = self.score(&a.summary, &set, a.athlete_id).await?;
         }
         if self.store.put_activity(&a).await? == WriteOutcome::Written && retyped {
             self.store.mark_pmc_dirty(a.athlete_id, a.local_date).await?;
@@ -176,7 +173,7 @@ where
     ) -> Step<()> {
         let outcome = self.store.put_tombstone(Tombstone { athlete_id: athlete, activity_id: id, version }).await?;
         if outcome == WriteOutcome::Written {
-            self.store.delete_stream_chunks(athlete, id).await?;
+            self.store.delete_stream_chunks(athlete, id, None).await?;
             if let Some(ActivityState::Live(a)) = stored {
                 self.store.mark_pmc_dirty(athlete, a.local_date).await?;
             }
@@ -185,39 +182,61 @@ where
         Ok(())
     }
 
-    /// The API agreement: a deauthorized athlete's personal data is deleted.
-    async fn deauthorize(&self, athlete: AthleteId) -> Step<()> {
+    /// The API agreement: a deauthorized athlete's personal data is deleted, unless the
+    /// athlete connected again after this deauthorization (its tokens say when): then it
+    /// belongs to the earlier connection and the fresh tokens and profile stay.
+    async fn deauthorize(&self, athlete: AthleteId, event_time: i64) -> Step<()> {
+        if let Some(t) = self.vault.get_tokens_fresh(athlete).await?
+            && t.connected_at > event_time
+        {
+            tracing::info!(
+                owner_id = athlete,
+                connected_at = t.connected_at,
+                event_time,
+                outcome = "stale",
+                "deauthorization older than the latest connection ignored"
+            );
+            return Ok(());
+        }
         self.vault.delete_tokens(athlete).await?;
         let items = self.store.delete_athlete(athlete).await?;
         tracing::info!(owner_id = athlete, items, outcome = "deauthorized", "athlete data deleted");
         Ok(())
     }
 
-    /// Metrics with the athlete's thresholds; an unknown sport or bad thresholds leave the
-    /// activity unscored rather than unstored.
+    /// Metrics with the athlete's thresholds, or why there are none. An unknown sport, bad
+    /// thresholds or streams longer than the pipeline scores leave the activity unscored
+    /// rather than unstored; invalid streams are poison.
     async fn score(
         &self,
         summary: &ActivitySummary,
         set: &StreamSet,
         athlete: AthleteId,
-    ) -> Step<Option<ActivityMetrics>> {
+    ) -> Step<(Option<ActivityMetrics>, Option<String>)> {
+        let unscored = |reason: String| {
+            tracing::warn!(owner_id = athlete, object_id = summary.id, reason, "activity left unscored");
+            Ok((None, Some(reason)))
+        };
         let sport = match summary.sport() {
             Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(owner_id = athlete, object_id = summary.id, error = %e, "activity left unscored");
-                return Ok(None);
-            }
+            Err(e) => return unscored(e.to_string()),
         };
         match metrics::compute(&sport, set, &self.thresholds(athlete).await?) {
-            Ok(m) => Ok(Some(m)),
-            Err(MetricsError::Thresholds(e)) => {
-                tracing::warn!(owner_id = athlete, error = %e, "athlete thresholds invalid; activity left unscored");
-                Ok(None)
-            }
+            Ok(m) => Ok((Some(m), None)),
+            Err(MetricsError::Thresholds(e)) => unscored(format!("athlete thresholds invalid: {e}")),
+            Err(MetricsError::Streams(e)) if e.is_over_limit() => unscored(e.to_string()),
             Err(MetricsError::Streams(e)) => {
                 Err(Outcome::Poison { reason: format!("streams of activity {} from Strava: {e}", summary.id) })
             }
         }
+    }
+
+    /// The decoded stream set an activity points at (empty when it has none).
+    async fn stored_streams(&self, a: &StoredActivity) -> Step<StreamSet> {
+        let Some(set) = a.streams_ref() else { return Ok(StreamSet::default()) };
+        let chunks = self.store.get_stream_chunks(a.athlete_id, a.activity_id, set).await?;
+        decode_chunks(&chunks)
+            .map_err(|e| Outcome::Poison { reason: format!("stored streams of {}: {e}", a.activity_id) })
     }
 
     /// Fetches (or takes the given list summary), scores and stores one activity.
@@ -263,15 +282,22 @@ where
                 _ => (StreamSet::default(), true),
             },
         };
-        let metrics = self.score(&summary, &set, athlete).await?;
-        let chunks = if set.is_empty() {
-            Vec::new()
-        } else {
+        let (metrics, unscored_reason) = self.score(&summary, &set, athlete).await?;
+        // Streams over the sample cap are not stored either (their chunks would be huge).
+        let keep_streams = !set.is_empty() && set.len() <= MAX_SAMPLES;
+        let chunks = if keep_streams {
             encode_chunks(&set).map_err(|e| Outcome::Poison { reason: format!("encoding streams of {id}: {e}") })?
+        } else {
+            Vec::new()
         };
-        // Chunks first, then the activity that points at them, then the PMC marker: a crash
-        // between the steps is repaired by the retry, which rewrites the same keys.
-        self.store.put_stream_chunks(athlete, id, &chunks).await?;
+        // Chunks first, under their content's own set id, then the activity that points at
+        // them, then the PMC marker. A crash between the steps is repaired by the retry,
+        // which rewrites the same keys; a writer that loses the conditional put never
+        // touched the chunks the stored activity points at.
+        let streams_id = stream_set_id(&chunks);
+        if let Some(set_id) = &streams_id {
+            self.store.put_stream_chunks(athlete, id, set_id, &chunks).await?;
+        }
         let activity = StoredActivity {
             schema: SCHEMA_VERSION,
             athlete_id: athlete,
@@ -281,11 +307,16 @@ where
             summary,
             metrics,
             stream_chunks: chunks.len() as u32,
+            streams_id,
+            unscored_reason,
             pending_streams: pending,
             field_versions: FieldVersions::all(version),
         };
         match self.store.put_activity(&activity).await? {
             WriteOutcome::Written => {
+                // Sets the activity no longer points at (an older fetch, or one whose
+                // activity write never happened) go.
+                self.store.delete_stream_chunks(athlete, id, activity.streams_ref()).await?;
                 self.store.mark_pmc_dirty(athlete, local_date).await?;
                 tracing::info!(
                     owner_id = athlete,
@@ -297,9 +328,13 @@ where
                 );
             }
             WriteOutcome::Stale { stored_version } => {
-                if let Some(ActivityState::Deleted(_)) = self.store.get_activity(athlete, id).await? {
-                    self.store.delete_stream_chunks(athlete, id).await?;
-                }
+                // Our set is an orphan unless the stored activity points at the same one.
+                let stored = self.store.get_activity(athlete, id).await?;
+                let keep = match &stored {
+                    Some(ActivityState::Live(s)) => s.streams_ref(),
+                    _ => None,
+                };
+                self.store.delete_stream_chunks(athlete, id, keep).await?;
                 tracing::info!(
                     owner_id = athlete,
                     object_id = id,
@@ -427,14 +462,8 @@ where
         };
         let mut earliest: Option<LocalDate> = None;
         for mut a in activities {
-            let chunks = self.store.get_stream_chunks(athlete, a.activity_id).await?;
-            let set = if chunks.is_empty() {
-                StreamSet::default()
-            } else {
-                decode_chunks(&chunks)
-                    .map_err(|e| Outcome::Poison { reason: format!("stored streams of {}: {e}", a.activity_id) })?
-            };
-            a.metrics = self.score(&a.summary, &set, athlete).await?;
+            let set = self.stored_streams(&a).await?;
+            (a.metrics, a.unscored_reason) = self.score(&a.summary, &set, athlete).await?;
             if self.store.put_activity(&a).await? == WriteOutcome::Written {
                 earliest = Some(earliest.map_or(a.local_date, |e| e.min(a.local_date)));
             }

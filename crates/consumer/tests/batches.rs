@@ -19,7 +19,10 @@ use stravasync_core::ports::{ActivityStore, EventQueue};
 const T: i64 = 1_763_755_200;
 
 /// The shared recordings' athlete plus one generated athlete (another message group).
-async fn two_athletes(label: &str, tweak: impl FnOnce(&mut stravasync_consumer::ConsumerConfig)) -> (Harness, i64, i64) {
+async fn two_athletes(
+    label: &str,
+    tweak: impl FnOnce(&mut stravasync_consumer::ConsumerConfig),
+) -> (Harness, i64, i64) {
     let mut config = fake_config();
     config.season = Some(Season { athletes: 1, activities_per_athlete: 2, seed: 3, end: 1_763_000_000 });
     let h = harness_with(label, "read,activity:read_all", config, tweak).await;
@@ -89,7 +92,8 @@ async fn a_transient_failure_holds_its_group_only() {
         let d = deliver_once(&h.consumer).await.unwrap();
         assert_eq!(d.records.len(), 3, "{label}: one batch of three");
         assert_eq!((d.stats.done, d.stats.failed, d.stats.dead_lettered), (1, 2, 0), "{label}");
-        let ids = |dedup: &str| d.records.iter().find(|r| r.dedup_id.as_deref() == Some(dedup)).unwrap().message_id.clone();
+        let ids =
+            |dedup: &str| d.records.iter().find(|r| r.dedup_id.as_deref() == Some(dedup)).unwrap().message_id.clone();
         assert_eq!(d.report.failed, vec![ids("head"), ids("follower")], "{label}");
         assert_eq!(d.report.released, vec![ids("follower")], "{label}: not attempted");
         assert!(stored(&h, other, other_activity).await, "{label}: the other group was processed at once");
@@ -131,7 +135,9 @@ async fn a_poison_record_is_dead_lettered_at_once_and_its_group_goes_on() {
     let (h, other, other_activity) = two_athletes("batch-poison", |_| {}).await;
     let bad = r#"{"kind":"webhook_event","event":{"object_type":"activity"}}"#.to_string();
     let probe = stravasync_consumer::Record { body: bad.clone(), ..Default::default() };
-    assert!(matches!(h.consumer.process(&probe).await, Outcome::Poison { reason } if reason.contains("missing field `object_id`")));
+    assert!(
+        matches!(h.consumer.process(&probe).await, Outcome::Poison { reason } if reason.contains("missing field `object_id`"))
+    );
     enqueue_three(&h, bad.clone(), other, other_activity).await;
 
     let d = deliver_once(&h.consumer).await.unwrap();
@@ -172,7 +178,11 @@ async fn a_retry_on_its_last_receive_is_dead_lettered_and_releases_its_group() {
     let dead = h.stack.dlq().receive(10, 0).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].dedup_id.as_deref(), Some("head"));
-    assert!(dead[0].reason.as_deref().is_some_and(|r| r.starts_with("gave up after 2 receives")), "{:?}", dead[0].reason);
+    assert!(
+        dead[0].reason.as_deref().is_some_and(|r| r.starts_with("gave up after 2 receives")),
+        "{:?}",
+        dead[0].reason
+    );
 }
 
 /// Without a DLQ to move to, a poison record falls back to the redrive policy: visible at

@@ -28,10 +28,10 @@ async fn create_fetches_twice_scores_and_stores_streams() {
     let a = live(&h, EDGE810).await;
     assert_eq!(a.version, T);
     assert_eq!(a.local_date.to_string(), "2013-08-16");
-    let m = a.metrics.unwrap();
+    let m = a.metrics.clone().unwrap();
     assert_eq!(m.score.source, ScoreSource::Power);
     assert!((m.score.value.unwrap() - 189.32094802121168).abs() < 1e-6);
-    let chunks = h.consumer.store.get_stream_chunks(ATHLETE, EDGE810).await.unwrap();
+    let chunks = h.consumer.store.get_stream_chunks(ATHLETE, EDGE810, a.streams_ref().unwrap()).await.unwrap();
     assert_eq!(chunks.len() as u32, a.stream_chunks);
     assert_eq!(decode_chunks(&chunks).unwrap(), h.fake.state.activity_streams(EDGE810).unwrap());
     assert_eq!(h.consumer.store.pmc_dirty_from(ATHLETE).await.unwrap(), Some(a.local_date));
@@ -79,7 +79,7 @@ async fn private_without_read_all_deletes() {
     assert!(
         matches!(h.consumer.store.get_activity(ATHLETE, EDGE810).await.unwrap(), Some(ActivityState::Deleted(t)) if t.version == T + 5)
     );
-    assert!(h.consumer.store.get_stream_chunks(ATHLETE, EDGE810).await.unwrap().is_empty());
+    assert!(h.consumer.store.stream_chunk_count(ATHLETE, EDGE810).await.unwrap() == 0);
     assert_eq!(h.api_calls(), 0);
 }
 
@@ -104,7 +104,7 @@ async fn delete_tombstones_and_nothing_resurrects_it() {
     h.run(&event_job("activity", EDGE810, "delete", json!({}), T + 60)).await;
     assert_eq!(h.api_calls(), 0);
     assert!(matches!(h.consumer.store.get_activity(ATHLETE, EDGE810).await.unwrap(), Some(ActivityState::Deleted(_))));
-    assert!(h.consumer.store.get_stream_chunks(ATHLETE, EDGE810).await.unwrap().is_empty());
+    assert!(h.consumer.store.stream_chunk_count(ATHLETE, EDGE810).await.unwrap() == 0);
     assert_eq!(
         h.consumer.store.pmc_dirty_from(ATHLETE).await.unwrap().map(|d| d.to_string()),
         Some("2013-08-16".into())
@@ -144,7 +144,7 @@ async fn deauthorization_deletes_tokens_and_every_item_without_calls() {
     assert_eq!(h.consumer.vault.get_tokens(ATHLETE).await.unwrap(), None);
     assert_eq!(h.consumer.store.get_profile(ATHLETE).await.unwrap(), None);
     assert_eq!(h.consumer.store.get_activity(ATHLETE, EDGE810).await.unwrap(), None);
-    assert!(h.consumer.store.get_stream_chunks(ATHLETE, FENIX2).await.unwrap().is_empty());
+    assert!(h.consumer.store.stream_chunk_count(ATHLETE, FENIX2).await.unwrap() == 0);
     assert_eq!(h.consumer.store.pmc_dirty_from(ATHLETE).await.unwrap(), None);
     // Later events of the deauthorized athlete are dropped (logged), not retried forever.
     assert_eq!(h.run(&event_job("activity", EDGE810, "create", json!({}), T + 20)).await, Outcome::Done);

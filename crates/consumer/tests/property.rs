@@ -99,9 +99,16 @@ async fn consumer(fake: &RunningFake) -> MemConsumer {
     ];
     let config = ConsumerConfig::from_lookup(|k| {
         env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()).or_else(|| {
-            (!["RATE_LIMIT_15MIN", "RATE_LIMIT_DAILY", "BACKGROUND_SHARE", "BACKFILL_BATCH", "DLQ_URL", "RETRY_BASE_SECONDS"]
-                .contains(&k))
-                .then(|| "x".into())
+            (![
+                "RATE_LIMIT_15MIN",
+                "RATE_LIMIT_DAILY",
+                "BACKGROUND_SHARE",
+                "BACKFILL_BATCH",
+                "DLQ_URL",
+                "RETRY_BASE_SECONDS",
+            ]
+            .contains(&k))
+            .then(|| "x".into())
         })
     })
     .unwrap();
@@ -143,7 +150,7 @@ async fn snapshot(store: &MemoryStore) -> Vec<String> {
                     a.summary.sport_type,
                     a.summary.private,
                     a.stream_chunks,
-                    store.get_stream_chunks(ATHLETE, id).await.unwrap().len()
+                    store.stream_chunk_count(ATHLETE, id).await.unwrap()
                 )
             }
         });

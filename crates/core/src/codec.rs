@@ -99,6 +99,14 @@ pub fn encode_chunks_sized(set: &StreamSet, payload_bytes: usize) -> Result<Vec<
         .collect())
 }
 
+/// The id of the stream set `chunks` encode: the blob checksum every chunk header carries,
+/// in hex. Equal content gives an equal id, so a retry rewrites the same keys; different
+/// content never shares keys with it. `None` for no chunks or a chunk without a header.
+pub fn stream_set_id<C: AsRef<[u8]>>(chunks: &[C]) -> Option<String> {
+    let head = parse_header(0, chunks.first()?.as_ref()).ok()?;
+    Some(format!("{:016x}", head.checksum))
+}
+
 /// Reassembles and decodes chunks, in any order.
 pub fn decode_chunks<C: AsRef<[u8]>>(chunks: &[C]) -> Result<StreamSet, CodecError> {
     let first = chunks.first().ok_or(CodecError::NoChunks)?;

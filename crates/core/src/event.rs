@@ -63,6 +63,11 @@ impl From<BoolString> for String {
     }
 }
 
+/// An event may be at most this far ahead of the receiver's clock (s). A far-future
+/// `event_time` would make every later real event of its activity look stale, so the
+/// webhook refuses it and the consumer treats it as poison.
+pub const MAX_EVENT_CLOCK_SKEW_S: i64 = 86_400;
+
 /// One push event. Ids are `i64`: Strava's exceed 2^32.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookEvent {

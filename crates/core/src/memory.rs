@@ -9,7 +9,7 @@ use crate::date::LocalDate;
 use crate::event::QueueMessage;
 use crate::model::{
     ActivityId, ActivityState, AppCredentials, AthleteId, AthleteProfile, OAuthTokens, PmcRow, RateWindow,
-    StoredActivity, Tombstone,
+    StoredActivity, StreamSetRef, Tombstone,
 };
 use crate::ports::{
     ActivityStore, EventQueue, QueueError, RateBudget, Reservation, StoreError, TokenVault, VaultError, WriteOutcome,
@@ -19,7 +19,7 @@ use crate::ports::{
 struct StoreData {
     profiles: HashMap<AthleteId, AthleteProfile>,
     activities: BTreeMap<(AthleteId, ActivityId), ActivityState>,
-    chunks: BTreeMap<(AthleteId, ActivityId), Vec<Vec<u8>>>,
+    chunks: BTreeMap<(AthleteId, ActivityId, Option<String>), Vec<Vec<u8>>>,
     pmc: BTreeMap<(AthleteId, LocalDate), PmcRow>,
     dirty: BTreeMap<AthleteId, LocalDate>,
 }
@@ -92,18 +92,42 @@ impl ActivityStore for MemoryStore {
         &self,
         athlete: AthleteId,
         activity: ActivityId,
+        set_id: &str,
         chunks: &[Vec<u8>],
     ) -> Result<(), StoreError> {
-        self.with(|d| d.chunks.insert((athlete, activity), chunks.to_vec()));
+        self.with(|d| d.chunks.insert((athlete, activity, Some(set_id.to_string())), chunks.to_vec()));
         Ok(())
     }
 
-    async fn get_stream_chunks(&self, athlete: AthleteId, activity: ActivityId) -> Result<Vec<Vec<u8>>, StoreError> {
-        Ok(self.with(|d| d.chunks.get(&(athlete, activity)).cloned().unwrap_or_default()))
+    async fn get_stream_chunks(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+        set: StreamSetRef<'_>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let key = (athlete, activity, set_key(Some(set)).flatten());
+        Ok(self.with(|d| d.chunks.get(&key).cloned().unwrap_or_default()))
     }
 
-    async fn delete_stream_chunks(&self, athlete: AthleteId, activity: ActivityId) -> Result<usize, StoreError> {
-        Ok(self.with(|d| d.chunks.remove(&(athlete, activity)).map_or(0, |c| c.len())))
+    async fn delete_stream_chunks(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+        keep: Option<StreamSetRef<'_>>,
+    ) -> Result<usize, StoreError> {
+        let keep = set_key(keep);
+        Ok(self.with(|d| {
+            let before: usize = d.chunks.values().map(Vec::len).sum();
+            let doomed = |set: &Option<String>| keep.as_ref() != Some(set);
+            d.chunks.retain(|(a, b, set), _| !(*a == athlete && *b == activity && doomed(set)));
+            before - d.chunks.values().map(Vec::len).sum::<usize>()
+        }))
+    }
+
+    async fn stream_chunk_count(&self, athlete: AthleteId, activity: ActivityId) -> Result<usize, StoreError> {
+        Ok(self.with(|d| {
+            d.chunks.iter().filter(|((a, b, _), _)| *a == athlete && *b == activity).map(|(_, c)| c.len()).sum()
+        }))
     }
 
     async fn put_pmc_rows(&self, athlete: AthleteId, rows: &[PmcRow]) -> Result<(), StoreError> {
@@ -182,13 +206,21 @@ impl ActivityStore for MemoryStore {
             d.activities.retain(|(a, _), _| *a != athlete);
             d.pmc.retain(|(a, _), _| *a != athlete);
             n += before - d.activities.len() - d.pmc.len();
-            let chunk_keys: Vec<_> = d.chunks.keys().filter(|(a, _)| *a == athlete).copied().collect();
+            let chunk_keys: Vec<_> = d.chunks.keys().filter(|(a, _, _)| *a == athlete).cloned().collect();
             for k in chunk_keys {
                 n += d.chunks.remove(&k).map_or(0, |c| c.len());
             }
             n
         }))
     }
+}
+
+/// The chunk map's set key: `Some(None)` is the legacy set, `None` no set at all.
+fn set_key(set: Option<StreamSetRef<'_>>) -> Option<Option<String>> {
+    set.map(|s| match s {
+        StreamSetRef::Legacy => None,
+        StreamSetRef::Id(id) => Some(id.to_string()),
+    })
 }
 
 /// The store doubles as the rate budget, as the DynamoDB table does.
@@ -342,6 +374,8 @@ mod tests {
                 peaks: Peaks { watts: None, heartrate: None, velocity_smooth: None },
             }),
             stream_chunks: 0,
+            streams_id: None,
+            unscored_reason: None,
             pending_streams: false,
             field_versions: Default::default(),
         }

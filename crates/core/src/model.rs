@@ -424,6 +424,14 @@ pub struct StoredActivity {
     /// Number of stream chunks stored for this activity (0 for manual activities).
     #[serde(default)]
     pub stream_chunks: u32,
+    /// Which stored stream set is this activity's ([`crate::codec::stream_set_id`]);
+    /// `None` for items written before stream sets had ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub streams_id: Option<String>,
+    /// Why the activity is stored without metrics although it has streams (e.g. longer
+    /// than the pipeline scores). Not retried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unscored_reason: Option<String>,
     /// Strava still had no streams after the last retry: a reconcile fetches them again.
     #[serde(default)]
     pub pending_streams: bool,
@@ -431,6 +439,25 @@ pub struct StoredActivity {
     /// edit delivered after a later type edit still applies (order independence).
     #[serde(default)]
     pub field_versions: FieldVersions,
+}
+
+/// Which stored stream set of an activity: one with an id, or the one set of the layout
+/// before set ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamSetRef<'a> {
+    Legacy,
+    Id(&'a str),
+}
+
+impl StoredActivity {
+    /// The stream set this activity points at; `None` when it has no stored streams.
+    pub fn streams_ref(&self) -> Option<StreamSetRef<'_>> {
+        match (&self.streams_id, self.stream_chunks) {
+            (_, 0) => None,
+            (Some(id), _) => Some(StreamSetRef::Id(id)),
+            (None, _) => Some(StreamSetRef::Legacy),
+        }
+    }
 }
 
 /// `event_time` of the last change applied to each locally updated field.
@@ -482,6 +509,11 @@ pub struct OAuthTokens {
     pub expires_at: i64,
     #[serde(default)]
     pub scopes: Scopes,
+    /// Unix seconds of the OAuth connection these tokens descend from (kept across
+    /// refreshes; 0 when unknown). A deauthorization older than this belongs to an earlier
+    /// connection and must not delete this one.
+    #[serde(default)]
+    pub connected_at: i64,
 }
 
 impl OAuthTokens {
@@ -608,6 +640,7 @@ mod tests {
             refresh_token: Secret::new("ref-456"),
             expires_at: 100,
             scopes: Scopes::default(),
+            connected_at: 0,
         };
         let dbg = format!("{t:?}");
         assert!(!dbg.contains("acc-123") && !dbg.contains("ref-456"));

@@ -11,7 +11,7 @@ use crate::date::LocalDate;
 use crate::event::QueueMessage;
 use crate::model::{
     ActivityId, ActivityState, AppCredentials, AthleteId, AthleteProfile, OAuthTokens, PmcRow, RateWindow,
-    StoredActivity, Tombstone,
+    StoredActivity, StreamSetRef, Tombstone,
 };
 
 /// Why a storage call failed. Messages never contain item contents.
@@ -61,23 +61,36 @@ pub trait ActivityStore: Send + Sync {
     /// Replaces the activity by a tombstone unless the stored version is newer.
     fn put_tombstone(&self, tombstone: Tombstone) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
 
-    /// Writes chunks `0..n` and removes any older chunk `>= n` of the same activity.
+    /// Writes the chunks of stream set `set_id` of an activity ([`crate::codec::stream_set_id`]:
+    /// the set's content hash). Sets never share keys, so a writer that later loses the
+    /// conditional activity put cannot overwrite the chunks the stored activity points at.
     fn put_stream_chunks(
         &self,
         athlete: AthleteId,
         activity: ActivityId,
+        set_id: &str,
         chunks: &[Vec<u8>],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// All chunks of one activity, in index order (empty if none).
+    /// The chunks of one stream set, in index order (empty if none).
     fn get_stream_chunks(
         &self,
         athlete: AthleteId,
         activity: ActivityId,
+        set: StreamSetRef<'_>,
     ) -> impl Future<Output = Result<Vec<Vec<u8>>, StoreError>> + Send;
 
-    /// Returns how many chunks were deleted.
+    /// Deletes every stream chunk of the activity except those of set `keep` (all of them
+    /// for `None`); returns how many were deleted.
     fn delete_stream_chunks(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+        keep: Option<StreamSetRef<'_>>,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
+    /// How many stream chunks of the activity are stored, of every set.
+    fn stream_chunk_count(
         &self,
         athlete: AthleteId,
         activity: ActivityId,

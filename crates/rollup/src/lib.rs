@@ -187,6 +187,8 @@ pub fn scored_activity(
             peaks: Peaks { watts: None, heartrate: None, velocity_smooth: None },
         }),
         stream_chunks: 0,
+        streams_id: None,
+        unscored_reason: None,
         pending_streams: false,
         field_versions: Default::default(),
     }

@@ -54,6 +54,7 @@ fn six_hour_streams(c: &mut Criterion) {
         refresh_token: Secret::new(refresh),
         expires_at,
         scopes: Scopes::parse("read,activity:read_all"),
+        connected_at: 0,
     }))
     .unwrap();
 

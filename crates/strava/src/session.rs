@@ -98,6 +98,7 @@ impl<'a, V: TokenVault> AthleteSession<'a, V> {
                         refresh_token: grant.refresh_token,
                         expires_at: grant.expires_at,
                         scopes: current.scopes.clone(),
+                        connected_at: current.connected_at,
                     };
                     self.vault.put_tokens(&fresh).await.map_err(|e| StravaError::Vault(e.to_string()))?;
                     self.refreshes += 1;

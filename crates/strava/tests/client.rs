@@ -46,6 +46,7 @@ async fn connect(fake: &RunningFake, vault: &MemoryVault, scope: &str) -> OAuthT
         refresh_token: Secret::new(refresh),
         expires_at,
         scopes: Scopes::parse(scope),
+        connected_at: 0,
     };
     vault.put_tokens(&tokens).await.unwrap();
     tokens
@@ -306,6 +307,7 @@ async fn pager_walks_the_activity_list() {
             refresh_token: Secret::new(refresh),
             expires_at,
             scopes: Scopes::parse("read,activity:read_all"),
+            connected_at: 0,
         })
         .await
         .unwrap();

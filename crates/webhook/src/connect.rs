@@ -109,6 +109,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
             refresh_token: grant.refresh_token,
             expires_at: grant.expires_at,
             scopes: scopes.clone(),
+            connected_at: self.now(),
         };
         self.vault.put_tokens(&tokens).await.map_err(|e| {
             tracing::error!(owner_id = athlete, error = %e, outcome = "vault_failed", "tokens not stored");

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use stravasync_core::event::{AspectType, ObjectType, QueueMessage, WebhookEvent};
+use stravasync_core::event::{AspectType, MAX_EVENT_CLOCK_SKEW_S, ObjectType, QueueMessage, WebhookEvent};
 use stravasync_core::model::AppCredentials;
 use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault};
 use stravasync_strava::{StravaClient, StravaConfig};
@@ -32,9 +32,6 @@ pub use config::{ConfigError, WebhookConfig};
 
 /// Strava's events are a few hundred bytes; anything over this is refused.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
-/// An event may be at most this far ahead of the clock (s). A far-future `event_time`
-/// would make every later real event of its activity look stale.
-pub const MAX_EVENT_CLOCK_SKEW_S: i64 = 86_400;
 /// Fewest time between two re-reads of the app secret prompted by an event or challenge
 /// the cached credentials refuse (only reachable behind the secret path segment).
 pub const APP_REREAD_INTERVAL: Duration = Duration::from_secs(1);

@@ -316,3 +316,68 @@ async fn a_full_connect_and_event_flow_logs_no_secret() {
         assert!(!logs.contains(secret), "{secret} leaked into logs: {logs}");
     }
 }
+
+/// A create event of the fixtures' athlete with its fields replaced by `patch`.
+fn event_request(patch: serde_json::Value) -> HttpRequest {
+    let mut req = fixture("webhook-activity-create.json");
+    let mut event: Value = serde_json::from_slice(&req.body).unwrap();
+    for (k, v) in patch.as_object().unwrap() {
+        event[k] = v.clone();
+    }
+    req.body = serde_json::to_vec(&event).unwrap();
+    req
+}
+
+#[tokio::test]
+async fn a_running_webhook_accepts_the_subscription_created_after_it_started() {
+    let h = harness("resubscribe").await;
+    // The warm container answered Strava's challenge; `stravasync subscribe` then stores
+    // the new subscription id in the app secret (another process, another cache).
+    let mut app = stravasync_aws::local::local_app_credentials();
+    app.subscription_id = 987_654;
+    h.stack.vault().write(&h.stack.names.app_secret_id, &serde_json::to_string(&app).unwrap()).await.unwrap();
+    let resp = h.webhook.handle(&event_request(serde_json::json!({"subscription_id": 987_654}))).await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    assert_eq!(h.webhook.app().subscription_id, 987_654, "the re-read is kept");
+    assert_eq!(h.enqueued().await.len(), 1);
+    // The old subscription's events are now the unknown ones.
+    let old = h.webhook.handle(&event_request(serde_json::json!({"subscription_id": 120_475}))).await;
+    assert_eq!(old.status, 403);
+    assert!(h.enqueued().await.is_empty());
+}
+
+#[tokio::test]
+async fn trailing_bytes_and_far_future_times_are_refused_and_nothing_is_enqueued() {
+    let h = harness("hostile-events").await;
+    let valid = fixture("webhook-activity-create.json");
+    for tail in [&b"{}"[..], b" garbage", b"\n{\"object_type\":\"activity\"}"] {
+        let mut req = valid.clone();
+        req.body.extend_from_slice(tail);
+        let resp = h.webhook.handle(&req).await;
+        assert_eq!(resp.status, 400, "{}", resp.body);
+        assert!(body(&resp)["error"].as_str().unwrap().contains("end of document"), "{}", resp.body);
+    }
+    let far = h.webhook.strava.now() + 2 * 86_400;
+    let resp = h.webhook.handle(&event_request(serde_json::json!({"event_time": far}))).await;
+    assert_eq!(resp.status, 400);
+    assert!(body(&resp)["error"].as_str().unwrap().contains("event_time"), "{}", resp.body);
+    let max = h.webhook.handle(&event_request(serde_json::json!({"event_time": i64::MAX}))).await;
+    assert_eq!(max.status, 400, "{}", max.body);
+    assert!(h.enqueued().await.is_empty());
+}
+
+#[tokio::test]
+async fn characters_sqs_refuses_are_escaped_and_the_event_survives() {
+    let h = harness("sqs-chars").await;
+    let title = "Ride \u{FFFE}\u{FFFF}\u{1}\u{B} 😀";
+    let req = event_request(serde_json::json!({"aspect_type": "update", "updates": {"title": title}}));
+    let resp = h.webhook.handle(&req).await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let got = h.enqueued().await;
+    assert_eq!(got.len(), 1);
+    assert!(got[0].body.chars().all(stravasync_core::event::sqs_allows), "{:?}", got[0].body);
+    match Job::parse(&got[0].body).unwrap() {
+        Job::WebhookEvent { event } => assert_eq!(event.updates.title.as_deref(), Some(title)),
+        other => panic!("{other:?}"),
+    }
+}

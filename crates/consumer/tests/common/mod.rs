@@ -95,6 +95,7 @@ pub async fn connect(
             refresh_token: Secret::new(refresh),
             expires_at,
             scopes: Scopes::parse(scope),
+            connected_at: 0,
         })
         .await
         .unwrap();
