@@ -66,6 +66,30 @@ def main() -> int:
     for name in ("WebhookFunction", "ConsumerFunction", "RollupFunction"):
         expect(f"{name} binary", res[name]["Metadata"]["BuildProperties"]["Binary"], name.removesuffix("Function").lower())
 
+    # Least privilege: no managed CRUD templates, no wildcard actions, secrets of athletes
+    # reachable only by the functions that need them, alarms wired to the topic.
+    for name in ("WebhookFunction", "ConsumerFunction", "RollupFunction"):
+        for policy in res[name]["Properties"].get("Policies", []):
+            if any(k.endswith("CrudPolicy") for k in policy):
+                errors.append(f"{name}: broad managed policy {list(policy)[0]}")
+            for st in policy.get("Statement", []):
+                actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                if any(a == "*" or a.endswith(":*") for a in actions):
+                    errors.append(f"{name}: wildcard action in {actions}")
+                if name == "WebhookFunction" and "secretsmanager:GetSecretValue" in actions and st["Resource"] != {"Ref": "AppSecret"}:
+                    errors.append("WebhookFunction may read a secret other than the app secret")
+    if "secretsmanager" in json.dumps(res["RollupFunction"]["Properties"].get("Policies", [])):
+        errors.append("RollupFunction has access to secrets")
+    consumer_env = res["ConsumerFunction"]["Properties"]["Environment"]["Variables"]
+    expect("consumer DLQ_URL", consumer_env.get("DLQ_URL"), {"Ref": "EventsDlq"})
+    if int(consumer_env.get("MAX_RECEIVES", 5)) >= queue["RedrivePolicy"]["maxReceiveCount"]:
+        errors.append("the consumer's MAX_RECEIVES must stay below the queue's maxReceiveCount (a backstop)")
+    for alarm in ("DlqDepthAlarm", "ConsumerErrorsAlarm", "Webhook5xxAlarm"):
+        expect(f"{alarm} actions", res[alarm]["Properties"].get("AlarmActions"), [{"Ref": "AlarmTopic"}])
+    throttling = res["HttpApi"]["Properties"].get("DefaultRouteSettings", {})
+    if not {"ThrottlingBurstLimit", "ThrottlingRateLimit"} <= set(throttling):
+        errors.append("HttpApi has no default route throttling")
+
     for e in errors:
         print(f"check_template: {e}", file=sys.stderr)
     print(f"check_template: {len(errors)} difference(s) between template.yaml and resources.rs")

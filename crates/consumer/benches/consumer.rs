@@ -47,14 +47,7 @@ fn requests_per_activity() {
         })
         .await
         .unwrap();
-        let env = [("STRAVA_API_URL", fake.api_url()), ("STRAVA_OAUTH_URL", fake.oauth_url())];
-        let config = ConsumerConfig::from_lookup(|k| {
-            env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()).or_else(|| {
-                (!["RATE_LIMIT_15MIN", "RATE_LIMIT_DAILY", "BACKGROUND_SHARE", "BACKFILL_BATCH"].contains(&k))
-                    .then(|| "x".into())
-            })
-        })
-        .unwrap();
+        let config = ConsumerConfig::with_strava_urls(&fake.api_url(), &fake.oauth_url());
         // Requests are what is counted here, not the budget.
         let config = ConsumerConfig { limit_15min: u32::MAX / 2, limit_daily: u32::MAX / 2, ..config };
         let strava = StravaClient::new(

@@ -253,7 +253,7 @@ where
         let mut session = AthleteSession::new(&self.strava, &self.vault, athlete);
         let summary = match listed {
             Some(s) => s.clone(),
-            None => match self.call(priority, session.activity(id)).await? {
+            None => match self.call(athlete, priority, session.activity(id)).await? {
                 Some(s) => s,
                 None => {
                     // Gone (deleted, or private to us) since the event: same as a delete.
@@ -266,7 +266,7 @@ where
         let streams = if summary.manual {
             Streams::Ready(Box::default())
         } else {
-            match self.call(priority, session.streams(id)).await? {
+            match self.call(athlete, priority, session.streams(id)).await? {
                 None => Streams::Ready(Box::default()), // manual, or no streams at all
                 Some(set) if set.is_empty() => Streams::NotYet,
                 Some(set) => Streams::Ready(Box::new(set)),
@@ -383,7 +383,7 @@ where
             }
             let mut session = AthleteSession::new(&self.strava, &self.vault, athlete);
             let query = ActivityQuery { before, after, page, per_page: PER_PAGE };
-            let list = match self.call(Priority::Background, session.activities(query)).await {
+            let list = match self.call(athlete, Priority::Background, session.activities(query)).await {
                 Ok(list) => list.unwrap_or_default(),
                 Err(Outcome::Defer { .. }) if imported > 0 => {
                     return self.hand_over(&continuation(page, index, done)).await;

@@ -37,8 +37,8 @@ use std::collections::HashSet;
 
 use futures_util::FutureExt;
 use stravasync_core::event::{Job, QueueMessage};
-use stravasync_core::model::RateWindow;
 use stravasync_core::model::RateWindowKind;
+use stravasync_core::model::{AthleteId, RateWindow};
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, Reservation, TokenVault};
 use stravasync_strava::{RateUsage, Response, StravaClient, StravaError};
 
@@ -248,10 +248,12 @@ where
         }
     }
 
-    /// A Strava call inside the shared budget: reserve, call, correct from headers, and
-    /// map a failure to its outcome. `NotFound` is returned as `Ok(None)`.
+    /// A Strava call on the athlete's behalf inside the shared budget: reserve, call,
+    /// correct from headers, and map a failure to its outcome. `NotFound` is returned as
+    /// `Ok(None)`; a 403 proving a scope missing also downgrades the stored scopes.
     async fn call<T>(
         &self,
+        athlete: AthleteId,
         priority: Priority,
         fut: impl std::future::Future<Output = Result<Response<T>, StravaError>>,
     ) -> Result<Option<T>, Outcome> {
@@ -263,12 +265,41 @@ where
             }
             Err(StravaError::NotFound { .. }) => Ok(None),
             Err(e) => {
-                if let StravaError::RateLimited { usage, .. } = &e {
-                    self.observe(usage.as_ref()).await;
+                match &e {
+                    StravaError::RateLimited { usage, .. } => self.observe(usage.as_ref()).await,
+                    StravaError::MissingScope { scope, .. } => self.downgrade_scope(athlete, scope).await?,
+                    _ => {}
                 }
                 Err(strava_outcome(e, self.now()))
             }
         }
+    }
+}
+
+impl<S, V, Q> Consumer<S, V, Q>
+where
+    S: ActivityStore + RateBudget,
+    V: TokenVault,
+    Q: EventQueue,
+{
+    /// Removes a scope Strava proved missing from the stored tokens and profile, so that
+    /// what the pipeline believes it may read matches what it was granted.
+    async fn downgrade_scope(&self, athlete: AthleteId, scope: &str) -> Result<(), Outcome> {
+        if let Some(mut tokens) = self.vault.get_tokens_fresh(athlete).await? {
+            tokens.scopes = tokens.scopes.without(scope);
+            self.vault.put_tokens(&tokens).await?;
+        }
+        if let Some(mut profile) = self.store.get_profile(athlete).await? {
+            profile.scopes = profile.scopes.without(scope);
+            self.store.put_profile(&profile).await?;
+        }
+        tracing::warn!(
+            athlete_id = athlete,
+            scope,
+            outcome = "scope_downgraded",
+            "Strava proved a stored scope missing"
+        );
+        Ok(())
     }
 }
 

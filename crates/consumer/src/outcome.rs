@@ -64,9 +64,10 @@ pub fn strava_outcome(e: StravaError, now: i64) -> Outcome {
         StravaError::Retryable { .. } | StravaError::Invalid { .. } | StravaError::Vault(_) => {
             Outcome::Retry { reason: e.to_string() }
         }
-        StravaError::Unauthorized { .. } | StravaError::Rejected { .. } | StravaError::NotFound { .. } => {
-            Outcome::Poison { reason: e.to_string() }
-        }
+        StravaError::Unauthorized { .. }
+        | StravaError::Rejected { .. }
+        | StravaError::NotFound { .. }
+        | StravaError::MissingScope { .. } => Outcome::Poison { reason: e.to_string() },
     }
 }
 

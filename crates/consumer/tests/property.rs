@@ -92,26 +92,8 @@ type MemConsumer = Consumer<MemoryStore, MemoryVault, MemoryQueue>;
 async fn consumer(fake: &RunningFake) -> MemConsumer {
     // Failed records are always redelivered here (no give-up): the property is about
     // order and duplication, not the DLQ.
-    let env = [
-        ("STRAVA_API_URL", fake.api_url()),
-        ("STRAVA_OAUTH_URL", fake.oauth_url()),
-        ("MAX_RECEIVES", "1000".to_string()),
-    ];
-    let config = ConsumerConfig::from_lookup(|k| {
-        env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()).or_else(|| {
-            (![
-                "RATE_LIMIT_15MIN",
-                "RATE_LIMIT_DAILY",
-                "BACKGROUND_SHARE",
-                "BACKFILL_BATCH",
-                "DLQ_URL",
-                "RETRY_BASE_SECONDS",
-            ]
-            .contains(&k))
-            .then(|| "x".into())
-        })
-    })
-    .unwrap();
+    let config =
+        ConsumerConfig { max_receives: 1000, ..ConsumerConfig::with_strava_urls(&fake.api_url(), &fake.oauth_url()) };
     let c = Consumer::new(
         config,
         strava_client(fake),

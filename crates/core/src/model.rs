@@ -157,6 +157,13 @@ impl Scopes {
         self.0.iter().any(|s| s == scope)
     }
 
+    /// These scopes less `scope` (and less `activity:read_all` when `activity:read` goes:
+    /// the wider scope cannot be held without the narrower one's access).
+    pub fn without(&self, scope: &str) -> Scopes {
+        let implied = |s: &str| s == scope || (scope == "activity:read" && s == "activity:read_all");
+        Scopes(self.0.iter().filter(|s| !implied(s)).cloned().collect())
+    }
+
     /// Private activities are visible to us only with `activity:read_all`.
     pub fn can_read_private(&self) -> bool {
         self.has("activity:read_all")

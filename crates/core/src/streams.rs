@@ -238,6 +238,21 @@ impl StreamSet {
         Ok(())
     }
 
+    /// The samples at `indices` (in that order, repeats allowed) of every stream. Indices
+    /// past the end are skipped. Benchmarks use it to build worst cases from real data.
+    pub fn select(&self, indices: &[usize]) -> StreamSet {
+        fn pick<T: Copy>(data: &[T], indices: &[usize]) -> Vec<T> {
+            indices.iter().filter_map(|&i| data.get(i).copied()).collect()
+        }
+        let mut out = StreamSet::default();
+        for key in NumericKey::ALL {
+            out.set(key, self.get(key).map(|d| pick(d, indices)));
+        }
+        out.latlng = self.latlng.as_deref().map(|d| pick(d, indices));
+        out.moving = self.moving.as_deref().map(|d| pick(d, indices));
+        out
+    }
+
     /// Repeats the recording end to end until it has at least `min_samples` samples,
     /// shifting each copy's time to follow the previous one (1 s after its last sample).
     /// Benchmarks use it to build long activities from real ones.

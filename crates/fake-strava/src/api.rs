@@ -120,6 +120,13 @@ pub async fn strava_middleware(
         }
         Some((FaultKind::RateLimited, _)) => rate_limited(),
         Some((FaultKind::Unauthorized, _)) => unauthorized(),
+        Some((FaultKind::MissingActivityScope, _)) => strava_error(
+            StatusCode::FORBIDDEN,
+            "Authorization Error",
+            "AccessToken",
+            "activity:read_permission",
+            "missing",
+        ),
         Some((FaultKind::Malformed, _)) => {
             axum::Json(json!({"id": "oops", "time": {"data": "oops"}, "access_token": 7})).into_response()
         }

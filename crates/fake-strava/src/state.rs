@@ -55,6 +55,9 @@ pub enum FaultKind {
     Slow,
     /// Answer 200 with a body of the wrong shape (`{"id": "oops", ...}`).
     Malformed,
+    /// Answer 403 naming `activity:read_permission` as missing, as Strava does for a token
+    /// without `activity:read`.
+    MissingActivityScope,
 }
 
 /// The next `count` requests to `route` (a route template such as

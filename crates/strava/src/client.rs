@@ -26,6 +26,36 @@ pub(crate) struct RawResponse {
 
 /// Reads Strava's error message (`{"message": ..., "errors": [...]}`) for a non-token
 /// endpoint, clipped; token endpoints never echo a body.
+/// The scope a 403 body says is missing: Strava names it in `errors[].field` with code
+/// `missing` (`profile:read_all`, or `activity:read_permission` for `activity:read`).
+fn missing_scope(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        #[serde(default)]
+        errors: Vec<Item>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        field: Option<String>,
+        code: Option<String>,
+    }
+    let body: Body = serde_json::from_slice(body).ok()?;
+    body.errors.into_iter().find_map(|e| {
+        let field = e.field.filter(|_| e.code.as_deref() == Some("missing"))?;
+        let scope = field.strip_suffix("_permission").unwrap_or(&field);
+        let known = [
+            "read",
+            "read_all",
+            "profile:read_all",
+            "profile:write",
+            "activity:read",
+            "activity:read_all",
+            "activity:write",
+        ];
+        known.contains(&scope).then(|| scope.to_string())
+    })
+}
+
 fn error_message(body: &[u8], sensitive: bool) -> String {
     if sensitive {
         return "(body withheld)".to_string();
@@ -117,6 +147,9 @@ impl StravaClient {
             s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => {
                 Err(StravaError::Retryable { endpoint, reason: format!("HTTP {}", s.as_u16()) })
             }
+            StatusCode::FORBIDDEN if let Some(scope) = missing_scope(&body) => {
+                Err(StravaError::MissingScope { endpoint, scope })
+            }
             s => Err(StravaError::Rejected { endpoint, status: s.as_u16(), message: error_message(&body, sensitive) }),
         }
     }
@@ -145,6 +178,11 @@ impl StravaClient {
         let raw = self.send(endpoint, request, true).await.map_err(|e| match e {
             // A refused code or refresh token is a 400 on Strava; both mean "re-authorize".
             StravaError::Rejected { status: 400, endpoint, .. } => StravaError::Unauthorized { endpoint },
+            // A 401 here refuses the app's own credentials, not the athlete's grant: nothing
+            // the athlete did, so not a revocation. Retried (and alarmed, if it persists).
+            StravaError::Unauthorized { endpoint } => {
+                StravaError::Retryable { endpoint, reason: "app credentials refused (HTTP 401)".into() }
+            }
             other => other,
         })?;
         Ok(Self::parse::<TokenGrant>(endpoint, raw, true)?.value)

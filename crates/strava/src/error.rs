@@ -20,7 +20,12 @@ pub enum StravaError {
     /// A response body that does not parse.
     #[error("Strava returned an invalid body on {endpoint} at {path}: {message}")]
     Invalid { endpoint: String, path: String, message: String },
-    /// Any other 4xx (bad request, insufficient scope).
+    /// 403 whose body names a scope as missing (`errors[].field = "profile:read_all"` or
+    /// `"activity:read_permission"`, `code = "missing"`): proof that a stored scope was not
+    /// granted (Strava reports granted scopes only on the OAuth redirect).
+    #[error("Strava refused {endpoint}: scope {scope} not granted")]
+    MissingScope { endpoint: String, scope: String },
+    /// Any other 4xx (bad request).
     #[error("Strava rejected {endpoint} with {status}: {message}")]
     Rejected { endpoint: String, status: u16, message: String },
     /// The athlete has no tokens in the vault, or the vault failed.

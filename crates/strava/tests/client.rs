@@ -339,7 +339,9 @@ async fn zones_need_profile_scope() {
     let (client, vault) = (client(&fake), vault());
     connect(&fake, &vault, "read,activity:read_all").await;
     let mut session = AthleteSession::new(&client, &vault, ATHLETE);
-    assert!(matches!(session.zones().await, Err(StravaError::Rejected { status: 403, .. })));
+    assert!(
+        matches!(session.zones().await, Err(StravaError::MissingScope { scope, .. }) if scope == "profile:read_all")
+    );
     connect(&fake, &vault, "read,activity:read_all,profile:read_all").await;
     let mut session = AthleteSession::new(&client, &vault, ATHLETE);
     let zones = session.zones().await.unwrap().value;

@@ -3,9 +3,9 @@
 use stravasync_core::event::{Job, QueueMessage};
 use stravasync_core::model::{AthleteProfile, ConnectionState, OAuthTokens, Scopes, Sex, Thresholds};
 use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault};
-use stravasync_strava::{AthleteInfo, AthleteSession};
+use stravasync_strava::{AthleteInfo, AthleteSession, StravaError};
 
-use crate::oauth_state::{self, NONCE_COOKIE, STATE_TTL_S};
+use crate::oauth_state::{self, STATE_TTL_S};
 use crate::page::html;
 use crate::{HttpRequest, HttpResponse, Webhook};
 
@@ -26,25 +26,32 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
         let nonce = oauth_state::new_nonce(&self.state_key());
         let state = oauth_state::sign(&self.state_key(), &nonce, self.now() + STATE_TTL_S);
         let url = self.strava.authorize_url(&self.redirect_uri(), &state, &self.config.scope);
-        let secure = if self.config.public_base_url.starts_with("https://") { "; Secure" } else { "" };
+        let (name, attributes) = self.nonce_cookie();
         HttpResponse {
             status: 302,
             content_type: "text/plain; charset=utf-8",
             headers: vec![
                 ("location", url),
-                (
-                    "set-cookie",
-                    format!(
-                        "{NONCE_COOKIE}={nonce}; Max-Age={STATE_TTL_S}; Path=/oauth; HttpOnly; SameSite=Lax{secure}"
-                    ),
-                ),
+                ("set-cookie", format!("{name}={nonce}; Max-Age={STATE_TTL_S}; {attributes}")),
                 ("cache-control", "no-store".to_string()),
             ],
             body: "Redirecting to Strava".into(),
         }
     }
 
+    fn nonce_cookie(&self) -> (&'static str, &'static str) {
+        oauth_state::nonce_cookie(self.config.public_base_url.starts_with("https://"))
+    }
+
+    /// Every callback answer clears the nonce cookie: it is good for one attempt.
     pub(crate) async fn callback(&self, req: &HttpRequest) -> HttpResponse {
+        let (name, attributes) = self.nonce_cookie();
+        let mut response = self.callback_page(req, name).await;
+        response.headers.push(("set-cookie", format!("{name}=; Max-Age=0; {attributes}")));
+        response
+    }
+
+    async fn callback_page(&self, req: &HttpRequest, nonce_cookie: &str) -> HttpResponse {
         let q = |k: &str| req.query.get(k).map(String::as_str);
         if let Some(error) = q("error") {
             tracing::info!(error, outcome = "denied", "athlete did not authorize");
@@ -61,7 +68,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
                 "The link is incomplete (code, scope and state are required). Start again at /connect.",
             );
         };
-        let nonce = req.cookies.get(NONCE_COOKIE).map(String::as_str);
+        let nonce = req.cookies.get(nonce_cookie).map(String::as_str);
         if let Err(e) = oauth_state::verify(&self.state_key(), state, nonce, self.now()) {
             tracing::warn!(reason = %e, outcome = "bad_state", "oauth callback refused");
             return html(400, "Not connected", &format!("{e}. Start again at /connect."));
@@ -93,7 +100,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
 
     /// Code exchange, token storage, profile, backfill job. Returns the athlete id and a
     /// display-name suffix, or the status and message of the failure page.
-    async fn complete_connection(&self, code: &str, scopes: Scopes) -> Result<(i64, String), (u16, String)> {
+    async fn complete_connection(&self, code: &str, mut scopes: Scopes) -> Result<(i64, String), (u16, String)> {
         let grant = self.strava.exchange_code(code).await.map_err(|e| {
             tracing::warn!(error = %e, outcome = "exchange_failed", "oauth code exchange failed");
             (502, "Strava did not accept the authorization. Start again at /connect.".to_string())
@@ -103,7 +110,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
             .clone()
             .ok_or((502, "Strava did not say who authorized. Start again at /connect.".to_string()))?;
         let athlete = summary.id;
-        let tokens = OAuthTokens {
+        let mut tokens = OAuthTokens {
             athlete_id: athlete,
             access_token: grant.access_token,
             refresh_token: grant.refresh_token,
@@ -124,13 +131,28 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
                 summary
             }
         };
+        // The redirect's `scope` is what the athlete's browser says was granted; the zones
+        // call verifies `profile:read_all`, and a 403 naming it removes it.
         let zones = if scopes.can_read_zones() {
-            session
-                .zones()
-                .await
-                .map(|r| r.value)
-                .map_err(|e| tracing::warn!(owner_id = athlete, error = %e, "GET /athlete/zones failed"))
-                .ok()
+            match session.zones().await {
+                Ok(r) => Some(r.value),
+                Err(StravaError::MissingScope { scope, .. }) => {
+                    tracing::warn!(owner_id = athlete, scope, outcome = "scope_downgraded", "granted scope not held");
+                    scopes = scopes.without(&scope);
+                    // The session's pair is the newest (a refresh may have rotated it).
+                    let current = session.tokens().await.unwrap_or_else(|_| tokens.clone());
+                    tokens = OAuthTokens { scopes: scopes.clone(), ..current };
+                    self.vault.put_tokens(&tokens).await.map_err(|e| {
+                        tracing::error!(owner_id = athlete, error = %e, outcome = "vault_failed", "tokens not stored");
+                        (503, "Your connection could not be saved. Please try again in a minute.".to_string())
+                    })?;
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!(owner_id = athlete, error = %e, "GET /athlete/zones failed");
+                    None
+                }
+            }
         } else {
             None
         };

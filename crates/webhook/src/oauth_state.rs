@@ -11,7 +11,22 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// How long an athlete has to finish the consent on Strava.
 pub const STATE_TTL_S: i64 = 600;
-pub const NONCE_COOKIE: &str = "stravasync_oauth_nonce";
+/// The nonce cookie over HTTPS: `__Host-` makes the browser refuse it unless it was set by
+/// this very host, with `Secure`, `Path=/` and no `Domain` (no sibling subdomain can plant
+/// one).
+pub const NONCE_COOKIE: &str = "__Host-stravasync_oauth_nonce";
+/// The nonce cookie over plain HTTP (local runs only): browsers refuse `__Host-` cookies
+/// without `Secure`, so it has no prefix and is scoped to `/oauth`.
+pub const NONCE_COOKIE_INSECURE: &str = "stravasync_oauth_nonce";
+
+/// `(name, attributes)` of the nonce cookie on a site served over HTTPS or not.
+pub fn nonce_cookie(secure: bool) -> (&'static str, &'static str) {
+    if secure {
+        (NONCE_COOKIE, "Path=/; HttpOnly; SameSite=Lax; Secure")
+    } else {
+        (NONCE_COOKIE_INSECURE, "Path=/oauth; HttpOnly; SameSite=Lax")
+    }
+}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

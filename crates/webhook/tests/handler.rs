@@ -173,7 +173,12 @@ async fn connect_redirects_to_strava_with_a_signed_state_and_a_nonce_cookie() {
     assert!(location.contains("redirect_uri=https%3A%2F%2Fhooks.example.test%2Foauth%2Fcallback"));
     assert!(location.contains("scope=read%2Cactivity%3Aread_all"));
     let cookie = &resp.headers.iter().find(|(k, _)| *k == "set-cookie").unwrap().1;
-    assert!(cookie.starts_with("stravasync_oauth_nonce=") && cookie.contains("HttpOnly") && cookie.contains("Secure"));
+    assert!(
+        cookie.starts_with("__Host-stravasync_oauth_nonce=")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("Secure")
+    );
+    assert!(cookie.contains("Path=/;") && !cookie.contains("Domain"), "__Host- needs Path=/ and no Domain: {cookie}");
 }
 
 #[tokio::test]
@@ -183,6 +188,8 @@ async fn callback_stores_tokens_and_profile_and_enqueues_a_backfill() {
     let resp = h.send("oauth-callback.json").await;
     assert_eq!(resp.status, 200, "{}", resp.body);
     assert!(resp.body.contains("Connected") && resp.body.contains("30 most recent"));
+    let cleared = &resp.headers.iter().find(|(k, _)| *k == "set-cookie").unwrap().1;
+    assert!(cleared.starts_with("__Host-stravasync_oauth_nonce=;") && cleared.contains("Max-Age=0"), "{cleared}");
     let tokens = h.stack.vault().get_tokens(ATHLETE).await.unwrap().expect("tokens stored");
     assert!(tokens.scopes.can_read_private());
     let profile = h.stack.store().get_profile(ATHLETE).await.unwrap().expect("profile stored");
@@ -289,7 +296,7 @@ async fn a_full_connect_and_event_flow_logs_no_secret() {
     let back = reqwest::Url::parse(&back).unwrap();
     let mut callback = HttpRequest { method: "GET".into(), path: back.path().into(), ..Default::default() };
     callback.query = back.query_pairs().into_owned().collect();
-    callback.cookies.insert("stravasync_oauth_nonce".into(), nonce);
+    callback.cookies.insert(stravasync_webhook::oauth_state::NONCE_COOKIE.into(), nonce);
     let done = h.webhook.handle(&callback).await;
     assert_eq!(done.status, 200, "{}", done.body);
     for name in [
@@ -380,4 +387,22 @@ async fn characters_sqs_refuses_are_escaped_and_the_event_survives() {
         Job::WebhookEvent { event } => assert_eq!(event.updates.title.as_deref(), Some(title)),
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_claimed_scope_strava_proves_missing_is_not_stored() {
+    let h = harness("scope-downgrade").await;
+    // Strava granted read,activity:read_all; the redirect (the athlete's browser) claims
+    // profile:read_all too. The zones call answers 403 naming it.
+    h.fake.state.register_code("demo-authorization-code", ATHLETE, "read,activity:read_all");
+    let mut req = fixture("oauth-callback.json");
+    req.query.insert("scope".into(), "read,activity:read_all,profile:read_all".into());
+    let resp = h.webhook.handle(&req).await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    assert_eq!(h.fake.state.requests_to("/api/v3/athlete/zones"), 1);
+    let tokens = h.stack.vault().get_tokens(ATHLETE).await.unwrap().unwrap();
+    assert!(!tokens.scopes.can_read_zones() && tokens.scopes.can_read_private(), "{:?}", tokens.scopes);
+    let profile = h.stack.store().get_profile(ATHLETE).await.unwrap().unwrap();
+    assert_eq!(profile.scopes, tokens.scopes);
+    assert!(tokens.connected_at > 0, "the connection time travels with the tokens");
 }

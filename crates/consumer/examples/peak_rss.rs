@@ -1,7 +1,10 @@
-//! Processes one webhook create of a 24-hour 1 Hz ride through the real consumer code
+//! Processes one webhook create of a long 1 Hz ride through the real consumer code
 //! (in-memory ports, in-process fake-strava over HTTP), for a peak-RSS measurement:
-//! `cargo build --release -p stravasync-consumer --example peak_rss_24h`
-//! `/usr/bin/time -v target/release/examples/peak_rss_24h`
+//! `cargo build --release -p stravasync-consumer --example peak_rss`
+//! `/usr/bin/time -v target/release/examples/peak_rss 24` (hours), or
+//! `/usr/bin/time -v target/release/examples/peak_rss cap`: the largest activity the
+//! consumer scores, every stream at the sample cap (345,600 samples: 48 h at 1 Hz, each
+//! second recorded twice) and the resampled series at its 48 h cap.
 //! The figure includes the fake's own copy of the streams, so it overstates the consumer.
 
 use serde_json::json;
@@ -9,7 +12,7 @@ use stravasync_consumer::{Consumer, ConsumerConfig, Outcome, Record};
 use stravasync_core::Secret;
 use stravasync_core::memory::{MemoryQueue, MemoryStore, MemoryVault};
 use stravasync_core::model::{OAuthTokens, Scopes};
-use stravasync_core::ports::TokenVault;
+use stravasync_core::ports::{ActivityStore, TokenVault};
 use stravasync_strava::{StravaClient, StravaConfig};
 
 #[tokio::main(flavor = "current_thread")]
@@ -23,21 +26,26 @@ async fn main() {
     .expect("fake-strava");
     let athlete = 5_123_456_789_i64;
     let id = 1_i64 << 40;
-    let day = fake.state.activity_streams(17_000_000_101).expect("edge810").tiled(24 * 3600);
+    let edge810 = fake.state.activity_streams(17_000_000_101).expect("edge810");
+    let arg = std::env::args().nth(1).unwrap_or_else(|| "24".into());
+    let day = if arg == "cap" {
+        let seconds = stravasync_core::streams::MAX_RESAMPLED_S as usize;
+        let twice: Vec<usize> = (0..seconds).flat_map(|i| [i, i]).collect();
+        let mut set = edge810.tiled(seconds).select(&twice);
+        set.set(stravasync_core::streams::NumericKey::Time, Some(twice.iter().map(|&i| i as f64).collect()));
+        assert_eq!(set.len(), stravasync_core::streams::MAX_SAMPLES);
+        set
+    } else {
+        let hours: f64 = arg.parse().expect("hours, or `cap`");
+        edge810.tiled((hours * 3600.0) as usize)
+    };
     let samples = day.len();
     fake.state.insert_activity(
         json!({"id": id, "athlete": {"id": athlete}, "type": "Ride", "sport_type": "Ride",
                "start_date": "2024-05-01T04:00:00Z", "start_date_local": "2024-05-01T06:00:00Z"}),
         Some(day),
     );
-    let env = [("STRAVA_API_URL", fake.api_url()), ("STRAVA_OAUTH_URL", fake.oauth_url())];
-    let config = ConsumerConfig::from_lookup(|k| {
-        env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()).or_else(|| {
-            (!["RATE_LIMIT_15MIN", "RATE_LIMIT_DAILY", "BACKGROUND_SHARE", "BACKFILL_BATCH"].contains(&k))
-                .then(|| "x".into())
-        })
-    })
-    .expect("config");
+    let config = ConsumerConfig::with_strava_urls(&fake.api_url(), &fake.oauth_url());
     let strava = StravaClient::new(
         StravaConfig::new("12345", Secret::new("client-secret-value")).with_urls(fake.api_url(), fake.oauth_url()),
     )
@@ -73,5 +81,8 @@ async fn main() {
         })
         .await;
     assert_eq!(outcome, Outcome::Done);
-    println!("processed a {samples}-sample activity: {outcome:?}");
+    let stored = c.store.get_activity(athlete, id).await.expect("read");
+    let scored = matches!(&stored, Some(stravasync_core::model::ActivityState::Live(a)) if a.metrics.is_some());
+    assert!(scored, "the activity at the cap is scored");
+    println!("processed a {samples}-sample activity: {outcome:?}, scored");
 }
