@@ -191,8 +191,15 @@ fn run_demo(activities: u32, seed: u64, svg: &std::path::Path) -> Result<String,
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(out) => {
-            println!("{}", out.trim_end());
-            ExitCode::SUCCESS
+            use std::io::Write;
+            // A reader that went away (`| head`) ends the output quietly, not with a panic.
+            match writeln!(std::io::stdout().lock(), "{}", out.trim_end()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!("error: writing the output: {e}");
+                    ExitCode::FAILURE
+                }
+                _ => ExitCode::SUCCESS,
+            }
         }
         Err(e) => {
             eprintln!("error: {e}");

@@ -160,6 +160,49 @@ fn bad_input_exits_2_naming_the_field() {
 }
 
 #[test]
+fn hostile_streams_and_files_exit_2_with_a_named_error() {
+    // 100,000 samples 90 s apart: 9 M seconds once gaps are filled (26 s and 296 MB before
+    // the cap); refused by name before any resampling.
+    let time: Vec<String> = (0..100_000u64).map(|i| (i * 90).to_string()).collect();
+    let streams = format!(
+        r#"{{"time":{{"data":[{}]}},"watts":{{"data":[{}]}}}}"#,
+        time.join(","),
+        vec!["200"; 100_000].join(",")
+    );
+    let e = metrics_error(ACTIVITY, &streams, &[]);
+    assert!(e.contains("streams span 8999911 s at 1 Hz") && e.contains("172800"), "{e}");
+    // Time values that would overflow the pause arithmetic.
+    let e = metrics_error(ACTIVITY, r#"{"time":{"data":[0,1e19]},"watts":{"data":[1,2]}}"#, &[]);
+    assert!(e.contains("stream time at index 1"), "{e}");
+    // A valid document followed by anything is not a valid document.
+    let e = metrics_error(&format!("{ACTIVITY}{{}}"), "{}", &[]);
+    assert!(e.contains("activity: at (end of document)"), "{e}");
+    let e = metrics_error(ACTIVITY, r#"{"time":{"data":[0]}} trailing"#, &[]);
+    assert!(e.contains("streams: at (end of document)"), "{e}");
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    // 20 years of days: far more output than a pipe buffers, so the writer meets the
+    // closed pipe whatever the timing.
+    let loads = write_temp("pipe-loads.csv", "2000-01-01,50\n2020-01-01,50\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stravasync"))
+        .args(["pmc", "--loads", loads.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader went away, as `| head` does
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(status.code().is_some(), "ended by a signal or abort: {status:?}");
+}
+
+#[test]
 fn empty_streams_are_a_manual_activity() {
     let a = write_temp("manual-a.json", ACTIVITY);
     let s = write_temp("manual-s.json", "{}");
