@@ -1,4 +1,4 @@
-//! DynamoDB single-table repository (DESIGN §7).
+//! DynamoDB single-table repository (docs/design.md §7).
 //!
 //! | item | pk | sk | notes |
 //! |---|---|---|---|

@@ -1,6 +1,6 @@
 //! AWS adapters of the pipeline's ports (`stravasync_core::ports`), on aws-sdk-rust.
 //!
-//! - [`dynamo::DynamoStore`]: the single-table repository (DESIGN §7) and the shared
+//! - [`dynamo::DynamoStore`]: the single-table repository (docs/design.md §7) and the shared
 //!   rate-limit budget.
 //! - [`sqs::SqsQueue`]: the SQS FIFO queue (send, defer, and what a local pump needs).
 //! - [`secrets::SecretsVault`]: OAuth tokens and app credentials in Secrets Manager.

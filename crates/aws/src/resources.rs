@@ -39,7 +39,7 @@ pub struct IndexSpec {
     pub key: KeySpec,
 }
 
-/// The single table (DESIGN §7): string keys, on-demand billing, TTL on the rate-limit
+/// The single table (docs/design.md §7): string keys, on-demand billing, TTL on the rate-limit
 /// windows, a sparse index of live activities by local date, and a sparse `listing` index of
 /// athletes (every profile, and separately those whose PMC needs a rollup).
 pub struct TableSpec {

@@ -1,5 +1,5 @@
 //! The SQS FIFO event queue: one message group per athlete, a deduplication id per event
-//! (DESIGN §5), deferral by visibility, and the receive/delete calls a local pump uses.
+//! (docs/design.md §5), deferral by visibility, and the receive/delete calls a local pump uses.
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::SdkError;

@@ -17,7 +17,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print every metric of one activity as JSON (DESIGN §6). Exit code 2 on bad input.
+    /// Print every metric of one activity as JSON (docs/design.md §6). Exit code 2 on bad input.
     #[command(allow_negative_numbers = true)]
     Metrics {
         /// Streams JSON as `GET /activities/{id}/streams?key_by_type=true` returns it.

@@ -1,4 +1,4 @@
-//! The jobs: webhook events (DESIGN §5), backfill / reconcile, rescore.
+//! The jobs: webhook events (docs/design.md §5), backfill / reconcile, rescore.
 
 use stravasync_core::LocalDate;
 use stravasync_core::codec::{decode_chunks, encode_chunks, stream_set_id};

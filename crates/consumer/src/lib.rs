@@ -1,7 +1,7 @@
 //! The consumer Lambda (SQS FIFO event source, `ReportBatchItemFailures`), as a library so
 //! tests, the local pump and the demo run the same code as the `consumer` binary.
 //!
-//! Each record is parsed on its own into a [`Job`]; DESIGN §5 says what each does:
+//! Each record is parsed on its own into a [`Job`]; docs/design.md §5 says what each does:
 //!
 //! | job | Strava requests |
 //! |---|---|

@@ -1,4 +1,4 @@
-//! Every row of DESIGN §5 against moto and fake-strava: the stored state and the Strava
+//! Every row of docs/design.md §5 against moto and fake-strava: the stored state and the Strava
 //! request log.
 
 mod common;

@@ -1,4 +1,4 @@
-//! Order independence (DESIGN §5): a random history of creates, edits and deletes for a
+//! Order independence (docs/design.md §5): a random history of creates, edits and deletes for a
 //! few activities, delivered with duplicates, in random order, with injected 500 / 429 /
 //! 401 answers from Strava and every failed record redelivered, ends in the same stored
 //! state as applying the events once, in order, with no faults.

@@ -1,4 +1,4 @@
-//! Compact, exact storage of a [`StreamSet`] in DynamoDB-sized chunks (DESIGN §7).
+//! Compact, exact storage of a [`StreamSet`] in DynamoDB-sized chunks (docs/design.md §7).
 //!
 //! Encoding, column by column:
 //! - a numeric stream is stored as scaled integers when every value has at most 9 decimals

@@ -1,4 +1,4 @@
-//! The webhook event Strava pushes (DESIGN §4) and the SQS FIFO message made from it.
+//! The webhook event Strava pushes (docs/design.md §4) and the SQS FIFO message made from it.
 
 use std::collections::BTreeMap;
 
@@ -25,7 +25,7 @@ pub enum AspectType {
 
 /// `updates` of an update event. Strava sends strings, including for booleans
 /// (`"private": "true"`). Keys beyond the documented ones are kept in `other`: they make
-/// the update one that needs a refetch (DESIGN §5).
+/// the update one that needs a refetch (docs/design.md §5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Updates {
     #[serde(default, skip_serializing_if = "Option::is_none")]

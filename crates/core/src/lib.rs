@@ -9,7 +9,7 @@
 //! - [`json`]: strict JSON parsing whose errors name the field.
 //! - [`event`]: the webhook event Strava pushes, and the queue message built from it.
 //! - [`codec`]: compact columnar encoding of a stream set, split into DynamoDB-sized chunks.
-//! - [`metrics`]: 1 Hz resampling, NP/TSS, rTSS, hrTSS, zones, peaks (DESIGN §6).
+//! - [`metrics`]: 1 Hz resampling, NP/TSS, rTSS, hrTSS, zones, peaks (docs/design.md §6).
 //! - [`pmc`]: the Performance Management Chart (CTL, ATL, TSB).
 //! - [`ports`] and [`memory`]: the storage, vault and queue traits and in-memory versions
 //!   of them for unit tests.

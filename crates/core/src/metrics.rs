@@ -1,4 +1,4 @@
-//! Training metrics of one activity, exactly as DESIGN §6 defines them.
+//! Training metrics of one activity, exactly as docs/design.md §6 defines them.
 //!
 //! Conventions that change numbers, all in one place:
 //! - Everything works on a 1 Hz series built by [`resample_1hz`]: a gap `dt = t[i+1] − t[i]`
@@ -385,7 +385,7 @@ pub fn peak_series(values: &[f64]) -> PeakSeries {
     out
 }
 
-/// Every metric of one activity (DESIGN §6). Validates streams and thresholds first, so
+/// Every metric of one activity (docs/design.md §6). Validates streams and thresholds first, so
 /// bad input is an error that names the field, never a panic or a silent NaN.
 pub fn compute(sport: &SportType, streams: &StreamSet, th: &Thresholds) -> Result<ActivityMetrics, MetricsError> {
     streams.validate()?;

@@ -53,7 +53,7 @@ impl std::str::FromStr for Sex {
 }
 
 /// The athlete's training thresholds. Every field is optional: a score needs only the
-/// thresholds of its own source (DESIGN §6 "Score").
+/// thresholds of its own source (docs/design.md §6 "Score").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Thresholds {
     /// Functional threshold power, W.
@@ -130,7 +130,7 @@ impl Thresholds {
     }
 }
 
-/// PMC time constants in days (DESIGN §6: 42 and 7 by default; athlete settings).
+/// PMC time constants in days (docs/design.md §6: 42 and 7 by default; athlete settings).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PmcConstants {
     pub ctl_days: f64,
@@ -283,7 +283,7 @@ pub const KNOWN_SPORT_TYPES: &[&str] = &[
     "Yoga",
 ];
 
-/// Run sports, scored by pace when there is no power (DESIGN §6).
+/// Run sports, scored by pace when there is no power (docs/design.md §6).
 pub const RUN_SPORT_TYPES: &[&str] = &["Run", "TrailRun", "VirtualRun"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -404,7 +404,7 @@ impl ActivitySummary {
     }
 }
 
-/// Where an activity's training score came from (DESIGN §6 "Score").
+/// Where an activity's training score came from (docs/design.md §6 "Score").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScoreSource {
@@ -415,7 +415,7 @@ pub enum ScoreSource {
 }
 
 /// An activity as stored: Strava's summary, our metrics, and the version that makes
-/// event processing idempotent (DESIGN §5).
+/// event processing idempotent (docs/design.md §5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredActivity {
     #[serde(default = "schema_v1")]

@@ -1,4 +1,4 @@
-//! Performance Management Chart: CTL (fitness), ATL (fatigue), TSB (form), DESIGN §6.
+//! Performance Management Chart: CTL (fitness), ATL (fatigue), TSB (form), docs/design.md §6.
 //!
 //! `CTL[d] = CTL[d−1] + (S[d] − CTL[d−1])·(1 − e^(−1/τ_ctl))`, ATL likewise with τ_atl,
 //! and `TSB[d] = CTL[d−1] − ATL[d−1]`: the form going into the day, as TrainingPeaks and

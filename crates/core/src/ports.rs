@@ -30,7 +30,7 @@ pub enum StoreError {
     Rejected(String),
 }
 
-/// Result of a write conditioned on the stored event version (DESIGN §5).
+/// Result of a write conditioned on the stored event version (docs/design.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteOutcome {
     Written,
@@ -153,7 +153,7 @@ pub enum Reservation {
     Exhausted { used: u32 },
 }
 
-/// The app-wide Strava request budget, shared by every consumer (DESIGN §5).
+/// The app-wide Strava request budget, shared by every consumer (docs/design.md §5).
 pub trait RateBudget: Send + Sync {
     /// Atomically adds `requests` to the window's count if it stays `<= limit`.
     fn reserve(

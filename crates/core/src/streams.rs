@@ -65,7 +65,7 @@ impl NumericKey {
     }
 }
 
-/// Every stream key the pipeline asks Strava for (DESIGN §4), comma-separated.
+/// Every stream key the pipeline asks Strava for (docs/design.md §4), comma-separated.
 pub const REQUESTED_KEYS: &str =
     "time,distance,latlng,altitude,velocity_smooth,heartrate,cadence,watts,temp,moving,grade_smooth";
 

@@ -1,4 +1,4 @@
-//! Strava API v3 client (DESIGN §4).
+//! Strava API v3 client (docs/design.md §4).
 //!
 //! - [`StravaClient`]: one per process; the HTTP connection pool, base URLs, app
 //!   credentials, and the calls that need no athlete token (OAuth code exchange and

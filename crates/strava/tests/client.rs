@@ -424,6 +424,9 @@ async fn no_token_or_client_secret_in_debug_errors_or_logs() {
     let subscriber =
         tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Callsites first hit by tests on other threads (no subscriber there) have cached
+    // "never interested"; re-ask them now that this thread's subscriber exists.
+    tracing::callsite::rebuild_interest_cache();
 
     let fake = fake().await;
     let (client, vault) = (client(&fake), vault());

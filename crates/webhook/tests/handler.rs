@@ -1,84 +1,14 @@
 //! The webhook handler on the `events/` fixtures, against moto (SQS, Secrets Manager,
 //! DynamoDB) and an in-process fake-strava.
 
-use std::sync::{Arc, Mutex};
+mod common;
 
-use fake_strava::{FakeConfig, RunningFake};
-use serde_json::Value;
-use stravasync_aws::dynamo::DynamoStore;
-use stravasync_aws::local::{LocalStack, test_stack};
-use stravasync_aws::secrets::SecretsVault;
-use stravasync_aws::sqs::{ReceivedMessage, SqsQueue};
+use common::*;
+use stravasync_aws::sqs::SqsQueue;
 use stravasync_core::event::{AspectType, Job};
 use stravasync_core::model::ConnectionState;
 use stravasync_core::ports::{ActivityStore, TokenVault};
-use stravasync_webhook::{HttpRequest, HttpResponse, Webhook, WebhookConfig, from_lambda};
-
-const ATHLETE: i64 = 5_123_456_789;
-
-struct Harness {
-    stack: LocalStack,
-    fake: RunningFake,
-    webhook: Webhook<SqsQueue, SecretsVault, DynamoStore>,
-}
-
-async fn harness(label: &str) -> Harness {
-    let stack = test_stack(label).await;
-    let fake = fake_strava::start(FakeConfig {
-        fixtures_dir: fake_strava::default_fixtures_dir(),
-        client_secret: "client-secret-value".into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let config = config_for(&stack, &fake);
-    let webhook = Webhook::new(config, stack.queue(), stack.vault(), stack.store()).await.unwrap();
-    Harness { stack, fake, webhook }
-}
-
-fn config_for(stack: &LocalStack, fake: &RunningFake) -> WebhookConfig {
-    let env = [
-        ("QUEUE_URL", stack.urls.queue_url.clone()),
-        ("TABLE_NAME", stack.names.table.clone()),
-        ("APP_SECRET_ID", stack.names.app_secret_id.clone()),
-        ("TOKEN_SECRET_PREFIX", stack.names.token_secret_prefix.clone()),
-        ("STRAVA_API_URL", fake.api_url()),
-        ("STRAVA_OAUTH_URL", fake.oauth_url()),
-        ("PUBLIC_BASE_URL", "https://hooks.example.test".to_string()),
-    ];
-    WebhookConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap()
-}
-
-fn fixture(name: &str) -> HttpRequest {
-    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    from_lambda(&lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}")))
-}
-
-impl Harness {
-    async fn send(&self, name: &str) -> HttpResponse {
-        self.webhook.handle(&fixture(name)).await
-    }
-
-    async fn enqueued(&self) -> Vec<ReceivedMessage> {
-        let q = self.stack.queue();
-        let mut all = Vec::new();
-        loop {
-            let batch = q.receive(10, 0).await.unwrap();
-            if batch.is_empty() {
-                return all;
-            }
-            for m in &batch {
-                q.delete(&m.receipt_handle).await.unwrap();
-            }
-            all.extend(batch);
-        }
-    }
-}
-
-fn body(resp: &HttpResponse) -> Value {
-    serde_json::from_str(&resp.body).unwrap_or(Value::Null)
-}
+use stravasync_webhook::Webhook;
 
 #[tokio::test]
 async fn challenge_is_answered_only_with_the_verify_token() {
@@ -261,80 +191,6 @@ async fn a_forged_or_replayed_state_is_refused() {
 }
 
 /// Captures what the handler logs.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn a_full_connect_and_event_flow_logs_no_secret() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let h = harness("logs").await;
-    // /connect, then Strava's consent page, then the callback with the real state and cookie.
-    let connect = h.send("oauth-connect.json").await;
-    let location = connect.headers.iter().find(|(k, _)| *k == "location").unwrap().1.clone();
-    let cookie = connect.headers.iter().find(|(k, _)| *k == "set-cookie").unwrap().1.clone();
-    let nonce = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_string();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let back = http.get(&location).send().await.unwrap().headers()["location"].to_str().unwrap().to_string();
-    let back = reqwest::Url::parse(&back).unwrap();
-    let mut callback = HttpRequest { method: "GET".into(), path: back.path().into(), ..Default::default() };
-    callback.query = back.query_pairs().into_owned().collect();
-    callback.cookies.insert(stravasync_webhook::oauth_state::NONCE_COOKIE.into(), nonce);
-    let done = h.webhook.handle(&callback).await;
-    assert_eq!(done.status, 200, "{}", done.body);
-    for name in [
-        "webhook-challenge.json",
-        "webhook-challenge-wrong-token.json",
-        "webhook-activity-create.json",
-        "webhook-wrong-path-secret.json",
-    ] {
-        h.send(name).await;
-    }
-
-    let tokens = h.stack.vault().get_tokens(ATHLETE).await.unwrap().unwrap();
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("\"outcome\":\"connected\"") && logs.contains("\"outcome\":\"enqueued\""), "{logs}");
-    let code = callback.query["code"].clone();
-    for secret in [
-        tokens.access_token.expose(),
-        tokens.refresh_token.expose(),
-        "client-secret-value",
-        "verify-token-value",
-        "path-secret-value",
-        code.as_str(),
-    ] {
-        assert!(!logs.contains(secret), "{secret} leaked into logs: {logs}");
-    }
-}
-
-/// A create event of the fixtures' athlete with its fields replaced by `patch`.
-fn event_request(patch: serde_json::Value) -> HttpRequest {
-    let mut req = fixture("webhook-activity-create.json");
-    let mut event: Value = serde_json::from_slice(&req.body).unwrap();
-    for (k, v) in patch.as_object().unwrap() {
-        event[k] = v.clone();
-    }
-    req.body = serde_json::to_vec(&event).unwrap();
-    req
-}
-
 #[tokio::test]
 async fn a_running_webhook_accepts_the_subscription_created_after_it_started() {
     let h = harness("resubscribe").await;

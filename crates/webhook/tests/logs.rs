@@ -1,0 +1,77 @@
+//! Logs of a whole connect and event flow carry no secret. In a test binary of its own:
+//! the capture is a thread-local subscriber, and tests on other threads of the same process
+//! would race it for the callsites' cached interest.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use stravasync_core::ports::TokenVault;
+use stravasync_webhook::HttpRequest;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_full_connect_and_event_flow_logs_no_secret() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // Callsites first hit by tests on other threads (no subscriber there) have cached
+    // "never interested"; re-ask them now that this thread's subscriber exists.
+    tracing::callsite::rebuild_interest_cache();
+
+    let h = harness("logs").await;
+    // /connect, then Strava's consent page, then the callback with the real state and cookie.
+    let connect = h.send("oauth-connect.json").await;
+    let location = connect.headers.iter().find(|(k, _)| *k == "location").unwrap().1.clone();
+    let cookie = connect.headers.iter().find(|(k, _)| *k == "set-cookie").unwrap().1.clone();
+    let nonce = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_string();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let back = http.get(&location).send().await.unwrap().headers()["location"].to_str().unwrap().to_string();
+    let back = reqwest::Url::parse(&back).unwrap();
+    let mut callback = HttpRequest { method: "GET".into(), path: back.path().into(), ..Default::default() };
+    callback.query = back.query_pairs().into_owned().collect();
+    callback.cookies.insert(stravasync_webhook::oauth_state::NONCE_COOKIE.into(), nonce);
+    let done = h.webhook.handle(&callback).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    for name in [
+        "webhook-challenge.json",
+        "webhook-challenge-wrong-token.json",
+        "webhook-activity-create.json",
+        "webhook-wrong-path-secret.json",
+    ] {
+        h.send(name).await;
+    }
+
+    let tokens = h.stack.vault().get_tokens(ATHLETE).await.unwrap().unwrap();
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("\"outcome\":\"connected\"") && logs.contains("\"outcome\":\"enqueued\""), "{logs}");
+    let code = callback.query["code"].clone();
+    for secret in [
+        tokens.access_token.expose(),
+        tokens.refresh_token.expose(),
+        "client-secret-value",
+        "verify-token-value",
+        "path-secret-value",
+        code.as_str(),
+    ] {
+        assert!(!logs.contains(secret), "{secret} leaked into logs: {logs}");
+    }
+}
