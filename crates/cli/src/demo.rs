@@ -21,7 +21,7 @@ use stravasync_core::model::{ActivityState, PmcRow};
 use stravasync_core::ports::ActivityStore;
 use stravasync_rollup::{Mode, Rollup, RollupRequest};
 use stravasync_strava::{StravaClient, StravaConfig};
-use stravasync_webhook::{HttpRequest, Webhook, WebhookConfig, cookie_pairs, query_pairs};
+use stravasync_webhook::{Webhook, WebhookConfig};
 
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
@@ -54,38 +54,6 @@ pub struct DemoError {
 
 fn step<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> DemoError {
     move |e| DemoError { step, message: e.to_string() }
-}
-
-type LocalWebhook =
-    Webhook<stravasync_aws::sqs::SqsQueue, stravasync_aws::secrets::SecretsVault, stravasync_aws::dynamo::DynamoStore>;
-
-/// Serves the webhook handler over HTTP on 127.0.0.1 (what API Gateway does in AWS).
-async fn serve_webhook(webhook: Arc<tokio::sync::RwLock<Arc<LocalWebhook>>>, listener: tokio::net::TcpListener) {
-    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
-        let webhook = webhook.clone();
-        async move {
-            let webhook = webhook.read().await.clone();
-            let (parts, body) = req.into_parts();
-            let body = axum::body::to_bytes(body, 64 * 1024).await.map(|b| b.to_vec()).unwrap_or_default();
-            let query = parts.uri.query().map(query_pairs).unwrap_or_default();
-            let cookies = cookie_pairs(parts.headers.get_all("cookie").iter().filter_map(|h| h.to_str().ok()));
-            let req = HttpRequest {
-                method: parts.method.to_string(),
-                path: parts.uri.path().to_string(),
-                query,
-                cookies,
-                body,
-            };
-            let resp = webhook.handle(&req).await;
-            let mut builder =
-                axum::http::Response::builder().status(resp.status).header("content-type", resp.content_type);
-            for (k, v) in resp.headers {
-                builder = builder.header(k, v);
-            }
-            builder.body(axum::body::Body::from(resp.body)).unwrap_or_default()
-        }
-    });
-    let _ = axum::serve(listener, app).await;
 }
 
 /// Strava's push of one event to the webhook; anything but a 200 stops the demo.
@@ -141,21 +109,19 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
             .with_urls(fake.api_url(), fake.oauth_url())
             .with_clock(Arc::new(move || clock_now))
     };
-    // A webhook "cold start": reads the app secret, as the Lambda does.
-    let start_webhook = || async {
-        let mut webhook = Webhook::new(
-            WebhookConfig::from_lookup(lookup).map_err(step("webhook config"))?,
-            stack.queue(),
-            stack.vault(),
-            stack.store(),
-        )
-        .await
-        .map_err(step("webhook start"))?;
-        webhook.strava = StravaClient::new(strava_config()).map_err(step("strava client"))?;
-        Ok::<_, DemoError>(Arc::new(webhook))
-    };
-    let served = Arc::new(tokio::sync::RwLock::new(start_webhook().await?));
-    tokio::spawn(serve_webhook(served.clone(), listener));
+    // A webhook "cold start": reads the app secret, as the Lambda does; then its router is
+    // served over HTTP, as API Gateway does in AWS.
+    let mut webhook = Webhook::new(
+        WebhookConfig::from_lookup(lookup).map_err(step("webhook config"))?,
+        stack.queue(),
+        stack.vault(),
+        stack.store(),
+    )
+    .await
+    .map_err(step("webhook start"))?;
+    webhook.strava = StravaClient::new(strava_config()).map_err(step("strava client"))?;
+    let router = stravasync_webhook::router(Arc::new(webhook));
+    tokio::spawn(async move { axum::serve(listener, router).await });
     say(&format!("webhook handler listening at {base}"));
 
     // One-time setup, as `stravasync subscribe` does it against Strava: create the push

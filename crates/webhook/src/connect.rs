@@ -5,9 +5,14 @@ use stravasync_core::model::{AthleteProfile, ConnectionState, OAuthTokens, Scope
 use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault};
 use stravasync_strava::{AthleteInfo, AthleteSession, StravaError};
 
+use std::collections::HashMap;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::Webhook;
 use crate::oauth_state::{self, STATE_TTL_S};
 use crate::page::html;
-use crate::{HttpRequest, HttpResponse, Webhook};
 
 impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
     fn state_key(&self) -> Vec<u8> {
@@ -22,37 +27,46 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
         format!("{}/oauth/callback", self.config.public_base_url)
     }
 
-    pub(crate) fn connect(&self) -> HttpResponse {
+    /// `GET /connect`: to Strava's consent page, with a signed state and its nonce cookie.
+    pub(crate) fn connect(&self) -> Response {
         let nonce = oauth_state::new_nonce(&self.state_key());
         let state = oauth_state::sign(&self.state_key(), &nonce, self.now() + STATE_TTL_S);
         let url = self.strava.authorize_url(&self.redirect_uri(), &state, &self.config.scope);
         let (name, attributes) = self.nonce_cookie();
-        HttpResponse {
-            status: 302,
-            content_type: "text/plain; charset=utf-8",
-            headers: vec![
-                ("location", url),
-                ("set-cookie", format!("{name}={nonce}; Max-Age={STATE_TTL_S}; {attributes}")),
-                ("cache-control", "no-store".to_string()),
-            ],
-            body: "Redirecting to Strava".into(),
+        let cookie = format!("{name}={nonce}; Max-Age={STATE_TTL_S}; {attributes}");
+        match (HeaderValue::from_str(&url), HeaderValue::from_str(&cookie)) {
+            (Ok(location), Ok(cookie)) => (
+                StatusCode::FOUND,
+                [
+                    (header::LOCATION, location),
+                    (header::SET_COOKIE, cookie),
+                    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                ],
+                "Redirecting to Strava",
+            )
+                .into_response(),
+            _ => html(500, "Not connected", "The link to Strava could not be built."),
         }
     }
 
-    fn nonce_cookie(&self) -> (&'static str, &'static str) {
+    /// `(name, attributes)` of the nonce cookie of this deployment.
+    pub(crate) fn nonce_cookie(&self) -> (&'static str, &'static str) {
         oauth_state::nonce_cookie(self.config.public_base_url.starts_with("https://"))
     }
 
-    /// Every callback answer clears the nonce cookie: it is good for one attempt.
-    pub(crate) async fn callback(&self, req: &HttpRequest) -> HttpResponse {
+    /// `GET /oauth/callback`. Every answer clears the nonce cookie: it is good for one
+    /// attempt.
+    pub(crate) async fn callback(&self, query: &HashMap<String, String>, nonce: Option<&str>) -> Response {
         let (name, attributes) = self.nonce_cookie();
-        let mut response = self.callback_page(req, name).await;
-        response.headers.push(("set-cookie", format!("{name}=; Max-Age=0; {attributes}")));
+        let mut response = self.callback_page(query, nonce).await;
+        if let Ok(clear) = HeaderValue::from_str(&format!("{name}=; Max-Age=0; {attributes}")) {
+            response.headers_mut().append(header::SET_COOKIE, clear);
+        }
         response
     }
 
-    async fn callback_page(&self, req: &HttpRequest, nonce_cookie: &str) -> HttpResponse {
-        let q = |k: &str| req.query.get(k).map(String::as_str);
+    async fn callback_page(&self, query: &HashMap<String, String>, nonce: Option<&str>) -> Response {
+        let q = |k: &str| query.get(k).map(String::as_str);
         if let Some(error) = q("error") {
             tracing::info!(error, outcome = "denied", "athlete did not authorize");
             return html(
@@ -68,7 +82,6 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
                 "The link is incomplete (code, scope and state are required). Start again at /connect.",
             );
         };
-        let nonce = req.cookies.get(nonce_cookie).map(String::as_str);
         if let Err(e) = oauth_state::verify(&self.state_key(), state, nonce, self.now()) {
             tracing::warn!(reason = %e, outcome = "bad_state", "oauth callback refused");
             return html(400, "Not connected", &format!("{e}. Start again at /connect."));

@@ -10,8 +10,13 @@
 //!
 //! The webhook routes sit under a secret path segment; `/connect` and the callback are
 //! public and protected by the signed `state` plus a nonce cookie. A request that fails
-//! validation gets a 4xx with a short reason and nothing is enqueued; a queue failure is
-//! a 5xx so that Strava retries (never a 200 for an event that was not stored).
+//! validation gets a 4xx with a short reason (`{"error": reason}`) and nothing is enqueued;
+//! a queue failure is a 5xx so that Strava retries (never a 200 for an event that was not
+//! stored).
+//!
+//! [`router`] is one axum `Router`: served by `lambda_http::run` in Lambda and by
+//! `axum::serve` in the demo; tests call it with `tower::ServiceExt::oneshot`. Event
+//! validation ([`accept_event`]) is a pure function.
 
 pub mod config;
 mod connect;
@@ -22,6 +27,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum_extra::extract::CookieJar;
 use serde_json::json;
 use stravasync_core::event::{AspectType, MAX_EVENT_CLOCK_SKEW_S, ObjectType, QueueMessage, WebhookEvent};
 use stravasync_core::model::AppCredentials;
@@ -36,35 +48,6 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024;
 /// the cached credentials refuse (only reachable behind the secret path segment).
 pub const APP_REREAD_INTERVAL: Duration = Duration::from_secs(1);
 
-/// The parts of an HTTP request the handler reads.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct HttpRequest {
-    pub method: String,
-    pub path: String,
-    pub query: HashMap<String, String>,
-    pub cookies: HashMap<String, String>,
-    pub body: Vec<u8>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpResponse {
-    pub status: u16,
-    pub content_type: &'static str,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: String,
-}
-
-impl HttpResponse {
-    pub fn json(status: u16, body: serde_json::Value) -> Self {
-        HttpResponse { status, content_type: "application/json", headers: Vec::new(), body: body.to_string() }
-    }
-
-    /// A short machine-readable refusal: `{"error": reason}`.
-    pub fn refuse(status: u16, reason: &str) -> Self {
-        Self::json(status, json!({ "error": reason }))
-    }
-}
-
 /// A refused push event: the status and the reason sent back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
@@ -72,11 +55,23 @@ pub struct Rejection {
     pub reason: String,
 }
 
+/// The one error answer of every route: the status and `{"error": reason}`.
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, axum::Json(json!({ "error": self.reason }))).into_response()
+    }
+}
+
 fn reject(status: u16, reason: impl Into<String>) -> Rejection {
-    Rejection { status, reason: reason.into() }
+    Rejection::new(status, reason)
 }
 
 impl Rejection {
+    pub fn new(status: u16, reason: impl Into<String>) -> Self {
+        Rejection { status, reason: reason.into() }
+    }
+
     /// The event is fine but names a subscription the credentials in hand do not know:
     /// the app secret may have changed since it was read (`stravasync subscribe`).
     pub fn is_unknown_subscription(&self) -> bool {
@@ -191,47 +186,40 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
         }
     }
 
-    pub async fn handle(&self, req: &HttpRequest) -> HttpResponse {
-        if let Some(secret) = req.path.strip_prefix("/webhook/") {
-            if !self.app().webhook_path_secret.constant_time_eq(secret) {
-                tracing::warn!(outcome = "wrong_path_secret", "webhook request refused");
-                return HttpResponse::refuse(404, "not found");
-            }
-            return match req.method.as_str() {
-                "GET" => self.challenge(req).await,
-                "POST" => self.event(req).await,
-                _ => HttpResponse::refuse(405, "method not allowed"),
-            };
-        }
-        match (req.method.as_str(), req.path.as_str()) {
-            ("GET", "/connect") => self.connect(),
-            ("GET", "/oauth/callback") => self.callback(req).await,
-            (_, "/connect" | "/oauth/callback") => HttpResponse::refuse(405, "method not allowed"),
-            _ => HttpResponse::refuse(404, "not found"),
+    /// Refuses a wrong secret path segment (as "not found": the route does not exist for
+    /// whoever does not know it).
+    fn check_path_secret(&self, secret: &str) -> Result<(), Rejection> {
+        if self.app().webhook_path_secret.constant_time_eq(secret) {
+            Ok(())
+        } else {
+            tracing::warn!(outcome = "wrong_path_secret", "webhook request refused");
+            Err(reject(404, "not found"))
         }
     }
 
-    async fn challenge(&self, req: &HttpRequest) -> HttpResponse {
-        let q = |k: &str| req.query.get(k).map(String::as_str);
+    /// Strava's subscription check: `{"hub.challenge": X}` when the verify token matches.
+    async fn challenge(&self, query: &HashMap<String, String>) -> Response {
+        let q = |k: &str| query.get(k).map(String::as_str);
         let (Some("subscribe"), Some(challenge), Some(token)) =
             (q("hub.mode"), q("hub.challenge"), q("hub.verify_token"))
         else {
-            return HttpResponse::refuse(403, "not a subscription challenge");
+            return reject(403, "not a subscription challenge").into_response();
         };
         let known = |app: &AppCredentials| app.verify_token.constant_time_eq(token);
         if !known(&self.app()) && !self.reread_app().await.is_some_and(|app| known(&app)) {
             tracing::warn!(outcome = "wrong_verify_token", "subscription challenge refused");
-            return HttpResponse::refuse(403, "verify token mismatch");
+            return reject(403, "verify token mismatch").into_response();
         }
         tracing::info!(outcome = "challenge_answered", "subscription challenge answered");
-        HttpResponse::json(200, json!({ "hub.challenge": challenge }))
+        axum::Json(json!({ "hub.challenge": challenge })).into_response()
     }
 
-    async fn event(&self, req: &HttpRequest) -> HttpResponse {
+    /// A push event: validated, then enqueued; 200 only once it is on the queue.
+    async fn event(&self, body: &[u8]) -> Response {
         let now = self.strava.now();
-        let accepted = match accept_event(&req.body, self.app().subscription_id, now) {
+        let accepted = match accept_event(body, self.app().subscription_id, now) {
             Err(r) if r.is_unknown_subscription() => match self.reread_app().await {
-                Some(app) => accept_event(&req.body, app.subscription_id, now),
+                Some(app) => accept_event(body, app.subscription_id, now),
                 None => Err(r),
             },
             other => other,
@@ -240,7 +228,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
             Ok(ok) => ok,
             Err(r) => {
                 tracing::warn!(status = r.status, reason = %r.reason, outcome = "rejected", "push event refused");
-                return HttpResponse::refuse(r.status, &r.reason);
+                return r.into_response();
             }
         };
         let aspect_type = format!("{:?}", event.aspect_type).to_lowercase();
@@ -253,62 +241,70 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
                     outcome = "enqueued",
                     "push event accepted"
                 );
-                HttpResponse::json(200, json!({ "status": "enqueued" }))
+                axum::Json(json!({ "status": "enqueued" })).into_response()
             }
             Err(e) => {
                 tracing::error!(owner_id = event.owner_id, object_id = event.object_id, aspect_type, error = %e, outcome = "queue_failed", "push event not stored");
-                HttpResponse::refuse(503, "queue unavailable, retry")
+                reject(503, "queue unavailable, retry").into_response()
             }
         }
     }
 }
 
-/// Decodes a raw query string (`a=1&b=x%20y`); the first of repeated keys wins.
-pub fn query_pairs(raw: &str) -> HashMap<String, String> {
-    let mut query = HashMap::new();
-    if let Ok(url) = reqwest::Url::parse(&format!("http://q/?{raw}")) {
-        for (k, v) in url.query_pairs().into_owned() {
-            query.entry(k).or_insert(v);
-        }
-    }
-    query
+/// Requests are read whole up to this size; [`accept_event`] refuses events over
+/// [`MAX_BODY_BYTES`] with its own reason.
+const BODY_READ_LIMIT: usize = 64 * 1024;
+
+/// The webhook's HTTP interface (the routes of the module docs).
+pub fn router<Q, V, S>(webhook: Arc<Webhook<Q, V, S>>) -> Router
+where
+    Q: EventQueue + 'static,
+    V: TokenVault + 'static,
+    S: ActivityStore + 'static,
+{
+    Router::new()
+        .route("/webhook/{secret}", get(challenge_route::<Q, V, S>).post(event_route::<Q, V, S>))
+        .route("/connect", get(connect_route::<Q, V, S>))
+        .route("/oauth/callback", get(callback_route::<Q, V, S>))
+        .fallback(|| async { reject(404, "not found") })
+        .method_not_allowed_fallback(|| async { reject(405, "method not allowed") })
+        .layer(DefaultBodyLimit::max(BODY_READ_LIMIT))
+        .with_state(webhook)
 }
 
-/// The cookies of `Cookie` header values (`a=1; b=2`).
-pub fn cookie_pairs<'a>(headers: impl Iterator<Item = &'a str>) -> HashMap<String, String> {
-    headers
-        .flat_map(|h| h.split(';'))
-        .filter_map(|c| c.trim().split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
-        .collect()
-}
+type Shared<Q, V, S> = State<Arc<Webhook<Q, V, S>>>;
 
-/// Converts API Gateway's request into the handler's view.
-pub fn from_lambda(req: &lambda_http::Request) -> HttpRequest {
-    use lambda_http::RequestExt;
-    let mut query = req.uri().query().map(query_pairs).unwrap_or_default();
-    if query.is_empty() {
-        for (k, v) in req.query_string_parameters().iter() {
-            query.entry(k.to_string()).or_insert_with(|| v.to_string());
-        }
-    }
-    HttpRequest {
-        method: req.method().as_str().to_string(),
-        path: req.uri().path().to_string(),
-        query,
-        cookies: cookie_pairs(req.headers().get_all("cookie").iter().filter_map(|h| h.to_str().ok())),
-        body: req.body().as_ref().to_vec(),
+async fn challenge_route<Q: EventQueue, V: TokenVault, S: ActivityStore>(
+    State(w): Shared<Q, V, S>,
+    Path(secret): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    match w.check_path_secret(&secret) {
+        Ok(()) => w.challenge(&query).await,
+        Err(r) => r.into_response(),
     }
 }
 
-/// Converts the handler's answer into API Gateway's.
-pub fn to_lambda(resp: HttpResponse) -> lambda_http::Response<lambda_http::Body> {
-    let mut builder = lambda_http::Response::builder().status(resp.status).header("content-type", resp.content_type);
-    for (k, v) in resp.headers {
-        builder = builder.header(k, v);
+async fn event_route<Q: EventQueue, V: TokenVault, S: ActivityStore>(
+    State(w): Shared<Q, V, S>,
+    Path(secret): Path<String>,
+    body: Bytes,
+) -> Response {
+    match w.check_path_secret(&secret) {
+        Ok(()) => w.event(&body).await,
+        Err(r) => r.into_response(),
     }
-    builder.body(lambda_http::Body::from(resp.body)).unwrap_or_else(|_| {
-        let mut r = lambda_http::Response::new(lambda_http::Body::from("internal error"));
-        *r.status_mut() = lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR;
-        r
-    })
+}
+
+async fn connect_route<Q: EventQueue, V: TokenVault, S: ActivityStore>(State(w): Shared<Q, V, S>) -> Response {
+    w.connect()
+}
+
+async fn callback_route<Q: EventQueue, V: TokenVault, S: ActivityStore>(
+    State(w): Shared<Q, V, S>,
+    Query(query): Query<HashMap<String, String>>,
+    cookies: CookieJar,
+) -> Response {
+    let nonce = cookies.get(w.nonce_cookie().0).map(|c| c.value().to_string());
+    w.callback(&query, nonce.as_deref()).await
 }

@@ -1,10 +1,10 @@
 //! The `webhook` Lambda: wiring only; the handler lives in the library.
 
-use lambda_http::{Error, run, service_fn};
+use lambda_http::{Error, run};
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::secrets::SecretsVault;
 use stravasync_aws::sqs::SqsQueue;
-use stravasync_webhook::{Webhook, WebhookConfig, from_lambda, to_lambda};
+use stravasync_webhook::{Webhook, WebhookConfig, router};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -19,9 +19,5 @@ async fn main() -> Result<(), Error> {
     );
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &config.table_name);
     let webhook = Webhook::new(config, queue, vault, store).await?;
-    let webhook = &webhook;
-    run(service_fn(move |req: lambda_http::Request| async move {
-        Ok::<_, Error>(to_lambda(webhook.handle(&from_lambda(&req)).await))
-    }))
-    .await
+    run(router(std::sync::Arc::new(webhook))).await
 }

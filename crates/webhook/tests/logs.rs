@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 
 use common::*;
 use stravasync_core::ports::TokenVault;
-use stravasync_webhook::HttpRequest;
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -46,10 +45,11 @@ async fn a_full_connect_and_event_flow_logs_no_secret() {
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let back = http.get(&location).send().await.unwrap().headers()["location"].to_str().unwrap().to_string();
     let back = reqwest::Url::parse(&back).unwrap();
-    let mut callback = HttpRequest { method: "GET".into(), path: back.path().into(), ..Default::default() };
-    callback.query = back.query_pairs().into_owned().collect();
-    callback.cookies.insert(stravasync_webhook::oauth_state::NONCE_COOKIE.into(), nonce);
-    let done = h.webhook.handle(&callback).await;
+    let callback = axum::http::Request::get(format!("{}?{}", back.path(), back.query().unwrap_or_default()))
+        .header("cookie", format!("{}={nonce}", stravasync_webhook::oauth_state::NONCE_COOKIE))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let done = h.call(callback).await;
     assert_eq!(done.status, 200, "{}", done.body);
     for name in [
         "webhook-challenge.json",
@@ -63,7 +63,7 @@ async fn a_full_connect_and_event_flow_logs_no_secret() {
     let tokens = h.stack.vault().get_tokens(ATHLETE).await.unwrap().unwrap();
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("\"outcome\":\"connected\"") && logs.contains("\"outcome\":\"enqueued\""), "{logs}");
-    let code = callback.query["code"].clone();
+    let code = back.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
     for secret in [
         tokens.access_token.expose(),
         tokens.refresh_token.expose(),

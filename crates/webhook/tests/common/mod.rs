@@ -5,18 +5,25 @@
 
 use fake_strava::{FakeConfig, RunningFake};
 use serde_json::Value;
+use std::sync::Arc;
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::local::{LocalStack, test_stack};
 use stravasync_aws::secrets::SecretsVault;
 use stravasync_aws::sqs::{ReceivedMessage, SqsQueue};
-use stravasync_webhook::{HttpRequest, HttpResponse, Webhook, WebhookConfig, from_lambda};
+
+use axum::body::Body;
+use stravasync_webhook::{Webhook, WebhookConfig, router};
+use tower::ServiceExt;
+
+pub type Request = axum::http::Request<Body>;
+pub type LocalWebhook = Webhook<SqsQueue, SecretsVault, DynamoStore>;
 
 pub const ATHLETE: i64 = 5_123_456_789;
 
 pub struct Harness {
     pub stack: LocalStack,
     pub fake: RunningFake,
-    pub webhook: Webhook<SqsQueue, SecretsVault, DynamoStore>,
+    pub webhook: Arc<LocalWebhook>,
 }
 
 pub async fn harness(label: &str) -> Harness {
@@ -29,7 +36,7 @@ pub async fn harness(label: &str) -> Harness {
     .await
     .unwrap();
     let config = config_for(&stack, &fake);
-    let webhook = Webhook::new(config, stack.queue(), stack.vault(), stack.store()).await.unwrap();
+    let webhook = Arc::new(Webhook::new(config, stack.queue(), stack.vault(), stack.store()).await.unwrap());
     Harness { stack, fake, webhook }
 }
 
@@ -46,15 +53,69 @@ pub fn config_for(stack: &LocalStack, fake: &RunningFake) -> WebhookConfig {
     WebhookConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap()
 }
 
-pub fn fixture(name: &str) -> HttpRequest {
+/// An API Gateway v2 event of `events/`, as JSON (for tests that patch it).
+pub fn fixture_json(name: &str) -> Value {
     let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    from_lambda(&lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}")))
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The request `lambda_http` hands the router for an API Gateway v2 event.
+pub fn request_of(event: &Value) -> Request {
+    lambda_http::request::from_str(&event.to_string())
+        .unwrap_or_else(|e| panic!("not an API Gateway event: {e}"))
+        .map(|body| Body::from(body.to_vec()))
+}
+
+pub fn fixture(name: &str) -> Request {
+    request_of(&fixture_json(name))
+}
+
+/// Sets one query parameter of an API Gateway event (raw string and parsed map alike).
+pub fn set_query(event: &mut Value, key: &str, value: &str) {
+    let mut url = reqwest::Url::parse("http://q/").unwrap();
+    url.set_query(event["rawQueryString"].as_str());
+    let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().filter(|(k, _)| k != key).collect();
+    pairs.push((key.to_string(), value.to_string()));
+    url.query_pairs_mut().clear().extend_pairs(&pairs);
+    event["rawQueryString"] = Value::String(url.query().unwrap_or_default().to_string());
+    event["queryStringParameters"][key] = Value::String(value.to_string());
+}
+
+/// An answer as a test reads it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    /// The first value of header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// One request through the webhook's router, as Lambda or the demo serve it.
+pub async fn call(webhook: &Arc<LocalWebhook>, req: Request) -> Reply {
+    let resp = router(webhook.clone()).oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let headers: Vec<(String, String)> =
+        resp.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string())).collect();
+    let content_type = headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.clone()).unwrap_or_default();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    Reply { status, content_type, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
 }
 
 impl Harness {
-    pub async fn send(&self, name: &str) -> HttpResponse {
-        self.webhook.handle(&fixture(name)).await
+    pub async fn send(&self, name: &str) -> Reply {
+        self.call(fixture(name)).await
+    }
+
+    pub async fn call(&self, req: Request) -> Reply {
+        call(&self.webhook, req).await
     }
 
     pub async fn enqueued(&self) -> Vec<ReceivedMessage> {
@@ -73,17 +134,23 @@ impl Harness {
     }
 }
 
-pub fn body(resp: &HttpResponse) -> Value {
+pub fn body(resp: &Reply) -> Value {
     serde_json::from_str(&resp.body).unwrap_or(Value::Null)
 }
 
+/// The create event fixture with its push body replaced by `body`.
+pub fn event_with_body(body: &str) -> Request {
+    let mut event = fixture_json("webhook-activity-create.json");
+    event["body"] = Value::String(body.to_string());
+    request_of(&event)
+}
+
 /// A create event of the fixtures' athlete with its fields replaced by `patch`.
-pub fn event_request(patch: serde_json::Value) -> HttpRequest {
-    let mut req = fixture("webhook-activity-create.json");
-    let mut event: Value = serde_json::from_slice(&req.body).unwrap();
+pub fn event_request(patch: serde_json::Value) -> Request {
+    let event = fixture_json("webhook-activity-create.json");
+    let mut push: Value = serde_json::from_str(event["body"].as_str().unwrap()).unwrap();
     for (k, v) in patch.as_object().unwrap() {
-        event[k] = v.clone();
+        push[k] = v.clone();
     }
-    req.body = serde_json::to_vec(&event).unwrap();
-    req
+    event_with_body(&push.to_string())
 }
