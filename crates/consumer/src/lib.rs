@@ -28,10 +28,13 @@
 //! last allowed receive, are moved to the DLQ by the consumer itself, at once, so they
 //! stop holding their group and its later records are processed right away.
 
+mod backfill;
 pub mod config;
-mod jobs;
+mod events;
+mod fetch;
 pub mod outcome;
 pub mod pump;
+mod rescore;
 
 use std::collections::HashSet;
 

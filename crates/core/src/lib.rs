@@ -7,6 +7,7 @@
 //!   rate-limit windows.
 //! - [`streams`]: Strava's `key_by_type` stream set, validated on parse.
 //! - [`json`]: strict JSON parsing whose errors name the field.
+//! - [`decide`]: what a webhook event asks for, decided from what is stored (no I/O).
 //! - [`event`]: the webhook event Strava pushes, and the queue message built from it.
 //! - [`codec`]: compact columnar encoding of a stream set, split into DynamoDB-sized chunks.
 //! - [`metrics`]: 1 Hz resampling, NP/TSS, rTSS, hrTSS, zones, peaks (docs/design.md §6).
@@ -17,6 +18,7 @@
 pub mod codec;
 pub mod config;
 pub mod date;
+pub mod decide;
 pub mod event;
 pub mod hash;
 pub mod json;

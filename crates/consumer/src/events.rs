@@ -1,0 +1,113 @@
+//! Webhook events (docs/design.md §5): [`decide`] says what an event asks for; this
+//! carries the decision out.
+
+use stravasync_core::decide::{Connection, EventDecision, LocalEdit, apply_local_edits, decide};
+use stravasync_core::event::{ObjectType, WebhookEvent};
+use stravasync_core::model::{ActivityId, ActivityState, AthleteId, StoredActivity, Tombstone};
+use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault, WriteOutcome};
+
+use crate::outcome::{Outcome, Step};
+use crate::{Consumer, Priority};
+
+impl<S, V, Q> Consumer<S, V, Q>
+where
+    S: ActivityStore + RateBudget,
+    V: TokenVault,
+    Q: EventQueue,
+{
+    #[tracing::instrument(skip_all, fields(athlete_id = event.owner_id, object_id = event.object_id))]
+    pub(crate) async fn apply_event(&self, event: &WebhookEvent, receive_count: u32) -> Step<()> {
+        let athlete = event.owner_id;
+        let id = event.object_id;
+        let stored = match event.object_type {
+            ObjectType::Activity => self.store.get_activity(athlete, id).await?,
+            ObjectType::Athlete => None,
+        };
+        // A deauthorization compares with the connection time of the tokens as stored now
+        // (a reconnect may have just replaced them), so it reads past any cache.
+        let tokens = if event.is_deauthorization() {
+            self.vault.get_tokens_fresh(athlete).await?
+        } else {
+            self.tokens(athlete).await?
+        };
+        let connection =
+            tokens.map(|t| Connection { connected_at: t.connected_at, can_read_private: t.scopes.can_read_private() });
+        let decision = decide(stored.as_ref(), event, connection, self.now());
+        match decision {
+            EventDecision::FromTheFuture => {
+                Err(Outcome::Poison { reason: "event_time is more than a day in the future".into() })
+            }
+            EventDecision::Deauthorize => self.deauthorize(athlete).await,
+            EventDecision::Delete => self.delete_activity(athlete, id, event.event_time, stored.as_ref()).await,
+            EventDecision::Refetch => {
+                self.fetch_and_store(athlete, id, event.event_time, None, receive_count, Priority::Event).await
+            }
+            EventDecision::UpdateLocally => match &stored {
+                Some(ActivityState::Live(a)) => {
+                    self.update_locally(a, event, connection.is_some_and(|c| c.can_read_private)).await
+                }
+                _ => unreachable!("decide() updates locally only a live activity"),
+            },
+            EventDecision::StaleDeauthorization { .. }
+            | EventDecision::IgnoreAthleteUpdate
+            | EventDecision::Stale { .. }
+            | EventDecision::NotConnected
+            | EventDecision::AlreadyApplied => {
+                tracing::info!(?decision, outcome = "ignored", "event needs nothing");
+                Ok(())
+            }
+        }
+    }
+
+    /// Title / type / privacy changes, with no Strava call ([`apply_local_edits`]); a type
+    /// change rescores from the stored streams.
+    async fn update_locally(&self, current: &StoredActivity, event: &WebhookEvent, can_read_private: bool) -> Step<()> {
+        let (mut a, retyped) = match apply_local_edits(current, event, can_read_private) {
+            LocalEdit::Unchanged => {
+                tracing::info!(outcome = "stale", "older edits ignored");
+                return Ok(());
+            }
+            LocalEdit::Delete { version } => {
+                // Without activity:read_all a private activity must not be kept.
+                let state = ActivityState::Live(Box::new(current.clone()));
+                return self.delete_activity(current.athlete_id, current.activity_id, version, Some(&state)).await;
+            }
+            LocalEdit::Changed { activity, retyped } => (*activity, retyped),
+        };
+        if retyped {
+            let set = self.stored_streams(&a).await?;
+            (a.metrics, a.unscored_reason) = self.score(&a.summary, &set, a.athlete_id).await?;
+        }
+        if self.store.put_activity(&a).await? == WriteOutcome::Written && retyped {
+            self.store.mark_pmc_dirty(a.athlete_id, a.local_date).await?;
+        }
+        tracing::info!(retyped, outcome = "updated_locally", "activity updated");
+        Ok(())
+    }
+
+    pub(crate) async fn delete_activity(
+        &self,
+        athlete: AthleteId,
+        id: ActivityId,
+        version: i64,
+        stored: Option<&ActivityState>,
+    ) -> Step<()> {
+        let outcome = self.store.put_tombstone(Tombstone { athlete_id: athlete, activity_id: id, version }).await?;
+        if outcome == WriteOutcome::Written {
+            self.store.delete_stream_chunks(athlete, id, None).await?;
+            if let Some(ActivityState::Live(a)) = stored {
+                self.store.mark_pmc_dirty(athlete, a.local_date).await?;
+            }
+        }
+        tracing::info!(owner_id = athlete, object_id = id, ?outcome, outcome_kind = "deleted", "activity deleted");
+        Ok(())
+    }
+
+    /// The API agreement: a deauthorized athlete's personal data is deleted.
+    async fn deauthorize(&self, athlete: AthleteId) -> Step<()> {
+        self.vault.delete_tokens(athlete).await?;
+        let items = self.store.delete_athlete(athlete).await?;
+        tracing::info!(items, outcome = "deauthorized", "athlete data deleted");
+        Ok(())
+    }
+}

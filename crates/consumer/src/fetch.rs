@@ -1,0 +1,185 @@
+//! Fetching, scoring and storing one activity, and the reads it needs.
+
+use stravasync_core::codec::{decode_chunks, encode_chunks, stream_set_id};
+use stravasync_core::metrics::{self, ActivityMetrics, MetricsError};
+use stravasync_core::model::{
+    ActivityId, ActivityState, ActivitySummary, AthleteId, FieldVersions, OAuthTokens, SCHEMA_VERSION, Sex,
+    StoredActivity, Thresholds,
+};
+use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault, WriteOutcome};
+use stravasync_core::streams::{MAX_SAMPLES, StreamSet};
+use stravasync_strava::AthleteSession;
+
+use crate::outcome::{Outcome, Step};
+use crate::{Consumer, Priority};
+
+/// How an activity's streams came out.
+enum Streams {
+    Ready(Box<StreamSet>),
+    /// Strava answered `{}`: not processed yet.
+    NotYet,
+}
+
+impl<S, V, Q> Consumer<S, V, Q>
+where
+    S: ActivityStore + RateBudget,
+    V: TokenVault,
+    Q: EventQueue,
+{
+    /// The athlete's tokens, or `None` when they are not connected (deauthorized, or never).
+    pub(crate) async fn tokens(&self, athlete: AthleteId) -> Step<Option<OAuthTokens>> {
+        Ok(self.vault.get_tokens(athlete).await?)
+    }
+
+    pub(crate) async fn thresholds(&self, athlete: AthleteId) -> Step<Thresholds> {
+        Ok(self
+            .store
+            .get_profile(athlete)
+            .await?
+            .map(|p| p.thresholds)
+            .unwrap_or_else(|| Thresholds::starter(Sex::Male)))
+    }
+
+    /// Metrics with the athlete's thresholds, or why there are none. An unknown sport, bad
+    /// thresholds or streams longer than the pipeline scores leave the activity unscored
+    /// rather than unstored; invalid streams are poison.
+    pub(crate) async fn score(
+        &self,
+        summary: &ActivitySummary,
+        set: &StreamSet,
+        athlete: AthleteId,
+    ) -> Step<(Option<ActivityMetrics>, Option<String>)> {
+        let unscored = |reason: String| {
+            tracing::warn!(owner_id = athlete, object_id = summary.id, reason, "activity left unscored");
+            Ok((None, Some(reason)))
+        };
+        let sport = match summary.sport() {
+            Ok(s) => s,
+            Err(e) => return unscored(e.to_string()),
+        };
+        match metrics::compute(&sport, set, &self.thresholds(athlete).await?) {
+            Ok(m) => Ok((Some(m), None)),
+            Err(MetricsError::Thresholds(e)) => unscored(format!("athlete thresholds invalid: {e}")),
+            Err(MetricsError::Streams(e)) if e.is_over_limit() => unscored(e.to_string()),
+            Err(MetricsError::Streams(e)) => {
+                Err(Outcome::Poison { reason: format!("streams of activity {} from Strava: {e}", summary.id) })
+            }
+        }
+    }
+
+    /// The decoded stream set an activity points at (empty when it has none).
+    pub(crate) async fn stored_streams(&self, a: &StoredActivity) -> Step<StreamSet> {
+        let Some(set) = a.streams_ref() else { return Ok(StreamSet::default()) };
+        let chunks = self.store.get_stream_chunks(a.athlete_id, a.activity_id, set).await?;
+        decode_chunks(&chunks)
+            .map_err(|e| Outcome::Poison { reason: format!("stored streams of {}: {e}", a.activity_id) })
+    }
+
+    /// Fetches (or takes the given list summary), scores and stores one activity.
+    /// `attempt` counts deliveries, for the empty-streams schedule.
+    pub(crate) async fn fetch_and_store(
+        &self,
+        athlete: AthleteId,
+        id: ActivityId,
+        version: i64,
+        listed: Option<&ActivitySummary>,
+        attempt: u32,
+        priority: Priority,
+    ) -> Step<()> {
+        let mut session = AthleteSession::new(&self.strava, &self.vault, athlete);
+        let summary = match listed {
+            Some(s) => s.clone(),
+            None => match self.call(athlete, priority, session.activity(id)).await? {
+                Some(s) => s,
+                None => {
+                    // Gone (deleted, or private to us) since the event: same as a delete.
+                    let stored = self.store.get_activity(athlete, id).await?;
+                    return self.delete_activity(athlete, id, version, stored.as_ref()).await;
+                }
+            },
+        };
+        let local_date = summary.local_date().map_err(|e| Outcome::Poison { reason: e.to_string() })?;
+        let streams = if summary.manual {
+            Streams::Ready(Box::default())
+        } else {
+            match self.call(athlete, priority, session.streams(id)).await? {
+                None => Streams::Ready(Box::default()), // manual, or no streams at all
+                Some(set) if set.is_empty() => Streams::NotYet,
+                Some(set) => Streams::Ready(Box::new(set)),
+            }
+        };
+        let (set, pending) = match streams {
+            Streams::Ready(set) => (*set, false),
+            Streams::NotYet => match self.config.empty_stream_delays.get(attempt.saturating_sub(1) as usize) {
+                Some(&secs) if listed.is_none() => {
+                    return Err(Outcome::Defer { secs, reason: format!("streams of {id} not ready") });
+                }
+                // Out of retries (or a backfill, which does not wait): store what exists.
+                _ => (StreamSet::default(), true),
+            },
+        };
+        let (metrics, unscored_reason) = self.score(&summary, &set, athlete).await?;
+        // Streams over the sample cap are not stored either (their chunks would be huge).
+        let keep_streams = !set.is_empty() && set.len() <= MAX_SAMPLES;
+        let chunks = if keep_streams {
+            encode_chunks(&set).map_err(|e| Outcome::Poison { reason: format!("encoding streams of {id}: {e}") })?
+        } else {
+            Vec::new()
+        };
+        // Chunks first, under their content's own set id, then the activity that points at
+        // them, then the PMC marker. A crash between the steps is repaired by the retry,
+        // which rewrites the same keys; a writer that loses the conditional put never
+        // touched the chunks the stored activity points at.
+        let streams_id = stream_set_id(&chunks);
+        if let Some(set_id) = &streams_id {
+            self.store.put_stream_chunks(athlete, id, set_id, &chunks).await?;
+        }
+        let activity = StoredActivity {
+            schema: SCHEMA_VERSION,
+            athlete_id: athlete,
+            activity_id: id,
+            version,
+            local_date,
+            summary,
+            metrics,
+            stream_chunks: chunks.len() as u32,
+            streams_id,
+            unscored_reason,
+            pending_streams: pending,
+            field_versions: FieldVersions::all(version),
+        };
+        match self.store.put_activity(&activity).await? {
+            WriteOutcome::Written => {
+                // Sets the activity no longer points at (an older fetch, or one whose
+                // activity write never happened) go.
+                self.store.delete_stream_chunks(athlete, id, activity.streams_ref()).await?;
+                self.store.mark_pmc_dirty(athlete, local_date).await?;
+                tracing::info!(
+                    owner_id = athlete,
+                    object_id = id,
+                    version,
+                    pending,
+                    outcome = "stored",
+                    "activity stored"
+                );
+            }
+            WriteOutcome::Stale { stored_version } => {
+                // Our set is an orphan unless the stored activity points at the same one.
+                let stored = self.store.get_activity(athlete, id).await?;
+                let keep = match &stored {
+                    Some(ActivityState::Live(s)) => s.streams_ref(),
+                    _ => None,
+                };
+                self.store.delete_stream_chunks(athlete, id, keep).await?;
+                tracing::info!(
+                    owner_id = athlete,
+                    object_id = id,
+                    stored_version,
+                    outcome = "stale",
+                    "newer state kept"
+                );
+            }
+        }
+        Ok(())
+    }
+}
