@@ -1,6 +1,6 @@
 //! A complete local stack on a moto server (or any endpoint): the resources of
 //! [`crate::resources`] under unique names, with the adapters wired to them. Used by the
-//! tests of every crate, the CLI's `local` commands and the demo.
+//! CLI's `local` commands, the demo and (through `stravasync-testkit`) the tests.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -68,23 +68,4 @@ impl LocalStack {
             &self.names.token_secret_prefix,
         )
     }
-}
-
-/// For tests: the SDK config of the moto server in `AWS_ENDPOINT_URL`, refusing anything
-/// that is not on 127.0.0.1 so a test can never touch a real account.
-pub async fn moto_sdk() -> aws_config::SdkConfig {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
-    assert!(
-        endpoint.starts_with("http://127.0.0.1"),
-        "these tests need a local moto server: run them with `make test` (infra/with-moto.sh sets AWS_ENDPOINT_URL)"
-    );
-    crate::load_sdk_config().await
-}
-
-/// For tests: a fresh stack with unique names on the local moto server.
-pub async fn test_stack(label: &str) -> LocalStack {
-    let sdk = moto_sdk().await;
-    LocalStack::create(sdk, ResourceNames::local(&unique_suffix(label)), &local_app_credentials())
-        .await
-        .expect("bootstrap on moto")
 }

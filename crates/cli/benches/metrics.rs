@@ -2,21 +2,14 @@
 //! real Edge 810 recording. `cargo bench -p stravasync-cli --bench metrics`
 
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use stravasync_cli::metrics_report::metrics_from_json;
 use stravasync_core::model::Thresholds;
 use stravasync_core::streams::parse_streams_json;
 
-fn fixtures_dir() -> PathBuf {
-    std::env::var_os("STRAVA_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/strava"))
-}
-
 fn six_hour_ride(c: &mut Criterion) {
-    let dir = fixtures_dir();
+    let dir = stravasync_testkit::fixtures_dir();
     let activity = std::fs::read(dir.join("ride_power_edge810.activity.json")).unwrap();
     let streams = std::fs::read(dir.join("ride_power_edge810.streams.json")).unwrap();
     let tiled = parse_streams_json(&streams).unwrap().tiled(6 * 3600);

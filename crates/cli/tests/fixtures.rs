@@ -9,18 +9,12 @@ use serde_json::Value;
 
 const NAMES: [&str; 4] = ["ride_power_edge810", "run_fenix2", "ride_elevate_sample", "virtualride_zwift"];
 
-fn fixtures_dir() -> PathBuf {
-    std::env::var_os("STRAVA_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/strava"))
-}
-
 fn stravasync(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_stravasync")).args(args).output().expect("run stravasync")
 }
 
 fn metrics_of(name: &str) -> Value {
-    let dir = fixtures_dir();
+    let dir = stravasync_testkit::fixtures_dir();
     let streams = dir.join(format!("{name}.streams.json"));
     let activity = dir.join(format!("{name}.activity.json"));
     let out = stravasync(&[
@@ -78,7 +72,7 @@ fn assert_matches(path: &str, expected: &Value, actual: &Value) {
 fn every_fixture_matches_the_reference_metrics() {
     for name in NAMES {
         let expected: Value = serde_json::from_slice(
-            &std::fs::read(fixtures_dir().join(format!("expected/{name}.metrics.json"))).unwrap(),
+            &std::fs::read(stravasync_testkit::fixtures_dir().join(format!("expected/{name}.metrics.json"))).unwrap(),
         )
         .unwrap();
         assert_matches(name, &expected, &metrics_of(name));

@@ -14,12 +14,11 @@ use stravasync_consumer::{Consumer, ConsumerConfig, Outcome, Record};
 use stravasync_core::Secret;
 use stravasync_core::codec::encode_chunks;
 use stravasync_core::event::Job;
-use stravasync_core::memory::{MemoryQueue, MemoryStore, MemoryVault};
 use stravasync_core::metrics;
-use stravasync_core::model::{OAuthTokens, Scopes, SportType, Thresholds};
-use stravasync_core::ports::TokenVault;
+use stravasync_core::model::{SportType, Thresholds};
 use stravasync_core::streams::parse_streams_json;
 use stravasync_strava::{StravaClient, StravaConfig};
+use stravasync_testkit::memory::{MemoryQueue, MemoryStore, MemoryVault};
 
 fn record(job: &Job) -> Record {
     Record {
@@ -47,7 +46,7 @@ fn requests_per_activity() {
         })
         .await
         .unwrap();
-        let config = ConsumerConfig::with_strava_urls(&fake.api_url(), &fake.oauth_url());
+        let config = stravasync_testkit::consumer_config_for_strava(&fake.api_url(), &fake.oauth_url());
         // Requests are what is counted here, not the budget.
         let config = ConsumerConfig { limit_15min: u32::MAX / 2, limit_daily: u32::MAX / 2, ..config };
         let strava = StravaClient::new(
@@ -62,18 +61,7 @@ fn requests_per_activity() {
             MemoryQueue::default(),
         );
         for athlete in fake.state.athlete_ids() {
-            let (a, r, e) = fake.state.mint_tokens(athlete, "read,activity:read_all");
-            c.vault
-                .put_tokens(&OAuthTokens {
-                    athlete_id: athlete,
-                    access_token: Secret::new(a),
-                    refresh_token: Secret::new(r),
-                    expires_at: e,
-                    scopes: Scopes::parse("read,activity:read_all"),
-                    connected_at: 0,
-                })
-                .await
-                .unwrap();
+            stravasync_testkit::mint_tokens(&fake, &c.vault, athlete, "read,activity:read_all").await;
         }
         let event = |aspect: &str, updates: serde_json::Value, t: i64| -> Job {
             serde_json::from_value(json!({"kind": "webhook_event", "event": {"object_type": "activity",

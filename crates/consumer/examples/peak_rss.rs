@@ -8,12 +8,11 @@
 //! The figure includes the fake's own copy of the streams, so it overstates the consumer.
 
 use serde_json::json;
-use stravasync_consumer::{Consumer, ConsumerConfig, Outcome, Record};
+use stravasync_consumer::{Consumer, Outcome, Record};
 use stravasync_core::Secret;
-use stravasync_core::memory::{MemoryQueue, MemoryStore, MemoryVault};
-use stravasync_core::model::{OAuthTokens, Scopes};
-use stravasync_core::ports::{ActivityStore, TokenVault};
+use stravasync_core::ports::ActivityStore;
 use stravasync_strava::{StravaClient, StravaConfig};
+use stravasync_testkit::memory::{MemoryQueue, MemoryStore, MemoryVault};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -45,7 +44,7 @@ async fn main() {
                "start_date": "2024-05-01T04:00:00Z", "start_date_local": "2024-05-01T06:00:00Z"}),
         Some(day),
     );
-    let config = ConsumerConfig::with_strava_urls(&fake.api_url(), &fake.oauth_url());
+    let config = stravasync_testkit::consumer_config_for_strava(&fake.api_url(), &fake.oauth_url());
     let strava = StravaClient::new(
         StravaConfig::new("12345", Secret::new("client-secret-value")).with_urls(fake.api_url(), fake.oauth_url()),
     )
@@ -57,18 +56,7 @@ async fn main() {
         MemoryVault::new(stravasync_aws::local::local_app_credentials()),
         MemoryQueue::default(),
     );
-    let (a, r, e) = fake.state.mint_tokens(athlete, "read,activity:read_all");
-    c.vault
-        .put_tokens(&OAuthTokens {
-            athlete_id: athlete,
-            access_token: Secret::new(a),
-            refresh_token: Secret::new(r),
-            expires_at: e,
-            scopes: Scopes::parse("read,activity:read_all"),
-            connected_at: 0,
-        })
-        .await
-        .expect("tokens");
+    stravasync_testkit::mint_tokens(&fake, &c.vault, athlete, "read,activity:read_all").await;
     let body = json!({"kind": "webhook_event", "event": {"object_type": "activity", "object_id": id,
         "aspect_type": "create", "updates": {}, "owner_id": athlete, "subscription_id": 120475, "event_time": 1}});
     let outcome = c

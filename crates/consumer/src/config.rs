@@ -39,20 +39,6 @@ pub struct ConsumerConfig {
 }
 
 impl ConsumerConfig {
-    /// The defaults, for runs on in-memory ports (benchmarks, examples, property tests):
-    /// Strava at the given URLs, placeholder AWS names, no DLQ.
-    pub fn with_strava_urls(api_url: &str, oauth_url: &str) -> Self {
-        let env = [("STRAVA_API_URL", api_url), ("STRAVA_OAUTH_URL", oauth_url)];
-        let required = ["QUEUE_URL", "TABLE_NAME", "APP_SECRET_ID", "TOKEN_SECRET_PREFIX"];
-        Self::from_lookup(|k| {
-            env.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-                .or_else(|| required.contains(&k).then(|| "unused".into()))
-        })
-        .unwrap_or_else(|e| unreachable!("the defaults are valid: {e}"))
-    }
-
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }

@@ -24,10 +24,10 @@ use stravasync_consumer::pump::deliver_once;
 use stravasync_consumer::{Consumer, ConsumerConfig, Outcome};
 use stravasync_core::Secret;
 use stravasync_core::event::{Job, QueueMessage};
-use stravasync_core::memory::{MemoryQueue, MemoryStore, MemoryVault};
 use stravasync_core::model::ActivityState;
 use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault};
 use stravasync_strava::{StravaClient, StravaConfig};
+use stravasync_testkit::memory::{MemoryQueue, MemoryStore, MemoryVault};
 
 const T: i64 = 1_763_755_200;
 const SCOPE: &str = "read,activity:read_all";
@@ -147,7 +147,7 @@ async fn reference(ids_hint: usize) -> (Vec<String>, Vec<Job>) {
     let fake = fake_strava::start(chaos_fake_config()).await.unwrap();
     let (jobs, ids) = history(&fake);
     assert!(ids.len() >= 4 && jobs.len() > ids_hint, "{} athletes, {} jobs", ids.len(), jobs.len());
-    let mut config = ConsumerConfig::with_strava_urls(&fake.api_url(), &fake.oauth_url());
+    let mut config = stravasync_testkit::consumer_config_for_strava(&fake.api_url(), &fake.oauth_url());
     consumer_settings(&mut config);
     let c = Consumer::new(
         config,

@@ -11,15 +11,15 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use common::{connect, consumer_config, fake_config, record};
 use fake_strava::data::{GENERATED_ATHLETE_BASE, Season};
 use stravasync_aws::dynamo::DynamoStore;
-use stravasync_aws::local::test_stack;
 use stravasync_aws::secrets::SecretsVault;
 use stravasync_consumer::{Consumer, Outcome};
 use stravasync_core::Secret;
 use stravasync_core::event::Job;
-use stravasync_core::memory::MemoryQueue;
 use stravasync_core::model::ActivityState;
 use stravasync_core::ports::ActivityStore;
 use stravasync_strava::{StravaClient, StravaConfig};
+use stravasync_testkit::memory::MemoryQueue;
+use stravasync_testkit::test_stack;
 
 const LIMIT: u32 = 10;
 

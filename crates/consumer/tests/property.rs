@@ -14,9 +14,9 @@ use proptest::prelude::*;
 use serde_json::json;
 use stravasync_consumer::{Consumer, ConsumerConfig, Record};
 use stravasync_core::event::Job;
-use stravasync_core::memory::{MemoryQueue, MemoryStore, MemoryVault};
 use stravasync_core::model::ActivityState;
 use stravasync_core::ports::ActivityStore;
+use stravasync_testkit::memory::{MemoryQueue, MemoryStore, MemoryVault};
 
 const IDS: [i64; 3] = [17_000_000_101, 17_000_000_102, 17_000_000_104];
 const SPORTS: [&str; 3] = ["Ride", "Run", "VirtualRide"];
@@ -92,8 +92,10 @@ type MemConsumer = Consumer<MemoryStore, MemoryVault, MemoryQueue>;
 async fn consumer(fake: &RunningFake) -> MemConsumer {
     // Failed records are always redelivered here (no give-up): the property is about
     // order and duplication, not the DLQ.
-    let config =
-        ConsumerConfig { max_receives: 1000, ..ConsumerConfig::with_strava_urls(&fake.api_url(), &fake.oauth_url()) };
+    let config = ConsumerConfig {
+        max_receives: 1000,
+        ..stravasync_testkit::consumer_config_for_strava(&fake.api_url(), &fake.oauth_url())
+    };
     let c = Consumer::new(
         config,
         strava_client(fake),

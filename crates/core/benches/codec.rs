@@ -2,22 +2,16 @@
 //! `cargo bench -p stravasync-core --bench codec`
 
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use stravasync_core::codec::{decode_chunks, encode_chunks};
 use stravasync_core::streams::parse_streams_json;
 
-fn fixtures_dir() -> PathBuf {
-    std::env::var_os("STRAVA_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/strava"))
-}
-
 fn codec(c: &mut Criterion) {
     let mut group = c.benchmark_group("codec");
     for name in ["ride_power_edge810", "run_fenix2", "virtualride_zwift", "ride_elevate_sample"] {
-        let json = std::fs::read(fixtures_dir().join(format!("{name}.streams.json"))).expect("fixture");
+        let json =
+            std::fs::read(stravasync_testkit::fixtures_dir().join(format!("{name}.streams.json"))).expect("fixture");
         let set = parse_streams_json(&json).expect("parse");
         let chunks = encode_chunks(&set).expect("encode");
         let stored: usize = chunks.iter().map(Vec::len).sum();

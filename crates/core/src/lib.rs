@@ -12,8 +12,8 @@
 //! - [`codec`]: compact columnar encoding of a stream set, split into DynamoDB-sized chunks.
 //! - [`metrics`]: 1 Hz resampling, NP/TSS, rTSS, hrTSS, zones, peaks (docs/design.md §6).
 //! - [`pmc`]: the Performance Management Chart (CTL, ATL, TSB).
-//! - [`ports`] and [`memory`]: the storage, vault and queue traits and in-memory versions
-//!   of them for unit tests.
+//! - [`ports`]: the storage, vault and queue traits (in-memory versions for tests live in
+//!   the `stravasync-testkit` crate).
 
 pub mod codec;
 pub mod config;
@@ -22,7 +22,6 @@ pub mod decide;
 pub mod event;
 pub mod hash;
 pub mod json;
-pub mod memory;
 pub mod metrics;
 pub mod model;
 pub mod pmc;

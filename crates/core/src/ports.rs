@@ -1,5 +1,5 @@
 //! The pipeline's outside world as small traits (hexagonal ports). `stravasync-aws`
-//! implements them with DynamoDB, SQS and Secrets Manager; [`crate::memory`] with
+//! implements them with DynamoDB, SQS and Secrets Manager; `stravasync-testkit` with
 //! in-memory maps for unit tests of the domain.
 //!
 //! Futures are `Send` so handlers can be generic over a port and still run on a

@@ -1,19 +1,11 @@
 //! The stream codec on every shared real recording: exact round trip, chunking, and the
 //! compression the storage design relies on.
 
-use std::path::PathBuf;
-
 use stravasync_core::codec::{CHUNK_PAYLOAD_BYTES, decode_chunks, encode_chunks, encode_chunks_sized};
 use stravasync_core::streams::parse_streams_json;
 
-fn fixtures_dir() -> PathBuf {
-    std::env::var_os("STRAVA_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/strava"))
-}
-
 fn fixtures() -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(fixtures_dir())
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(stravasync_testkit::fixtures_dir())
         .expect("shared fixtures directory")
         .filter_map(Result::ok)
         .filter_map(|e| {

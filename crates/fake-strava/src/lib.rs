@@ -81,6 +81,8 @@ pub async fn start(config: FakeConfig) -> std::io::Result<RunningFake> {
 
 /// The shared fixtures directory next to the repository, if present.
 pub fn default_fixtures_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/strava");
+    let dir = std::env::var_os("STRAVA_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/strava"));
     dir.is_dir().then_some(dir)
 }

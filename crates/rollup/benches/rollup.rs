@@ -4,10 +4,10 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use stravasync_core::LocalDate;
-use stravasync_core::memory::{MemoryQueue, MemoryStore};
 use stravasync_core::model::AthleteProfile;
 use stravasync_core::ports::ActivityStore;
 use stravasync_rollup::{Rollup, RollupRequest, scored_activity};
+use stravasync_testkit::memory::{MemoryQueue, MemoryStore};
 
 fn ten_years(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();

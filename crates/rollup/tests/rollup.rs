@@ -2,11 +2,11 @@
 
 use stravasync_core::LocalDate;
 use stravasync_core::event::Job;
-use stravasync_core::memory::{MemoryQueue, MemoryStore};
 use stravasync_core::model::{AthleteProfile, PmcConstants};
 use stravasync_core::pmc;
 use stravasync_core::ports::ActivityStore;
 use stravasync_rollup::{Mode, Rollup, RollupRequest, scored_activity};
+use stravasync_testkit::memory::{MemoryQueue, MemoryStore};
 
 fn d(s: &str) -> LocalDate {
     s.parse().unwrap()
@@ -87,6 +87,6 @@ async fn rollup_on_the_memory_store() {
 
 #[tokio::test]
 async fn rollup_on_dynamodb() {
-    let stack = stravasync_aws::local::test_stack("rollup").await;
+    let stack = stravasync_testkit::test_stack("rollup").await;
     scenario(stack.store()).await;
 }

@@ -8,11 +8,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use fake_strava::FakeConfig;
 use serde_json::json;
 use stravasync_core::Secret;
-use stravasync_core::memory::MemoryVault;
-use stravasync_core::model::{AppCredentials, OAuthTokens, Scopes};
-use stravasync_core::ports::TokenVault;
+use stravasync_core::model::AppCredentials;
 use stravasync_core::streams::parse_streams_json;
 use stravasync_strava::{AthleteSession, StravaClient, StravaConfig};
+use stravasync_testkit::memory::MemoryVault;
 
 fn six_hour_streams(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -47,16 +46,7 @@ fn six_hour_streams(c: &mut Criterion) {
         webhook_path_secret: Secret::new("p"),
         subscription_id: 1,
     });
-    let (access, refresh, expires_at) = fake.state.mint_tokens(athlete, "read,activity:read_all");
-    rt.block_on(vault.put_tokens(&OAuthTokens {
-        athlete_id: athlete,
-        access_token: Secret::new(access),
-        refresh_token: Secret::new(refresh),
-        expires_at,
-        scopes: Scopes::parse("read,activity:read_all"),
-        connected_at: 0,
-    }))
-    .unwrap();
+    rt.block_on(stravasync_testkit::mint_tokens(&fake, &vault, athlete, "read,activity:read_all"));
 
     c.bench_function("client/streams_6h_over_loopback", |b| {
         b.to_async(&rt).iter(|| async {

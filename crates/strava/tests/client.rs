@@ -1,16 +1,17 @@
 //! The client against a fake-strava started in-process on a random port.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use fake_strava::{FakeConfig, Fault, FaultKind, RunningFake};
 use serde_json::json;
 use stravasync_core::Secret;
-use stravasync_core::memory::MemoryVault;
-use stravasync_core::model::{AppCredentials, OAuthTokens, Scopes};
+use stravasync_core::model::{AppCredentials, OAuthTokens};
 use stravasync_core::ports::TokenVault;
 use stravasync_core::streams::{NumericKey, StreamSet};
 use stravasync_strava::{ActivityQuery, AthleteSession, StravaClient, StravaConfig, StravaError};
+use stravasync_testkit::Captured;
+use stravasync_testkit::memory::MemoryVault;
 
 const ATHLETE: i64 = 5_123_456_789;
 const EDGE810: i64 = 17_000_000_101;
@@ -39,17 +40,7 @@ fn vault() -> MemoryVault {
 
 /// Tokens minted by the fake, stored in the vault as the OAuth callback would.
 async fn connect(fake: &RunningFake, vault: &MemoryVault, scope: &str) -> OAuthTokens {
-    let (access, refresh, expires_at) = fake.state.mint_tokens(ATHLETE, scope);
-    let tokens = OAuthTokens {
-        athlete_id: ATHLETE,
-        access_token: Secret::new(access),
-        refresh_token: Secret::new(refresh),
-        expires_at,
-        scopes: Scopes::parse(scope),
-        connected_at: 0,
-    };
-    vault.put_tokens(&tokens).await.unwrap();
-    tokens
+    stravasync_testkit::mint_tokens(fake, vault, ATHLETE, scope).await
 }
 
 #[tokio::test]
@@ -299,18 +290,7 @@ async fn pager_walks_the_activity_list() {
     let fake = fake_strava::start(config).await.unwrap();
     let athlete = fake.state.athlete_ids()[0];
     let (client, vault) = (client(&fake), vault());
-    let (access, refresh, expires_at) = fake.state.mint_tokens(athlete, "read,activity:read_all");
-    vault
-        .put_tokens(&OAuthTokens {
-            athlete_id: athlete,
-            access_token: Secret::new(access),
-            refresh_token: Secret::new(refresh),
-            expires_at,
-            scopes: Scopes::parse("read,activity:read_all"),
-            connected_at: 0,
-        })
-        .await
-        .unwrap();
+    stravasync_testkit::mint_tokens(&fake, &vault, athlete, "read,activity:read_all").await;
     let mut session = AthleteSession::new(&client, &vault, athlete);
     let mut pager = session.pager(ActivityQuery { per_page: 20, ..Default::default() });
     let mut seen = Vec::new();
@@ -403,20 +383,6 @@ async fn push_subscription_create_list_delete_with_the_challenge() {
     assert!(client.list_subscriptions().await.unwrap().is_empty());
 }
 
-/// Collects everything the client logs.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_token_or_client_secret_in_debug_errors_or_logs() {
     let captured = Captured::default();
@@ -446,7 +412,7 @@ async fn no_token_or_client_secret_in_debug_errors_or_logs() {
     .unwrap_err();
     let new = vault.get_tokens(ATHLETE).await.unwrap().unwrap();
 
-    let mut text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let mut text = captured.text();
     text.push_str(&format!(
         "{client:?} {old:?} {new:?} {malformed_refresh} {malformed_refresh:?} {list_err} {list_err:?}"
     ));

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use std::sync::Arc;
-use stravasync_core::memory::{MemoryQueue, MemoryStore, MemoryVault};
+use stravasync_testkit::memory::{MemoryQueue, MemoryStore, MemoryVault};
 
 use axum::body::Body;
 use axum::http::Request;

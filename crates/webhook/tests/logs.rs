@@ -4,23 +4,9 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-
 use common::*;
 use stravasync_core::ports::TokenVault;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use stravasync_testkit::Captured;
 
 #[tokio::test]
 async fn a_full_connect_and_event_flow_logs_no_secret() {
@@ -61,7 +47,7 @@ async fn a_full_connect_and_event_flow_logs_no_secret() {
     }
 
     let tokens = h.stack.vault().get_tokens(ATHLETE).await.unwrap().unwrap();
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(logs.contains("\"outcome\":\"connected\"") && logs.contains("\"outcome\":\"enqueued\""), "{logs}");
     let code = back.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
     for secret in [

@@ -4,8 +4,9 @@
 
 #![allow(dead_code, unused_imports)]
 
-pub use stravasync_aws::local::{LocalStack as Stack, local_app_credentials as app_credentials, moto_sdk as sdk};
+pub use stravasync_aws::local::{LocalStack as Stack, local_app_credentials as app_credentials};
+pub use stravasync_testkit::moto_sdk as sdk;
 
 pub async fn stack(label: &str) -> Stack {
-    stravasync_aws::local::test_stack(label).await
+    stravasync_testkit::test_stack(label).await
 }

@@ -5,32 +5,19 @@
 
 use fake_strava::{FakeConfig, RunningFake};
 use stravasync_aws::dynamo::DynamoStore;
-use stravasync_aws::local::{LocalStack, test_stack};
+use stravasync_aws::local::LocalStack;
 use stravasync_aws::secrets::SecretsVault;
 use stravasync_aws::sqs::SqsQueue;
 use stravasync_consumer::{Consumer, ConsumerConfig, Record};
 use stravasync_core::Secret;
 use stravasync_core::event::{Job, QueueMessage};
-use stravasync_core::model::{AthleteProfile, OAuthTokens, Scopes, Sex, Thresholds};
+use stravasync_core::model::{AthleteProfile, Scopes, Sex, Thresholds};
 use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault};
 use stravasync_strava::{StravaClient, StravaConfig};
+use stravasync_testkit::test_stack;
 
-pub const ATHLETE: i64 = 5_123_456_789;
-pub const EDGE810: i64 = 17_000_000_101;
-pub const FENIX2: i64 = 17_000_000_102;
-
-pub fn consumer_config(stack: &LocalStack, fake: &RunningFake) -> ConsumerConfig {
-    let env = [
-        ("QUEUE_URL", stack.urls.queue_url.clone()),
-        ("TABLE_NAME", stack.names.table.clone()),
-        ("APP_SECRET_ID", stack.names.app_secret_id.clone()),
-        ("TOKEN_SECRET_PREFIX", stack.names.token_secret_prefix.clone()),
-        ("STRAVA_API_URL", fake.api_url()),
-        ("STRAVA_OAUTH_URL", fake.oauth_url()),
-        ("DLQ_URL", stack.urls.dlq_url.clone()),
-    ];
-    ConsumerConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap()
-}
+#[allow(unused_imports)]
+pub use stravasync_testkit::{ATHLETE, CLIENT_SECRET, EDGE810, FENIX2, consumer_config};
 
 /// The event queue as the consumer Lambda has it: with the DLQ it dead-letters into.
 pub fn queue_of(stack: &LocalStack) -> SqsQueue {
@@ -39,7 +26,7 @@ pub fn queue_of(stack: &LocalStack) -> SqsQueue {
 
 pub fn strava_client(fake: &RunningFake) -> StravaClient {
     StravaClient::new(
-        StravaConfig::new("12345", Secret::new("client-secret-value")).with_urls(fake.api_url(), fake.oauth_url()),
+        StravaConfig::new("12345", Secret::new(CLIENT_SECRET)).with_urls(fake.api_url(), fake.oauth_url()),
     )
     .unwrap()
 }
@@ -47,7 +34,7 @@ pub fn strava_client(fake: &RunningFake) -> StravaClient {
 pub fn fake_config() -> FakeConfig {
     FakeConfig {
         fixtures_dir: fake_strava::default_fixtures_dir(),
-        client_secret: "client-secret-value".into(),
+        client_secret: CLIENT_SECRET.into(),
         ..Default::default()
     }
 }
@@ -87,18 +74,7 @@ pub async fn connect(
     athlete: i64,
     scope: &str,
 ) {
-    let (access, refresh, expires_at) = fake.state.mint_tokens(athlete, scope);
-    vault
-        .put_tokens(&OAuthTokens {
-            athlete_id: athlete,
-            access_token: Secret::new(access),
-            refresh_token: Secret::new(refresh),
-            expires_at,
-            scopes: Scopes::parse(scope),
-            connected_at: 0,
-        })
-        .await
-        .unwrap();
+    stravasync_testkit::mint_tokens(fake, vault, athlete, scope).await;
     let mut p = AthleteProfile::new(athlete);
     p.scopes = Scopes::parse(scope);
     p.thresholds = Thresholds {

@@ -7,9 +7,10 @@ use fake_strava::{FakeConfig, RunningFake};
 use serde_json::Value;
 use std::sync::Arc;
 use stravasync_aws::dynamo::DynamoStore;
-use stravasync_aws::local::{LocalStack, test_stack};
+use stravasync_aws::local::LocalStack;
 use stravasync_aws::secrets::SecretsVault;
 use stravasync_aws::sqs::{ReceivedMessage, SqsQueue};
+use stravasync_testkit::test_stack;
 
 use axum::body::Body;
 use stravasync_webhook::{Webhook, WebhookConfig, router};
@@ -18,7 +19,7 @@ use tower::ServiceExt;
 pub type Request = axum::http::Request<Body>;
 pub type LocalWebhook = Webhook<SqsQueue, SecretsVault, DynamoStore>;
 
-pub const ATHLETE: i64 = 5_123_456_789;
+pub use stravasync_testkit::{ATHLETE, CLIENT_SECRET};
 
 pub struct Harness {
     pub stack: LocalStack,
@@ -30,7 +31,7 @@ pub async fn harness(label: &str) -> Harness {
     let stack = test_stack(label).await;
     let fake = fake_strava::start(FakeConfig {
         fixtures_dir: fake_strava::default_fixtures_dir(),
-        client_secret: "client-secret-value".into(),
+        client_secret: CLIENT_SECRET.into(),
         ..Default::default()
     })
     .await
@@ -41,16 +42,7 @@ pub async fn harness(label: &str) -> Harness {
 }
 
 pub fn config_for(stack: &LocalStack, fake: &RunningFake) -> WebhookConfig {
-    let env = [
-        ("QUEUE_URL", stack.urls.queue_url.clone()),
-        ("TABLE_NAME", stack.names.table.clone()),
-        ("APP_SECRET_ID", stack.names.app_secret_id.clone()),
-        ("TOKEN_SECRET_PREFIX", stack.names.token_secret_prefix.clone()),
-        ("STRAVA_API_URL", fake.api_url()),
-        ("STRAVA_OAUTH_URL", fake.oauth_url()),
-        ("PUBLIC_BASE_URL", "https://hooks.example.test".to_string()),
-    ];
-    WebhookConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap()
+    stravasync_testkit::webhook_config(stack, fake, "https://hooks.example.test")
 }
 
 /// An API Gateway v2 event of `events/`, as JSON (for tests that patch it).

@@ -1,17 +1,17 @@
-//! In-memory implementations of the [`crate::ports`], for unit tests of the domain and
+//! In-memory implementations of the ports of `stravasync_core::ports`, for unit tests of the domain and
 //! handlers. They follow the same rules as the AWS adapters (conditional versions,
 //! chunk replacement, FIFO dedup), which the adapter tests check on the real services.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
-use crate::date::LocalDate;
-use crate::event::QueueMessage;
-use crate::model::{
+use stravasync_core::date::LocalDate;
+use stravasync_core::event::QueueMessage;
+use stravasync_core::model::{
     ActivityId, ActivityState, AppCredentials, AthleteId, AthleteProfile, OAuthTokens, PmcRow, RateWindow,
     StoredActivity, StreamSetRef, Tombstone,
 };
-use crate::ports::{
+use stravasync_core::ports::{
     ActivityStore, EventQueue, QueueError, RateBudget, Reservation, StoreError, TokenVault, VaultError, WriteOutcome,
 };
 
@@ -349,8 +349,8 @@ impl EventQueue for MemoryQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{ActivityMetrics, Peaks, Score, Zones};
-    use crate::model::{ActivitySummary, RateWindowKind, SCHEMA_VERSION, ScoreSource};
+    use stravasync_core::metrics::{ActivityMetrics, Peaks, Score, Zones};
+    use stravasync_core::model::{ActivitySummary, RateWindowKind, SCHEMA_VERSION, ScoreSource};
 
     pub(crate) fn activity(id: ActivityId, version: i64, date: &str) -> StoredActivity {
         StoredActivity {

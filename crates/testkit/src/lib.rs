@@ -1,0 +1,138 @@
+//! Test support for every crate of the workspace, and nothing a Lambda links: a
+//! dev-dependency only.
+//!
+//! - [`memory`]: in-memory implementations of the ports, following the adapters' rules.
+//! - [`moto_sdk`] / [`test_stack`]: a stack with unique names on the local moto server.
+//! - [`fixtures_dir`] and the ids of the shared recordings ([`ATHLETE`], [`EDGE810`], …).
+//! - [`consumer_config`] / [`webhook_config`]: the handlers' configs for a local stack and
+//!   a running fake-strava; [`consumer_config_for_strava`] for runs on in-memory ports.
+//! - [`mint_tokens`]: an athlete's tokens from fake-strava, stored as a connection does.
+//! - [`Captured`]: a log writer for tests that check what was logged.
+
+pub mod memory;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use fake_strava::RunningFake;
+use stravasync_aws::local::{LocalStack, local_app_credentials, unique_suffix};
+use stravasync_aws::resources::ResourceNames;
+use stravasync_consumer::ConsumerConfig;
+use stravasync_core::Secret;
+use stravasync_core::model::{OAuthTokens, Scopes};
+use stravasync_core::ports::TokenVault;
+use stravasync_webhook::WebhookConfig;
+
+/// The athlete of the shared recordings.
+pub const ATHLETE: i64 = 5_123_456_789;
+/// The shared recordings' activities.
+pub const EDGE810: i64 = 17_000_000_101;
+pub const FENIX2: i64 = 17_000_000_102;
+/// The client secret fake-strava and the local app credentials share.
+pub const CLIENT_SECRET: &str = "client-secret-value";
+
+/// The shared real recordings (`../shared/fixtures/strava` beside the repository, or
+/// `STRAVA_FIXTURES`).
+pub fn fixtures_dir() -> PathBuf {
+    fake_strava::default_fixtures_dir().expect("the shared recordings (../shared/fixtures/strava, or STRAVA_FIXTURES)")
+}
+
+/// The SDK config of the moto server in `AWS_ENDPOINT_URL`, refusing anything that is not
+/// on 127.0.0.1 so a test can never touch a real account.
+pub async fn moto_sdk() -> aws_config::SdkConfig {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    assert!(
+        endpoint.starts_with("http://127.0.0.1"),
+        "these tests need a local moto server: run them with `make test` (infra/with-moto.sh sets AWS_ENDPOINT_URL)"
+    );
+    stravasync_aws::load_sdk_config().await
+}
+
+/// A fresh stack with unique names on the local moto server.
+pub async fn test_stack(label: &str) -> LocalStack {
+    let sdk = moto_sdk().await;
+    LocalStack::create(sdk, ResourceNames::local(&unique_suffix(label)), &local_app_credentials())
+        .await
+        .expect("bootstrap on moto")
+}
+
+/// The stack and Strava variables every handler reads.
+fn stack_env(stack: &LocalStack, fake: &RunningFake) -> Vec<(&'static str, String)> {
+    vec![
+        ("QUEUE_URL", stack.urls.queue_url.clone()),
+        ("TABLE_NAME", stack.names.table.clone()),
+        ("APP_SECRET_ID", stack.names.app_secret_id.clone()),
+        ("TOKEN_SECRET_PREFIX", stack.names.token_secret_prefix.clone()),
+        ("STRAVA_API_URL", fake.api_url()),
+        ("STRAVA_OAUTH_URL", fake.oauth_url()),
+    ]
+}
+
+fn lookup(env: &[(&'static str, String)], key: &str) -> Option<String> {
+    env.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone())
+}
+
+/// The consumer's config for a local stack (with its DLQ) and a running fake-strava.
+pub fn consumer_config(stack: &LocalStack, fake: &RunningFake) -> ConsumerConfig {
+    let mut env = stack_env(stack, fake);
+    env.push(("DLQ_URL", stack.urls.dlq_url.clone()));
+    ConsumerConfig::from_lookup(|k| lookup(&env, k)).expect("local consumer config")
+}
+
+/// The webhook's config for a local stack, a running fake-strava and a public base URL.
+pub fn webhook_config(stack: &LocalStack, fake: &RunningFake, public_base_url: &str) -> WebhookConfig {
+    let mut env = stack_env(stack, fake);
+    env.push(("PUBLIC_BASE_URL", public_base_url.to_string()));
+    WebhookConfig::from_lookup(|k| lookup(&env, k)).expect("local webhook config")
+}
+
+/// The consumer's defaults for runs on in-memory ports (benchmarks, examples, property
+/// tests): Strava at the given URLs, placeholder AWS names, no DLQ.
+pub fn consumer_config_for_strava(api_url: &str, oauth_url: &str) -> ConsumerConfig {
+    let env = [("STRAVA_API_URL", api_url), ("STRAVA_OAUTH_URL", oauth_url)];
+    let required = ["QUEUE_URL", "TABLE_NAME", "APP_SECRET_ID", "TOKEN_SECRET_PREFIX"];
+    ConsumerConfig::from_lookup(|k| {
+        env.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+            .or_else(|| required.contains(&k).then(|| "unused".into()))
+    })
+    .expect("the defaults are valid")
+}
+
+/// Tokens minted by fake-strava for `athlete` with `scope`, stored in `vault` as the
+/// OAuth callback stores them.
+pub async fn mint_tokens(fake: &RunningFake, vault: &impl TokenVault, athlete: i64, scope: &str) -> OAuthTokens {
+    let (access, refresh, expires_at) = fake.state.mint_tokens(athlete, scope);
+    let tokens = OAuthTokens {
+        athlete_id: athlete,
+        access_token: Secret::new(access),
+        refresh_token: Secret::new(refresh),
+        expires_at,
+        scopes: Scopes::parse(scope),
+        connected_at: 0,
+    };
+    vault.put_tokens(&tokens).await.expect("tokens stored");
+    tokens
+}
+
+/// Collects everything written to it: a `tracing_subscriber` writer for tests that check
+/// what was logged (`.with_writer(move || captured.clone())`).
+#[derive(Clone, Default)]
+pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
