@@ -14,14 +14,16 @@ use fake_strava::data::{GENERATED_ATHLETE_BASE, Season};
 use fake_strava::{FakeConfig, RunningFake};
 use stravasync_aws::local::{LocalStack, local_app_credentials};
 use stravasync_aws::resources::ResourceNames;
+use stravasync_consumer::ConsumerConfig;
+use stravasync_consumer::deps::AwsConsumer;
 use stravasync_consumer::pump::pump_until_idle;
-use stravasync_consumer::{Consumer, ConsumerConfig};
 use stravasync_core::LocalDate;
 use stravasync_core::model::{ActivityState, PmcRow};
 use stravasync_core::ports::ActivityStore;
-use stravasync_rollup::{Mode, Rollup, RollupRequest};
+use stravasync_rollup::deps::{AwsRollup, RollupConfig};
+use stravasync_rollup::{Mode, RollupRequest};
 use stravasync_strava::{StravaClient, StravaConfig};
-use stravasync_webhook::{Webhook, WebhookConfig};
+use stravasync_webhook::{AwsWebhook, WebhookConfig};
 
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
@@ -111,14 +113,9 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
     };
     // A webhook "cold start": reads the app secret, as the Lambda does; then its router is
     // served over HTTP, as API Gateway does in AWS.
-    let mut webhook = Webhook::new(
-        WebhookConfig::from_lookup(lookup).map_err(step("webhook config"))?,
-        stack.queue(),
-        stack.vault(),
-        stack.store(),
-    )
-    .await
-    .map_err(step("webhook start"))?;
+    let webhook_config = WebhookConfig::from_lookup(lookup).map_err(step("webhook config"))?;
+    let mut webhook = AwsWebhook::build(&stack.sdk, webhook_config).await.map_err(step("webhook start"))?;
+    // The demo's clock, not the system's (the generated season ends yesterday).
     webhook.strava = StravaClient::new(strava_config()).map_err(step("strava client"))?;
     let router = stravasync_webhook::router(Arc::new(webhook));
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -156,14 +153,8 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
     say("athlete connected through OAuth; backfill job enqueued");
 
     let consumer_config = ConsumerConfig::from_lookup(lookup).map_err(step("consumer config"))?;
-    let queue = stravasync_consumer::sqs_queue(aws_sdk_sqs::Client::new(&stack.sdk), &consumer_config);
-    let consumer = Consumer::new(
-        consumer_config,
-        StravaClient::new(strava_config()).map_err(step("strava client"))?,
-        stack.store(),
-        stack.vault(),
-        queue,
-    );
+    let mut consumer = AwsConsumer::build(&stack.sdk, consumer_config).await.map_err(step("consumer start"))?;
+    consumer.strava = StravaClient::new(strava_config()).map_err(step("strava client"))?;
     let stats = pump_until_idle(&consumer, 100).await.map_err(step("pump"))?;
     say(&format!("consumer: {} message(s) processed (backfill)", stats.done));
 
@@ -200,7 +191,7 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
     let stats = pump_until_idle(&consumer, 100).await.map_err(step("pump"))?;
     say(&format!("pushed 2 creates, 1 edit, 1 delete over HTTP; consumer processed {} message(s)", stats.done));
 
-    let rollup = Rollup::new(stack.store(), stack.queue());
+    let rollup = AwsRollup::build(&stack.sdk, &RollupConfig::from_lookup(lookup).map_err(step("rollup config"))?);
     let report = rollup
         .run(&RollupRequest { mode: Mode::Dirty, athlete_id: None }, options.now)
         .await

@@ -3,9 +3,10 @@
 
 use stravasync_aws::local::{LocalStack, local_app_credentials};
 use stravasync_aws::resources::ResourceNames;
-use stravasync_consumer::{Consumer, ConsumerConfig};
+use stravasync_consumer::deps::AwsConsumer;
 use stravasync_core::ports::TokenVault;
-use stravasync_rollup::{Mode, Rollup, RollupRequest};
+use stravasync_rollup::deps::{AwsRollup, RollupConfig};
+use stravasync_rollup::{Mode, RollupRequest};
 use stravasync_strava::{StravaClient, StravaConfig};
 
 use crate::InputError;
@@ -29,32 +30,11 @@ pub async fn up(name: &str) -> Result<String, InputError> {
     ))
 }
 
-async fn consumer() -> Result<
-    Consumer<stravasync_aws::dynamo::DynamoStore, stravasync_aws::secrets::SecretsVault, stravasync_aws::sqs::SqsQueue>,
-    InputError,
-> {
-    let config = ConsumerConfig::from_env().map_err(err)?;
-    let sdk = stravasync_aws::load_sdk_config().await;
-    let vault = stravasync_aws::secrets::SecretsVault::new(
-        aws_sdk_secretsmanager::Client::new(&sdk),
-        &config.app_secret_id,
-        &config.token_secret_prefix,
-    );
-    let app = vault.app_credentials().await.map_err(err)?;
-    let strava = StravaClient::new(
-        StravaConfig::new(app.client_id, app.client_secret)
-            .with_urls(config.strava_api_url.clone(), config.strava_oauth_url.clone()),
-    )
-    .map_err(err)?;
-    let store = stravasync_aws::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &config.table_name);
-    let queue = stravasync_consumer::sqs_queue(aws_sdk_sqs::Client::new(&sdk), &config);
-    Ok(Consumer::new(config, strava, store, vault, queue))
-}
-
 /// Plays the SQS event source mapping: receive batches, invoke the consumer handler,
 /// delete what succeeded, until the queue has nothing visible.
 pub async fn pump(max_rounds: usize) -> Result<String, InputError> {
-    let consumer = consumer().await?;
+    let sdk = stravasync_aws::load_sdk_config().await;
+    let consumer = AwsConsumer::from_env(&sdk).await.map_err(err)?;
     let stats = stravasync_consumer::pump::pump_until_idle(&consumer, max_rounds).await.map_err(err)?;
     Ok(format!(
         "received {}, done {}, failed (left to their visibility) {}, moved to the DLQ {}",
@@ -64,13 +44,8 @@ pub async fn pump(max_rounds: usize) -> Result<String, InputError> {
 
 /// Runs the rollup handler once.
 pub async fn rollup(daily: bool, athlete: Option<i64>) -> Result<String, InputError> {
-    let var =
-        |k: &'static str| std::env::var(k).map_err(|_| InputError::new(format!("environment variable {k} is not set")));
     let sdk = stravasync_aws::load_sdk_config().await;
-    let rollup = Rollup::new(
-        stravasync_aws::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), var("TABLE_NAME")?),
-        stravasync_aws::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), var("QUEUE_URL")?),
-    );
+    let rollup = AwsRollup::build(&sdk, &RollupConfig::from_env().map_err(err)?);
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let req = RollupRequest { mode: if daily { Mode::Daily } else { Mode::Dirty }, athlete_id: athlete };

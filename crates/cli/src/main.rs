@@ -189,6 +189,11 @@ fn run_demo(activities: u32, seed: u64, svg: &std::path::Path) -> Result<String,
 }
 
 fn main() -> ExitCode {
+    // The handlers' logs on stderr, filtered by RUST_LOG (`RUST_LOG=debug make demo`).
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     match run(Cli::parse()) {
         Ok(out) => {
             use std::io::Write;

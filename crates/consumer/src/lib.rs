@@ -30,6 +30,7 @@
 
 mod backfill;
 pub mod config;
+pub mod deps;
 mod events;
 mod fetch;
 pub mod outcome;

@@ -61,9 +61,10 @@ pub fn strava_outcome(e: StravaError, now: i64) -> Outcome {
         StravaError::RateLimited { resets_at, .. } => {
             Outcome::Defer { secs: (resets_at - now).clamp(1, 43_200) as u32, reason: "strava rate limit".into() }
         }
-        StravaError::Retryable { .. } | StravaError::Invalid { .. } | StravaError::Vault(_) => {
-            Outcome::Retry { reason: e.to_string() }
-        }
+        StravaError::Retryable { .. }
+        | StravaError::Invalid { .. }
+        | StravaError::Vault(_)
+        | StravaError::NoTokens { .. } => Outcome::Retry { reason: e.to_string() },
         StravaError::Unauthorized { .. }
         | StravaError::Rejected { .. }
         | StravaError::NotFound { .. }

@@ -10,6 +10,25 @@ pub enum ConfigError {
     Invalid { var: &'static str, reason: String },
 }
 
+/// An error and its sources, one after the other (`a: b: c`): the `Debug` of start-up
+/// errors, so that a Lambda's init failure (printed with `Debug`) reads as a sentence.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            // thiserror's `{0}` in a message already shows a transparent source.
+            if !self.0.to_string().ends_with(&s.to_string()) {
+                write!(f, ": {s}")?;
+            }
+            source = s.source();
+        }
+        Ok(())
+    }
+}
+
 /// Variables looked up through `get` (the process environment, or a map in tests).
 pub struct Env<F>(pub F);
 
@@ -29,5 +48,26 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 
     pub fn optional(&self, var: &str) -> Option<String> {
         (self.0)(var)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("app secret: {0}")]
+    struct Outer(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("secret store unavailable")]
+    struct Inner(#[source] std::io::Error);
+
+    #[test]
+    fn a_chain_reads_as_one_sentence_without_repeats() {
+        let e = Outer(Inner(std::io::Error::other("connection refused")));
+        assert_eq!(Chain(&e).to_string(), "app secret: secret store unavailable: connection refused");
+        let missing = ConfigError::Missing("QUEUE_URL");
+        assert_eq!(Chain(&missing).to_string(), "environment variable QUEUE_URL is not set");
     }
 }

@@ -15,6 +15,8 @@
 //! activity stored during the rollup is not lost: its earlier date stays and the next run
 //! picks it up.
 
+pub mod deps;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -50,6 +52,9 @@ pub struct RollupReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RollupError {
+    /// The schedule's input is not a rollup request.
+    #[error("rollup request: {0}")]
+    Request(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -28,9 +28,12 @@ pub enum StravaError {
     /// Any other 4xx (bad request).
     #[error("Strava rejected {endpoint} with {status}: {message}")]
     Rejected { endpoint: String, status: u16, message: String },
-    /// The athlete has no tokens in the vault, or the vault failed.
+    /// The vault failed.
     #[error("token vault: {0}")]
-    Vault(String),
+    Vault(#[from] stravasync_core::ports::VaultError),
+    /// The athlete has no tokens in the vault.
+    #[error("no tokens stored for athlete {athlete}")]
+    NoTokens { athlete: i64 },
 }
 
 impl StravaError {

@@ -73,8 +73,7 @@ impl<'a, V: TokenVault> AthleteSession<'a, V> {
         } else {
             self.vault.get_tokens(self.athlete).await
         };
-        read.map_err(|e| StravaError::Vault(e.to_string()))?
-            .ok_or_else(|| StravaError::Vault(format!("no tokens stored for athlete {}", self.athlete)))
+        read?.ok_or(StravaError::NoTokens { athlete: self.athlete })
     }
 
     /// New tokens, following the module's rules: start from a fresh read, take a pair
@@ -100,7 +99,7 @@ impl<'a, V: TokenVault> AthleteSession<'a, V> {
                         scopes: current.scopes.clone(),
                         connected_at: current.connected_at,
                     };
-                    self.vault.put_tokens(&fresh).await.map_err(|e| StravaError::Vault(e.to_string()))?;
+                    self.vault.put_tokens(&fresh).await?;
                     self.refreshes += 1;
                     tracing::info!(athlete_id = self.athlete, expires_at = fresh.expires_at, "strava tokens refreshed");
                     return Ok(fresh);

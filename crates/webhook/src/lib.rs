@@ -35,10 +35,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use serde_json::json;
+use stravasync_aws::dynamo::DynamoStore;
+use stravasync_aws::secrets::SecretsVault;
+use stravasync_aws::sqs::SqsQueue;
+use stravasync_core::config::Chain;
 use stravasync_core::event::{AspectType, MAX_EVENT_CLOCK_SKEW_S, ObjectType, QueueMessage, WebhookEvent};
 use stravasync_core::model::AppCredentials;
-use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault};
-use stravasync_strava::{StravaClient, StravaConfig};
+use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault, VaultError};
+use stravasync_strava::{StravaClient, StravaConfig, StravaError};
 
 pub use config::{ConfigError, WebhookConfig};
 
@@ -127,23 +131,53 @@ pub struct Webhook<Q, V, S> {
     pub store: S,
 }
 
-#[derive(Debug, thiserror::Error)]
+/// Why a container could not start. `Debug` reads as the sentence `Display` gives, with
+/// its sources: a Lambda prints an init error with `Debug`.
+#[derive(thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("app secret: {0}")]
-    AppSecret(String),
+    AppSecret(#[source] VaultError),
     #[error("strava client: {0}")]
-    Strava(String),
+    Strava(#[source] StravaError),
+}
+
+impl std::fmt::Debug for StartupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", Chain(self))
+    }
+}
+
+/// The webhook on the AWS adapters.
+pub type AwsWebhook = Webhook<SqsQueue, SecretsVault, DynamoStore>;
+
+impl AwsWebhook {
+    /// From the Lambda environment (see [`WebhookConfig`]).
+    pub async fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, StartupError> {
+        Self::build(sdk, WebhookConfig::from_env()?).await
+    }
+
+    /// The queue, vault and table clients, and the app credentials from the vault.
+    pub async fn build(sdk: &aws_config::SdkConfig, config: WebhookConfig) -> Result<Self, StartupError> {
+        let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), &config.queue_url);
+        let vault = SecretsVault::new(
+            aws_sdk_secretsmanager::Client::new(sdk),
+            &config.app_secret_id,
+            &config.token_secret_prefix,
+        );
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
+        Webhook::new(config, queue, vault, store).await
+    }
 }
 
 impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
     /// Loads the app credentials from the vault (once) and builds the Strava client.
     pub async fn new(config: WebhookConfig, queue: Q, vault: V, store: S) -> Result<Self, StartupError> {
-        let app = vault.app_credentials().await.map_err(|e| StartupError::AppSecret(e.to_string()))?;
+        let app = vault.app_credentials().await.map_err(StartupError::AppSecret)?;
         let strava_config = StravaConfig::new(app.client_id.clone(), app.client_secret.clone())
             .with_urls(config.strava_api_url.clone(), config.strava_oauth_url.clone());
-        let strava = StravaClient::new(strava_config).map_err(|e| StartupError::Strava(e.to_string()))?;
+        let strava = StravaClient::new(strava_config).map_err(StartupError::Strava)?;
         Ok(Webhook {
             config,
             app: RwLock::new(Arc::new(app)),

@@ -1,0 +1,71 @@
+//! The rollup's configuration and parts, built once per container: the same builder for
+//! the Lambda and `stravasync rollup`.
+
+use stravasync_aws::dynamo::DynamoStore;
+use stravasync_aws::sqs::SqsQueue;
+use stravasync_core::config::{ConfigError, Env};
+
+use crate::{Rollup, RollupError, RollupReport, RollupRequest};
+
+/// Typed configuration from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollupConfig {
+    pub table_name: String,
+    /// The event queue, for reconcile jobs.
+    pub queue_url: String,
+}
+
+impl RollupConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(get);
+        Ok(RollupConfig { table_name: env.required("TABLE_NAME")?, queue_url: env.required("QUEUE_URL")? })
+    }
+}
+
+/// The rollup on the AWS adapters.
+pub type AwsRollup = Rollup<DynamoStore, SqsQueue>;
+
+impl AwsRollup {
+    pub fn build(sdk: &aws_config::SdkConfig, config: &RollupConfig) -> Self {
+        Rollup::new(
+            DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name),
+            SqsQueue::new(aws_sdk_sqs::Client::new(sdk), &config.queue_url),
+        )
+    }
+
+    /// One scheduled invocation: the schedule's `Input` as JSON, at the system clock.
+    pub async fn handle_json(&self, input: serde_json::Value) -> Result<RollupReport, RollupError> {
+        let req: RollupRequest = serde_json::from_value(input).map_err(|e| RollupError::Request(e.to_string()))?;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64);
+        self.run(&req, now.unwrap_or(0)).await
+    }
+}
+
+/// The failure Lambda reports for an invocation: the error's kind and its sentence.
+impl From<RollupError> for lambda_runtime::Diagnostic {
+    fn from(e: RollupError) -> Self {
+        let error_type = match &e {
+            RollupError::Request(_) => "RollupRequest",
+            RollupError::Store(_) => "Store",
+            RollupError::Queue(_) => "Queue",
+        };
+        lambda_runtime::Diagnostic { error_type: error_type.into(), error_message: e.to_string() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_missing_variable() {
+        let e = RollupConfig::from_lookup(|k| (k == "TABLE_NAME").then(|| "t".into())).unwrap_err();
+        assert_eq!(e, ConfigError::Missing("QUEUE_URL"));
+        let c = RollupConfig::from_lookup(|_| Some("x".into())).unwrap();
+        assert_eq!(c, RollupConfig { table_name: "x".into(), queue_url: "x".into() });
+    }
+}
