@@ -29,7 +29,9 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
 
     /// `GET /connect`: to Strava's consent page, with a signed state and its nonce cookie.
     pub(crate) fn connect(&self) -> Response {
-        let nonce = oauth_state::new_nonce(&self.state_key());
+        let Ok(nonce) = oauth_state::new_nonce() else {
+            return html(503, "Not connected", "The sign-in link could not be made. Please try again in a minute.");
+        };
         let state = oauth_state::sign(&self.state_key(), &nonce, self.now() + STATE_TTL_S);
         let url = self.strava.authorize_url(&self.redirect_uri(), &state, &self.config.scope);
         let (name, attributes) = self.nonce_cookie();

@@ -3,7 +3,7 @@
 //! with the callback (double submit), so a state lifted from one browser cannot complete a
 //! login in another (CSRF).
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use stravasync_core::secret::constant_time_eq;
 
@@ -28,28 +28,23 @@ pub fn nonce_cookie(secure: bool) -> (&'static str, &'static str) {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn mac(key: &[u8], message: &str) -> String {
-    // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
-    let mut m = HmacSha256::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+fn mac(key: &[u8], message: &str) -> HmacSha256 {
+    // HMAC takes keys of any length: `new_from_slice` cannot fail.
+    let mut m = <HmacSha256 as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
     m.update(message.as_bytes());
-    hex(&m.finalize().into_bytes())
+    m
 }
 
-/// A fresh nonce: a MAC of the clock and a counter, unpredictable without the key.
-pub fn new_nonce(key: &[u8]) -> String {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    mac(key, &format!("nonce/{nanos}/{n}/{}", std::process::id()))[..32].to_string()
+/// A fresh nonce: 128 random bits from the operating system, in hex.
+pub fn new_nonce() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    Ok(hex::encode(bytes))
 }
 
 pub fn sign(key: &[u8], nonce: &str, expires_at: i64) -> String {
     let payload = format!("{expires_at}.{nonce}");
-    format!("{payload}.{}", mac(key, &payload))
+    format!("{payload}.{}", hex::encode(mac(key, &payload).finalize().into_bytes()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -71,9 +66,9 @@ pub fn verify(key: &[u8], state: &str, cookie_nonce: Option<&str>, now: i64) -> 
         return Err(StateError::Malformed);
     };
     let expires_at: i64 = exp.parse().map_err(|_| StateError::Malformed)?;
-    if !constant_time_eq(mac(key, &format!("{exp}.{nonce}")).as_bytes(), sig.as_bytes()) {
-        return Err(StateError::BadSignature);
-    }
+    let sig = hex::decode(sig).map_err(|_| StateError::BadSignature)?;
+    // `verify_slice` compares in constant time.
+    mac(key, &format!("{exp}.{nonce}")).verify_slice(&sig).map_err(|_| StateError::BadSignature)?;
     if now > expires_at {
         return Err(StateError::Expired);
     }
@@ -90,8 +85,9 @@ mod tests {
     #[test]
     fn round_trip_and_every_failure() {
         let key = b"k";
-        let nonce = new_nonce(key);
-        assert_ne!(nonce, new_nonce(key));
+        let nonce = new_nonce().unwrap();
+        assert_ne!(nonce, new_nonce().unwrap());
+        assert_eq!(nonce.len(), 32);
         let s = sign(key, &nonce, 1000);
         assert_eq!(verify(key, &s, Some(&nonce), 999), Ok(()));
         assert_eq!(verify(key, &s, Some(&nonce), 1001), Err(StateError::Expired));
@@ -100,5 +96,6 @@ mod tests {
         assert_eq!(verify(b"other key", &s, Some(&nonce), 999), Err(StateError::BadSignature));
         assert_eq!(verify(key, &s.replace("1000.", "9999."), Some(&nonce), 999), Err(StateError::BadSignature));
         assert_eq!(verify(key, "garbage", None, 0), Err(StateError::Malformed));
+        assert_eq!(verify(key, &format!("{}zz", &s[..s.len() - 2]), Some(&nonce), 999), Err(StateError::BadSignature));
     }
 }
