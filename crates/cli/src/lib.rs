@@ -17,6 +17,34 @@ impl InputError {
     }
 }
 
+/// Every failure of a command, with its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The input was wrong (a file, a flag, a value, a missing variable): exit code 2.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The input was fine but the work failed (the stack, Strava, the system): exit code 1.
+    #[error("{context}: {source}")]
+    Runtime {
+        context: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl CliError {
+    pub fn runtime<E: std::error::Error + Send + Sync + 'static>(context: &'static str) -> impl Fn(E) -> CliError {
+        move |e| CliError::Runtime { context, source: Box::new(e) }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Input(_) => 2,
+            CliError::Runtime { .. } => 1,
+        }
+    }
+}
+
 /// Reads a file; a missing or unreadable file is an input error naming the path.
 pub fn read_input(path: &std::path::Path) -> Result<Vec<u8>, InputError> {
     std::fs::read(path).map_err(|e| InputError(format!("{}: {e}", path.display())))

@@ -9,17 +9,40 @@ use stravasync_rollup::deps::{AwsRollup, RollupConfig};
 use stravasync_rollup::{Mode, RollupRequest};
 use stravasync_strava::{StravaClient, StravaConfig};
 
-use crate::InputError;
+use crate::{CliError, InputError};
 
-fn err(e: impl std::fmt::Display) -> InputError {
-    InputError::new(e.to_string())
+/// A configuration error (a variable) is the input's fault; anything else is a runtime failure.
+fn input(e: impl std::fmt::Display) -> CliError {
+    CliError::Input(InputError::new(e.to_string()))
+}
+
+/// Whether `AWS_ENDPOINT_URL` names this machine (a moto server).
+pub fn endpoint_is_local(endpoint: Option<&str>) -> bool {
+    let Some(endpoint) = endpoint else { return false };
+    let authority = endpoint.split("://").nth(1).unwrap_or(endpoint).split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Creates the table, queues and app secret under `name` and prints the environment the
-/// handlers need.
-pub async fn up(name: &str) -> Result<String, InputError> {
+/// handlers need. The app secret holds the well-known local credentials, so anything but
+/// a local endpoint is refused unless `real_aws` says the operator means it.
+pub async fn up(name: &str, real_aws: bool) -> Result<String, CliError> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
+    if !real_aws && !endpoint_is_local(endpoint.as_deref()) {
+        return Err(input(format!(
+            "`local up` creates resources with local, well-known secrets; AWS_ENDPOINT_URL is {}, not this machine. \
+             Point it at a local moto server, or pass --yes-real-aws to create them in the account of your credentials",
+            endpoint.as_deref().unwrap_or("unset (the real AWS)")
+        )));
+    }
     let sdk = stravasync_aws::load_sdk_config().await;
-    let stack = LocalStack::create(sdk, ResourceNames::local(name), &local_app_credentials()).await.map_err(err)?;
+    let stack = LocalStack::create(sdk, ResourceNames::local(name), &local_app_credentials())
+        .await
+        .map_err(CliError::runtime("creating the stack"))?;
     Ok(format!(
         "export TABLE_NAME={}\nexport QUEUE_URL={}\nexport DLQ_URL={}\nexport APP_SECRET_ID={}\nexport TOKEN_SECRET_PREFIX={}",
         stack.names.table,
@@ -32,10 +55,12 @@ pub async fn up(name: &str) -> Result<String, InputError> {
 
 /// Plays the SQS event source mapping: receive batches, invoke the consumer handler,
 /// delete what succeeded, until the queue has nothing visible.
-pub async fn pump(max_rounds: usize) -> Result<String, InputError> {
+pub async fn pump(max_rounds: usize) -> Result<String, CliError> {
     let sdk = stravasync_aws::load_sdk_config().await;
-    let consumer = AwsConsumer::from_env(&sdk).await.map_err(err)?;
-    let stats = stravasync_consumer::pump::pump_until_idle(&consumer, max_rounds).await.map_err(err)?;
+    let consumer = AwsConsumer::from_env(&sdk).await.map_err(input)?;
+    let stats = stravasync_consumer::pump::pump_until_idle(&consumer, max_rounds)
+        .await
+        .map_err(CliError::runtime("pumping the queue"))?;
     Ok(format!(
         "received {}, done {}, failed (left to their visibility) {}, moved to the DLQ {}",
         stats.received, stats.done, stats.failed, stats.dead_lettered
@@ -43,30 +68,32 @@ pub async fn pump(max_rounds: usize) -> Result<String, InputError> {
 }
 
 /// Runs the rollup handler once.
-pub async fn rollup(daily: bool, athlete: Option<i64>) -> Result<String, InputError> {
+pub async fn rollup(daily: bool, athlete: Option<i64>) -> Result<String, CliError> {
     let sdk = stravasync_aws::load_sdk_config().await;
-    let rollup = AwsRollup::build(&sdk, &RollupConfig::from_env().map_err(err)?);
+    let rollup = AwsRollup::build(&sdk, &RollupConfig::from_env().map_err(input)?);
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let req = RollupRequest { mode: if daily { Mode::Daily } else { Mode::Dirty }, athlete_id: athlete };
-    let report = rollup.run(&req, now).await.map_err(err)?;
-    serde_json::to_string(&report).map_err(err)
+    let report = rollup.run(&req, now).await.map_err(CliError::runtime("rollup"))?;
+    serde_json::to_string(&report).map_err(CliError::runtime("report"))
 }
 
 /// Creates Strava's push subscription for `callback` with the app secret's credentials
 /// and verify token, and stores the subscription id in the app secret.
-pub async fn subscribe(callback: &str) -> Result<String, InputError> {
+pub async fn subscribe(callback: &str) -> Result<String, CliError> {
     let var =
         |k: &'static str| std::env::var(k).map_err(|_| InputError::new(format!("environment variable {k} is not set")));
     let sdk = stravasync_aws::load_sdk_config().await;
     let secret_id = var("APP_SECRET_ID")?;
     let vault =
         stravasync_aws::secrets::SecretsVault::new(aws_sdk_secretsmanager::Client::new(&sdk), &secret_id, "unused");
-    let mut app = vault.app_credentials().await.map_err(err)?;
+    let mut app = vault.app_credentials().await.map_err(CliError::runtime("reading the app secret"))?;
     let strava = StravaClient::new(StravaConfig::new(app.client_id.clone(), app.client_secret.clone()).with_env_urls())
-        .map_err(err)?;
-    let sub = strava.create_subscription(callback, &app.verify_token).await.map_err(err)?;
+        .map_err(CliError::runtime("strava client"))?;
+    let sub =
+        strava.create_subscription(callback, &app.verify_token).await.map_err(CliError::runtime("subscribing"))?;
     app.subscription_id = sub.id;
-    vault.write(&secret_id, &serde_json::to_string(&app).map_err(err)?).await.map_err(err)?;
+    let text = serde_json::to_string(&app).map_err(CliError::runtime("app secret"))?;
+    vault.write(&secret_id, &text).await.map_err(CliError::runtime("storing the subscription id"))?;
     Ok(format!("push subscription {} created and stored in {secret_id}", sub.id))
 }

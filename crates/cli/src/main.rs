@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use stravasync_cli::{InputError, metrics_report, pmc_csv, read_input};
+use stravasync_cli::{CliError, InputError, metrics_report, pmc_csv, read_input};
 use stravasync_core::model::{Sex, Thresholds};
 use stravasync_core::streams::parse_streams_json;
 
@@ -112,6 +112,10 @@ enum LocalCommand {
     Up {
         #[arg(long, default_value = "local")]
         name: String,
+        /// Create the resources even though AWS_ENDPOINT_URL is not on this machine (its
+        /// app secret holds the well-known local credentials).
+        #[arg(long)]
+        yes_real_aws: bool,
     },
     /// Play the SQS event source mapping into the consumer handler until the queue is idle
     /// (consumer environment: QUEUE_URL, TABLE_NAME, APP_SECRET_ID, TOKEN_SECRET_PREFIX, STRAVA_*).
@@ -121,57 +125,61 @@ enum LocalCommand {
     },
 }
 
-fn block_on<T>(f: impl std::future::Future<Output = Result<T, InputError>>) -> Result<T, InputError> {
-    tokio::runtime::Runtime::new().map_err(|e| InputError::new(e.to_string()))?.block_on(f)
+fn block_on<T>(f: impl std::future::Future<Output = Result<T, CliError>>) -> Result<T, CliError> {
+    tokio::runtime::Runtime::new().map_err(CliError::runtime("async runtime"))?.block_on(f)
 }
 
-fn run(cli: Cli) -> Result<String, InputError> {
+fn run(cli: Cli) -> Result<String, CliError> {
     match cli.command {
         Command::Metrics { streams, activity, ftp, lthr, hr_max, hr_rest, threshold_speed, sex } => {
             let thresholds = Thresholds { ftp, lthr, hr_max, hr_rest, threshold_speed, sex, ..Default::default() };
             let report =
                 metrics_report::metrics_from_json(&read_input(&activity)?, &read_input(&streams)?, &thresholds)?;
-            serde_json::to_string_pretty(&report).map_err(|e| InputError::new(e.to_string()))
+            serde_json::to_string_pretty(&report).map_err(CliError::runtime("output"))
         }
         Command::Pmc { loads, ctl_days, atl_days } => {
             let csv = String::from_utf8(read_input(&loads)?)
                 .map_err(|e| InputError::new(format!("{}: not UTF-8: {e}", loads.display())))?;
-            pmc_csv::pmc_from_csv(&csv, pmc_csv::constants(ctl_days, atl_days)?)
+            Ok(pmc_csv::pmc_from_csv(&csv, pmc_csv::constants(ctl_days, atl_days)?)?)
         }
         Command::Demo { activities, seed, svg } => run_demo(activities, seed, &svg),
-        Command::Local { command: LocalCommand::Up { name } } => block_on(stravasync_cli::local::up(&name)),
+        Command::Local { command: LocalCommand::Up { name, yes_real_aws } } => {
+            block_on(stravasync_cli::local::up(&name, yes_real_aws))
+        }
         Command::Local { command: LocalCommand::Pump { max_rounds } } => {
             block_on(stravasync_cli::local::pump(max_rounds))
         }
         Command::Rollup { daily, athlete } => block_on(stravasync_cli::local::rollup(daily, athlete)),
         Command::Subscribe { callback } => block_on(stravasync_cli::local::subscribe(&callback)),
-        Command::Resources => serde_json::to_string_pretty(&stravasync_aws::resources::spec_json())
-            .map_err(|e| InputError::new(e.to_string())),
+        Command::Resources => {
+            serde_json::to_string_pretty(&stravasync_aws::resources::spec_json()).map_err(CliError::runtime("output"))
+        }
         Command::Tile { streams, hours } => {
             if !(hours.is_finite() && hours > 0.0 && hours <= 240.0) {
-                return Err(InputError::new(format!("--hours must be in (0, 240], got {hours}")));
+                return Err(InputError::new(format!("--hours must be in (0, 240], got {hours}")).into());
             }
             let set =
                 parse_streams_json(&read_input(&streams)?).map_err(|e| InputError::new(format!("streams: {e}")))?;
             let tiled = set.tiled((hours * 3600.0).ceil() as usize);
-            serde_json::to_string(&tiled).map_err(|e| InputError::new(e.to_string()))
+            serde_json::to_string(&tiled).map_err(CliError::runtime("output"))
         }
     }
 }
 
-fn run_demo(activities: u32, seed: u64, svg: &std::path::Path) -> Result<String, InputError> {
-    if !std::env::var("AWS_ENDPOINT_URL").is_ok_and(|e| e.starts_with("http://127.0.0.1")) {
+fn run_demo(activities: u32, seed: u64, svg: &std::path::Path) -> Result<String, CliError> {
+    if !stravasync_cli::local::endpoint_is_local(std::env::var("AWS_ENDPOINT_URL").ok().as_deref()) {
         return Err(InputError::new(
-            "the demo runs against a local moto server: use `make demo` (AWS_ENDPOINT_URL must be on 127.0.0.1)",
-        ));
+            "the demo runs against a local moto server: use `make demo` (AWS_ENDPOINT_URL must be on this machine)",
+        )
+        .into());
     }
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| InputError::new(e.to_string()))?;
+    let runtime = tokio::runtime::Runtime::new().map_err(CliError::runtime("async runtime"))?;
     let options = stravasync_cli::demo::DemoOptions { suffix: format!("demo-{now}"), activities, seed, now };
     let report = runtime
         .block_on(stravasync_cli::demo::run(options, |line| println!("- {line}")))
-        .map_err(|e| InputError::new(e.to_string()))?;
+        .map_err(CliError::runtime("demo"))?;
     if let Some(dir) = svg.parent() {
         std::fs::create_dir_all(dir).map_err(|e| InputError::new(format!("{}: {e}", dir.display())))?;
     }
@@ -207,8 +215,8 @@ fn main() -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
+            eprintln!("error: {}", stravasync_core::config::Chain(&e));
+            ExitCode::from(e.exit_code())
         }
     }
 }

@@ -39,3 +39,45 @@ fn local_up_pump_and_rollup() {
     let (ok, _, err) = stravasync(&["rollup"], &[]);
     assert!(!ok && err.contains("TABLE_NAME"), "{err}");
 }
+
+fn exit_code(args: &[&str], env: &[(&str, &str)], remove: &[&str]) -> (Option<i32>, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stravasync"));
+    cmd.args(args).envs(env.iter().copied());
+    for var in remove {
+        cmd.env_remove(var);
+    }
+    let out = cmd.output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn local_up_refuses_a_real_account_unless_told() {
+    // No endpoint: the real AWS of whatever credentials are around. Refused before any call.
+    let (code, err) = exit_code(&["local", "up", "--name", "x"], &[], &["AWS_ENDPOINT_URL"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--yes-real-aws") && err.contains("unset"), "{err}");
+    let (code, err) = exit_code(&["local", "up"], &[("AWS_ENDPOINT_URL", "https://sqs.eu-west-1.amazonaws.com")], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(stravasync_cli::local::endpoint_is_local(Some("http://127.0.0.1:5000")));
+    assert!(stravasync_cli::local::endpoint_is_local(Some("http://localhost:5000")));
+    assert!(!stravasync_cli::local::endpoint_is_local(Some("http://127.example.com")));
+    assert!(stravasync_cli::local::endpoint_is_local(Some("http://[::1]:5000")));
+    assert!(!stravasync_cli::local::endpoint_is_local(Some("http://10.0.0.5:5000")));
+    assert!(!stravasync_cli::local::endpoint_is_local(None));
+}
+
+#[test]
+fn bad_input_exits_2_and_a_failure_of_the_work_exits_1() {
+    let (code, err) = exit_code(&["rollup"], &[], &["TABLE_NAME", "QUEUE_URL"]);
+    assert_eq!(code, Some(2), "{err}");
+    // Nothing listens on port 9: the input is fine, the stack is not there.
+    let env = [
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ("TABLE_NAME", "t"),
+        ("QUEUE_URL", "http://127.0.0.1:9/q.fifo"),
+        ("AWS_MAX_ATTEMPTS", "1"),
+    ];
+    let (code, err) = exit_code(&["rollup"], &env, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.starts_with("error: rollup: "), "{err}");
+}
