@@ -13,7 +13,7 @@ export SAM_CLI_TELEMETRY := 0
 
 # The whole pipeline on this machine: moto (AWS), fake-strava, the real handler code.
 demo: venv
-	infra/with-moto.sh $(CARGO) run --quiet -p stravasync-cli -- demo
+	infra/with-moto.sh $(CARGO) run --quiet -p stravasync-cli --features demo -- demo
 
 test: fmt-check clippy lint
 	infra/with-moto.sh $(CARGO) test --workspace --all-targets

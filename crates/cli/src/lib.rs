@@ -1,9 +1,19 @@
 //! The `stravasync` command line: the library half, so tests and benchmarks call the
 //! same code as the binary.
 
+//!
+//! - [`chart`]: the PMC as text and SVG.
+//! - [`ops`]: commands against a stack, local or deployed (`local up`, `local pump`,
+//!   `rollup`, `subscribe`).
+//! - [`demo`] (feature `demo`): the whole pipeline on one machine; it alone links
+//!   fake-strava and the HTTP server.
+//! - [`metrics_report`], [`pmc_csv`]: the file commands.
+
+pub mod chart;
+#[cfg(feature = "demo")]
 pub mod demo;
-pub mod local;
 pub mod metrics_report;
+pub mod ops;
 pub mod pmc_csv;
 
 /// An error caused by the input (a file, a flag, a value): exit code 2.

@@ -59,7 +59,9 @@ enum Command {
         atl_days: f64,
     },
     /// Run the whole pipeline locally (needs AWS_ENDPOINT_URL of a moto server: use
-    /// `make demo`) and print the resulting Performance Management Chart.
+    /// `make demo`) and print the resulting Performance Management Chart. Built with the
+    /// `demo` feature only.
+    #[cfg(feature = "demo")]
     Demo {
         /// Generated activities of the demo athlete (about one every 1-2 days).
         #[arg(long, default_value_t = 60)]
@@ -142,15 +144,16 @@ fn run(cli: Cli) -> Result<String, CliError> {
                 .map_err(|e| InputError::new(format!("{}: not UTF-8: {e}", loads.display())))?;
             Ok(pmc_csv::pmc_from_csv(&csv, pmc_csv::constants(ctl_days, atl_days)?)?)
         }
+        #[cfg(feature = "demo")]
         Command::Demo { activities, seed, svg } => run_demo(activities, seed, &svg),
         Command::Local { command: LocalCommand::Up { name, yes_real_aws } } => {
-            block_on(stravasync_cli::local::up(&name, yes_real_aws))
+            block_on(stravasync_cli::ops::up(&name, yes_real_aws))
         }
         Command::Local { command: LocalCommand::Pump { max_rounds } } => {
-            block_on(stravasync_cli::local::pump(max_rounds))
+            block_on(stravasync_cli::ops::pump(max_rounds))
         }
-        Command::Rollup { daily, athlete } => block_on(stravasync_cli::local::rollup(daily, athlete)),
-        Command::Subscribe { callback } => block_on(stravasync_cli::local::subscribe(&callback)),
+        Command::Rollup { daily, athlete } => block_on(stravasync_cli::ops::rollup(daily, athlete)),
+        Command::Subscribe { callback } => block_on(stravasync_cli::ops::subscribe(&callback)),
         Command::Resources => {
             serde_json::to_string_pretty(&stravasync_aws::resources::spec_json()).map_err(CliError::runtime("output"))
         }
@@ -166,8 +169,9 @@ fn run(cli: Cli) -> Result<String, CliError> {
     }
 }
 
+#[cfg(feature = "demo")]
 fn run_demo(activities: u32, seed: u64, svg: &std::path::Path) -> Result<String, CliError> {
-    if !stravasync_cli::local::endpoint_is_local(std::env::var("AWS_ENDPOINT_URL").ok().as_deref()) {
+    if !stravasync_cli::ops::endpoint_is_local(std::env::var("AWS_ENDPOINT_URL").ok().as_deref()) {
         return Err(InputError::new(
             "the demo runs against a local moto server: use `make demo` (AWS_ENDPOINT_URL must be on this machine)",
         )
@@ -183,7 +187,7 @@ fn run_demo(activities: u32, seed: u64, svg: &std::path::Path) -> Result<String,
     if let Some(dir) = svg.parent() {
         std::fs::create_dir_all(dir).map_err(|e| InputError::new(format!("{}: {e}", dir.display())))?;
     }
-    std::fs::write(svg, stravasync_cli::demo::svg_chart(&report.pmc))
+    std::fs::write(svg, stravasync_cli::chart::svg_chart(&report.pmc))
         .map_err(|e| InputError::new(format!("{}: {e}", svg.display())))?;
     Ok(format!(
         "\nathlete {}: {} activities stored, {} deleted, {} Strava API requests in all\n\n{}\nchart: {}",
@@ -191,7 +195,7 @@ fn run_demo(activities: u32, seed: u64, svg: &std::path::Path) -> Result<String,
         report.stored_activities,
         report.deleted_activities,
         report.strava_requests,
-        stravasync_cli::demo::text_chart(&report.pmc, 21),
+        stravasync_cli::chart::text_chart(&report.pmc, 21),
         svg.display()
     ))
 }

@@ -58,12 +58,12 @@ fn local_up_refuses_a_real_account_unless_told() {
     assert!(err.contains("--yes-real-aws") && err.contains("unset"), "{err}");
     let (code, err) = exit_code(&["local", "up"], &[("AWS_ENDPOINT_URL", "https://sqs.eu-west-1.amazonaws.com")], &[]);
     assert_eq!(code, Some(2), "{err}");
-    assert!(stravasync_cli::local::endpoint_is_local(Some("http://127.0.0.1:5000")));
-    assert!(stravasync_cli::local::endpoint_is_local(Some("http://localhost:5000")));
-    assert!(!stravasync_cli::local::endpoint_is_local(Some("http://127.example.com")));
-    assert!(stravasync_cli::local::endpoint_is_local(Some("http://[::1]:5000")));
-    assert!(!stravasync_cli::local::endpoint_is_local(Some("http://10.0.0.5:5000")));
-    assert!(!stravasync_cli::local::endpoint_is_local(None));
+    assert!(stravasync_cli::ops::endpoint_is_local(Some("http://127.0.0.1:5000")));
+    assert!(stravasync_cli::ops::endpoint_is_local(Some("http://localhost:5000")));
+    assert!(!stravasync_cli::ops::endpoint_is_local(Some("http://127.example.com")));
+    assert!(stravasync_cli::ops::endpoint_is_local(Some("http://[::1]:5000")));
+    assert!(!stravasync_cli::ops::endpoint_is_local(Some("http://10.0.0.5:5000")));
+    assert!(!stravasync_cli::ops::endpoint_is_local(None));
 }
 
 #[test]

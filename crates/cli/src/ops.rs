@@ -1,4 +1,4 @@
-//! `stravasync local …`, `stravasync rollup` and `stravasync subscribe`: drive a stack
+//! Commands against a stack (`local up`, `local pump`, `rollup`, `subscribe`): drive a stack
 //! (local on moto, or real) from the command line with the same handler code.
 
 use stravasync_aws::local::{LocalStack, local_app_credentials};
