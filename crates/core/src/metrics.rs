@@ -16,7 +16,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::model::{ScoreSource, Sex, SportType, ThresholdError, Thresholds};
+use crate::model::athlete::{Sex, SportType, ThresholdError, Thresholds};
 use crate::streams::{MAX_RESAMPLED_S, NumericKey, StreamError, StreamSet};
 
 /// Longest gap (s) that is interpolated; anything longer is a pause.
@@ -31,6 +31,16 @@ pub const POWER_ZONE_PCT: [f64; 6] = [55.0, 75.0, 90.0, 105.0, 120.0, 150.0];
 pub const HEARTRATE_ZONE_PCT: [f64; 4] = [68.0, 83.0, 94.0, 105.0];
 /// Minetti's grade is clamped to ±45 %.
 pub const MAX_GRADE: f64 = 0.45;
+
+/// Where an activity's training score came from (docs/design.md §6 "Score").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScoreSource {
+    Power,
+    Pace,
+    Heartrate,
+    None,
+}
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MetricsError {

@@ -1,0 +1,286 @@
+//! Athletes: identity, thresholds, scopes and connection state, sport types.
+
+use serde::{Deserialize, Serialize};
+
+use super::{AthleteId, SCHEMA_VERSION, schema_v1};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Sex {
+    #[default]
+    Male,
+    Female,
+}
+
+impl std::str::FromStr for Sex {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "male" | "M" => Ok(Sex::Male),
+            "female" | "F" => Ok(Sex::Female),
+            other => Err(format!("sex must be male or female, got {other:?}")),
+        }
+    }
+}
+
+/// The athlete's training thresholds. Every field is optional: a score needs only the
+/// thresholds of its own source (docs/design.md §6 "Score").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Thresholds {
+    /// Functional threshold power, W.
+    pub ftp: Option<f64>,
+    /// Lactate-threshold heart rate, bpm.
+    pub lthr: Option<f64>,
+    pub hr_max: Option<f64>,
+    pub hr_rest: Option<f64>,
+    /// Threshold running speed, m/s.
+    pub threshold_speed: Option<f64>,
+    #[serde(default)]
+    pub sex: Sex,
+    /// The athlete's own power zone lower bounds (W), replacing the Coggan % of FTP.
+    #[serde(default)]
+    pub power_zones: Option<Vec<f64>>,
+    /// The athlete's own heart-rate zone lower bounds (bpm), replacing the % of LTHR.
+    #[serde(default)]
+    pub heartrate_zones: Option<Vec<f64>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("threshold {field} must be a finite number > 0, got {value}")]
+pub struct ThresholdError {
+    pub field: &'static str,
+    pub value: String,
+}
+
+impl Thresholds {
+    /// Thresholds for an athlete Strava tells us nothing about. They make every activity
+    /// scoreable from day one; the athlete's own values (FTP from `/athlete`, zones from
+    /// `/athlete/zones`) replace them where Strava has them.
+    pub fn starter(sex: Sex) -> Self {
+        Thresholds {
+            ftp: Some(200.0),
+            lthr: Some(if sex == Sex::Female { 165.0 } else { 160.0 }),
+            hr_max: Some(185.0),
+            hr_rest: Some(60.0),
+            threshold_speed: Some(3.3),
+            sex,
+            power_zones: None,
+            heartrate_zones: None,
+        }
+    }
+
+    /// Every given threshold is finite and > 0, `hr_rest < hr_max`, and custom zone
+    /// boundaries are ascending.
+    pub fn validate(&self) -> Result<(), ThresholdError> {
+        let fields = [
+            ("ftp", self.ftp),
+            ("lthr", self.lthr),
+            ("hr_max", self.hr_max),
+            ("hr_rest", self.hr_rest),
+            ("threshold_speed", self.threshold_speed),
+        ];
+        for (field, value) in fields {
+            if let Some(v) = value.filter(|v| !(v.is_finite() && *v > 0.0)) {
+                return Err(ThresholdError { field, value: v.to_string() });
+            }
+        }
+        if let (Some(rest), Some(max)) = (self.hr_rest, self.hr_max)
+            && rest >= max
+        {
+            return Err(ThresholdError { field: "hr_rest", value: format!("{rest} (not below hr_max {max})") });
+        }
+        for (field, zones) in [("power_zones", &self.power_zones), ("heartrate_zones", &self.heartrate_zones)] {
+            if let Some(z) = zones {
+                let ascending = z.windows(2).all(|w| w[0] < w[1]);
+                if z.is_empty() || !ascending || z.iter().any(|v| !v.is_finite()) {
+                    return Err(ThresholdError { field, value: format!("{z:?} (need ascending finite bounds)") });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// PMC time constants in days (docs/design.md §6: 42 and 7 by default; athlete settings).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PmcConstants {
+    pub ctl_days: f64,
+    pub atl_days: f64,
+}
+
+impl Default for PmcConstants {
+    fn default() -> Self {
+        PmcConstants { ctl_days: 42.0, atl_days: 7.0 }
+    }
+}
+
+/// OAuth scopes the athlete granted, as Strava reports them (`read,activity:read_all`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(transparent)]
+pub struct Scopes(pub Vec<String>);
+
+impl Scopes {
+    pub fn parse(list: &str) -> Self {
+        Scopes(list.split([',', ' ']).filter(|s| !s.is_empty()).map(str::to_string).collect())
+    }
+
+    pub fn has(&self, scope: &str) -> bool {
+        self.0.iter().any(|s| s == scope)
+    }
+
+    /// These scopes less `scope` (and less `activity:read_all` when `activity:read` goes:
+    /// the wider scope cannot be held without the narrower one's access).
+    pub fn without(&self, scope: &str) -> Scopes {
+        let implied = |s: &str| s == scope || (scope == "activity:read" && s == "activity:read_all");
+        Scopes(self.0.iter().filter(|s| !implied(s)).cloned().collect())
+    }
+
+    /// Private activities are visible to us only with `activity:read_all`.
+    pub fn can_read_private(&self) -> bool {
+        self.has("activity:read_all")
+    }
+
+    /// Some activity read scope is needed for anything to sync.
+    pub fn can_read_activities(&self) -> bool {
+        self.has("activity:read") || self.has("activity:read_all")
+    }
+
+    /// `/athlete/zones` needs `profile:read_all`.
+    pub fn can_read_zones(&self) -> bool {
+        self.has("profile:read_all")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    #[default]
+    Connected,
+    /// The athlete revoked access; their data is being (or has been) deleted.
+    Deauthorized,
+}
+
+/// One athlete as the pipeline knows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AthleteProfile {
+    #[serde(default = "schema_v1")]
+    pub schema: u32,
+    pub athlete_id: AthleteId,
+    #[serde(default)]
+    pub firstname: Option<String>,
+    #[serde(default)]
+    pub lastname: Option<String>,
+    #[serde(default)]
+    pub thresholds: Thresholds,
+    #[serde(default)]
+    pub pmc: PmcConstants,
+    #[serde(default)]
+    pub scopes: Scopes,
+    #[serde(default)]
+    pub state: ConnectionState,
+    /// Unix seconds of the last successful sync (webhook or backfill).
+    #[serde(default)]
+    pub last_sync: Option<i64>,
+}
+
+impl AthleteProfile {
+    pub fn new(athlete_id: AthleteId) -> Self {
+        AthleteProfile {
+            schema: SCHEMA_VERSION,
+            athlete_id,
+            firstname: None,
+            lastname: None,
+            thresholds: Thresholds::default(),
+            pmc: PmcConstants::default(),
+            scopes: Scopes::default(),
+            state: ConnectionState::Connected,
+            last_sync: None,
+        }
+    }
+}
+
+/// Strava's `sport_type` values. Anything else is refused by [`SportType::parse`] so a
+/// typo or a new sport is noticed rather than scored as something it is not.
+pub const KNOWN_SPORT_TYPES: &[&str] = &[
+    "AlpineSki",
+    "BackcountrySki",
+    "Badminton",
+    "Canoeing",
+    "Crossfit",
+    "EBikeRide",
+    "Elliptical",
+    "EMountainBikeRide",
+    "Golf",
+    "GravelRide",
+    "Handcycle",
+    "HighIntensityIntervalTraining",
+    "Hike",
+    "IceSkate",
+    "InlineSkate",
+    "Kayaking",
+    "Kitesurf",
+    "MountainBikeRide",
+    "NordicSki",
+    "Pickleball",
+    "Pilates",
+    "Racquetball",
+    "Ride",
+    "RockClimbing",
+    "RollerSki",
+    "Rowing",
+    "Run",
+    "Sail",
+    "Skateboard",
+    "Snowboard",
+    "Snowshoe",
+    "Soccer",
+    "Squash",
+    "StairStepper",
+    "StandUpPaddling",
+    "Surfing",
+    "Swim",
+    "TableTennis",
+    "Tennis",
+    "TrailRun",
+    "Velomobile",
+    "VirtualRide",
+    "VirtualRow",
+    "VirtualRun",
+    "Walk",
+    "WeightTraining",
+    "Wheelchair",
+    "Windsurf",
+    "Workout",
+    "Yoga",
+];
+
+/// Run sports, scored by pace when there is no power (docs/design.md §6).
+pub const RUN_SPORT_TYPES: &[&str] = &["Run", "TrailRun", "VirtualRun"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SportType(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("sport_type {value:?} is not a Strava sport type")]
+pub struct UnknownSport {
+    pub value: String,
+}
+
+impl SportType {
+    pub fn parse(value: &str) -> Result<Self, UnknownSport> {
+        if KNOWN_SPORT_TYPES.contains(&value) {
+            Ok(SportType(value.to_string()))
+        } else {
+            Err(UnknownSport { value: value.to_string() })
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_run(&self) -> bool {
+        RUN_SPORT_TYPES.contains(&self.0.as_str())
+    }
+}
