@@ -1,0 +1,252 @@
+//! The [`ActivityStore`] port: profiles, activities and tombstones, stream sets, PMC rows
+//! and the dirty marker.
+
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+use stravasync_core::LocalDate;
+use stravasync_core::model::{
+    ActivityId, ActivityState, AthleteId, AthleteProfile, PmcRow, StoredActivity, StreamSetRef, Tombstone, check_schema,
+};
+use stravasync_core::ports::{ActivityStore, StoreError, WriteOutcome};
+
+use super::keys::*;
+use super::*;
+
+impl ActivityStore for DynamoStore {
+    async fn get_profile(&self, athlete: AthleteId) -> Result<Option<AthleteProfile>, StoreError> {
+        let Some(item) = self.get_item(&athlete_pk(athlete), "PROFILE").await? else { return Ok(None) };
+        schema_of(&item, "profile")?;
+        let p: AthleteProfile = parse_json(&item)?;
+        check_schema("profile", p.schema)?;
+        Ok(Some(p))
+    }
+
+    async fn put_profile(&self, profile: &AthleteProfile) -> Result<(), StoreError> {
+        let mut item = Self::key(athlete_pk(profile.athlete_id), "PROFILE".into());
+        item.insert("data".into(), s(to_json(profile)?));
+        item.insert("schema".into(), n(profile.schema));
+        item.insert("gsi2pk".into(), s("PROFILE"));
+        item.insert("gsi2sk".into(), s(profile.athlete_id.to_string()));
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(sdk_err)?;
+        Ok(())
+    }
+
+    async fn get_activity(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+    ) -> Result<Option<ActivityState>, StoreError> {
+        match self.get_item(&athlete_pk(athlete), &activity_sk(activity)).await? {
+            Some(item) => activity_state(&item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn put_activity(&self, a: &StoredActivity) -> Result<WriteOutcome, StoreError> {
+        let mut item = Self::key(athlete_pk(a.athlete_id), activity_sk(a.activity_id));
+        item.insert("data".into(), s(to_json(a)?));
+        item.insert("schema".into(), n(a.schema));
+        item.insert("version".into(), n(a.version));
+        item.insert("tombstone".into(), AttributeValue::Bool(false));
+        item.insert("gsi1pk".into(), s(by_date_pk(a.athlete_id)));
+        item.insert("gsi1sk".into(), s(format!("{}#{}", a.local_date, a.activity_id)));
+        self.conditional_put(
+            item,
+            "attribute_not_exists(pk) OR version < :v OR (version = :v AND tombstone = :false)",
+            vec![(":v", n(a.version)), (":false", AttributeValue::Bool(false))],
+        )
+        .await
+    }
+
+    async fn put_tombstone(&self, t: Tombstone) -> Result<WriteOutcome, StoreError> {
+        let mut item = Self::key(athlete_pk(t.athlete_id), activity_sk(t.activity_id));
+        item.insert("data".into(), s(to_json(&t)?));
+        item.insert("schema".into(), n(stravasync_core::model::SCHEMA_VERSION));
+        item.insert("version".into(), n(t.version));
+        item.insert("tombstone".into(), AttributeValue::Bool(true));
+        self.conditional_put(item, "attribute_not_exists(pk) OR version <= :v", vec![(":v", n(t.version))]).await
+    }
+
+    async fn put_stream_chunks(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+        set_id: &str,
+        chunks: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        let requests = chunks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let mut item = Self::key(athlete_pk(athlete), chunk_sk(activity, set_id, i));
+                item.insert("data".into(), AttributeValue::B(Blob::new(c.clone())));
+                Self::put_request(item)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.batch_write(requests).await
+    }
+
+    async fn get_stream_chunks(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+        set: StreamSetRef<'_>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let items = self.items_with_prefix(athlete, chunk_prefix(activity, set), false).await?;
+        items
+            .iter()
+            .map(|item| match item.get("data") {
+                Some(AttributeValue::B(b)) => Ok(b.as_ref().to_vec()),
+                _ => Err(malformed(item, "attribute data missing or not binary")),
+            })
+            .collect()
+    }
+
+    async fn delete_stream_chunks(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+        keep: Option<StreamSetRef<'_>>,
+    ) -> Result<usize, StoreError> {
+        let kept = keep.map(|set| chunk_prefix(activity, set));
+        let in_kept = |key: &Item| {
+            let sk = key.get("sk").and_then(|v| v.as_s().ok());
+            kept.as_deref().is_some_and(|p| sk.is_some_and(|sk| sk.starts_with(p)))
+        };
+        let doomed = self.all_chunk_keys(athlete, activity).await?.into_iter().filter(|k| !in_kept(k)).collect();
+        self.delete_keys(doomed).await
+    }
+
+    async fn stream_chunk_count(&self, athlete: AthleteId, activity: ActivityId) -> Result<usize, StoreError> {
+        Ok(self.all_chunk_keys(athlete, activity).await?.len())
+    }
+
+    async fn put_pmc_rows(&self, athlete: AthleteId, rows: &[PmcRow]) -> Result<(), StoreError> {
+        let requests = rows
+            .iter()
+            .map(|r| {
+                let mut item = Self::key(athlete_pk(athlete), pmc_sk(r.date));
+                for (attr, v) in [("load", r.load), ("ctl", r.ctl), ("atl", r.atl), ("tsb", r.tsb)] {
+                    item.insert(attr.into(), n(v));
+                }
+                Self::put_request(item)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.batch_write(requests).await
+    }
+
+    async fn pmc_rows(&self, athlete: AthleteId, from: LocalDate, to: LocalDate) -> Result<Vec<PmcRow>, StoreError> {
+        let items = self
+            .query_all(
+                None,
+                "pk = :pk AND sk BETWEEN :from AND :to",
+                vec![(":pk", s(athlete_pk(athlete))), (":from", s(pmc_sk(from))), (":to", s(pmc_sk(to)))],
+                false,
+            )
+            .await?;
+        items.iter().map(pmc_row).collect()
+    }
+
+    async fn activities_between(
+        &self,
+        athlete: AthleteId,
+        from: LocalDate,
+        to: LocalDate,
+    ) -> Result<Vec<StoredActivity>, StoreError> {
+        let items = self
+            .query_all(
+                Some("by_date"),
+                "gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to",
+                vec![(":pk", s(by_date_pk(athlete))), (":from", s(format!("{from}#"))), (":to", s(format!("{to}#~")))],
+                false,
+            )
+            .await?;
+        items
+            .iter()
+            .map(|item| match activity_state(item)? {
+                ActivityState::Live(a) => Ok(*a),
+                ActivityState::Deleted(_) => Err(malformed(item, "tombstone in the by_date index")),
+            })
+            .collect()
+    }
+
+    async fn mark_pmc_dirty(&self, athlete: AthleteId, from: LocalDate) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(athlete_pk(athlete), "PMCDIRTY".into())))
+            .update_expression("SET dirty_from = :d, gsi2pk = :g, gsi2sk = :a")
+            .condition_expression("attribute_not_exists(dirty_from) OR dirty_from > :d")
+            .expression_attribute_values(":d", s(from.to_string()))
+            .expression_attribute_values(":g", s("PMC_DIRTY"))
+            .expression_attribute_values(":a", s(athlete.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // An earlier date is already recorded: it wins.
+            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => Ok(()),
+            Err(e) => Err(sdk_err(e)),
+        }
+    }
+
+    async fn pmc_dirty_from(&self, athlete: AthleteId) -> Result<Option<LocalDate>, StoreError> {
+        match self.get_item(&athlete_pk(athlete), "PMCDIRTY").await? {
+            Some(item) => {
+                let d = get_s(&item, "dirty_from")?;
+                d.parse().map(Some).map_err(|_| malformed(&item, "dirty_from is not a date"))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn athletes(&self) -> Result<Vec<AthleteId>, StoreError> {
+        let items = self.query_all(Some("listing"), "gsi2pk = :g", vec![(":g", s("PROFILE"))], true).await?;
+        items
+            .iter()
+            .map(|item| {
+                get_s(item, "pk")?
+                    .strip_prefix("ATH#")
+                    .and_then(|a| a.parse().ok())
+                    .ok_or_else(|| malformed(item, "pk is not ATH#<athlete>"))
+            })
+            .collect()
+    }
+
+    async fn dirty_athletes(&self) -> Result<Vec<(AthleteId, LocalDate)>, StoreError> {
+        let items = self.query_all(Some("listing"), "gsi2pk = :g", vec![(":g", s("PMC_DIRTY"))], false).await?;
+        items
+            .iter()
+            .map(|item| {
+                let athlete =
+                    get_s(item, "gsi2sk")?.parse().map_err(|_| malformed(item, "gsi2sk is not an athlete id"))?;
+                let from =
+                    get_s(item, "dirty_from")?.parse().map_err(|_| malformed(item, "dirty_from is not a date"))?;
+                Ok((athlete, from))
+            })
+            .collect()
+    }
+
+    async fn clear_pmc_dirty(&self, athlete: AthleteId, from: LocalDate) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(athlete_pk(athlete), "PMCDIRTY".into())))
+            .condition_expression("dirty_from = :d")
+            .expression_attribute_values(":d", s(from.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => Ok(false),
+            Err(e) => Err(sdk_err(e)),
+        }
+    }
+
+    async fn delete_athlete(&self, athlete: AthleteId) -> Result<usize, StoreError> {
+        let keys = self.query_all(None, "pk = :pk", vec![(":pk", s(athlete_pk(athlete)))], true).await?;
+        self.delete_keys(keys).await
+    }
+}

@@ -1,0 +1,40 @@
+//! Key layout of the single table (the table in `super`'s docs).
+
+use stravasync_core::LocalDate;
+use stravasync_core::model::{ActivityId, AthleteId, RateWindow, RateWindowKind, StreamSetRef};
+
+pub(super) fn athlete_pk(athlete: AthleteId) -> String {
+    format!("ATH#{athlete}")
+}
+
+pub(super) fn activity_sk(activity: ActivityId) -> String {
+    format!("ACT#{activity}")
+}
+
+/// Key prefix of the chunks of one stream set.
+pub(super) fn chunk_prefix(activity: ActivityId, set: StreamSetRef<'_>) -> String {
+    match set {
+        StreamSetRef::Id(id) => format!("STS#{activity}#{id}#"),
+        StreamSetRef::Legacy => format!("STR#{activity}#"),
+    }
+}
+
+pub(super) fn chunk_sk(activity: ActivityId, set_id: &str, index: usize) -> String {
+    format!("{}{index:05}", chunk_prefix(activity, StreamSetRef::Id(set_id)))
+}
+
+pub(super) fn pmc_sk(date: LocalDate) -> String {
+    format!("PMC#{date}")
+}
+
+pub(super) fn by_date_pk(athlete: AthleteId) -> String {
+    format!("ATH#{athlete}#ACT")
+}
+
+pub(super) fn window_sk(w: RateWindow) -> String {
+    let kind = match w.kind {
+        RateWindowKind::QuarterHour => "15min",
+        RateWindowKind::Daily => "daily",
+    };
+    format!("{kind}#{}", w.start)
+}
