@@ -21,6 +21,7 @@ where
     /// Backfill and reconcile: page the activity list (200 a page), import what is
     /// missing with the list summary (no detail call), hand over to a continuation message
     /// after `backfill_batch` imports or when the background budget runs out.
+    #[tracing::instrument(skip_all, fields(athlete_id = job.athlete_id()))]
     pub(crate) async fn backfill(&self, job: &Job) -> Step<()> {
         let (athlete, most_recent, after, before, mut page, mut index, mut done) = match *job {
             Job::Backfill { athlete_id, most_recent, after, before, page, index, done } => {
@@ -30,11 +31,7 @@ where
             _ => return Ok(()),
         };
         if self.tokens(athlete).await?.is_none() {
-            tracing::info!(
-                owner_id = athlete,
-                outcome = "not_connected",
-                "backfill of an athlete without tokens dropped"
-            );
+            tracing::info!(outcome = "not_connected", "backfill of an athlete without tokens dropped");
             return Ok(());
         }
         let mut imported = 0u32;
@@ -112,7 +109,7 @@ where
             p.last_sync = Some(self.now());
             self.store.put_profile(&p).await?;
         }
-        tracing::info!(owner_id = athlete, activities = done, outcome = "backfilled", "backfill complete");
+        tracing::info!(activities = done, outcome = "backfilled", "backfill complete");
         Ok(())
     }
 }

@@ -99,7 +99,7 @@ where
                 self.store.mark_pmc_dirty(athlete, a.local_date).await?;
             }
         }
-        tracing::info!(owner_id = athlete, object_id = id, ?outcome, outcome_kind = "deleted", "activity deleted");
+        tracing::info!(activity_id = id, ?outcome, outcome_kind = "deleted", "activity deleted");
         Ok(())
     }
 

@@ -50,7 +50,7 @@ where
         athlete: AthleteId,
     ) -> Step<(Option<ActivityMetrics>, Option<String>)> {
         let unscored = |reason: String| {
-            tracing::warn!(owner_id = athlete, object_id = summary.id, reason, "activity left unscored");
+            tracing::warn!(reason, "activity left unscored");
             Ok((None, Some(reason)))
         };
         let sport = match summary.sport() {
@@ -77,6 +77,7 @@ where
 
     /// Fetches (or takes the given list summary), scores and stores one activity.
     /// `attempt` counts deliveries, for the empty-streams schedule.
+    #[tracing::instrument(skip_all, fields(athlete_id = athlete, activity_id = id, version))]
     pub(crate) async fn fetch_and_store(
         &self,
         athlete: AthleteId,
@@ -154,14 +155,7 @@ where
                 // activity write never happened) go.
                 self.store.delete_stream_chunks(athlete, id, activity.streams_ref()).await?;
                 self.store.mark_pmc_dirty(athlete, local_date).await?;
-                tracing::info!(
-                    owner_id = athlete,
-                    object_id = id,
-                    version,
-                    pending,
-                    outcome = "stored",
-                    "activity stored"
-                );
+                tracing::info!(version, pending, outcome = "stored", "activity stored");
             }
             WriteOutcome::Stale { stored_version } => {
                 // Our set is an orphan unless the stored activity points at the same one.
@@ -171,13 +165,7 @@ where
                     _ => None,
                 };
                 self.store.delete_stream_chunks(athlete, id, keep).await?;
-                tracing::info!(
-                    owner_id = athlete,
-                    object_id = id,
-                    stored_version,
-                    outcome = "stale",
-                    "newer state kept"
-                );
+                tracing::info!(stored_version, outcome = "stale", "newer state kept");
             }
         }
         Ok(())

@@ -196,19 +196,22 @@ where
     }
 
     /// One record, start to end.
+    #[tracing::instrument(skip_all, fields(message_id = %record.message_id, receive_count = record.receive_count))]
     pub async fn process(&self, record: &Record) -> Outcome {
         let job = match Job::parse(&record.body) {
             Ok(job) => job,
             Err(e) => return Outcome::Poison { reason: format!("message body at {}: {}", e.path, e.message) },
         };
+        // Each job's future is boxed: together (and instrumented) they are large, and a
+        // batch of them on the stack of one task is what a small thread stack cannot hold.
         let result = match &job {
-            Job::WebhookEvent { event } => self.apply_event(event, record.receive_count).await,
-            Job::Backfill { .. } | Job::Reconcile { .. } => self.backfill(&job).await,
-            Job::Rescore { athlete_id, activity_id } => self.rescore(*athlete_id, *activity_id).await,
+            Job::WebhookEvent { event } => Box::pin(self.apply_event(event, record.receive_count)).await,
+            Job::Backfill { .. } | Job::Reconcile { .. } => Box::pin(self.backfill(&job)).await,
+            Job::Rescore { athlete_id, activity_id } => Box::pin(self.rescore(*athlete_id, *activity_id)).await,
         };
         let outcome = result.err().unwrap_or(Outcome::Done);
         if outcome == Outcome::Done {
-            tracing::info!(message_id = %record.message_id, athlete_id = job.athlete_id(), outcome = "done", "record applied");
+            tracing::info!(athlete_id = job.athlete_id(), outcome = "done", "record applied");
         }
         outcome
     }

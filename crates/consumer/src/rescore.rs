@@ -14,6 +14,7 @@ where
     Q: EventQueue,
 {
     /// Recomputes metrics from stored streams (after a threshold change).
+    #[tracing::instrument(skip(self))]
     pub(crate) async fn rescore(&self, athlete: AthleteId, only: Option<ActivityId>) -> Step<()> {
         let activities = match only {
             Some(id) => match self.store.get_activity(athlete, id).await? {
