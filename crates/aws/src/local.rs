@@ -49,6 +49,17 @@ impl LocalStack {
         Ok(LocalStack { sdk, names, urls })
     }
 
+    /// The variables the handlers read to find this stack (`local up` prints them).
+    pub fn handler_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("TABLE_NAME", self.names.table.clone()),
+            ("QUEUE_URL", self.urls.queue_url.clone()),
+            ("DLQ_URL", self.urls.dlq_url.clone()),
+            ("APP_SECRET_ID", self.names.app_secret_id.clone()),
+            ("TOKEN_SECRET_PREFIX", self.names.token_secret_prefix.clone()),
+        ]
+    }
+
     pub fn store(&self) -> DynamoStore {
         DynamoStore::new(aws_sdk_dynamodb::Client::new(&self.sdk), &self.names.table)
     }

@@ -94,16 +94,12 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(step("listen"))?;
     let base = format!("http://{}", listener.local_addr().map_err(step("listen"))?);
-    let env = [
-        ("QUEUE_URL", stack.urls.queue_url.clone()),
-        ("TABLE_NAME", stack.names.table.clone()),
-        ("APP_SECRET_ID", stack.names.app_secret_id.clone()),
-        ("TOKEN_SECRET_PREFIX", stack.names.token_secret_prefix.clone()),
+    let mut env = stack.handler_env();
+    env.extend([
         ("STRAVA_API_URL", fake.api_url()),
         ("STRAVA_OAUTH_URL", fake.oauth_url()),
         ("PUBLIC_BASE_URL", base.clone()),
-        ("DLQ_URL", stack.urls.dlq_url.clone()),
-    ];
+    ]);
     let lookup = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
     let clock_now = options.now;
     let strava_config = || {

@@ -43,14 +43,7 @@ pub async fn up(name: &str, real_aws: bool) -> Result<String, CliError> {
     let stack = LocalStack::create(sdk, ResourceNames::local(name), &local_app_credentials())
         .await
         .map_err(CliError::runtime("creating the stack"))?;
-    Ok(format!(
-        "export TABLE_NAME={}\nexport QUEUE_URL={}\nexport DLQ_URL={}\nexport APP_SECRET_ID={}\nexport TOKEN_SECRET_PREFIX={}",
-        stack.names.table,
-        stack.urls.queue_url,
-        stack.urls.dlq_url,
-        stack.names.app_secret_id,
-        stack.names.token_secret_prefix
-    ))
+    Ok(stack.handler_env().iter().map(|(k, v)| format!("export {k}={v}")).collect::<Vec<_>>().join("\n"))
 }
 
 /// Plays the SQS event source mapping: receive batches, invoke the consumer handler,

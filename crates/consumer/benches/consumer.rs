@@ -10,15 +10,12 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use fake_strava::data::{GENERATED_ATHLETE_BASE, Season};
 use serde_json::json;
-use stravasync_consumer::{Consumer, ConsumerConfig, Outcome, Record};
-use stravasync_core::Secret;
+use stravasync_consumer::{ConsumerConfig, Outcome, Record};
 use stravasync_core::codec::encode_chunks;
 use stravasync_core::event::Job;
 use stravasync_core::metrics;
 use stravasync_core::model::{SportType, Thresholds};
 use stravasync_core::streams::parse_streams_json;
-use stravasync_strava::{StravaClient, StravaConfig};
-use stravasync_testkit::memory::{MemoryQueue, MemoryStore, MemoryVault};
 
 fn record(job: &Job) -> Record {
     Record {
@@ -46,20 +43,9 @@ fn requests_per_activity() {
         })
         .await
         .unwrap();
-        let config = stravasync_testkit::consumer_config_for_strava(&fake.api_url(), &fake.oauth_url());
         // Requests are what is counted here, not the budget.
-        let config = ConsumerConfig { limit_15min: u32::MAX / 2, limit_daily: u32::MAX / 2, ..config };
-        let strava = StravaClient::new(
-            StravaConfig::new("12345", Secret::new("client-secret-value")).with_urls(fake.api_url(), fake.oauth_url()),
-        )
-        .unwrap();
-        let c = Consumer::new(
-            config,
-            strava,
-            MemoryStore::default(),
-            MemoryVault::new(stravasync_aws::local::local_app_credentials()),
-            MemoryQueue::default(),
-        );
+        let mut c = stravasync_testkit::memory_consumer(&fake);
+        c.config = ConsumerConfig { limit_15min: u32::MAX / 2, limit_daily: u32::MAX / 2, ..c.config };
         for athlete in fake.state.athlete_ids() {
             stravasync_testkit::mint_tokens(&fake, &c.vault, athlete, "read,activity:read_all").await;
         }

@@ -8,11 +8,8 @@
 //! The figure includes the fake's own copy of the streams, so it overstates the consumer.
 
 use serde_json::json;
-use stravasync_consumer::{Consumer, Outcome, Record};
-use stravasync_core::Secret;
+use stravasync_consumer::{Outcome, Record};
 use stravasync_core::ports::ActivityStore;
-use stravasync_strava::{StravaClient, StravaConfig};
-use stravasync_testkit::memory::{MemoryQueue, MemoryStore, MemoryVault};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -44,18 +41,7 @@ async fn main() {
                "start_date": "2024-05-01T04:00:00Z", "start_date_local": "2024-05-01T06:00:00Z"}),
         Some(day),
     );
-    let config = stravasync_testkit::consumer_config_for_strava(&fake.api_url(), &fake.oauth_url());
-    let strava = StravaClient::new(
-        StravaConfig::new("12345", Secret::new("client-secret-value")).with_urls(fake.api_url(), fake.oauth_url()),
-    )
-    .expect("client");
-    let c = Consumer::new(
-        config,
-        strava,
-        MemoryStore::default(),
-        MemoryVault::new(stravasync_aws::local::local_app_credentials()),
-        MemoryQueue::default(),
-    );
+    let c = stravasync_testkit::memory_consumer(&fake);
     stravasync_testkit::mint_tokens(&fake, &c.vault, athlete, "read,activity:read_all").await;
     let body = json!({"kind": "webhook_event", "event": {"object_type": "activity", "object_id": id,
         "aspect_type": "create", "updates": {}, "owner_id": athlete, "subscription_id": 120475, "event_time": 1}});

@@ -1,36 +1,18 @@
 //! The consumer's parts, built once per container: the same builder for the Lambda, the
 //! local pump and the demo.
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::secrets::SecretsVault;
 use stravasync_aws::sqs::SqsQueue;
-use stravasync_core::config::{Chain, ConfigError};
-use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault, VaultError};
-use stravasync_strava::{StravaClient, StravaConfig, StravaError};
+pub use stravasync_core::config::StartupError;
+use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault};
+use stravasync_strava::{StravaClient, StravaConfig};
 
 use crate::{Consumer, ConsumerConfig, Record, record_from_sqs, sqs_queue};
 
 /// The consumer on the AWS adapters.
 pub type AwsConsumer = Consumer<DynamoStore, SecretsVault, SqsQueue>;
-
-/// Why a container could not start. `Debug` reads as the sentence `Display` gives, with
-/// its sources: a Lambda prints an init error with `Debug`.
-#[derive(thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error("app secret: {0}")]
-    AppSecret(#[source] VaultError),
-    #[error("strava client: {0}")]
-    Strava(#[source] StravaError),
-}
-
-impl std::fmt::Debug for StartupError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", Chain(self))
-    }
-}
 
 impl AwsConsumer {
     /// From the Lambda environment (see [`ConsumerConfig`]).
@@ -51,7 +33,7 @@ impl AwsConsumer {
             StravaConfig::new(app.client_id, app.client_secret)
                 .with_urls(config.strava_api_url.clone(), config.strava_oauth_url.clone()),
         )
-        .map_err(StartupError::Strava)?;
+        .map_err(StartupError::client("strava client"))?;
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
         let queue = sqs_queue(aws_sdk_sqs::Client::new(sdk), &config);
         Ok(Consumer::new(config, strava, store, vault, queue))
@@ -69,9 +51,7 @@ where
         let records: Vec<Record> = event.records.into_iter().map(record_from_sqs).collect();
         let mut response = SqsBatchResponse::default();
         for id in self.handle_batch(&records).await.failed {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            response.batch_item_failures.push(failure);
+            response.add_failure(id);
         }
         response
     }

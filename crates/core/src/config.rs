@@ -29,6 +29,35 @@ impl std::fmt::Display for Chain<'_> {
     }
 }
 
+/// Why a Lambda container could not start. `Debug` reads as the sentence `Display` gives,
+/// with its sources: a Lambda prints an init error with `Debug`.
+#[derive(thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("app secret: {0}")]
+    AppSecret(#[source] crate::ports::VaultError),
+    #[error("{what}: {source}")]
+    Client {
+        what: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl StartupError {
+    /// Maps the failure to build a client (`what`) into a start-up error.
+    pub fn client<E: std::error::Error + Send + Sync + 'static>(what: &'static str) -> impl Fn(E) -> StartupError {
+        move |e| StartupError::Client { what, source: Box::new(e) }
+    }
+}
+
+impl std::fmt::Debug for StartupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", Chain(self))
+    }
+}
+
 /// Variables looked up through `get` (the process environment, or a map in tests).
 pub struct Env<F>(pub F);
 

@@ -15,12 +15,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use fake_strava::RunningFake;
+use memory::{MemoryQueue, MemoryStore, MemoryVault};
 use stravasync_aws::local::{LocalStack, local_app_credentials, unique_suffix};
 use stravasync_aws::resources::ResourceNames;
-use stravasync_consumer::ConsumerConfig;
+use stravasync_consumer::{Consumer, ConsumerConfig};
 use stravasync_core::Secret;
 use stravasync_core::model::{OAuthTokens, Scopes};
 use stravasync_core::ports::TokenVault;
+use stravasync_strava::{StravaClient, StravaConfig};
 use stravasync_webhook::WebhookConfig;
 
 /// The athlete of the shared recordings.
@@ -58,14 +60,9 @@ pub async fn test_stack(label: &str) -> LocalStack {
 
 /// The stack and Strava variables every handler reads.
 fn stack_env(stack: &LocalStack, fake: &RunningFake) -> Vec<(&'static str, String)> {
-    vec![
-        ("QUEUE_URL", stack.urls.queue_url.clone()),
-        ("TABLE_NAME", stack.names.table.clone()),
-        ("APP_SECRET_ID", stack.names.app_secret_id.clone()),
-        ("TOKEN_SECRET_PREFIX", stack.names.token_secret_prefix.clone()),
-        ("STRAVA_API_URL", fake.api_url()),
-        ("STRAVA_OAUTH_URL", fake.oauth_url()),
-    ]
+    let mut env = stack.handler_env();
+    env.extend([("STRAVA_API_URL", fake.api_url()), ("STRAVA_OAUTH_URL", fake.oauth_url())]);
+    env
 }
 
 fn lookup(env: &[(&'static str, String)], key: &str) -> Option<String> {
@@ -74,8 +71,7 @@ fn lookup(env: &[(&'static str, String)], key: &str) -> Option<String> {
 
 /// The consumer's config for a local stack (with its DLQ) and a running fake-strava.
 pub fn consumer_config(stack: &LocalStack, fake: &RunningFake) -> ConsumerConfig {
-    let mut env = stack_env(stack, fake);
-    env.push(("DLQ_URL", stack.urls.dlq_url.clone()));
+    let env = stack_env(stack, fake);
     ConsumerConfig::from_lookup(|k| lookup(&env, k)).expect("local consumer config")
 }
 
@@ -114,6 +110,22 @@ pub async fn mint_tokens(fake: &RunningFake, vault: &impl TokenVault, athlete: i
     };
     vault.put_tokens(&tokens).await.expect("tokens stored");
     tokens
+}
+
+/// The consumer on in-memory ports against a running fake-strava, with the defaults and
+/// the local app credentials (benchmarks, examples, property tests).
+pub fn memory_consumer(fake: &RunningFake) -> Consumer<MemoryStore, MemoryVault, MemoryQueue> {
+    let strava = StravaClient::new(
+        StravaConfig::new("12345", Secret::new(CLIENT_SECRET)).with_urls(fake.api_url(), fake.oauth_url()),
+    )
+    .expect("strava client");
+    Consumer::new(
+        consumer_config_for_strava(&fake.api_url(), &fake.oauth_url()),
+        strava,
+        MemoryStore::default(),
+        MemoryVault::new(local_app_credentials()),
+        MemoryQueue::default(),
+    )
 }
 
 /// Collects everything written to it: a `tracing_subscriber` writer for tests that check

@@ -38,11 +38,10 @@ use serde_json::json;
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::secrets::SecretsVault;
 use stravasync_aws::sqs::SqsQueue;
-use stravasync_core::config::Chain;
 use stravasync_core::event::{AspectType, MAX_EVENT_CLOCK_SKEW_S, ObjectType, QueueMessage, WebhookEvent};
 use stravasync_core::model::AppCredentials;
-use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault, VaultError};
-use stravasync_strava::{StravaClient, StravaConfig, StravaError};
+use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault};
+use stravasync_strava::{StravaClient, StravaConfig};
 
 pub use config::{ConfigError, WebhookConfig};
 
@@ -131,23 +130,7 @@ pub struct Webhook<Q, V, S> {
     pub store: S,
 }
 
-/// Why a container could not start. `Debug` reads as the sentence `Display` gives, with
-/// its sources: a Lambda prints an init error with `Debug`.
-#[derive(thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error("app secret: {0}")]
-    AppSecret(#[source] VaultError),
-    #[error("strava client: {0}")]
-    Strava(#[source] StravaError),
-}
-
-impl std::fmt::Debug for StartupError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", Chain(self))
-    }
-}
+pub use stravasync_core::config::StartupError;
 
 /// The webhook on the AWS adapters.
 pub type AwsWebhook = Webhook<SqsQueue, SecretsVault, DynamoStore>;
@@ -177,7 +160,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
         let app = vault.app_credentials().await.map_err(StartupError::AppSecret)?;
         let strava_config = StravaConfig::new(app.client_id.clone(), app.client_secret.clone())
             .with_urls(config.strava_api_url.clone(), config.strava_oauth_url.clone());
-        let strava = StravaClient::new(strava_config).map_err(StartupError::Strava)?;
+        let strava = StravaClient::new(strava_config).map_err(StartupError::client("strava client"))?;
         Ok(Webhook {
             config,
             app: RwLock::new(Arc::new(app)),
