@@ -7,10 +7,8 @@ use std::collections::BTreeMap;
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_core::LocalDate;
 use stravasync_core::codec::{decode_chunks, encode_chunks, encode_chunks_sized, stream_set_id};
-use stravasync_core::metrics::{ActivityMetrics, Peaks, Score, Zones};
 use stravasync_core::model::{
-    ActivityState, AthleteProfile, PmcConstants, RateWindow, RateWindowKind, SCHEMA_VERSION, ScoreSource,
-    StoredActivity, StreamSetRef, Tombstone,
+    ActivityState, AthleteProfile, PmcConstants, RateWindow, RateWindowKind, StoredActivity, StreamSetRef, Tombstone,
 };
 use stravasync_core::pmc;
 use stravasync_core::ports::{ActivityStore, RateBudget, Reservation, StoreError, WriteOutcome};
@@ -23,32 +21,10 @@ async fn store(label: &str) -> (DynamoStore, common::Stack) {
 }
 
 fn activity(athlete: i64, id: i64, version: i64, date: &str, name: &str) -> StoredActivity {
-    StoredActivity {
-        schema: SCHEMA_VERSION,
-        athlete_id: athlete,
-        activity_id: id,
-        version,
-        local_date: date.parse().unwrap(),
-        summary: serde_json::from_value(serde_json::json!({
-            "id": id, "name": name, "sport_type": "Ride",
-            "start_date": format!("{date}T10:00:00Z"), "start_date_local": format!("{date}T11:00:00Z")
-        }))
-        .unwrap(),
-        metrics: Some(ActivityMetrics {
-            duration_s: 3600,
-            power: None,
-            pace: None,
-            heartrate: None,
-            score: Score { source: ScoreSource::Power, value: Some(80.5) },
-            zones: Zones { power: None, heartrate: None },
-            peaks: Peaks { watts: None, heartrate: None, velocity_smooth: None },
-        }),
-        stream_chunks: 0,
-        streams_id: None,
-        unscored_reason: None,
-        pending_streams: false,
-        field_versions: Default::default(),
-    }
+    let mut a = stravasync_testkit::scored_activity(athlete, id, date.parse().unwrap(), 80.5);
+    a.version = version;
+    a.summary.name = Some(name.to_string());
+    a
 }
 
 const BIG_ID: i64 = 1 << 40;

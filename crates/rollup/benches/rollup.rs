@@ -6,8 +6,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use stravasync_core::LocalDate;
 use stravasync_core::model::AthleteProfile;
 use stravasync_core::ports::ActivityStore;
-use stravasync_rollup::{Rollup, RollupRequest, scored_activity};
+use stravasync_rollup::{Rollup, RollupRequest};
 use stravasync_testkit::memory::{MemoryQueue, MemoryStore};
+use stravasync_testkit::scored_activity;
 
 fn ten_years(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();

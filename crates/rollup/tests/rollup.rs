@@ -5,8 +5,9 @@ use stravasync_core::event::Job;
 use stravasync_core::model::{AthleteProfile, PmcConstants};
 use stravasync_core::pmc;
 use stravasync_core::ports::ActivityStore;
-use stravasync_rollup::{Mode, Rollup, RollupRequest, scored_activity};
+use stravasync_rollup::{Mode, Rollup, RollupRequest};
 use stravasync_testkit::memory::{MemoryQueue, MemoryStore};
+use stravasync_testkit::scored_activity;
 
 fn d(s: &str) -> LocalDate {
     s.parse().unwrap()

@@ -7,6 +7,7 @@
 //! - [`consumer_config`] / [`webhook_config`]: the handlers' configs for a local stack and
 //!   a running fake-strava; [`consumer_config_for_strava`] for runs on in-memory ports.
 //! - [`mint_tokens`]: an athlete's tokens from fake-strava, stored as a connection does.
+//! - [`scored_activity`]: a stored activity with a date and a score.
 //! - [`Captured`]: a log writer for tests that check what was logged.
 
 pub mod memory;
@@ -126,6 +127,43 @@ pub fn memory_consumer(fake: &RunningFake) -> Consumer<MemoryStore, MemoryVault,
         MemoryVault::new(local_app_credentials()),
         MemoryQueue::default(),
     )
+}
+
+/// A stored activity with just a date and a score (a ride of one hour at `load`).
+pub fn scored_activity(
+    athlete: i64,
+    id: i64,
+    date: stravasync_core::LocalDate,
+    load: f64,
+) -> stravasync_core::model::StoredActivity {
+    use stravasync_core::metrics::{ActivityMetrics, Peaks, Score, Zones};
+    use stravasync_core::model::{SCHEMA_VERSION, ScoreSource, StoredActivity};
+    let day = date.to_string();
+    StoredActivity {
+        schema: SCHEMA_VERSION,
+        athlete_id: athlete,
+        activity_id: id,
+        version: 1,
+        local_date: date,
+        summary: serde_json::from_value(serde_json::json!({
+            "id": id, "sport_type": "Ride", "start_date": format!("{day}T08:00:00Z"), "start_date_local": format!("{day}T09:00:00Z")
+        }))
+        .unwrap_or_else(|e| unreachable!("static summary: {e}")),
+        metrics: Some(ActivityMetrics {
+            duration_s: 3600,
+            power: None,
+            pace: None,
+            heartrate: None,
+            score: Score { source: ScoreSource::Power, value: Some(load) },
+            zones: Zones { power: None, heartrate: None },
+            peaks: Peaks { watts: None, heartrate: None, velocity_smooth: None },
+        }),
+        stream_chunks: 0,
+        streams_id: None,
+        unscored_reason: None,
+        pending_streams: false,
+        field_versions: Default::default(),
+    }
 }
 
 /// Collects everything written to it: a `tracing_subscriber` writer for tests that check

@@ -349,36 +349,11 @@ impl EventQueue for MemoryQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stravasync_core::metrics::{ActivityMetrics, Peaks, Score, Zones};
-    use stravasync_core::model::{ActivitySummary, RateWindowKind, SCHEMA_VERSION, ScoreSource};
+
+    use stravasync_core::model::{ActivitySummary, RateWindowKind};
 
     pub(crate) fn activity(id: ActivityId, version: i64, date: &str) -> StoredActivity {
-        StoredActivity {
-            schema: SCHEMA_VERSION,
-            athlete_id: 7,
-            activity_id: id,
-            version,
-            local_date: date.parse().unwrap(),
-            summary: serde_json::from_value(serde_json::json!({
-                "id": id, "type": "Ride", "start_date": format!("{date}T10:00:00Z"),
-                "start_date_local": format!("{date}T10:00:00Z")
-            }))
-            .unwrap(),
-            metrics: Some(ActivityMetrics {
-                duration_s: 1,
-                power: None,
-                pace: None,
-                heartrate: None,
-                score: Score { source: ScoreSource::None, value: None },
-                zones: Zones { power: None, heartrate: None },
-                peaks: Peaks { watts: None, heartrate: None, velocity_smooth: None },
-            }),
-            stream_chunks: 0,
-            streams_id: None,
-            unscored_reason: None,
-            pending_streams: false,
-            field_versions: Default::default(),
-        }
+        StoredActivity { version, ..crate::scored_activity(7, id, date.parse().unwrap(), 1.0) }
     }
 
     #[tokio::test]
