@@ -24,7 +24,6 @@ use stravasync_consumer::pump::deliver_once;
 use stravasync_consumer::{Consumer, ConsumerConfig, Outcome};
 use stravasync_core::Secret;
 use stravasync_core::event::{Job, QueueMessage};
-use stravasync_core::model::ActivityState;
 use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault};
 use stravasync_strava::{StravaClient, StravaConfig};
 use stravasync_testkit::memory::{MemoryQueue, MemoryStore, MemoryVault};
@@ -120,24 +119,7 @@ async fn snapshot(store: &impl ActivityStore, vault: &impl TokenVault, ids: &[(i
         let dirty = store.pmc_dirty_from(*athlete).await.unwrap();
         out.push(format!("athlete {athlete}: tokens={tokens} profile={profile} dirty={dirty:?}"));
         for &id in acts {
-            let line = match store.get_activity(*athlete, id).await.unwrap() {
-                None => "none".to_string(),
-                Some(ActivityState::Deleted(t)) => format!("deleted v{}", t.version),
-                Some(ActivityState::Live(a)) => {
-                    let score = a.metrics.as_ref().map(|m| (m.score.source, m.score.value.map(|v| format!("{v:.9}"))));
-                    format!(
-                        "v{} {:?} {:?} private={} score={score:?} pending={} chunks={} stored={}",
-                        a.version,
-                        a.summary.name,
-                        a.summary.sport_type,
-                        a.summary.private,
-                        a.pending_streams,
-                        a.stream_chunks,
-                        store.stream_chunk_count(*athlete, id).await.unwrap()
-                    )
-                }
-            };
-            out.push(format!("  {id}: {line}"));
+            out.push(format!("  {}", stravasync_testkit::describe_activity(store, *athlete, id).await));
         }
     }
     out

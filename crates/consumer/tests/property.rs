@@ -14,8 +14,6 @@ use proptest::prelude::*;
 use serde_json::json;
 use stravasync_consumer::{Consumer, ConsumerConfig, Record};
 use stravasync_core::event::Job;
-use stravasync_core::model::ActivityState;
-use stravasync_core::ports::ActivityStore;
 use stravasync_testkit::memory::{MemoryQueue, MemoryStore, MemoryVault};
 
 const IDS: [i64; 3] = [17_000_000_101, 17_000_000_102, 17_000_000_104];
@@ -122,22 +120,7 @@ async fn fake() -> RunningFake {
 async fn snapshot(store: &MemoryStore) -> Vec<String> {
     let mut out = Vec::new();
     for id in IDS {
-        out.push(match store.get_activity(ATHLETE, id).await.unwrap() {
-            None => format!("{id}: none"),
-            Some(ActivityState::Deleted(t)) => format!("{id}: deleted v{}", t.version),
-            Some(ActivityState::Live(a)) => {
-                let score = a.metrics.as_ref().map(|m| (m.score.source, m.score.value.map(|v| format!("{v:.9}"))));
-                format!(
-                    "{id}: v{} {:?} {:?} private={} score={score:?} chunks={} streams={}",
-                    a.version,
-                    a.summary.name,
-                    a.summary.sport_type,
-                    a.summary.private,
-                    a.stream_chunks,
-                    store.stream_chunk_count(ATHLETE, id).await.unwrap()
-                )
-            }
-        });
+        out.push(stravasync_testkit::describe_activity(store, ATHLETE, id).await);
     }
     out
 }

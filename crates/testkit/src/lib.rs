@@ -7,6 +7,7 @@
 //! - [`consumer_config`] / [`webhook_config`]: the handlers' configs for a local stack and
 //!   a running fake-strava; [`consumer_config_for_strava`] for runs on in-memory ports.
 //! - [`mint_tokens`]: an athlete's tokens from fake-strava, stored as a connection does.
+//! - [`describe_activity`]: an activity's stored state as text, to compare stores.
 //! - [`scored_activity`]: a stored activity with a date and a score.
 //! - [`Captured`]: a log writer for tests that check what was logged.
 
@@ -21,8 +22,9 @@ use stravasync_aws::local::{LocalStack, local_app_credentials, unique_suffix};
 use stravasync_aws::resources::ResourceNames;
 use stravasync_consumer::{Consumer, ConsumerConfig};
 use stravasync_core::Secret;
+use stravasync_core::model::ActivityState;
 use stravasync_core::model::{OAuthTokens, Scopes};
-use stravasync_core::ports::TokenVault;
+use stravasync_core::ports::{ActivityStore, TokenVault};
 use stravasync_strava::{StravaClient, StravaConfig};
 use stravasync_webhook::WebhookConfig;
 
@@ -164,6 +166,29 @@ pub fn scored_activity(
         pending_streams: false,
         field_versions: Default::default(),
     }
+}
+
+/// One activity's stored state as a line of text (scores to 9 digits, chunk counts), for
+/// tests that compare two stores: live or deleted, version, visible fields, streams.
+pub async fn describe_activity(store: &impl ActivityStore, athlete: i64, id: i64) -> String {
+    let state = match store.get_activity(athlete, id).await.expect("read") {
+        None => "none".to_string(),
+        Some(ActivityState::Deleted(t)) => format!("deleted v{}", t.version),
+        Some(ActivityState::Live(a)) => {
+            let score = a.metrics.as_ref().map(|m| (m.score.source, m.score.value.map(|v| format!("{v:.9}"))));
+            format!(
+                "v{} {:?} {:?} private={} score={score:?} pending={} chunks={} stored={}",
+                a.version,
+                a.summary.name,
+                a.summary.sport_type,
+                a.summary.private,
+                a.pending_streams,
+                a.stream_chunks,
+                store.stream_chunk_count(athlete, id).await.expect("read")
+            )
+        }
+    };
+    format!("{id}: {state}")
 }
 
 /// Collects everything written to it: a `tracing_subscriber` writer for tests that check
