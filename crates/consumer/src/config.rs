@@ -1,16 +1,12 @@
 //! Typed configuration from the environment, read once at cold start.
 
 pub use stravasync_core::config::ConfigError;
-use stravasync_core::config::Env;
+use stravasync_core::config::{Env, StackEnv};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsumerConfig {
-    pub queue_url: String,
-    pub table_name: String,
-    pub app_secret_id: String,
-    pub token_secret_prefix: String,
-    pub strava_api_url: String,
-    pub strava_oauth_url: String,
+    /// Queue, table, secrets and Strava URLs ([`StackEnv`]).
+    pub stack: StackEnv,
     /// The app's Strava read budget per 15 minutes (`RATE_LIMIT_15MIN`, default 100: Strava's
     /// read limit, which every call the consumer makes counts against).
     pub limit_15min: u32,
@@ -45,7 +41,6 @@ impl ConsumerConfig {
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(get);
-        let required = |var| env.required(var);
         let background_share: f64 = env.parsed_or("BACKGROUND_SHARE", 0.7)?;
         if !(0.0..=1.0).contains(&background_share) {
             return Err(ConfigError::Invalid { var: "BACKGROUND_SHARE", reason: "must be within 0..=1".into() });
@@ -61,12 +56,7 @@ impl ConsumerConfig {
             return Err(ConfigError::Invalid { var: "MAX_RECEIVES", reason: "must be > 0".into() });
         }
         Ok(ConsumerConfig {
-            queue_url: required("QUEUE_URL")?,
-            table_name: required("TABLE_NAME")?,
-            app_secret_id: required("APP_SECRET_ID")?,
-            token_secret_prefix: required("TOKEN_SECRET_PREFIX")?,
-            strava_api_url: required("STRAVA_API_URL")?,
-            strava_oauth_url: required("STRAVA_OAUTH_URL")?,
+            stack: StackEnv::read(&env)?,
             limit_15min,
             limit_daily,
             background_share,

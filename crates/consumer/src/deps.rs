@@ -25,16 +25,16 @@ impl AwsConsumer {
     pub async fn build(sdk: &aws_config::SdkConfig, config: ConsumerConfig) -> Result<Self, StartupError> {
         let vault = SecretsVault::new(
             aws_sdk_secretsmanager::Client::new(sdk),
-            &config.app_secret_id,
-            &config.token_secret_prefix,
+            &config.stack.app_secret_id,
+            &config.stack.token_secret_prefix,
         );
         let app = vault.app_credentials().await.map_err(StartupError::AppSecret)?;
         let strava = StravaClient::new(
             StravaConfig::new(app.client_id, app.client_secret)
-                .with_urls(config.strava_api_url.clone(), config.strava_oauth_url.clone()),
+                .with_urls(config.stack.strava_api_url.clone(), config.stack.strava_oauth_url.clone()),
         )
         .map_err(StartupError::client("strava client"))?;
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.stack.table_name);
         let queue = sqs_queue(aws_sdk_sqs::Client::new(sdk), &config);
         Ok(Consumer::new(config, strava, store, vault, queue))
     }

@@ -313,7 +313,7 @@ where
 /// The consumer's event queue: the FIFO queue, with the DLQ it dead-letters into when
 /// `DLQ_URL` is set.
 pub fn sqs_queue(client: aws_sdk_sqs::Client, config: &ConsumerConfig) -> stravasync_aws::sqs::SqsQueue {
-    let queue = stravasync_aws::sqs::SqsQueue::new(client, &config.queue_url);
+    let queue = stravasync_aws::sqs::SqsQueue::new(client, &config.stack.queue_url);
     match &config.dlq_url {
         Some(dlq) => queue.with_dead_letter_queue(dlq),
         None => queue,

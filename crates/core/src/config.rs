@@ -58,6 +58,33 @@ impl std::fmt::Debug for StartupError {
     }
 }
 
+/// Where a handler finds the stack and Strava: the variables the webhook and the consumer
+/// both read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackEnv {
+    pub queue_url: String,
+    pub table_name: String,
+    pub app_secret_id: String,
+    pub token_secret_prefix: String,
+    pub strava_api_url: String,
+    pub strava_oauth_url: String,
+}
+
+impl StackEnv {
+    /// `QUEUE_URL`, `TABLE_NAME`, `APP_SECRET_ID`, `TOKEN_SECRET_PREFIX`, `STRAVA_API_URL`,
+    /// `STRAVA_OAUTH_URL`: all required.
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        Ok(StackEnv {
+            queue_url: env.required("QUEUE_URL")?,
+            table_name: env.required("TABLE_NAME")?,
+            app_secret_id: env.required("APP_SECRET_ID")?,
+            token_secret_prefix: env.required("TOKEN_SECRET_PREFIX")?,
+            strava_api_url: env.required("STRAVA_API_URL")?,
+            strava_oauth_url: env.required("STRAVA_OAUTH_URL")?,
+        })
+    }
+}
+
 /// Variables looked up through `get` (the process environment, or a map in tests).
 pub struct Env<F>(pub F);
 

@@ -1,16 +1,12 @@
 //! Typed configuration from the environment, read once at cold start.
 
 pub use stravasync_core::config::ConfigError;
-use stravasync_core::config::Env;
+use stravasync_core::config::{Env, StackEnv};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookConfig {
-    pub queue_url: String,
-    pub table_name: String,
-    pub app_secret_id: String,
-    pub token_secret_prefix: String,
-    pub strava_api_url: String,
-    pub strava_oauth_url: String,
+    /// Queue, table, secrets and Strava URLs ([`StackEnv`]).
+    pub stack: StackEnv,
     /// Public base URL of the API (`https://abc.execute-api.../`), for the OAuth redirect.
     pub public_base_url: String,
     /// Activities imported right after an athlete connects (`BACKFILL_COUNT`, default 30).
@@ -34,12 +30,7 @@ impl WebhookConfig {
             return Err(ConfigError::Invalid { var: "PUBLIC_BASE_URL", reason: "must be an http(s) URL".into() });
         }
         Ok(WebhookConfig {
-            queue_url: required("QUEUE_URL")?,
-            table_name: required("TABLE_NAME")?,
-            app_secret_id: required("APP_SECRET_ID")?,
-            token_secret_prefix: required("TOKEN_SECRET_PREFIX")?,
-            strava_api_url: required("STRAVA_API_URL")?,
-            strava_oauth_url: required("STRAVA_OAUTH_URL")?,
+            stack: StackEnv::read(&env)?,
             public_base_url: public_base_url.trim_end_matches('/').to_string(),
             backfill_count,
             scope: env.optional("STRAVA_SCOPE").unwrap_or_else(|| "read,activity:read_all".to_string()),

@@ -143,13 +143,13 @@ impl AwsWebhook {
 
     /// The queue, vault and table clients, and the app credentials from the vault.
     pub async fn build(sdk: &aws_config::SdkConfig, config: WebhookConfig) -> Result<Self, StartupError> {
-        let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), &config.queue_url);
+        let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), &config.stack.queue_url);
         let vault = SecretsVault::new(
             aws_sdk_secretsmanager::Client::new(sdk),
-            &config.app_secret_id,
-            &config.token_secret_prefix,
+            &config.stack.app_secret_id,
+            &config.stack.token_secret_prefix,
         );
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.stack.table_name);
         Webhook::new(config, queue, vault, store).await
     }
 }
@@ -159,7 +159,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
     pub async fn new(config: WebhookConfig, queue: Q, vault: V, store: S) -> Result<Self, StartupError> {
         let app = vault.app_credentials().await.map_err(StartupError::AppSecret)?;
         let strava_config = StravaConfig::new(app.client_id.clone(), app.client_secret.clone())
-            .with_urls(config.strava_api_url.clone(), config.strava_oauth_url.clone());
+            .with_urls(config.stack.strava_api_url.clone(), config.stack.strava_oauth_url.clone());
         let strava = StravaClient::new(strava_config).map_err(StartupError::client("strava client"))?;
         Ok(Webhook {
             config,
