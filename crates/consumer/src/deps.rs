@@ -9,7 +9,7 @@ pub use stravasync_core::config::StartupError;
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault};
 use stravasync_strava::{StravaClient, StravaConfig};
 
-use crate::{Consumer, ConsumerConfig, Record, record_from_sqs, sqs_queue};
+use crate::{Consumer, ConsumerConfig, Record, record_from_sqs};
 
 /// The consumer on the AWS adapters.
 pub type AwsConsumer = Consumer<DynamoStore, SecretsVault, SqsQueue>;
@@ -35,7 +35,11 @@ impl AwsConsumer {
         )
         .map_err(StartupError::client("strava client"))?;
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.stack.table_name);
-        let queue = sqs_queue(aws_sdk_sqs::Client::new(sdk), &config);
+        // The FIFO queue, with the DLQ the consumer dead-letters into when `DLQ_URL` is set.
+        let mut queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), &config.stack.queue_url);
+        if let Some(dlq) = &config.dlq_url {
+            queue = queue.with_dead_letter_queue(dlq);
+        }
         Ok(Consumer::new(config, strava, store, vault, queue))
     }
 }

@@ -310,16 +310,6 @@ where
     }
 }
 
-/// The consumer's event queue: the FIFO queue, with the DLQ it dead-letters into when
-/// `DLQ_URL` is set.
-pub fn sqs_queue(client: aws_sdk_sqs::Client, config: &ConsumerConfig) -> stravasync_aws::sqs::SqsQueue {
-    let queue = stravasync_aws::sqs::SqsQueue::new(client, &config.stack.queue_url);
-    match &config.dlq_url {
-        Some(dlq) => queue.with_dead_letter_queue(dlq),
-        None => queue,
-    }
-}
-
 /// Converts a record of the SQS Lambda event.
 pub fn record_from_sqs(m: aws_lambda_events::event::sqs::SqsMessage) -> Record {
     let attr = |k: &str| m.attributes.get(k).cloned();

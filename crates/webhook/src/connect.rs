@@ -15,10 +15,6 @@ use crate::oauth_state::{self, STATE_TTL_S};
 use crate::page::html;
 
 impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
-    fn state_key(&self) -> Vec<u8> {
-        self.app().client_secret.expose().as_bytes().to_vec()
-    }
-
     fn now(&self) -> i64 {
         self.strava.now()
     }
@@ -32,7 +28,8 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
         let Ok(nonce) = oauth_state::new_nonce() else {
             return html(503, "Not connected", "The sign-in link could not be made. Please try again in a minute.");
         };
-        let state = oauth_state::sign(&self.state_key(), &nonce, self.now() + STATE_TTL_S);
+        let app = self.app();
+        let state = oauth_state::sign(app.client_secret.expose().as_bytes(), &nonce, self.now() + STATE_TTL_S);
         let url = self.strava.authorize_url(&self.redirect_uri(), &state, &self.config.scope);
         let (name, attributes) = self.nonce_cookie();
         let cookie = format!("{name}={nonce}; Max-Age={STATE_TTL_S}; {attributes}");
@@ -84,7 +81,8 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
                 "The link is incomplete (code, scope and state are required). Start again at /connect.",
             );
         };
-        if let Err(e) = oauth_state::verify(&self.state_key(), state, nonce, self.now()) {
+        let app = self.app();
+        if let Err(e) = oauth_state::verify(app.client_secret.expose().as_bytes(), state, nonce, self.now()) {
             tracing::warn!(reason = %e, outcome = "bad_state", "oauth callback refused");
             return html(400, "Not connected", &format!("{e}. Start again at /connect."));
         }
