@@ -63,12 +63,12 @@ def main() -> int:
         errors.append("queue visibility timeout is under 6x the consumer timeout")
     sqs = res["ConsumerFunction"]["Properties"]["Events"]["Queue"]["Properties"]
     expect("consumer response types", sqs.get("FunctionResponseTypes"), ["ReportBatchItemFailures"])
-    for name in ("WebhookFunction", "ConsumerFunction", "RollupFunction"):
+    for name in ("WebhookFunction", "ConsumerFunction", "RollupFunction", "ApiFunction"):
         expect(f"{name} binary", res[name]["Metadata"]["BuildProperties"]["Binary"], name.removesuffix("Function").lower())
 
     # Least privilege: no managed CRUD templates, no wildcard actions, secrets of athletes
     # reachable only by the functions that need them, alarms wired to the topic.
-    for name in ("WebhookFunction", "ConsumerFunction", "RollupFunction"):
+    for name in ("WebhookFunction", "ConsumerFunction", "RollupFunction", "ApiFunction"):
         for policy in res[name]["Properties"].get("Policies", []):
             if any(k.endswith("CrudPolicy") for k in policy):
                 errors.append(f"{name}: broad managed policy {list(policy)[0]}")
@@ -76,8 +76,25 @@ def main() -> int:
                 actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
                 if any(a == "*" or a.endswith(":*") for a in actions):
                     errors.append(f"{name}: wildcard action in {actions}")
-                if name == "WebhookFunction" and "secretsmanager:GetSecretValue" in actions and st["Resource"] != {"Ref": "AppSecret"}:
-                    errors.append("WebhookFunction may read a secret other than the app secret")
+                if name == "WebhookFunction" and "secretsmanager:GetSecretValue" in actions and st["Resource"] != [{"Ref": "AppSecret"}, {"Ref": "SessionSecret"}]:
+                    errors.append("WebhookFunction may read a secret other than the app secret and the session key")
+                if name == "ApiFunction":
+                    if any(a.startswith("secretsmanager:") for a in actions) and (actions != ["secretsmanager:GetSecretValue"] or st["Resource"] != {"Ref": "SessionSecret"}):
+                        errors.append(f"ApiFunction: secrets access beyond reading the session key: {actions} on {st['Resource']}")
+                    writes = [a for a in actions if a.startswith("dynamodb:") and a not in ("dynamodb:GetItem", "dynamodb:Query")]
+                    if writes:
+                        errors.append(f"ApiFunction may change the table: {writes}")
+                    if any(a.startswith("dynamodb:") for a in actions) and "dynamodb:LeadingKeys" not in json.dumps(st.get("Condition", {})):
+                        errors.append("ApiFunction reads the table beyond athlete partitions")
+    api = res["ApiFunction"]["Properties"]
+    got_routes = sorted((e["Properties"]["Method"], e["Properties"]["Path"]) for e in api["Events"].values() if e["Type"] == "HttpApi")
+    expect("ApiFunction routes", got_routes, sorted((r["method"], r["path"]) for r in spec["api"]["routes"]))
+    expect("ApiFunction environment", sorted(api["Environment"]["Variables"]), sorted(spec["api"]["env"]))
+    api_policies = json.dumps(api.get("Policies", []))
+    if "athlete/" in api_policies or "AppSecret" in api_policies:
+        errors.append("ApiFunction can reach token secrets or the app secret")
+    if "SessionSecret" not in json.dumps(res["WebhookFunction"]["Properties"]["Environment"]["Variables"]):
+        errors.append("WebhookFunction has no SESSION_SECRET_ID")
     if "secretsmanager" in json.dumps(res["RollupFunction"]["Properties"].get("Policies", [])):
         errors.append("RollupFunction has access to secrets")
     consumer_env = res["ConsumerFunction"]["Properties"]["Environment"]["Variables"]

@@ -57,6 +57,7 @@ impl LocalStack {
             ("DLQ_URL", self.urls.dlq_url.clone()),
             ("APP_SECRET_ID", self.names.app_secret_id.clone()),
             ("TOKEN_SECRET_PREFIX", self.names.token_secret_prefix.clone()),
+            ("SESSION_SECRET_ID", self.names.session_secret_id.clone()),
         ]
     }
 

@@ -18,6 +18,7 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::SdkError;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use stravasync_core::Secret;
 use stravasync_core::model::{AppCredentials, AthleteId, OAuthTokens};
 use stravasync_core::ports::{TokenVault, VaultError};
 
@@ -193,6 +194,10 @@ impl SecretsVault {
 }
 
 impl TokenVault for SecretsVault {
+    async fn named_secret(&self, name: &str) -> Result<Option<Secret>, VaultError> {
+        Ok(self.read(name).await?.map(Secret::new))
+    }
+
     async fn get_tokens(&self, athlete: AthleteId) -> Result<Option<OAuthTokens>, VaultError> {
         self.read_as(&self.token_secret_name(athlete), TOKEN_FIELDS, false).await
     }

@@ -1,7 +1,7 @@
 //! Backfill and reconcile: page the activity list, import what is missing.
 
 use stravasync_core::event::{Job, QueueMessage};
-use stravasync_core::model::{ActivityState, AthleteId};
+use stravasync_core::model::{ActivityState, AthleteId, BackfillProgress};
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault};
 use stravasync_strava::{ActivityQuery, AthleteSession};
 
@@ -23,15 +23,20 @@ where
     /// after `backfill_batch` imports or when the background budget runs out.
     #[tracing::instrument(skip_all, fields(athlete_id = job.athlete_id()))]
     pub(crate) async fn backfill(&self, job: &Job) -> Step<()> {
-        let (athlete, most_recent, after, before, mut page, mut index, mut done) = match *job {
-            Job::Backfill { athlete_id, most_recent, after, before, page, index, done } => {
-                (athlete_id, most_recent, after, before, page, index, done)
+        let (athlete, most_recent, after, before, mut page, mut index, mut done, requested_at) = match *job {
+            Job::Backfill { athlete_id, most_recent, after, before, page, index, done, requested_at } => {
+                (athlete_id, most_recent, after, before, page, index, done, requested_at)
             }
-            Job::Reconcile { athlete_id, since } => (athlete_id, None, Some(since), None, 1, 0, 0),
+            Job::Reconcile { athlete_id, since } => (athlete_id, None, Some(since), None, 1, 0, 0, None),
             _ => return Ok(()),
         };
         if self.tokens(athlete).await?.is_none() {
             tracing::info!(outcome = "not_connected", "backfill of an athlete without tokens dropped");
+            return Ok(());
+        }
+        if let Some(id) = requested_at
+            && !self.claim_backfill(job, id).await?
+        {
             return Ok(());
         }
         let mut imported = 0u32;
@@ -43,6 +48,7 @@ where
             page,
             index,
             done,
+            requested_at,
         };
         loop {
             if imported >= self.config.backfill_batch {
@@ -60,7 +66,7 @@ where
             };
             for (i, summary) in list.iter().enumerate().skip(index as usize) {
                 if most_recent.is_some_and(|n| done >= n) {
-                    return self.finish_backfill(athlete, done).await;
+                    return self.finish_backfill(athlete, done, requested_at).await;
                 }
                 if imported >= self.config.backfill_batch {
                     return self.hand_over(&continuation(page, i as u32, done)).await;
@@ -85,7 +91,7 @@ where
                 done += 1;
             }
             if list.len() < PER_PAGE as usize {
-                return self.finish_backfill(athlete, done).await;
+                return self.finish_backfill(athlete, done, requested_at).await;
             }
             page += 1;
             index = 0;
@@ -100,16 +106,86 @@ where
             _ => format!("cont-{}", self.now()),
         };
         self.queue.enqueue(&QueueMessage::for_job(next, &key)).await?;
+        if let Job::Backfill { athlete_id, done, requested_at: Some(id), .. } = *next {
+            self.update_progress(athlete_id, id, |p| p.done = done).await?;
+        }
         tracing::info!(athlete_id = next.athlete_id(), outcome = "continued", "backfill handed over");
         Ok(())
     }
 
-    async fn finish_backfill(&self, athlete: AthleteId, done: u32) -> Step<()> {
+    async fn finish_backfill(&self, athlete: AthleteId, done: u32, requested_at: Option<i64>) -> Step<()> {
+        let now = self.now();
         if let Some(mut p) = self.store.get_profile(athlete).await? {
-            p.last_sync = Some(self.now());
+            p.last_sync = Some(now);
+            if let Some(b) = p.backfill.as_mut().filter(|b| Some(b.requested_at) == requested_at) {
+                (b.done, b.updated_at, b.finished_at) = (done, now, Some(now));
+            }
             self.store.put_profile(&p).await?;
         }
         tracing::info!(activities = done, outcome = "backfilled", "backfill complete");
+        Ok(())
+    }
+}
+
+impl<S, V, Q> Consumer<S, V, Q>
+where
+    S: ActivityStore + RateBudget,
+    V: TokenVault,
+    Q: EventQueue,
+{
+    /// One tracked import runs at a time per athlete. A job of the running import (`id`
+    /// matches) goes on; a new request starts one when none runs (recording it in the
+    /// profile); anything else (a second request while one runs, a continuation of an
+    /// import that was superseded) is dropped. False when dropped.
+    async fn claim_backfill(&self, job: &Job, id: i64) -> Step<bool> {
+        let Job::Backfill { athlete_id, most_recent, after, before, page, index, done, .. } = *job else {
+            return Ok(true);
+        };
+        let now = self.now();
+        let Some(mut profile) = self.store.get_profile(athlete_id).await? else { return Ok(true) };
+        let current = profile.backfill.as_ref();
+        if current.is_some_and(|b| b.requested_at == id && b.finished_at.is_none()) {
+            return Ok(true);
+        }
+        let fresh = (page, index, done) == (1, 0, 0);
+        if let Some(running) = current.filter(|b| b.is_running(now)) {
+            tracing::info!(
+                running = running.requested_at,
+                requested = id,
+                outcome = "backfill_busy",
+                "backfill dropped: another one is running"
+            );
+            return Ok(false);
+        }
+        if !fresh {
+            tracing::info!(
+                requested = id,
+                outcome = "backfill_superseded",
+                "continuation of a finished or replaced backfill dropped"
+            );
+            return Ok(false);
+        }
+        profile.backfill = Some(BackfillProgress {
+            requested_at: id,
+            updated_at: now,
+            most_recent,
+            after,
+            before,
+            done: 0,
+            finished_at: None,
+        });
+        self.store.put_profile(&profile).await?;
+        Ok(true)
+    }
+
+    async fn update_progress(&self, athlete: AthleteId, id: i64, f: impl FnOnce(&mut BackfillProgress)) -> Step<()> {
+        if let Some(mut p) = self.store.get_profile(athlete).await?
+            && let Some(b) = p.backfill.as_mut().filter(|b| b.requested_at == id)
+        {
+            f(b);
+            b.updated_at = self.now();
+            self.store.put_profile(&p).await?;
+        }
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 use stravasync_core::decide::{Connection, EventDecision, LocalEdit, apply_local_edits, decide};
 use stravasync_core::event::{ObjectType, WebhookEvent};
 use stravasync_core::model::{ActivityId, ActivityState, AthleteId, StoredActivity, Tombstone};
-use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault, WriteOutcome};
+use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, StoreError, TokenVault, WriteOutcome};
 
 use crate::outcome::{Outcome, Step};
 use crate::{Consumer, Priority};
@@ -33,7 +33,8 @@ where
         let connection =
             tokens.map(|t| Connection { connected_at: t.connected_at, can_read_private: t.scopes.can_read_private() });
         let decision = decide(stored.as_ref(), event, connection, self.now());
-        match decision {
+        let applied = matches!(decision, EventDecision::Delete | EventDecision::Refetch | EventDecision::UpdateLocally);
+        let result = match decision {
             EventDecision::FromTheFuture => {
                 Err(Outcome::Poison { reason: "event_time is more than a day in the future".into() })
             }
@@ -56,6 +57,27 @@ where
                 tracing::info!(?decision, outcome = "ignored", "event needs nothing");
                 Ok(())
             }
+        };
+        if applied && result.is_ok() {
+            self.note_event(athlete, event.event_time).await;
+        }
+        result
+    }
+
+    /// Records the athlete's latest applied event time in the profile (the dashboard's
+    /// sync status). Best effort: the event itself is stored already.
+    async fn note_event(&self, athlete: AthleteId, event_time: i64) {
+        let noted = async {
+            if let Some(mut p) = self.store.get_profile(athlete).await?
+                && p.last_event_at.is_none_or(|t| t < event_time)
+            {
+                p.last_event_at = Some(event_time);
+                self.store.put_profile(&p).await?;
+            }
+            Ok::<(), StoreError>(())
+        };
+        if let Err(e) = noted.await {
+            tracing::warn!(error = %e, "last event time not recorded");
         }
     }
 

@@ -208,6 +208,9 @@ where
             Job::WebhookEvent { event } => Box::pin(self.apply_event(event, record.receive_count)).await,
             Job::Backfill { .. } | Job::Reconcile { .. } => Box::pin(self.backfill(&job)).await,
             Job::Rescore { athlete_id, activity_id } => Box::pin(self.rescore(*athlete_id, *activity_id)).await,
+            Job::SetThresholds { athlete_id, thresholds } => {
+                Box::pin(self.set_thresholds(*athlete_id, thresholds)).await
+            }
         };
         let outcome = result.err().unwrap_or(Outcome::Done);
         if outcome == Outcome::Done {

@@ -1,11 +1,13 @@
 //! Rescoring from stored streams (after a threshold change).
 
 use stravasync_core::LocalDate;
+use stravasync_core::event::{Job, QueueMessage};
 use stravasync_core::model::{ActivityId, ActivityState, AthleteId};
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault, WriteOutcome};
+use stravasync_core::view::ThresholdsUpdate;
 
 use crate::Consumer;
-use crate::outcome::Step;
+use crate::outcome::{Outcome, Step};
 
 impl<S, V, Q> Consumer<S, V, Q>
 where
@@ -40,6 +42,24 @@ where
         if let Some(d) = earliest {
             self.store.mark_pmc_dirty(athlete, d).await?;
         }
+        Ok(())
+    }
+
+    /// Stores the thresholds the athlete set (merged into the profile's, validated again:
+    /// the message may be older than a change of the rules), then enqueues the rescore of
+    /// every activity behind it in the athlete's group.
+    #[tracing::instrument(skip(self, update))]
+    pub(crate) async fn set_thresholds(&self, athlete: AthleteId, update: &ThresholdsUpdate) -> Step<()> {
+        let Some(mut profile) = self.store.get_profile(athlete).await? else {
+            tracing::info!(outcome = "not_connected", "thresholds of an unknown athlete dropped");
+            return Ok(());
+        };
+        profile.thresholds =
+            update.apply(&profile.thresholds).map_err(|e| Outcome::Poison { reason: format!("thresholds: {e}") })?;
+        self.store.put_profile(&profile).await?;
+        let rescore = Job::Rescore { athlete_id: athlete, activity_id: None };
+        self.queue.enqueue(&QueueMessage::for_job(&rescore, &format!("thresholds-{}", self.now()))).await?;
+        tracing::info!(outcome = "thresholds_set", "thresholds stored; rescore enqueued");
         Ok(())
     }
 }

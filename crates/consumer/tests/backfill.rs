@@ -11,7 +11,16 @@ use stravasync_core::model::ActivityState;
 use stravasync_core::ports::ActivityStore;
 
 fn backfill(athlete: i64, n: Option<u32>) -> Job {
-    Job::Backfill { athlete_id: athlete, most_recent: n, after: None, before: None, page: 1, index: 0, done: 0 }
+    Job::Backfill {
+        athlete_id: athlete,
+        most_recent: n,
+        after: None,
+        before: None,
+        page: 1,
+        index: 0,
+        done: 0,
+        requested_at: None,
+    }
 }
 
 #[tokio::test]

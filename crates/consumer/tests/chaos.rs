@@ -87,6 +87,7 @@ fn history(fake: &RunningFake) -> (Vec<Job>, Vec<(i64, Vec<i64>)>) {
                 page: 1,
                 index: 0,
                 done: 0,
+                requested_at: None,
             });
         }
         if n == athletes.len() - 1 {

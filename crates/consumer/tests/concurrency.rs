@@ -92,6 +92,7 @@ async fn two_consumers_share_the_budget_and_lose_nothing() {
             page: 1,
             index: 0,
             done: 0,
+            requested_at: None,
         };
         workers.push(Worker { consumer, pending: VecDeque::from([job]), seen: 0 });
     }

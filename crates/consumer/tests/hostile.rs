@@ -158,6 +158,17 @@ impl ActivityStore for StaleReads {
     ) -> Result<Vec<StoredActivity>, StoreError> {
         self.inner.activities_between(a, from, to).await
     }
+    async fn activities_page(
+        &self,
+        a: AthleteId,
+        before: Option<stravasync_core::view::ActivityCursor>,
+        limit: usize,
+    ) -> Result<Vec<StoredActivity>, StoreError> {
+        self.inner.activities_page(a, before, limit).await
+    }
+    async fn activity_counts(&self, a: AthleteId) -> Result<stravasync_core::ports::ActivityCounts, StoreError> {
+        self.inner.activity_counts(a).await
+    }
     async fn mark_pmc_dirty(&self, a: AthleteId, from: LocalDate) -> Result<(), StoreError> {
         self.inner.mark_pmc_dirty(a, from).await
     }

@@ -37,6 +37,8 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error("app secret: {0}")]
     AppSecret(#[source] crate::ports::VaultError),
+    #[error("session key: {0}")]
+    SessionKey(#[source] crate::ports::VaultError),
     #[error("{what}: {source}")]
     Client {
         what: &'static str,

@@ -119,7 +119,7 @@ impl WebhookEvent {
 
 /// What travels on the queue: a Strava event or a job the pipeline gave itself. The
 /// consumer parses each record into one of these.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Job {
     /// A push event, as the webhook received it.
@@ -141,6 +141,10 @@ pub enum Job {
         index: u32,
         #[serde(default)]
         done: u32,
+        /// When the import was asked for (its id, unix seconds): one runs at a time per
+        /// athlete, and its progress is kept in the profile. `None` for untracked imports.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        requested_at: Option<i64>,
     },
     /// List activities since `since` (unix seconds) and fetch the missing ones: the
     /// backstop for missed webhooks.
@@ -152,6 +156,10 @@ pub enum Job {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         activity_id: Option<i64>,
     },
+    /// The athlete changed thresholds on the dashboard: store them, then rescore every
+    /// activity (the read API cannot write the table; the consumer does it, in order with
+    /// the athlete's other messages).
+    SetThresholds { athlete_id: AthleteId, thresholds: crate::view::ThresholdsUpdate },
 }
 
 fn first_page() -> u32 {
@@ -162,9 +170,10 @@ impl Job {
     pub fn athlete_id(&self) -> AthleteId {
         match self {
             Job::WebhookEvent { event } => event.owner_id,
-            Job::Backfill { athlete_id, .. } | Job::Reconcile { athlete_id, .. } | Job::Rescore { athlete_id, .. } => {
-                *athlete_id
-            }
+            Job::Backfill { athlete_id, .. }
+            | Job::Reconcile { athlete_id, .. }
+            | Job::Rescore { athlete_id, .. }
+            | Job::SetThresholds { athlete_id, .. } => *athlete_id,
         }
     }
 
@@ -344,7 +353,8 @@ mod tests {
                 before: None,
                 page: 1,
                 index: 0,
-                done: 0
+                done: 0,
+                requested_at: None,
             }
         );
         let m = QueueMessage::for_job(&j, "p1");

@@ -12,6 +12,8 @@
 //! - [`codec`]: compact columnar encoding of a stream set, split into DynamoDB-sized chunks.
 //! - [`metrics`]: 1 Hz resampling, NP/TSS, rTSS, hrTSS, zones, peaks (docs/design.md §6).
 //! - [`pmc`]: the Performance Management Chart (CTL, ATL, TSB).
+//! - [`signed`]: HMAC-signed values (OAuth state, session cookie).
+//! - [`view`]: the read side's shaping: pages, ranges, downsampled series, validated requests.
 //! - [`ports`]: the storage, vault and queue traits (in-memory versions for tests live in
 //!   the `stravasync-testkit` crate).
 
@@ -27,7 +29,9 @@ pub mod model;
 pub mod pmc;
 pub mod ports;
 pub mod secret;
+pub mod signed;
 pub mod streams;
+pub mod view;
 
 pub use date::LocalDate;
 pub use secret::Secret;

@@ -41,6 +41,14 @@ pub enum WriteOutcome {
 }
 
 /// Athletes, activities, stream chunks and PMC rows (one DynamoDB table in AWS).
+/// The sync status numbers of one athlete's activities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct ActivityCounts {
+    pub stored: usize,
+    /// Stored, but Strava had no streams yet (`pending_streams`).
+    pub pending_streams: usize,
+}
+
 pub trait ActivityStore: Send + Sync {
     fn get_profile(
         &self,
@@ -113,6 +121,18 @@ pub trait ActivityStore: Send + Sync {
         from: LocalDate,
         to: LocalDate,
     ) -> impl Future<Output = Result<Vec<StoredActivity>, StoreError>> + Send;
+
+    /// Live activities before `before` (all when `None`), newest first in the by-date
+    /// order ([`crate::view::ActivityCursor`]), at most `limit`: one page of the list.
+    fn activities_page(
+        &self,
+        athlete: AthleteId,
+        before: Option<crate::view::ActivityCursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<StoredActivity>, StoreError>> + Send;
+
+    /// How many live activities the athlete has, and how many of them wait for streams.
+    fn activity_counts(&self, athlete: AthleteId) -> impl Future<Output = Result<ActivityCounts, StoreError>> + Send;
 
     /// Records that the athlete's PMC must be recomputed from `from`; an earlier date
     /// already recorded wins.
@@ -188,6 +208,12 @@ pub enum VaultError {
 /// replaced since (a token refresh: Strava rotates the refresh token; an unknown
 /// subscription id) must use the `_fresh` reads, which never answer from a cache.
 pub trait TokenVault: Send + Sync {
+    /// A secret of the stack by name (the session key): its string, `None` if it does not
+    /// exist. Vaults without named secrets have none.
+    fn named_secret(&self, name: &str) -> impl Future<Output = Result<Option<crate::Secret>, VaultError>> + Send {
+        let _ = name;
+        async { Ok(None) }
+    }
     fn get_tokens(&self, athlete: AthleteId) -> impl Future<Output = Result<Option<OAuthTokens>, VaultError>> + Send;
     /// As [`TokenVault::get_tokens`], read from the store itself, never from a cache.
     fn get_tokens_fresh(

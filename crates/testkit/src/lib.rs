@@ -20,10 +20,11 @@ use fake_strava::RunningFake;
 use memory::{MemoryQueue, MemoryStore, MemoryVault};
 use stravasync_aws::local::{LocalStack, local_app_credentials, unique_suffix};
 use stravasync_aws::resources::ResourceNames;
-use stravasync_consumer::{Consumer, ConsumerConfig};
+use stravasync_consumer::{Consumer, ConsumerConfig, Record};
 use stravasync_core::Secret;
+use stravasync_core::event::{Job, QueueMessage};
 use stravasync_core::model::ActivityState;
-use stravasync_core::model::{OAuthTokens, Scopes};
+use stravasync_core::model::{AthleteProfile, OAuthTokens, Scopes, Sex, Thresholds};
 use stravasync_core::ports::{ActivityStore, TokenVault};
 use stravasync_strava::{StravaClient, StravaConfig};
 use stravasync_webhook::WebhookConfig;
@@ -209,5 +210,41 @@ impl std::io::Write for Captured {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// What the OAuth callback leaves behind: tokens and a profile with known thresholds.
+pub async fn connect(
+    fake: &RunningFake,
+    vault: &impl TokenVault,
+    store: &impl ActivityStore,
+    athlete: i64,
+    scope: &str,
+) {
+    mint_tokens(fake, vault, athlete, scope).await;
+    let mut p = AthleteProfile::new(athlete);
+    p.scopes = Scopes::parse(scope);
+    p.thresholds = Thresholds {
+        ftp: Some(250.0),
+        lthr: Some(165.0),
+        hr_max: Some(190.0),
+        hr_rest: Some(50.0),
+        threshold_speed: Some(3.9),
+        sex: Sex::Male,
+        power_zones: None,
+        heartrate_zones: None,
+    };
+    store.put_profile(&p).await.expect("profile stored");
+}
+
+/// The SQS record the event source hands the consumer for `job`.
+pub fn record(job: &Job, id: &str, receive_count: u32) -> Record {
+    Record {
+        message_id: id.to_string(),
+        receipt_handle: format!("receipt-{id}"),
+        body: serde_json::to_string(job).expect("a job serializes"),
+        receive_count,
+        group_id: Some(QueueMessage::group_for(job.athlete_id())),
+        dedup_id: Some(id.to_string()),
     }
 }

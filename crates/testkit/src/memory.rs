@@ -12,8 +12,10 @@ use stravasync_core::model::{
     StoredActivity, StreamSetRef, Tombstone,
 };
 use stravasync_core::ports::{
-    ActivityStore, EventQueue, QueueError, RateBudget, Reservation, StoreError, TokenVault, VaultError, WriteOutcome,
+    ActivityCounts, ActivityStore, EventQueue, QueueError, RateBudget, Reservation, StoreError, TokenVault, VaultError,
+    WriteOutcome,
 };
+use stravasync_core::view::{ActivityCursor, activity_sort_key};
 
 #[derive(Default)]
 struct StoreData {
@@ -163,6 +165,43 @@ impl ActivityStore for MemoryStore {
         }))
     }
 
+    async fn activities_page(
+        &self,
+        athlete: AthleteId,
+        before: Option<ActivityCursor>,
+        limit: usize,
+    ) -> Result<Vec<StoredActivity>, StoreError> {
+        let stop = before.map(|c| c.sort_key());
+        Ok(self.with(|d| {
+            let mut out: Vec<(String, StoredActivity)> = d
+                .activities
+                .range((athlete, ActivityId::MIN)..=(athlete, ActivityId::MAX))
+                .filter_map(|(_, s)| match s {
+                    ActivityState::Live(a) => Some((activity_sort_key(a), (**a).clone())),
+                    _ => None,
+                })
+                .filter(|(key, _)| stop.as_ref().is_none_or(|stop| key < stop))
+                .collect();
+            out.sort_by(|a, b| b.0.cmp(&a.0));
+            out.into_iter().take(limit).map(|(_, a)| a).collect()
+        }))
+    }
+
+    async fn activity_counts(&self, athlete: AthleteId) -> Result<ActivityCounts, StoreError> {
+        Ok(self.with(|d| {
+            let live = d.activities.range((athlete, ActivityId::MIN)..=(athlete, ActivityId::MAX)).filter_map(
+                |(_, s)| match s {
+                    ActivityState::Live(a) => Some(a),
+                    _ => None,
+                },
+            );
+            live.fold(ActivityCounts::default(), |c, a| ActivityCounts {
+                stored: c.stored + 1,
+                pending_streams: c.pending_streams + usize::from(a.pending_streams),
+            })
+        }))
+    }
+
     async fn mark_pmc_dirty(&self, athlete: AthleteId, from: LocalDate) -> Result<(), StoreError> {
         self.with(|d| {
             let e = d.dirty.entry(athlete).or_insert(from);
@@ -271,6 +310,11 @@ impl MemoryVault {
 }
 
 impl TokenVault for MemoryVault {
+    /// Every name has a key (derived from it), as a stack with all its secrets would.
+    async fn named_secret(&self, name: &str) -> Result<Option<stravasync_core::Secret>, VaultError> {
+        Ok(Some(stravasync_core::Secret::new(format!("memory-secret-{name}"))))
+    }
+
     async fn get_tokens(&self, athlete: AthleteId) -> Result<Option<OAuthTokens>, VaultError> {
         Ok(self.tokens.lock().unwrap_or_else(|p| p.into_inner()).get(&athlete).cloned())
     }

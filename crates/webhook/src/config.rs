@@ -13,6 +13,8 @@ pub struct WebhookConfig {
     pub backfill_count: u32,
     /// Scope requested at `/connect` (`STRAVA_SCOPE`, default `read,activity:read_all`).
     pub scope: String,
+    /// The secret holding the session cookie key (`SESSION_SECRET_ID`).
+    pub session_secret_id: String,
 }
 
 impl WebhookConfig {
@@ -34,6 +36,7 @@ impl WebhookConfig {
             public_base_url: public_base_url.trim_end_matches('/').to_string(),
             backfill_count,
             scope: env.optional("STRAVA_SCOPE").unwrap_or_else(|| "read,activity:read_all".to_string()),
+            session_secret_id: required("SESSION_SECRET_ID")?,
         })
     }
 }
@@ -52,6 +55,7 @@ mod tests {
             ("STRAVA_API_URL", "http://s/api/v3"),
             ("STRAVA_OAUTH_URL", "http://s/oauth"),
             ("PUBLIC_BASE_URL", "https://example.test/"),
+            ("SESSION_SECRET_ID", "s"),
         ])
     }
 

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use crate::Webhook;
 use crate::oauth_state::{self, STATE_TTL_S};
 use crate::page::html;
+use stravasync_core::signed::{self, SESSION_TTL_S};
 
 impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
     fn now(&self) -> i64 {
@@ -96,24 +97,37 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
             );
         }
         match self.complete_connection(code, scopes).await {
-            Ok((athlete, name)) => {
+            Ok(athlete) => {
                 tracing::info!(owner_id = athlete, outcome = "connected", "athlete connected");
-                html(
-                    200,
-                    "Connected",
-                    &format!(
-                        "Welcome{name}! Your {} most recent activities are being imported; new ones will follow within seconds of upload.",
-                        self.config.backfill_count
-                    ),
-                )
+                self.signed_in(athlete)
             }
             Err((status, message)) => html(status, "Not connected", &message),
         }
     }
 
-    /// Code exchange, token storage, profile, backfill job. Returns the athlete id and a
-    /// display-name suffix, or the status and message of the failure page.
-    async fn complete_connection(&self, code: &str, mut scopes: Scopes) -> Result<(i64, String), (u16, String)> {
+    /// `303` to the dashboard (which greets a new connection), with the session cookie.
+    fn signed_in(&self, athlete: i64) -> Response {
+        let (name, attributes) = signed::session_cookie(self.config.public_base_url.starts_with("https://"));
+        let value = signed::sign_session(self.session_key.expose().as_bytes(), athlete, self.now() + SESSION_TTL_S);
+        let cookie = format!("{name}={value}; Max-Age={SESSION_TTL_S}; {attributes}");
+        match HeaderValue::from_str(&cookie) {
+            Ok(cookie) => (
+                StatusCode::SEE_OTHER,
+                [
+                    (header::LOCATION, HeaderValue::from_static("/?connected=1")),
+                    (header::SET_COOKIE, cookie),
+                    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                ],
+                "Connected",
+            )
+                .into_response(),
+            Err(_) => html(500, "Not connected", "The session could not be started."),
+        }
+    }
+
+    /// Code exchange, token storage, profile, backfill job. Returns the athlete id, or the
+    /// status and message of the failure page.
+    async fn complete_connection(&self, code: &str, mut scopes: Scopes) -> Result<i64, (u16, String)> {
         let grant = self.strava.exchange_code(code).await.map_err(|e| {
             tracing::warn!(error = %e, outcome = "exchange_failed", "oauth code exchange failed");
             (502, "Strava did not accept the authorization. Start again at /connect.".to_string())
@@ -208,13 +222,13 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
             page: 1,
             index: 0,
             done: 0,
+            requested_at: Some(self.now()),
         };
         let message = QueueMessage::for_job(&job, &format!("connect-{}", self.now()));
         self.queue.enqueue(&message).await.map_err(|e| {
             tracing::error!(owner_id = athlete, error = %e, "backfill job not enqueued");
             (503, "Your history import could not be started. Please try again in a minute.".to_string())
         })?;
-        let name = info.firstname.map(|n| format!(", {n}")).unwrap_or_default();
-        Ok((athlete, name))
+        Ok(athlete)
     }
 }

@@ -38,9 +38,10 @@ use serde_json::json;
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::secrets::SecretsVault;
 use stravasync_aws::sqs::SqsQueue;
+use stravasync_core::Secret;
 use stravasync_core::event::{AspectType, MAX_EVENT_CLOCK_SKEW_S, ObjectType, QueueMessage, WebhookEvent};
 use stravasync_core::model::AppCredentials;
-use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault};
+use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault, VaultError};
 use stravasync_strava::{StravaClient, StravaConfig};
 
 pub use config::{ConfigError, WebhookConfig};
@@ -124,6 +125,8 @@ pub struct Webhook<Q, V, S> {
     pub config: WebhookConfig,
     app: RwLock<Arc<AppCredentials>>,
     app_reread_at: Mutex<Option<Instant>>,
+    /// Signs the session cookie the OAuth callback sets.
+    session_key: Secret,
     pub strava: StravaClient,
     pub queue: Q,
     pub vault: V,
@@ -158,6 +161,11 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
     /// Loads the app credentials from the vault (once) and builds the Strava client.
     pub async fn new(config: WebhookConfig, queue: Q, vault: V, store: S) -> Result<Self, StartupError> {
         let app = vault.app_credentials().await.map_err(StartupError::AppSecret)?;
+        let session_key = vault
+            .named_secret(&config.session_secret_id)
+            .await
+            .and_then(|key| key.ok_or_else(|| VaultError::Missing(config.session_secret_id.clone())))
+            .map_err(StartupError::SessionKey)?;
         let strava_config = StravaConfig::new(app.client_id.clone(), app.client_secret.clone())
             .with_urls(config.stack.strava_api_url.clone(), config.stack.strava_oauth_url.clone());
         let strava = StravaClient::new(strava_config).map_err(StartupError::client("strava client"))?;
@@ -165,6 +173,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
             config,
             app: RwLock::new(Arc::new(app)),
             app_reread_at: Mutex::new(None),
+            session_key,
             strava,
             queue,
             vault,

@@ -3,11 +3,8 @@
 //! with the callback (double submit), so a state lifted from one browser cannot complete a
 //! login in another (CSRF).
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 use stravasync_core::secret::constant_time_eq;
-
-type HmacSha256 = Hmac<Sha256>;
+use stravasync_core::signed::{sign_hex, verify_hex};
 
 /// How long an athlete has to finish the consent on Strava.
 pub const STATE_TTL_S: i64 = 600;
@@ -28,13 +25,6 @@ pub fn nonce_cookie(secure: bool) -> (&'static str, &'static str) {
     }
 }
 
-fn mac(key: &[u8], message: &str) -> HmacSha256 {
-    // HMAC takes keys of any length: `new_from_slice` cannot fail.
-    let mut m = <HmacSha256 as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
-    m.update(message.as_bytes());
-    m
-}
-
 /// A fresh nonce: 128 random bits from the operating system, in hex.
 pub fn new_nonce() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 16];
@@ -44,7 +34,8 @@ pub fn new_nonce() -> Result<String, getrandom::Error> {
 
 pub fn sign(key: &[u8], nonce: &str, expires_at: i64) -> String {
     let payload = format!("{expires_at}.{nonce}");
-    format!("{payload}.{}", hex::encode(mac(key, &payload).finalize().into_bytes()))
+    let signature = sign_hex(key, &payload);
+    format!("{payload}.{signature}")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -66,9 +57,9 @@ pub fn verify(key: &[u8], state: &str, cookie_nonce: Option<&str>, now: i64) -> 
         return Err(StateError::Malformed);
     };
     let expires_at: i64 = exp.parse().map_err(|_| StateError::Malformed)?;
-    let sig = hex::decode(sig).map_err(|_| StateError::BadSignature)?;
-    // `verify_slice` compares in constant time.
-    mac(key, &format!("{exp}.{nonce}")).verify_slice(&sig).map_err(|_| StateError::BadSignature)?;
+    if !verify_hex(key, &format!("{exp}.{nonce}"), sig) {
+        return Err(StateError::BadSignature);
+    }
     if now > expires_at {
         return Err(StateError::Expired);
     }

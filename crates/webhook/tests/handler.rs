@@ -117,9 +117,21 @@ async fn callback_stores_tokens_and_profile_and_enqueues_a_backfill() {
     let h = harness("callback").await;
     h.fake.state.register_code("demo-authorization-code", ATHLETE, "read,activity:read_all");
     let resp = h.send("oauth-callback.json").await;
-    assert_eq!(resp.status, 200, "{}", resp.body);
-    assert!(resp.body.contains("Connected") && resp.body.contains("30 most recent"));
-    let cleared = &resp.headers.iter().find(|(k, _)| *k == "set-cookie").unwrap().1;
+    assert_eq!(resp.status, 303, "{}", resp.body);
+    let header =
+        |name: &str| resp.headers.iter().filter(|(k, _)| *k == name).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+    assert_eq!(header("location"), ["/?connected=1"], "to the dashboard");
+    let cookies = header("set-cookie");
+    let session = cookies.iter().find(|c| c.starts_with("__Host-stravasync_session=")).expect("session cookie");
+    for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/;"] {
+        assert!(session.contains(attribute), "{attribute} in {session}");
+    }
+    let value = session.split(';').next().unwrap().split_once('=').unwrap().1;
+    let key = h.stack.vault().named_secret(&h.stack.names.session_secret_id).await.unwrap().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    assert_eq!(stravasync_core::signed::verify_session(key.expose().as_bytes(), value, now), Ok(ATHLETE));
+    assert!(!session.contains(key.expose()), "the key never leaves the vault");
+    let cleared = cookies.iter().find(|c| c.starts_with("__Host-stravasync_oauth_nonce=")).unwrap();
     assert!(cleared.starts_with("__Host-stravasync_oauth_nonce=;") && cleared.contains("Max-Age=0"), "{cleared}");
     let tokens = h.stack.vault().get_tokens(ATHLETE).await.unwrap().expect("tokens stored");
     assert!(tokens.scopes.can_read_private());
@@ -130,8 +142,7 @@ async fn callback_stores_tokens_and_profile_and_enqueues_a_backfill() {
     assert_eq!(h.fake.state.requests_to("/api/v3/athlete/zones"), 0);
     let jobs = h.enqueued().await;
     assert_eq!(jobs.len(), 1);
-    assert_eq!(
-        Job::parse(&jobs[0].body).unwrap(),
+    match Job::parse(&jobs[0].body).unwrap() {
         Job::Backfill {
             athlete_id: ATHLETE,
             most_recent: Some(30),
@@ -139,9 +150,11 @@ async fn callback_stores_tokens_and_profile_and_enqueues_a_backfill() {
             before: None,
             page: 1,
             index: 0,
-            done: 0
-        }
-    );
+            done: 0,
+            requested_at: Some(_),
+        } => {}
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -150,7 +163,7 @@ async fn callback_with_zones_scope_takes_the_athletes_zones() {
     h.fake.state.register_code("demo-authorization-code", ATHLETE, "read,activity:read_all,profile:read_all");
     let mut req = fixture_json("oauth-callback.json");
     set_query(&mut req, "scope", "read,activity:read_all,profile:read_all");
-    assert_eq!(h.call(request_of(&req)).await.status, 200);
+    assert_eq!(h.call(request_of(&req)).await.status, 303);
     let profile = h.stack.store().get_profile(ATHLETE).await.unwrap().unwrap();
     assert_eq!(profile.thresholds.power_zones.unwrap().len(), 6);
     assert_eq!(profile.thresholds.heartrate_zones.unwrap().len(), 4);
@@ -252,7 +265,7 @@ async fn a_claimed_scope_strava_proves_missing_is_not_stored() {
     let mut req = fixture_json("oauth-callback.json");
     set_query(&mut req, "scope", "read,activity:read_all,profile:read_all");
     let resp = h.call(request_of(&req)).await;
-    assert_eq!(resp.status, 200, "{}", resp.body);
+    assert_eq!(resp.status, 303, "{}", resp.body);
     assert_eq!(h.fake.state.requests_to("/api/v3/athlete/zones"), 1);
     let tokens = h.stack.vault().get_tokens(ATHLETE).await.unwrap().unwrap();
     assert!(!tokens.scopes.can_read_zones() && tokens.scopes.can_read_private(), "{:?}", tokens.scopes);

@@ -2,12 +2,13 @@
 //! and the dirty marker.
 
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use stravasync_core::LocalDate;
 use stravasync_core::model::{
     ActivityId, ActivityState, AthleteId, AthleteProfile, PmcRow, StoredActivity, StreamSetRef, Tombstone, check_schema,
 };
-use stravasync_core::ports::{ActivityStore, StoreError, WriteOutcome};
+use stravasync_core::ports::{ActivityCounts, ActivityStore, StoreError, WriteOutcome};
+use stravasync_core::view::{ActivityCursor, activity_sort_key};
 
 use super::keys::*;
 use super::*;
@@ -49,7 +50,11 @@ impl ActivityStore for DynamoStore {
         item.insert("version".into(), n(a.version));
         item.insert("tombstone".into(), AttributeValue::Bool(false));
         item.insert("gsi1pk".into(), s(by_date_pk(a.athlete_id)));
-        item.insert("gsi1sk".into(), s(format!("{}#{}", a.local_date, a.activity_id)));
+        item.insert("gsi1sk".into(), s(activity_sort_key(a)));
+        if a.pending_streams {
+            // Top level, so that the sync status counts them without reading the items.
+            item.insert("pending".into(), AttributeValue::Bool(true));
+        }
         self.conditional_put(
             item,
             "attribute_not_exists(pk) OR version < :v OR (version = :v AND tombstone = :false)",
@@ -168,6 +173,68 @@ impl ActivityStore for DynamoStore {
                 ActivityState::Deleted(_) => Err(malformed(item, "tombstone in the by_date index")),
             })
             .collect()
+    }
+
+    async fn activities_page(
+        &self,
+        athlete: AthleteId,
+        before: Option<ActivityCursor>,
+        limit: usize,
+    ) -> Result<Vec<StoredActivity>, StoreError> {
+        let (condition, mut values) = match before {
+            Some(c) => ("gsi1pk = :pk AND gsi1sk < :before", vec![(":before", s(c.sort_key()))]),
+            None => ("gsi1pk = :pk", vec![]),
+        };
+        values.push((":pk", s(by_date_pk(athlete))));
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by_date")
+            .key_condition_expression(condition)
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        for (k, v) in values {
+            q = q.expression_attribute_values(k, v);
+        }
+        let page = q.send().await.map_err(sdk_err)?;
+        page.items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| match activity_state(item)? {
+                ActivityState::Live(a) => Ok(*a),
+                ActivityState::Deleted(_) => Err(malformed(item, "tombstone in the by_date index")),
+            })
+            .collect()
+    }
+
+    /// One count query over the by-date index: `ScannedCount` is every live activity,
+    /// `Count` those the filter keeps (waiting for streams). Reads no item bodies into
+    /// the Lambda, though DynamoDB charges for the items it reads.
+    async fn activity_counts(&self, athlete: AthleteId) -> Result<ActivityCounts, StoreError> {
+        let mut counts = ActivityCounts::default();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("by_date")
+                .key_condition_expression("gsi1pk = :pk")
+                .filter_expression("attribute_exists(pending)")
+                .expression_attribute_values(":pk", s(by_date_pk(athlete)))
+                .select(Select::Count)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(sdk_err)?;
+            counts.stored += usize::try_from(page.scanned_count).unwrap_or_default();
+            counts.pending_streams += usize::try_from(page.count).unwrap_or_default();
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(counts),
+            }
+        }
     }
 
     async fn mark_pmc_dirty(&self, athlete: AthleteId, from: LocalDate) -> Result<(), StoreError> {

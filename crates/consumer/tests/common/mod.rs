@@ -8,16 +8,15 @@ use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::local::LocalStack;
 use stravasync_aws::secrets::SecretsVault;
 use stravasync_aws::sqs::SqsQueue;
-use stravasync_consumer::{Consumer, ConsumerConfig, Record};
+use stravasync_consumer::{Consumer, ConsumerConfig};
 use stravasync_core::Secret;
 use stravasync_core::event::{Job, QueueMessage};
-use stravasync_core::model::{AthleteProfile, Scopes, Sex, Thresholds};
-use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault};
+use stravasync_core::ports::EventQueue;
 use stravasync_strava::{StravaClient, StravaConfig};
 use stravasync_testkit::test_stack;
 
 #[allow(unused_imports)]
-pub use stravasync_testkit::{ATHLETE, CLIENT_SECRET, EDGE810, FENIX2, consumer_config};
+pub use stravasync_testkit::{ATHLETE, CLIENT_SECRET, EDGE810, FENIX2, connect, consumer_config, record};
 
 /// The event queue as the consumer Lambda has it: with the DLQ it dead-letters into.
 pub fn queue_of(stack: &LocalStack) -> SqsQueue {
@@ -66,30 +65,6 @@ pub async fn harness_with(
     Harness { stack, fake, consumer }
 }
 
-/// What the OAuth callback leaves behind: tokens and a profile with known thresholds.
-pub async fn connect(
-    fake: &RunningFake,
-    vault: &impl TokenVault,
-    store: &impl ActivityStore,
-    athlete: i64,
-    scope: &str,
-) {
-    stravasync_testkit::mint_tokens(fake, vault, athlete, scope).await;
-    let mut p = AthleteProfile::new(athlete);
-    p.scopes = Scopes::parse(scope);
-    p.thresholds = Thresholds {
-        ftp: Some(250.0),
-        lthr: Some(165.0),
-        hr_max: Some(190.0),
-        hr_rest: Some(50.0),
-        threshold_speed: Some(3.9),
-        sex: Sex::Male,
-        power_zones: None,
-        heartrate_zones: None,
-    };
-    store.put_profile(&p).await.unwrap();
-}
-
 pub fn event_job(object_type: &str, object_id: i64, aspect: &str, updates: serde_json::Value, time: i64) -> Job {
     let owner = ATHLETE;
     let object_id = if object_type == "athlete" { owner } else { object_id };
@@ -99,17 +74,6 @@ pub fn event_job(object_type: &str, object_id: i64, aspect: &str, updates: serde
                   "owner_id": owner, "subscription_id": 120475, "event_time": time}
     }))
     .unwrap()
-}
-
-pub fn record(job: &Job, id: &str, receive_count: u32) -> Record {
-    Record {
-        message_id: id.to_string(),
-        receipt_handle: format!("receipt-{id}"),
-        body: serde_json::to_string(job).unwrap(),
-        receive_count,
-        group_id: Some(QueueMessage::group_for(job.athlete_id())),
-        dedup_id: Some(id.to_string()),
-    }
 }
 
 impl Harness {

@@ -181,6 +181,43 @@ pub struct AthleteProfile {
     /// Unix seconds of the last successful sync (webhook or backfill).
     #[serde(default)]
     pub last_sync: Option<i64>,
+    /// `event_time` of the last push event applied for this athlete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_event_at: Option<i64>,
+    /// The latest history import, running or finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<BackfillProgress>,
+}
+
+/// A backfill not advanced for this long is taken as abandoned (its message was
+/// dead-lettered): a new one may start.
+pub const BACKFILL_STALE_S: i64 = 3_600;
+
+/// Progress of a history import, kept in the profile by the consumer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackfillProgress {
+    /// The request's id: when it was made (`requested_at` of its jobs).
+    pub requested_at: i64,
+    /// Last time the consumer advanced it.
+    pub updated_at: i64,
+    /// The `most_recent` N activities, or those in `after..before` (unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub most_recent: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<i64>,
+    /// Activities looked at so far (imported or already stored).
+    pub done: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<i64>,
+}
+
+impl BackfillProgress {
+    /// Not finished, and advanced within [`BACKFILL_STALE_S`].
+    pub fn is_running(&self, now: i64) -> bool {
+        self.finished_at.is_none() && now.saturating_sub(self.updated_at) < BACKFILL_STALE_S
+    }
 }
 
 impl AthleteProfile {
@@ -195,6 +232,8 @@ impl AthleteProfile {
             scopes: Scopes::default(),
             state: ConnectionState::Connected,
             last_sync: None,
+            last_event_at: None,
+            backfill: None,
         }
     }
 }

@@ -1,0 +1,372 @@
+// The athlete dashboard: reads the JSON routes under /api and draws with uPlot (vendored).
+// Views: the dashboard (#) and one activity (#/activity/<id>).
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+const DAY = 86400;
+const PEAK_LABELS = { 5: "5s", 15: "15s", 30: "30s", 60: "1m", 300: "5m", 600: "10m", 1200: "20m", 3600: "1h", 5400: "90m" };
+const SOURCE_NAMES = { power: "TSS (power)", pace: "rTSS (pace)", heartrate: "hrTSS (heart rate)", none: "no score" };
+const COLORS = { ctl: "#1f6feb", atl: "#d1242f", tsb: "#1a7f37", load: "#c8ced3", watts: "#8250df", hr: "#d1242f", speed: "#1f6feb" };
+const charts = {};
+let me = null;
+let nextCursor = null;
+
+async function api(path, options) {
+  const resp = await fetch(path, Object.assign({ credentials: "same-origin" }, options));
+  if (resp.status === 401) {
+    location.assign("/");
+    throw new Error("signed out");
+  }
+  const body = await resp.json().catch(() => ({}));
+  if (!resp.ok) throw new Error(body.error || `${resp.status}`);
+  return body;
+}
+
+function send(method, path, value) {
+  return api(path, { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(value) });
+}
+
+function showError(e) {
+  const el = $("#error");
+  el.textContent = `Something went wrong: ${e.message}`;
+  el.hidden = false;
+}
+
+const text = (s) => document.createTextNode(s == null ? "" : String(s));
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+  for (const c of children) node.append(c instanceof Node ? c : text(c));
+  return node;
+}
+
+function duration(s) {
+  if (s == null) return "–";
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = Math.round(s % 60);
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${String(sec).padStart(2, "0")}` : `${m}:${String(sec).padStart(2, "0")}`;
+}
+const paceOf = (speed) => (speed > 0.3 ? duration(1000 / speed) : "–");
+const when = (unix) => (unix ? new Date(unix * 1000).toISOString().replace("T", " ").slice(0, 16) + " UTC" : "never");
+const dateToUnix = (d) => Date.parse(`${d}T00:00:00Z`) / 1000;
+const unixToDate = (t) => new Date(t * 1000).toISOString().slice(0, 10);
+const isRun = (sport) => ["Run", "TrailRun", "VirtualRun"].includes(sport);
+const fixed = (digits) => (u, v) => (v == null ? "–" : v.toFixed(digits));
+
+function chartWidth(container) {
+  return Math.max(280, container.clientWidth || container.parentElement.clientWidth - 40);
+}
+
+function draw(name, container, opts, data) {
+  if (charts[name]) charts[name].destroy();
+  container.textContent = "";
+  charts[name] = new uPlot(Object.assign({ width: chartWidth(container), height: container.classList.contains("small") ? 240 : 320 }, opts), data, container);
+  return charts[name];
+}
+
+// ---- dashboard ----
+
+async function loadMe() {
+  me = await api("/api/me");
+  const name = [me.firstname, me.lastname].filter(Boolean).join(" ");
+  $("#who").textContent = name || `athlete ${me.athlete_id}`;
+  const t = me.thresholds;
+  const form = $("#thresholds");
+  for (const k of ["ftp", "lthr", "hr_max", "hr_rest"]) form.elements[k].value = t[k] == null ? "" : Math.round(t[k]);
+  form.elements.pace.value = t.threshold_speed ? duration(1000 / t.threshold_speed) : "";
+  renderSync(me.sync);
+}
+
+function renderSync(s) {
+  const b = s.backfill;
+  let history = "none requested";
+  if (b && b.running) history = `running: ${b.done}${b.most_recent ? ` of ${b.most_recent}` : ""} activities`;
+  else if (b && b.finished_at) history = `finished ${when(b.finished_at)} (${b.done} activities)`;
+  else if (b) history = `stalled after ${b.done} activities`;
+  const rows = [
+    ["Activities stored", s.activities_stored],
+    ["Waiting for streams", s.pending_streams],
+    ["Last activity event", when(s.last_event_at)],
+    ["Last history sync", when(s.last_sync)],
+    ["History import", history],
+  ];
+  $("#sync").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+}
+
+function rangeFrom(days) {
+  const today = new Date().toISOString().slice(0, 10);
+  const span = days === "all" ? 10950 : Number(days);
+  return { from: unixToDate(dateToUnix(today) - span * DAY), to: today };
+}
+
+async function loadPmc(days) {
+  const { from, to } = rangeFrom(days);
+  const pmc = await api(`/api/pmc?from=${from}&to=${to}`);
+  const rows = pmc.rows;
+  const data = [
+    rows.map((r) => dateToUnix(r.date)),
+    rows.map((r) => r.ctl),
+    rows.map((r) => r.atl),
+    rows.map((r) => r.tsb),
+    rows.map((r) => r.load),
+  ];
+  const container = $("#pmc-chart");
+  if (rows.length === 0) {
+    container.textContent = "No training load yet: activities appear here once they are imported and scored.";
+    return;
+  }
+  draw("pmc", container, {
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
+    cursor: { points: { size: 6 } },
+    scales: { x: { time: true } },
+    axes: [{}, { label: "load / CTL / ATL / TSB", labelSize: 18 }],
+    series: [
+      { label: "Date", value: (u, t) => (t == null ? "–" : unixToDate(t)) },
+      { label: "CTL (fitness)", stroke: COLORS.ctl, width: 2, value: fixed(1) },
+      { label: "ATL (fatigue)", stroke: COLORS.atl, width: 2, value: fixed(1) },
+      { label: "TSB (form)", stroke: COLORS.tsb, width: 2, dash: [6, 4], value: fixed(1) },
+      { label: "Load", stroke: COLORS.load, fill: COLORS.load, width: 0, value: fixed(0), paths: uPlot.paths.bars({ size: [0.7, 12] }), points: { show: false } },
+    ],
+  }, data);
+  container.dataset.rows = String(rows.length);
+  if (window.firstChartMs == null) {
+    window.firstChartMs = performance.now();
+    document.body.dataset.pmcReady = "1";
+  }
+}
+
+function activityRow(a) {
+  const score = a.score == null ? "–" : a.score.toFixed(1);
+  const source = a.score_source ? SOURCE_NAMES[a.score_source] : a.unscored || "";
+  const tr = el("tr", { "data-id": String(a.id) },
+    el("td", {}, a.date),
+    el("td", {}, el("a", { href: `#/activity/${a.id}` }, a.name || "(untitled)")),
+    el("td", {}, a.sport_type || ""),
+    el("td", { class: "num" }, duration(a.moving_time_s)),
+    el("td", { class: "num score" }, score),
+    el("td", { class: "src" }, source));
+  tr.addEventListener("click", (e) => {
+    if (e.target.tagName !== "A") location.hash = `#/activity/${a.id}`;
+  });
+  return tr;
+}
+
+async function loadActivities(append) {
+  const query = append && nextCursor ? `?before=${encodeURIComponent(nextCursor)}` : "";
+  const page = await api(`/api/activities${query}`);
+  const body = $("#activities tbody");
+  const rows = page.activities.map(activityRow);
+  if (append) body.append(...rows); else body.replaceChildren(...rows);
+  nextCursor = page.next;
+  $("#more").hidden = !page.next;
+  return page.activities;
+}
+
+function selectedRange() {
+  const on = document.querySelector("#ranges button.on");
+  return on ? on.dataset.days : "91";
+}
+
+async function refresh() {
+  await Promise.all([loadMe(), loadPmc(selectedRange()), loadActivities(false)]);
+}
+
+function thresholdsBody(form) {
+  const body = {};
+  for (const k of ["ftp", "lthr", "hr_max", "hr_rest"]) {
+    if (form.elements[k].value !== "") body[k] = Number(form.elements[k].value);
+  }
+  const pace = form.elements.pace.value.trim();
+  if (pace) {
+    const [m, s] = pace.split(":").map(Number);
+    const seconds = m * 60 + (s || 0);
+    if (!(seconds > 0)) throw new Error("threshold pace: use min:s per km, like 5:03");
+    body.threshold_speed = Math.round((1000 / seconds) * 1000) / 1000;
+  }
+  return body;
+}
+
+// After a change the consumer stores the thresholds and rescores: poll until the stored
+// thresholds match and the list's scores moved (or give up quietly after a minute).
+async function followRescore(expected, before) {
+  const status = $("#thresholds-status");
+  for (let i = 0; i < 60; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = await api("/api/me");
+    const stored = Object.entries(expected).every(([k, v]) => Math.abs((now.thresholds[k] || 0) - v) < 1e-6);
+    if (!stored) continue;
+    const rows = await loadActivities(false);
+    const scores = rows.map((a) => a.score).join();
+    if (scores !== before || i > 20) {
+      status.textContent = "Rescored: scores and chart updated.";
+      await refresh();
+      return;
+    }
+  }
+}
+
+function wireDashboard() {
+  for (const b of document.querySelectorAll("#ranges button")) {
+    b.addEventListener("click", () => {
+      document.querySelectorAll("#ranges button").forEach((x) => x.classList.toggle("on", x === b));
+      loadPmc(b.dataset.days).catch(showError);
+    });
+  }
+  $("#more").addEventListener("click", () => loadActivities(true).catch(showError));
+  $("#thresholds").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const status = $("#thresholds-status");
+    try {
+      const body = thresholdsBody(e.target);
+      const before = [...document.querySelectorAll("#activities td.score")].map((td) => td.textContent).join();
+      const scores = (await api("/api/activities")).activities.map((a) => a.score).join();
+      await send("PUT", "/api/me/thresholds", body);
+      status.textContent = "Saved. Rescoring your activities…";
+      followRescore(body, scores || before).catch(showError);
+    } catch (err) {
+      status.textContent = err.message;
+    }
+  });
+  $("#backfill").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const status = $("#backfill-status");
+    try {
+      await send("POST", "/api/backfill", { count: Number(e.target.elements.count.value) });
+      status.textContent = "Import started.";
+      setTimeout(() => loadMe().catch(showError), 2000);
+    } catch (err) {
+      status.textContent = err.message;
+    }
+  });
+  let resizeTimer;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      for (const [name, c] of Object.entries(charts)) {
+        const container = c.root.parentElement;
+        if (container.offsetParent) c.setSize({ width: chartWidth(container), height: c.height });
+      }
+    }, 150);
+  });
+}
+
+// ---- one activity ----
+
+function fact(k, v) {
+  return [el("dt", {}, k), el("dd", {}, v)];
+}
+
+async function showActivity(id) {
+  const detail = await api(`/api/activities/${encodeURIComponent(id)}`);
+  const a = detail.activity, s = detail.summary, m = detail.metrics;
+  const run = isRun(a.sport_type);
+  $("#activity-title").textContent = `${a.name || "(untitled)"} · ${a.date}`;
+  const facts = [
+    fact("Type", a.sport_type || "–"),
+    fact("Moving time", duration(s.moving_time)),
+    fact("Distance", s.distance == null ? "–" : `${(s.distance / 1000).toFixed(2)} km`),
+    fact("Score", a.score == null ? `– (${a.unscored || "unscored"})` : `${a.score.toFixed(1)} ${SOURCE_NAMES[a.score_source]}`),
+  ];
+  if (m && m.power) facts.push(fact("NP / IF", `${m.power.np == null ? "–" : m.power.np.toFixed(0)} W / ${m.power.if == null ? "–" : m.power.if.toFixed(2)}`));
+  if (m && m.pace && m.pace.ngs) facts.push(fact("Graded pace", `${paceOf(m.pace.ngs)} /km`));
+  if (m && m.heartrate && m.heartrate.trimp != null) facts.push(fact("TRIMP", m.heartrate.trimp.toFixed(0)));
+  $("#activity-facts").replaceChildren(...facts.flat());
+  renderZones(m);
+  renderPeaks(m, run);
+  const container = $("#streams-chart");
+  if (!detail.has_streams) {
+    container.textContent = "No streams for this activity (manual entry).";
+    return;
+  }
+  const st = await api(`/api/activities/${encodeURIComponent(id)}/streams?resolution=800`);
+  const series = [{ label: "Time", value: (u, t) => (t == null ? "–" : duration(t)) }];
+  const data = [st.time];
+  const axes = [{ values: (u, ticks) => ticks.map((t) => duration(t)) }];
+  const scales = { x: { time: false } };
+  if (st.watts) {
+    series.push({ label: "Power (W)", stroke: COLORS.watts, scale: "W", value: fixed(0) });
+    data.push(st.watts);
+    axes.push({ scale: "W", label: "W" });
+  }
+  if (st.heartrate) {
+    series.push({ label: "Heart rate (bpm)", stroke: COLORS.hr, scale: "bpm", value: fixed(0) });
+    data.push(st.heartrate);
+    axes.push({ scale: "bpm", label: "bpm", side: 1, grid: { show: false } });
+  }
+  if (st.velocity_smooth) {
+    if (run) {
+      series.push({ label: "Pace (/km)", stroke: COLORS.speed, scale: "pace", value: (u, v) => (v == null ? "–" : duration(v)) });
+      data.push(st.velocity_smooth.map((v) => (v > 0.5 ? 1000 / v : null)));
+      scales.pace = { dir: -1 };
+      axes.push({ scale: "pace", label: "pace /km", side: 1, grid: { show: false }, values: (u, ticks) => ticks.map((t) => duration(t)) });
+    } else {
+      series.push({ label: "Speed (km/h)", stroke: COLORS.speed, scale: "kmh", value: fixed(1) });
+      data.push(st.velocity_smooth.map((v) => v * 3.6));
+      axes.push({ scale: "kmh", label: "km/h", side: 1, grid: { show: false } });
+    }
+  }
+  draw("streams", container, { series, axes, scales }, data);
+}
+
+function renderZones(m) {
+  const out = $("#zones");
+  out.textContent = "";
+  const sets = m ? [["Power", m.zones.power, "W"], ["Heart rate", m.zones.heartrate, "bpm"]] : [];
+  for (const [name, z, unit] of sets) {
+    if (!z) continue;
+    const total = z.seconds.reduce((x, y) => x + y, 0) || 1;
+    out.append(el("h4", {}, `${name} (zones from ${z.boundaries.map((b) => Math.round(b)).join(", ")} ${unit})`));
+    z.seconds.forEach((sec, i) => {
+      const bar = el("div", { class: "bar", style: `width:${((100 * sec) / total).toFixed(1)}%` });
+      out.append(el("div", { class: "zone" }, el("span", {}, `Z${i + 1}`), el("div", {}, bar), el("span", { class: "num" }, duration(sec))));
+    });
+  }
+  if (!out.childNodes.length) out.textContent = "No power or heart-rate zones for this activity.";
+}
+
+function renderPeaks(m, run) {
+  const container = $("#peaks-chart");
+  const peaks = m && m.peaks;
+  const pick = peaks && (peaks.watts ? ["watts", "Power (W)", (v) => v] : peaks.velocity_smooth ? ["velocity_smooth", run ? "Pace (/km)" : "Speed (km/h)", (v) => (run ? 1000 / v : v * 3.6)] : peaks.heartrate ? ["heartrate", "Heart rate (bpm)", (v) => v] : null);
+  if (!pick) {
+    if (charts.peaks) { charts.peaks.destroy(); delete charts.peaks; }
+    container.textContent = "No peaks for this activity.";
+    return;
+  }
+  const [key, label, conv] = pick;
+  const windows = Object.keys(peaks[key]).map(Number).sort((x, y) => x - y).filter((w) => peaks[key][w] != null);
+  const values = windows.map((w) => conv(peaks[key][w]));
+  const fmt = key === "velocity_smooth" && run ? (u, v) => (v == null ? "–" : duration(v)) : fixed(0);
+  draw("peaks", container, {
+    scales: { x: { time: false, distr: 3 }, y: key === "velocity_smooth" && run ? { dir: -1 } : {} },
+    axes: [{ values: (u, ticks) => ticks.map((t) => PEAK_LABELS[t] || duration(t)), splits: () => windows }, { values: (u, ticks) => ticks.map((t) => fmt(u, t)) }],
+    series: [{ label: "Window", value: (u, w) => (w == null ? "–" : PEAK_LABELS[w] || `${w}s`) }, { label, stroke: COLORS.watts, width: 2, value: fmt }],
+  }, [windows, values]);
+}
+
+// ---- routing ----
+
+async function route() {
+  const match = location.hash.match(/^#\/activity\/(\d+)$/);
+  $("#dashboard").hidden = !!match;
+  $("#activity-view").hidden = !match;
+  $("#error").hidden = true;
+  if (match) await showActivity(match[1]);
+  else if (charts.pmc) charts.pmc.setSize({ width: chartWidth($("#pmc-chart")), height: 320 });
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  if (new URLSearchParams(location.search).has("connected")) {
+    const banner = $("#banner");
+    banner.textContent = "Connected. Your recent activities are being imported; new ones follow within seconds of upload.";
+    banner.hidden = false;
+    history.replaceState(null, "", "/" + location.hash);
+  }
+  wireDashboard();
+  window.addEventListener("hashchange", () => route().catch(showError));
+  try {
+    await refresh();
+    await route();
+  } catch (e) {
+    showError(e);
+  }
+});

@@ -1,0 +1,537 @@
+//! The read API against a moto-backed table filled by the real consumer and rollup from
+//! the shared recordings: each route from its `events/` fixture (API Gateway v2), the
+//! session rules, paging, bad input, and the changes the API hands to the consumer.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use serde_json::Value;
+use stravasync_api::{Api, ApiConfig, router};
+use stravasync_aws::dynamo::DynamoStore;
+use stravasync_aws::local::LocalStack;
+use stravasync_aws::resources::LOCAL_SESSION_KEY;
+use stravasync_aws::sqs::SqsQueue;
+use stravasync_consumer::{Consumer, Outcome};
+use stravasync_core::Secret;
+use stravasync_core::event::Job;
+use stravasync_core::model::{ActivityState, BackfillProgress};
+use stravasync_core::ports::ActivityStore;
+use stravasync_core::signed::sign_session;
+use stravasync_rollup::{Mode, Rollup, RollupRequest};
+use stravasync_strava::{StravaClient, StravaConfig};
+use stravasync_testkit::{ATHLETE, CLIENT_SECRET, EDGE810, FENIX2, connect, consumer_config, record, test_stack};
+use tower::ServiceExt;
+
+/// The fixtures' clock: 2025-11-21T20:00:00Z.
+const NOW: i64 = 1_763_755_200;
+const ORIGIN: &str = "https://abc123.execute-api.us-east-1.amazonaws.com";
+const OTHER_ATHLETE: i64 = 42;
+
+type LocalApi = Api<DynamoStore, SqsQueue>;
+
+struct Harness {
+    stack: LocalStack,
+    _fake: fake_strava::RunningFake,
+    consumer: Consumer<DynamoStore, stravasync_aws::secrets::SecretsVault, SqsQueue>,
+    api: Arc<LocalApi>,
+    /// Every activity of the athlete, newest first, as stored.
+    ids: Vec<i64>,
+}
+
+/// A stack holding what the pipeline made of the shared recordings: the athlete connected,
+/// a backfill of everything run by the consumer, the PMC by the rollup.
+async fn harness(label: &str) -> Harness {
+    let stack = test_stack(label).await;
+    let fake = fake_strava::start(fake_strava::FakeConfig {
+        fixtures_dir: fake_strava::default_fixtures_dir(),
+        client_secret: CLIENT_SECRET.into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    // The consumer on the fixtures' clock too (backfill progress and staleness).
+    let strava = StravaClient::new(
+        StravaConfig::new("12345", Secret::new(CLIENT_SECRET))
+            .with_urls(fake.api_url(), fake.oauth_url())
+            .with_clock(Arc::new(|| NOW)),
+    )
+    .unwrap();
+    let consumer = Consumer::new(consumer_config(&stack, &fake), strava, stack.store(), stack.vault(), stack.queue());
+    connect(&fake, &consumer.vault, &consumer.store, ATHLETE, "read,activity:read_all,profile:read_all").await;
+    let backfill = Job::Backfill {
+        athlete_id: ATHLETE,
+        most_recent: None,
+        after: None,
+        before: None,
+        page: 1,
+        index: 0,
+        done: 0,
+        requested_at: Some(NOW - 60),
+    };
+    assert_eq!(consumer.process(&record(&backfill, "b-1", 1)).await, Outcome::Done);
+    let rollup = Rollup::new(stack.store(), stack.queue());
+    rollup.run(&RollupRequest { mode: Mode::Dirty, athlete_id: None }, NOW).await.unwrap();
+    let store = stack.store();
+    let ids = store.activities_page(ATHLETE, None, 100).await.unwrap().iter().map(|a| a.activity_id).collect();
+    let api = Arc::new(api_for(&stack, NOW));
+    Harness { stack, _fake: fake, consumer, api, ids }
+}
+
+fn api_for(stack: &LocalStack, now: i64) -> LocalApi {
+    let config = ApiConfig {
+        table_name: stack.names.table.clone(),
+        queue_url: stack.urls.queue_url.clone(),
+        session_secret_id: stack.names.session_secret_id.clone(),
+        public_base_url: ORIGIN.into(),
+    };
+    Api::new(config, Secret::new(LOCAL_SESSION_KEY), stack.store(), stack.queue()).with_clock(Arc::new(move || now))
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+async fn call(api: &Arc<LocalApi>, req: axum::http::Request<Body>) -> Reply {
+    let resp = router(api.clone()).oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let headers =
+        resp.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string())).collect();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec();
+    Reply { status, headers, body }
+}
+
+/// The request `lambda_http` hands the router for an `events/` fixture.
+fn fixture(name: &str) -> axum::http::Request<Body> {
+    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    lambda_http::request::from_str(&text).unwrap().map(|b| Body::from(b.to_vec()))
+}
+
+fn cookie_for(athlete: i64, expires_at: i64, key: &str) -> String {
+    format!("__Host-stravasync_session={}", sign_session(key.as_bytes(), athlete, expires_at))
+}
+
+fn get(path: &str, cookie: Option<&str>) -> axum::http::Request<Body> {
+    let mut req = axum::http::Request::get(path);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    req.body(Body::empty()).unwrap()
+}
+
+fn change(method: &str, path: &str, cookie: &str, body: &str) -> axum::http::Request<Body> {
+    axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("cookie", cookie)
+        .header("content-type", "application/json")
+        .header("origin", ORIGIN)
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+fn session() -> String {
+    cookie_for(ATHLETE, NOW + 3600, LOCAL_SESSION_KEY)
+}
+
+async fn live(store: &DynamoStore, id: i64) -> stravasync_core::model::StoredActivity {
+    match store.get_activity(ATHLETE, id).await.unwrap() {
+        Some(ActivityState::Live(a)) => *a,
+        other => panic!("{id}: {other:?}"),
+    }
+}
+
+async fn drain(stack: &LocalStack) -> Vec<Job> {
+    let q = stack.queue();
+    let mut jobs = Vec::new();
+    loop {
+        let batch = q.receive(10, 0).await.unwrap();
+        if batch.is_empty() {
+            return jobs;
+        }
+        for m in batch {
+            q.delete(&m.receipt_handle).await.unwrap();
+            jobs.push(Job::parse(&m.body).unwrap());
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_from_its_api_gateway_fixture() {
+    let h = harness("api-fixtures").await;
+    assert_eq!(h.ids.len(), 4, "the four shared recordings");
+    let store = h.stack.store();
+
+    let me = call(&h.api, fixture("api-me.json")).await;
+    assert_eq!(me.status, 200, "{}", me.text());
+    let me = me.json();
+    assert_eq!(me["athlete_id"], ATHLETE);
+    assert_eq!(me["thresholds"]["ftp"], 250.0);
+    assert_eq!(me["sync"]["activities_stored"], 4);
+    assert_eq!(me["sync"]["pending_streams"], 0);
+    assert_eq!(me["sync"]["backfill"]["done"], 4);
+    assert_eq!(me["sync"]["backfill"]["running"], false);
+    assert!(me["sync"]["last_sync"].as_i64().is_some());
+
+    // The PMC of August 2013, as the rollup stored it; the ride of the 16th is its load.
+    let pmc = call(&h.api, fixture("api-pmc.json")).await.json();
+    let rows = pmc["rows"].as_array().unwrap();
+    let stored = store.pmc_rows(ATHLETE, "2013-08-01".parse().unwrap(), "2013-08-31".parse().unwrap()).await.unwrap();
+    assert_eq!(rows.len(), stored.len());
+    assert!(!rows.is_empty());
+    let edge = live(&store, EDGE810).await;
+    let day = rows.iter().find(|r| r["date"] == "2013-08-16").expect("the ride's day");
+    assert_eq!(day["load"].as_f64(), edge.metrics.as_ref().unwrap().score.value);
+    assert_eq!(day["ctl"].as_f64(), Some(stored.iter().find(|r| r.date.to_string() == "2013-08-16").unwrap().ctl));
+
+    let list = call(&h.api, fixture("api-activities.json")).await.json();
+    assert_eq!(list["activities"].as_array().unwrap().len(), 1, "limit=1");
+    assert_eq!(list["activities"][0]["id"], h.ids[0], "newest first");
+    assert!(list["next"].is_string());
+
+    let detail = call(&h.api, fixture("api-activity.json")).await;
+    assert_eq!(detail.status, 200, "{}", detail.text());
+    let detail = detail.json();
+    assert_eq!(detail["activity"]["id"], EDGE810);
+    assert_eq!(detail["activity"]["score_source"], "power");
+    assert_eq!(detail["activity"]["score"].as_f64(), edge.metrics.as_ref().unwrap().score.value);
+    assert_eq!(detail["metrics"], serde_json::to_value(&edge.metrics).unwrap(), "metrics, zones and peaks as stored");
+    assert!(detail["metrics"]["zones"]["power"]["seconds"].is_array());
+    assert!(detail["metrics"]["peaks"]["watts"]["300"].is_number());
+
+    let streams = call(&h.api, fixture("api-activity-streams.json")).await;
+    assert_eq!(streams.status, 200, "{}", streams.text());
+    let streams = streams.json();
+    assert_eq!(streams["time"].as_array().unwrap().len(), 100, "resolution=100");
+    let watts: Vec<f64> = serde_json::from_value(streams["watts"].clone()).unwrap();
+    assert_eq!(watts.len(), 100);
+    let mean = watts.iter().sum::<f64>() / 100.0;
+    let average = edge.summary.average_watts.unwrap();
+    assert!((mean - average).abs() < 0.1 * average, "downsampled mean {mean} near Strava's average {average}");
+    assert!(streams["heartrate"].is_array());
+
+    let dashboard = call(&h.api, fixture("api-dashboard.json")).await;
+    assert_eq!(dashboard.status, 200);
+    assert!(dashboard.text().contains("id=\"pmc-chart\""), "the dashboard, not the connect page");
+
+    let logout = call(&h.api, fixture("api-logout.json")).await;
+    assert_eq!((logout.status, logout.header("location")), (303, Some("/")));
+    let cleared = logout.header("set-cookie").unwrap();
+    assert!(cleared.starts_with("__Host-stravasync_session=;") && cleared.contains("Max-Age=0"), "{cleared}");
+
+    let put = call(&h.api, fixture("api-thresholds.json")).await;
+    assert_eq!(put.status, 202, "{}", put.text());
+    let post = call(&h.api, fixture("api-backfill.json")).await;
+    assert_eq!(post.status, 202, "{}", post.text());
+    let jobs = drain(&h.stack).await;
+    assert!(
+        matches!(&jobs[0], Job::SetThresholds { athlete_id: ATHLETE, thresholds } if thresholds.ftp == Some(300.0))
+    );
+    assert!(matches!(
+        &jobs[1],
+        Job::Backfill { athlete_id: ATHLETE, most_recent: Some(50), requested_at: Some(NOW), .. }
+    ));
+}
+
+#[tokio::test]
+async fn only_a_valid_session_reads_and_only_its_own_athlete() {
+    let h = harness("api-sessions").await;
+    let routes = [
+        "/api/me".to_string(),
+        "/api/pmc".to_string(),
+        "/api/activities".to_string(),
+        format!("/api/activities/{EDGE810}"),
+        format!("/api/activities/{EDGE810}/streams"),
+    ];
+    let valid = session();
+    let forged = {
+        // The other athlete's id under this athlete's signature.
+        let v = valid.replacen(&format!(".{ATHLETE}."), &format!(".{OTHER_ATHLETE}."), 1);
+        assert_ne!(v, valid);
+        v
+    };
+    let refused = [
+        ("no cookie", None),
+        ("forged", Some(forged)),
+        ("expired", Some(cookie_for(ATHLETE, NOW, LOCAL_SESSION_KEY))),
+        ("another key", Some(cookie_for(ATHLETE, NOW + 3600, "not the stack's key"))),
+        ("garbage", Some("__Host-stravasync_session=v1.abc".to_string())),
+        ("the insecure name over https", Some(valid.replace("__Host-", ""))),
+    ];
+    for route in &routes {
+        assert_eq!(call(&h.api, get(route, Some(&valid))).await.status, 200, "{route}");
+        for (what, cookie) in &refused {
+            let r = call(&h.api, get(route, cookie.as_deref())).await;
+            assert_eq!(r.status, 401, "{route} with {what}: {}", r.text());
+            assert!(r.json()["error"].as_str().unwrap().contains("sign in"), "{}", r.text());
+        }
+    }
+    // The connect page, not the dashboard, without a valid session.
+    for (what, cookie) in &refused {
+        let page = call(&h.api, get("/", cookie.as_deref())).await.text();
+        assert!(page.contains("Connect with Strava") && !page.contains("pmc-chart"), "{what}");
+    }
+    // A valid session of another athlete sees none of this athlete's data.
+    let other = cookie_for(OTHER_ATHLETE, NOW + 3600, LOCAL_SESSION_KEY);
+    assert_eq!(call(&h.api, get("/api/me", Some(&other))).await.status, 401, "not connected");
+    assert_eq!(call(&h.api, get(&format!("/api/activities/{EDGE810}"), Some(&other))).await.status, 404);
+    assert_eq!(call(&h.api, get(&format!("/api/activities/{EDGE810}/streams"), Some(&other))).await.status, 404);
+    let list = call(&h.api, get("/api/activities", Some(&other))).await.json();
+    assert_eq!(list["activities"], serde_json::json!([]));
+    let pmc = call(&h.api, get("/api/pmc?from=2013-01-01", Some(&other))).await.json();
+    assert_eq!(pmc["rows"], serde_json::json!([]));
+    // Changes too: nothing is enqueued for anyone without a valid session.
+    for (_, cookie) in &refused {
+        let cookie = cookie.clone().unwrap_or_default();
+        assert_eq!(call(&h.api, change("PUT", "/api/me/thresholds", &cookie, r#"{"ftp":300}"#)).await.status, 401);
+        assert_eq!(call(&h.api, change("POST", "/api/backfill", &cookie, r#"{"count":5}"#)).await.status, 401);
+    }
+    assert!(drain(&h.stack).await.is_empty());
+    // The same cookie an hour later: expired.
+    let later = Arc::new(api_for(&h.stack, NOW + 3600));
+    assert_eq!(call(&later, get("/api/me", Some(&valid))).await.status, 401);
+}
+
+#[tokio::test]
+async fn pages_walk_every_activity_once_newest_first() {
+    let h = harness("api-paging").await;
+    let store = h.stack.store();
+    let mut seen = Vec::new();
+    let mut next: Option<String> = None;
+    for _ in 0..10 {
+        let path = match &next {
+            Some(c) => format!("/api/activities?limit=1&before={c}"),
+            None => "/api/activities?limit=1".into(),
+        };
+        let page = call(&h.api, get(&path, Some(&session()))).await.json();
+        for a in page["activities"].as_array().unwrap() {
+            seen.push(a["id"].as_i64().unwrap());
+        }
+        next = page["next"].as_str().map(str::to_string);
+        if next.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, h.ids);
+    let mut dates = Vec::new();
+    for id in &seen {
+        dates.push(live(&store, *id).await.local_date);
+    }
+    assert!(dates.windows(2).all(|w| w[0] >= w[1]), "newest first: {dates:?}");
+    // A date cursor: everything strictly before that day.
+    let page = call(&h.api, get("/api/activities?before=2015-08-15", Some(&session()))).await.json();
+    let ids: Vec<i64> = page["activities"].as_array().unwrap().iter().map(|a| a["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [EDGE810]);
+    assert!(page["next"].is_null());
+    assert!(!ids.contains(&FENIX2));
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_4xx_naming_the_field_and_enqueues_nothing() {
+    let h = harness("api-bad-input").await;
+    let s = session();
+    for (path, status, field) in [
+        ("/api/pmc?from=2025-13-01", 400, "from"),
+        ("/api/pmc?to=tomorrow", 400, "to"),
+        ("/api/pmc?from=2025-02-01&to=2025-01-01", 400, "from"),
+        ("/api/activities?limit=0", 400, "limit"),
+        ("/api/activities?limit=1000", 400, "limit"),
+        ("/api/activities?before=2025-01-01_x", 400, "before"),
+        ("/api/activities/abc", 400, "id"),
+        ("/api/activities/-5", 400, "id"),
+        ("/api/activities/99", 404, "no activity 99"),
+        ("/api/activities/17000000101/streams?resolution=2", 400, "resolution"),
+        ("/api/nothing", 404, "not found"),
+        ("/static/../Cargo.toml", 404, "not found"),
+    ] {
+        let r = call(&h.api, get(path, Some(&s))).await;
+        assert_eq!(r.status, status, "{path}: {}", r.text());
+        assert!(r.json()["error"].as_str().unwrap().contains(field), "{path}: {}", r.text());
+    }
+    for (method, path, body, status, field) in [
+        ("PUT", "/api/me/thresholds", r#"{"ftp": 5000}"#, 400, "ftp"),
+        ("PUT", "/api/me/thresholds", r#"{"ftp": "300"}"#, 400, "ftp"),
+        ("PUT", "/api/me/thresholds", r#"{"fpt": 300}"#, 400, "fpt"),
+        ("PUT", "/api/me/thresholds", r#"{"lthr": 231}"#, 400, "lthr"),
+        ("PUT", "/api/me/thresholds", r#"{"hr_rest": 110, "hr_max": 105}"#, 400, "hr_rest"),
+        ("PUT", "/api/me/thresholds", "{}", 400, "no threshold"),
+        ("PUT", "/api/me/thresholds", "{\"ftp\": 300} trailing", 400, "end of document"),
+        ("POST", "/api/backfill", "{}", 400, "count"),
+        ("POST", "/api/backfill", r#"{"count": 0}"#, 400, "count"),
+        ("POST", "/api/backfill", r#"{"after": "2025-02-01", "before": "2025-01-01"}"#, 400, "before"),
+        ("POST", "/api/backfill", "[1,2]", 400, "invalid type"),
+        ("DELETE", "/api/me", "", 405, "method"),
+    ] {
+        let r = call(&h.api, change(method, path, &s, body)).await;
+        assert_eq!(r.status, status, "{method} {path} {body}: {}", r.text());
+        assert!(r.json()["error"].as_str().unwrap().contains(field), "{body}: {}", r.text());
+    }
+    // Not JSON, another origin, too large: refused before anything is read.
+    let form = axum::http::Request::put("/api/me/thresholds")
+        .header("cookie", &s)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from("ftp=300"))
+        .unwrap();
+    assert_eq!(call(&h.api, form).await.status, 415);
+    let cross = axum::http::Request::put("/api/me/thresholds")
+        .header("cookie", &s)
+        .header("content-type", "application/json")
+        .header("origin", "https://evil.example")
+        .body(Body::from(r#"{"ftp":300}"#))
+        .unwrap();
+    assert_eq!(call(&h.api, cross).await.status, 403);
+    let huge = format!(r#"{{"ftp": 300, "pad": "{}"}}"#, "x".repeat(10_000));
+    assert_eq!(call(&h.api, change("PUT", "/api/me/thresholds", &s, &huge)).await.status, 413);
+    assert!(drain(&h.stack).await.is_empty(), "nothing enqueued by a refused request");
+}
+
+#[tokio::test]
+async fn a_threshold_change_is_stored_and_rescored_by_the_consumer() {
+    let h = harness("api-thresholds").await;
+    let store = h.stack.store();
+    let before = live(&store, EDGE810).await.metrics.unwrap().score.value.unwrap();
+    let r = call(&h.api, change("PUT", "/api/me/thresholds", &session(), r#"{"ftp": 300}"#)).await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    assert_eq!(r.json()["thresholds"]["ftp"], 300.0);
+    assert_eq!(
+        store.get_profile(ATHLETE).await.unwrap().unwrap().thresholds.ftp,
+        Some(250.0),
+        "the API writes nothing"
+    );
+    // The consumer: stores the thresholds, enqueues the rescore, rescores.
+    let mut steps = 0;
+    loop {
+        let jobs = drain(&h.stack).await;
+        if jobs.is_empty() {
+            break;
+        }
+        for job in jobs {
+            assert_eq!(h.consumer.process(&record(&job, "t", 1)).await, Outcome::Done, "{job:?}");
+            steps += 1;
+        }
+    }
+    assert_eq!(steps, 2, "set thresholds, then rescore");
+    let profile = store.get_profile(ATHLETE).await.unwrap().unwrap();
+    assert_eq!(profile.thresholds.ftp, Some(300.0));
+    assert_eq!(profile.thresholds.lthr, Some(165.0), "the rest kept");
+    let after = live(&store, EDGE810).await.metrics.unwrap().score.value.unwrap();
+    // TSS = hours x IF^2 x 100 with IF = NP / FTP: it scales with 1/FTP^2.
+    let expected = before * (250.0f64 / 300.0).powi(2);
+    assert!((after - expected).abs() < 1e-9 * expected, "{after} vs {expected}");
+    let shown = call(&h.api, get(&format!("/api/activities/{EDGE810}"), Some(&session()))).await.json();
+    assert_eq!(shown["activity"]["score"].as_f64(), Some(after));
+    assert_eq!(store.pmc_dirty_from(ATHLETE).await.unwrap(), Some("2013-08-16".parse().unwrap()), "the PMC follows");
+}
+
+#[tokio::test]
+async fn one_backfill_at_a_time_per_athlete() {
+    let h = harness("api-backfill").await;
+    let store = h.stack.store();
+    // Two requests that both found none running: the queue keeps one (same dedup id).
+    for _ in 0..2 {
+        let r = call(&h.api, change("POST", "/api/backfill", &session(), r#"{"count": 2}"#)).await;
+        assert_eq!(r.status, 202, "{}", r.text());
+    }
+    let jobs = drain(&h.stack).await;
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    // While one runs: 409, naming what is running.
+    let mut profile = store.get_profile(ATHLETE).await.unwrap().unwrap();
+    profile.backfill = Some(BackfillProgress {
+        requested_at: NOW - 100,
+        updated_at: NOW - 10,
+        most_recent: Some(500),
+        after: None,
+        before: None,
+        done: 200,
+        finished_at: None,
+    });
+    store.put_profile(&profile).await.unwrap();
+    let r = call(&h.api, change("POST", "/api/backfill", &session(), r#"{"count": 2}"#)).await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(r.json()["error"].as_str().unwrap().contains("200 activities done"));
+    let me = call(&h.api, get("/api/me", Some(&session()))).await.json();
+    assert_eq!(
+        (me["sync"]["backfill"]["running"].clone(), me["sync"]["backfill"]["done"].clone()),
+        (true.into(), 200.into())
+    );
+    // The consumer refuses to start the queued one while the other runs...
+    assert_eq!(h.consumer.process(&record(&jobs[0], "b-2", 1)).await, Outcome::Done);
+    assert_eq!(store.get_profile(ATHLETE).await.unwrap().unwrap().backfill.unwrap().requested_at, NOW - 100);
+    // ...and starts it once the other has not moved for an hour (abandoned).
+    profile.backfill.as_mut().unwrap().updated_at = NOW - 3 * 3600;
+    store.put_profile(&profile).await.unwrap();
+    assert_eq!(h.consumer.process(&record(&jobs[0], "b-3", 1)).await, Outcome::Done);
+    let progress = store.get_profile(ATHLETE).await.unwrap().unwrap().backfill.unwrap();
+    assert_eq!((progress.requested_at, progress.most_recent, progress.done), (NOW, Some(2), 2));
+    assert_eq!(progress.finished_at, Some(NOW));
+    assert!(drain(&h.stack).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_pages_and_assets_load_nothing_from_elsewhere() {
+    let h = harness("api-pages").await;
+    let page = call(&h.api, get("/", Some(&session()))).await;
+    assert_eq!(page.status, 200);
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    let html = page.text();
+    let assets: Vec<&str> = html.split('"').filter(|s| s.starts_with("/static/")).collect();
+    assert_eq!(assets.len(), 4, "{assets:?}");
+    let mut total = html.len();
+    for path in assets {
+        let r = call(&h.api, get(path, None)).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert!(r.header("cache-control").unwrap().contains("immutable"));
+        let kind = if path.contains(".js") { "text/javascript" } else { "text/css" };
+        assert!(r.header("content-type").unwrap().starts_with(kind), "{path}");
+        let text = r.text();
+        assert!(
+            !text.contains("http://") && !text.contains("https://") && !text.contains("//cdn"),
+            "{path} names another site"
+        );
+        total += r.body.len();
+    }
+    assert!(!html.contains("http://") && !html.contains("https://"));
+    assert_eq!(total, stravasync_api::dashboard_bytes());
+    let connect = call(&h.api, get("/", None)).await.text();
+    assert!(connect.contains("href=\"/connect\""));
+}
+
+/// The routes the template sends to this function are the ones its router serves.
+#[tokio::test]
+async fn the_router_serves_every_route_the_template_sends_it() {
+    use stravasync_testkit::memory::{MemoryQueue, MemoryStore};
+    let config = ApiConfig {
+        table_name: "t".into(),
+        queue_url: "q".into(),
+        session_secret_id: "s".into(),
+        public_base_url: ORIGIN.into(),
+    };
+    let api = Arc::new(Api::new(config, Secret::new("k"), MemoryStore::default(), MemoryQueue::default()));
+    for (method, path) in stravasync_aws::resources::API_ROUTES {
+        let concrete = path.replace("{file}", "app.js").replace("{proxy+}", "me");
+        let method = if *method == "ANY" { "GET" } else { method };
+        let req = axum::http::Request::builder().method(method).uri(&concrete).body(Body::empty()).unwrap();
+        let resp = router(api.clone()).oneshot(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        assert!(
+            !String::from_utf8_lossy(&body).contains("\"not found\""),
+            "{method} {concrete} ({path}) falls through to 404: {status}"
+        );
+    }
+}

@@ -1,0 +1,435 @@
+//! The read side's rules (read API, dashboard, CLI): query parameters and request bodies
+//! validated into typed values whose errors name the field, and stored records shaped for
+//! display. No I/O.
+
+use serde::{Deserialize, Serialize};
+
+use crate::LocalDate;
+use crate::event::Job;
+use crate::json::parse_json_with_path;
+use crate::metrics::{Resampled, ScoreSource};
+use crate::model::{ActivityId, AthleteId, StoredActivity, Thresholds};
+
+/// A request field that is missing, malformed or out of range: the API answers 400 with
+/// this sentence.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct FieldError {
+    pub field: String,
+    pub reason: String,
+}
+
+fn field_error(field: &str, reason: impl Into<String>) -> FieldError {
+    FieldError { field: field.to_string(), reason: reason.into() }
+}
+
+fn parse_date(field: &str, value: &str) -> Result<LocalDate, FieldError> {
+    value.parse().map_err(|_| field_error(field, format!("{value:?} is not a date YYYY-MM-DD")))
+}
+
+fn parse_bounded(field: &str, value: Option<&str>, default: usize, range: (usize, usize)) -> Result<usize, FieldError> {
+    let Some(value) = value else { return Ok(default) };
+    match value.parse::<usize>() {
+        Ok(n) if (range.0..=range.1).contains(&n) => Ok(n),
+        _ => Err(field_error(field, format!("{value:?} is not a whole number in {}..={}", range.0, range.1))),
+    }
+}
+
+/// A request body parsed strictly (unknown fields refused); an error names the JSON path.
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, FieldError> {
+    parse_json_with_path(body).map_err(|e| field_error(&e.path, e.message))
+}
+
+/// The PMC window shown when the request names none: the last 90 days.
+pub const DEFAULT_PMC_DAYS: i32 = 90;
+/// The longest PMC window one request returns (about 30 years).
+pub const MAX_PMC_DAYS: i32 = 11_000;
+
+/// `?from&to` of the PMC route: both optional (`to` = today, `from` = 90 days before `to`),
+/// `from <= to`, at most [`MAX_PMC_DAYS`] apart.
+pub fn pmc_range(from: Option<&str>, to: Option<&str>, today: LocalDate) -> Result<(LocalDate, LocalDate), FieldError> {
+    let to = to.map(|v| parse_date("to", v)).transpose()?.unwrap_or(today);
+    let from = from.map(|v| parse_date("from", v)).transpose()?.unwrap_or(to.add_days(-DEFAULT_PMC_DAYS));
+    if from > to {
+        return Err(field_error("from", format!("{from} is after to ({to})")));
+    }
+    if from.days_until(to) > MAX_PMC_DAYS {
+        return Err(field_error("from", format!("the range is over {MAX_PMC_DAYS} days")));
+    }
+    Ok((from, to))
+}
+
+/// A position in an athlete's activities, newest first: everything strictly before `date`
+/// (and, on that date, before `activity` in the index's order). Shown to clients as
+/// `YYYY-MM-DD` or `YYYY-MM-DD_<activity>` (the `next` of a page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityCursor {
+    pub date: LocalDate,
+    pub activity: Option<ActivityId>,
+}
+
+impl ActivityCursor {
+    /// The cursor just past `a` (for the next page).
+    pub fn after(a: &StoredActivity) -> Self {
+        ActivityCursor { date: a.local_date, activity: Some(a.activity_id) }
+    }
+
+    /// The by-date index's sort key this cursor stops before (`<date>#<activity>`, or
+    /// `<date>#` for a whole date). Activities of one date are ordered by this string.
+    pub fn sort_key(&self) -> String {
+        match self.activity {
+            Some(id) => format!("{}#{id}", self.date),
+            None => format!("{}#", self.date),
+        }
+    }
+
+    pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
+        let (date, activity) = match value.split_once('_') {
+            Some((d, id)) => {
+                let id = id.parse::<ActivityId>().ok().filter(|id| *id > 0);
+                let id =
+                    id.ok_or_else(|| field_error(field, format!("{value:?}: the part after _ is not an activity id")))?;
+                (d, Some(id))
+            }
+            None => (value, None),
+        };
+        Ok(ActivityCursor { date: parse_date(field, date)?, activity })
+    }
+}
+
+impl std::fmt::Display for ActivityCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.activity {
+            Some(id) => write!(f, "{}_{id}", self.date),
+            None => write!(f, "{}", self.date),
+        }
+    }
+}
+
+/// The sort key of an activity in the by-date order (see [`ActivityCursor::sort_key`]).
+pub fn activity_sort_key(a: &StoredActivity) -> String {
+    ActivityCursor::after(a).sort_key()
+}
+
+pub const DEFAULT_PAGE: usize = 20;
+pub const MAX_PAGE: usize = 100;
+
+/// `?before&limit` of the activity list.
+pub fn activity_page(before: Option<&str>, limit: Option<&str>) -> Result<(Option<ActivityCursor>, usize), FieldError> {
+    let before = before.map(|v| ActivityCursor::parse("before", v)).transpose()?;
+    Ok((before, parse_bounded("limit", limit, DEFAULT_PAGE, (1, MAX_PAGE))?))
+}
+
+/// One line of the activity list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActivityRow {
+    pub id: ActivityId,
+    pub date: LocalDate,
+    pub start_date_local: String,
+    pub name: Option<String>,
+    pub sport_type: Option<String>,
+    pub moving_time_s: Option<i64>,
+    pub distance_m: Option<f64>,
+    /// The training score and where it came from (`None` while unscored).
+    pub score: Option<f64>,
+    pub score_source: Option<ScoreSource>,
+    /// Why there is no score, when there is none.
+    pub unscored: Option<String>,
+}
+
+impl ActivityRow {
+    pub fn of(a: &StoredActivity) -> Self {
+        let s = &a.summary;
+        let unscored = match (&a.metrics, &a.unscored_reason) {
+            (Some(_), _) => None,
+            (None, Some(reason)) => Some(reason.clone()),
+            (None, None) if a.pending_streams => Some("waiting for Strava's streams".to_string()),
+            (None, None) if a.stream_chunks == 0 => Some("no streams (manual activity)".to_string()),
+            (None, None) => Some("not scored yet".to_string()),
+        };
+        ActivityRow {
+            id: a.activity_id,
+            date: a.local_date,
+            start_date_local: s.start_date_local.clone(),
+            name: s.name.clone(),
+            sport_type: s.sport_type.clone().or_else(|| s.legacy_type.clone()),
+            moving_time_s: s.moving_time,
+            distance_m: s.distance,
+            score: a.metrics.as_ref().and_then(|m| m.score.value),
+            score_source: a.metrics.as_ref().map(|m| m.score.source),
+            unscored,
+        }
+    }
+}
+
+/// `?resolution=` of the streams route: points per series.
+pub const DEFAULT_RESOLUTION: usize = 600;
+pub const MAX_RESOLUTION: usize = 5_000;
+
+pub fn resolution(value: Option<&str>) -> Result<usize, FieldError> {
+    parse_bounded("resolution", value, DEFAULT_RESOLUTION, (10, MAX_RESOLUTION))
+}
+
+/// An activity's 1 Hz series, averaged into at most `resolution` equal buckets for a chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChartStreams {
+    /// Seconds of the 1 Hz grid (pauses removed, gaps filled).
+    pub duration_s: usize,
+    /// Seconds per point.
+    pub step_s: f64,
+    /// Start of each point's bucket, seconds.
+    pub time: Vec<f64>,
+    pub watts: Option<Vec<f64>>,
+    pub heartrate: Option<Vec<f64>>,
+    /// m/s (the dashboard shows it as pace for runs).
+    pub velocity_smooth: Option<Vec<f64>>,
+}
+
+/// Means of `values` over `buckets` consecutive, near-equal slices (all of them when
+/// there are fewer values than buckets).
+pub fn downsample(values: &[f64], buckets: usize) -> Vec<f64> {
+    let n = values.len();
+    if buckets == 0 || n <= buckets {
+        return values.to_vec();
+    }
+    (0..buckets)
+        .map(|b| {
+            let slice = &values[b * n / buckets..(b + 1) * n / buckets];
+            slice.iter().sum::<f64>() / slice.len() as f64
+        })
+        .collect()
+}
+
+impl ChartStreams {
+    pub fn of(r: &Resampled, resolution: usize) -> Self {
+        let n = r.duration_s;
+        let points = n.min(resolution.max(1));
+        let step_s = if points == 0 { 0.0 } else { n as f64 / points as f64 };
+        let series = |s: &Option<Vec<f64>>| s.as_ref().map(|v| downsample(v, points));
+        ChartStreams {
+            duration_s: n,
+            step_s,
+            time: (0..points).map(|i| (i * n / points.max(1)) as f64).collect(),
+            watts: series(&r.watts),
+            heartrate: series(&r.heartrate),
+            velocity_smooth: series(&r.velocity_smooth),
+        }
+    }
+}
+
+/// `PUT /api/me/thresholds`: the thresholds an athlete sets on the dashboard. A field left
+/// out keeps its value; custom zones and sex are kept.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdsUpdate {
+    /// Functional threshold power, W.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ftp: Option<f64>,
+    /// Lactate-threshold heart rate, bpm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lthr: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hr_max: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hr_rest: Option<f64>,
+    /// Threshold running speed, m/s (the dashboard's form takes a pace per km).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold_speed: Option<f64>,
+}
+
+impl ThresholdsUpdate {
+    /// Plausible human ranges: a typo (FTP 2500, LTHR 16) is refused, not scored.
+    pub const RANGES: [(&'static str, f64, f64); 5] = [
+        ("ftp", 30.0, 2_000.0),
+        ("lthr", 80.0, 230.0),
+        ("hr_max", 100.0, 250.0),
+        ("hr_rest", 25.0, 120.0),
+        ("threshold_speed", 1.0, 10.0),
+    ];
+
+    fn fields(&self) -> [Option<f64>; 5] {
+        [self.ftp, self.lthr, self.hr_max, self.hr_rest, self.threshold_speed]
+    }
+
+    /// Each given field within [`Self::RANGES`], at least one given.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if self.fields().iter().all(Option::is_none) {
+            return Err(field_error("(body)", "no threshold given (ftp, lthr, hr_max, hr_rest, threshold_speed)"));
+        }
+        for ((field, lo, hi), value) in Self::RANGES.into_iter().zip(self.fields()) {
+            if let Some(v) = value.filter(|v| !(v.is_finite() && (lo..=hi).contains(v))) {
+                return Err(field_error(field, format!("{v} is outside {lo}..={hi}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// `current` with the given fields replaced, validated as a whole (`hr_rest < hr_max`).
+    pub fn apply(&self, current: &Thresholds) -> Result<Thresholds, FieldError> {
+        self.validate()?;
+        let t = Thresholds {
+            ftp: self.ftp.or(current.ftp),
+            lthr: self.lthr.or(current.lthr),
+            hr_max: self.hr_max.or(current.hr_max),
+            hr_rest: self.hr_rest.or(current.hr_rest),
+            threshold_speed: self.threshold_speed.or(current.threshold_speed),
+            ..current.clone()
+        };
+        t.validate().map_err(|e| field_error(e.field, e.to_string()))?;
+        Ok(t)
+    }
+}
+
+/// The most activities one backfill request imports.
+pub const MAX_BACKFILL_COUNT: u32 = 2_000;
+
+/// `POST /api/backfill` (and `stravasync backfill`): the most recent `count` activities, or
+/// those from `after` (inclusive) to `before` (exclusive), dates in UTC.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackfillRequest {
+    #[serde(default)]
+    pub count: Option<u32>,
+    #[serde(default)]
+    pub after: Option<String>,
+    #[serde(default)]
+    pub before: Option<String>,
+}
+
+fn day_start(date: LocalDate) -> i64 {
+    i64::from(date.days_since_epoch()) * 86_400
+}
+
+impl BackfillRequest {
+    /// The job this request asks for: exactly one of `count` and `after`.
+    pub fn to_job(&self, athlete_id: AthleteId, now: i64) -> Result<Job, FieldError> {
+        let job = |most_recent, after, before| Job::Backfill {
+            athlete_id,
+            most_recent,
+            after,
+            before,
+            page: 1,
+            index: 0,
+            done: 0,
+            requested_at: Some(now),
+        };
+        match (self.count, &self.after, &self.before) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                Err(field_error("count", "give either count or after (and before), not both"))
+            }
+            (Some(n), None, None) if (1..=MAX_BACKFILL_COUNT).contains(&n) => Ok(job(Some(n), None, None)),
+            (Some(n), None, None) => Err(field_error("count", format!("{n} is outside 1..={MAX_BACKFILL_COUNT}"))),
+            (None, None, Some(_)) => Err(field_error("after", "required with before")),
+            (None, None, None) => Err(field_error("count", "give count, or after (and before)")),
+            (None, Some(after), before) => {
+                let after = parse_date("after", after)?;
+                let before = before.as_deref().map(|b| parse_date("before", b)).transpose()?;
+                if before.is_some_and(|b| b <= after) {
+                    return Err(field_error("before", "must be after `after`"));
+                }
+                Ok(job(None, Some(day_start(after) - 1), before.map(day_start)))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> LocalDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn pmc_ranges_default_and_refuse_with_the_field() {
+        let today = d("2026-11-22");
+        assert_eq!(pmc_range(None, None, today), Ok((d("2026-08-24"), today)));
+        assert_eq!(pmc_range(Some("2026-01-01"), Some("2026-02-01"), today), Ok((d("2026-01-01"), d("2026-02-01"))));
+        assert_eq!(pmc_range(Some("2026-13-01"), None, today).unwrap_err().field, "from");
+        assert_eq!(pmc_range(None, Some("yesterday"), today).unwrap_err().field, "to");
+        assert_eq!(pmc_range(Some("2026-02-02"), Some("2026-02-01"), today).unwrap_err().field, "from");
+        assert_eq!(pmc_range(Some("1900-01-01"), None, today).unwrap_err().field, "from");
+    }
+
+    #[test]
+    fn cursors_round_trip_and_order_like_the_index() {
+        let c = ActivityCursor::parse("before", "2026-11-20_123").unwrap();
+        assert_eq!(c.to_string(), "2026-11-20_123");
+        assert_eq!(c.sort_key(), "2026-11-20#123");
+        let whole_day = ActivityCursor::parse("before", "2026-11-20").unwrap();
+        assert!(whole_day.sort_key() < c.sort_key());
+        for bad in ["", "2026-11-20_", "2026-11-20_x", "2026-11-20_-4", "20261120"] {
+            assert_eq!(ActivityCursor::parse("before", bad).unwrap_err().field, "before", "{bad}");
+        }
+        assert_eq!(activity_page(None, None), Ok((None, DEFAULT_PAGE)));
+        assert_eq!(activity_page(None, Some("0")).unwrap_err().field, "limit");
+        assert_eq!(activity_page(None, Some("101")).unwrap_err().field, "limit");
+    }
+
+    #[test]
+    fn downsampling_averages_buckets_and_keeps_short_series() {
+        assert_eq!(downsample(&[1.0, 3.0, 5.0, 7.0], 2), vec![2.0, 6.0]);
+        assert_eq!(downsample(&[1.0, 2.0], 10), vec![1.0, 2.0]);
+        let long: Vec<f64> = (0..10_001).map(f64::from).collect();
+        let out = downsample(&long, 600);
+        assert_eq!(out.len(), 600);
+        assert!((out.iter().sum::<f64>() / 600.0 - 5_000.0).abs() < 10.0);
+        let r = Resampled { duration_s: 1_000, watts: Some(vec![200.0; 1_000]), ..Default::default() };
+        let c = ChartStreams::of(&r, 100);
+        assert_eq!((c.time.len(), c.step_s, c.time[1]), (100, 10.0, 10.0));
+        assert_eq!(c.watts.unwrap(), vec![200.0; 100]);
+        assert!(c.heartrate.is_none());
+        assert_eq!(resolution(Some("5")).unwrap_err().field, "resolution");
+    }
+
+    #[test]
+    fn threshold_updates_name_the_field_and_keep_the_rest() {
+        let current = Thresholds::starter(crate::model::Sex::Female);
+        let up: ThresholdsUpdate = parse_body(br#"{"ftp": 250}"#).unwrap();
+        let t = up.apply(&current).unwrap();
+        assert_eq!((t.ftp, t.lthr, t.sex), (Some(250.0), current.lthr, current.sex));
+        assert_eq!(parse_body::<ThresholdsUpdate>(br#"{"ftp": 250, "fpt": 1}"#).unwrap_err().field, "fpt");
+        assert_eq!(parse_body::<ThresholdsUpdate>(br#"{"ftp": "250"}"#).unwrap_err().field, "ftp");
+        assert_eq!(parse_body::<ThresholdsUpdate>(b"{}").unwrap().validate().unwrap_err().field, "(body)");
+        let bad = |json: &[u8]| parse_body::<ThresholdsUpdate>(json).unwrap().apply(&current).unwrap_err().field;
+        assert_eq!(bad(br#"{"ftp": 2500}"#), "ftp");
+        assert_eq!(bad(br#"{"lthr": 16}"#), "lthr");
+        assert_eq!(bad(br#"{"threshold_speed": 0}"#), "threshold_speed");
+        assert_eq!(bad(br#"{"hr_rest": 110, "hr_max": 105}"#), "hr_rest");
+    }
+
+    #[test]
+    fn backfill_requests_become_jobs_or_name_the_field() {
+        let req = |json: &[u8]| parse_body::<BackfillRequest>(json).unwrap().to_job(7, 1_000);
+        match req(br#"{"count": 50}"#).unwrap() {
+            Job::Backfill {
+                most_recent: Some(50),
+                after: None,
+                before: None,
+                page: 1,
+                requested_at: Some(1_000),
+                ..
+            } => {}
+            other => panic!("{other:?}"),
+        }
+        match req(br#"{"after": "2026-01-01", "before": "2026-02-01"}"#).unwrap() {
+            Job::Backfill { most_recent: None, after: Some(a), before: Some(b), .. } => {
+                assert_eq!((a + 1, b), (day_start(d("2026-01-01")), day_start(d("2026-02-01"))));
+            }
+            other => panic!("{other:?}"),
+        }
+        for (json, field) in [
+            (&br#"{}"#[..], "count"),
+            (br#"{"count": 0}"#, "count"),
+            (br#"{"count": 5000}"#, "count"),
+            (br#"{"count": 5, "after": "2026-01-01"}"#, "count"),
+            (br#"{"before": "2026-01-01"}"#, "after"),
+            (br#"{"after": "01/01/2026"}"#, "after"),
+            (br#"{"after": "2026-02-01", "before": "2026-01-01"}"#, "before"),
+        ] {
+            assert_eq!(req(json).unwrap_err().field, field, "{}", String::from_utf8_lossy(json));
+        }
+        assert_eq!(parse_body::<BackfillRequest>(br#"{"count": -1}"#).unwrap_err().field, "count");
+    }
+}
