@@ -9,13 +9,17 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test check fmt-check clippy lint bench build venv system-deps clean-venv
+.PHONY: demo demo-serve test check fmt-check clippy lint bench build venv system-deps clean-venv
 
 # The whole pipeline on this machine: moto (AWS), fake-strava, the real handler code.
 demo: venv
 	infra/with-moto.sh $(CARGO) run --quiet -p stravasync-cli --features demo -- demo
 
-test: fmt-check clippy lint
+# The same, then kept running for a person: the dashboard URL is printed; Ctrl-C stops it.
+demo-serve: venv
+	infra/with-moto.sh $(CARGO) run --quiet -p stravasync-cli --features demo -- demo --serve
+
+test: fmt-check clippy lint system-deps
 	infra/with-moto.sh $(CARGO) test --workspace --all-targets
 
 # The SAM template: cfn-lint, SAM's own validation (both offline), and its resources
@@ -58,11 +62,14 @@ $(STAMP): infra/requirements.txt | system-deps
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
 	touch $(STAMP)
 
-# Debian packages the build needs, installed only when missing.
+# Debian packages the build and the tests need (Chromium and its WebDriver for the
+# dashboard's browser test), installed only when missing.
 system-deps:
 	@missing=""; \
 	python3 -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	command -v cc >/dev/null || missing="$$missing build-essential"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

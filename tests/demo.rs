@@ -19,7 +19,7 @@ async fn the_demo_scenario_ends_in_the_pmc_of_the_athletes_activities() {
         run(DemoOptions { suffix: format!("e2e-{}", std::process::id()), activities: 40, seed: 3, now }, |_| {})
             .await
             .expect("demo scenario");
-    assert!(report.connect_page.contains("Connected"));
+    assert!(report.session_cookie.starts_with("stravasync_session="), "{}", report.session_cookie);
     assert_eq!(report.deleted_activities, 1);
 
     // What should be there: the 30 most recent activities of the season (the connect

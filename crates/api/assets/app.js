@@ -4,7 +4,7 @@
 
 const $ = (sel) => document.querySelector(sel);
 const DAY = 86400;
-const PEAK_LABELS = { 5: "5s", 15: "15s", 30: "30s", 60: "1m", 300: "5m", 600: "10m", 1200: "20m", 3600: "1h", 5400: "90m" };
+const PEAK_LABELS = { 5: "5s", 15: "15s", 30: "30s", 60: "1m", 300: "5m", 600: "10m", 1200: "20m", 1800: "30m", 3600: "1h" };
 const SOURCE_NAMES = { power: "TSS (power)", pace: "rTSS (pace)", heartrate: "hrTSS (heart rate)", none: "no score" };
 const COLORS = { ctl: "#1f6feb", atl: "#d1242f", tsb: "#1a7f37", load: "#c8ced3", watts: "#8250df", hr: "#d1242f", speed: "#1f6feb" };
 const charts = {};
@@ -185,23 +185,21 @@ function thresholdsBody(form) {
   return body;
 }
 
-// After a change the consumer stores the thresholds and rescores: poll until the stored
-// thresholds match and the list's scores moved (or give up quietly after a minute).
-async function followRescore(expected, before) {
+// After a change the consumer stores the thresholds, then rescores every activity: poll
+// /api/me until both are done, then reload the list and the chart.
+async function followRescore(expected) {
   const status = $("#thresholds-status");
-  for (let i = 0; i < 60; i++) {
+  for (let i = 0; i < 120; i++) {
     await new Promise((r) => setTimeout(r, 1000));
     const now = await api("/api/me");
     const stored = Object.entries(expected).every(([k, v]) => Math.abs((now.thresholds[k] || 0) - v) < 1e-6);
-    if (!stored) continue;
-    const rows = await loadActivities(false);
-    const scores = rows.map((a) => a.score).join();
-    if (scores !== before || i > 20) {
-      status.textContent = "Rescored: scores and chart updated.";
+    if (stored && !now.sync.rescore_pending) {
       await refresh();
+      status.textContent = "Rescored: the scores below use the new thresholds (the chart follows at the next rollup).";
       return;
     }
   }
+  status.textContent = "Still rescoring; reload the page in a minute.";
 }
 
 function wireDashboard() {
@@ -217,11 +215,9 @@ function wireDashboard() {
     const status = $("#thresholds-status");
     try {
       const body = thresholdsBody(e.target);
-      const before = [...document.querySelectorAll("#activities td.score")].map((td) => td.textContent).join();
-      const scores = (await api("/api/activities")).activities.map((a) => a.score).join();
       await send("PUT", "/api/me/thresholds", body);
       status.textContent = "Saved. Rescoring your activities…";
-      followRescore(body, scores || before).catch(showError);
+      followRescore(body).catch(showError);
     } catch (err) {
       status.textContent = err.message;
     }
@@ -336,11 +332,14 @@ function renderPeaks(m, run) {
   const windows = Object.keys(peaks[key]).map(Number).sort((x, y) => x - y).filter((w) => peaks[key][w] != null);
   const values = windows.map((w) => conv(peaks[key][w]));
   const fmt = key === "velocity_smooth" && run ? (u, v) => (v == null ? "–" : duration(v)) : fixed(0);
+  // One column per window, equally spaced (5 s … 90 min), labelled by the window.
+  const index = windows.map((_, i) => i);
+  const windowLabel = (i) => (windows[i] == null ? "" : PEAK_LABELS[windows[i]] || `${windows[i]}s`);
   draw("peaks", container, {
-    scales: { x: { time: false, distr: 3 }, y: key === "velocity_smooth" && run ? { dir: -1 } : {} },
-    axes: [{ values: (u, ticks) => ticks.map((t) => PEAK_LABELS[t] || duration(t)), splits: () => windows }, { values: (u, ticks) => ticks.map((t) => fmt(u, t)) }],
-    series: [{ label: "Window", value: (u, w) => (w == null ? "–" : PEAK_LABELS[w] || `${w}s`) }, { label, stroke: COLORS.watts, width: 2, value: fmt }],
-  }, [windows, values]);
+    scales: { x: { time: false, range: [-0.3, windows.length - 0.7] }, y: key === "velocity_smooth" && run ? { dir: -1 } : {} },
+    axes: [{ splits: () => index, values: (u, ticks) => ticks.map((t) => windowLabel(Math.round(t))), space: 10 }, { values: (u, ticks) => ticks.map((t) => fmt(u, t)) }],
+    series: [{ label: "Window", value: (u, i) => (i == null ? "–" : windowLabel(i)) }, { label, stroke: COLORS.watts, width: 2, value: fmt }],
+  }, [index, values]);
 }
 
 // ---- routing ----

@@ -126,6 +126,7 @@ pub(crate) async fn me<S: ActivityStore, Q: EventQueue>(
                 "last_event_at": p.last_event_at,
                 "last_sync": p.last_sync,
                 "backfill": backfill,
+                "rescore_pending": p.rescored_version < p.thresholds_version,
             },
         }),
     ))

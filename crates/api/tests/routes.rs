@@ -412,7 +412,12 @@ async fn a_threshold_change_is_stored_and_rescored_by_the_consumer() {
         Some(250.0),
         "the API writes nothing"
     );
-    // The consumer: stores the thresholds, enqueues the rescore, rescores.
+    // Half way (thresholds stored, rescore queued): the dashboard is told to wait.
+    let set = drain(&h.stack).await;
+    assert_eq!(h.consumer.process(&record(&set[0], "t0", 1)).await, Outcome::Done);
+    let me = call(&h.api, get("/api/me", Some(&session()))).await.json();
+    assert_eq!((me["thresholds"]["ftp"].clone(), me["sync"]["rescore_pending"].clone()), (300.0.into(), true.into()));
+    // The consumer: the rescore the change enqueued.
     let mut steps = 0;
     loop {
         let jobs = drain(&h.stack).await;
@@ -424,7 +429,11 @@ async fn a_threshold_change_is_stored_and_rescored_by_the_consumer() {
             steps += 1;
         }
     }
-    assert_eq!(steps, 2, "set thresholds, then rescore");
+    assert_eq!(steps, 1, "the rescore the threshold change enqueued");
+    let me = call(&h.api, get("/api/me", Some(&session()))).await.json();
+    assert_eq!(me["sync"]["rescore_pending"], false, "{me}");
+    let me = call(&h.api, get("/api/me", Some(&session()))).await.json();
+    assert_eq!(me["sync"]["rescore_pending"], false, "{me}");
     let profile = store.get_profile(ATHLETE).await.unwrap().unwrap();
     assert_eq!(profile.thresholds.ftp, Some(300.0));
     assert_eq!(profile.thresholds.lthr, Some(165.0), "the rest kept");

@@ -7,11 +7,15 @@
 //! performs the GET challenge against the listener); connect the athlete through the OAuth
 //! flow; pump the queue into the consumer (the backfill); record new activities on the
 //! fake, which pushes their events over HTTP; edit and delete one; pump; run the rollup.
+//! The read API and dashboard are served on the same listener as the webhook (one site,
+//! as the HttpApi is in AWS); [`DemoReport::keep_syncing`] then plays the event source
+//! and the schedule for a person (or a browser test) clicking through.
 
 use std::sync::Arc;
 
 use fake_strava::data::{GENERATED_ATHLETE_BASE, Season};
 use fake_strava::{FakeConfig, RunningFake};
+use stravasync_api::{ApiConfig, AwsApi};
 use stravasync_aws::local::{LocalStack, local_app_credentials};
 use stravasync_aws::resources::ResourceNames;
 use stravasync_consumer::ConsumerConfig;
@@ -38,13 +42,37 @@ pub struct DemoOptions {
 #[derive(Clone)]
 pub struct DemoReport {
     pub athlete: i64,
-    pub connect_page: String,
+    /// Where the webhook, the dashboard and the read API are served (`http://127.0.0.1:N`).
+    pub base_url: String,
+    /// The session cookie (`name=value`) the OAuth callback set.
+    pub session_cookie: String,
     pub stored_activities: usize,
     pub deleted_activities: usize,
     pub strava_requests: usize,
     pub pmc: Vec<PmcRow>,
     pub fake: Arc<RunningFake>,
     pub stack: Arc<LocalStack>,
+    pub consumer: Arc<AwsConsumer>,
+    pub rollup: Arc<AwsRollup>,
+    /// The demo's clock (unix seconds).
+    pub now: i64,
+}
+
+impl DemoReport {
+    /// What Lambda does in AWS, forever: the queue into the consumer, then the rollup of
+    /// what changed, every `interval`. For `stravasync demo --serve` and the browser test.
+    pub async fn keep_syncing(&self, interval: std::time::Duration) {
+        loop {
+            if let Err(e) = pump_until_idle(&self.consumer, 100).await {
+                tracing::warn!(error = %e, "pump failed; retrying");
+            }
+            let request = RollupRequest { mode: Mode::Dirty, athlete_id: None };
+            if let Err(e) = self.rollup.run(&request, self.now).await {
+                tracing::warn!(error = %e, "rollup failed; retrying");
+            }
+            tokio::time::sleep(interval).await;
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,9 +141,13 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
     let mut webhook = AwsWebhook::build(&stack.sdk, webhook_config).await.map_err(step("webhook start"))?;
     // The demo's clock, not the system's (the generated season ends yesterday).
     webhook.strava = StravaClient::new(strava_config()).map_err(step("strava client"))?;
-    let router = stravasync_webhook::router(Arc::new(webhook));
+    // The read API on the same site; what it does not route goes to the webhook's router.
+    let api_config = ApiConfig::from_lookup(lookup).map_err(step("api config"))?;
+    let api =
+        AwsApi::build(&stack.sdk, api_config).await.map_err(step("api start"))?.with_clock(Arc::new(move || clock_now));
+    let router = stravasync_api::router(Arc::new(api)).fallback_service(stravasync_webhook::router(Arc::new(webhook)));
     tokio::spawn(async move { axum::serve(listener, router).await });
-    say(&format!("webhook handler listening at {base}"));
+    say(&format!("webhook, read API and dashboard listening at {base}"));
 
     // One-time setup, as `stravasync subscribe` does it against Strava: create the push
     // subscription (Strava checks the callback with a GET challenge first) and store its
@@ -141,12 +173,19 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
     let cookie = header(&connect, "set-cookie").split(';').next().unwrap_or_default().to_string();
     let consent = http.get(&authorize).send().await.map_err(step("authorize"))?;
     let back = header(&consent, "location");
-    let page = http.get(&back).header("cookie", cookie).send().await.map_err(step("callback"))?;
-    let connect_page = page.text().await.map_err(step("callback"))?;
-    if !connect_page.contains("Connected") {
-        return Err(DemoError { step: "callback", message: connect_page });
+    let landed = http.get(&back).header("cookie", cookie).send().await.map_err(step("callback"))?;
+    let session_cookie = header(&landed, "set-cookie")
+        .split(';')
+        .next()
+        .filter(|c| c.starts_with(stravasync_core::signed::SESSION_COOKIE_INSECURE))
+        .unwrap_or_default()
+        .to_string();
+    if landed.status() != reqwest::StatusCode::SEE_OTHER || session_cookie.is_empty() {
+        let status = landed.status();
+        let page = landed.text().await.unwrap_or_default();
+        return Err(DemoError { step: "callback", message: format!("{status}: {page}") });
     }
-    say("athlete connected through OAuth; backfill job enqueued");
+    say("athlete connected through OAuth (session cookie set); backfill job enqueued");
 
     let consumer_config = ConsumerConfig::from_lookup(lookup).map_err(step("consumer config"))?;
     let mut consumer = AwsConsumer::build(&stack.sdk, consumer_config).await.map_err(step("consumer start"))?;
@@ -206,12 +245,16 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
     let pmc = store.pmc_rows(athlete, LocalDate::from_days_since_epoch(0), today).await.map_err(step("read"))?;
     Ok(DemoReport {
         athlete,
-        connect_page,
+        base_url: base,
+        session_cookie,
         stored_activities: stored,
         deleted_activities: deleted,
         strava_requests: fake.state.api_requests(),
         pmc,
         fake: Arc::new(fake),
         stack: Arc::new(stack),
+        consumer: Arc::new(consumer),
+        rollup: Arc::new(rollup),
+        now: options.now,
     })
 }

@@ -72,6 +72,10 @@ enum Command {
         /// Where to write the chart as SVG.
         #[arg(long, default_value = "target/demo/pmc.svg")]
         svg: PathBuf,
+        /// Keep the stack running afterwards (the dashboard, the webhook, the queue pumped
+        /// into the consumer and the rollup every second) until interrupted.
+        #[arg(long)]
+        serve: bool,
     },
     /// Local stack commands (against AWS_ENDPOINT_URL, e.g. a moto server).
     Local {
@@ -145,7 +149,7 @@ fn run(cli: Cli) -> Result<String, CliError> {
             Ok(pmc_csv::pmc_from_csv(&csv, pmc_csv::constants(ctl_days, atl_days)?)?)
         }
         #[cfg(feature = "demo")]
-        Command::Demo { activities, seed, svg } => run_demo(activities, seed, &svg),
+        Command::Demo { activities, seed, svg, serve } => run_demo(activities, seed, &svg, serve),
         Command::Local { command: LocalCommand::Up { name, yes_real_aws } } => {
             block_on(stravasync_cli::ops::up(&name, yes_real_aws))
         }
@@ -170,7 +174,7 @@ fn run(cli: Cli) -> Result<String, CliError> {
 }
 
 #[cfg(feature = "demo")]
-fn run_demo(activities: u32, seed: u64, svg: &std::path::Path) -> Result<String, CliError> {
+fn run_demo(activities: u32, seed: u64, svg: &std::path::Path, serve: bool) -> Result<String, CliError> {
     if !stravasync_cli::ops::endpoint_is_local(std::env::var("AWS_ENDPOINT_URL").ok().as_deref()) {
         return Err(InputError::new(
             "the demo runs against a local moto server: use `make demo` (AWS_ENDPOINT_URL must be on this machine)",
@@ -189,15 +193,22 @@ fn run_demo(activities: u32, seed: u64, svg: &std::path::Path) -> Result<String,
     }
     std::fs::write(svg, stravasync_cli::chart::svg_chart(&report.pmc))
         .map_err(|e| InputError::new(format!("{}: {e}", svg.display())))?;
-    Ok(format!(
-        "\nathlete {}: {} activities stored, {} deleted, {} Strava API requests in all\n\n{}\nchart: {}",
+    let summary = format!(
+        "\nathlete {}: {} activities stored, {} deleted, {} Strava API requests in all\n\n{}\nchart: {}\ndashboard: {}/",
         report.athlete,
         report.stored_activities,
         report.deleted_activities,
         report.strava_requests,
         stravasync_cli::chart::text_chart(&report.pmc, 21),
-        svg.display()
-    ))
+        svg.display(),
+        report.base_url,
+    );
+    if !serve {
+        return Ok(format!("{summary} (served while the demo runs: `stravasync demo --serve` keeps it up)"));
+    }
+    println!("{summary}\n\nServing until interrupted (Ctrl-C): open the dashboard and click \"Connect with Strava\".");
+    runtime.block_on(report.keep_syncing(std::time::Duration::from_secs(1)));
+    Ok(String::new())
 }
 
 fn main() -> ExitCode {

@@ -42,6 +42,15 @@ where
         if let Some(d) = earliest {
             self.store.mark_pmc_dirty(athlete, d).await?;
         }
+        if only.is_none()
+            && let Some(mut p) = self.store.get_profile(athlete).await?
+            && p.rescored_version != p.thresholds_version
+        {
+            // Every activity now carries the thresholds read above (this job ran after the
+            // change that bumped the version, in the athlete's message order).
+            p.rescored_version = p.thresholds_version;
+            self.store.put_profile(&p).await?;
+        }
         Ok(())
     }
 
@@ -56,6 +65,7 @@ where
         };
         profile.thresholds =
             update.apply(&profile.thresholds).map_err(|e| Outcome::Poison { reason: format!("thresholds: {e}") })?;
+        profile.thresholds_version += 1;
         self.store.put_profile(&profile).await?;
         let rescore = Job::Rescore { athlete_id: athlete, activity_id: None };
         self.queue.enqueue(&QueueMessage::for_job(&rescore, &format!("thresholds-{}", self.now()))).await?;

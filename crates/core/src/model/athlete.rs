@@ -184,6 +184,12 @@ pub struct AthleteProfile {
     /// `event_time` of the last push event applied for this athlete.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_event_at: Option<i64>,
+    /// Bumped by each threshold change the athlete makes; `rescored_version` catches up
+    /// when the rescore that follows it is done (the dashboard waits for that).
+    #[serde(default)]
+    pub thresholds_version: u32,
+    #[serde(default)]
+    pub rescored_version: u32,
     /// The latest history import, running or finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backfill: Option<BackfillProgress>,
@@ -233,6 +239,8 @@ impl AthleteProfile {
             state: ConnectionState::Connected,
             last_sync: None,
             last_event_at: None,
+            thresholds_version: 0,
+            rescored_version: 0,
             backfill: None,
         }
     }
