@@ -5,6 +5,8 @@
 //! - [`chart`]: the PMC as text and SVG.
 //! - [`ops`]: commands against a stack, local or deployed (`local up`, `local pump`,
 //!   `rollup`, `subscribe`).
+//! - [`stack`]: operator commands on a stack's data (`pmc --athlete`, `activities`,
+//!   `backfill`, `rescore`, `dlq list|redrive`), with [`progress`] bars on a terminal.
 //! - [`demo`] (feature `demo`): the whole pipeline on one machine; it alone links
 //!   fake-strava and the HTTP server.
 //! - [`metrics_report`], [`pmc_csv`]: the file commands.
@@ -15,6 +17,8 @@ pub mod demo;
 pub mod metrics_report;
 pub mod ops;
 pub mod pmc_csv;
+pub mod progress;
+pub mod stack;
 
 /// An error caused by the input (a file, a flag, a value): exit code 2.
 #[derive(Debug, thiserror::Error)]

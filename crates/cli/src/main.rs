@@ -4,9 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use stravasync_cli::{CliError, InputError, metrics_report, pmc_csv, read_input};
+use stravasync_cli::{CliError, InputError, metrics_report, pmc_csv, read_input, stack};
 use stravasync_core::model::{Sex, Thresholds};
 use stravasync_core::streams::parse_streams_json;
+use stravasync_core::view::BackfillRequest;
 
 #[derive(Parser)]
 #[command(name = "stravasync", version, about = "Strava → AWS training-load pipeline tools")]
@@ -45,18 +46,71 @@ enum Command {
         #[arg(long, default_value = "male")]
         sex: Sex,
     },
-    /// Print the daily PMC (date,load,ctl,atl,tsb) of a `date,load` CSV.
-    #[command(allow_negative_numbers = true)]
+    /// The daily PMC: of a `date,load` CSV (`--loads`, printed as CSV date,load,ctl,atl,tsb),
+    /// or of an athlete as stored in TABLE_NAME (`--athlete`, a text chart; `--svg` also
+    /// writes it as an SVG chart).
+    #[command(allow_negative_numbers = true, group(clap::ArgGroup::new("source").required(true).args(["loads", "athlete"])))]
     Pmc {
         /// CSV of `date,load` rows (unsorted; repeated dates are summed).
         #[arg(long)]
-        loads: PathBuf,
+        loads: Option<PathBuf>,
+        /// The athlete whose stored PMC to show.
+        #[arg(long)]
+        athlete: Option<i64>,
+        /// First day (YYYY-MM-DD; default 90 days before --to). With --athlete.
+        #[arg(long, requires = "athlete")]
+        from: Option<String>,
+        /// Last day (YYYY-MM-DD; default today). With --athlete.
+        #[arg(long, requires = "athlete")]
+        to: Option<String>,
+        /// Also write the chart as SVG to this file. With --athlete.
+        #[arg(long, requires = "athlete")]
+        svg: Option<PathBuf>,
         /// CTL time constant, days.
         #[arg(long, default_value_t = 42.0)]
         ctl_days: f64,
         /// ATL time constant, days.
         #[arg(long, default_value_t = 7.0)]
         atl_days: f64,
+    },
+    /// An athlete's stored activities, newest first (TABLE_NAME).
+    Activities {
+        #[arg(long)]
+        athlete: i64,
+        /// Page size (1-100).
+        #[arg(long)]
+        limit: Option<String>,
+        /// Start after this position (the `--before` a previous page printed, or a date).
+        #[arg(long)]
+        before: Option<String>,
+    },
+    /// Import an athlete's history: the most recent --count activities, or those from
+    /// --after to --before (QUEUE_URL; TABLE_NAME to check and follow its progress).
+    #[command(group(clap::ArgGroup::new("range").required(true).args(["count", "after"])))]
+    Backfill {
+        #[arg(long)]
+        athlete: i64,
+        #[arg(long)]
+        count: Option<u32>,
+        /// First day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        after: Option<String>,
+        /// Day after the last (YYYY-MM-DD, UTC).
+        #[arg(long, requires = "after")]
+        before: Option<String>,
+        /// Show its progress until it finishes (the consumer must be running).
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Recompute the scores of an athlete's stored activities (QUEUE_URL).
+    Rescore {
+        #[arg(long)]
+        athlete: i64,
+    },
+    /// The dead-letter queue (DLQ_URL; QUEUE_URL to redrive into).
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
     },
     /// Run the whole pipeline locally (needs AWS_ENDPOINT_URL of a moto server: use
     /// `make demo`) and print the resulting Performance Management Chart. Built with the
@@ -113,6 +167,20 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum DlqCommand {
+    /// Show the dead-lettered messages, with why each was moved; they stay in the queue.
+    List {
+        #[arg(long, default_value_t = 100)]
+        max: usize,
+    },
+    /// Move dead-lettered messages back to the event queue (same group and dedup id).
+    Redrive {
+        #[arg(long, default_value_t = usize::MAX)]
+        max: usize,
+    },
+}
+
+#[derive(Subcommand)]
 enum LocalCommand {
     /// Create the table, FIFO queue + DLQ and app secret; print their environment.
     Up {
@@ -143,11 +211,31 @@ fn run(cli: Cli) -> Result<String, CliError> {
                 metrics_report::metrics_from_json(&read_input(&activity)?, &read_input(&streams)?, &thresholds)?;
             serde_json::to_string_pretty(&report).map_err(CliError::runtime("output"))
         }
-        Command::Pmc { loads, ctl_days, atl_days } => {
+        Command::Pmc { loads: Some(loads), ctl_days, atl_days, .. } => {
             let csv = String::from_utf8(read_input(&loads)?)
                 .map_err(|e| InputError::new(format!("{}: not UTF-8: {e}", loads.display())))?;
             Ok(pmc_csv::pmc_from_csv(&csv, pmc_csv::constants(ctl_days, atl_days)?)?)
         }
+        Command::Pmc { athlete: Some(athlete), from, to, svg, .. } => {
+            let rows = block_on(stack::pmc_rows(athlete, from.as_deref(), to.as_deref()))?;
+            let mut out = stravasync_cli::chart::text_chart(&rows, rows.len());
+            if let Some(path) = svg {
+                let chart = stravasync_cli::chart::svg_chart(&rows).map_err(InputError::new)?;
+                std::fs::write(&path, chart).map_err(|e| InputError::new(format!("{}: {e}", path.display())))?;
+                out.push_str(&format!("chart: {}\n", path.display()));
+            }
+            Ok(out)
+        }
+        Command::Pmc { .. } => unreachable!("clap requires --loads or --athlete"),
+        Command::Activities { athlete, limit, before } => {
+            block_on(stack::activities(athlete, before.as_deref(), limit.as_deref()))
+        }
+        Command::Backfill { athlete, count, after, before, follow } => {
+            block_on(stack::backfill(athlete, &BackfillRequest { count, after, before }, follow))
+        }
+        Command::Rescore { athlete } => block_on(stack::rescore(athlete)),
+        Command::Dlq { command: DlqCommand::List { max } } => block_on(stack::dlq_list(max)),
+        Command::Dlq { command: DlqCommand::Redrive { max } } => block_on(stack::dlq_redrive(max)),
         #[cfg(feature = "demo")]
         Command::Demo { activities, seed, svg, serve } => run_demo(activities, seed, &svg, serve),
         Command::Local { command: LocalCommand::Up { name, yes_real_aws } } => {
@@ -191,7 +279,7 @@ fn run_demo(activities: u32, seed: u64, svg: &std::path::Path, serve: bool) -> R
     if let Some(dir) = svg.parent() {
         std::fs::create_dir_all(dir).map_err(|e| InputError::new(format!("{}: {e}", dir.display())))?;
     }
-    std::fs::write(svg, stravasync_cli::chart::svg_chart(&report.pmc))
+    std::fs::write(svg, stravasync_cli::chart::svg_chart(&report.pmc).map_err(InputError::new)?)
         .map_err(|e| InputError::new(format!("{}: {e}", svg.display())))?;
     let summary = format!(
         "\nathlete {}: {} activities stored, {} deleted, {} Strava API requests in all\n\n{}\nchart: {}\ndashboard: {}/",

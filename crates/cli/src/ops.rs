@@ -51,9 +51,13 @@ pub async fn up(name: &str, real_aws: bool) -> Result<String, CliError> {
 pub async fn pump(max_rounds: usize) -> Result<String, CliError> {
     let sdk = stravasync_aws::load_sdk_config().await;
     let consumer = AwsConsumer::from_env(&sdk).await.map_err(input)?;
-    let stats = stravasync_consumer::pump::pump_until_idle(&consumer, max_rounds)
-        .await
-        .map_err(CliError::runtime("pumping the queue"))?;
+    let progress = crate::progress::Progress::new("pump", None);
+    let stats = stravasync_consumer::pump::pump_until_idle_with(&consumer, max_rounds, |s| {
+        progress.update(s.done as u64, &format!("done, {} received, {} failed", s.received, s.failed))
+    })
+    .await
+    .map_err(CliError::runtime("pumping the queue"))?;
+    progress.finish();
     Ok(format!(
         "received {}, done {}, failed (left to their visibility) {}, moved to the DLQ {}",
         stats.received, stats.done, stats.failed, stats.dead_lettered

@@ -75,6 +75,19 @@ where
     S: ActivityStore + RateBudget,
     V: TokenVault,
 {
+    pump_until_idle_with(consumer, max_rounds, |_| {}).await
+}
+
+/// As [`pump_until_idle`], telling `on_round` the running totals after each round.
+pub async fn pump_until_idle_with<S, V>(
+    consumer: &Consumer<S, V, SqsQueue>,
+    max_rounds: usize,
+    mut on_round: impl FnMut(&PumpStats),
+) -> Result<PumpStats, QueueError>
+where
+    S: ActivityStore + RateBudget,
+    V: TokenVault,
+{
     let mut total = PumpStats::default();
     for _ in 0..max_rounds {
         let s = pump_once(consumer).await?;
@@ -85,6 +98,7 @@ where
         total.done += s.done;
         total.failed += s.failed;
         total.dead_lettered += s.dead_lettered;
+        on_round(&total);
     }
     Ok(total)
 }

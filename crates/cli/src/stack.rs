@@ -1,0 +1,227 @@
+//! Operator commands that read a stack's table and queues (deployed or local): the stored
+//! PMC and activities of an athlete, backfill and rescore requests, the dead-letter queue.
+//! They take the stack from `TABLE_NAME`, `QUEUE_URL` and `DLQ_URL`, as the Lambdas do.
+
+use std::collections::HashSet;
+
+use stravasync_aws::dynamo::DynamoStore;
+use stravasync_aws::sqs::{ReceivedMessage, SqsQueue};
+use stravasync_core::LocalDate;
+use stravasync_core::config::{ConfigError, Env};
+use stravasync_core::event::{Job, QueueMessage};
+use stravasync_core::model::{AthleteId, PmcRow};
+use stravasync_core::ports::{ActivityStore, EventQueue};
+use stravasync_core::view::{self, ActivityRow, BackfillRequest};
+
+use crate::progress::Progress;
+use crate::{CliError, InputError};
+
+fn env_var(var: &'static str) -> Result<String, CliError> {
+    Env(|k: &str| std::env::var(k).ok()).required(var).map_err(|e: ConfigError| InputError::new(e.to_string()).into())
+}
+
+async fn sdk() -> aws_config::SdkConfig {
+    stravasync_aws::load_sdk_config().await
+}
+
+fn store(sdk: &aws_config::SdkConfig) -> Result<DynamoStore, CliError> {
+    Ok(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &env_var("TABLE_NAME")?))
+}
+
+fn queue(sdk: &aws_config::SdkConfig, var: &'static str) -> Result<SqsQueue, CliError> {
+    Ok(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), &env_var(var)?))
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+fn field(e: view::FieldError) -> CliError {
+    InputError::new(format!("--{}", e)).into()
+}
+
+/// The athlete's stored PMC rows from `from` to `to` (default: the last 90 days).
+pub async fn pmc_rows(athlete: AthleteId, from: Option<&str>, to: Option<&str>) -> Result<Vec<PmcRow>, CliError> {
+    let (from, to) = view::pmc_range(from, to, LocalDate::from_unix_seconds(now())).map_err(field)?;
+    let sdk = sdk().await;
+    store(&sdk)?.pmc_rows(athlete, from, to).await.map_err(CliError::runtime("reading the PMC"))
+}
+
+/// One page of the athlete's activities, newest first, as a table; the last line gives
+/// the `--before` of the next page.
+pub async fn activities(athlete: AthleteId, before: Option<&str>, limit: Option<&str>) -> Result<String, CliError> {
+    let (before, limit) = view::activity_page(before, limit).map_err(field)?;
+    let sdk = sdk().await;
+    let page =
+        store(&sdk)?.activities_page(athlete, before, limit).await.map_err(CliError::runtime("reading activities"))?;
+    let mut out = format!(
+        "{:<10}  {:>12}  {:<16}  {:>8}  {:>6}  {:<9}  name\n",
+        "date", "id", "type", "moving", "score", "source"
+    );
+    for a in &page {
+        let r = ActivityRow::of(a);
+        let moving = r.moving_time_s.map(|s| format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60));
+        let source = r.score_source.map(|s| format!("{s:?}").to_lowercase());
+        out.push_str(&format!(
+            "{}  {:>12}  {:<16}  {:>8}  {:>6}  {:<9}  {}\n",
+            r.date,
+            r.id,
+            r.sport_type.unwrap_or_default(),
+            moving.unwrap_or_default(),
+            r.score.map(|s| format!("{s:.1}")).unwrap_or_else(|| "-".into()),
+            source.unwrap_or_default(),
+            r.name.unwrap_or_default(),
+        ));
+        if let Some(why) = r.unscored {
+            out.push_str(&format!("{:<10}  unscored: {why}\n", ""));
+        }
+    }
+    match (page.len() == limit).then(|| page.last()).flatten() {
+        Some(last) => out.push_str(&format!("next page: --before {}\n", view::ActivityCursor::after(last))),
+        None => out.push_str(&format!("{} activities, no more\n", page.len())),
+    }
+    Ok(out)
+}
+
+/// Enqueues a backfill for the consumer (one runs at a time per athlete: the consumer
+/// drops a second start while one runs). With `follow`, shows its progress from the
+/// athlete's profile until it finishes.
+pub async fn backfill(athlete: AthleteId, request: &BackfillRequest, follow: bool) -> Result<String, CliError> {
+    let requested_at = now();
+    let job = request.to_job(athlete, requested_at).map_err(field)?;
+    let sdk = sdk().await;
+    let store = store(&sdk)?;
+    let profile = store.get_profile(athlete).await.map_err(CliError::runtime("reading the profile"))?;
+    let Some(profile) = profile else {
+        return Err(InputError::new(format!("athlete {athlete} is not connected (no profile)")).into());
+    };
+    if let Some(running) = profile.backfill.as_ref().filter(|b| b.is_running(requested_at)) {
+        return Err(InputError::new(format!(
+            "a backfill of athlete {athlete} is already running ({} done); try again when it has finished",
+            running.done
+        ))
+        .into());
+    }
+    queue(&sdk, "QUEUE_URL")?
+        .enqueue(&QueueMessage::for_job(&job, &format!("cli-backfill-{requested_at}")))
+        .await
+        .map_err(CliError::runtime("enqueueing the backfill"))?;
+    if !follow {
+        return Ok(format!(
+            "backfill of athlete {athlete} enqueued (follow it with --follow or `stravasync activities`)"
+        ));
+    }
+    let total = match job {
+        Job::Backfill { most_recent, .. } => most_recent.map(u64::from),
+        _ => None,
+    };
+    let progress = Progress::new("backfill", total);
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let p = store.get_profile(athlete).await.map_err(CliError::runtime("reading the profile"))?;
+        let Some(b) = p.and_then(|p| p.backfill).filter(|b| b.requested_at == requested_at) else {
+            progress.update(0, "queued");
+            continue;
+        };
+        if b.finished_at.is_some() {
+            progress.finish();
+            return Ok(format!("backfill of athlete {athlete} finished: {} activities looked at", b.done));
+        }
+        progress.update(u64::from(b.done), "importing");
+    }
+}
+
+/// Enqueues a rescore of every stored activity of the athlete (after a rules change).
+pub async fn rescore(athlete: AthleteId) -> Result<String, CliError> {
+    let job = Job::Rescore { athlete_id: athlete, activity_id: None };
+    let sdk = sdk().await;
+    queue(&sdk, "QUEUE_URL")?
+        .enqueue(&QueueMessage::for_job(&job, &format!("cli-rescore-{}", now())))
+        .await
+        .map_err(CliError::runtime("enqueueing the rescore"))?;
+    Ok(format!("rescore of athlete {athlete} enqueued; the PMC follows at the next rollup"))
+}
+
+/// Receives up to `max` messages of the dead-letter queue, hiding each for the queue's
+/// visibility timeout, and returns them with their handles (to release or delete).
+async fn receive_dlq(dlq: &SqsQueue, max: usize) -> Result<Vec<ReceivedMessage>, CliError> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    while out.len() < max {
+        let batch = dlq.receive(10, 0).await.map_err(CliError::runtime("reading the DLQ"))?;
+        if batch.is_empty() {
+            break;
+        }
+        for m in batch {
+            if seen.insert(m.message_id.clone()) && out.len() < max {
+                out.push(m);
+            } else {
+                // Over the limit: make it visible again at once.
+                dlq.defer(&m.receipt_handle, 0).await.map_err(CliError::runtime("releasing a DLQ message"))?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The dead-lettered messages (at most `max`), left in the queue: id, group, dedup id,
+/// why, receives, and the start of the body.
+pub async fn dlq_list(max: usize) -> Result<String, CliError> {
+    let sdk = sdk().await;
+    let dlq = queue(&sdk, "DLQ_URL")?;
+    let messages = receive_dlq(&dlq, max).await?;
+    let mut out = String::new();
+    for m in &messages {
+        let body: String = m.body.chars().take(160).collect();
+        out.push_str(&format!(
+            "{}  group={}  dedup={}  received={}\n  reason: {}\n  body: {body}{}\n",
+            m.message_id,
+            m.group_id.as_deref().unwrap_or("-"),
+            m.dedup_id.as_deref().unwrap_or("-"),
+            m.receive_count,
+            m.reason.as_deref().unwrap_or("(moved by the queue's redrive policy)"),
+            if m.body.chars().count() > 160 { "…" } else { "" },
+        ));
+        dlq.defer(&m.receipt_handle, 0).await.map_err(CliError::runtime("releasing a DLQ message"))?;
+    }
+    out.push_str(&format!("{} message(s) in the dead-letter queue (listed, left in place)\n", messages.len()));
+    Ok(out)
+}
+
+/// Moves up to `max` dead-lettered messages back to the event queue, each with its own
+/// group and deduplication id (so the athlete's order holds), deleting each from the DLQ
+/// only once it is sent. A message sent back within SQS's five-minute deduplication
+/// window of its first sending is dropped by SQS as a duplicate: redrive after fixing the
+/// cause, not at once.
+pub async fn dlq_redrive(max: usize) -> Result<String, CliError> {
+    let sdk = sdk().await;
+    let dlq = queue(&sdk, "DLQ_URL")?;
+    let target = queue(&sdk, "QUEUE_URL")?;
+    let depth = dlq.approximate_depth().await.map_err(CliError::runtime("reading the DLQ"))?;
+    let total = (depth as usize).min(max);
+    let progress = Progress::new("redrive", Some(total as u64));
+    let mut moved = 0usize;
+    while moved < max {
+        let batch = dlq.receive(10, 0).await.map_err(CliError::runtime("reading the DLQ"))?;
+        if batch.is_empty() {
+            break;
+        }
+        for m in batch {
+            if moved >= max {
+                dlq.defer(&m.receipt_handle, 0).await.map_err(CliError::runtime("releasing a DLQ message"))?;
+                continue;
+            }
+            let message = QueueMessage {
+                group_id: m.group_id.clone().unwrap_or_else(|| "redriven".into()),
+                dedup_id: m.dedup_id.clone().unwrap_or_else(|| m.message_id.clone()),
+                body: m.body.clone(),
+            };
+            target.enqueue(&message).await.map_err(CliError::runtime("sending to the event queue"))?;
+            dlq.delete(&m.receipt_handle).await.map_err(CliError::runtime("deleting from the DLQ"))?;
+            moved += 1;
+            progress.update(moved as u64, &format!("group {}", message.group_id));
+        }
+    }
+    progress.finish();
+    Ok(format!("{moved} message(s) moved from the dead-letter queue back to the event queue"))
+}
