@@ -7,6 +7,8 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
+# Clean builds (CI) gain nothing from incremental state, and it is most of target/.
+export CARGO_INCREMENTAL ?= 0
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: demo demo-serve test check fmt-check clippy lint bench build venv system-deps clean-venv

@@ -1,1 +1,109 @@
-fn main() {}
+//! Read API figures. `cargo bench -p stravasync-api --bench routes`
+//!
+//! Handler CPU per route on the demo's data (one athlete, a 60-activity season scored by
+//! the real consumer from fake-strava's generated streams, its PMC by the real rollup),
+//! in-memory ports, one request through the axum router as Lambda hands it over. The
+//! loopback latency against the local stack is `cargo run --release -p stravasync-cli
+//! --features demo --example api_latency`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use axum::body::Body;
+use criterion::{Criterion, criterion_group, criterion_main};
+use fake_strava::data::{GENERATED_ATHLETE_BASE, Season};
+use stravasync_api::{Api, ApiConfig, router};
+use stravasync_consumer::{Outcome, Record};
+use stravasync_core::Secret;
+use stravasync_core::event::Job;
+use stravasync_core::signed::sign_session;
+use stravasync_rollup::{Mode, Rollup, RollupRequest};
+use stravasync_testkit::memory::{MemoryQueue, MemoryStore};
+use tower::ServiceExt;
+
+const NOW: i64 = 1_780_000_000;
+const ATHLETE: i64 = GENERATED_ATHLETE_BASE + 1;
+
+fn seeded_store(rt: &tokio::runtime::Runtime) -> MemoryStore {
+    rt.block_on(async {
+        let season = Season { athletes: 1, activities_per_athlete: 60, seed: 7, end: NOW - 86_400 };
+        let fake = fake_strava::start(fake_strava::FakeConfig {
+            season: Some(season),
+            client_secret: "client-secret-value".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let c = stravasync_testkit::memory_consumer(&fake);
+        stravasync_testkit::connect(&fake, &c.vault, &c.store, ATHLETE, "read,activity:read_all").await;
+        let job = Job::Backfill {
+            athlete_id: ATHLETE,
+            most_recent: Some(60),
+            after: None,
+            before: None,
+            page: 1,
+            index: 0,
+            done: 0,
+            requested_at: None,
+        };
+        let mut queue = vec![job];
+        while let Some(job) = queue.pop() {
+            let record = Record {
+                message_id: "m".into(),
+                body: serde_json::to_string(&job).unwrap(),
+                receive_count: 1,
+                ..Default::default()
+            };
+            assert_eq!(c.process(&record).await, Outcome::Done);
+            queue.extend(c.queue.take().iter().map(|m| Job::parse(&m.body).unwrap()));
+        }
+        let rollup = Rollup::new(c.store, MemoryQueue::default());
+        rollup.run(&RollupRequest { mode: Mode::Dirty, athlete_id: None }, NOW).await.unwrap();
+        rollup.store
+    })
+}
+
+fn routes(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = seeded_store(&rt);
+    let key = "bench-session-key";
+    let config = ApiConfig {
+        table_name: "t".into(),
+        queue_url: "q".into(),
+        session_secret_id: "s".into(),
+        public_base_url: "https://bench.example".into(),
+    };
+    let api = Arc::new(Api::new(config, Secret::new(key), store, MemoryQueue::default()).with_clock(Arc::new(|| NOW)));
+    let cookie = format!("__Host-stravasync_session={}", sign_session(key.as_bytes(), ATHLETE, NOW + 3600));
+    let newest = rt.block_on(async {
+        use stravasync_core::ports::ActivityStore;
+        let page = api.store.activities_page(ATHLETE, None, 60).await.unwrap();
+        page.iter().find(|a| a.stream_chunks > 0).map(|a| a.activity_id).expect("an activity with streams")
+    });
+    let paths = [
+        ("GET /", "/".to_string()),
+        ("GET /api/me", "/api/me".to_string()),
+        ("GET /api/pmc (90 days)", "/api/pmc".to_string()),
+        ("GET /api/activities (20)", "/api/activities".to_string()),
+        ("GET /api/activities/{id}", format!("/api/activities/{newest}")),
+        ("GET /api/activities/{id}/streams", format!("/api/activities/{newest}/streams")),
+        ("GET /static/uPlot.iife.min.js", "/static/uPlot.iife.min.js".to_string()),
+    ];
+    let mut group = c.benchmark_group("api_route");
+    for (name, path) in paths {
+        let req = || axum::http::Request::get(&path).header("cookie", &cookie).body(Body::empty()).unwrap();
+        let status = rt.block_on(router(api.clone()).oneshot(req())).unwrap().status();
+        assert_eq!(status, 200, "{name}");
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter(|| async {
+                let resp = router(api.clone()).oneshot(req()).await.unwrap();
+                black_box(axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap())
+            })
+        });
+    }
+    group.finish();
+    println!("dashboard first visit: {} bytes (page and assets, uncompressed)", stravasync_api::dashboard_bytes());
+}
+
+criterion_group!(benches, routes);
+criterion_main!(benches);

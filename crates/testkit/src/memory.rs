@@ -358,6 +358,11 @@ impl MemoryQueue {
         self.with(|s| s.messages.clone())
     }
 
+    /// The messages enqueued so far, removed (as a consumer receives and deletes them).
+    pub fn take(&self) -> Vec<QueueMessage> {
+        self.with(|s| std::mem::take(&mut s.messages))
+    }
+
     /// `(receipt handle, delay)` of every deferral, in order.
     pub fn deferrals(&self) -> Vec<(String, u32)> {
         self.with(|s| s.deferrals.clone())
