@@ -57,7 +57,7 @@ async fn browser(profile_dir: &std::path::Path) -> (Driver, Client) {
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1280,1500", "--hide-scrollbars",
+                "--disable-dev-shm-usage", "--window-size=1280,1900", "--hide-scrollbars",
                 format!("--user-data-dir={}", profile_dir.display()),
             ],
         }),

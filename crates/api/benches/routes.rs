@@ -36,16 +36,7 @@ fn seeded_store(rt: &tokio::runtime::Runtime) -> MemoryStore {
         .unwrap();
         let c = stravasync_testkit::memory_consumer(&fake);
         stravasync_testkit::connect(&fake, &c.vault, &c.store, ATHLETE, "read,activity:read_all").await;
-        let job = Job::Backfill {
-            athlete_id: ATHLETE,
-            most_recent: Some(60),
-            after: None,
-            before: None,
-            page: 1,
-            index: 0,
-            done: 0,
-            requested_at: None,
-        };
+        let job = Job::start_backfill(ATHLETE, Some(60), None, None, None);
         let mut queue = vec![job];
         while let Some(job) = queue.pop() {
             let record = Record {

@@ -58,16 +58,7 @@ async fn harness(label: &str) -> Harness {
     .unwrap();
     let consumer = Consumer::new(consumer_config(&stack, &fake), strava, stack.store(), stack.vault(), stack.queue());
     connect(&fake, &consumer.vault, &consumer.store, ATHLETE, "read,activity:read_all,profile:read_all").await;
-    let backfill = Job::Backfill {
-        athlete_id: ATHLETE,
-        most_recent: None,
-        after: None,
-        before: None,
-        page: 1,
-        index: 0,
-        done: 0,
-        requested_at: Some(NOW - 60),
-    };
+    let backfill = Job::start_backfill(ATHLETE, None, None, None, Some(NOW - 60));
     assert_eq!(consumer.process(&record(&backfill, "b-1", 1)).await, Outcome::Done);
     let rollup = Rollup::new(stack.store(), stack.queue());
     rollup.run(&RollupRequest { mode: Mode::Dirty, athlete_id: None }, NOW).await.unwrap();
@@ -156,18 +147,7 @@ async fn live(store: &DynamoStore, id: i64) -> stravasync_core::model::StoredAct
 }
 
 async fn drain(stack: &LocalStack) -> Vec<Job> {
-    let q = stack.queue();
-    let mut jobs = Vec::new();
-    loop {
-        let batch = q.receive(10, 0).await.unwrap();
-        if batch.is_empty() {
-            return jobs;
-        }
-        for m in batch {
-            q.delete(&m.receipt_handle).await.unwrap();
-            jobs.push(Job::parse(&m.body).unwrap());
-        }
-    }
+    stravasync_testkit::drain(&stack.queue()).await.iter().map(|m| Job::parse(&m.body).unwrap()).collect()
 }
 
 #[tokio::test]

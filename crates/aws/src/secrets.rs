@@ -1,4 +1,4 @@
-//! OAuth tokens and app credentials in Secrets Manager (docs/design.md §8): one secret per
+//! OAuth tokens and app credentials in Secrets Manager (docs/design.md §9): one secret per
 //! athlete (`<prefix>/athlete/<id>`), one app secret. Values are cached in-process for a
 //! short TTL; this vault's own writes update the cache at once. Another container's writes
 //! do not, which is why a token refresh starts from `get_tokens_fresh` (see

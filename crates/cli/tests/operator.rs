@@ -48,18 +48,7 @@ async fn seeded(label: &str) -> (LocalStack, Vec<(&'static str, String)>) {
 }
 
 async fn drain(stack: &LocalStack) -> Vec<stravasync_aws::sqs::ReceivedMessage> {
-    let q = stack.queue();
-    let mut all = Vec::new();
-    loop {
-        let batch = q.receive(10, 0).await.unwrap();
-        if batch.is_empty() {
-            return all;
-        }
-        for m in &batch {
-            q.delete(&m.receipt_handle).await.unwrap();
-        }
-        all.extend(batch);
-    }
+    stravasync_testkit::drain(&stack.queue()).await
 }
 
 #[tokio::test]

@@ -65,7 +65,7 @@ fn requests_per_activity() {
         fake.state.clear_requests();
         let athlete = GENERATED_ATHLETE_BASE + 1;
         let mut pending =
-            vec![Job::Backfill { athlete_id: athlete, most_recent: None, after: None, before: None, page: 1, index: 0, done: 0, requested_at: None }];
+            vec![Job::start_backfill(athlete, None, None, None, None)];
         let mut seen = 0;
         while let Some(job) = pending.pop() {
             assert_eq!(c.process(&record(&job)).await, Outcome::Done);

@@ -11,16 +11,7 @@ use stravasync_core::model::ActivityState;
 use stravasync_core::ports::ActivityStore;
 
 fn backfill(athlete: i64, n: Option<u32>) -> Job {
-    Job::Backfill {
-        athlete_id: athlete,
-        most_recent: n,
-        after: None,
-        before: None,
-        page: 1,
-        index: 0,
-        done: 0,
-        requested_at: None,
-    }
+    Job::start_backfill(athlete, n, None, None, None)
 }
 
 #[tokio::test]

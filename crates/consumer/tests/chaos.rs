@@ -79,16 +79,7 @@ fn history(fake: &RunningFake) -> (Vec<Job>, Vec<(i64, Vec<i64>)>) {
         fake.state.delete_activity(acts[2]);
         jobs.push(event(athlete, "activity", acts[2], "delete", json!({}), t));
         if n == 1 {
-            jobs.push(Job::Backfill {
-                athlete_id: athlete,
-                most_recent: Some(3),
-                after: None,
-                before: None,
-                page: 1,
-                index: 0,
-                done: 0,
-                requested_at: None,
-            });
+            jobs.push(Job::start_backfill(athlete, Some(3), None, None, None));
         }
         if n == athletes.len() - 1 {
             t += 1;

@@ -84,16 +84,7 @@ async fn two_consumers_share_the_budget_and_lose_nothing() {
         config.backfill_batch = 4;
         let consumer = Consumer::new(config, strava, stack.store(), stack.vault(), MemoryQueue::default());
         connect(&fake, &consumer.vault, &consumer.store, athlete, "read,activity:read_all").await;
-        let job = Job::Backfill {
-            athlete_id: athlete,
-            most_recent: None,
-            after: None,
-            before: None,
-            page: 1,
-            index: 0,
-            done: 0,
-            requested_at: None,
-        };
+        let job = Job::start_backfill(athlete, None, None, None, None);
         workers.push(Worker { consumer, pending: VecDeque::from([job]), seen: 0 });
     }
 

@@ -162,6 +162,19 @@ pub enum Job {
     SetThresholds { athlete_id: AthleteId, thresholds: crate::view::ThresholdsUpdate },
 }
 
+impl Job {
+    /// A backfill from its beginning (first page, nothing done yet).
+    pub fn start_backfill(
+        athlete_id: AthleteId,
+        most_recent: Option<u32>,
+        after: Option<i64>,
+        before: Option<i64>,
+        requested_at: Option<i64>,
+    ) -> Job {
+        Job::Backfill { athlete_id, most_recent, after, before, page: 1, index: 0, done: 0, requested_at }
+    }
+}
+
 fn first_page() -> u32 {
     1
 }

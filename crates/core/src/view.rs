@@ -303,16 +303,7 @@ fn day_start(date: LocalDate) -> i64 {
 impl BackfillRequest {
     /// The job this request asks for: exactly one of `count` and `after`.
     pub fn to_job(&self, athlete_id: AthleteId, now: i64) -> Result<Job, FieldError> {
-        let job = |most_recent, after, before| Job::Backfill {
-            athlete_id,
-            most_recent,
-            after,
-            before,
-            page: 1,
-            index: 0,
-            done: 0,
-            requested_at: Some(now),
-        };
+        let job = |most_recent, after, before| Job::start_backfill(athlete_id, most_recent, after, before, Some(now));
         match (self.count, &self.after, &self.before) {
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
                 Err(field_error("count", "give either count or after (and before), not both"))

@@ -248,3 +248,18 @@ pub fn record(job: &Job, id: &str, receive_count: u32) -> Record {
         dedup_id: Some(id.to_string()),
     }
 }
+
+/// Every message on `queue` now, received and deleted (as a consumer would take them).
+pub async fn drain(queue: &stravasync_aws::sqs::SqsQueue) -> Vec<stravasync_aws::sqs::ReceivedMessage> {
+    let mut all = Vec::new();
+    loop {
+        let batch = queue.receive(10, 0).await.expect("receive");
+        if batch.is_empty() {
+            return all;
+        }
+        for m in &batch {
+            queue.delete(&m.receipt_handle).await.expect("delete");
+        }
+        all.extend(batch);
+    }
+}

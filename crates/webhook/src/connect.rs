@@ -214,16 +214,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
             (503, "Your connection could not be saved. Please try again in a minute.".to_string())
         })?;
 
-        let job = Job::Backfill {
-            athlete_id: athlete,
-            most_recent: Some(self.config.backfill_count),
-            after: None,
-            before: None,
-            page: 1,
-            index: 0,
-            done: 0,
-            requested_at: Some(self.now()),
-        };
+        let job = Job::start_backfill(athlete, Some(self.config.backfill_count), None, None, Some(self.now()));
         let message = QueueMessage::for_job(&job, &format!("connect-{}", self.now()));
         self.queue.enqueue(&message).await.map_err(|e| {
             tracing::error!(owner_id = athlete, error = %e, "backfill job not enqueued");

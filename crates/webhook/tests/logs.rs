@@ -36,7 +36,7 @@ async fn a_full_connect_and_event_flow_logs_no_secret() {
         .body(axum::body::Body::empty())
         .unwrap();
     let done = h.call(callback).await;
-    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(done.status, 303, "{}", done.body);
     for name in [
         "webhook-challenge.json",
         "webhook-challenge-wrong-token.json",
@@ -56,6 +56,7 @@ async fn a_full_connect_and_event_flow_logs_no_secret() {
         "client-secret-value",
         "verify-token-value",
         "path-secret-value",
+        stravasync_aws::resources::LOCAL_SESSION_KEY,
         code.as_str(),
     ] {
         assert!(!logs.contains(secret), "{secret} leaked into logs: {logs}");

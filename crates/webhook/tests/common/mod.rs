@@ -111,18 +111,7 @@ impl Harness {
     }
 
     pub async fn enqueued(&self) -> Vec<ReceivedMessage> {
-        let q = self.stack.queue();
-        let mut all = Vec::new();
-        loop {
-            let batch = q.receive(10, 0).await.unwrap();
-            if batch.is_empty() {
-                return all;
-            }
-            for m in &batch {
-                q.delete(&m.receipt_handle).await.unwrap();
-            }
-            all.extend(batch);
-        }
+        stravasync_testkit::drain(&self.stack.queue()).await
     }
 }
 
