@@ -292,7 +292,7 @@ fn run_demo(activities: u32, seed: u64, svg: &std::path::Path, serve: bool) -> R
         report.base_url,
     );
     if !serve {
-        return Ok(format!("{summary} (served while the demo runs: `stravasync demo --serve` keeps it up)"));
+        return Ok(format!("{summary} (up while the demo runs; `make demo-serve` keeps it up)"));
     }
     println!("{summary}\n\nServing until interrupted (Ctrl-C): open the dashboard and click \"Connect with Strava\".");
     runtime.block_on(report.keep_syncing(std::time::Duration::from_secs(1)));
