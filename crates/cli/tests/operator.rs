@@ -187,3 +187,39 @@ async fn dlq_list_leaves_the_messages_and_redrive_keeps_group_and_dedup_ids() {
     assert!(!shown.contains("redrive: 1/1 group"), "no plain lines on a terminal: {shown:?}");
     assert_eq!(drain(&stack).await.len(), 1);
 }
+
+/// `backfill --follow` while the consumer runs (the event source played here): it waits
+/// for the import it enqueued and reports its end.
+#[tokio::test]
+async fn backfill_follow_reports_progress_until_the_import_is_done() {
+    let stack = test_stack("cli-follow").await;
+    let fake = fake_strava::start(fake_strava::FakeConfig {
+        fixtures_dir: fake_strava::default_fixtures_dir(),
+        client_secret: stravasync_testkit::CLIENT_SECRET.into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let config = stravasync_testkit::consumer_config(&stack, &fake);
+    let consumer = stravasync_consumer::deps::AwsConsumer::build(&stack.sdk, config).await.unwrap();
+    let athlete = stravasync_testkit::ATHLETE;
+    stravasync_testkit::connect(&fake, &consumer.vault, &consumer.store, athlete, "read,activity:read_all").await;
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_stravasync"))
+        .args(["backfill", "--athlete", &athlete.to_string(), "--count", "3", "--follow"])
+        .envs(stack.handler_env())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let waiting = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap());
+    while !waiting.is_finished() {
+        stravasync_consumer::pump::pump_once(&consumer).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let out = waiting.await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.trim_end().ends_with("finished: 3 activities looked at"), "{stdout}");
+    let progress = consumer.store.get_profile(athlete).await.unwrap().unwrap().backfill.unwrap();
+    assert_eq!((progress.most_recent, progress.done, progress.finished_at.is_some()), (Some(3), 3, true));
+}

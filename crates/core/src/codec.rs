@@ -2,21 +2,27 @@
 //!
 //! Encoding, column by column:
 //! - a numeric stream is stored as scaled integers when every value has at most 9 decimals
-//!   (`v = s / 10^k` exactly, bit for bit), written as zigzag-varint deltas; otherwise as
-//!   raw IEEE-754 bits, so every `f64` round-trips exactly;
+//!   (`v = s / 10^k` exactly, bit for bit), written as zigzag varints of the first
+//!   differences or, for the smooth streams (distance, altitude, speed, latlng), of the
+//!   second differences (delta of delta); otherwise as raw IEEE-754 bits, so every `f64`
+//!   round-trips exactly;
 //! - `latlng` is two such columns (latitudes, then longitudes);
 //! - `moving` is bit-packed.
 //!
-//! The columns are then compressed with zstd and the blob is cut into chunks of at most
-//! [`CHUNK_PAYLOAD_BYTES`]. Each chunk carries a header (format version, index, count,
+//! Format 2 (written since the efficiency work) compresses the columns with zstd level 3,
+//! either as one frame or one frame per column, whichever is smaller (one frame wins on
+//! tiny activities, a frame per column on long ones: each column's statistics differ).
+//! Format 1 (one plain delta per column, one frame at level 9) is still read. The blob is
+//! cut into chunks of at most [`CHUNK_PAYLOAD_BYTES`]. Each chunk carries a header (format version, index, count,
 //! blob length, FNV-1a checksum of the blob) so a missing, truncated, duplicated or
 //! corrupted chunk, or one written by a newer release, is reported as such.
 
 use crate::hash::fnv1a64;
 use crate::streams::{NumericKey, StreamSet};
 
-/// Version of the chunk and column format this release writes and reads.
-pub const FORMAT_VERSION: u8 = 1;
+/// Version of the chunk and column format this release writes; it reads this one and
+/// every earlier one.
+pub const FORMAT_VERSION: u8 = 2;
 /// Largest payload per chunk: well under DynamoDB's 400 KB item limit, leaving room for
 /// keys and attributes.
 pub const CHUNK_PAYLOAD_BYTES: usize = 256 * 1024;
@@ -26,7 +32,14 @@ pub const CHUNK_PAYLOAD_BYTES: usize = 256 * 1024;
 pub const MAX_RAW_BYTES: usize = 64 * 1024 * 1024;
 /// Largest expansion of any zstd frame (RLE blocks of 128 KiB from 4 bytes).
 const MAX_EXPANSION: u64 = 32_768;
-const ZSTD_LEVEL: i32 = 9;
+const ZSTD_LEVEL: i32 = 3;
+/// Format 2 blob packing: the first byte says one zstd frame or one per column.
+const PACK_ONE_FRAME: u8 = 0;
+const PACK_FRAME_PER_COLUMN: u8 = 1;
+/// Raw column bytes above which one frame is not even tried (per-column frames win).
+const ONE_FRAME_MAX_RAW: usize = 16 * 1024;
+/// Column tag bit: the varints are second differences (delta of delta).
+const DELTA_OF_DELTA: u8 = 0x10;
 const CHUNK_MAGIC: &[u8; 3] = b"SSK";
 const RAW_MAGIC: &[u8; 3] = b"SSC";
 /// magic(3) + version(1) + index(2) + count(2) + blob length(4) + checksum(8)
@@ -56,6 +69,8 @@ pub enum CodecError {
     Truncated { expected: usize, found: usize },
     #[error("stream blob checksum mismatch: a chunk is corrupt")]
     Checksum,
+    #[error("stream columns do not compress: {0}")]
+    Compress(String),
     #[error("stream blob does not decompress: {0}")]
     Decompress(String),
     #[error("stream columns are corrupt: {0}")]
@@ -72,7 +87,9 @@ pub fn encode_chunks(set: &StreamSet) -> Result<Vec<Vec<u8>>, CodecError> {
 /// As [`encode_chunks`], with a chosen payload size (tests use tiny ones to exercise
 /// chunk boundaries).
 pub fn encode_chunks_sized(set: &StreamSet, payload_bytes: usize) -> Result<Vec<Vec<u8>>, CodecError> {
-    let blob = compress(&encode_columns(set))?;
+    let mut zstd = Zstd::new()?;
+    let pieces = encode_column_pieces(set, &mut zstd)?;
+    let blob = pack(&pieces, &mut zstd)?;
     let payload_bytes = payload_bytes.max(1);
     let count = blob.len().div_ceil(payload_bytes).max(1);
     let count16 = u16::try_from(count).map_err(|_| CodecError::TooLarge(count))?;
@@ -154,12 +171,61 @@ pub fn decode_chunks<C: AsRef<[u8]>>(chunks: &[C]) -> Result<StreamSet, CodecErr
     if fnv1a64(&blob) != head.checksum {
         return Err(CodecError::Checksum);
     }
-    decode_columns(&inflate(&blob)?)
+    let raw = if head.version == 1 { inflate(&blob, MAX_RAW_BYTES)? } else { unpack(&blob)? };
+    decode_columns(&raw)
+}
+
+/// Format 2: the columns as one zstd frame, or a frame per column, whichever is smaller.
+fn pack(pieces: &[Vec<u8>], zstd: &mut Zstd) -> Result<Vec<u8>, CodecError> {
+    let mut framed = vec![PACK_FRAME_PER_COLUMN];
+    put_varint(&mut framed, pieces.len() as u64);
+    for piece in pieces {
+        let frame = zstd.compress(piece)?;
+        put_varint(&mut framed, frame.len() as u64);
+        framed.extend_from_slice(&frame);
+    }
+    // One frame can only win where a frame's own overhead (about 12 bytes a column)
+    // matters: small activities. Beyond that it is not worth compressing everything twice.
+    let raw_len: usize = pieces.iter().map(Vec::len).sum();
+    if raw_len > ONE_FRAME_MAX_RAW {
+        return Ok(framed);
+    }
+    let whole = zstd.compress(&pieces.concat())?;
+    if framed.len() <= whole.len() {
+        return Ok(framed);
+    }
+    let mut one = Vec::with_capacity(whole.len() + 1);
+    one.push(PACK_ONE_FRAME);
+    one.extend_from_slice(&whole);
+    Ok(one)
+}
+
+/// The raw columns of a format 2 blob; every frame bounded as [`inflate`] bounds one, and
+/// all of them together by [`MAX_RAW_BYTES`].
+fn unpack(blob: &[u8]) -> Result<Vec<u8>, CodecError> {
+    let mut r = Reader { buf: blob, pos: 0 };
+    match r.byte()? {
+        PACK_ONE_FRAME => inflate(&blob[1..], MAX_RAW_BYTES),
+        PACK_FRAME_PER_COLUMN => {
+            let frames = r.length()?;
+            let mut raw = Vec::new();
+            for _ in 0..frames {
+                let len = usize::try_from(r.varint()?).map_err(|_| CodecError::Corrupt("frame length"))?;
+                let frame = r.bytes(len)?;
+                raw.extend_from_slice(&inflate(frame, MAX_RAW_BYTES - raw.len())?);
+            }
+            if r.pos != blob.len() {
+                return Err(CodecError::Corrupt("trailing bytes after the last frame"));
+            }
+            Ok(raw)
+        }
+        _ => Err(CodecError::Corrupt("unknown blob packing")),
+    }
 }
 
 /// Decompresses one zstd frame into a buffer sized from the frame's own content size,
-/// refusing a frame that states none or more than [`MAX_RAW_BYTES`].
-fn inflate(blob: &[u8]) -> Result<Vec<u8>, CodecError> {
+/// refusing a frame that states none or more than `limit` (at most [`MAX_RAW_BYTES`]).
+fn inflate(blob: &[u8], limit: usize) -> Result<Vec<u8>, CodecError> {
     let size = match zstd::zstd_safe::get_frame_content_size(blob) {
         Ok(Some(size)) => size,
         Ok(None) => return Err(CodecError::Decompress("frame does not state its size".into())),
@@ -168,10 +234,10 @@ fn inflate(blob: &[u8]) -> Result<Vec<u8>, CodecError> {
     // No zstd block expands more than 32,768-fold (an RLE block: 4 bytes in, 128 KiB out),
     // so a larger claim is a lie and is refused before anything is allocated for it.
     let possible = (blob.len() as u64).saturating_mul(MAX_EXPANSION);
-    if size > MAX_RAW_BYTES as u64 || size > possible {
+    if size > limit as u64 || size > possible {
         return Err(CodecError::Decompress(format!(
             "frame states {size} bytes, over the limit of {} for {} compressed bytes",
-            possible.min(MAX_RAW_BYTES as u64),
+            possible.min(limit as u64),
             blob.len()
         )));
     }
@@ -179,6 +245,7 @@ fn inflate(blob: &[u8]) -> Result<Vec<u8>, CodecError> {
 }
 
 struct Header {
+    version: u8,
     index: u16,
     count: u16,
     blob_len: usize,
@@ -198,6 +265,7 @@ fn parse_header(index: usize, chunk: &[u8]) -> Result<Header, CodecError> {
     let u16_at = |o: usize| u16::from_le_bytes([chunk[o], chunk[o + 1]]);
     let u32_at = |o: usize| u32::from_le_bytes(chunk[o..o + 4].try_into().expect("4 bytes"));
     Ok(Header {
+        version: chunk[3],
         index: u16_at(4),
         count: u16_at(6),
         blob_len: u32_at(8) as usize,
@@ -205,38 +273,75 @@ fn parse_header(index: usize, chunk: &[u8]) -> Result<Header, CodecError> {
     })
 }
 
-fn compress(raw: &[u8]) -> Result<Vec<u8>, CodecError> {
-    zstd::bulk::compress(raw, ZSTD_LEVEL).map_err(|e| CodecError::Decompress(e.to_string()))
+/// One zstd compression context for all the frames of one encode (a context per frame
+/// costs more than compressing a small column).
+struct Zstd(zstd::bulk::Compressor<'static>);
+
+impl Zstd {
+    fn new() -> Result<Self, CodecError> {
+        zstd::bulk::Compressor::new(ZSTD_LEVEL).map(Zstd).map_err(|e| CodecError::Compress(e.to_string()))
+    }
+
+    fn compress(&mut self, raw: &[u8]) -> Result<Vec<u8>, CodecError> {
+        self.0.compress(raw).map_err(|e| CodecError::Compress(e.to_string()))
+    }
 }
 
-/// The uncompressed columnar form.
-pub fn encode_columns(set: &StreamSet) -> Vec<u8> {
-    let mut out = Vec::with_capacity(set.len() * 8);
-    out.extend_from_slice(RAW_MAGIC);
-    out.push(FORMAT_VERSION);
+/// A column written with first differences and with second differences: the one that
+/// compresses smaller (second differences win on smooth streams: distance, altitude,
+/// speed, position; first differences on the jumpy ones: power, heart rate, cadence).
+fn smaller_of(zstd: &mut Zstd, column: impl Fn(bool) -> Vec<u8>) -> Result<Vec<u8>, CodecError> {
+    let (first, second) = (column(false), column(true));
+    let (a, b) = (zstd.compress(&first)?.len(), zstd.compress(&second)?.len());
+    Ok(if b < a { second } else { first })
+}
+
+/// The uncompressed columnar form in pieces: the header with the first column, then one
+/// piece per further column (each compressed on its own by format 2).
+fn encode_column_pieces(set: &StreamSet, zstd: &mut Zstd) -> Result<Vec<Vec<u8>>, CodecError> {
+    let mut head = Vec::with_capacity(16);
+    head.extend_from_slice(RAW_MAGIC);
+    head.push(FORMAT_VERSION);
     let numeric: Vec<(NumericKey, &[f64])> =
         NumericKey::ALL.into_iter().filter_map(|k| set.get(k).map(|d| (k, d))).collect();
     let channels = numeric.len() + usize::from(set.latlng.is_some()) + usize::from(set.moving.is_some());
-    put_varint(&mut out, channels as u64);
+    put_varint(&mut head, channels as u64);
+    let mut pieces = vec![head];
     for (key, data) in numeric {
-        out.push(key as u8);
-        put_varint(&mut out, data.len() as u64);
-        put_f64_column(&mut out, data.iter().copied());
+        pieces.push(smaller_of(zstd, |second| {
+            let mut out = Vec::with_capacity(data.len() * 2);
+            out.push(key as u8);
+            put_varint(&mut out, data.len() as u64);
+            put_f64_column(&mut out, data, second);
+            out
+        })?);
     }
     if let Some(latlng) = &set.latlng {
-        out.push(LATLNG_ID);
-        put_varint(&mut out, latlng.len() as u64);
-        put_f64_column(&mut out, latlng.iter().map(|p| p[0]));
-        put_f64_column(&mut out, latlng.iter().map(|p| p[1]));
+        let (lat, lng): (Vec<f64>, Vec<f64>) = latlng.iter().map(|p| (p[0], p[1])).unzip();
+        pieces.push(smaller_of(zstd, |second| {
+            let mut out = Vec::with_capacity(latlng.len() * 4);
+            out.push(LATLNG_ID);
+            put_varint(&mut out, latlng.len() as u64);
+            put_f64_column(&mut out, &lat, second);
+            put_f64_column(&mut out, &lng, second);
+            out
+        })?);
     }
     if let Some(moving) = &set.moving {
+        let mut out = Vec::with_capacity(moving.len() / 8 + 8);
         out.push(MOVING_ID);
         put_varint(&mut out, moving.len() as u64);
         for byte in moving.chunks(8) {
             out.push(byte.iter().enumerate().fold(0u8, |acc, (i, &b)| acc | (u8::from(b) << i)));
         }
+        pieces.push(out);
     }
-    out
+    // The header travels with the first column (a frame of its own would cost more).
+    if pieces.len() > 1 {
+        let first = pieces.remove(1);
+        pieces[0].extend_from_slice(&first);
+    }
+    Ok(pieces)
 }
 
 fn decode_columns(raw: &[u8]) -> Result<StreamSet, CodecError> {
@@ -287,22 +392,23 @@ fn decimal_scale(values: &[f64]) -> Option<i32> {
     })
 }
 
-fn put_f64_column(out: &mut Vec<u8>, values: impl Iterator<Item = f64> + Clone) {
-    let collected: Vec<f64> = values.collect();
-    match decimal_scale(&collected) {
+fn put_f64_column(out: &mut Vec<u8>, values: &[f64], second_differences: bool) {
+    match decimal_scale(values) {
         Some(k) => {
-            out.push(k as u8);
+            out.push(k as u8 | if second_differences { DELTA_OF_DELTA } else { 0 });
             let p = 10f64.powi(k);
-            let mut prev = 0i64;
-            for v in collected {
+            let (mut prev, mut prev_delta) = (0i64, 0i64);
+            for &v in values {
                 let s = (v * p).round() as i64;
-                put_varint(out, zigzag(s.wrapping_sub(prev)));
-                prev = s;
+                let delta = s.wrapping_sub(prev);
+                let stored = if second_differences { delta.wrapping_sub(prev_delta) } else { delta };
+                put_varint(out, zigzag(stored));
+                (prev, prev_delta) = (s, delta);
             }
         }
         None => {
             out.push(RAW_F64_TAG);
-            for v in collected {
+            for &v in values {
                 out.extend_from_slice(&v.to_bits().to_le_bytes());
             }
         }
@@ -371,11 +477,14 @@ impl<'a> Reader<'a> {
             for _ in 0..len {
                 out.push(f64::from_bits(u64::from_le_bytes(self.bytes(8)?.try_into().expect("8 bytes"))));
             }
-        } else if i32::from(tag) <= MAX_DECIMALS {
-            let p = 10f64.powi(i32::from(tag));
-            let mut prev = 0i64;
+        } else if i32::from(tag & !DELTA_OF_DELTA) <= MAX_DECIMALS {
+            let p = 10f64.powi(i32::from(tag & !DELTA_OF_DELTA));
+            let (mut prev, mut delta) = (0i64, 0i64);
+            let second = tag & DELTA_OF_DELTA != 0;
             for _ in 0..len {
-                prev = prev.wrapping_add(unzigzag(self.varint()?));
+                let stored = unzigzag(self.varint()?);
+                delta = if second { delta.wrapping_add(stored) } else { stored };
+                prev = prev.wrapping_add(delta);
                 out.push(prev as f64 / p);
             }
         } else {

@@ -69,9 +69,10 @@ fn lying_frame(claimed: u64) -> Vec<u8> {
     f
 }
 
-/// One chunk around `blob`, with a correct length and checksum.
-fn chunk_of(blob: &[u8]) -> Vec<u8> {
-    let mut c = b"SSK\x01".to_vec();
+/// One chunk of format `version` around `blob`, with a correct length and checksum.
+fn chunk_of(version: u8, blob: &[u8]) -> Vec<u8> {
+    let mut c = b"SSK".to_vec();
+    c.push(version);
     c.extend_from_slice(&0u16.to_le_bytes());
     c.extend_from_slice(&1u16.to_le_bytes());
     c.extend_from_slice(&(blob.len() as u32).to_le_bytes());
@@ -122,11 +123,29 @@ fn corrupt_and_hostile_chunks_fail_with_bounded_memory() {
 
     // A well-formed chunk whose zstd frame lies about its size: over the cap, and under the
     // cap but far beyond what its bytes could hold.
+    // Format 1 (the blob is the frame) and format 2 (one frame, or a frame per column).
     for claimed in [u64::MAX / 2, MAX_RAW_BYTES as u64 + 1, 8 * 1024 * 1024] {
-        let chunk = chunk_of(&lying_frame(claimed));
-        let (result, peak) = peak_during(|| decode_chunks(&[chunk]));
-        let e = result.unwrap_err().to_string();
-        assert!(e.contains("over the limit"), "{claimed}: {e}");
-        assert!(peak < 64 * 1024, "{claimed}: {peak} bytes");
+        let frame = lying_frame(claimed);
+        let one = [&[0u8][..], &frame].concat();
+        let framed = {
+            // packing 1, two frames, both lying.
+            let mut b = vec![1u8, 2, frame.len() as u8];
+            b.extend_from_slice(&frame);
+            b.push(frame.len() as u8);
+            b.extend_from_slice(&frame);
+            b
+        };
+        for chunk in [chunk_of(1, &frame), chunk_of(2, &one), chunk_of(2, &framed)] {
+            let (result, peak) = peak_during(|| decode_chunks(&[chunk]));
+            let e = result.unwrap_err().to_string();
+            assert!(e.contains("over the limit"), "{claimed}: {e}");
+            assert!(peak < 64 * 1024, "{claimed}: {peak} bytes");
+        }
+    }
+    // A format 2 blob with an unknown packing, a frame length past the end, bytes after
+    // the last frame.
+    for blob in [vec![7u8, 0], vec![1u8, 1, 200, 1, 2], vec![1u8, 0, 9]] {
+        let e = decode_chunks(&[chunk_of(2, &blob)]).unwrap_err();
+        assert!(matches!(e, stravasync_core::codec::CodecError::Corrupt(_)), "{blob:?}: {e}");
     }
 }
