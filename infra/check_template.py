@@ -39,10 +39,12 @@ def main() -> int:
     key = lambda schema: {"partition": next(k["AttributeName"] for k in schema if k["KeyType"] == "HASH"),
                           "sort": next(k["AttributeName"] for k in schema if k["KeyType"] == "RANGE")}
     expect("table key", key(table["KeySchema"]), spec["table"]["key"])
-    got_indexes = sorted(({"name": g["IndexName"], "key": key(g["KeySchema"])} for g in table.get("GlobalSecondaryIndexes", [])),
-                         key=lambda i: i["name"])
-    expect("table indexes", got_indexes, sorted(spec["table"]["indexes"], key=lambda i: i["name"]))
-    expect("projection", {g["Projection"]["ProjectionType"] for g in table["GlobalSecondaryIndexes"]}, {"ALL"})
+    include = lambda p: None if p["ProjectionType"] == "ALL" else sorted(p.get("NonKeyAttributes", []))
+    got_indexes = sorted(({"name": g["IndexName"], "key": key(g["KeySchema"]), "include": include(g["Projection"])}
+                          for g in table.get("GlobalSecondaryIndexes", [])), key=lambda i: i["name"])
+    want_indexes = sorted(({**i, "include": None if i["include"] is None else sorted(i["include"])}
+                           for i in spec["table"]["indexes"]), key=lambda i: i["name"])
+    expect("table indexes (keys and projections)", got_indexes, want_indexes)
     expect("billing", table["BillingMode"], "PAY_PER_REQUEST")
     expect("ttl attribute", table["TimeToLiveSpecification"]["AttributeName"], spec["table"]["ttl_attribute"])
     defined = {a["AttributeName"] for a in table["AttributeDefinitions"]}

@@ -40,6 +40,8 @@ pub struct KeySpec {
 pub struct IndexSpec {
     pub name: &'static str,
     pub key: KeySpec,
+    /// Attributes projected besides the keys; `None` projects every attribute.
+    pub include: Option<&'static [&'static str]>,
 }
 
 /// The single table (docs/design.md §7): string keys, on-demand billing, TTL on the rate-limit
@@ -54,8 +56,15 @@ pub struct TableSpec {
 pub const TABLE: TableSpec = TableSpec {
     key: KeySpec { partition: "pk", sort: "sk" },
     indexes: &[
-        IndexSpec { name: "by_date", key: KeySpec { partition: "gsi1pk", sort: "gsi1sk" } },
-        IndexSpec { name: "listing", key: KeySpec { partition: "gsi2pk", sort: "gsi2sk" } },
+        IndexSpec { name: "by_date", key: KeySpec { partition: "gsi1pk", sort: "gsi1sk" }, include: None },
+        // The rollup's read (dates and loads) and the sync status count (`pending`): live
+        // activities by date with nothing else.
+        IndexSpec {
+            name: "loads",
+            key: KeySpec { partition: "gsi1pk", sort: "gsi1sk" },
+            include: Some(&["load", "pending"]),
+        },
+        IndexSpec { name: "listing", key: KeySpec { partition: "gsi2pk", sort: "gsi2sk" }, include: None },
     ],
     ttl_attribute: "expires_at",
 };
@@ -168,13 +177,23 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<
     let mut defs = vec![attr(TABLE.key.partition)?, attr(TABLE.key.sort)?];
     let mut indexes = Vec::new();
     for index in TABLE.indexes {
-        defs.push(attr(index.key.partition)?);
-        defs.push(attr(index.key.sort)?);
+        for name in [index.key.partition, index.key.sort] {
+            // Two indexes may share key attributes (by_date and loads): define each once.
+            if !defs.iter().any(|d: &AttributeDefinition| d.attribute_name() == name) {
+                defs.push(attr(name)?);
+            }
+        }
         indexes.push(
             GlobalSecondaryIndex::builder()
                 .index_name(index.name)
                 .set_key_schema(Some(key(&index.key)?))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .projection(match index.include {
+                    None => Projection::builder().projection_type(ProjectionType::All).build(),
+                    Some(attributes) => Projection::builder()
+                        .projection_type(ProjectionType::Include)
+                        .set_non_key_attributes(Some(attributes.iter().map(|a| a.to_string()).collect()))
+                        .build(),
+                })
                 .build()
                 .map_err(|e| err(e.to_string()))?,
         );
@@ -258,7 +277,7 @@ pub fn spec_json() -> serde_json::Value {
     serde_json::json!({
         "table": {
             "key": key(&TABLE.key),
-            "indexes": TABLE.indexes.iter().map(|i| serde_json::json!({"name": i.name, "key": key(&i.key)})).collect::<Vec<_>>(),
+            "indexes": TABLE.indexes.iter().map(|i| serde_json::json!({"name": i.name, "key": key(&i.key), "include": i.include})).collect::<Vec<_>>(),
             "ttl_attribute": TABLE.ttl_attribute,
         },
         "queue": {

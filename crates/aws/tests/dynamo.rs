@@ -316,3 +316,52 @@ async fn pmc_dirty_marker_keeps_the_earliest_date_and_clears_conditionally() {
     assert!(store.clear_pmc_dirty(1, d("2024-03-01")).await.unwrap());
     assert_eq!(store.dirty_athletes().await.unwrap(), vec![(2, d("2024-01-01"))]);
 }
+
+/// The rollup's read: dates and loads from the `loads` index (keys and `load` only), in
+/// date order, the same as from the full items at a fraction of the read units; items
+/// written before `load` existed are read in full instead.
+#[tokio::test]
+async fn daily_loads_read_keys_and_load_only() {
+    let (store, stack) = store("loads").await;
+    let (from, to) = (LocalDate::from_ymd(2024, 1, 1).unwrap(), LocalDate::from_ymd(2024, 12, 31).unwrap());
+    for i in 0..120i64 {
+        let mut a = activity(3, 500 + i, 1, &from.add_days((i * 3) as i32).to_string(), "ride");
+        if i % 10 == 0 {
+            a.metrics = None; // unscored, waiting for streams: load 0
+            a.pending_streams = true;
+        } else {
+            a.metrics.as_mut().unwrap().score.value = Some(i as f64 + 0.25);
+        }
+        store.put_activity(&a).await.unwrap();
+    }
+    let full = store.activities_between(3, from, to).await.unwrap();
+    let full_reads = store.query_read_units();
+    let loads = store.daily_loads(3, from, to).await.unwrap();
+    let load_reads = store.query_read_units() - full_reads;
+    let expected: Vec<(LocalDate, f64)> = full.iter().map(|a| (a.local_date, a.load())).collect();
+    assert_eq!(loads, expected);
+    assert_eq!(loads[0].1, 0.0);
+    assert_eq!(loads[1], (from.add_days(3), 1.25));
+    assert!(load_reads * 10.0 <= full_reads, "{load_reads} read units for loads, {full_reads} for the full items");
+    // The sync status counts from the same index: every live one, and those waiting.
+    let counts = store.activity_counts(3).await.unwrap();
+    assert_eq!((counts.stored, counts.pending_streams), (120, 12));
+    let mut done = full.iter().find(|a| a.pending_streams).unwrap().clone();
+    done.pending_streams = false;
+    store.put_activity(&done).await.unwrap();
+    assert_eq!(store.activity_counts(3).await.unwrap().pending_streams, 11, "a rewrite drops the marker");
+
+    // An item from before the attribute: the range is read in full, same answer.
+    let client = aws_sdk_dynamodb::Client::new(&stack.sdk);
+    client
+        .update_item()
+        .table_name(&stack.names.table)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S("ATH#3".into()))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("ACT#501".into()))
+        .update_expression("REMOVE #l")
+        .expression_attribute_names("#l", "load")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(store.daily_loads(3, from, to).await.unwrap(), expected);
+}

@@ -158,6 +158,14 @@ impl ActivityStore for StaleReads {
     ) -> Result<Vec<StoredActivity>, StoreError> {
         self.inner.activities_between(a, from, to).await
     }
+    async fn daily_loads(
+        &self,
+        a: AthleteId,
+        from: LocalDate,
+        to: LocalDate,
+    ) -> Result<Vec<(LocalDate, f64)>, StoreError> {
+        self.inner.daily_loads(a, from, to).await
+    }
     async fn activities_page(
         &self,
         a: AthleteId,

@@ -42,26 +42,26 @@ pub fn roll_forward(
     loads: &BTreeMap<LocalDate, f64>,
     k: PmcConstants,
 ) -> Vec<PmcRow> {
+    let days = (first.days_until(last).max(-1) + 1) as usize;
+    let mut dense = vec![0.0; days];
+    for (date, load) in loads.range(first..=last) {
+        dense[first.days_until(*date) as usize] = *load;
+    }
+    roll_forward_days(first, prev, &dense, k)
+}
+
+/// As [`roll_forward`], with the loads indexed by day: `loads[i]` is the load of
+/// `first + i` days (the rollup's form: no map, one pass).
+pub fn roll_forward_days(first: LocalDate, prev: PmcState, loads: &[f64], k: PmcConstants) -> Vec<PmcRow> {
     let ctl_gain = 1.0 - (-1.0 / k.ctl_days).exp();
     let atl_gain = 1.0 - (-1.0 / k.atl_days).exp();
-    let days = first.days_until(last).max(-1) + 1;
-    let mut rows = Vec::with_capacity(days as usize);
+    let mut rows = Vec::with_capacity(loads.len());
     let mut state = prev;
-    let mut upcoming = loads.range(first..=last).peekable();
-    for offset in 0..days {
-        let date = first.add_days(offset);
-        let load = match upcoming.peek() {
-            Some((d, l)) if **d == date => {
-                let l = **l;
-                upcoming.next();
-                l
-            }
-            _ => 0.0,
-        };
+    for (offset, &load) in loads.iter().enumerate() {
         let tsb = state.ctl - state.atl;
         state =
             PmcState { ctl: state.ctl + (load - state.ctl) * ctl_gain, atl: state.atl + (load - state.atl) * atl_gain };
-        rows.push(PmcRow { date, load, ctl: state.ctl, atl: state.atl, tsb });
+        rows.push(PmcRow { date: first.add_days(offset as i32), load, ctl: state.ctl, atl: state.atl, tsb });
     }
     rows
 }

@@ -122,6 +122,15 @@ pub trait ActivityStore: Send + Sync {
         to: LocalDate,
     ) -> impl Future<Output = Result<Vec<StoredActivity>, StoreError>> + Send;
 
+    /// `(local date, load)` of every live activity dated `from..=to`, in date order: what
+    /// the rollup needs and nothing more (an unscored activity has load 0).
+    fn daily_loads(
+        &self,
+        athlete: AthleteId,
+        from: LocalDate,
+        to: LocalDate,
+    ) -> impl Future<Output = Result<Vec<(LocalDate, f64)>, StoreError>> + Send;
+
     /// Live activities before `before` (all when `None`), newest first in the by-date
     /// order ([`crate::view::ActivityCursor`]), at most `limit`: one page of the list.
     fn activities_page(

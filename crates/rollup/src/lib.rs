@@ -125,23 +125,27 @@ impl<S: ActivityStore, Q: EventQueue> Rollup<S, Q> {
             Some(d) => self.store.pmc_rows(athlete, d.add_days(-1), d.add_days(-1)).await?.first().map(PmcState::from),
             None => None,
         };
+        // One read of dates and loads: from `from` when the day before has a row, else the
+        // whole history (the chart starts at the first activity, from zero).
+        let horizon = today.add_days(366);
+        let read_from = if prev.is_some() { from.unwrap_or_else(first_day) } else { first_day() };
+        let loads = self.store.daily_loads(athlete, read_from, horizon).await?;
         let (start, prev) = match (from, prev) {
             (Some(d), Some(p)) => (d, p),
-            // No earlier row: the chart starts at the first activity, from zero.
-            _ => {
-                let first = self.store.activities_between(athlete, first_day(), today.add_days(366)).await?;
-                match first.first() {
-                    Some(a) => (a.local_date.min(from.unwrap_or(a.local_date)), PmcState::default()),
-                    None => return Ok(0),
-                }
-            }
+            _ => match loads.first() {
+                Some((first, _)) => ((*first).min(from.unwrap_or(*first)), PmcState::default()),
+                None => return Ok(0),
+            },
         };
-        let activities = self.store.activities_between(athlete, start, today.add_days(366)).await?;
-        let loads: BTreeMap<LocalDate, f64> = pmc::daily_loads(
-            activities.iter().map(|a| (a.local_date, a.metrics.as_ref().map_or(0.0, |m| m.score.load()))),
-        );
-        let end = loads.keys().next_back().copied().unwrap_or(today).max(today);
-        let new_rows = pmc::roll_forward(start, end, prev, &loads, constants);
+        let end = loads.last().map_or(today, |(d, _)| *d).max(today);
+        // Days indexed from `start` in a Vec: no map, no clone of a stored activity.
+        let mut by_day = vec![0.0; (start.days_until(end) + 1).max(0) as usize];
+        for (date, load) in &loads {
+            if let Some(slot) = usize::try_from(start.days_until(*date)).ok().and_then(|i| by_day.get_mut(i)) {
+                *slot += load;
+            }
+        }
+        let new_rows = pmc::roll_forward_days(start, prev, &by_day, constants);
         let old_rows = self.store.pmc_rows(athlete, start, end).await?;
         let changed: Vec<PmcRow> = pmc::changed_rows(&old_rows, &new_rows).into_iter().copied().collect();
         self.store.put_pmc_rows(athlete, &changed).await?;

@@ -165,6 +165,26 @@ impl ActivityStore for MemoryStore {
         }))
     }
 
+    async fn daily_loads(
+        &self,
+        athlete: AthleteId,
+        from: LocalDate,
+        to: LocalDate,
+    ) -> Result<Vec<(LocalDate, f64)>, StoreError> {
+        Ok(self.with(|d| {
+            let mut out: Vec<(LocalDate, f64)> = d
+                .activities
+                .range((athlete, ActivityId::MIN)..=(athlete, ActivityId::MAX))
+                .filter_map(|(_, s)| match s {
+                    ActivityState::Live(a) if (from..=to).contains(&a.local_date) => Some((a.local_date, a.load())),
+                    _ => None,
+                })
+                .collect();
+            out.sort_by_key(|(date, _)| *date);
+            out
+        }))
+    }
+
     async fn activities_page(
         &self,
         athlete: AthleteId,

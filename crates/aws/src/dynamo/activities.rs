@@ -13,6 +13,26 @@ use stravasync_core::view::{ActivityCursor, activity_sort_key};
 use super::keys::*;
 use super::*;
 
+impl DynamoStore {
+    /// The live activities of `from..=to` through `index` (`by_date`: whole items; `loads`:
+    /// keys and load).
+    async fn live_between(
+        &self,
+        index: &str,
+        athlete: AthleteId,
+        from: LocalDate,
+        to: LocalDate,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.query_all(
+            Some(index),
+            "gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to",
+            vec![(":pk", s(by_date_pk(athlete))), (":from", s(format!("{from}#"))), (":to", s(format!("{to}#~")))],
+            false,
+        )
+        .await
+    }
+}
+
 impl ActivityStore for DynamoStore {
     async fn get_profile(&self, athlete: AthleteId) -> Result<Option<AthleteProfile>, StoreError> {
         let Some(item) = self.get_item(&athlete_pk(athlete), "PROFILE").await? else { return Ok(None) };
@@ -51,6 +71,8 @@ impl ActivityStore for DynamoStore {
         item.insert("tombstone".into(), AttributeValue::Bool(false));
         item.insert("gsi1pk".into(), s(by_date_pk(a.athlete_id)));
         item.insert("gsi1sk".into(), s(activity_sort_key(a)));
+        // Projected alone by the `loads` index (the rollup's read).
+        item.insert("load".into(), n(a.load()));
         if a.pending_streams {
             // Top level, so that the sync status counts them without reading the items.
             item.insert("pending".into(), AttributeValue::Bool(true));
@@ -158,14 +180,7 @@ impl ActivityStore for DynamoStore {
         from: LocalDate,
         to: LocalDate,
     ) -> Result<Vec<StoredActivity>, StoreError> {
-        let items = self
-            .query_all(
-                Some("by_date"),
-                "gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to",
-                vec![(":pk", s(by_date_pk(athlete))), (":from", s(format!("{from}#"))), (":to", s(format!("{to}#~")))],
-                false,
-            )
-            .await?;
+        let items = self.live_between("by_date", athlete, from, to).await?;
         items
             .iter()
             .map(|item| match activity_state(item)? {
@@ -173,6 +188,36 @@ impl ActivityStore for DynamoStore {
                 ActivityState::Deleted(_) => Err(malformed(item, "tombstone in the by_date index")),
             })
             .collect()
+    }
+
+    /// One query of the `loads` index: keys and `load` only (about 70 bytes an activity).
+    /// Activities written before the attribute existed have none: then the range is read
+    /// from the full items instead, with the same result.
+    async fn daily_loads(
+        &self,
+        athlete: AthleteId,
+        from: LocalDate,
+        to: LocalDate,
+    ) -> Result<Vec<(LocalDate, f64)>, StoreError> {
+        let items = self.live_between("loads", athlete, from, to).await?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in &items {
+            let date = match item.get("gsi1sk") {
+                Some(AttributeValue::S(key)) => key.split('#').next().and_then(|d| d.parse::<LocalDate>().ok()),
+                _ => None,
+            }
+            .ok_or_else(|| malformed(item, "gsi1sk without a date"))?;
+            match item.get("load") {
+                Some(AttributeValue::N(v)) => {
+                    out.push((date, v.parse().map_err(|_| malformed(item, "load is not a number"))?))
+                }
+                _ => {
+                    let full = self.activities_between(athlete, from, to).await?;
+                    return Ok(full.iter().map(|a| (a.local_date, a.load())).collect());
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn activities_page(
@@ -208,9 +253,9 @@ impl ActivityStore for DynamoStore {
             .collect()
     }
 
-    /// One count query over the by-date index: `ScannedCount` is every live activity,
-    /// `Count` those the filter keeps (waiting for streams). Reads no item bodies into
-    /// the Lambda, though DynamoDB charges for the items it reads.
+    /// One count query over the `loads` index (keys, `load`, `pending`: about 60 B an
+    /// activity, not the whole item): `ScannedCount` is every live activity, `Count` those
+    /// the filter keeps (waiting for streams).
     async fn activity_counts(&self, athlete: AthleteId) -> Result<ActivityCounts, StoreError> {
         let mut counts = ActivityCounts::default();
         let mut start: Option<Item> = None;
@@ -219,7 +264,7 @@ impl ActivityStore for DynamoStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name("by_date")
+                .index_name("loads")
                 .key_condition_expression("gsi1pk = :pk")
                 .filter_expression("attribute_exists(pending)")
                 .expression_attribute_values(":pk", s(by_date_pk(athlete)))

@@ -141,6 +141,11 @@ pub enum StreamSetRef<'a> {
 }
 
 impl StoredActivity {
+    /// Its contribution to the day's training load (0 while unscored).
+    pub fn load(&self) -> f64 {
+        self.metrics.as_ref().map_or(0.0, |m| m.score.load())
+    }
+
     /// The stream set this activity points at; `None` when it has no stored streams.
     pub fn streams_ref(&self) -> Option<StreamSetRef<'_>> {
         match (&self.streams_id, self.stream_chunks) {
