@@ -256,6 +256,19 @@ async fn an_athlete_connects_sees_the_dashboard_and_the_rescore_of_a_new_ftp() {
     std::fs::write(out.join("metrics.json"), serde_json::to_string_pretty(&metrics).unwrap()).unwrap();
     println!("browser metrics: {metrics}");
 
+    // Signing out shows the connect page; so does a session whose athlete is no longer
+    // connected (the page's first API call is refused, and it clears the cookie).
+    c.find(Locator::Id("logout")).await.unwrap().click().await.unwrap();
+    wait_for(&c, "#connect").await;
+    let key = stravasync_aws::resources::LOCAL_SESSION_KEY.as_bytes();
+    let stranger = stravasync_core::signed::sign_session(key, 42, now + 3600);
+    let name = stravasync_core::signed::SESSION_COOKIE_INSECURE;
+    script(&c, &format!("document.cookie = '{name}={stranger}; path=/'")).await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_for(&c, "#connect").await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/");
+    assert!(c.get_all_cookies().await.unwrap().is_empty(), "the refused session was cleared");
+
     c.close().await.unwrap();
     syncing.abort();
     let _ = std::fs::remove_dir_all(&profile);

@@ -14,7 +14,8 @@ let nextCursor = null;
 async function api(path, options) {
   const resp = await fetch(path, Object.assign({ credentials: "same-origin" }, options));
   if (resp.status === 401) {
-    location.assign("/");
+    // Expired, or no longer connected: clear the cookie (else "/" would show this page again).
+    location.assign("/logout");
     throw new Error("signed out");
   }
   const body = await resp.json().catch(() => ({}));
