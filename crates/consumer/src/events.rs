@@ -28,7 +28,14 @@ where
         let tokens = if event.is_deauthorization() {
             self.vault.get_tokens_fresh(athlete).await?
         } else {
-            self.tokens(athlete).await?
+            match self.tokens(athlete).await? {
+                // Cached tokens of an athlete without a profile: another container may have
+                // applied a deauthorization since (it deletes both); read past the cache.
+                Some(_) if self.store.get_profile(athlete).await?.is_none() => {
+                    self.vault.get_tokens_fresh(athlete).await?
+                }
+                cached => cached,
+            }
         };
         let connection =
             tokens.map(|t| Connection { connected_at: t.connected_at, can_read_private: t.scopes.can_read_private() });

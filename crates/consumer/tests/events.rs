@@ -151,6 +151,30 @@ async fn deauthorization_deletes_tokens_and_every_item_without_calls() {
     assert_eq!(h.fake.state.requests().len(), 0);
 }
 
+/// A second container whose vault still caches the athlete's tokens must not apply an
+/// event after another container applied the deauthorization.
+#[tokio::test]
+async fn a_container_with_cached_tokens_drops_events_after_another_deauthorized() {
+    let h = harness("deauth-cache", "read,activity:read_all").await;
+    let config = consumer_config(&h.stack, &h.fake);
+    let other = stravasync_consumer::Consumer::new(
+        config,
+        strava_client(&h.fake),
+        h.stack.store(),
+        h.stack.vault(),
+        queue_of(&h.stack),
+    );
+    assert!(other.vault.get_tokens(ATHLETE).await.unwrap().is_some(), "cached in the other container");
+    let deauth = event_job("athlete", ATHLETE, "update", json!({"authorized": "false"}), T + 10);
+    assert_eq!(h.run(&deauth).await, Outcome::Done);
+    h.fake.state.clear_requests();
+    let late = event_job("activity", EDGE810, "create", json!({}), T + 20);
+    assert_eq!(other.process(&record(&late, "late", 1)).await, Outcome::Done);
+    assert_eq!(other.store.get_activity(ATHLETE, EDGE810).await.unwrap(), None, "nothing written");
+    assert_eq!(other.store.get_profile(ATHLETE).await.unwrap(), None);
+    assert_eq!(h.fake.state.requests().len(), 0, "no Strava call with the stale tokens");
+}
+
 #[tokio::test]
 async fn manual_activity_is_stored_unscored_and_not_retried() {
     let h = harness("manual", "read,activity:read_all").await;
