@@ -176,21 +176,24 @@ pub fn decode_chunks<C: AsRef<[u8]>>(chunks: &[C]) -> Result<StreamSet, CodecErr
 }
 
 /// Format 2: the columns as one zstd frame, or a frame per column, whichever is smaller.
-fn pack(pieces: &[Vec<u8>], zstd: &mut Zstd) -> Result<Vec<u8>, CodecError> {
+fn pack(pieces: &[Piece], zstd: &mut Zstd) -> Result<Vec<u8>, CodecError> {
     let mut framed = vec![PACK_FRAME_PER_COLUMN];
     put_varint(&mut framed, pieces.len() as u64);
     for piece in pieces {
-        let frame = zstd.compress(piece)?;
+        let frame = match &piece.frame {
+            Some(frame) => frame.clone(),
+            None => zstd.compress(&piece.raw)?,
+        };
         put_varint(&mut framed, frame.len() as u64);
         framed.extend_from_slice(&frame);
     }
     // One frame can only win where a frame's own overhead (about 12 bytes a column)
     // matters: small activities. Beyond that it is not worth compressing everything twice.
-    let raw_len: usize = pieces.iter().map(Vec::len).sum();
+    let raw_len: usize = pieces.iter().map(|p| p.raw.len()).sum();
     if raw_len > ONE_FRAME_MAX_RAW {
         return Ok(framed);
     }
-    let whole = zstd.compress(&pieces.concat())?;
+    let whole = zstd.compress(&pieces.iter().flat_map(|p| p.raw.iter().copied()).collect::<Vec<u8>>())?;
     if framed.len() <= whole.len() {
         return Ok(framed);
     }
@@ -290,15 +293,28 @@ impl Zstd {
 /// A column written with first differences and with second differences: the one that
 /// compresses smaller (second differences win on smooth streams: distance, altitude,
 /// speed, position; first differences on the jumpy ones: power, heart rate, cadence).
-fn smaller_of(zstd: &mut Zstd, column: impl Fn(bool) -> Vec<u8>) -> Result<Vec<u8>, CodecError> {
+fn smaller_of(zstd: &mut Zstd, column: impl Fn(bool) -> Vec<u8>) -> Result<Piece, CodecError> {
     let (first, second) = (column(false), column(true));
-    let (a, b) = (zstd.compress(&first)?.len(), zstd.compress(&second)?.len());
-    Ok(if b < a { second } else { first })
+    let (a, b) = (zstd.compress(&first)?, zstd.compress(&second)?);
+    Ok(if b.len() < a.len() { Piece { raw: second, frame: Some(b) } } else { Piece { raw: first, frame: Some(a) } })
+}
+
+/// Raw column bytes, with their zstd frame when the choice of encoding already made it
+/// (so that packing does not compress them again).
+struct Piece {
+    raw: Vec<u8>,
+    frame: Option<Vec<u8>>,
+}
+
+impl Piece {
+    fn raw(raw: Vec<u8>) -> Self {
+        Piece { raw, frame: None }
+    }
 }
 
 /// The uncompressed columnar form in pieces: the header with the first column, then one
 /// piece per further column (each compressed on its own by format 2).
-fn encode_column_pieces(set: &StreamSet, zstd: &mut Zstd) -> Result<Vec<Vec<u8>>, CodecError> {
+fn encode_column_pieces(set: &StreamSet, zstd: &mut Zstd) -> Result<Vec<Piece>, CodecError> {
     let mut head = Vec::with_capacity(16);
     head.extend_from_slice(RAW_MAGIC);
     head.push(FORMAT_VERSION);
@@ -306,7 +322,7 @@ fn encode_column_pieces(set: &StreamSet, zstd: &mut Zstd) -> Result<Vec<Vec<u8>>
         NumericKey::ALL.into_iter().filter_map(|k| set.get(k).map(|d| (k, d))).collect();
     let channels = numeric.len() + usize::from(set.latlng.is_some()) + usize::from(set.moving.is_some());
     put_varint(&mut head, channels as u64);
-    let mut pieces = vec![head];
+    let mut pieces = vec![Piece::raw(head)];
     for (key, data) in numeric {
         pieces.push(smaller_of(zstd, |second| {
             let mut out = Vec::with_capacity(data.len() * 2);
@@ -334,12 +350,13 @@ fn encode_column_pieces(set: &StreamSet, zstd: &mut Zstd) -> Result<Vec<Vec<u8>>
         for byte in moving.chunks(8) {
             out.push(byte.iter().enumerate().fold(0u8, |acc, (i, &b)| acc | (u8::from(b) << i)));
         }
-        pieces.push(out);
+        pieces.push(Piece::raw(out));
     }
-    // The header travels with the first column (a frame of its own would cost more).
+    // The header travels with the first column (a frame of its own would cost more); the
+    // merged piece is compressed when packed.
     if pieces.len() > 1 {
         let first = pieces.remove(1);
-        pieces[0].extend_from_slice(&first);
+        pieces[0].raw.extend_from_slice(&first.raw);
     }
     Ok(pieces)
 }
