@@ -25,6 +25,13 @@ def _tag(loader, suffix, node):
 CfnLoader.add_multi_constructor("!", _tag)
 
 
+def statements(policy):
+    """A policy's statements, both branches of each `!If` (a condition's two stacks)."""
+    for st in policy.get("Statement", []):
+        branches = st["If"][1:] if "If" in st else [st]
+        yield from (b for b in branches if isinstance(b, dict) and "Action" in b)
+
+
 def main() -> int:
     template = yaml.load(open(sys.argv[1]), Loader=CfnLoader)
     spec = json.load(open(sys.argv[2]))
@@ -74,7 +81,7 @@ def main() -> int:
         for policy in res[name]["Properties"].get("Policies", []):
             if any(k.endswith("CrudPolicy") for k in policy):
                 errors.append(f"{name}: broad managed policy {list(policy)[0]}")
-            for st in policy.get("Statement", []):
+            for st in statements(policy):
                 actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
                 if any(a == "*" or a.endswith(":*") for a in actions):
                     errors.append(f"{name}: wildcard action in {actions}")
@@ -108,6 +115,21 @@ def main() -> int:
     throttling = res["HttpApi"]["Properties"].get("DefaultRouteSettings", {})
     if not {"ThrottlingBurstLimit", "ThrottlingRateLimit"} <= set(throttling):
         errors.append("HttpApi has no default route throttling")
+
+    # The token key (TokenStore=dynamodb-kms): the webhook seals only, the consumer seals and
+    # opens, nothing else may use it; both find it (and the store) in their environment.
+    kms_allowed = {"WebhookFunction": {"kms:GenerateDataKey"}, "ConsumerFunction": {"kms:GenerateDataKey", "kms:Decrypt"}}
+    for name in ("WebhookFunction", "ConsumerFunction", "RollupFunction", "ApiFunction"):
+        used = {a for policy in res[name]["Properties"].get("Policies", []) for st in statements(policy)
+                for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]]) if a.startswith("kms:")}
+        expect(f"{name} KMS actions", used, kms_allowed.get(name, set()))
+        if name in kms_allowed:
+            env = res[name]["Properties"]["Environment"]["Variables"]
+            expect(f"{name} TOKEN_STORE", env.get("TOKEN_STORE"), {"Ref": "TokenStore"})
+            if "TokenKey" not in json.dumps(env.get("TOKEN_KEY_ID")):
+                errors.append(f"{name} has no TOKEN_KEY_ID of the TokenKey")
+    if res.get("TokenKey", {}).get("Condition") != "TokensInTable":
+        errors.append("TokenKey must exist only with TokenStore=dynamodb-kms")
 
     for e in errors:
         print(f"check_template: {e}", file=sys.stderr)

@@ -98,13 +98,13 @@ pub type AwsApi = Api<DynamoStore, SqsQueue>;
 
 impl AwsApi {
     /// From the Lambda environment (see [`ApiConfig`]).
-    pub async fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, StartupError> {
+    pub async fn from_env(sdk: &stravasync_aws::SdkConfig) -> Result<Self, StartupError> {
         Self::build(sdk, ApiConfig::from_env()?).await
     }
 
     /// The table and queue clients, and the session key from Secrets Manager (the only
     /// secret this function may read).
-    pub async fn build(sdk: &aws_config::SdkConfig, config: ApiConfig) -> Result<Self, StartupError> {
+    pub async fn build(sdk: &stravasync_aws::SdkConfig, config: ApiConfig) -> Result<Self, StartupError> {
         // Only `named_secret` is used: no app or token secret names are given.
         let secrets = SecretsVault::new(aws_sdk_secretsmanager::Client::new(sdk), "", "");
         let key = session_key(&secrets, &config.session_secret_id).await?;

@@ -4,21 +4,25 @@
 //!   rate-limit budget.
 //! - [`sqs::SqsQueue`]: the SQS FIFO queue (send, defer, and what a local pump needs).
 //! - [`secrets::SecretsVault`]: OAuth tokens and app credentials in Secrets Manager.
+//! - [`kms_vault::KmsVault`]: OAuth tokens sealed with KMS data keys in the table
+//!   (`TOKEN_STORE=dynamodb-kms`); [`vault::Vault`] is whichever the stack uses.
 //! - [`resources`]: the one definition of the table, queues and secrets, used by the
 //!   local bootstrap and checked against `template.yaml`.
 //!
-//! Every client is built from one [`load_sdk_config`], which honours the standard
-//! `AWS_ENDPOINT_URL` (a moto server locally) and credential chain.
+//! Every client of a function is built from one [`sdk_config_from_env`] (see [`http`]): the
+//! Lambda environment's region and credentials, the standard `AWS_ENDPOINT_URL` (a moto
+//! server locally), and the process's one HTTPS client.
 
 pub mod dynamo;
+pub mod http;
+pub mod kms_vault;
 pub mod local;
 pub mod resources;
 pub mod secrets;
 pub mod sqs;
+pub mod vault;
 
 mod sdk_error;
 
-/// Loads the shared SDK configuration once per process (region, credentials, endpoint).
-pub async fn load_sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
-}
+pub use aws_types::SdkConfig;
+pub use http::{MissingVariable, sdk_config_from_env};

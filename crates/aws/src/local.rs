@@ -5,12 +5,14 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use stravasync_core::Secret;
+use stravasync_core::config::TokenStore;
 use stravasync_core::model::AppCredentials;
 
 use crate::dynamo::DynamoStore;
 use crate::resources::{BootstrapError, Bootstrapped, ResourceNames, bootstrap};
 use crate::secrets::SecretsVault;
 use crate::sqs::SqsQueue;
+use crate::vault::Vault;
 
 /// App credentials of local stacks. Local only: fake-strava accepts this client secret
 /// and the `events/` fixtures are built with these secrets.
@@ -33,32 +35,47 @@ pub fn unique_suffix(label: &str) -> String {
 }
 
 pub struct LocalStack {
-    pub sdk: aws_config::SdkConfig,
+    pub sdk: crate::SdkConfig,
     pub names: ResourceNames,
     pub urls: Bootstrapped,
+    /// Where the handlers keep athletes' tokens (Secrets Manager unless
+    /// [`LocalStack::with_kms_token_store`]).
+    pub token_store: TokenStore,
 }
 
 impl LocalStack {
     /// Bootstraps the resources named `names` (creating what is missing) with `app`.
     pub async fn create(
-        sdk: aws_config::SdkConfig,
+        sdk: crate::SdkConfig,
         names: ResourceNames,
         app: &AppCredentials,
     ) -> Result<Self, BootstrapError> {
         let urls = bootstrap(&sdk, &names, Some(app)).await?;
-        Ok(LocalStack { sdk, names, urls })
+        Ok(LocalStack { sdk, names, urls, token_store: TokenStore::SecretsManager })
+    }
+
+    /// Keeps athletes' tokens in the table, sealed under a new KMS key
+    /// (`TOKEN_STORE=dynamodb-kms`).
+    pub async fn with_kms_token_store(mut self) -> Result<Self, BootstrapError> {
+        let key_id = crate::resources::create_token_key(&self.sdk, &self.names).await?;
+        self.token_store = TokenStore::DynamoKms { key_id };
+        Ok(self)
     }
 
     /// The variables the handlers read to find this stack (`local up` prints them).
     pub fn handler_env(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut env = vec![
             ("TABLE_NAME", self.names.table.clone()),
             ("QUEUE_URL", self.urls.queue_url.clone()),
             ("DLQ_URL", self.urls.dlq_url.clone()),
             ("APP_SECRET_ID", self.names.app_secret_id.clone()),
             ("TOKEN_SECRET_PREFIX", self.names.token_secret_prefix.clone()),
             ("SESSION_SECRET_ID", self.names.session_secret_id.clone()),
-        ]
+        ];
+        if let TokenStore::DynamoKms { key_id } = &self.token_store {
+            env.extend([("TOKEN_STORE", "dynamodb-kms".to_string()), ("TOKEN_KEY_ID", key_id.clone())]);
+        }
+        env
     }
 
     pub fn store(&self) -> DynamoStore {
@@ -73,6 +90,19 @@ impl LocalStack {
         SqsQueue::new(aws_sdk_sqs::Client::new(&self.sdk), &self.urls.dlq_url)
     }
 
+    /// The token vault the handlers of this stack use (see [`LocalStack::token_store`]).
+    pub fn token_vault(&self) -> Vault {
+        Vault::new(
+            &self.sdk,
+            &self.token_store,
+            &self.names.table,
+            &self.names.app_secret_id,
+            &self.names.token_secret_prefix,
+        )
+    }
+
+    /// The Secrets Manager vault of this stack's app credentials, session key and (by
+    /// default) tokens.
     pub fn vault(&self) -> SecretsVault {
         SecretsVault::new(
             aws_sdk_secretsmanager::Client::new(&self.sdk),

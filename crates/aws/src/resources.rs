@@ -125,7 +125,7 @@ pub const LOCAL_SESSION_KEY: &str = "local-session-key-0123456789abcdef012345678
 /// app secret, exactly as [`TABLE`] and [`QUEUE`] define them. Existing resources are
 /// kept, so running it twice is harmless.
 pub async fn bootstrap(
-    sdk: &aws_config::SdkConfig,
+    sdk: &crate::SdkConfig,
     names: &ResourceNames,
     app: Option<&stravasync_core::model::AppCredentials>,
 ) -> Result<Bootstrapped, BootstrapError> {
@@ -145,6 +145,19 @@ pub async fn bootstrap(
             .map_err(|e| boot_err(&names.session_secret_id)(e.to_string()))?;
     }
     Ok(Bootstrapped { queue_url, dlq_url })
+}
+
+/// A symmetric KMS key for the tokens of a local stack (`TokenStore=dynamodb-kms`); its id.
+/// Deployed stacks get theirs from the template.
+pub async fn create_token_key(sdk: &crate::SdkConfig, names: &ResourceNames) -> Result<String, BootstrapError> {
+    let err = boot_err("token key");
+    let out = aws_sdk_kms::Client::new(sdk)
+        .create_key()
+        .description(format!("Athlete OAuth tokens of {}", names.table))
+        .send()
+        .await
+        .map_err(|e| err(aws_sdk_kms::error::DisplayErrorContext(e).to_string()))?;
+    out.key_metadata.map(|m| m.key_id).ok_or_else(|| err("CreateKey returned no key".into()))
 }
 
 async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), BootstrapError> {

@@ -29,3 +29,17 @@ where
         _ => (true, text),
     }
 }
+
+/// A vault's view of an SDK failure: transient or not, with the SDK's message (which
+/// never holds a secret's value: values travel in request and response bodies only).
+pub(crate) fn vault_error<E, R>(err: SdkError<E, R>) -> stravasync_core::ports::VaultError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use stravasync_core::ports::VaultError;
+    match classify(&err) {
+        (true, text) => VaultError::Unavailable(text),
+        (false, text) => VaultError::Rejected(text),
+    }
+}

@@ -22,7 +22,7 @@ use stravasync_core::Secret;
 use stravasync_core::model::{AppCredentials, AthleteId, OAuthTokens};
 use stravasync_core::ports::{TokenVault, VaultError};
 
-use crate::sdk_error::classify;
+use crate::sdk_error::vault_error as sdk_err;
 
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(60);
 
@@ -34,26 +34,19 @@ pub struct SecretsVault {
     cache: Mutex<HashMap<String, (Instant, Option<String>)>>,
 }
 
-fn sdk_err<E, R>(err: SdkError<E, R>) -> VaultError
-where
-    E: aws_sdk_secretsmanager::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match classify(&err) {
-        (true, text) => VaultError::Unavailable(text),
-        (false, text) => VaultError::Rejected(text),
-    }
-}
-
 /// Which JSON type a required field must have.
 #[derive(Clone, Copy)]
-enum Kind {
+pub(crate) enum Kind {
     Str,
     Int,
 }
 
 /// Checks required fields by name and type, then deserializes. Never echoes a value.
-fn parse_secret<T: DeserializeOwned>(secret: &str, text: &str, required: &[(&str, Kind)]) -> Result<T, VaultError> {
+pub(crate) fn parse_secret<T: DeserializeOwned>(
+    secret: &str,
+    text: &str,
+    required: &[(&str, Kind)],
+) -> Result<T, VaultError> {
     let malformed =
         |field: &str, problem| VaultError::Malformed { secret: secret.to_string(), field: field.to_string(), problem };
     let value: Value = serde_json::from_str(text).map_err(|_| malformed("(document)", "not valid JSON"))?;
@@ -77,7 +70,7 @@ fn parse_secret<T: DeserializeOwned>(secret: &str, text: &str, required: &[(&str
     serde_json::from_value(value).map_err(|_| malformed("(document)", "of an unexpected shape"))
 }
 
-const TOKEN_FIELDS: &[(&str, Kind)] =
+pub(crate) const TOKEN_FIELDS: &[(&str, Kind)] =
     &[("athlete_id", Kind::Int), ("access_token", Kind::Str), ("refresh_token", Kind::Str), ("expires_at", Kind::Int)];
 const APP_FIELDS: &[(&str, Kind)] = &[
     ("client_id", Kind::Str),

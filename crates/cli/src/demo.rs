@@ -96,7 +96,7 @@ async fn push(fake: &RunningFake, event: &serde_json::Value) -> Result<(), DemoE
 
 pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport, DemoError> {
     let app = local_app_credentials();
-    let sdk = stravasync_aws::load_sdk_config().await;
+    let sdk = crate::sdk_config().await;
     let stack =
         LocalStack::create(sdk, ResourceNames::local(&options.suffix), &app).await.map_err(step("bootstrap"))?;
     say(&format!("local AWS ready: table {}, queue {}", stack.names.table, stack.names.queue));
@@ -164,7 +164,10 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
     say(&format!("push subscription {} created (the challenge was answered over HTTP) and stored", sub.id));
 
     // The athlete clicks "connect", consents on Strava, and comes back to the callback.
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().map_err(step("http"))?;
+    let http = stravasync_strava::tls::http_client_builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(step("http"))?;
     let connect = http.get(format!("{base}/connect")).send().await.map_err(step("connect"))?;
     let header = |r: &reqwest::Response, h: &str| {
         r.headers().get(h).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()

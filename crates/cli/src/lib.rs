@@ -20,6 +20,17 @@ pub mod pmc_csv;
 pub mod progress;
 pub mod stack;
 
+/// The SDK configuration of an operator's shell: `aws-config`'s whole chain (profiles,
+/// SSO sessions, assumed roles, `AWS_ENDPOINT_URL`), over the same HTTPS client as the
+/// functions (`stravasync_aws::http`). The functions themselves read only the Lambda
+/// environment ([`stravasync_aws::sdk_config_from_env`]).
+pub async fn sdk_config() -> stravasync_aws::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(stravasync_aws::http::sdk_http_client())
+        .load()
+        .await
+}
+
 /// An error caused by the input (a file, a flag, a value): exit code 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

@@ -39,7 +39,7 @@ pub async fn up(name: &str, real_aws: bool) -> Result<String, CliError> {
             endpoint.as_deref().unwrap_or("unset (the real AWS)")
         )));
     }
-    let sdk = stravasync_aws::load_sdk_config().await;
+    let sdk = crate::sdk_config().await;
     let stack = LocalStack::create(sdk, ResourceNames::local(name), &local_app_credentials())
         .await
         .map_err(CliError::runtime("creating the stack"))?;
@@ -49,7 +49,7 @@ pub async fn up(name: &str, real_aws: bool) -> Result<String, CliError> {
 /// Plays the SQS event source mapping: receive batches, invoke the consumer handler,
 /// delete what succeeded, until the queue has nothing visible.
 pub async fn pump(max_rounds: usize) -> Result<String, CliError> {
-    let sdk = stravasync_aws::load_sdk_config().await;
+    let sdk = crate::sdk_config().await;
     let consumer = AwsConsumer::from_env(&sdk).await.map_err(input)?;
     let progress = crate::progress::Progress::new("pump", None);
     let stats = stravasync_consumer::pump::pump_until_idle_with(&consumer, max_rounds, |s| {
@@ -66,7 +66,7 @@ pub async fn pump(max_rounds: usize) -> Result<String, CliError> {
 
 /// Runs the rollup handler once.
 pub async fn rollup(daily: bool, athlete: Option<i64>) -> Result<String, CliError> {
-    let sdk = stravasync_aws::load_sdk_config().await;
+    let sdk = crate::sdk_config().await;
     let rollup = AwsRollup::build(&sdk, &RollupConfig::from_env().map_err(input)?);
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
@@ -80,7 +80,7 @@ pub async fn rollup(daily: bool, athlete: Option<i64>) -> Result<String, CliErro
 pub async fn subscribe(callback: &str) -> Result<String, CliError> {
     let var =
         |k: &'static str| std::env::var(k).map_err(|_| InputError::new(format!("environment variable {k} is not set")));
-    let sdk = stravasync_aws::load_sdk_config().await;
+    let sdk = crate::sdk_config().await;
     let secret_id = var("APP_SECRET_ID")?;
     let vault =
         stravasync_aws::secrets::SecretsVault::new(aws_sdk_secretsmanager::Client::new(&sdk), &secret_id, "unused");

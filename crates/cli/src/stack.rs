@@ -20,15 +20,15 @@ fn env_var(var: &'static str) -> Result<String, CliError> {
     Env(|k: &str| std::env::var(k).ok()).required(var).map_err(|e: ConfigError| InputError::new(e.to_string()).into())
 }
 
-async fn sdk() -> aws_config::SdkConfig {
-    stravasync_aws::load_sdk_config().await
+async fn sdk() -> stravasync_aws::SdkConfig {
+    crate::sdk_config().await
 }
 
-fn store(sdk: &aws_config::SdkConfig) -> Result<DynamoStore, CliError> {
+fn store(sdk: &stravasync_aws::SdkConfig) -> Result<DynamoStore, CliError> {
     Ok(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &env_var("TABLE_NAME")?))
 }
 
-fn queue(sdk: &aws_config::SdkConfig, var: &'static str) -> Result<SqsQueue, CliError> {
+fn queue(sdk: &stravasync_aws::SdkConfig, var: &'static str) -> Result<SqsQueue, CliError> {
     Ok(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), &env_var(var)?))
 }
 

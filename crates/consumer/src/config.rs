@@ -77,7 +77,7 @@ mod tests {
     fn missing_and_bad_values_are_named() {
         let base = |k: &str| match k {
             "RATE_LIMIT_15MIN" | "RATE_LIMIT_DAILY" | "BACKGROUND_SHARE" | "BACKFILL_BATCH" | "DLQ_URL"
-            | "MAX_RECEIVES" | "RETRY_BASE_SECONDS" => None,
+            | "MAX_RECEIVES" | "RETRY_BASE_SECONDS" | "TOKEN_STORE" => None,
             _ => Some("x".to_string()),
         };
         let c = ConsumerConfig::from_lookup(base).unwrap();

@@ -3,8 +3,8 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use stravasync_aws::dynamo::DynamoStore;
-use stravasync_aws::secrets::SecretsVault;
 use stravasync_aws::sqs::SqsQueue;
+use stravasync_aws::vault::Vault;
 pub use stravasync_core::config::StartupError;
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault};
 use stravasync_strava::{StravaClient, StravaConfig};
@@ -12,22 +12,18 @@ use stravasync_strava::{StravaClient, StravaConfig};
 use crate::{Consumer, ConsumerConfig, Record, record_from_sqs};
 
 /// The consumer on the AWS adapters.
-pub type AwsConsumer = Consumer<DynamoStore, SecretsVault, SqsQueue>;
+pub type AwsConsumer = Consumer<DynamoStore, Vault, SqsQueue>;
 
 impl AwsConsumer {
     /// From the Lambda environment (see [`ConsumerConfig`]).
-    pub async fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, StartupError> {
+    pub async fn from_env(sdk: &stravasync_aws::SdkConfig) -> Result<Self, StartupError> {
         Self::build(sdk, ConsumerConfig::from_env()?).await
     }
 
-    /// The vault, the app's Strava credentials from it, the Strava client, the table and
+    /// The vault (the stack's token store), the app's Strava credentials from it, the Strava client, the table and
     /// the queue (with its DLQ).
-    pub async fn build(sdk: &aws_config::SdkConfig, config: ConsumerConfig) -> Result<Self, StartupError> {
-        let vault = SecretsVault::new(
-            aws_sdk_secretsmanager::Client::new(sdk),
-            &config.stack.app_secret_id,
-            &config.stack.token_secret_prefix,
-        );
+    pub async fn build(sdk: &stravasync_aws::SdkConfig, config: ConsumerConfig) -> Result<Self, StartupError> {
+        let vault = Vault::from_stack(sdk, &config.stack);
         let app = vault.app_credentials().await.map_err(StartupError::AppSecret)?;
         let strava = StravaClient::new(
             StravaConfig::new(app.client_id, app.client_secret)

@@ -42,7 +42,7 @@ use std::collections::HashSet;
 use futures_util::FutureExt;
 use stravasync_core::event::{Job, QueueMessage};
 use stravasync_core::model::RateWindowKind;
-use stravasync_core::model::{AthleteId, RateWindow};
+use stravasync_core::model::{AthleteId, OAuthTokens, RateWindow};
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, Reservation, TokenVault};
 use stravasync_strava::{RateUsage, Response, StravaClient, StravaError};
 
@@ -295,9 +295,9 @@ where
     /// Removes a scope Strava proved missing from the stored tokens and profile, so that
     /// what the pipeline believes it may read matches what it was granted.
     async fn downgrade_scope(&self, athlete: AthleteId, scope: &str) -> Result<(), Outcome> {
-        if let Some(mut tokens) = self.vault.get_tokens_fresh(athlete).await? {
-            tokens.scopes = tokens.scopes.without(scope);
-            self.vault.put_tokens(&tokens).await?;
+        if let Some(tokens) = self.vault.get_tokens_fresh(athlete).await? {
+            let narrowed = OAuthTokens { scopes: tokens.scopes.without(scope), ..tokens.clone() };
+            self.vault.replace_tokens(&tokens, &narrowed).await?;
         }
         if let Some(mut profile) = self.store.get_profile(athlete).await? {
             profile.scopes = profile.scopes.without(scope);

@@ -43,7 +43,8 @@ impl From<StoreError> for Outcome {
 impl From<VaultError> for Outcome {
     fn from(e: VaultError) -> Self {
         match e {
-            VaultError::Unavailable(_) => Outcome::Retry { reason: e.to_string() },
+            // A conflict: another container rotated the tokens meanwhile; the retry reads them.
+            VaultError::Unavailable(_) | VaultError::Conflict(_) => Outcome::Retry { reason: e.to_string() },
             _ => Outcome::Poison { reason: e.to_string() },
         }
     }

@@ -70,11 +70,38 @@ pub struct StackEnv {
     pub token_secret_prefix: String,
     pub strava_api_url: String,
     pub strava_oauth_url: String,
+    pub token_store: TokenStore,
+}
+
+/// Where athletes' OAuth tokens are kept (`TOKEN_STORE`; the template's `TokenStore`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum TokenStore {
+    /// One Secrets Manager secret per athlete under `TOKEN_SECRET_PREFIX` (the default).
+    #[default]
+    SecretsManager,
+    /// An item in the athlete's table partition, sealed with a data key of the KMS key
+    /// `TOKEN_KEY_ID` (AES-256-GCM).
+    DynamoKms { key_id: String },
+}
+
+impl TokenStore {
+    /// `TOKEN_STORE` (`secretsmanager`, the default, or `dynamodb-kms`, which requires
+    /// `TOKEN_KEY_ID`).
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        match env.optional("TOKEN_STORE").as_deref() {
+            None | Some("") | Some("secretsmanager") => Ok(TokenStore::SecretsManager),
+            Some("dynamodb-kms") => Ok(TokenStore::DynamoKms { key_id: env.required("TOKEN_KEY_ID")? }),
+            Some(other) => Err(ConfigError::Invalid {
+                var: "TOKEN_STORE",
+                reason: format!("{other:?} is neither \"secretsmanager\" nor \"dynamodb-kms\""),
+            }),
+        }
+    }
 }
 
 impl StackEnv {
     /// `QUEUE_URL`, `TABLE_NAME`, `APP_SECRET_ID`, `TOKEN_SECRET_PREFIX`, `STRAVA_API_URL`,
-    /// `STRAVA_OAUTH_URL`: all required.
+    /// `STRAVA_OAUTH_URL`: all required; the token store as [`TokenStore::read`].
     pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(StackEnv {
             queue_url: env.required("QUEUE_URL")?,
@@ -83,6 +110,7 @@ impl StackEnv {
             token_secret_prefix: env.required("TOKEN_SECRET_PREFIX")?,
             strava_api_url: env.required("STRAVA_API_URL")?,
             strava_oauth_url: env.required("STRAVA_OAUTH_URL")?,
+            token_store: TokenStore::read(env)?,
         })
     }
 }
@@ -120,6 +148,26 @@ mod tests {
     #[derive(Debug, thiserror::Error)]
     #[error("secret store unavailable")]
     struct Inner(#[source] std::io::Error);
+
+    #[test]
+    fn the_token_store_is_read_and_a_bad_one_is_named() {
+        let read = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            TokenStore::read(&Env(move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())))
+        };
+        assert_eq!(read(&[]), Ok(TokenStore::SecretsManager));
+        assert_eq!(read(&[("TOKEN_STORE", "secretsmanager")]), Ok(TokenStore::SecretsManager));
+        assert_eq!(
+            read(&[("TOKEN_STORE", "dynamodb-kms"), ("TOKEN_KEY_ID", "arn:aws:kms:eu-west-1:1:key/k")]),
+            Ok(TokenStore::DynamoKms { key_id: "arn:aws:kms:eu-west-1:1:key/k".into() })
+        );
+        assert_eq!(read(&[("TOKEN_STORE", "dynamodb-kms")]), Err(ConfigError::Missing("TOKEN_KEY_ID")));
+        let e = read(&[("TOKEN_STORE", "dynamodb")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "environment variable TOKEN_STORE: \"dynamodb\" is neither \"secretsmanager\" nor \"dynamodb-kms\""
+        );
+    }
 
     #[test]
     fn a_chain_reads_as_one_sentence_without_repeats() {

@@ -209,6 +209,10 @@ pub enum VaultError {
     Missing(String),
     #[error("secret store rejected the request: {0}")]
     Rejected(String),
+    /// A conditional replace found that another writer had replaced the value since it
+    /// was read ([`TokenVault::replace_tokens`]).
+    #[error("tokens of athlete {0} were replaced by another writer since they were read")]
+    Conflict(AthleteId),
 }
 
 /// OAuth tokens (one secret per athlete) and the app credentials.
@@ -231,8 +235,21 @@ pub trait TokenVault: Send + Sync {
     ) -> impl Future<Output = Result<Option<OAuthTokens>, VaultError>> + Send {
         self.get_tokens(athlete)
     }
-    /// Creates or replaces the athlete's tokens.
+    /// Creates or replaces the athlete's tokens, whatever is stored (a new authorization).
     fn put_tokens(&self, tokens: &OAuthTokens) -> impl Future<Output = Result<(), VaultError>> + Send;
+    /// Replaces `previous` (the pair as this process read it) by `next` (a rotation),
+    /// unless another writer replaced `previous` since: then [`VaultError::Conflict`] and
+    /// nothing is written, so a pair read before another container's rotation or a new
+    /// authorization never overwrites it. A vault without conditional writes (Secrets
+    /// Manager) replaces unconditionally.
+    fn replace_tokens(
+        &self,
+        previous: &OAuthTokens,
+        next: &OAuthTokens,
+    ) -> impl Future<Output = Result<(), VaultError>> + Send {
+        let _ = previous;
+        self.put_tokens(next)
+    }
     /// Deletes the athlete's tokens at once (no recovery window); idempotent.
     fn delete_tokens(&self, athlete: AthleteId) -> impl Future<Output = Result<(), VaultError>> + Send;
     fn app_credentials(&self) -> impl Future<Output = Result<AppCredentials, VaultError>> + Send;

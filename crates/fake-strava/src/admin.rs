@@ -63,8 +63,10 @@ impl FakeState {
     /// callback's status.
     pub async fn push_event(&self, event: &Value) -> Result<u16, String> {
         let sub = self.subscription().ok_or("no push subscription")?;
-        let client =
-            reqwest::Client::builder().timeout(std::time::Duration::from_secs(2)).build().map_err(|e| e.to_string())?;
+        let client = crate::http_client_builder()
+            .timeout(std::time::Duration::from_secs(2))
+            .build()
+            .map_err(|e| e.to_string())?;
         let response =
             client.post(&sub.callback_url).json(event).send().await.map_err(|e| e.without_url().to_string())?;
         Ok(response.status().as_u16())

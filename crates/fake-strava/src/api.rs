@@ -327,7 +327,7 @@ pub async fn create_subscription(
 
 /// Strava's check: the callback must answer 200 with `{"hub.challenge": X}` within 2 s.
 async fn challenge_ok(callback: &str, verify: &str, challenge: &str) -> bool {
-    let Ok(client) = reqwest::Client::builder().timeout(Duration::from_secs(2)).build() else { return false };
+    let Ok(client) = crate::http_client_builder().timeout(Duration::from_secs(2)).build() else { return false };
     let request = client.get(callback).query(&[
         ("hub.mode", "subscribe"),
         ("hub.challenge", challenge),

@@ -19,6 +19,18 @@ use std::path::PathBuf;
 use axum::Router;
 use axum::routing::{get, post};
 
+/// A reqwest client builder for the fake's own calls (webhook pushes and subscription
+/// checks, plain HTTP to local handlers): the workspace builds reqwest without a default
+/// crypto provider, so the fake names one (`ring`) and trusts no roots.
+pub(crate) fn http_client_builder() -> reqwest::ClientBuilder {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    match rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions() {
+        Ok(config) => reqwest::Client::builder()
+            .use_preconfigured_tls(config.with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth()),
+        Err(_) => reqwest::Client::builder(),
+    }
+}
+
 pub use state::{FakeConfig, FakeState, Fault, FaultKind, LoggedRequest};
 
 /// Builds the router over a shared state.

@@ -16,7 +16,7 @@ use stravasync_testkit::scored_activity;
 
 #[tokio::main]
 async fn main() {
-    let sdk = stravasync_aws::load_sdk_config().await;
+    let sdk = stravasync_aws::sdk_config_from_env().expect("AWS environment (run under infra/with-moto.sh)");
     let stack = LocalStack::create(sdk, ResourceNames::local(&unique_suffix("reads")), &local_app_credentials())
         .await
         .expect("a local stack (run under infra/with-moto.sh)");

@@ -30,7 +30,7 @@ impl RollupConfig {
 pub type AwsRollup = Rollup<DynamoStore, SqsQueue>;
 
 impl AwsRollup {
-    pub fn build(sdk: &aws_config::SdkConfig, config: &RollupConfig) -> Self {
+    pub fn build(sdk: &stravasync_aws::SdkConfig, config: &RollupConfig) -> Self {
         Rollup::new(
             DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name),
             SqsQueue::new(aws_sdk_sqs::Client::new(sdk), &config.queue_url),

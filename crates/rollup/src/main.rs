@@ -6,7 +6,7 @@ use stravasync_rollup::deps::{AwsRollup, RollupConfig};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let rollup = &AwsRollup::build(&stravasync_aws::load_sdk_config().await, &RollupConfig::from_env()?);
+    let rollup = &AwsRollup::build(&stravasync_aws::sdk_config_from_env()?, &RollupConfig::from_env()?);
     let handler = |event: LambdaEvent<serde_json::Value>| async move { rollup.handle_json(event.payload).await };
     run(service_fn(handler)).await
 }

@@ -72,7 +72,7 @@ fn error_message(body: &[u8], sensitive: bool) -> String {
 
 impl StravaClient {
     pub fn new(config: StravaConfig) -> Result<Self, StravaError> {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::http_client_builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .user_agent(concat!("stravasync/", env!("CARGO_PKG_VERSION")))

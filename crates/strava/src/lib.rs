@@ -15,6 +15,7 @@ mod config;
 mod error;
 mod rate;
 mod session;
+pub mod tls;
 mod types;
 
 pub use client::StravaClient;

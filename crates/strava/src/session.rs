@@ -12,13 +12,16 @@
 //! 3. if Strava refuses the refresh token, the pair is read fresh once more: a rotation
 //!    that landed between the read and the refresh shows up as a different refresh token,
 //!    which is tried; the same token refused again is a revoked authorization
-//!    ([`StravaError::Unauthorized`]).
+//!    ([`StravaError::Unauthorized`]);
+//! 4. the rotated pair replaces the pair read in 1 only if nothing else replaced it
+//!    meanwhile ([`TokenVault::replace_tokens`]); if something did, the stored pair wins
+//!    and the session starts again from it (once).
 
 use reqwest::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
 use stravasync_core::Secret;
 use stravasync_core::model::{ActivityId, ActivitySummary, AthleteId, OAuthTokens};
-use stravasync_core::ports::TokenVault;
+use stravasync_core::ports::{TokenVault, VaultError};
 use stravasync_core::streams::{REQUESTED_KEYS, StreamSet};
 
 use crate::client::StravaClient;
@@ -83,6 +86,7 @@ impl<'a, V: TokenVault> AthleteSession<'a, V> {
     async fn refresh(&mut self, refused_access: Option<&Secret>) -> Result<OAuthTokens, StravaError> {
         let mut current = self.load(true).await?;
         let mut retried = false;
+        let mut conflicts = 0;
         loop {
             let refused = refused_access.is_some_and(|a| a.constant_time_eq(current.access_token.expose()));
             if !refused && !self.expiring(&current) {
@@ -99,7 +103,17 @@ impl<'a, V: TokenVault> AthleteSession<'a, V> {
                         scopes: current.scopes.clone(),
                         connected_at: current.connected_at,
                     };
-                    self.vault.put_tokens(&fresh).await?;
+                    match self.vault.replace_tokens(&current, &fresh).await {
+                        // Another writer stored a pair since `current` was read (a rotation
+                        // elsewhere, a new authorization): theirs stays; start again from it.
+                        Err(VaultError::Conflict(_)) if conflicts == 0 => {
+                            conflicts += 1;
+                            tracing::info!(athlete_id = self.athlete, "tokens replaced elsewhere during the refresh");
+                            current = self.load(true).await?;
+                            continue;
+                        }
+                        other => other?,
+                    }
                     self.refreshes += 1;
                     tracing::info!(athlete_id = self.athlete, expires_at = fresh.expires_at, "strava tokens refreshed");
                     return Ok(fresh);

@@ -339,7 +339,8 @@ async fn oauth_code_exchange_and_deauthorize() {
             && url.contains("state=st4te")
             && url.contains("scope=read%2Cactivity%3Aread_all")
     );
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http =
+        stravasync_strava::tls::http_client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let location = http.get(&url).send().await.unwrap().headers()["location"].to_str().unwrap().to_string();
     let redirect = reqwest::Url::parse(&location).unwrap();
     let q: std::collections::HashMap<_, _> = redirect.query_pairs().into_owned().collect();

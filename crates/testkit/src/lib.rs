@@ -45,13 +45,13 @@ pub fn fixtures_dir() -> PathBuf {
 
 /// The SDK config of the moto server in `AWS_ENDPOINT_URL`, refusing anything that is not
 /// on 127.0.0.1 so a test can never touch a real account.
-pub async fn moto_sdk() -> aws_config::SdkConfig {
+pub async fn moto_sdk() -> stravasync_aws::SdkConfig {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
     assert!(
         endpoint.starts_with("http://127.0.0.1"),
         "these tests need a local moto server: run them with `make test` (infra/with-moto.sh sets AWS_ENDPOINT_URL)"
     );
-    stravasync_aws::load_sdk_config().await
+    stravasync_aws::sdk_config_from_env().expect("infra/with-moto.sh sets the region and credentials")
 }
 
 /// A fresh stack with unique names on the local moto server.

@@ -344,6 +344,16 @@ impl TokenVault for MemoryVault {
         Ok(())
     }
 
+    /// Compare-and-swap, as the DynamoDB vault's conditional write.
+    async fn replace_tokens(&self, previous: &OAuthTokens, next: &OAuthTokens) -> Result<(), VaultError> {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        if tokens.get(&previous.athlete_id) != Some(previous) {
+            return Err(VaultError::Conflict(previous.athlete_id));
+        }
+        tokens.insert(next.athlete_id, next.clone());
+        Ok(())
+    }
+
     async fn delete_tokens(&self, athlete: AthleteId) -> Result<(), VaultError> {
         self.tokens.lock().unwrap_or_else(|p| p.into_inner()).remove(&athlete);
         Ok(())

@@ -36,8 +36,8 @@ use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use serde_json::json;
 use stravasync_aws::dynamo::DynamoStore;
-use stravasync_aws::secrets::SecretsVault;
 use stravasync_aws::sqs::SqsQueue;
+use stravasync_aws::vault::Vault;
 use stravasync_core::Secret;
 use stravasync_core::event::{AspectType, MAX_EVENT_CLOCK_SKEW_S, ObjectType, QueueMessage, WebhookEvent};
 use stravasync_core::model::AppCredentials;
@@ -136,22 +136,18 @@ pub struct Webhook<Q, V, S> {
 pub use stravasync_core::config::StartupError;
 
 /// The webhook on the AWS adapters.
-pub type AwsWebhook = Webhook<SqsQueue, SecretsVault, DynamoStore>;
+pub type AwsWebhook = Webhook<SqsQueue, Vault, DynamoStore>;
 
 impl AwsWebhook {
     /// From the Lambda environment (see [`WebhookConfig`]).
-    pub async fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, StartupError> {
+    pub async fn from_env(sdk: &stravasync_aws::SdkConfig) -> Result<Self, StartupError> {
         Self::build(sdk, WebhookConfig::from_env()?).await
     }
 
     /// The queue, vault and table clients, and the app credentials from the vault.
-    pub async fn build(sdk: &aws_config::SdkConfig, config: WebhookConfig) -> Result<Self, StartupError> {
+    pub async fn build(sdk: &stravasync_aws::SdkConfig, config: WebhookConfig) -> Result<Self, StartupError> {
         let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), &config.stack.queue_url);
-        let vault = SecretsVault::new(
-            aws_sdk_secretsmanager::Client::new(sdk),
-            &config.stack.app_secret_id,
-            &config.stack.token_secret_prefix,
-        );
+        let vault = Vault::from_stack(sdk, &config.stack);
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.stack.table_name);
         Webhook::new(config, queue, vault, store).await
     }

@@ -28,7 +28,8 @@ async fn a_full_connect_and_event_flow_logs_no_secret() {
     let location = connect.headers.iter().find(|(k, _)| *k == "location").unwrap().1.clone();
     let cookie = connect.headers.iter().find(|(k, _)| *k == "set-cookie").unwrap().1.clone();
     let nonce = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_string();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http =
+        stravasync_strava::tls::http_client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let back = http.get(&location).send().await.unwrap().headers()["location"].to_str().unwrap().to_string();
     let back = reqwest::Url::parse(&back).unwrap();
     let callback = axum::http::Request::get(format!("{}?{}", back.path(), back.query().unwrap_or_default()))

@@ -8,6 +8,7 @@
 //! | stream chunk, before set ids | `ATH#<athlete>` | `STR#<activity>#<index:05>` | read and deleted, never written |
 //! | PMC day | `ATH#<athlete>` | `PMC#<date>` | `load`, `ctl`, `atl`, `tsb` as numbers |
 //! | PMC dirty marker | `ATH#<athlete>` | `PMCDIRTY` | `dirty_from`; `gsi2pk = PMC_DIRTY`, `gsi2sk = <athlete>` (sparse index `listing`) |
+//! | OAuth tokens (`TokenStore=dynamodb-kms` only) | `ATH#<athlete>` | `TOKENS` | `v`, `data_key`, `nonce`, `sealed`: see [`crate::kms_vault`]; deleted by the vault, not by `delete_athlete` |
 //! | rate window | `RATE` | `<kind>#<start>` | `used`, `expires_at` (TTL) |
 //!
 //! Everything of one athlete shares a partition key, so deleting an athlete is one

@@ -6,8 +6,8 @@
 use fake_strava::{FakeConfig, RunningFake};
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::local::LocalStack;
-use stravasync_aws::secrets::SecretsVault;
 use stravasync_aws::sqs::SqsQueue;
+use stravasync_aws::vault::Vault;
 use stravasync_consumer::{Consumer, ConsumerConfig};
 use stravasync_core::Secret;
 use stravasync_core::event::{Job, QueueMessage};
@@ -41,11 +41,18 @@ pub fn fake_config() -> FakeConfig {
 pub struct Harness {
     pub stack: LocalStack,
     pub fake: RunningFake,
-    pub consumer: Consumer<DynamoStore, SecretsVault, SqsQueue>,
+    /// The consumer on the stack's token store (Secrets Manager unless [`harness_kms`]).
+    pub consumer: Consumer<DynamoStore, Vault, SqsQueue>,
 }
 
 pub async fn harness(label: &str, scope: &str) -> Harness {
     harness_with(label, scope, fake_config(), |_| {}).await
+}
+
+/// As [`harness`], with tokens in the table under a KMS key (`TOKEN_STORE=dynamodb-kms`).
+pub async fn harness_kms(label: &str, scope: &str) -> Harness {
+    let stack = test_stack(label).await.with_kms_token_store().await.expect("KMS key on moto");
+    harness_on(stack, scope, fake_config(), |_| {}).await
 }
 
 pub async fn harness_with(
@@ -54,11 +61,19 @@ pub async fn harness_with(
     fake_config: FakeConfig,
     tweak: impl FnOnce(&mut ConsumerConfig),
 ) -> Harness {
-    let stack = test_stack(label).await;
+    harness_on(test_stack(label).await, scope, fake_config, tweak).await
+}
+
+async fn harness_on(
+    stack: LocalStack,
+    scope: &str,
+    fake_config: FakeConfig,
+    tweak: impl FnOnce(&mut ConsumerConfig),
+) -> Harness {
     let fake = fake_strava::start(fake_config).await.unwrap();
     let mut config = consumer_config(&stack, &fake);
     tweak(&mut config);
-    let consumer = Consumer::new(config, strava_client(&fake), stack.store(), stack.vault(), queue_of(&stack));
+    let consumer = Consumer::new(config, strava_client(&fake), stack.store(), stack.token_vault(), queue_of(&stack));
     for athlete in fake.state.athlete_ids() {
         connect(&fake, &consumer.vault, &consumer.store, athlete, scope).await;
     }
