@@ -8,17 +8,36 @@ use stravasync_core::LocalDate;
 use stravasync_core::metrics;
 use stravasync_core::model::{ActivitySummary, PmcConstants};
 use stravasync_core::pmc::{self, PmcState};
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::{ActivityStore, TokenVault};
 
 #[tokio::test]
 async fn the_demo_scenario_ends_in_the_pmc_of_the_athletes_activities() {
+    demo_scenario(false).await;
+}
+
+/// The same scenario with every token sealed by KMS in the table (`TokenStore=dynamodb-kms`):
+/// the OAuth callback stores them, the consumer reads them for the backfill and the pushes.
+#[tokio::test]
+async fn the_demo_scenario_on_the_kms_token_store() {
+    demo_scenario(true).await;
+}
+
+async fn demo_scenario(kms_tokens: bool) {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
     assert!(endpoint.starts_with("http://127.0.0.1"), "run through `make test` (needs the local moto server)");
     let now = 1_795_300_000; // 2026-11-21
-    let report =
-        run(DemoOptions { suffix: format!("e2e-{}", std::process::id()), activities: 40, seed: 3, now }, |_| {})
-            .await
-            .expect("demo scenario");
+    let report = run(
+        DemoOptions {
+            suffix: format!("e2e-{kms_tokens}-{}", std::process::id()),
+            activities: 40,
+            seed: 3,
+            now,
+            kms_tokens,
+        },
+        |_| {},
+    )
+    .await
+    .expect("demo scenario");
     assert!(report.session_cookie.starts_with("stravasync_session="), "{}", report.session_cookie);
     assert_eq!(report.deleted_activities, 1);
 
@@ -58,4 +77,10 @@ async fn the_demo_scenario_ends_in_the_pmc_of_the_athletes_activities() {
         );
     }
     assert!(expected.last().unwrap().ctl > 0.0);
+
+    // The athlete's tokens are where the stack keeps them, and only there.
+    let in_store = report.stack.token_vault().get_tokens_fresh(report.athlete).await.unwrap();
+    assert_eq!(in_store.map(|t| t.athlete_id), Some(report.athlete));
+    let as_secret = report.stack.vault().get_tokens_fresh(report.athlete).await.unwrap();
+    assert_eq!(as_secret.is_some(), !kms_tokens, "a per-athlete secret exists only on the Secrets Manager store");
 }

@@ -66,11 +66,13 @@ async fn send(request: HttpRequest, read_timeout: Option<Duration>) -> Result<Ht
     let client = CLIENT.as_ref().map_err(|e| ConnectorError::other(e.clone().into(), None))?;
     let request = request.try_into_http1x().map_err(|e| ConnectorError::other(e.into(), None))?;
     let (parts, body) = request.into_parts();
-    let body = body
+    let request_body = body
         .bytes()
         .ok_or_else(|| ConnectorError::other("streaming request bodies are not supported".into(), None))?
         .to_vec();
-    let mut builder = client.request(parts.method, parts.uri.to_string()).headers(parts.headers).body(body);
+    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut builder =
+        client.request(parts.method, parts.uri.to_string()).headers(parts.headers).body(request_body.clone());
     if let Some(timeout) = read_timeout {
         builder = builder.timeout(timeout);
     }
@@ -79,7 +81,16 @@ async fn send(request: HttpRequest, read_timeout: Option<Duration>) -> Result<Ht
     let status = StatusCode::try_from(parts.status.as_u16()).map_err(|e| ConnectorError::other(e.into(), None))?;
     // A streaming body, not bytes: the SDK logs responses at TRACE, and a streaming body
     // prints as `BoxBody`, never its content (secrets, data keys).
-    let mut out = HttpResponse::new(status, SdkBody::from_body_1_x(body));
+    let body = match (meter::enabled(), target) {
+        (true, Some(target)) => {
+            use http_body_util::BodyExt;
+            let bytes = body.collect().await.map_err(connector_error)?.to_bytes();
+            meter::record(&target, &request_body, &bytes);
+            SdkBody::from_body_1_x(http_body_util::Full::new(bytes))
+        }
+        _ => SdkBody::from_body_1_x(body),
+    };
+    let mut out = HttpResponse::new(status, body);
     for (name, value) in &parts.headers {
         if let Ok(value) = value.to_str() {
             out.headers_mut().append(name.as_str().to_owned(), value.to_owned());
@@ -106,6 +117,86 @@ impl HttpClient for ReqwestHttpClient {
 /// The HTTP client every SDK client of the process uses (see the module's notes).
 pub fn sdk_http_client() -> SharedHttpClient {
     SharedHttpClient::new(ReqwestHttpClient)
+}
+
+/// A request meter for measurements (`stravasync cost`): off unless started, and then it
+/// counts every SDK call of the process by service and operation, with its bytes and (for
+/// DynamoDB) the capacity units it bills ([`crate::capacity`]). While on, response
+/// bodies are read whole before the SDK parses them.
+pub mod meter {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// What the calls of one operation (`service:Operation`) added up to.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct Calls {
+        pub requests: u64,
+        pub request_bytes: u64,
+        pub response_bytes: u64,
+        pub write_units: f64,
+        pub read_units: f64,
+    }
+
+    static ON: AtomicBool = AtomicBool::new(false);
+    static CALLS: Mutex<BTreeMap<String, Calls>> = Mutex::new(BTreeMap::new());
+
+    /// Clears the counts and starts counting.
+    pub fn start() {
+        CALLS.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        ON.store(true, Ordering::SeqCst);
+    }
+
+    /// Stops counting; the counts since [`start`].
+    pub fn stop() -> BTreeMap<String, Calls> {
+        ON.store(false, Ordering::SeqCst);
+        std::mem::take(&mut *CALLS.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub(super) fn enabled() -> bool {
+        ON.load(Ordering::Relaxed)
+    }
+
+    /// `DynamoDB_20120810.PutItem` → `dynamodb:PutItem`, and so on for the JSON protocols.
+    fn operation(target: &str) -> String {
+        let (service, op) = target.split_once('.').unwrap_or(("?", target));
+        let service = match service {
+            s if s.starts_with("DynamoDB") => "dynamodb",
+            "TrentService" => "kms",
+            "AmazonSQS" => "sqs",
+            s => s,
+        };
+        format!("{}:{op}", service.to_ascii_lowercase())
+    }
+
+    pub(super) fn record(target: &str, request: &[u8], response: &[u8]) {
+        let name = operation(target);
+        let (write_units, read_units) = match name.strip_prefix("dynamodb:") {
+            Some(op) => {
+                let parse = |b: &[u8]| serde_json::from_slice(b).unwrap_or_default();
+                crate::capacity::units(op, &parse(request), &parse(response))
+            }
+            None => (0.0, 0.0),
+        };
+        let mut calls = CALLS.lock().unwrap_or_else(|p| p.into_inner());
+        let c = calls.entry(name).or_default();
+        c.requests += 1;
+        c.request_bytes += request.len() as u64;
+        c.response_bytes += response.len() as u64;
+        c.write_units += write_units;
+        c.read_units += read_units;
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn operations_are_named_by_service_and_call() {
+            assert_eq!(super::operation("DynamoDB_20120810.BatchWriteItem"), "dynamodb:BatchWriteItem");
+            assert_eq!(super::operation("TrentService.GenerateDataKey"), "kms:GenerateDataKey");
+            assert_eq!(super::operation("secretsmanager.GetSecretValue"), "secretsmanager:GetSecretValue");
+            assert_eq!(super::operation("AmazonSQS.SendMessage"), "sqs:SendMessage");
+        }
+    }
 }
 
 /// Why the Lambda environment does not give an SDK configuration.

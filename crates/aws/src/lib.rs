@@ -13,6 +13,7 @@
 //! Lambda environment's region and credentials, the standard `AWS_ENDPOINT_URL` (a moto
 //! server locally), and the process's one HTTPS client.
 
+pub mod capacity;
 pub mod dynamo;
 pub mod http;
 pub mod kms_vault;

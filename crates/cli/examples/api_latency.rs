@@ -14,7 +14,13 @@ use stravasync_cli::demo::{DemoOptions, run};
 #[tokio::main]
 async fn main() {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let options = DemoOptions { suffix: format!("latency-{}", std::process::id()), activities: 60, seed: 7, now };
+    let options = DemoOptions {
+        suffix: format!("latency-{}", std::process::id()),
+        activities: 60,
+        seed: 7,
+        now,
+        kms_tokens: false,
+    };
     let report = run(options, |_| {}).await.expect("the demo stack (run under infra/with-moto.sh)");
     let http = stravasync_strava::tls::http_client_builder().build().expect("an HTTP client");
     let newest = report.stack.store();

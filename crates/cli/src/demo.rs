@@ -37,6 +37,9 @@ pub struct DemoOptions {
     pub seed: u64,
     /// Unix seconds of "now": the generated season ends the day before.
     pub now: i64,
+    /// Tokens sealed with KMS in the table (`TOKEN_STORE=dynamodb-kms`) instead of one
+    /// Secrets Manager secret per athlete.
+    pub kms_tokens: bool,
 }
 
 #[derive(Clone)]
@@ -87,7 +90,7 @@ fn step<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> DemoError {
 }
 
 /// Strava's push of one event to the webhook; anything but a 200 stops the demo.
-async fn push(fake: &RunningFake, event: &serde_json::Value) -> Result<(), DemoError> {
+pub(crate) async fn push(fake: &RunningFake, event: &serde_json::Value) -> Result<(), DemoError> {
     match fake.state.push_event(event).await.map_err(step("push"))? {
         200 => Ok(()),
         status => Err(DemoError { step: "push", message: format!("webhook answered {status} to {event}") }),
@@ -97,8 +100,11 @@ async fn push(fake: &RunningFake, event: &serde_json::Value) -> Result<(), DemoE
 pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport, DemoError> {
     let app = local_app_credentials();
     let sdk = crate::sdk_config().await;
-    let stack =
+    let mut stack =
         LocalStack::create(sdk, ResourceNames::local(&options.suffix), &app).await.map_err(step("bootstrap"))?;
+    if options.kms_tokens {
+        stack = stack.with_kms_token_store().await.map_err(step("bootstrap"))?;
+    }
     say(&format!("local AWS ready: table {}, queue {}", stack.names.table, stack.names.queue));
 
     let today = LocalDate::from_unix_seconds(options.now);

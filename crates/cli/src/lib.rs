@@ -13,6 +13,8 @@
 
 pub mod chart;
 #[cfg(feature = "demo")]
+pub mod cost;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod metrics_report;
 pub mod ops;

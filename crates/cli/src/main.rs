@@ -151,6 +151,20 @@ enum Command {
         #[arg(long)]
         callback: String,
     },
+    /// The monthly AWS bill per athlete for both token stores, from a measurement of the
+    /// pipeline on the local stack (needs the moto server: `infra/with-moto.sh`).
+    #[cfg(feature = "demo")]
+    Cost {
+        /// Athletes of the deployment (shares its fixed costs).
+        #[arg(long, default_value_t = 1000)]
+        athletes: u32,
+        /// Activities each athlete records a month.
+        #[arg(long, default_value_t = 20.0)]
+        activities_per_month: f64,
+        /// New activities measured per store.
+        #[arg(long, default_value_t = 20)]
+        sample: u32,
+    },
     /// Print the AWS resource definitions the local bootstrap uses, as JSON (checked
     /// against template.yaml by infra/check_template.py).
     Resources,
@@ -238,6 +252,8 @@ fn run(cli: Cli) -> Result<String, CliError> {
         Command::Dlq { command: DlqCommand::Redrive { max } } => block_on(stack::dlq_redrive(max)),
         #[cfg(feature = "demo")]
         Command::Demo { activities, seed, svg, serve } => run_demo(activities, seed, &svg, serve),
+        #[cfg(feature = "demo")]
+        Command::Cost { athletes, activities_per_month, sample } => run_cost(athletes, activities_per_month, sample),
         Command::Local { command: LocalCommand::Up { name, yes_real_aws } } => {
             block_on(stravasync_cli::ops::up(&name, yes_real_aws))
         }
@@ -262,6 +278,29 @@ fn run(cli: Cli) -> Result<String, CliError> {
 }
 
 #[cfg(feature = "demo")]
+fn run_cost(athletes: u32, activities_per_month: f64, sample: u32) -> Result<String, CliError> {
+    if !stravasync_cli::ops::endpoint_is_local(std::env::var("AWS_ENDPOINT_URL").ok().as_deref()) {
+        return Err(
+            InputError::new("the cost measurement runs against a local moto server: use infra/with-moto.sh").into()
+        );
+    }
+    if !(activities_per_month.is_finite() && activities_per_month >= 0.0) || athletes == 0 || sample == 0 {
+        return Err(
+            InputError::new("--athletes and --sample must be positive, --activities-per-month not negative").into()
+        );
+    }
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let runtime = tokio::runtime::Runtime::new().map_err(CliError::runtime("async runtime"))?;
+    let mut measured = Vec::new();
+    for kms in [false, true] {
+        let m = runtime.block_on(stravasync_cli::cost::measure(kms, sample, now)).map_err(CliError::runtime("cost"))?;
+        measured.push(m);
+    }
+    Ok(stravasync_cli::cost::report(&measured, athletes, activities_per_month, &stravasync_cli::cost::Prices::LIST))
+}
+
+#[cfg(feature = "demo")]
 fn run_demo(activities: u32, seed: u64, svg: &std::path::Path, serve: bool) -> Result<String, CliError> {
     if !stravasync_cli::ops::endpoint_is_local(std::env::var("AWS_ENDPOINT_URL").ok().as_deref()) {
         return Err(InputError::new(
@@ -272,7 +311,8 @@ fn run_demo(activities: u32, seed: u64, svg: &std::path::Path, serve: bool) -> R
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let runtime = tokio::runtime::Runtime::new().map_err(CliError::runtime("async runtime"))?;
-    let options = stravasync_cli::demo::DemoOptions { suffix: format!("demo-{now}"), activities, seed, now };
+    let options =
+        stravasync_cli::demo::DemoOptions { suffix: format!("demo-{now}"), activities, seed, now, kms_tokens: false };
     let report = runtime
         .block_on(stravasync_cli::demo::run(options, |line| println!("- {line}")))
         .map_err(CliError::runtime("demo"))?;
