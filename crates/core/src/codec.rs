@@ -9,9 +9,12 @@
 //! - `latlng` is two such columns (latitudes, then longitudes);
 //! - `moving` is bit-packed.
 //!
-//! Format 2 (written since the efficiency work) compresses the columns with zstd level 3,
-//! either as one frame or one frame per column, whichever is smaller (one frame wins on
-//! tiny activities, a frame per column on long ones: each column's statistics differ).
+//! Format 2 (written since the efficiency work) chooses each column's difference order
+//! by the order-0 entropy of its bytes and compresses the columns with zstd's optimal
+//! parser (tuned level 11, see [`Zstd`]), either as one frame or one frame per column,
+//! whichever is smaller (one frame wins on tiny activities, a frame per column on long
+//! ones: each column's statistics differ). How a frame was made is not part of the
+//! format: chunks written at level 3 by the first format 2 release decode the same.
 //! Format 1 (one plain delta per column, one frame at level 9) is still read. The blob is
 //! cut into chunks of at most [`CHUNK_PAYLOAD_BYTES`]. Each chunk carries a header (format version, index, count,
 //! blob length, FNV-1a checksum of the blob) so a missing, truncated, duplicated or
@@ -32,7 +35,8 @@ pub const CHUNK_PAYLOAD_BYTES: usize = 256 * 1024;
 pub const MAX_RAW_BYTES: usize = 64 * 1024 * 1024;
 /// Largest expansion of any zstd frame (RLE blocks of 128 KiB from 4 bytes).
 const MAX_EXPANSION: u64 = 32_768;
-const ZSTD_LEVEL: i32 = 3;
+/// The zstd level whose parameters, tuned in [`Zstd`], make the stored frames.
+const ZSTD_LEVEL: i32 = 11;
 /// Format 2 blob packing: the first byte says one zstd frame or one per column.
 const PACK_ONE_FRAME: u8 = 0;
 const PACK_FRAME_PER_COLUMN: u8 = 1;
@@ -87,9 +91,10 @@ pub fn encode_chunks(set: &StreamSet) -> Result<Vec<Vec<u8>>, CodecError> {
 /// As [`encode_chunks`], with a chosen payload size (tests use tiny ones to exercise
 /// chunk boundaries).
 pub fn encode_chunks_sized(set: &StreamSet, payload_bytes: usize) -> Result<Vec<Vec<u8>>, CodecError> {
-    let mut zstd = Zstd::new()?;
-    let pieces = encode_column_pieces(set, &mut zstd)?;
-    let blob = pack(&pieces, &mut zstd)?;
+    let blob = Zstd::with(|zstd| {
+        let pieces = encode_column_pieces(set, zstd)?;
+        pack(&pieces, zstd)
+    })?;
     let payload_bytes = payload_bytes.max(1);
     let count = blob.len().div_ceil(payload_bytes).max(1);
     let count16 = u16::try_from(count).map_err(|_| CodecError::TooLarge(count))?;
@@ -276,15 +281,53 @@ fn parse_header(index: usize, chunk: &[u8]) -> Result<Header, CodecError> {
     })
 }
 
-/// One zstd compression context for all the frames of one encode (a context per frame
-/// costs more than compressing a small column).
+/// The zstd context every stored frame is made with, reused for all the frames of the
+/// thread's encodes (making one costs more than compressing a small column). Level 11's
+/// optimal parser (`btopt`) with the shallowest search, 6-byte minimum matches, a target
+/// length of 16 and level 11's tables for inputs up to 16 KiB: the columns are varints of
+/// small differences, so what pays is the entropy-aware parse of literals and short
+/// repeats, not a deep match search or a wide window (edge810: 6.4 % smaller than level 3
+/// at about a quarter of level 11's time). Frames decode the same whatever made them.
 struct Zstd(zstd::bulk::Compressor<'static>);
 
+thread_local! {
+    /// The thread's contexts, kept between encodes: making them costs more than
+    /// compressing a short activity.
+    static CONTEXTS: std::cell::RefCell<Option<Zstd>> = const { std::cell::RefCell::new(None) };
+}
+
 impl Zstd {
-    fn new() -> Result<Self, CodecError> {
-        zstd::bulk::Compressor::new(ZSTD_LEVEL).map(Zstd).map_err(|e| CodecError::Compress(e.to_string()))
+    /// Runs `f` with this thread's contexts (made on first use).
+    fn with<T>(f: impl FnOnce(&mut Zstd) -> Result<T, CodecError>) -> Result<T, CodecError> {
+        CONTEXTS.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let zstd = match &mut *slot {
+                Some(zstd) => zstd,
+                empty => empty.insert(Zstd::new()?),
+            };
+            f(zstd)
+        })
     }
 
+    fn new() -> Result<Self, CodecError> {
+        use zstd::zstd_safe::{CParameter, Strategy};
+        let err = |e: std::io::Error| CodecError::Compress(e.to_string());
+        let mut zstd = zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(err)?;
+        for parameter in [
+            CParameter::Strategy(Strategy::ZSTD_btopt),
+            CParameter::SearchLog(1),
+            CParameter::MinMatch(6),
+            CParameter::TargetLength(16),
+            CParameter::WindowLog(14),
+            CParameter::HashLog(14),
+            CParameter::ChainLog(15),
+        ] {
+            zstd.set_parameter(parameter).map_err(err)?;
+        }
+        Ok(Zstd(zstd))
+    }
+
+    /// A frame as stored.
     fn compress(&mut self, raw: &[u8]) -> Result<Vec<u8>, CodecError> {
         self.0.compress(raw).map_err(|e| CodecError::Compress(e.to_string()))
     }
@@ -292,11 +335,22 @@ impl Zstd {
 
 /// A column written with first differences and with second differences: the one that
 /// compresses smaller (second differences win on smooth streams: distance, altitude,
-/// speed, position; first differences on the jumpy ones: power, heart rate, cadence).
+/// speed, position; first differences on the jumpy ones: power, heart rate, cadence),
+/// judged by the bytes' order-0 entropy (the columns are mostly one-byte varints, which
+/// zstd codes as literals), then compressed as stored.
 fn smaller_of(zstd: &mut Zstd, column: impl Fn(bool) -> Vec<u8>) -> Result<Piece, CodecError> {
     let (first, second) = (column(false), column(true));
-    let (a, b) = (zstd.compress(&first)?, zstd.compress(&second)?);
-    Ok(if b.len() < a.len() { Piece { raw: second, frame: Some(b) } } else { Piece { raw: first, frame: Some(a) } })
+    let chosen = if entropy_bits(&second) < entropy_bits(&first) { second } else { first };
+    let frame = zstd.compress(&chosen)?;
+    Ok(Piece { raw: chosen, frame: Some(frame) })
+}
+
+/// Order-0 entropy of `bytes`, in bits: what an ideal coder of single bytes would need.
+fn entropy_bits(bytes: &[u8]) -> f64 {
+    let mut counts = [0u32; 256];
+    bytes.iter().for_each(|&b| counts[usize::from(b)] += 1);
+    let n = bytes.len() as f64;
+    counts.iter().filter(|&&c| c > 0).map(|&c| f64::from(c) * (n / f64::from(c)).log2()).sum()
 }
 
 /// Raw column bytes, with their zstd frame when the choice of encoding already made it
@@ -324,22 +378,24 @@ fn encode_column_pieces(set: &StreamSet, zstd: &mut Zstd) -> Result<Vec<Piece>, 
     put_varint(&mut head, channels as u64);
     let mut pieces = vec![Piece::raw(head)];
     for (key, data) in numeric {
+        let column = Column::of(data);
         pieces.push(smaller_of(zstd, |second| {
             let mut out = Vec::with_capacity(data.len() * 2);
             out.push(key as u8);
             put_varint(&mut out, data.len() as u64);
-            put_f64_column(&mut out, data, second);
+            column.write(&mut out, second);
             out
         })?);
     }
     if let Some(latlng) = &set.latlng {
         let (lat, lng): (Vec<f64>, Vec<f64>) = latlng.iter().map(|p| (p[0], p[1])).unzip();
+        let (lat, lng) = (Column::of(&lat), Column::of(&lng));
         pieces.push(smaller_of(zstd, |second| {
             let mut out = Vec::with_capacity(latlng.len() * 4);
             out.push(LATLNG_ID);
             put_varint(&mut out, latlng.len() as u64);
-            put_f64_column(&mut out, &lat, second);
-            put_f64_column(&mut out, &lng, second);
+            lat.write(&mut out, second);
+            lng.write(&mut out, second);
             out
         })?);
     }
@@ -398,35 +454,62 @@ fn decode_columns(raw: &[u8]) -> Result<StreamSet, CodecError> {
     Ok(set)
 }
 
-/// Number of decimals `k` (0..=9) such that every value is exactly `round(v·10^k)/10^k`.
-fn decimal_scale(values: &[f64]) -> Option<i32> {
-    (0..=MAX_DECIMALS).find(|&k| {
-        let p = 10f64.powi(k);
-        values.iter().all(|&v| {
-            let s = (v * p).round();
-            s.abs() < 9.0e15 && ((s as i64) as f64 / p).to_bits() == v.to_bits()
-        })
-    })
+/// A numeric column ready to write: its values as integers scaled by `10^k`, or as raw
+/// `f64`s when no `k` (0..=9) represents every value exactly.
+enum Column<'a> {
+    Scaled { decimals: i32, values: Vec<i64> },
+    Raw(&'a [f64]),
 }
 
-fn put_f64_column(out: &mut Vec<u8>, values: &[f64], second_differences: bool) {
-    match decimal_scale(values) {
-        Some(k) => {
-            out.push(k as u8 | if second_differences { DELTA_OF_DELTA } else { 0 });
-            let p = 10f64.powi(k);
-            let (mut prev, mut prev_delta) = (0i64, 0i64);
-            for &v in values {
-                let s = (v * p).round() as i64;
-                let delta = s.wrapping_sub(prev);
-                let stored = if second_differences { delta.wrapping_sub(prev_delta) } else { delta };
-                put_varint(out, zigzag(stored));
-                (prev, prev_delta) = (s, delta);
+impl<'a> Column<'a> {
+    /// The fewest decimals `k` with every value exactly `round(v·10^k)/10^k`, and the
+    /// scaled values. One pass to find `k` in the common case (each value raises it until
+    /// it represents that value), one to scale and check every value at it (floating point
+    /// does not promise that a value exact at `k` is exact at `k + 1`: if one is not, the
+    /// next `k` is tried).
+    fn of(values: &'a [f64]) -> Self {
+        let scaled = |v: f64, p: f64| {
+            let s = (v * p).round();
+            (s.abs() < 9.0e15 && ((s as i64) as f64 / p).to_bits() == v.to_bits()).then_some(s as i64)
+        };
+        const POW10: [f64; MAX_DECIMALS as usize + 1] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+        let mut k = 0;
+        for &v in values {
+            while scaled(v, POW10[k]).is_none() {
+                k += 1;
+                if k > MAX_DECIMALS as usize {
+                    return Column::Raw(values);
+                }
             }
         }
-        None => {
-            out.push(RAW_F64_TAG);
-            for &v in values {
-                out.extend_from_slice(&v.to_bits().to_le_bytes());
+        for decimals in k..=MAX_DECIMALS as usize {
+            let p = POW10[decimals];
+            if let Some(values) = values.iter().map(|&v| scaled(v, p)).collect::<Option<Vec<i64>>>() {
+                return Column::Scaled { decimals: decimals as i32, values };
+            }
+        }
+        Column::Raw(values)
+    }
+
+    /// The column's tag byte and values: zigzag varints of first or second differences,
+    /// or the raw `f64`s.
+    fn write(&self, out: &mut Vec<u8>, second_differences: bool) {
+        match self {
+            Column::Scaled { decimals, values } => {
+                out.push(*decimals as u8 | if second_differences { DELTA_OF_DELTA } else { 0 });
+                let (mut prev, mut prev_delta) = (0i64, 0i64);
+                for &s in values {
+                    let delta = s.wrapping_sub(prev);
+                    let stored = if second_differences { delta.wrapping_sub(prev_delta) } else { delta };
+                    put_varint(out, zigzag(stored));
+                    (prev, prev_delta) = (s, delta);
+                }
+            }
+            Column::Raw(values) => {
+                out.push(RAW_F64_TAG);
+                for &v in *values {
+                    out.extend_from_slice(&v.to_bits().to_le_bytes());
+                }
             }
         }
     }

@@ -42,18 +42,21 @@ fn kept_json(json: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn one_hz_recordings_compress_at_least_thirteenfold_against_the_streams_kept() {
-    // The goal is 14x (15x on the Edge 810 ride); format 2 at zstd level 3 reaches
-    // 14.3x / 14.4x / 13.3x (BENCHMARKS.md): this guards what is reached.
+fn one_hz_recordings_compress_fourteenfold_and_the_edge810_ride_fifteenfold_against_the_streams_kept() {
+    // The efficiency issue's goals: 15x on the Edge 810 ride, 14x on every 1 Hz recording,
+    // against the JSON of the streams the codec keeps (BENCHMARKS.md).
     for (name, json) in fixtures() {
         let set = parse_streams_json(&json).unwrap();
         let stored: usize = encode_chunks(&set).unwrap().iter().map(Vec::len).sum();
         let kept = kept_json(&json).len();
         let ratio = kept as f64 / stored as f64;
-        eprintln!("{name}: {} B JSON, {kept} B of kept streams -> {stored} B stored ({ratio:.1}x)", json.len());
-        if name != "ride_elevate_sample" {
-            assert!(ratio >= 13.0, "{name}: only {ratio:.1}x smaller than the JSON of its kept streams");
-        }
+        eprintln!("{name}: {} B JSON, {kept} B of kept streams -> {stored} B stored ({ratio:.2}x)", json.len());
+        let goal = match name.as_str() {
+            "ride_elevate_sample" => continue, // 78 samples: not a 1 Hz recording
+            "ride_power_edge810" => 15.0,
+            _ => 14.0,
+        };
+        assert!(ratio >= goal, "{name}: only {ratio:.2}x smaller than the JSON of its kept streams (goal {goal}x)");
     }
 }
 
