@@ -482,8 +482,7 @@ impl<'a> Column<'a> {
                 }
             }
         }
-        for decimals in k..=MAX_DECIMALS as usize {
-            let p = POW10[decimals];
+        for (decimals, &p) in POW10.iter().enumerate().skip(k) {
             if let Some(values) = values.iter().map(|&v| scaled(v, p)).collect::<Option<Vec<i64>>>() {
                 return Column::Scaled { decimals: decimals as i32, values };
             }
