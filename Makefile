@@ -37,7 +37,7 @@ lint: venv
 build: venv
 	rustup target add aarch64-unknown-linux-gnu
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(CARGO) lambda build --release --arm64 --bin webhook --bin consumer --bin rollup --bin api
-	@ls -l target/lambda/*/bootstrap
+	@$(VENV)/bin/python infra/zip_sizes.py target/lambda
 
 # The same checks without the moto-backed tests.
 check: fmt-check clippy

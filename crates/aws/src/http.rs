@@ -10,8 +10,9 @@
 //!   DynamoDB, SQS, Secrets Manager and KMS JSON).
 //! - [`sdk_config_from_env`]: the configuration a Lambda function needs, read from the
 //!   variables Lambda sets: region, the execution role's credentials
-//!   (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, valid for the
-//!   life of the execution environment) and the optional `AWS_ENDPOINT_URL`. It links
+//!   (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, which Lambda keeps
+//!   valid for the execution environment; `aws-config`'s default chain takes the same
+//!   variables first in a Lambda) and the optional `AWS_ENDPOINT_URL`. It links
 //!   none of `aws-config`'s providers (STS, SSO, profiles, IMDS) that a function never
 //!   uses. The operator CLI, which does need profiles, keeps `aws-config`.
 
