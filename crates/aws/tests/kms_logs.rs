@@ -10,15 +10,7 @@ use stravasync_testkit::Captured;
 
 #[tokio::test]
 async fn sealing_and_opening_tokens_logs_neither_the_tokens_nor_the_data_key() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    tracing::callsite::rebuild_interest_cache();
+    let (captured, _guard) = Captured::trace_json();
 
     let stack = common::stack("kms-logs").await.with_kms_token_store().await.unwrap();
     let vault = stack.token_vault();

@@ -145,7 +145,7 @@ async fn reference(ids_hint: usize) -> (Vec<String>, Vec<Job>) {
     (snapshot(&c.store, &c.vault, &ids).await, jobs)
 }
 
-type Container = Consumer<DynamoStore, stravasync_aws::secrets::SecretsVault, SqsQueue>;
+type Container = Consumer<DynamoStore, stravasync_aws::vault::Vault, SqsQueue>;
 
 fn container(h: &Harness, clock: &Arc<AtomicI64>) -> Container {
     let clock = clock.clone();
@@ -155,14 +155,29 @@ fn container(h: &Harness, clock: &Arc<AtomicI64>) -> Container {
             .with_clock(Arc::new(move || clock.load(Ordering::SeqCst))),
     )
     .unwrap();
-    Consumer::new(h.consumer.config.clone(), strava, h.stack.store(), h.stack.vault(), queue_of(&h.stack))
+    Consumer::new(h.consumer.config.clone(), strava, h.stack.store(), h.stack.token_vault(), queue_of(&h.stack))
 }
 
 #[tokio::test]
 async fn two_containers_lose_nothing_under_faults_expiry_and_mixed_batches() {
+    chaos(false).await;
+}
+
+/// The same on the table's token store (`TokenStore=dynamodb-kms`): both containers
+/// rotate the same athletes' tokens through conditional writes.
+#[tokio::test]
+async fn two_containers_lose_nothing_under_faults_expiry_and_mixed_batches_kms() {
+    chaos(true).await;
+}
+
+async fn chaos(kms: bool) {
     let (expected, jobs) = reference(20).await;
 
-    let h = harness_with("chaos", SCOPE, chaos_fake_config(), consumer_settings).await;
+    let mut stack = stravasync_testkit::test_stack(if kms { "chaos-kms" } else { "chaos" }).await;
+    if kms {
+        stack = stack.with_kms_token_store().await.expect("KMS key on moto");
+    }
+    let h = harness_on(stack, SCOPE, chaos_fake_config(), consumer_settings).await;
     let (jobs_here, ids) = history(&h.fake);
     assert_eq!(jobs_here, jobs, "same world, same history");
     let clock = Arc::new(AtomicI64::new(h.fake.state.now()));

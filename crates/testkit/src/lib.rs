@@ -198,6 +198,23 @@ pub async fn describe_activity(store: &impl ActivityStore, athlete: i64, id: i64
 pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
 
 impl Captured {
+    /// Captures every log line of this thread, TRACE and up, as JSON, until the guard is
+    /// dropped. Callsites first hit by tests on other threads (no subscriber there) have
+    /// cached "never interested": they are asked again once the subscriber is set. Use it
+    /// in a test binary of its own, so no other test races it for that cache.
+    pub fn trace_json() -> (Captured, tracing::subscriber::DefaultGuard) {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        tracing::callsite::rebuild_interest_cache();
+        (captured, guard)
+    }
+
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
     }

@@ -10,17 +10,7 @@ use stravasync_testkit::Captured;
 
 #[tokio::test]
 async fn a_full_connect_and_event_flow_logs_no_secret() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Callsites first hit by tests on other threads (no subscriber there) have cached
-    // "never interested"; re-ask them now that this thread's subscriber exists.
-    tracing::callsite::rebuild_interest_cache();
+    let (captured, _guard) = Captured::trace_json();
 
     let h = harness("logs").await;
     // /connect, then Strava's consent page, then the callback with the real state and cookie.

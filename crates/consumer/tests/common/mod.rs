@@ -64,7 +64,8 @@ pub async fn harness_with(
     harness_on(test_stack(label).await, scope, fake_config, tweak).await
 }
 
-async fn harness_on(
+/// A harness on `stack` (one of [`test_stack`]'s, possibly with its KMS token store).
+pub async fn harness_on(
     stack: LocalStack,
     scope: &str,
     fake_config: FakeConfig,
