@@ -67,11 +67,13 @@ async fn send(request: HttpRequest, read_timeout: Option<Duration>) -> Result<Ht
     let client = CLIENT.as_ref().map_err(|e| ConnectorError::other(e.clone().into(), None))?;
     let request = request.try_into_http1x().map_err(|e| ConnectorError::other(e.into(), None))?;
     let (parts, body) = request.into_parts();
-    let request_body = body
-        .bytes()
-        .ok_or_else(|| ConnectorError::other("streaming request bodies are not supported".into(), None))?
-        .to_vec();
-    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    // One copy of the body; what reqwest sends and what the meter reads share it.
+    let request_body = bytes::Bytes::copy_from_slice(
+        body.bytes().ok_or_else(|| ConnectorError::other("streaming request bodies are not supported".into(), None))?,
+    );
+    let metered = meter::enabled()
+        .then(|| parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned))
+        .flatten();
     let mut builder =
         client.request(parts.method, parts.uri.to_string()).headers(parts.headers).body(request_body.clone());
     if let Some(timeout) = read_timeout {
@@ -82,14 +84,14 @@ async fn send(request: HttpRequest, read_timeout: Option<Duration>) -> Result<Ht
     let status = StatusCode::try_from(parts.status.as_u16()).map_err(|e| ConnectorError::other(e.into(), None))?;
     // A streaming body, not bytes: the SDK logs responses at TRACE, and a streaming body
     // prints as `BoxBody`, never its content (secrets, data keys).
-    let body = match (meter::enabled(), target) {
-        (true, Some(target)) => {
+    let body = match metered {
+        Some(target) => {
             use http_body_util::BodyExt;
             let bytes = body.collect().await.map_err(connector_error)?.to_bytes();
             meter::record(&target, &request_body, &bytes);
             SdkBody::from_body_1_x(http_body_util::Full::new(bytes))
         }
-        _ => SdkBody::from_body_1_x(body),
+        None => SdkBody::from_body_1_x(body),
     };
     let mut out = HttpResponse::new(status, body);
     for (name, value) in &parts.headers {
