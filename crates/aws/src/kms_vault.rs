@@ -26,8 +26,7 @@
 //! problem only.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::primitives::Blob;
@@ -40,6 +39,7 @@ use stravasync_core::ports::{TokenVault, VaultError};
 
 use crate::sdk_error::vault_error as sdk_err;
 use crate::secrets::{DEFAULT_CACHE_TTL, SecretsVault, TOKEN_FIELDS, parse_secret};
+use crate::ttl_cache::TtlCache;
 
 /// Sort key of the tokens item in the athlete's partition.
 pub const TOKENS_SK: &str = "TOKENS";
@@ -62,8 +62,7 @@ pub struct KmsVault {
     key_id: String,
     /// App credentials and named secrets.
     secrets: SecretsVault,
-    ttl: Duration,
-    cache: Mutex<HashMap<AthleteId, (Instant, Option<Stored>)>>,
+    cache: TtlCache<AthleteId, Option<Stored>>,
     rng: SystemRandom,
 }
 
@@ -88,14 +87,13 @@ impl KmsVault {
             kms,
             key_id: key_id.into(),
             secrets,
-            ttl: DEFAULT_CACHE_TTL,
-            cache: Mutex::default(),
+            cache: TtlCache::new(DEFAULT_CACHE_TTL),
             rng: SystemRandom::new(),
         }
     }
 
     pub fn with_cache_ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
+        self.cache.set_ttl(ttl);
         self
     }
 
@@ -106,22 +104,21 @@ impl KmsVault {
 
     fn key(athlete: AthleteId) -> Item {
         HashMap::from([
-            ("pk".to_string(), AttributeValue::S(format!("ATH#{athlete}"))),
+            ("pk".to_string(), AttributeValue::S(crate::dynamo::athlete_pk(athlete))),
             ("sk".to_string(), AttributeValue::S(TOKENS_SK.to_string())),
         ])
     }
 
     fn cached(&self, athlete: AthleteId) -> Option<Option<Stored>> {
-        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache.get(&athlete).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
+        self.cache.get(&athlete)
     }
 
     fn remember(&self, athlete: AthleteId, value: Option<Stored>) {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(athlete, (Instant::now(), value));
+        self.cache.put(athlete, value);
     }
 
     fn forget(&self, athlete: AthleteId) {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).remove(&athlete);
+        self.cache.remove(&athlete);
     }
 
     async fn read(&self, athlete: AthleteId, fresh: bool) -> Result<Option<Stored>, VaultError> {

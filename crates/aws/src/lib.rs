@@ -24,6 +24,7 @@ pub mod sqs;
 pub mod vault;
 
 mod sdk_error;
+mod ttl_cache;
 
 pub use aws_types::SdkConfig;
 pub use http::{MissingVariable, sdk_config_from_env};

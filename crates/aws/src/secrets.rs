@@ -10,9 +10,7 @@
 //! No error or log line carries a secret's value: a malformed secret is reported by
 //! field name and problem only.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::SdkError;
@@ -23,6 +21,7 @@ use stravasync_core::model::{AppCredentials, AthleteId, OAuthTokens};
 use stravasync_core::ports::{TokenVault, VaultError};
 
 use crate::sdk_error::vault_error as sdk_err;
+use crate::ttl_cache::TtlCache;
 
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(60);
 
@@ -30,8 +29,7 @@ pub struct SecretsVault {
     client: Client,
     app_secret_id: String,
     token_prefix: String,
-    ttl: Duration,
-    cache: Mutex<HashMap<String, (Instant, Option<String>)>>,
+    cache: TtlCache<String, Option<String>>,
 }
 
 /// Which JSON type a required field must have.
@@ -86,13 +84,12 @@ impl SecretsVault {
             client,
             app_secret_id: app_secret_id.into(),
             token_prefix: token_prefix.into(),
-            ttl: DEFAULT_CACHE_TTL,
-            cache: Mutex::default(),
+            cache: TtlCache::new(DEFAULT_CACHE_TTL),
         }
     }
 
     pub fn with_cache_ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
+        self.cache.set_ttl(ttl);
         self
     }
 
@@ -103,16 +100,15 @@ impl SecretsVault {
     /// Forgets cached values (e.g. after Strava rejected a token another process replaced).
     pub fn invalidate(&self, athlete: AthleteId) {
         let name = self.token_secret_name(athlete);
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).remove(&name);
+        self.cache.remove(&name);
     }
 
     fn cached(&self, name: &str) -> Option<Option<String>> {
-        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache.get(name).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
+        self.cache.get(name)
     }
 
     fn remember(&self, name: &str, value: Option<String>) {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), (Instant::now(), value));
+        self.cache.put(name.to_string(), value);
     }
 
     /// The secret's current string, or `None` if it does not exist; from the cache when

@@ -3,7 +3,8 @@
 use stravasync_core::LocalDate;
 use stravasync_core::model::{ActivityId, AthleteId, RateWindow, RateWindowKind, StreamSetRef};
 
-pub(super) fn athlete_pk(athlete: AthleteId) -> String {
+/// Partition key of everything of one athlete (the token vault's item too).
+pub(crate) fn athlete_pk(athlete: AthleteId) -> String {
     format!("ATH#{athlete}")
 }
 

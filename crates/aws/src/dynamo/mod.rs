@@ -21,6 +21,7 @@ mod batch;
 mod keys;
 mod rate_budget;
 
+pub(crate) use keys::athlete_pk;
 use keys::*;
 
 use std::collections::HashMap;
