@@ -64,6 +64,25 @@ def main() -> int:
     expect("queue FIFO", queue["FifoQueue"], True)
     expect("queue visibility", queue["VisibilityTimeout"], spec["queue"]["visibility_timeout_s"])
     expect("queue maxReceiveCount", queue["RedrivePolicy"]["maxReceiveCount"], spec["queue"]["max_receive_count"])
+    # The background lane (docs/design.md §5): a queue like the events queue, into the same
+    # DLQ, read by the consumer through its own event source at a bounded concurrency, so
+    # the events lane always keeps invocations; every function that sends work knows it.
+    background = res["BackgroundQueue"]["Properties"]
+    for prop in ("FifoQueue", "ContentBasedDeduplication", "VisibilityTimeout"):
+        expect(f"background queue {prop}", background.get(prop), queue.get(prop))
+    expect("background queue DLQ", background["RedrivePolicy"]["deadLetterTargetArn"], queue["RedrivePolicy"]["deadLetterTargetArn"])
+    expect("background queue maxReceiveCount", background["RedrivePolicy"]["maxReceiveCount"], spec["queue"]["background_max_receive_count"])
+    lanes = res["ConsumerFunction"]["Properties"]["Events"]
+    expect("consumer event sources", sorted(e["Properties"]["Queue"]["GetAtt"].split(".")[0] for e in lanes.values()), ["BackgroundQueue", "EventsQueue"])
+    background_max = lanes["Background"]["Properties"].get("ScalingConfig", {}).get("MaximumConcurrency")
+    if background_max is None:
+        errors.append("the background lane's event source has no MaximumConcurrency")
+    elif template["Parameters"]["ConsumerReservedConcurrency"]["MinValue"] <= background_max:
+        errors.append("ConsumerReservedConcurrency may not leave the events lane an invocation of its own")
+    expect("background response types", lanes["Background"]["Properties"].get("FunctionResponseTypes"), ["ReportBatchItemFailures"])
+    for name in ("WebhookFunction", "ConsumerFunction", "RollupFunction", "ApiFunction"):
+        env = res[name]["Properties"]["Environment"]["Variables"]
+        expect(f"{name} BACKGROUND_QUEUE_URL", env.get("BACKGROUND_QUEUE_URL"), {"Ref": "BackgroundQueue"})
     dlq = res["EventsDlq"]["Properties"]
     expect("dlq FIFO", dlq["FifoQueue"], True)
     expect("dlq retention", dlq["MessageRetentionPeriod"], spec["queue"]["dlq_retention_s"])
@@ -110,6 +129,8 @@ def main() -> int:
     expect("consumer DLQ_URL", consumer_env.get("DLQ_URL"), {"Ref": "EventsDlq"})
     if int(consumer_env.get("MAX_RECEIVES", 5)) >= queue["RedrivePolicy"]["maxReceiveCount"]:
         errors.append("the consumer's MAX_RECEIVES must stay below the queue's maxReceiveCount (a backstop)")
+    if int(consumer_env.get("RESEND_AFTER", 10)) >= queue["RedrivePolicy"]["maxReceiveCount"]:
+        errors.append("the consumer's RESEND_AFTER must stay below the queue's maxReceiveCount")
     for alarm in ("DlqDepthAlarm", "ConsumerErrorsAlarm", "Webhook5xxAlarm"):
         expect(f"{alarm} actions", res[alarm]["Properties"].get("AlarmActions"), [{"Ref": "AlarmTopic"}])
     throttling = res["HttpApi"]["Properties"].get("DefaultRouteSettings", {})

@@ -61,6 +61,7 @@ fn routes(c: &mut Criterion) {
     let config = ApiConfig {
         table_name: "t".into(),
         queue_url: "q".into(),
+        background_queue_url: None,
         session_secret_id: "s".into(),
         public_base_url: "https://bench.example".into(),
     };

@@ -9,6 +9,8 @@ pub struct ApiConfig {
     pub table_name: String,
     /// The event queue (`QUEUE_URL`): threshold changes and backfill requests go there.
     pub queue_url: String,
+    /// The background lane's queue (`BACKGROUND_QUEUE_URL`): backfill requests go there.
+    pub background_queue_url: Option<String>,
     /// The secret holding the session cookie key (`SESSION_SECRET_ID`).
     pub session_secret_id: String,
     /// The site's own URL (`PUBLIC_BASE_URL`): HTTPS decides the cookie's name and
@@ -31,6 +33,7 @@ impl ApiConfig {
         Ok(ApiConfig {
             table_name: env.required("TABLE_NAME")?,
             queue_url: env.required("QUEUE_URL")?,
+            background_queue_url: env.optional("BACKGROUND_QUEUE_URL").filter(|u| !u.is_empty()),
             session_secret_id: env.required("SESSION_SECRET_ID")?,
             public_base_url: public_base_url.trim_end_matches('/').to_string(),
         })

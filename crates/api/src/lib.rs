@@ -109,7 +109,11 @@ impl AwsApi {
         let secrets = SecretsVault::new(aws_sdk_secretsmanager::Client::new(sdk), "", "");
         let key = session_key(&secrets, &config.session_secret_id).await?;
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
-        let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), &config.queue_url);
+        let queue = SqsQueue::for_lanes(
+            aws_sdk_sqs::Client::new(sdk),
+            &config.queue_url,
+            config.background_queue_url.as_deref(),
+        );
         Ok(Api::new(config, key, store, queue))
     }
 }

@@ -72,6 +72,7 @@ fn api_for(stack: &LocalStack, now: i64) -> LocalApi {
     let config = ApiConfig {
         table_name: stack.names.table.clone(),
         queue_url: stack.urls.queue_url.clone(),
+        background_queue_url: Some(stack.urls.background_queue_url.clone()),
         session_secret_id: stack.names.session_secret_id.clone(),
         public_base_url: ORIGIN.into(),
     };
@@ -507,6 +508,7 @@ async fn the_router_serves_every_route_the_template_sends_it() {
     let config = ApiConfig {
         table_name: "t".into(),
         queue_url: "q".into(),
+        background_queue_url: None,
         session_secret_id: "s".into(),
         public_base_url: ORIGIN.into(),
     };

@@ -67,6 +67,7 @@ impl LocalStack {
         let mut env = vec![
             ("TABLE_NAME", self.names.table.clone()),
             ("QUEUE_URL", self.urls.queue_url.clone()),
+            ("BACKGROUND_QUEUE_URL", self.urls.background_queue_url.clone()),
             ("DLQ_URL", self.urls.dlq_url.clone()),
             ("APP_SECRET_ID", self.names.app_secret_id.clone()),
             ("TOKEN_SECRET_PREFIX", self.names.token_secret_prefix.clone()),
@@ -84,6 +85,7 @@ impl LocalStack {
 
     pub fn queue(&self) -> SqsQueue {
         SqsQueue::new(aws_sdk_sqs::Client::new(&self.sdk), &self.urls.queue_url)
+            .with_background_queue(&self.urls.background_queue_url)
     }
 
     pub fn dlq(&self) -> SqsQueue {

@@ -9,7 +9,9 @@ pub struct ResourceNames {
     pub table: String,
     /// Name of the FIFO queue (ends in `.fifo`).
     pub queue: String,
-    /// Name of its dead-letter queue (ends in `.fifo`).
+    /// Name of the background lane's FIFO queue (ends in `.fifo`).
+    pub background_queue: String,
+    /// Name of the dead-letter queue of both (ends in `.fifo`).
     pub dlq: String,
     pub app_secret_id: String,
     /// Athlete token secrets are `<token_secret_prefix>/athlete/<id>`.
@@ -24,6 +26,7 @@ impl ResourceNames {
         ResourceNames {
             table: format!("stravasync-{suffix}"),
             queue: format!("stravasync-events-{suffix}.fifo"),
+            background_queue: format!("stravasync-background-{suffix}.fifo"),
             dlq: format!("stravasync-events-dlq-{suffix}.fifo"),
             app_secret_id: format!("stravasync/{suffix}/app"),
             token_secret_prefix: format!("stravasync/{suffix}"),
@@ -79,12 +82,20 @@ pub struct QueueSpec {
     /// because receives of records that were not attempted (released behind a failed record
     /// of their group) and deferrals count too.
     pub max_receive_count: u32,
+    /// The background queue's: a backfill slice may wait for the budget through many
+    /// windows, and keeps its place in the queue (round-robin) only as long as it is not
+    /// re-sent; so it waits in place, and this only stops a message that can never run.
+    pub background_max_receive_count: u32,
     /// How long the DLQ keeps a message (14 days, the SQS maximum).
     pub dlq_retention_s: u32,
 }
 
-pub const QUEUE: QueueSpec =
-    QueueSpec { visibility_timeout_s: 1080, max_receive_count: 20, dlq_retention_s: 1_209_600 };
+pub const QUEUE: QueueSpec = QueueSpec {
+    visibility_timeout_s: 1080,
+    max_receive_count: 20,
+    background_max_receive_count: 1000,
+    dlq_retention_s: 1_209_600,
+};
 
 /// The HTTP API routes (method, path) that reach the `api` function: its router serves
 /// each of them (a test), and the template routes exactly these (`infra/check_template.py`).
@@ -92,7 +103,8 @@ pub const API_ROUTES: &[(&str, &str)] =
     &[("GET", "/"), ("GET", "/logout"), ("GET", "/static/{file}"), ("ANY", "/api/{proxy+}")];
 
 /// The environment variables the `api` function reads (`ApiConfig`).
-pub const API_ENV: &[&str] = &["TABLE_NAME", "QUEUE_URL", "SESSION_SECRET_ID", "PUBLIC_BASE_URL"];
+pub const API_ENV: &[&str] =
+    &["TABLE_NAME", "QUEUE_URL", "BACKGROUND_QUEUE_URL", "SESSION_SECRET_ID", "PUBLIC_BASE_URL"];
 
 /// Timeout of the consumer function; the queue's visibility timeout is 6× this.
 pub const CONSUMER_TIMEOUT_S: u32 = 180;
@@ -103,6 +115,7 @@ const _: () = assert!(QUEUE.visibility_timeout_s >= 6 * CONSUMER_TIMEOUT_S);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bootstrapped {
     pub queue_url: String,
+    pub background_queue_url: String,
     pub dlq_url: String,
 }
 
@@ -130,7 +143,7 @@ pub async fn bootstrap(
     app: Option<&stravasync_core::model::AppCredentials>,
 ) -> Result<Bootstrapped, BootstrapError> {
     create_table(&aws_sdk_dynamodb::Client::new(sdk), &names.table).await?;
-    let (queue_url, dlq_url) = create_queues(&aws_sdk_sqs::Client::new(sdk), names).await?;
+    let (queue_url, background_queue_url, dlq_url) = create_queues(&aws_sdk_sqs::Client::new(sdk), names).await?;
     if let Some(app) = app {
         let text = serde_json::to_string(app).map_err(|e| boot_err(&names.app_secret_id)(e.to_string()))?;
         let vault = crate::secrets::SecretsVault::new(
@@ -144,7 +157,7 @@ pub async fn bootstrap(
             .await
             .map_err(|e| boot_err(&names.session_secret_id)(e.to_string()))?;
     }
-    Ok(Bootstrapped { queue_url, dlq_url })
+    Ok(Bootstrapped { queue_url, background_queue_url, dlq_url })
 }
 
 /// A symmetric KMS key for the tokens of a local stack (`TokenStore=dynamodb-kms`); its id.
@@ -244,10 +257,9 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<
 async fn create_queues(
     client: &aws_sdk_sqs::Client,
     names: &ResourceNames,
-) -> Result<(String, String), BootstrapError> {
+) -> Result<(String, String, String), BootstrapError> {
     use aws_sdk_sqs::types::QueueAttributeName as A;
     let dlq_err = boot_err(&names.dlq);
-    let q_err = boot_err(&names.queue);
     let dlq = client
         .create_queue()
         .queue_name(&names.dlq)
@@ -267,20 +279,27 @@ async fn create_queues(
         .attributes
         .and_then(|mut a| a.remove(&A::QueueArn))
         .ok_or_else(|| dlq_err("no queue ARN returned".into()))?;
-    let redrive =
-        serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": QUEUE.max_receive_count }).to_string();
-    let queue = client
-        .create_queue()
-        .queue_name(&names.queue)
-        .attributes(A::FifoQueue, "true")
-        .attributes(A::ContentBasedDeduplication, "false")
-        .attributes(A::VisibilityTimeout, QUEUE.visibility_timeout_s.to_string())
-        .attributes(A::RedrivePolicy, redrive)
-        .send()
-        .await
-        .map_err(|e| q_err(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
-    let queue_url = queue.queue_url.ok_or_else(|| q_err("no queue URL returned".into()))?;
-    Ok((queue_url, dlq_url))
+    let redrive = |max: u32| serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": max }).to_string();
+    let mut urls = Vec::new();
+    // The two lanes' queues: alike but for the redrive count, one dead-letter queue.
+    for (name, max) in
+        [(&names.queue, QUEUE.max_receive_count), (&names.background_queue, QUEUE.background_max_receive_count)]
+    {
+        let q_err = boot_err(name);
+        let queue = client
+            .create_queue()
+            .queue_name(name)
+            .attributes(A::FifoQueue, "true")
+            .attributes(A::ContentBasedDeduplication, "false")
+            .attributes(A::VisibilityTimeout, QUEUE.visibility_timeout_s.to_string())
+            .attributes(A::RedrivePolicy, redrive(max))
+            .send()
+            .await
+            .map_err(|e| q_err(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+        urls.push(queue.queue_url.ok_or_else(|| q_err("no queue URL returned".into()))?);
+    }
+    let background_url = urls.pop().unwrap_or_default();
+    Ok((urls.pop().unwrap_or_default(), background_url, dlq_url))
 }
 
 /// The definitions above as JSON, for `stravasync resources` and the template check
@@ -296,6 +315,7 @@ pub fn spec_json() -> serde_json::Value {
         "queue": {
             "visibility_timeout_s": QUEUE.visibility_timeout_s,
             "max_receive_count": QUEUE.max_receive_count,
+            "background_max_receive_count": QUEUE.background_max_receive_count,
             "dlq_retention_s": QUEUE.dlq_retention_s,
         },
         "consumer_timeout_s": CONSUMER_TIMEOUT_S,

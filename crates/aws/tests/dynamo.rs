@@ -271,6 +271,56 @@ async fn rate_window_counter_is_atomic_and_bounded() {
     assert_eq!(store.reserve(w2, 11, 10).await.unwrap(), Reservation::Exhausted { used: 10 });
 }
 
+/// A window held for the events lane refuses background reservations (and only those,
+/// and only in that window).
+#[tokio::test]
+async fn a_held_window_refuses_background_reservations() {
+    let (store, _stack) = store("held").await;
+    let w = RateWindow::containing(RateWindowKind::QuarterHour, 1_700_000_000);
+    assert_eq!(store.reserve_background(w, 1, 10).await.unwrap(), Reservation::Granted { used: 1 });
+    store.hold_for_events(w.next()).await.unwrap();
+    assert_eq!(store.reserve_background(w, 1, 10).await.unwrap(), Reservation::Granted { used: 2 });
+    assert_eq!(store.reserve_background(w.next(), 1, 10).await.unwrap(), Reservation::Exhausted { used: 0 });
+    assert_eq!(store.reserve(w.next(), 1, 10).await.unwrap(), Reservation::Granted { used: 1 });
+    assert_eq!(store.reserve_background(w.next(), 1, 10).await.unwrap(), Reservation::Exhausted { used: 1 });
+    store.hold_for_events(w).await.unwrap();
+    assert_eq!(store.reserve_background(w, 1, 10).await.unwrap(), Reservation::Exhausted { used: 2 });
+    assert_eq!(store.reserve(w, 8, 10).await.unwrap(), Reservation::Granted { used: 10 });
+}
+
+/// Read-modify-writes of the profile from many writers at once lose nothing: each
+/// conditional write retries from a new read when another landed first. A profile that
+/// does not exist is not created.
+#[tokio::test]
+async fn concurrent_profile_updates_all_land() {
+    let (store, _stack) = store("profile-cas").await;
+    assert_eq!(store.update_profile(7, |_| true).await.unwrap(), None);
+    assert_eq!(store.get_profile(7).await.unwrap(), None, "not created");
+    store.put_profile(&AthleteProfile::new(7)).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..6u32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .update_profile(7, move |p| {
+                    p.thresholds_version += 1;
+                    p.rescored_version = p.rescored_version.max(i);
+                    true
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().is_some());
+    }
+    let p = store.get_profile(7).await.unwrap().unwrap();
+    assert_eq!(p.thresholds_version, 6, "every increment landed");
+    assert_eq!(p.rescored_version, 5);
+    // A change that changes nothing writes nothing and says what is stored.
+    assert_eq!(store.update_profile(7, |_| false).await.unwrap(), Some(p));
+}
+
 #[tokio::test]
 async fn items_from_a_future_schema_or_malformed_are_typed_errors() {
     let (store, stack) = store("schema").await;

@@ -91,3 +91,41 @@ async fn a_message_received_too_often_moves_to_the_dlq() {
     let dead = dlq.receive(1, 0).await.unwrap();
     assert_eq!(dead.len(), 1);
 }
+
+/// Two lanes: a background job goes to the background queue under its own group; one
+/// receive takes the events first; a deferral or delete of a background message reaches
+/// its queue through the handle's lane.
+#[tokio::test]
+async fn background_jobs_travel_on_their_own_queue() {
+    use stravasync_core::event::{Job, Lane};
+    let stack = common::stack("lanes").await;
+    let client = aws_sdk_sqs::Client::new(&stack.sdk);
+    let q = SqsQueue::for_lanes(client.clone(), &stack.urls.queue_url, Some(&stack.urls.background_queue_url));
+    q.enqueue(&QueueMessage::for_job(&Job::start_backfill(5, Some(30), None, None, Some(1)), "b")).await.unwrap();
+    q.enqueue(&QueueMessage::for_event(&event(9, 1_700_000_000))).await.unwrap();
+    let events_only = SqsQueue::new(client.clone(), &stack.urls.queue_url);
+    let background_only = SqsQueue::new(client, &stack.urls.background_queue_url);
+    assert_eq!(
+        (events_only.approximate_depth().await.unwrap(), background_only.approximate_depth().await.unwrap()),
+        (1, 1)
+    );
+
+    let got = q.receive(10, 0).await.unwrap();
+    let lanes: Vec<Lane> = got.iter().map(|m| Lane::of_group(m.group_id.as_deref().unwrap())).collect();
+    assert_eq!(lanes, [Lane::Events, Lane::Background], "events first");
+    assert_eq!(got[1].group_id.as_deref(), Some("background-5"));
+    q.defer(&got[1].receipt_handle, 0).await.unwrap();
+    q.delete(&got[0].receipt_handle).await.unwrap();
+    let again = q.receive(10, 0).await.unwrap();
+    assert_eq!(again.len(), 1, "the deferred background job is visible again");
+    q.delete(&again[0].receipt_handle).await.unwrap();
+    assert_eq!(q.approximate_depth().await.unwrap(), 0);
+
+    // The event source's records: the lane from the queue ARN.
+    let bg = Some(stack.urls.background_queue_url.as_str());
+    let name = stack.urls.background_queue_url.rsplit('/').next().unwrap();
+    let arn = format!("arn:aws:sqs:us-east-1:123456789012:{name}");
+    assert_eq!(stravasync_aws::sqs::lane_of_source(Some(&arn), bg), Lane::Background);
+    assert_eq!(stravasync_aws::sqs::lane_of_source(Some("arn:aws:sqs:us-east-1:1:other.fifo"), bg), Lane::Events);
+    assert_eq!(stravasync_aws::sqs::lane_of_source(Some(&arn), None), Lane::Events);
+}

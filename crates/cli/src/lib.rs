@@ -20,6 +20,8 @@ pub mod metrics_report;
 pub mod ops;
 pub mod pmc_csv;
 pub mod progress;
+#[cfg(feature = "demo")]
+pub mod simulate;
 pub mod stack;
 
 /// The SDK configuration of an operator's shell: `aws-config`'s whole chain (profiles,

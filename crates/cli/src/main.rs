@@ -85,7 +85,7 @@ enum Command {
         before: Option<String>,
     },
     /// Import an athlete's history: the most recent --count activities, or those from
-    /// --after to --before (QUEUE_URL; TABLE_NAME to check and follow its progress).
+    /// --after to --before (QUEUE_URL and BACKGROUND_QUEUE_URL; TABLE_NAME to check and follow its progress).
     #[command(group(clap::ArgGroup::new("range").required(true).args(["count", "after"])))]
     Backfill {
         #[arg(long)]
@@ -107,7 +107,7 @@ enum Command {
         #[arg(long)]
         athlete: i64,
     },
-    /// The dead-letter queue (DLQ_URL; QUEUE_URL to redrive into).
+    /// The dead-letter queue (DLQ_URL; QUEUE_URL and BACKGROUND_QUEUE_URL to redrive into).
     Dlq {
         #[command(subcommand)]
         command: DlqCommand,
@@ -164,6 +164,39 @@ enum Command {
         /// New activities measured per store.
         #[arg(long, default_value_t = 20)]
         sample: u32,
+    },
+    /// Simulate many athletes for days under Strava's rate limits: the real consumer and
+    /// rollup on in-memory ports, fake-strava and SQS's rules on a virtual clock (no AWS,
+    /// no sleeping). Prints latency per lane, backfill times, budget use and the bill.
+    #[cfg(feature = "demo")]
+    Simulate {
+        #[arg(long, default_value_t = 100)]
+        athletes: u32,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Strava's read limits, per 15 minutes / per day (default: a new app's).
+        #[arg(long, default_value = "100/1000")]
+        limits: String,
+        /// Athletes connect uniformly over this many hours from the start.
+        #[arg(long, default_value_t = 168.0)]
+        connect_over_hours: f64,
+        /// Activities each athlete recorded before connecting.
+        #[arg(long, default_value_t = 60)]
+        history: u32,
+        /// Activities imported at connection (the template's BackfillCount).
+        #[arg(long, default_value_t = 30)]
+        backfill: u32,
+        /// Mean activities per athlete per day.
+        #[arg(long, default_value_t = 0.7)]
+        activities_per_day: f64,
+        /// Share of each window the background lane may use (BACKGROUND_SHARE).
+        #[arg(long, default_value_t = 0.7)]
+        background_share: f64,
+        /// Imports per background message before it hands over (BACKFILL_BATCH).
+        #[arg(long)]
+        backfill_batch: Option<u32>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Print the AWS resource definitions the local bootstrap uses, as JSON (checked
     /// against template.yaml by infra/check_template.py).
@@ -254,6 +287,38 @@ fn run(cli: Cli) -> Result<String, CliError> {
         Command::Demo { activities, seed, svg, serve } => run_demo(activities, seed, &svg, serve),
         #[cfg(feature = "demo")]
         Command::Cost { athletes, activities_per_month, sample } => run_cost(athletes, activities_per_month, sample),
+        #[cfg(feature = "demo")]
+        Command::Simulate {
+            athletes,
+            days,
+            limits,
+            connect_over_hours,
+            history,
+            backfill,
+            activities_per_day,
+            background_share,
+            backfill_batch,
+            seed,
+        } => {
+            let (limit_15min, limit_daily) = stravasync_cli::simulate::parse_limits(&limits)?;
+            let mut options = stravasync_sim::SimOptions {
+                athletes,
+                days,
+                limit_15min,
+                limit_daily,
+                connect_over_hours,
+                history,
+                backfill_count: backfill,
+                background_share,
+                seed,
+                ..Default::default()
+            };
+            options.behaviour.activities_per_day = activities_per_day;
+            if let Some(b) = backfill_batch {
+                options.backfill_batch = b;
+            }
+            stravasync_cli::simulate::run(options)
+        }
         Command::Local { command: LocalCommand::Up { name, yes_real_aws } } => {
             block_on(stravasync_cli::ops::up(&name, yes_real_aws))
         }

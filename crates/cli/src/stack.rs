@@ -28,8 +28,15 @@ fn store(sdk: &stravasync_aws::SdkConfig) -> Result<DynamoStore, CliError> {
     Ok(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &env_var("TABLE_NAME")?))
 }
 
+/// The queue named by `var`; for `QUEUE_URL`, with the background lane's queue
+/// (`BACKGROUND_QUEUE_URL`) when it is set, so jobs go to their lane.
 fn queue(sdk: &stravasync_aws::SdkConfig, var: &'static str) -> Result<SqsQueue, CliError> {
-    Ok(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), &env_var(var)?))
+    let background = if var == "QUEUE_URL" { std::env::var("BACKGROUND_QUEUE_URL").ok() } else { None };
+    Ok(SqsQueue::for_lanes(
+        aws_sdk_sqs::Client::new(sdk),
+        &env_var(var)?,
+        background.as_deref().filter(|u| !u.is_empty()),
+    ))
 }
 
 fn now() -> i64 {

@@ -22,8 +22,9 @@ fn local_up_pump_and_rollup() {
         .lines()
         .filter_map(|l| l.strip_prefix("export ")?.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
         .collect();
-    assert_eq!(env.len(), 6, "{out}");
+    assert_eq!(env.len(), 7, "{out}");
     assert!(env.iter().any(|(k, v)| k == "QUEUE_URL" && v.ends_with(".fifo")));
+    assert!(env.iter().any(|(k, v)| k == "BACKGROUND_QUEUE_URL" && v.contains("background") && v.ends_with(".fifo")));
 
     let (ok, out, err) = stravasync(&["rollup"], &env);
     assert!(ok, "{err}");

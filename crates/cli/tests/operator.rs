@@ -102,10 +102,18 @@ async fn backfill_and_rescore_enqueue_for_the_consumer() {
     assert_eq!(code, Some(0), "{err}");
     let (code, _, err) = run(&["rescore", "--athlete", "77"], &env);
     assert_eq!(code, Some(0), "{err}");
-    let jobs: Vec<Job> = drain(&stack).await.iter().map(|m| Job::parse(&m.body).unwrap()).collect();
-    assert!(matches!(jobs[0], Job::Backfill { athlete_id: ATHLETE, most_recent: Some(25), requested_at: Some(_), .. }));
-    assert!(matches!(jobs[1], Job::Backfill { most_recent: None, after: Some(_), before: Some(_), .. }));
-    assert!(matches!(jobs[2], Job::Rescore { athlete_id: ATHLETE, activity_id: None }));
+    // Each to its lane: the rescore to the events queue, the backfills to the background
+    // queue (received after the events, under the athlete's background group).
+    let messages = drain(&stack).await;
+    let jobs: Vec<Job> = messages.iter().map(|m| Job::parse(&m.body).unwrap()).collect();
+    assert!(matches!(jobs[0], Job::Rescore { athlete_id: ATHLETE, activity_id: None }));
+    assert!(matches!(jobs[1], Job::Backfill { athlete_id: ATHLETE, most_recent: Some(25), requested_at: Some(_), .. }));
+    assert!(matches!(jobs[2], Job::Backfill { most_recent: None, after: Some(_), before: Some(_), .. }));
+    assert_eq!(messages[0].group_id.as_deref(), Some("athlete-77"));
+    assert_eq!(messages[1].group_id.as_deref(), Some("background-77"));
+    assert!(
+        !messages[0].receipt_handle.starts_with("lane:") && messages[1].receipt_handle.starts_with("lane:background|")
+    );
 
     // While one runs, another is refused; so are bad ranges and unknown athletes.
     let store = stack.store();

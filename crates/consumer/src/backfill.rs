@@ -107,7 +107,7 @@ where
         };
         self.queue.enqueue(&QueueMessage::for_job(next, &key)).await?;
         if let Job::Backfill { athlete_id, done, requested_at: Some(id), .. } = *next {
-            self.update_progress(athlete_id, id, |p| p.done = done).await?;
+            self.update_progress(athlete_id, id, done).await?;
         }
         tracing::info!(athlete_id = next.athlete_id(), outcome = "continued", "backfill handed over");
         Ok(())
@@ -115,13 +115,15 @@ where
 
     async fn finish_backfill(&self, athlete: AthleteId, done: u32, requested_at: Option<i64>) -> Step<()> {
         let now = self.now();
-        if let Some(mut p) = self.store.get_profile(athlete).await? {
-            p.last_sync = Some(now);
-            if let Some(b) = p.backfill.as_mut().filter(|b| Some(b.requested_at) == requested_at) {
-                (b.done, b.updated_at, b.finished_at) = (done, now, Some(now));
-            }
-            self.store.put_profile(&p).await?;
-        }
+        self.store
+            .update_profile(athlete, |p| {
+                p.last_sync = Some(now);
+                if let Some(b) = p.backfill.as_mut().filter(|b| Some(b.requested_at) == requested_at) {
+                    (b.done, b.updated_at, b.finished_at) = (done, now, Some(now));
+                }
+                true
+            })
+            .await?;
         tracing::info!(activities = done, outcome = "backfilled", "backfill complete");
         Ok(())
     }
@@ -142,50 +144,71 @@ where
             return Ok(true);
         };
         let now = self.now();
-        let Some(mut profile) = self.store.get_profile(athlete_id).await? else { return Ok(true) };
-        let current = profile.backfill.as_ref();
-        if current.is_some_and(|b| b.requested_at == id && b.finished_at.is_none()) {
-            return Ok(true);
-        }
         let fresh = (page, index, done) == (1, 0, 0);
-        if let Some(running) = current.filter(|b| b.is_running(now)) {
-            tracing::info!(
-                running = running.requested_at,
-                requested = id,
-                outcome = "backfill_busy",
-                "backfill dropped: another one is running"
-            );
-            return Ok(false);
+        // Decided on the profile as stored when the claim is written (a conditional write).
+        let mut verdict = Ok(());
+        let stored = self
+            .store
+            .update_profile(athlete_id, |profile| {
+                verdict = Ok(());
+                let current = profile.backfill.as_ref();
+                if current.is_some_and(|b| b.requested_at == id && b.finished_at.is_none()) {
+                    return false; // a job of the running import
+                }
+                if let Some(running) = current.filter(|b| b.is_running(now)) {
+                    verdict = Err(Some(running.requested_at));
+                    return false;
+                }
+                if !fresh {
+                    verdict = Err(None);
+                    return false;
+                }
+                profile.backfill = Some(BackfillProgress {
+                    requested_at: id,
+                    updated_at: now,
+                    most_recent,
+                    after,
+                    before,
+                    done: 0,
+                    finished_at: None,
+                });
+                true
+            })
+            .await?;
+        match verdict {
+            _ if stored.is_none() => Ok(true),
+            Ok(()) => Ok(true),
+            Err(Some(running)) => {
+                tracing::info!(
+                    running,
+                    requested = id,
+                    outcome = "backfill_busy",
+                    "backfill dropped: another one is running"
+                );
+                Ok(false)
+            }
+            Err(None) => {
+                tracing::info!(
+                    requested = id,
+                    outcome = "backfill_superseded",
+                    "continuation of a finished or replaced backfill dropped"
+                );
+                Ok(false)
+            }
         }
-        if !fresh {
-            tracing::info!(
-                requested = id,
-                outcome = "backfill_superseded",
-                "continuation of a finished or replaced backfill dropped"
-            );
-            return Ok(false);
-        }
-        profile.backfill = Some(BackfillProgress {
-            requested_at: id,
-            updated_at: now,
-            most_recent,
-            after,
-            before,
-            done: 0,
-            finished_at: None,
-        });
-        self.store.put_profile(&profile).await?;
-        Ok(true)
     }
 
-    async fn update_progress(&self, athlete: AthleteId, id: i64, f: impl FnOnce(&mut BackfillProgress)) -> Step<()> {
-        if let Some(mut p) = self.store.get_profile(athlete).await?
-            && let Some(b) = p.backfill.as_mut().filter(|b| b.requested_at == id)
-        {
-            f(b);
-            b.updated_at = self.now();
-            self.store.put_profile(&p).await?;
-        }
+    async fn update_progress(&self, athlete: AthleteId, id: i64, done: u32) -> Step<()> {
+        let now = self.now();
+        self.store
+            .update_profile(athlete, |p| match p.backfill.as_mut().filter(|b| b.requested_at == id) {
+                Some(b) => {
+                    (b.done, b.updated_at) = (done, now);
+                    true
+                }
+                None => false,
+            })
+            .await?;
         Ok(())
     }
 }

@@ -15,9 +15,11 @@ pub struct ConsumerConfig {
     /// Share of each window backfill and reconcile may use (`BACKGROUND_SHARE`, default
     /// 0.7), so webhook events keep priority.
     pub background_share: f64,
-    /// Activities a backfill message imports before handing over to a continuation
-    /// (`BACKFILL_BATCH`, default 200: one message per list page of 200, so one list call
-    /// per 200 activities; at ~0.3 s per streams call that is ~60 s of the 180 s timeout).
+    /// Activities a backfill message imports before handing over to a continuation at the
+    /// back of the background queue (`BACKFILL_BATCH`, default 10). Small slices share the
+    /// background budget round-robin among athletes who connected together, each getting
+    /// their most recent activities first; each slice re-lists its page (one request per
+    /// 10 imports).
     pub backfill_batch: u32,
     /// Deferrals (seconds) while Strava has no streams yet after a create.
     pub empty_stream_delays: Vec<u32>,
@@ -29,12 +31,19 @@ pub struct ConsumerConfig {
     /// (`MAX_RECEIVES`, default 5). The queue's own `maxReceiveCount` stays well above it,
     /// as a backstop for crashes and timeouts only.
     pub max_receives: u32,
+    /// Receives after which a record still waiting for the budget is replaced by a fresh
+    /// copy (`RESEND_AFTER`, default 10), so that waiting never reaches the queue's
+    /// `maxReceiveCount` (20), which counts every receive.
+    pub resend_after: u32,
     /// First retry delay of a transient failure, doubled on every receive
     /// (`RETRY_BASE_SECONDS`, default 10).
     pub retry_base_s: u32,
 }
 
 impl ConsumerConfig {
+    /// `BACKFILL_BATCH` unless set.
+    pub const DEFAULT_BACKFILL_BATCH: u32 = 10;
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
@@ -47,13 +56,17 @@ impl ConsumerConfig {
         }
         let limit_15min = env.parsed_or("RATE_LIMIT_15MIN", 100)?;
         let limit_daily = env.parsed_or("RATE_LIMIT_DAILY", 1000)?;
-        let backfill_batch = env.parsed_or("BACKFILL_BATCH", 200u32)?;
+        let backfill_batch = env.parsed_or("BACKFILL_BATCH", Self::DEFAULT_BACKFILL_BATCH)?;
         if backfill_batch == 0 {
             return Err(ConfigError::Invalid { var: "BACKFILL_BATCH", reason: "must be > 0".into() });
         }
         let max_receives = env.parsed_or("MAX_RECEIVES", 5u32)?;
         if max_receives == 0 {
             return Err(ConfigError::Invalid { var: "MAX_RECEIVES", reason: "must be > 0".into() });
+        }
+        let resend_after = env.parsed_or("RESEND_AFTER", 10u32)?;
+        if resend_after < 2 {
+            return Err(ConfigError::Invalid { var: "RESEND_AFTER", reason: "must be >= 2".into() });
         }
         Ok(ConsumerConfig {
             stack: StackEnv::read(&env)?,
@@ -64,6 +77,7 @@ impl ConsumerConfig {
             empty_stream_delays: vec![60, 300, 900],
             dlq_url: env.optional("DLQ_URL"),
             max_receives,
+            resend_after,
             retry_base_s: env.parsed_or("RETRY_BASE_SECONDS", 10)?,
         })
     }
@@ -76,8 +90,16 @@ mod tests {
     #[test]
     fn missing_and_bad_values_are_named() {
         let base = |k: &str| match k {
-            "RATE_LIMIT_15MIN" | "RATE_LIMIT_DAILY" | "BACKGROUND_SHARE" | "BACKFILL_BATCH" | "DLQ_URL"
-            | "MAX_RECEIVES" | "RETRY_BASE_SECONDS" | "TOKEN_STORE" => None,
+            "RATE_LIMIT_15MIN"
+            | "RATE_LIMIT_DAILY"
+            | "BACKGROUND_SHARE"
+            | "BACKFILL_BATCH"
+            | "DLQ_URL"
+            | "MAX_RECEIVES"
+            | "RETRY_BASE_SECONDS"
+            | "TOKEN_STORE"
+            | "RESEND_AFTER"
+            | "BACKGROUND_QUEUE_URL" => None,
             _ => Some("x".to_string()),
         };
         let c = ConsumerConfig::from_lookup(base).unwrap();
@@ -94,5 +116,9 @@ mod tests {
         let e =
             ConsumerConfig::from_lookup(|k| if k == "MAX_RECEIVES" { Some("0".into()) } else { base(k) }).unwrap_err();
         assert!(matches!(e, ConfigError::Invalid { var: "MAX_RECEIVES", .. }));
+        assert_eq!((c.resend_after, c.stack.background_queue_url), (10, None));
+        let e =
+            ConsumerConfig::from_lookup(|k| if k == "RESEND_AFTER" { Some("1".into()) } else { base(k) }).unwrap_err();
+        assert!(matches!(e, ConfigError::Invalid { var: "RESEND_AFTER", .. }));
     }
 }

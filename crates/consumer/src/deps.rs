@@ -32,7 +32,11 @@ impl AwsConsumer {
         .map_err(StartupError::client("strava client"))?;
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.stack.table_name);
         // The FIFO queue, with the DLQ the consumer dead-letters into when `DLQ_URL` is set.
-        let mut queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), &config.stack.queue_url);
+        let mut queue = SqsQueue::for_lanes(
+            aws_sdk_sqs::Client::new(sdk),
+            &config.stack.queue_url,
+            config.stack.background_queue_url.as_deref(),
+        );
         if let Some(dlq) = &config.dlq_url {
             queue = queue.with_dead_letter_queue(dlq);
         }
@@ -48,7 +52,17 @@ where
 {
     /// One invocation of the SQS event source: the batch, and the failures to report.
     pub async fn handle_sqs_event(&self, event: SqsEvent) -> SqsBatchResponse {
-        let records: Vec<Record> = event.records.into_iter().map(record_from_sqs).collect();
+        let background = self.config.stack.background_queue_url.as_deref();
+        let records: Vec<Record> = event
+            .records
+            .into_iter()
+            .map(|m| {
+                let lane = stravasync_aws::sqs::lane_of_source(m.event_source_arn.as_deref(), background);
+                let mut record = record_from_sqs(m);
+                record.receipt_handle = stravasync_aws::sqs::tag_receipt_handle(lane, &record.receipt_handle);
+                record
+            })
+            .collect();
         let mut response = SqsBatchResponse::default();
         for id in self.handle_batch(&records).await.failed {
             response.add_failure(id);

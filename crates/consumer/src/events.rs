@@ -4,7 +4,7 @@
 use stravasync_core::decide::{Connection, EventDecision, LocalEdit, apply_local_edits, decide};
 use stravasync_core::event::{ObjectType, WebhookEvent};
 use stravasync_core::model::{ActivityId, ActivityState, AthleteId, StoredActivity, Tombstone};
-use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, StoreError, TokenVault, WriteOutcome};
+use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault, WriteOutcome};
 
 use crate::outcome::{Outcome, Step};
 use crate::{Consumer, Priority};
@@ -74,16 +74,17 @@ where
     /// Records the athlete's latest applied event time in the profile (the dashboard's
     /// sync status). Best effort: the event itself is stored already.
     async fn note_event(&self, athlete: AthleteId, event_time: i64) {
-        let noted = async {
-            if let Some(mut p) = self.store.get_profile(athlete).await?
-                && p.last_event_at.is_none_or(|t| t < event_time)
-            {
-                p.last_event_at = Some(event_time);
-                self.store.put_profile(&p).await?;
-            }
-            Ok::<(), StoreError>(())
-        };
-        if let Err(e) = noted.await {
+        let noted = self
+            .store
+            .update_profile(athlete, |p| {
+                let later = p.last_event_at.is_none_or(|t| t < event_time);
+                if later {
+                    p.last_event_at = Some(event_time);
+                }
+                later
+            })
+            .await;
+        if let Err(e) = noted {
             tracing::warn!(error = %e, "last event time not recorded");
         }
     }

@@ -40,6 +40,20 @@ where
             .unwrap_or_else(|| Thresholds::starter(Sex::Male)))
     }
 
+    /// Whether the athlete was deleted (a deauthorization in the events lane) while a
+    /// background import wrote for them; if so, what it wrote is deleted again. The
+    /// deletion removes tokens, then the profile, then every other item; so a write followed
+    /// by this check either is seen by that last sweep (the profile was still there) or
+    /// is undone here (it was gone, and the tokens with it). docs/design.md §5, lanes.
+    async fn deleted_meanwhile(&self, athlete: AthleteId) -> Step<bool> {
+        if self.store.get_profile(athlete).await?.is_some() || self.vault.get_tokens_fresh(athlete).await?.is_some() {
+            return Ok(false);
+        }
+        let items = self.store.delete_athlete(athlete).await?;
+        tracing::warn!(items, outcome = "undone", "athlete deleted during a background import; its writes deleted");
+        Ok(true)
+    }
+
     /// Metrics with the athlete's thresholds, or why there are none. An unknown sport, bad
     /// thresholds or streams longer than the pipeline scores leave the activity unscored
     /// rather than unstored; invalid streams are poison.
@@ -113,7 +127,7 @@ where
             Streams::Ready(set) => (*set, false),
             Streams::NotYet => match self.config.empty_stream_delays.get(attempt.saturating_sub(1) as usize) {
                 Some(&secs) if listed.is_none() => {
-                    return Err(Outcome::Defer { secs, reason: format!("streams of {id} not ready") });
+                    return Err(Outcome::Defer { secs, reason: format!("streams of {id} not ready"), budget: false });
                 }
                 // Out of retries (or a backfill, which does not wait): store what exists.
                 _ => (StreamSet::default(), true),
@@ -155,6 +169,10 @@ where
                 // activity write never happened) go.
                 self.store.delete_stream_chunks(athlete, id, activity.streams_ref()).await?;
                 self.store.mark_pmc_dirty(athlete, local_date).await?;
+                if priority == Priority::Background && self.deleted_meanwhile(athlete).await? {
+                    // The athlete is gone: nothing more for this record to do.
+                    return Err(Outcome::Done);
+                }
                 tracing::info!(version, pending, outcome = "stored", "activity stored");
             }
             WriteOutcome::Stale { stored_version } => {

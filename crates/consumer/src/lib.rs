@@ -40,7 +40,7 @@ mod rescore;
 use std::collections::HashSet;
 
 use futures_util::FutureExt;
-use stravasync_core::event::{Job, QueueMessage};
+use stravasync_core::event::{Job, Lane, QueueMessage};
 use stravasync_core::model::RateWindowKind;
 use stravasync_core::model::{AthleteId, OAuthTokens, RateWindow};
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, Reservation, TokenVault};
@@ -48,7 +48,7 @@ use stravasync_strava::{RateUsage, Response, StravaClient, StravaError};
 
 pub use config::{ConfigError, ConsumerConfig};
 pub use outcome::Outcome;
-use outcome::{retry_delay, strava_outcome};
+use outcome::{budget_backoff, retry_delay, strava_outcome};
 
 /// One SQS record, as the event source mapping (or the local pump) delivers it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -76,10 +76,13 @@ pub struct BatchReport {
     /// Message ids not attempted because an earlier record of their group failed (a
     /// subset of `failed`, made visible again at once).
     pub released: Vec<String>,
+    /// Message ids that waited for the budget through `resend_after` receives: replaced by a
+    /// copy at the back of the queue (and deleted by the consumer).
+    pub resent: Vec<String>,
 }
 
 /// Webhook work has priority: background jobs stop at a share of each window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Priority {
     Event,
     Background,
@@ -91,6 +94,30 @@ pub struct Consumer<S, V, Q> {
     pub store: S,
     pub vault: V,
     pub queue: Q,
+    /// Windows this container found spent, per priority: they stay spent until they reset
+    /// (counts only grow, holds are never lifted), so later records wait without a write.
+    spent: std::sync::Mutex<HashSet<(RateWindow, Priority)>>,
+}
+
+/// Marks a re-sent copy's deduplication id: `<original>~w<receives so far>`.
+const WAITED_MARK: &str = "~w";
+
+impl Record {
+    /// The lane it came from (its message group).
+    pub fn lane(&self) -> Lane {
+        self.group_id.as_deref().map_or(Lane::Events, Lane::of_group)
+    }
+
+    /// Receives so far, those of the copies it replaced included.
+    pub fn waits(&self) -> u32 {
+        let before = self
+            .dedup_id
+            .as_deref()
+            .and_then(|d| d.rsplit_once(WAITED_MARK))
+            .and_then(|(_, n)| n.parse::<u32>().ok())
+            .unwrap_or(0);
+        before.saturating_add(self.receive_count)
+    }
 }
 
 impl<S, V, Q> Consumer<S, V, Q>
@@ -100,7 +127,7 @@ where
     Q: EventQueue,
 {
     pub fn new(config: ConsumerConfig, strava: StravaClient, store: S, vault: V, queue: Q) -> Self {
-        Consumer { config, strava, store, vault, queue }
+        Consumer { config, strava, store, vault, queue, spent: Default::default() }
     }
 
     pub fn now(&self) -> i64 {
@@ -139,6 +166,17 @@ where
                 report.dead_lettered.push(record.message_id.clone());
                 continue;
             }
+            if matches!(outcome, Outcome::Defer { budget: true, .. })
+                && record.lane() == Lane::Events
+                && record.receive_count >= self.config.resend_after
+                && self.resend(record).await
+            {
+                // The copy is behind whatever the group has queued: hold the group, so its
+                // later records are not applied before it in this batch.
+                held.insert(group);
+                report.resent.push(record.message_id.clone());
+                continue;
+            }
             self.settle(record, &outcome).await;
             held.insert(group);
             report.failed.push(record.message_id.clone());
@@ -165,6 +203,30 @@ where
         }
     }
 
+    /// Replaces a long-deferred record by a copy under a new deduplication id; false if
+    /// that failed (it is then deferred as usual).
+    async fn resend(&self, record: &Record) -> bool {
+        let group_id = record.group_id.clone().unwrap_or_else(|| "ungrouped".into());
+        let dedup = record.dedup_id.as_deref().unwrap_or(&record.message_id);
+        let original: String = dedup.split_once(WAITED_MARK).map_or(dedup, |(d, _)| d).chars().take(96).collect();
+        // The copy carries how often it waited, so its waits keep spreading out.
+        let copy = QueueMessage {
+            group_id,
+            dedup_id: format!("{original}{WAITED_MARK}{}", record.waits()),
+            body: record.body.clone(),
+        };
+        match self.queue.resend(&record.receipt_handle, &copy).await {
+            Ok(()) => {
+                tracing::info!(message_id = %record.message_id, receive_count = record.receive_count, outcome = "resent", "long-deferred record replaced by a fresh copy");
+                true
+            }
+            Err(e) => {
+                tracing::error!(message_id = %record.message_id, error = %e, "resend failed; deferred as usual");
+                false
+            }
+        }
+    }
+
     /// Makes a record that was not attempted visible again at once: in flight, it would
     /// hold its group for the whole visibility timeout.
     async fn release(&self, record: &Record) {
@@ -178,7 +240,15 @@ where
     async fn settle(&self, record: &Record, outcome: &Outcome) {
         let (secs, reason) = match outcome {
             Outcome::Done => return,
-            Outcome::Defer { secs, reason } => (*secs, reason),
+            // Events that waited before wake spread out; background slices all wake at the
+            // reset, in queue order: their order is the round-robin (docs/design.md §5).
+            Outcome::Defer { secs, reason, budget } => {
+                let backoff = match record.lane() {
+                    Lane::Events if *budget => budget_backoff(record.waits(), &record.message_id),
+                    _ => 0,
+                };
+                (secs.saturating_add(backoff).min(43_200), reason)
+            }
             Outcome::Retry { reason } => (retry_delay(self.config.retry_base_s, record.receive_count), reason),
             Outcome::Poison { reason } => (0, reason),
         };
@@ -230,17 +300,38 @@ where
         }
     }
 
-    /// Reserves one request in both shared windows, or says how long to wait.
+    /// Reserves one request in both shared windows, or says how long to wait. An event
+    /// that must wait holds the next 15-minute window for the events lane: background
+    /// work yields it, so the waiting events go first (docs/design.md §5, lanes).
     async fn reserve(&self, priority: Priority) -> Result<(), Outcome> {
         let now = self.now();
         for kind in [RateWindowKind::QuarterHour, RateWindowKind::Daily] {
             let window = RateWindow::containing(kind, now);
-            if let Reservation::Exhausted { used } = self.store.reserve(window, 1, self.limit(kind, priority)).await? {
-                tracing::info!(?kind, used, "rate budget exhausted; deferring");
-                return Err(Outcome::Defer {
-                    secs: (window.resets_at() - now).clamp(1, 43_200) as u32,
-                    reason: format!("{kind:?} budget used ({used})"),
-                });
+            let limit = self.limit(kind, priority);
+            let wait = Outcome::Defer {
+                secs: (window.resets_at() - now).clamp(1, 43_200) as u32,
+                reason: format!("{kind:?} budget spent"),
+                budget: true,
+            };
+            let known_spent = self.spent.lock().unwrap_or_else(|p| p.into_inner()).contains(&(window, priority));
+            if known_spent {
+                return Err(wait);
+            }
+            let reservation = match priority {
+                Priority::Event => self.store.reserve(window, 1, limit).await?,
+                Priority::Background => self.store.reserve_background(window, 1, limit).await?,
+            };
+            if let Reservation::Exhausted { used } = reservation {
+                {
+                    let mut spent = self.spent.lock().unwrap_or_else(|p| p.into_inner());
+                    spent.retain(|(w, _)| w.resets_at() > now);
+                    spent.insert((window, priority));
+                }
+                if priority == Priority::Event && kind == RateWindowKind::QuarterHour {
+                    self.store.hold_for_events(window.next()).await?;
+                }
+                tracing::info!(?kind, used, ?priority, "rate budget exhausted; deferring");
+                return Err(wait);
             }
         }
         Ok(())
@@ -299,10 +390,12 @@ where
             let narrowed = OAuthTokens { scopes: tokens.scopes.without(scope), ..tokens.clone() };
             self.vault.replace_tokens(&tokens, &narrowed).await?;
         }
-        if let Some(mut profile) = self.store.get_profile(athlete).await? {
-            profile.scopes = profile.scopes.without(scope);
-            self.store.put_profile(&profile).await?;
-        }
+        self.store
+            .update_profile(athlete, |p| {
+                p.scopes = p.scopes.without(scope);
+                true
+            })
+            .await?;
         tracing::warn!(
             athlete_id = athlete,
             scope,

@@ -9,7 +9,9 @@ pub enum Outcome {
     /// Applied (or rightly ignored, e.g. a stale event): delete the message.
     Done,
     /// Must wait (rate limit, streams not ready): hide it for `secs`, not a busy retry.
-    Defer { secs: u32, reason: String },
+    /// `budget`: it waits for Strava's budget (a window to reset), so a long wait is spread
+    /// out ([`budget_backoff`]) and, after many receives, re-sent fresh.
+    Defer { secs: u32, reason: String, budget: bool },
     /// A transient failure: retried with backoff until the redrive count sends it to the DLQ.
     Retry { reason: String },
     /// Can never succeed as it is (bad body, invalid data): moved to the DLQ at once, where
@@ -59,9 +61,11 @@ impl From<QueueError> for Outcome {
 /// Maps a Strava failure; `now` turns a reset time into a deferral.
 pub fn strava_outcome(e: StravaError, now: i64) -> Outcome {
     match e {
-        StravaError::RateLimited { resets_at, .. } => {
-            Outcome::Defer { secs: (resets_at - now).clamp(1, 43_200) as u32, reason: "strava rate limit".into() }
-        }
+        StravaError::RateLimited { resets_at, .. } => Outcome::Defer {
+            secs: (resets_at - now).clamp(1, 43_200) as u32,
+            reason: "strava rate limit".into(),
+            budget: true,
+        },
         StravaError::Retryable { .. }
         | StravaError::Invalid { .. }
         | StravaError::Vault(_)
@@ -73,8 +77,39 @@ pub fn strava_outcome(e: StravaError, now: i64) -> Outcome {
     }
 }
 
+/// Extra wait for a record that already waited for the budget `receive_count - 1` times:
+/// none the first time (it tries right at the reset), then up to 15 min, 30 min, 1 h, 2 h,
+/// 4 h, 6 h, spread by `key` (the message id). While the budget is short for long, waiting records
+/// then wake a few at a time instead of all at every reset (each wake is an invocation,
+/// and a receive counted towards the queue's redrive limit).
+pub fn budget_backoff(receive_count: u32, key: &str) -> u32 {
+    if receive_count <= 1 {
+        return 0;
+    }
+    let spread = (900u64 << receive_count.saturating_sub(2).min(5)).min(21_600);
+    let hash = stravasync_core::hash::fnv1a64(format!("{key}#{receive_count}").as_bytes());
+    (hash % spread) as u32
+}
+
 /// Backoff for a transient failure on the n-th receive: `base`, 2·base, 4·base … capped
 /// at 15 min (with the default base of 10 s: 10 s, 20 s, 40 s …).
 pub fn retry_delay(base_s: u32, receive_count: u32) -> u32 {
     base_s.saturating_mul(1 << receive_count.saturating_sub(1).min(7)).min(900)
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::*;
+
+    #[test]
+    fn budget_waits_spread_out_as_they_repeat() {
+        assert_eq!(budget_backoff(1, "m1"), 0, "the first wait ends at the reset");
+        for (receives, spread) in [(2, 900), (3, 1_800), (4, 3_600), (5, 7_200), (6, 14_400), (9, 21_600)] {
+            let waits: Vec<u32> = (0..200).map(|i| budget_backoff(receives, &format!("m{i}"))).collect();
+            assert!(waits.iter().all(|w| *w < spread), "{receives}: {waits:?}");
+            let distinct: std::collections::HashSet<_> = waits.iter().collect();
+            assert!(distinct.len() > 150, "spread, not bunched: {}", distinct.len());
+        }
+        assert_eq!(budget_backoff(3, "m7"), budget_backoff(3, "m7"), "deterministic");
+    }
 }

@@ -14,6 +14,8 @@ pub struct PumpStats {
     pub done: usize,
     pub failed: usize,
     pub dead_lettered: usize,
+    /// Replaced by a copy after waiting for the budget through many receives.
+    pub resent: usize,
 }
 
 /// One receive and invocation in detail: the records as delivered, and the consumer's report.
@@ -58,6 +60,8 @@ where
             stats.failed += 1;
         } else if report.dead_lettered.contains(&r.message_id) {
             stats.dead_lettered += 1;
+        } else if report.resent.contains(&r.message_id) {
+            stats.resent += 1;
         } else {
             consumer.queue.delete(&r.receipt_handle).await?;
             stats.done += 1;
@@ -98,6 +102,7 @@ where
         total.done += s.done;
         total.failed += s.failed;
         total.dead_lettered += s.dead_lettered;
+        total.resent += s.resent;
         on_round(&total);
     }
     Ok(total)

@@ -42,14 +42,16 @@ where
         if let Some(d) = earliest {
             self.store.mark_pmc_dirty(athlete, d).await?;
         }
-        if only.is_none()
-            && let Some(mut p) = self.store.get_profile(athlete).await?
-            && p.rescored_version != p.thresholds_version
-        {
+        if only.is_none() {
             // Every activity now carries the thresholds read above (this job ran after the
             // change that bumped the version, in the athlete's message order).
-            p.rescored_version = p.thresholds_version;
-            self.store.put_profile(&p).await?;
+            self.store
+                .update_profile(athlete, |p| {
+                    let behind = p.rescored_version != p.thresholds_version;
+                    p.rescored_version = p.thresholds_version;
+                    behind
+                })
+                .await?;
         }
         Ok(())
     }
@@ -59,14 +61,27 @@ where
     /// every activity behind it in the athlete's group.
     #[tracing::instrument(skip(self, update))]
     pub(crate) async fn set_thresholds(&self, athlete: AthleteId, update: &ThresholdsUpdate) -> Step<()> {
-        let Some(mut profile) = self.store.get_profile(athlete).await? else {
+        let mut invalid = None;
+        let stored = self
+            .store
+            .update_profile(athlete, |p| match update.apply(&p.thresholds) {
+                Ok(t) => {
+                    (p.thresholds, p.thresholds_version) = (t, p.thresholds_version + 1);
+                    true
+                }
+                Err(e) => {
+                    invalid = Some(e.to_string());
+                    false
+                }
+            })
+            .await?;
+        if let Some(e) = invalid {
+            return Err(Outcome::Poison { reason: format!("thresholds: {e}") });
+        }
+        if stored.is_none() {
             tracing::info!(outcome = "not_connected", "thresholds of an unknown athlete dropped");
             return Ok(());
-        };
-        profile.thresholds =
-            update.apply(&profile.thresholds).map_err(|e| Outcome::Poison { reason: format!("thresholds: {e}") })?;
-        profile.thresholds_version += 1;
-        self.store.put_profile(&profile).await?;
+        }
         let rescore = Job::Rescore { athlete_id: athlete, activity_id: None };
         self.queue.enqueue(&QueueMessage::for_job(&rescore, &format!("thresholds-{}", self.now()))).await?;
         tracing::info!(outcome = "thresholds_set", "thresholds stored; rescore enqueued");

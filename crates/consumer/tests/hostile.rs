@@ -12,6 +12,7 @@ use stravasync_aws::dynamo::DynamoStore;
 use stravasync_consumer::{Consumer, Outcome};
 use stravasync_core::LocalDate;
 use stravasync_core::codec::decode_chunks;
+use stravasync_core::event::Job;
 use stravasync_core::model::{
     ActivityId, ActivityState, AthleteId, AthleteProfile, PmcRow, RateWindow, StoredActivity, StreamSetRef, Tombstone,
 };
@@ -91,10 +92,20 @@ async fn a_deauthorization_older_than_the_latest_connection_deletes_nothing() {
 }
 
 /// The DynamoDB store, except that while armed, reads of an activity answer "not stored":
-/// the read a writer made before another writer's newer version landed.
+/// the read a writer made before another writer's newer version landed. With
+/// `deauthorize_before_put`, the athlete is deauthorized (tokens, then every item, as the
+/// events lane does) just before the next activity write: a background import racing a
+/// deauthorization.
 struct StaleReads {
     inner: DynamoStore,
     armed: AtomicBool,
+    deauthorize_before_put: std::sync::Mutex<Option<stravasync_aws::vault::Vault>>,
+}
+
+impl StaleReads {
+    fn new(inner: DynamoStore) -> Self {
+        StaleReads { inner, armed: AtomicBool::new(true), deauthorize_before_put: Default::default() }
+    }
 }
 
 impl ActivityStore for StaleReads {
@@ -104,6 +115,12 @@ impl ActivityStore for StaleReads {
     async fn put_profile(&self, p: &AthleteProfile) -> Result<(), StoreError> {
         self.inner.put_profile(p).await
     }
+    async fn update_profile<F>(&self, a: AthleteId, change: F) -> Result<Option<AthleteProfile>, StoreError>
+    where
+        F: FnMut(&mut AthleteProfile) -> bool + Send,
+    {
+        self.inner.update_profile(a, change).await
+    }
     async fn get_activity(&self, a: AthleteId, id: ActivityId) -> Result<Option<ActivityState>, StoreError> {
         if self.armed.swap(false, Ordering::SeqCst) {
             return Ok(None);
@@ -111,6 +128,11 @@ impl ActivityStore for StaleReads {
         self.inner.get_activity(a, id).await
     }
     async fn put_activity(&self, x: &StoredActivity) -> Result<WriteOutcome, StoreError> {
+        let deauthorize = self.deauthorize_before_put.lock().unwrap().take();
+        if let Some(vault) = deauthorize {
+            vault.delete_tokens(x.athlete_id).await.unwrap();
+            self.inner.delete_athlete(x.athlete_id).await?;
+        }
         self.inner.put_activity(x).await
     }
     async fn put_tombstone(&self, t: Tombstone) -> Result<WriteOutcome, StoreError> {
@@ -201,6 +223,12 @@ impl RateBudget for StaleReads {
     async fn reserve(&self, w: RateWindow, n: u32, limit: u32) -> Result<Reservation, StoreError> {
         self.inner.reserve(w, n, limit).await
     }
+    async fn hold_for_events(&self, w: RateWindow) -> Result<(), StoreError> {
+        self.inner.hold_for_events(w).await
+    }
+    async fn reserve_background(&self, w: RateWindow, n: u32, limit: u32) -> Result<Reservation, StoreError> {
+        self.inner.reserve_background(w, n, limit).await
+    }
     async fn record_usage(&self, w: RateWindow, observed: u32) -> Result<(), StoreError> {
         self.inner.record_usage(w, observed).await
     }
@@ -221,7 +249,7 @@ async fn a_writer_that_loses_the_put_cannot_touch_the_stored_streams_and_leaves_
     let stale = Consumer::new(
         h.consumer.config.clone(),
         strava_client(&h.fake),
-        StaleReads { inner: h.stack.store(), armed: AtomicBool::new(true) },
+        StaleReads::new(h.stack.store()),
         h.stack.vault(),
         queue_of(&h.stack),
     );
@@ -245,4 +273,61 @@ async fn a_writer_that_loses_the_put_cannot_touch_the_stored_streams_and_leaves_
     let refetched = live(&h.consumer.store, EDGE810).await;
     assert_ne!(refetched.streams_id, newer.streams_id);
     assert_eq!(h.consumer.store.stream_chunk_count(ATHLETE, EDGE810).await.unwrap(), refetched.stream_chunks as usize);
+}
+
+/// The lanes run one athlete's events and history concurrently (docs/design.md §5, lanes):
+/// a backfill that found an activity missing before the events lane stored it (and an
+/// edit on top) imports it at version 0 and loses the conditional write; nothing of the
+/// event's result changes, and the backfill's chunks are not left behind.
+#[tokio::test]
+async fn a_backfill_that_read_before_an_event_cannot_overwrite_it() {
+    let h = harness("lane-race", "read,activity:read_all").await;
+    let newest = *h.fake.state.activity_ids(ATHLETE).last().unwrap();
+    assert_eq!(h.run(&event_job("activity", newest, "create", json!({}), T + 100)).await, Outcome::Done);
+    let title = json!({"title": "Edited in the events lane"});
+    assert_eq!(h.run(&event_job("activity", newest, "update", title, T + 200)).await, Outcome::Done);
+    let before = live(&h.consumer.store, newest).await;
+    assert_eq!(before.summary.name.as_deref(), Some("Edited in the events lane"));
+
+    let background = Consumer::new(
+        h.consumer.config.clone(),
+        strava_client(&h.fake),
+        StaleReads::new(h.stack.store()),
+        h.stack.token_vault(),
+        queue_of(&h.stack),
+    );
+    let import = Job::start_backfill(ATHLETE, Some(1), None, None, None);
+    assert_eq!(background.process(&record(&import, "b", 1)).await, Outcome::Done);
+    assert_eq!(h.fake.state.requests_to("/api/v3/activities/{id}/streams"), 2, "it did fetch and try");
+    let after = live(&h.consumer.store, newest).await;
+    assert_eq!(after, before, "the event's result and its edit are kept");
+    assert_eq!(h.consumer.store.stream_chunk_count(ATHLETE, newest).await.unwrap(), before.stream_chunks as usize);
+}
+
+/// A deauthorization (events lane) that lands while a background import is between its
+/// decision and its write: the import finds the athlete gone and deletes what it wrote,
+/// so nothing of the athlete is left, and the backfill stops.
+#[tokio::test]
+async fn a_background_import_racing_a_deauthorization_leaves_nothing() {
+    let h = harness("lane-deauth", "read,activity:read_all").await;
+    let store = StaleReads::new(h.stack.store());
+    store.armed.store(false, Ordering::SeqCst);
+    *store.deauthorize_before_put.lock().unwrap() = Some(h.stack.token_vault());
+    let background = Consumer::new(
+        h.consumer.config.clone(),
+        strava_client(&h.fake),
+        store,
+        h.stack.token_vault(),
+        queue_of(&h.stack),
+    );
+    let import = Job::start_backfill(ATHLETE, Some(3), None, None, Some(T));
+    assert_eq!(background.process(&record(&import, "b", 1)).await, Outcome::Done);
+    assert_eq!(h.fake.state.requests_to("/api/v3/activities/{id}/streams"), 1, "stopped after the first import");
+    assert_eq!(h.consumer.store.get_profile(ATHLETE).await.unwrap(), None);
+    assert_eq!(h.consumer.vault.get_tokens_fresh(ATHLETE).await.unwrap(), None);
+    for id in h.fake.state.activity_ids(ATHLETE) {
+        assert_eq!(h.consumer.store.get_activity(ATHLETE, id).await.unwrap(), None, "{id}");
+        assert_eq!(h.consumer.store.stream_chunk_count(ATHLETE, id).await.unwrap(), 0, "{id}");
+    }
+    assert_eq!(h.consumer.store.pmc_dirty_from(ATHLETE).await.unwrap(), None);
 }

@@ -64,7 +64,11 @@ impl std::fmt::Debug for StartupError {
 /// both read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackEnv {
+    /// The events lane's queue (`QUEUE_URL`).
     pub queue_url: String,
+    /// The background lane's queue (`BACKGROUND_QUEUE_URL`); without it, background jobs
+    /// share the events queue under their own message groups.
+    pub background_queue_url: Option<String>,
     pub table_name: String,
     pub app_secret_id: String,
     pub token_secret_prefix: String,
@@ -101,10 +105,12 @@ impl TokenStore {
 
 impl StackEnv {
     /// `QUEUE_URL`, `TABLE_NAME`, `APP_SECRET_ID`, `TOKEN_SECRET_PREFIX`, `STRAVA_API_URL`,
-    /// `STRAVA_OAUTH_URL`: all required; the token store as [`TokenStore::read`].
+    /// `STRAVA_OAUTH_URL`: all required; `BACKGROUND_QUEUE_URL` optional; the token store as
+    /// [`TokenStore::read`].
     pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(StackEnv {
             queue_url: env.required("QUEUE_URL")?,
+            background_queue_url: env.optional("BACKGROUND_QUEUE_URL").filter(|u| !u.is_empty()),
             table_name: env.required("TABLE_NAME")?,
             app_secret_id: env.required("APP_SECRET_ID")?,
             token_secret_prefix: env.required("TOKEN_SECRET_PREFIX")?,

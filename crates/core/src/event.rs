@@ -190,19 +190,78 @@ impl Job {
         }
     }
 
+    /// History work (backfill, reconcile) travels in the background lane; everything else,
+    /// rescores included (they rewrite activities and must stay in order with the athlete's
+    /// events; they cost no Strava request), in the events lane.
+    pub fn lane(&self) -> Lane {
+        match self {
+            Job::Backfill { .. } | Job::Reconcile { .. } => Lane::Background,
+            Job::WebhookEvent { .. } | Job::Rescore { .. } | Job::SetThresholds { .. } => Lane::Events,
+        }
+    }
+
     /// Parses a queue body; an error names the JSON path.
     pub fn parse(body: &str) -> Result<Self, ParseError> {
         parse_json_with_path(body.as_bytes())
     }
 }
 
-/// A message for the SQS FIFO queue: one athlete's messages share a group, so they are
-/// applied in order and never concurrently.
+/// The two queues work travels on (docs/design.md §5, lanes). New events never wait
+/// behind history: each lane has its own FIFO queue, its own consumers and its own share
+/// of Strava's budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Lane {
+    /// Push events, threshold changes and the rescores behind them: the whole budget.
+    #[default]
+    Events,
+    /// Backfill and reconcile: what the events lane leaves of the budget, up to a share.
+    Background,
+}
+
+impl Lane {
+    pub const ALL: [Lane; 2] = [Lane::Events, Lane::Background];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Lane::Events => "events",
+            Lane::Background => "background",
+        }
+    }
+
+    /// The lane of a message group ([`QueueMessage::group_id`]): background groups are
+    /// `background-<athlete>`.
+    pub fn of_group(group_id: &str) -> Lane {
+        if group_id.starts_with(BACKGROUND_GROUP_PREFIX) { Lane::Background } else { Lane::Events }
+    }
+}
+
+impl std::str::FromStr for Lane {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "events" => Ok(Lane::Events),
+            "background" => Ok(Lane::Background),
+            other => Err(format!("unknown lane {other:?} (events or background)")),
+        }
+    }
+}
+
+const BACKGROUND_GROUP_PREFIX: &str = "background-";
+
+/// A message for an SQS FIFO queue: one athlete's messages of a lane share a group, so they
+/// are applied in order and never concurrently.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueMessage {
     pub group_id: String,
     pub dedup_id: String,
     pub body: String,
+}
+
+impl QueueMessage {
+    /// The queue it travels on, from its group.
+    pub fn lane(&self) -> Lane {
+        Lane::of_group(&self.group_id)
+    }
 }
 
 /// Whether SQS accepts `c` in a message body: `#x9 | #xA | #xD | #x20-#xD7FF |
@@ -233,8 +292,17 @@ fn queue_body<T: Serialize>(value: &T) -> String {
 }
 
 impl QueueMessage {
+    /// The events-lane group of an athlete.
     pub fn group_for(athlete: AthleteId) -> String {
         format!("athlete-{athlete}")
+    }
+
+    /// The group of an athlete in `lane`.
+    pub fn group_in(lane: Lane, athlete: AthleteId) -> String {
+        match lane {
+            Lane::Events => Self::group_for(athlete),
+            Lane::Background => format!("{BACKGROUND_GROUP_PREFIX}{athlete}"),
+        }
     }
 
     pub fn for_event(event: &WebhookEvent) -> Self {
@@ -250,7 +318,7 @@ impl QueueMessage {
     pub fn for_job(job: &Job, dedup_key: &str) -> Self {
         let body = queue_body(job);
         QueueMessage {
-            group_id: Self::group_for(job.athlete_id()),
+            group_id: Self::group_in(job.lane(), job.athlete_id()),
             dedup_id: format!(
                 "job-{:016x}-{}",
                 fnv1a64(body.as_bytes()),
@@ -375,5 +443,25 @@ mod tests {
         assert!(m.dedup_id.len() <= 128);
         let e = Job::parse(r#"{"kind":"teleport","athlete_id":5}"#).unwrap_err();
         assert!(e.message.contains("unknown variant"), "{e}");
+    }
+
+    #[test]
+    fn history_travels_in_the_background_lane_under_its_own_group() {
+        let backfill = Job::start_backfill(7, Some(30), None, None, Some(1));
+        let reconcile = Job::Reconcile { athlete_id: 7, since: 0 };
+        let rescore = Job::Rescore { athlete_id: 7, activity_id: None };
+        for (job, lane, group) in [
+            (&backfill, Lane::Background, "background-7"),
+            (&reconcile, Lane::Background, "background-7"),
+            (&rescore, Lane::Events, "athlete-7"),
+        ] {
+            assert_eq!(job.lane(), lane);
+            let m = QueueMessage::for_job(job, "k");
+            assert_eq!((m.group_id.as_str(), m.lane()), (group, lane));
+        }
+        assert_eq!(QueueMessage::for_event(&WebhookEvent::parse(CREATE.as_bytes()).unwrap()).lane(), Lane::Events);
+        assert_eq!(Lane::of_group("ungrouped"), Lane::Events);
+        assert_eq!("background".parse::<Lane>(), Ok(Lane::Background));
+        assert!("sideways".parse::<Lane>().is_err());
     }
 }

@@ -54,7 +54,22 @@ pub trait ActivityStore: Send + Sync {
         &self,
         athlete: AthleteId,
     ) -> impl Future<Output = Result<Option<AthleteProfile>, StoreError>> + Send;
+    /// Creates or replaces the profile, whatever is stored (a new connection).
     fn put_profile(&self, profile: &AthleteProfile) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Read-modify-write of an existing profile: `change` edits the stored profile and says
+    /// whether it changed anything; the write is conditional on the profile being as read,
+    /// and is retried from a new read when another writer got there first (the events and
+    /// background lanes, and the webhook, write the same profile concurrently). Returns the
+    /// profile as stored afterwards, or `None` (and writes nothing) when there is none, so
+    /// a deleted athlete's profile is never recreated.
+    fn update_profile<F>(
+        &self,
+        athlete: AthleteId,
+        change: F,
+    ) -> impl Future<Output = Result<Option<AthleteProfile>, StoreError>> + Send
+    where
+        F: FnMut(&mut AthleteProfile) -> bool + Send;
 
     fn get_activity(
         &self,
@@ -195,6 +210,19 @@ pub trait RateBudget: Send + Sync {
     /// Raises the window's count to `observed` (Strava's own usage header) if it is
     /// below it; never lowers it.
     fn record_usage(&self, window: RateWindow, observed: u32) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Keeps `window` for the events lane: background reservations in it are refused
+    /// (an event had to wait for the budget; the waiting events get the next window).
+    fn hold_for_events(&self, window: RateWindow) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// As [`RateBudget::reserve`], for the background lane: also refused in a window held
+    /// for events.
+    fn reserve_background(
+        &self,
+        window: RateWindow,
+        requests: u32,
+        limit: u32,
+    ) -> impl Future<Output = Result<Reservation, StoreError>> + Send;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -282,4 +310,9 @@ pub trait EventQueue: Send + Sync {
         message: &QueueMessage,
         reason: &str,
     ) -> impl Future<Output = Result<(), QueueError>> + Send;
+    /// Replaces a received message by `copy` (its body and group under a new
+    /// deduplication id) at the back of its queue: a message that has waited for the
+    /// budget through many receives starts counting them again, so waiting never reaches
+    /// the queue's redrive limit. The copy is sent first, then the original deleted.
+    fn resend(&self, receipt_handle: &str, copy: &QueueMessage) -> impl Future<Output = Result<(), QueueError>> + Send;
 }

@@ -144,7 +144,12 @@ pub async fn strava_middleware(
         set_rate_headers(&state, &mut response);
     }
     let status = response.status().as_u16();
-    state.world().log.push(LoggedRequest { method: method.to_string(), route, path, status });
+    let mut w = state.world();
+    w.api_calls += u64::from(api);
+    w.api_429s += u64::from(api && status == 429);
+    if state.config.keep_log {
+        w.log.push(LoggedRequest { method: method.to_string(), route, path, status });
+    }
     response
 }
 
@@ -209,9 +214,8 @@ pub async fn list_activities(
     let read_all = has_scope(&g, "activity:read_all");
     let w = state.world();
     let mut list: Vec<&crate::data::Activity> = w
-        .activities
-        .values()
-        .filter(|a| a.owner == g.athlete && !a.deleted && (read_all || !a.private))
+        .activities_of(g.athlete)
+        .filter(|a| !a.deleted && (read_all || !a.private))
         .filter(|a| before.is_none_or(|b| a.start < b) && after.is_none_or(|x| a.start > x))
         .collect();
     list.sort_by_key(|a| std::cmp::Reverse((a.start, a.id)));
@@ -265,6 +269,10 @@ pub async fn streams(
         return axum::Json(json!({})).into_response();
     }
     let Some(mut set) = a.streams() else { return not_found("Activity") };
+    if state.config.stream_step > 1 && matches!(a.streams, crate::data::StreamSource::Generated { .. }) {
+        let kept: Vec<usize> = (0..set.len()).step_by(state.config.stream_step).collect();
+        set = set.select(&kept);
+    }
     if let Some(keys) = q.get("keys") {
         let wanted: Vec<&str> = keys.split(',').collect();
         for key in NumericKey::ALL {

@@ -210,6 +210,13 @@ pub fn generate_athlete(index: u32, seed: u64) -> Athlete {
 
 /// One generated activity: id, owner, start, kind and length from the seed.
 pub fn generate_activity(athlete: &Athlete, id: i64, start: i64, seed: u64) -> Activity {
+    generate_activity_with(athlete, id, start, seed, 1)
+}
+
+/// As [`generate_activity`], its summary (distance, averages) taken from streams
+/// `summary_step` times shorter: cheap enough for hundreds of thousands of activities;
+/// the streams served are the full ones either way.
+pub fn generate_activity_with(athlete: &Athlete, id: i64, start: i64, seed: u64, summary_step: usize) -> Activity {
     let mut rng = Rng::new(seed ^ (id as u64).rotate_left(17));
     let roll = rng.unit();
     let (sport, run, manual) = if roll < 0.1 {
@@ -244,9 +251,16 @@ pub fn generate_activity(athlete: &Athlete, id: i64, start: i64, seed: u64) -> A
         deleted: false,
         empty_stream_fetches: 0,
     };
-    let set = activity.streams();
+    let step = summary_step.max(1);
+    let set = match &activity.streams {
+        StreamSource::Generated { seed, seconds, run, ftp, lthr, threshold_speed } if step > 1 => {
+            Some(generate_streams(*seed, (*seconds / step).max(1), *run, *ftp, *lthr, *threshold_speed))
+        }
+        _ => activity.streams(),
+    };
     let distance =
-        set.as_ref().and_then(|s| s.get(NumericKey::Distance).and_then(|d| d.last().copied())).unwrap_or(0.0);
+        set.as_ref().and_then(|s| s.get(NumericKey::Distance).and_then(|d| d.last().copied())).unwrap_or(0.0)
+            * step as f64;
     let mean =
         |key| set.as_ref().and_then(|s| s.get(key)).map(|d: &[f64]| d.iter().sum::<f64>() / d.len().max(1) as f64);
     let name = match (sport, start.rem_euclid(86_400) / 3600) {

@@ -31,7 +31,7 @@ pub(crate) fn http_client_builder() -> reqwest::ClientBuilder {
     }
 }
 
-pub use state::{FakeConfig, FakeState, Fault, FaultKind, LoggedRequest};
+pub use state::{FakeClock, FakeConfig, FakeState, Fault, FaultKind, LoggedRequest};
 
 /// Builds the router over a shared state.
 pub fn router(state: FakeState) -> Router {
@@ -81,7 +81,11 @@ impl Drop for RunningFake {
 
 /// Starts a fake on a free 127.0.0.1 port in the current tokio runtime.
 pub async fn start(config: FakeConfig) -> std::io::Result<RunningFake> {
-    let state = FakeState::new(config).map_err(std::io::Error::other)?;
+    serve(FakeState::new(config).map_err(std::io::Error::other)?).await
+}
+
+/// Serves `state` on a free 127.0.0.1 port in the current tokio runtime.
+pub async fn serve(state: FakeState) -> std::io::Result<RunningFake> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let app = router(state.clone());

@@ -86,6 +86,8 @@ async fn main() -> std::process::ExitCode {
         read_limit_daily: args.read_limit_daily,
         token_ttl_s: args.token_ttl,
         granted_scope: args.granted_scope,
+        stream_step: 1,
+        keep_log: true,
     };
     let state = match FakeState::new(config) {
         Ok(s) => s,

@@ -23,6 +23,12 @@ pub struct FakeConfig {
     pub token_ttl_s: i64,
     /// Scope `/oauth/authorize` grants; `None` grants what was asked.
     pub granted_scope: Option<String>,
+    /// Generated streams are served at one sample every this many seconds (a device's
+    /// "smart recording"; 1: every second).
+    pub stream_step: usize,
+    /// Keep the request log ([`FakeState::requests`]); a long run turns it off and reads
+    /// [`FakeState::api_calls`] instead.
+    pub keep_log: bool,
 }
 
 impl Default for FakeConfig {
@@ -38,6 +44,8 @@ impl Default for FakeConfig {
             read_limit_daily: 1000,
             token_ttl_s: 21_600,
             granted_scope: None,
+            stream_step: 1,
+            keep_log: true,
         }
     }
 }
@@ -98,6 +106,8 @@ pub struct Subscription {
 pub(crate) struct World {
     pub athletes: BTreeMap<i64, Athlete>,
     pub activities: BTreeMap<i64, Activity>,
+    /// Activity ids by owner (the list endpoint reads one athlete's, not the world's).
+    pub by_owner: HashMap<i64, Vec<i64>>,
     pub codes: HashMap<String, (i64, String)>,
     pub access: HashMap<String, Grant>,
     pub refresh: HashMap<String, (i64, String)>,
@@ -108,6 +118,10 @@ pub(crate) struct World {
     pub daily: HashMap<i64, (u32, u32)>,
     pub faults: Vec<Fault>,
     pub log: Vec<LoggedRequest>,
+    /// Every `/api/v3` request answered, 429s included (never reset).
+    pub api_calls: u64,
+    /// Of those, answered 429.
+    pub api_429s: u64,
     pub subscription: Option<Subscription>,
     pub clock_offset: i64,
     pub next_activity_id: i64,
@@ -115,10 +129,28 @@ pub(crate) struct World {
 
 /// Shared, cloneable handle on the fake's world. Tests use its methods directly; the
 /// `/admin` routes expose the same operations over HTTP.
+impl World {
+    pub(crate) fn insert_activity(&mut self, activity: Activity) {
+        let (id, owner) = (activity.id, activity.owner);
+        if self.activities.insert(id, activity).is_none() {
+            self.by_owner.entry(owner).or_default().push(id);
+        }
+    }
+
+    /// The athlete's activities (deleted ones included).
+    pub(crate) fn activities_of(&self, owner: i64) -> impl Iterator<Item = &Activity> {
+        self.by_owner.get(&owner).into_iter().flatten().filter_map(|id| self.activities.get(id))
+    }
+}
+
+/// Unix seconds now, when the fake runs on a clock of its own (a simulation's).
+pub type FakeClock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
 #[derive(Clone)]
 pub struct FakeState {
     pub config: Arc<FakeConfig>,
     pub(crate) world: Arc<Mutex<World>>,
+    clock: Option<FakeClock>,
 }
 
 impl FakeState {
@@ -127,14 +159,28 @@ impl FakeState {
         if let Some(dir) = &config.fixtures_dir {
             let (athletes, activities) = data::load_fixtures(dir)?;
             world.athletes.extend(athletes.into_iter().map(|a| (a.id, a)));
-            world.activities.extend(activities.into_iter().map(|a| (a.id, a)));
+            activities.into_iter().for_each(|a| world.insert_activity(a));
         }
         if let Some(season) = config.season {
             let (athletes, activities) = data::generate_season(season);
             world.athletes.extend(athletes.into_iter().map(|a| (a.id, a)));
-            world.activities.extend(activities.into_iter().map(|a| (a.id, a)));
+            activities.into_iter().for_each(|a| world.insert_activity(a));
         }
-        Ok(FakeState { config: Arc::new(config), world: Arc::new(Mutex::new(world)) })
+        Ok(FakeState { config: Arc::new(config), world: Arc::new(Mutex::new(world)), clock: None })
+    }
+
+    /// Runs the fake on `clock` instead of the system's (the admin offset still applies).
+    pub fn with_clock(mut self, clock: FakeClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Adds generated athlete `index` (as a season would); returns their id.
+    pub fn add_generated_athlete(&self, index: u32, seed: u64) -> i64 {
+        let athlete = data::generate_athlete(index, seed);
+        let id = athlete.id;
+        self.world().athletes.insert(id, athlete);
+        id
     }
 
     pub(crate) fn world(&self) -> MutexGuard<'_, World> {
@@ -143,16 +189,23 @@ impl FakeState {
 
     /// The fake's clock, unix seconds (system time plus the admin offset).
     pub fn now(&self) -> i64 {
-        let system =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-        system + self.world().clock_offset
+        self.base_now() + self.world().clock_offset
+    }
+
+    fn base_now(&self) -> i64 {
+        match &self.clock {
+            Some(clock) => clock(),
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0),
+        }
     }
 
     /// Sets the clock to `unix` seconds.
     pub fn set_now(&self, unix: i64) {
-        let system =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-        self.world().clock_offset = unix - system;
+        let base = self.base_now();
+        self.world().clock_offset = unix - base;
     }
 
     pub fn requests(&self) -> Vec<LoggedRequest> {
@@ -165,6 +218,16 @@ impl FakeState {
     }
 
     /// Requests to the Strava API (`/api/v3/...`), which count against the rate limit.
+    /// Every `/api/v3` request answered so far, 429s included (not reset with the log).
+    pub fn api_calls(&self) -> u64 {
+        self.world().api_calls
+    }
+
+    /// `/api/v3` requests answered 429 so far.
+    pub fn api_429s(&self) -> u64 {
+        self.world().api_429s
+    }
+
     pub fn api_requests(&self) -> usize {
         self.world().log.iter().filter(|r| r.route.starts_with("/api/v3/")).count()
     }
@@ -184,8 +247,7 @@ impl FakeState {
     /// Ids of an athlete's activities that are not deleted, oldest first.
     pub fn activity_ids(&self, athlete: i64) -> Vec<i64> {
         let w = self.world();
-        let mut v: Vec<(i64, i64)> =
-            w.activities.values().filter(|a| a.owner == athlete && !a.deleted).map(|a| (a.start, a.id)).collect();
+        let mut v: Vec<(i64, i64)> = w.activities_of(athlete).filter(|a| !a.deleted).map(|a| (a.start, a.id)).collect();
         v.sort();
         v.into_iter().map(|(_, id)| id).collect()
     }
@@ -223,10 +285,16 @@ impl FakeState {
             lthr: 165.0,
             threshold_speed: 3.9,
         });
-        w.activities.insert(
+        w.insert_activity(Activity {
             id,
-            Activity { id, owner, start, json, streams, private: false, deleted: false, empty_stream_fetches: 0 },
-        );
+            owner,
+            start,
+            json,
+            streams,
+            private: false,
+            deleted: false,
+            empty_stream_fetches: 0,
+        });
         Some(id)
     }
 
@@ -259,13 +327,22 @@ impl FakeState {
 
     /// Records a new generated activity for `athlete`, starting at `start`; returns its id.
     pub fn new_activity(&self, athlete: i64, start: i64) -> Option<i64> {
-        let mut w = self.world();
-        let profile = w.athletes.get(&athlete)?.clone();
-        w.next_activity_id += 1;
-        let id = w.next_activity_id;
+        self.new_activity_with(athlete, start, 1)
+    }
+
+    /// As [`FakeState::new_activity`], its summary sketched from streams `summary_step`
+    /// times shorter ([`data::generate_activity_with`]).
+    pub fn new_activity_with(&self, athlete: i64, start: i64, summary_step: usize) -> Option<i64> {
+        let profile = self.world().athletes.get(&athlete)?.clone();
+        let id = {
+            let mut w = self.world();
+            w.next_activity_id += 1;
+            w.next_activity_id
+        };
         let seed = self.config.season.map_or(1, |s| s.seed);
-        let activity = data::generate_activity(&profile, id, start, seed);
-        w.activities.insert(id, activity);
+        let activity = data::generate_activity_with(&profile, id, start, seed, summary_step);
+        let mut w = self.world();
+        w.insert_activity(activity);
         Some(id)
     }
 

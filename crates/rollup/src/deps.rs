@@ -11,8 +11,12 @@ use crate::{Rollup, RollupError, RollupReport, RollupRequest};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RollupConfig {
     pub table_name: String,
-    /// The event queue, for reconcile jobs.
+    /// The events queue (`QUEUE_URL`).
     pub queue_url: String,
+    /// The background lane's queue (`BACKGROUND_QUEUE_URL`): reconcile jobs go there.
+    pub background_queue_url: Option<String>,
+    /// Each athlete is reconciled every this many days (`RECONCILE_EVERY_DAYS`, default 7).
+    pub reconcile_every_days: u32,
 }
 
 impl RollupConfig {
@@ -22,7 +26,15 @@ impl RollupConfig {
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(get);
-        Ok(RollupConfig { table_name: env.required("TABLE_NAME")?, queue_url: env.required("QUEUE_URL")? })
+        Ok(RollupConfig {
+            table_name: env.required("TABLE_NAME")?,
+            queue_url: env.required("QUEUE_URL")?,
+            background_queue_url: env.optional("BACKGROUND_QUEUE_URL").filter(|u| !u.is_empty()),
+            reconcile_every_days: match env.parsed_or("RECONCILE_EVERY_DAYS", crate::RECONCILE_EVERY_DAYS)? {
+                0 => return Err(ConfigError::Invalid { var: "RECONCILE_EVERY_DAYS", reason: "must be > 0".into() }),
+                n => n,
+            },
+        })
     }
 }
 
@@ -33,8 +45,13 @@ impl AwsRollup {
     pub fn build(sdk: &stravasync_aws::SdkConfig, config: &RollupConfig) -> Self {
         Rollup::new(
             DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name),
-            SqsQueue::new(aws_sdk_sqs::Client::new(sdk), &config.queue_url),
+            SqsQueue::for_lanes(
+                aws_sdk_sqs::Client::new(sdk),
+                &config.queue_url,
+                config.background_queue_url.as_deref(),
+            ),
         )
+        .with_reconcile_every(config.reconcile_every_days)
     }
 
     /// One scheduled invocation: the schedule's `Input` as JSON, at the system clock.
@@ -65,7 +82,25 @@ mod tests {
     fn names_the_missing_variable() {
         let e = RollupConfig::from_lookup(|k| (k == "TABLE_NAME").then(|| "t".into())).unwrap_err();
         assert_eq!(e, ConfigError::Missing("QUEUE_URL"));
-        let c = RollupConfig::from_lookup(|_| Some("x".into())).unwrap();
-        assert_eq!(c, RollupConfig { table_name: "x".into(), queue_url: "x".into() });
+        let e = RollupConfig::from_lookup(|_| Some("x".into())).unwrap_err();
+        assert!(matches!(e, ConfigError::Invalid { var: "RECONCILE_EVERY_DAYS", .. }));
+        let c = RollupConfig::from_lookup(|k| (k != "RECONCILE_EVERY_DAYS").then(|| "x".into())).unwrap();
+        assert_eq!(
+            c,
+            RollupConfig {
+                table_name: "x".into(),
+                queue_url: "x".into(),
+                background_queue_url: Some("x".into()),
+                reconcile_every_days: 7
+            }
+        );
+        let c = RollupConfig::from_lookup(|k| (k == "TABLE_NAME" || k == "QUEUE_URL").then(|| "x".into())).unwrap();
+        assert_eq!(c.background_queue_url, None);
+        let e = RollupConfig::from_lookup(|k| match k {
+            "RECONCILE_EVERY_DAYS" => Some("0".into()),
+            _ => Some("x".into()),
+        })
+        .unwrap_err();
+        assert!(matches!(e, ConfigError::Invalid { var: "RECONCILE_EVERY_DAYS", .. }));
     }
 }

@@ -6,7 +6,10 @@
 //!   recomputed from that day, from the stored state of the day before.
 //! - `{"mode": "daily"}` (once a day): the above, then every athlete's series is extended
 //!   to today (days without activities still get a row), and a reconcile job is enqueued
-//!   per athlete: the backstop for missed webhooks.
+//!   for a seventh of the athletes (athlete id modulo 7 = day modulo 7), so each is
+//!   reconciled once a week: the backstop for missed webhooks. A reconcile costs a list
+//!   call; one per athlete per day would be 1,000 requests a day at 1,000 athletes, all of
+//!   Strava's default daily budget ([`Rollup::with_reconcile_every`], `RECONCILE_EVERY_DAYS`).
 //! - `{"athlete_id": N}` recomputes one athlete from their first activity (a full
 //!   recompute; also after a change of time constants).
 //!
@@ -67,7 +70,12 @@ const RECONCILE_LOOKBACK_S: i64 = 2 * 86_400;
 pub struct Rollup<S, Q> {
     pub store: S,
     pub queue: Q,
+    /// Each athlete is reconciled every this many days (default 7).
+    pub reconcile_every_days: u32,
 }
+
+/// Default of [`Rollup::reconcile_every_days`].
+pub const RECONCILE_EVERY_DAYS: u32 = 7;
 
 fn first_day() -> LocalDate {
     LocalDate::from_days_since_epoch(0)
@@ -75,7 +83,19 @@ fn first_day() -> LocalDate {
 
 impl<S: ActivityStore, Q: EventQueue> Rollup<S, Q> {
     pub fn new(store: S, queue: Q) -> Self {
-        Rollup { store, queue }
+        Rollup { store, queue, reconcile_every_days: RECONCILE_EVERY_DAYS }
+    }
+
+    /// Reconciles each athlete every `days` days (1: daily).
+    pub fn with_reconcile_every(mut self, days: u32) -> Self {
+        self.reconcile_every_days = days.max(1);
+        self
+    }
+
+    /// Whether `athlete`'s turn to be reconciled is `today`.
+    fn reconcile_due(&self, athlete: AthleteId, today: LocalDate) -> bool {
+        let n = i64::from(self.reconcile_every_days);
+        athlete.rem_euclid(n) == i64::from(today.days_since_epoch()).rem_euclid(n)
     }
 
     /// Runs one request; `now` is unix seconds (today is its UTC date).
@@ -97,6 +117,9 @@ impl<S: ActivityStore, Q: EventQueue> Rollup<S, Q> {
         if req.mode == Mode::Daily {
             for athlete in self.store.athletes().await? {
                 report.rows_written += self.extend_to(athlete, today).await?;
+                if !self.reconcile_due(athlete, today) {
+                    continue;
+                }
                 let since = self
                     .store
                     .get_profile(athlete)

@@ -26,7 +26,7 @@ async fn seed(store: &impl ActivityStore, athlete: i64, acts: &[(i64, &str, f64)
 }
 
 async fn scenario(store: impl ActivityStore) {
-    let rollup = Rollup::new(store, MemoryQueue::default());
+    let rollup = Rollup::new(store, MemoryQueue::default()).with_reconcile_every(1);
     seed(&rollup.store, 1, &[(10, "2024-03-01", 80.0), (11, "2024-03-01", 20.0), (12, "2024-03-05", 60.0)]).await;
     let today = noon("2024-03-10");
     let report = rollup.run(&RollupRequest::default(), today).await.unwrap();
@@ -90,4 +90,27 @@ async fn rollup_on_the_memory_store() {
 async fn rollup_on_dynamodb() {
     let stack = stravasync_testkit::test_stack("rollup").await;
     scenario(stack.store()).await;
+}
+
+/// By default each athlete is reconciled once a week: a seventh of them a day, every one
+/// within any seven days.
+#[tokio::test]
+async fn reconciles_rotate_through_the_week() {
+    let rollup = Rollup::new(MemoryStore::default(), MemoryQueue::default());
+    for athlete in 1..=70 {
+        rollup.store.put_profile(&AthleteProfile::new(athlete)).await.unwrap();
+    }
+    let mut seen = std::collections::BTreeMap::new();
+    for day in 0..7 {
+        let today = noon("2024-03-10") + day * 86_400;
+        let report = rollup.run(&RollupRequest { mode: Mode::Daily, athlete_id: None }, today).await.unwrap();
+        assert_eq!(report.reconciles_enqueued, 10, "day {day}");
+        for m in rollup.queue.take() {
+            if let Job::Reconcile { athlete_id, .. } = Job::parse(&m.body).unwrap() {
+                *seen.entry(athlete_id).or_insert(0) += 1;
+            }
+        }
+    }
+    assert_eq!(seen.len(), 70);
+    assert!(seen.values().all(|n| *n == 1), "{seen:?}");
 }

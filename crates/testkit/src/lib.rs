@@ -11,7 +11,7 @@
 //! - [`scored_activity`]: a stored activity with a date and a score.
 //! - [`Captured`]: a log writer for tests that check what was logged.
 
-pub mod memory;
+pub use stravasync_sim::memory;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -261,7 +261,7 @@ pub fn record(job: &Job, id: &str, receive_count: u32) -> Record {
         receipt_handle: format!("receipt-{id}"),
         body: serde_json::to_string(job).expect("a job serializes"),
         receive_count,
-        group_id: Some(QueueMessage::group_for(job.athlete_id())),
+        group_id: Some(QueueMessage::group_in(job.lane(), job.athlete_id())),
         dedup_id: Some(id.to_string()),
     }
 }

@@ -146,7 +146,11 @@ impl AwsWebhook {
 
     /// The queue, vault and table clients, and the app credentials from the vault.
     pub async fn build(sdk: &stravasync_aws::SdkConfig, config: WebhookConfig) -> Result<Self, StartupError> {
-        let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), &config.stack.queue_url);
+        let queue = SqsQueue::for_lanes(
+            aws_sdk_sqs::Client::new(sdk),
+            &config.stack.queue_url,
+            config.stack.background_queue_url.as_deref(),
+        );
         let vault = Vault::from_stack(sdk, &config.stack);
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.stack.table_name);
         Webhook::new(config, queue, vault, store).await

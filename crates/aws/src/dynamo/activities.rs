@@ -13,6 +13,10 @@ use stravasync_core::view::{ActivityCursor, activity_sort_key};
 use super::keys::*;
 use super::*;
 
+/// Conditional profile writes lost in a row before [`ActivityStore::update_profile`] gives
+/// up (as a transient failure).
+const PROFILE_UPDATE_ATTEMPTS: usize = 8;
+
 impl DynamoStore {
     /// The live activities of `from..=to` through `index` (`by_date`: whole items; `loads`:
     /// keys and load).
@@ -50,6 +54,44 @@ impl ActivityStore for DynamoStore {
         item.insert("gsi2sk".into(), s(profile.athlete_id.to_string()));
         self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(sdk_err)?;
         Ok(())
+    }
+
+    async fn update_profile<F>(&self, athlete: AthleteId, mut change: F) -> Result<Option<AthleteProfile>, StoreError>
+    where
+        F: FnMut(&mut AthleteProfile) -> bool + Send,
+    {
+        for _ in 0..PROFILE_UPDATE_ATTEMPTS {
+            let Some(item) = self.get_item(&athlete_pk(athlete), "PROFILE").await? else { return Ok(None) };
+            schema_of(&item, "profile")?;
+            let mut p: AthleteProfile = parse_json(&item)?;
+            check_schema("profile", p.schema)?;
+            if !change(&mut p) {
+                return Ok(Some(p));
+            }
+            // Conditional on the stored text itself: equal text, equal profile; a deleted
+            // profile fails it too.
+            let mut next = item.clone();
+            next.insert("data".into(), s(to_json(&p)?));
+            next.insert("schema".into(), n(p.schema));
+            let written = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(next))
+                .condition_expression("#d = :old")
+                .expression_attribute_names("#d", "data")
+                .expression_attribute_values(":old", item.get("data").cloned().unwrap_or_else(|| s("")))
+                .send()
+                .await;
+            match written {
+                Ok(_) => return Ok(Some(p)),
+                Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => continue,
+                Err(e) => return Err(sdk_err(e)),
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "profile of athlete {athlete} changed by other writers {PROFILE_UPDATE_ATTEMPTS} times in a row"
+        )))
     }
 
     async fn get_activity(
@@ -358,10 +400,23 @@ impl ActivityStore for DynamoStore {
     }
 
     async fn delete_athlete(&self, athlete: AthleteId) -> Result<usize, StoreError> {
+        // The profile goes first: a background import that finds it still there after its
+        // own write is sure to be seen by the query below; one that finds it gone undoes
+        // its write (docs/design.md §5, lanes).
+        let profile = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(athlete_pk(athlete), "PROFILE".into())))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(sdk_err)?;
+        let profile_deleted = usize::from(profile.attributes.is_some_and(|a| !a.is_empty()));
         let mut keys = self.query_all(None, "pk = :pk", vec![(":pk", s(athlete_pk(athlete)))], true).await?;
         // The tokens item (`TokenStore=dynamodb-kms`) belongs to the vault, which deletes it
         // first; one written since is a new connection's and must stay.
         keys.retain(|k| !matches!(k.get("sk"), Some(AttributeValue::S(sk)) if sk == crate::kms_vault::TOKENS_SK));
-        self.delete_keys(keys).await
+        Ok(profile_deleted + self.delete_keys(keys).await?)
     }
 }

@@ -9,6 +9,46 @@ use super::*;
 
 impl RateBudget for DynamoStore {
     async fn reserve(&self, window: RateWindow, requests: u32, limit: u32) -> Result<Reservation, StoreError> {
+        self.reserve_in(window, requests, limit, false).await
+    }
+
+    async fn reserve_background(
+        &self,
+        window: RateWindow,
+        requests: u32,
+        limit: u32,
+    ) -> Result<Reservation, StoreError> {
+        self.reserve_in(window, requests, limit, true).await
+    }
+
+    async fn hold_for_events(&self, window: RateWindow) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key("RATE".into(), window_sk(window))))
+            .update_expression("SET held = :true, expires_at = :exp")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":exp", n(window.resets_at() + 86_400))
+            .send()
+            .await
+            .map_err(sdk_err)?;
+        Ok(())
+    }
+
+    async fn record_usage(&self, window: RateWindow, observed: u32) -> Result<(), StoreError> {
+        self.record_usage_in(window, observed).await
+    }
+}
+
+impl DynamoStore {
+    /// One conditional `ADD`: within the limit, and (for the background lane) not held.
+    async fn reserve_in(
+        &self,
+        window: RateWindow,
+        requests: u32,
+        limit: u32,
+        background: bool,
+    ) -> Result<Reservation, StoreError> {
         let key = Self::key("RATE".into(), window_sk(window));
         if requests > limit {
             let used = match self.get_item("RATE", &window_sk(window)).await? {
@@ -17,13 +57,18 @@ impl RateBudget for DynamoStore {
             };
             return Ok(Reservation::Exhausted { used });
         }
+        let condition = if background {
+            "(attribute_not_exists(used) OR used <= :max) AND attribute_not_exists(held)"
+        } else {
+            "attribute_not_exists(used) OR used <= :max"
+        };
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key))
             .update_expression("ADD used :n SET expires_at = :exp")
-            .condition_expression("attribute_not_exists(used) OR used <= :max")
+            .condition_expression(condition)
             .expression_attribute_values(":n", n(requests))
             .expression_attribute_values(":max", n(limit - requests))
             .expression_attribute_values(":exp", n(window.resets_at() + 86_400))
@@ -35,8 +80,9 @@ impl RateBudget for DynamoStore {
             Ok(out) => Ok(Reservation::Granted { used: get_n(&out.attributes.unwrap_or_default(), "used")? }),
             Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
                 let used = match se.err() {
+                    // A held window may have no count yet.
                     aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => {
-                        c.item.as_ref().and_then(|i| get_n(i, "used").ok())
+                        c.item.as_ref().map(|i| get_n(i, "used").unwrap_or(0))
                     }
                     _ => None,
                 };
@@ -46,7 +92,7 @@ impl RateBudget for DynamoStore {
         }
     }
 
-    async fn record_usage(&self, window: RateWindow, observed: u32) -> Result<(), StoreError> {
+    async fn record_usage_in(&self, window: RateWindow, observed: u32) -> Result<(), StoreError> {
         let result = self
             .client
             .update_item()

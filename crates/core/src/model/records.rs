@@ -53,4 +53,9 @@ impl RateWindow {
     pub fn resets_at(&self) -> i64 {
         self.start + self.length_secs()
     }
+
+    /// The window after this one.
+    pub fn next(&self) -> RateWindow {
+        RateWindow { kind: self.kind, start: self.resets_at() }
+    }
 }
