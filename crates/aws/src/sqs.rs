@@ -63,6 +63,8 @@ pub struct ReceivedMessage {
     pub dedup_id: Option<String>,
     /// How many times it has been received, this time included.
     pub receive_count: u32,
+    /// `SentTimestamp`, in Unix seconds.
+    pub sent_at: Option<i64>,
     /// Why the consumer moved it to the dead-letter queue (the `reason` attribute).
     pub reason: Option<String>,
 }
@@ -180,6 +182,9 @@ impl SqsQueue {
                     receive_count: attr(MessageSystemAttributeName::ApproximateReceiveCount)
                         .and_then(|c| c.parse().ok())
                         .unwrap_or(1),
+                    sent_at: attr(MessageSystemAttributeName::SentTimestamp)
+                        .and_then(|t| t.parse::<i64>().ok())
+                        .map(|ms| ms / 1000),
                     reason,
                 })
             })

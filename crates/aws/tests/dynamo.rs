@@ -280,12 +280,14 @@ async fn a_held_window_refuses_background_reservations() {
     assert_eq!(store.reserve_background(w, 1, 10).await.unwrap(), Reservation::Granted { used: 1 });
     store.hold_for_events(w.next()).await.unwrap();
     assert_eq!(store.reserve_background(w, 1, 10).await.unwrap(), Reservation::Granted { used: 2 });
-    assert_eq!(store.reserve_background(w.next(), 1, 10).await.unwrap(), Reservation::Exhausted { used: 0 });
+    assert_eq!(store.reserve_background(w.next(), 1, 10).await.unwrap(), Reservation::Held { used: 0 });
     assert_eq!(store.reserve(w.next(), 1, 10).await.unwrap(), Reservation::Granted { used: 1 });
-    assert_eq!(store.reserve_background(w.next(), 1, 10).await.unwrap(), Reservation::Exhausted { used: 1 });
+    assert_eq!(store.reserve_background(w.next(), 1, 10).await.unwrap(), Reservation::Held { used: 1 });
     store.hold_for_events(w).await.unwrap();
-    assert_eq!(store.reserve_background(w, 1, 10).await.unwrap(), Reservation::Exhausted { used: 2 });
+    assert_eq!(store.reserve_background(w, 1, 10).await.unwrap(), Reservation::Held { used: 2 });
     assert_eq!(store.reserve(w, 8, 10).await.unwrap(), Reservation::Granted { used: 10 });
+    assert_eq!(store.reserve_background(w.next().next(), 3, 2).await.unwrap(), Reservation::Exhausted { used: 0 });
+    assert_eq!((store.used(w).await.unwrap(), store.used(w.next().next()).await.unwrap()), (10, 0));
 }
 
 /// Read-modify-writes of the profile from many writers at once lose nothing: each

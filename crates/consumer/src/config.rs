@@ -43,6 +43,8 @@ pub struct ConsumerConfig {
 impl ConsumerConfig {
     /// `BACKFILL_BATCH` unless set.
     pub const DEFAULT_BACKFILL_BATCH: u32 = 10;
+    /// `RESEND_AFTER` unless set.
+    pub const DEFAULT_RESEND_AFTER: u32 = 10;
 
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
@@ -64,7 +66,7 @@ impl ConsumerConfig {
         if max_receives == 0 {
             return Err(ConfigError::Invalid { var: "MAX_RECEIVES", reason: "must be > 0".into() });
         }
-        let resend_after = env.parsed_or("RESEND_AFTER", 10u32)?;
+        let resend_after = env.parsed_or("RESEND_AFTER", Self::DEFAULT_RESEND_AFTER)?;
         if resend_after < 2 {
             return Err(ConfigError::Invalid { var: "RESEND_AFTER", reason: "must be >= 2".into() });
         }

@@ -62,6 +62,8 @@ pub struct Record {
     pub group_id: Option<String>,
     /// `MessageDeduplicationId` (FIFO), kept when the record is dead-lettered.
     pub dedup_id: Option<String>,
+    /// `SentTimestamp`, in Unix seconds.
+    pub sent_at: Option<i64>,
 }
 
 /// What became of a batch: what to report to the event source, and what the consumer
@@ -94,12 +96,22 @@ pub struct Consumer<S, V, Q> {
     pub store: S,
     pub vault: V,
     pub queue: Q,
-    /// Windows this container found spent, per priority: they stay spent until they reset
-    /// (counts only grow, holds are never lifted), so later records wait without a write.
-    spent: std::sync::Mutex<HashSet<(RateWindow, Priority)>>,
+    /// Windows this container found spent, per priority, and until when to wait: they stay
+    /// spent until they reset (counts only grow, holds are never lifted), so later records
+    /// wait without a write.
+    spent: std::sync::Mutex<std::collections::HashMap<(RateWindow, Priority), i64>>,
 }
 
-/// Marks a re-sent copy's deduplication id: `<original>~w<receives so far>`.
+/// The deferral of a record that waits for the budget until `until`.
+fn budget_wait(kind: RateWindowKind, now: i64, until: i64) -> Outcome {
+    Outcome::Defer {
+        secs: (until - now).clamp(1, 43_200) as u32,
+        reason: format!("{kind:?} budget spent"),
+        budget: true,
+    }
+}
+
+/// Marks a re-sent copy's deduplication id: `<original>~w<receives so far>@<first sent>`.
 const WAITED_MARK: &str = "~w";
 
 impl Record {
@@ -108,15 +120,22 @@ impl Record {
         self.group_id.as_deref().map_or(Lane::Events, Lane::of_group)
     }
 
+    /// What a re-sent copy's deduplication id carries: receives before, and when the
+    /// first of its line was sent.
+    fn waited_mark(&self) -> Option<(u32, Option<i64>)> {
+        let (_, mark) = self.dedup_id.as_deref()?.rsplit_once(WAITED_MARK)?;
+        let (waits, since) = mark.split_once('@').map_or((mark, None), |(w, t)| (w, t.parse().ok()));
+        Some((waits.parse().ok()?, since))
+    }
+
     /// Receives so far, those of the copies it replaced included.
     pub fn waits(&self) -> u32 {
-        let before = self
-            .dedup_id
-            .as_deref()
-            .and_then(|d| d.rsplit_once(WAITED_MARK))
-            .and_then(|(_, n)| n.parse::<u32>().ok())
-            .unwrap_or(0);
-        before.saturating_add(self.receive_count)
+        self.waited_mark().map_or(0, |(n, _)| n).saturating_add(self.receive_count)
+    }
+
+    /// When it was first sent (its first copy's `SentTimestamp` when it was re-sent).
+    pub fn waiting_since(&self) -> Option<i64> {
+        self.waited_mark().and_then(|(_, since)| since).or(self.sent_at)
     }
 }
 
@@ -139,9 +158,25 @@ where
     pub async fn handle_batch(&self, records: &[Record]) -> BatchReport {
         let mut report = BatchReport::default();
         let mut held: HashSet<Option<&str>> = HashSet::new();
+        // Events-lane groups whose first record waits for the budget, and those of them
+        // whose first record was re-sent.
+        let mut waiting: HashSet<Option<&str>> = HashSet::new();
+        let mut resent: HashSet<Option<&str>> = HashSet::new();
         for record in records {
             let group = record.group_id.as_deref();
             if held.contains(&group) {
+                // Received along with a head that waits, a record's receive count grows with
+                // every wake of that head. Behind a head re-sent, the records received with
+                // it go with it, in order: they have been received about as often, and each
+                // would become the head only to be re-sent at once (a wake per record).
+                // Behind a head that waits on, one past `resend_after` is re-sent, or it
+                // would reach the redrive limit without ever being tried.
+                let replace = resent.contains(&group)
+                    || (waiting.contains(&group) && record.receive_count >= self.config.resend_after);
+                if replace && self.resend(record).await {
+                    report.resent.push(record.message_id.clone());
+                    continue;
+                }
                 self.release(record).await;
                 report.released.push(record.message_id.clone());
                 report.failed.push(record.message_id.clone());
@@ -166,14 +201,16 @@ where
                 report.dead_lettered.push(record.message_id.clone());
                 continue;
             }
-            if matches!(outcome, Outcome::Defer { budget: true, .. })
-                && record.lane() == Lane::Events
-                && record.receive_count >= self.config.resend_after
-                && self.resend(record).await
-            {
+            let waits_for_budget =
+                matches!(outcome, Outcome::Defer { budget: true, .. }) && record.lane() == Lane::Events;
+            if waits_for_budget {
+                waiting.insert(group);
+            }
+            if waits_for_budget && record.receive_count >= self.config.resend_after && self.resend(record).await {
                 // The copy is behind whatever the group has queued: hold the group, so its
                 // later records are not applied before it in this batch.
                 held.insert(group);
+                resent.insert(group);
                 report.resent.push(record.message_id.clone());
                 continue;
             }
@@ -209,10 +246,11 @@ where
         let group_id = record.group_id.clone().unwrap_or_else(|| "ungrouped".into());
         let dedup = record.dedup_id.as_deref().unwrap_or(&record.message_id);
         let original: String = dedup.split_once(WAITED_MARK).map_or(dedup, |(d, _)| d).chars().take(96).collect();
-        // The copy carries how often it waited, so its waits keep spreading out.
+        // The copy carries how often and since when it waited, so its waits keep spreading out.
+        let since = record.waiting_since().map_or(String::new(), |t| format!("@{t}"));
         let copy = QueueMessage {
             group_id,
-            dedup_id: format!("{original}{WAITED_MARK}{}", record.waits()),
+            dedup_id: format!("{original}{WAITED_MARK}{}{since}", record.waits()),
             body: record.body.clone(),
         };
         match self.queue.resend(&record.receipt_handle, &copy).await {
@@ -244,7 +282,10 @@ where
             // reset, in queue order: their order is the round-robin (docs/design.md §5).
             Outcome::Defer { secs, reason, budget } => {
                 let backoff = match record.lane() {
-                    Lane::Events if *budget => budget_backoff(record.waits(), &record.message_id),
+                    Lane::Events if *budget => {
+                        let waited = record.waiting_since().map_or(0, |t| self.now() - t);
+                        budget_backoff(record.waits(), waited, &record.message_id)
+                    }
                     _ => 0,
                 };
                 (secs.saturating_add(backoff).min(43_200), reason)
@@ -303,38 +344,58 @@ where
     /// Reserves one request in both shared windows, or says how long to wait. An event
     /// that must wait holds the next 15-minute window for the events lane: background
     /// work yields it, so the waiting events go first (docs/design.md §5, lanes).
+    ///
+    /// Background work waits so that every waiting slice wakes at the same moment (their
+    /// queue order is the round-robin): until the window resets; until the next hour when
+    /// the window was held for events (they are short of budget, and will be for a while);
+    /// until midnight when the day's share is spent as well.
     async fn reserve(&self, priority: Priority) -> Result<(), Outcome> {
         let now = self.now();
-        for kind in [RateWindowKind::QuarterHour, RateWindowKind::Daily] {
+        let kinds = [RateWindowKind::QuarterHour, RateWindowKind::Daily];
+        // Both windows before reserving in either: a spent day must not use up the quarter.
+        for kind in kinds {
+            if let Some(until) = self.known_spent(RateWindow::containing(kind, now), priority) {
+                return Err(budget_wait(kind, now, until));
+            }
+        }
+        for kind in kinds {
             let window = RateWindow::containing(kind, now);
             let limit = self.limit(kind, priority);
-            let wait = Outcome::Defer {
-                secs: (window.resets_at() - now).clamp(1, 43_200) as u32,
-                reason: format!("{kind:?} budget spent"),
-                budget: true,
-            };
-            let known_spent = self.spent.lock().unwrap_or_else(|p| p.into_inner()).contains(&(window, priority));
-            if known_spent {
-                return Err(wait);
-            }
             let reservation = match priority {
                 Priority::Event => self.store.reserve(window, 1, limit).await?,
                 Priority::Background => self.store.reserve_background(window, 1, limit).await?,
             };
-            if let Reservation::Exhausted { used } = reservation {
-                {
-                    let mut spent = self.spent.lock().unwrap_or_else(|p| p.into_inner());
-                    spent.retain(|(w, _)| w.resets_at() > now);
-                    spent.insert((window, priority));
-                }
-                if priority == Priority::Event && kind == RateWindowKind::QuarterHour {
-                    self.store.hold_for_events(window.next()).await?;
-                }
-                tracing::info!(?kind, used, ?priority, "rate budget exhausted; deferring");
-                return Err(wait);
+            let mut until = match reservation {
+                Reservation::Granted { .. } => continue,
+                Reservation::Exhausted { .. } => window.resets_at(),
+                Reservation::Held { .. } => (now.div_euclid(3600) + 1) * 3600,
+            };
+            if priority == Priority::Event && kind == RateWindowKind::QuarterHour {
+                self.store.hold_for_events(window.next()).await?;
             }
+            if priority == Priority::Background && kind == RateWindowKind::QuarterHour {
+                let day = RateWindow::containing(RateWindowKind::Daily, now);
+                if self.store.used(day).await? >= self.limit(RateWindowKind::Daily, priority) {
+                    self.note_spent(day, priority, day.resets_at(), now);
+                    until = day.resets_at();
+                }
+            }
+            self.note_spent(window, priority, until, now);
+            tracing::info!(?kind, ?reservation, ?priority, "rate budget exhausted; deferring");
+            return Err(budget_wait(kind, now, until));
         }
         Ok(())
+    }
+
+    /// Until when this container knows `window` is spent for `priority`.
+    fn known_spent(&self, window: RateWindow, priority: Priority) -> Option<i64> {
+        self.spent.lock().unwrap_or_else(|p| p.into_inner()).get(&(window, priority)).copied()
+    }
+
+    fn note_spent(&self, window: RateWindow, priority: Priority, until: i64, now: i64) {
+        let mut spent = self.spent.lock().unwrap_or_else(|p| p.into_inner());
+        spent.retain(|(w, _), _| w.resets_at() > now);
+        spent.insert((window, priority), until);
     }
 
     /// Corrects the shared windows from what Strava reported (reads count against the
@@ -416,5 +477,6 @@ pub fn record_from_sqs(m: aws_lambda_events::event::sqs::SqsMessage) -> Record {
         message_id: m.message_id.unwrap_or_default(),
         receipt_handle: m.receipt_handle.unwrap_or_default(),
         body: m.body.unwrap_or_default(),
+        sent_at: attr("SentTimestamp").and_then(|t| t.parse::<i64>().ok()).map(|ms| ms / 1000),
     }
 }

@@ -77,16 +77,22 @@ pub fn strava_outcome(e: StravaError, now: i64) -> Outcome {
     }
 }
 
-/// Extra wait for a record that already waited for the budget `receive_count - 1` times:
-/// none the first time (it tries right at the reset), then up to 15 min, 30 min, 1 h, 2 h,
-/// 4 h, 6 h, spread by `key` (the message id). While the budget is short for long, waiting records
-/// then wake a few at a time instead of all at every reset (each wake is an invocation,
-/// and a receive counted towards the queue's redrive limit).
-pub fn budget_backoff(receive_count: u32, key: &str) -> u32 {
-    if receive_count <= 1 {
+/// Extra wait for a record that already waited for the budget `receive_count - 1` times,
+/// and for `waited_s` since it was sent: none the first time (it tries right at the reset),
+/// then spread, by `key` (the message id), over the longer of: 15 min, 30 min, 1 h, 2 h,
+/// 4 h, 6 h by receives; the time it has waited, up to 6 h. While the budget is short
+/// for long, waiting records then wake a few at a time instead of all at every reset
+/// (each wake is an invocation, and a receive counted towards the queue's redrive limit).
+/// The age matters for a record that waited behind others of its athlete: it becomes its
+/// group's head with few receives of its own, after hours or days.
+pub fn budget_backoff(receive_count: u32, waited_s: i64, key: &str) -> u32 {
+    const MAX_SPREAD: u64 = 21_600;
+    if receive_count <= 1 && waited_s < 900 {
         return 0;
     }
-    let spread = (900u64 << receive_count.saturating_sub(2).min(5)).min(21_600);
+    let by_receives = if receive_count <= 1 { 0 } else { 900u64 << receive_count.saturating_sub(2).min(5) };
+    let by_age = u64::try_from(waited_s).unwrap_or(0);
+    let spread = by_receives.max(by_age).clamp(900, MAX_SPREAD);
     let hash = stravasync_core::hash::fnv1a64(format!("{key}#{receive_count}").as_bytes());
     (hash % spread) as u32
 }
@@ -103,13 +109,24 @@ mod backoff_tests {
 
     #[test]
     fn budget_waits_spread_out_as_they_repeat() {
-        assert_eq!(budget_backoff(1, "m1"), 0, "the first wait ends at the reset");
+        assert_eq!(budget_backoff(1, 0, "m1"), 0, "the first wait ends at the reset");
         for (receives, spread) in [(2, 900), (3, 1_800), (4, 3_600), (5, 7_200), (6, 14_400), (9, 21_600)] {
-            let waits: Vec<u32> = (0..200).map(|i| budget_backoff(receives, &format!("m{i}"))).collect();
+            let waits: Vec<u32> = (0..200).map(|i| budget_backoff(receives, 0, &format!("m{i}"))).collect();
             assert!(waits.iter().all(|w| *w < spread), "{receives}: {waits:?}");
             let distinct: std::collections::HashSet<_> = waits.iter().collect();
             assert!(distinct.len() > 150, "spread, not bunched: {}", distinct.len());
         }
-        assert_eq!(budget_backoff(3, "m7"), budget_backoff(3, "m7"), "deterministic");
+        assert_eq!(budget_backoff(3, 0, "m7"), budget_backoff(3, 0, "m7"), "deterministic");
+    }
+
+    #[test]
+    fn a_record_that_waited_long_behind_others_spreads_by_its_age() {
+        // First receive, but sent two days ago: as spread as the longest waits.
+        let waits: Vec<u32> = (0..200).map(|i| budget_backoff(1, 2 * 86_400, &format!("m{i}"))).collect();
+        assert!(waits.iter().all(|w| *w < 21_600));
+        assert!(waits.iter().filter(|w| **w > 14_400).count() > 40, "up to 6 h: {waits:?}");
+        // An hour old on its second receive: spread over the hour, not 15 minutes.
+        let waits: Vec<u32> = (0..200).map(|i| budget_backoff(2, 3_600, &format!("m{i}"))).collect();
+        assert!(waits.iter().all(|w| *w < 3_600) && waits.iter().any(|w| *w > 1_800), "{waits:?}");
     }
 }

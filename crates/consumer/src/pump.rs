@@ -51,6 +51,7 @@ where
             receive_count: m.receive_count,
             group_id: m.group_id.clone(),
             dedup_id: m.dedup_id.clone(),
+            sent_at: m.sent_at,
         })
         .collect();
     let report = consumer.handle_batch(&records).await;

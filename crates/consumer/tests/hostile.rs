@@ -226,6 +226,9 @@ impl RateBudget for StaleReads {
     async fn hold_for_events(&self, w: RateWindow) -> Result<(), StoreError> {
         self.inner.hold_for_events(w).await
     }
+    async fn used(&self, w: RateWindow) -> Result<u32, StoreError> {
+        self.inner.used(w).await
+    }
     async fn reserve_background(&self, w: RateWindow, n: u32, limit: u32) -> Result<Reservation, StoreError> {
         self.inner.reserve_background(w, n, limit).await
     }

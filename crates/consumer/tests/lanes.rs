@@ -66,7 +66,7 @@ async fn an_event_that_waits_keeps_the_next_window_from_background_work() {
     let waited = h.run(&event_job("activity", FENIX2, "create", json!({}), T)).await;
     assert!(matches!(waited, Outcome::Defer { budget: true, .. }), "{waited:?}");
     let next = RateWindow::containing(RateWindowKind::QuarterHour, h.consumer.now()).next();
-    assert!(matches!(h.consumer.store.reserve_background(next, 1, 100).await.unwrap(), Reservation::Exhausted { .. }));
+    assert!(matches!(h.consumer.store.reserve_background(next, 1, 100).await.unwrap(), Reservation::Held { .. }));
     assert_eq!(h.consumer.store.reserve(next, 1, 100).await.unwrap(), Reservation::Granted { used: 1 });
     let after = next.next();
     assert_eq!(h.consumer.store.reserve_background(after, 1, 100).await.unwrap(), Reservation::Granted { used: 1 });
@@ -89,6 +89,7 @@ async fn a_message_waiting_for_the_budget_through_many_receives_is_resent_fresh(
         receive_count: h.consumer.config.resend_after,
         group_id: m.group_id.clone(),
         dedup_id: m.dedup_id.clone(),
+        sent_at: m.sent_at,
     };
     let report = h.consumer.handle_batch(&[record]).await;
     assert_eq!(report.resent, std::slice::from_ref(&m.message_id));
@@ -101,3 +102,49 @@ async fn a_message_waiting_for_the_budget_through_many_receives_is_resent_fresh(
 }
 
 use stravasync_consumer::Outcome;
+
+#[tokio::test]
+async fn records_received_behind_a_waiting_head_are_resent_before_the_redrive_limit() {
+    let n = stravasync_consumer::ConsumerConfig::DEFAULT_RESEND_AFTER;
+    // Behind a head that waits on: the record near the redrive limit is re-sent, the one
+    // that joined the group later stays. Behind a head re-sent: all go with it, in order.
+    for (case, counts) in [("waits", [3, n + 3, 2]), ("resent", [n, n - 1, 2])] {
+        let h = harness_with(case, "read,activity:read_all", fake_config(), |c| c.limit_15min = 2).await;
+        assert_eq!(h.consumer.config.resend_after, n);
+        assert_eq!(h.run(&event_job("activity", EDGE810, "create", json!({}), T)).await, Outcome::Done);
+        for i in 0..3 {
+            let event = event_job("activity", FENIX2, "update", json!({"title": format!("{case}{i}")}), T + i);
+            h.enqueue(&event, &format!("{case}{i}")).await;
+        }
+        let received = h.consumer.queue.receive(10, 0).await.unwrap();
+        assert_eq!(received.len(), 3, "{case}: one group, delivered together");
+        let records: Vec<Record> = received
+            .iter()
+            .zip(counts)
+            .map(|(m, receive_count)| Record {
+                message_id: m.message_id.clone(),
+                receipt_handle: m.receipt_handle.clone(),
+                body: m.body.clone(),
+                receive_count,
+                group_id: m.group_id.clone(),
+                dedup_id: m.dedup_id.clone(),
+                sent_at: m.sent_at,
+            })
+            .collect();
+        let ids: Vec<String> = records.iter().map(|r| r.message_id.clone()).collect();
+        let report = h.consumer.handle_batch(&records).await;
+        assert!(report.dead_lettered.is_empty());
+        if case == "waits" {
+            assert_eq!(report.resent, [ids[1].clone()]);
+            assert_eq!(report.released, [ids[2].clone()], "not near the limit: stays in place");
+            assert_eq!(report.failed, [ids[0].clone(), ids[2].clone()]);
+        } else {
+            assert_eq!(report.resent, ids);
+            let queued = h.consumer.queue.receive(10, 0).await.unwrap();
+            let bodies: Vec<&str> = queued.iter().map(|m| m.body.as_str()).collect();
+            let sent: Vec<&str> = records.iter().map(|r| r.body.as_str()).collect();
+            assert_eq!(bodies, sent, "the copies keep their order");
+            assert!(queued.iter().all(|m| m.dedup_id.as_deref().is_some_and(|d| d.contains("~w"))));
+        }
+    }
+}

@@ -195,6 +195,9 @@ pub enum Reservation {
     Granted { used: u32 },
     /// The reservation would pass the limit; nothing was reserved.
     Exhausted { used: u32 },
+    /// A background reservation in a window held for events
+    /// ([`RateBudget::hold_for_events`]); nothing was reserved.
+    Held { used: u32 },
 }
 
 /// The app-wide Strava request budget, shared by every consumer (docs/design.md §5).
@@ -215,8 +218,11 @@ pub trait RateBudget: Send + Sync {
     /// (an event had to wait for the budget; the waiting events get the next window).
     fn hold_for_events(&self, window: RateWindow) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// The window's count so far (0 for a window nobody reserved in).
+    fn used(&self, window: RateWindow) -> impl Future<Output = Result<u32, StoreError>> + Send;
+
     /// As [`RateBudget::reserve`], for the background lane: also refused in a window held
-    /// for events.
+    /// for events ([`Reservation::Held`]).
     fn reserve_background(
         &self,
         window: RateWindow,

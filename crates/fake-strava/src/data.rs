@@ -64,8 +64,9 @@ pub struct Activity {
     pub owner: i64,
     /// Unix start time (`start_date`), used by `before` / `after`.
     pub start: i64,
-    /// The DetailedActivity JSON served for `/activities/{id}`.
-    pub json: Value,
+    /// The DetailedActivity JSON served for `/activities/{id}`, kept as compact text: a
+    /// parsed `Value` takes several times the memory, and a simulation holds 600,000.
+    pub json: Box<str>,
     pub streams: StreamSource,
     pub private: bool,
     pub deleted: bool,
@@ -84,9 +85,21 @@ impl Activity {
         }
     }
 
+    /// The stored JSON, parsed.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.json).unwrap_or(Value::Null)
+    }
+
+    /// Changes the stored JSON.
+    pub fn edit_json(&mut self, edit: impl FnOnce(&mut Value)) {
+        let mut j = self.json();
+        edit(&mut j);
+        self.json = j.to_string().into();
+    }
+
     /// The JSON as served: `private` reflects the current flag.
     pub fn served_json(&self) -> Value {
-        let mut j = self.json.clone();
+        let mut j = self.json();
         j["private"] = json!(self.private);
         j["visibility"] = json!(if self.private { "only_me" } else { "everyone" });
         j
@@ -144,7 +157,7 @@ pub fn load_fixtures(dir: &Path) -> Result<(Vec<Athlete>, Vec<Activity>), LoadEr
             id,
             owner,
             start,
-            json,
+            json: json.to_string().into(),
             streams,
             private: false,
             deleted: false,
@@ -245,7 +258,7 @@ pub fn generate_activity_with(athlete: &Athlete, id: i64, start: i64, seed: u64,
         id,
         owner: athlete.id,
         start,
-        json: Value::Null,
+        json: "null".into(),
         streams,
         private: false,
         deleted: false,
@@ -268,7 +281,7 @@ pub fn generate_activity_with(athlete: &Athlete, id: i64, start: i64, seed: u64,
         (s, h) if h < 17 => format!("Afternoon {s}"),
         (s, _) => format!("Evening {s}"),
     };
-    activity.json = json!({
+    let json = json!({
         "resource_state": 3,
         "athlete": {"id": athlete.id, "resource_state": 1},
         "id": id,
@@ -294,6 +307,7 @@ pub fn generate_activity_with(athlete: &Athlete, id: i64, start: i64, seed: u64,
         "average_speed": mean(NumericKey::VelocitySmooth),
         "has_heartrate": !manual,
     });
+    activity.json = json.to_string().into();
     activity
 }
 

@@ -289,7 +289,7 @@ impl FakeState {
             id,
             owner,
             start,
-            json,
+            json: json.to_string().into(),
             streams,
             private: false,
             deleted: false,
@@ -315,13 +315,15 @@ impl FakeState {
     pub fn update_activity(&self, id: i64, name: Option<&str>, sport_type: Option<&str>) -> bool {
         let mut w = self.world();
         let Some(a) = w.activities.get_mut(&id) else { return false };
-        if let Some(n) = name {
-            a.json["name"] = serde_json::json!(n);
-        }
-        if let Some(s) = sport_type {
-            a.json["sport_type"] = serde_json::json!(s);
-            a.json["type"] = serde_json::json!(s);
-        }
+        a.edit_json(|j| {
+            if let Some(n) = name {
+                j["name"] = serde_json::json!(n);
+            }
+            if let Some(s) = sport_type {
+                j["sport_type"] = serde_json::json!(s);
+                j["type"] = serde_json::json!(s);
+            }
+        });
         true
     }
 

@@ -437,6 +437,11 @@ impl RateBudget for MemoryStore {
         self.budget.hold_for_events(window).await
     }
 
+    async fn used(&self, window: RateWindow) -> Result<u32, StoreError> {
+        self.read(ITEM_OVERHEAD);
+        self.budget.used(window).await
+    }
+
     async fn reserve_background(
         &self,
         window: RateWindow,
@@ -485,10 +490,13 @@ impl RateBudget for MemoryRateBudget {
         limit: u32,
     ) -> Result<Reservation, StoreError> {
         if self.held.lock().unwrap_or_else(|p| p.into_inner()).contains(&window) {
-            let used = self.used.lock().unwrap_or_else(|p| p.into_inner()).get(&window).copied().unwrap_or(0);
-            return Ok(Reservation::Exhausted { used });
+            return Ok(Reservation::Held { used: self.used(window).await? });
         }
         self.reserve(window, requests, limit).await
+    }
+
+    async fn used(&self, window: RateWindow) -> Result<u32, StoreError> {
+        Ok(self.used.lock().unwrap_or_else(|p| p.into_inner()).get(&window).copied().unwrap_or(0))
     }
 }
 

@@ -51,6 +51,8 @@ pub struct Delivered {
     pub dedup_id: String,
     pub body: String,
     pub receive_count: u32,
+    /// `SentTimestamp`, Unix seconds.
+    pub sent_at: i64,
 }
 
 struct Msg {
@@ -58,20 +60,30 @@ struct Msg {
     group: String,
     dedup: String,
     body: String,
+    sent_at: i64,
     visible_at: i64,
     receive_count: u32,
     in_flight: bool,
 }
 
+/// A message group: its messages in order, and how many of them are in flight.
+#[derive(Default)]
+struct Group {
+    ids: VecDeque<u64>,
+    in_flight: usize,
+}
+
 #[derive(Default)]
 struct LaneQueue {
     msgs: HashMap<u64, Msg>,
-    groups: HashMap<String, VecDeque<u64>>,
+    groups: HashMap<String, Group>,
     /// Groups whose head may be received now, by the head's send order.
     ready: BTreeSet<(u64, String)>,
     ready_key: HashMap<String, u64>,
-    /// Heads hidden until a time: `(visible_at, message id)`.
+    /// Heads hidden until a time: `(visible_at, message id)`; at most one entry per group
+    /// is current (`waiting_key`), others are skipped when they come up.
     waiting: BinaryHeap<Reverse<(i64, u64)>>,
+    waiting_key: HashMap<String, (i64, u64)>,
     dedup: HashMap<String, i64>,
 }
 
@@ -81,24 +93,30 @@ impl LaneQueue {
         if let Some(seq) = self.ready_key.remove(group) {
             self.ready.remove(&(seq, group.to_string()));
         }
-        let Some(ids) = self.groups.get(group) else { return };
-        if ids.iter().any(|id| self.msgs[id].in_flight) {
+        let Some(g) = self.groups.get(group) else { return };
+        if g.in_flight > 0 {
             return;
         }
-        let Some(head) = ids.front().map(|id| (*id, &self.msgs[id])) else { return };
+        let Some(head) = g.ids.front().map(|id| (*id, &self.msgs[id])) else { return };
         if head.1.visible_at <= now {
             self.ready.insert((head.1.seq, group.to_string()));
             self.ready_key.insert(group.to_string(), head.1.seq);
         } else {
-            self.waiting.push(Reverse((head.1.visible_at, head.0)));
+            let key = (head.1.visible_at, head.0);
+            if self.waiting_key.insert(group.to_string(), key) != Some(key) {
+                self.waiting.push(Reverse(key));
+            }
         }
     }
 
     fn remove(&mut self, id: u64, now: i64) -> Option<Msg> {
         let msg = self.msgs.remove(&id)?;
-        if let Some(ids) = self.groups.get_mut(&msg.group) {
-            ids.retain(|m| *m != id);
-            if ids.is_empty() {
+        if let Some(g) = self.groups.get_mut(&msg.group) {
+            if let Some(at) = g.ids.iter().position(|m| *m == id) {
+                g.ids.remove(at);
+            }
+            g.in_flight -= usize::from(msg.in_flight);
+            if g.ids.is_empty() {
                 self.groups.remove(&msg.group);
             }
         }
@@ -108,6 +126,17 @@ impl LaneQueue {
 
     fn depth(&self) -> usize {
         self.msgs.len()
+    }
+
+    /// Drops waiting entries that are no longer current, so the top is a real wake-up.
+    fn prune_waiting(&mut self) {
+        while let Some(Reverse((at, id))) = self.waiting.peek().copied() {
+            let current = self.msgs.get(&id).is_some_and(|m| self.waiting_key.get(&m.group) == Some(&(at, id)));
+            if current {
+                return;
+            }
+            self.waiting.pop();
+        }
     }
 }
 
@@ -161,6 +190,9 @@ impl SimQueue {
             if lane.dedup.get(&message.dedup_id).is_some_and(|t| now - t < DEDUP_WINDOW_S) {
                 return false;
             }
+            if lane.dedup.len() > 50_000 {
+                lane.dedup.retain(|_, t| now - *t < DEDUP_WINDOW_S);
+            }
             lane.dedup.insert(message.dedup_id.clone(), now);
             q.next_id += 1;
             let id = q.next_id;
@@ -172,14 +204,15 @@ impl SimQueue {
                     group: message.group_id.clone(),
                     dedup: message.dedup_id.clone(),
                     body: message.body.clone(),
+                    sent_at: now,
                     visible_at: now,
                     receive_count: 0,
                     in_flight: false,
                 },
             );
-            let ids = lane.groups.entry(message.group_id.clone()).or_default();
-            ids.push_back(id);
-            if ids.len() == 1 {
+            let g = lane.groups.entry(message.group_id.clone()).or_default();
+            g.ids.push_back(id);
+            if g.ids.len() == 1 {
                 lane.refresh(&message.group_id, now);
             }
             true
@@ -201,18 +234,19 @@ impl SimQueue {
                         break;
                     }
                     lq.waiting.pop();
-                    if let Some(group) = lq.msgs.get(&id).map(|m| m.group.clone()) {
+                    let Some(group) = lq.msgs.get(&id).map(|m| m.group.clone()) else { continue };
+                    if lq.waiting_key.get(&group) == Some(&(at, id)) {
+                        lq.waiting_key.remove(&group);
                         lq.refresh(&group, now);
                     }
                 }
                 while out.len() < max {
                     let Some((_, group)) = lq.ready.pop_first() else { break };
                     lq.ready_key.remove(&group);
-                    let ids: Vec<u64> = lq.groups.get(&group).map(|g| g.iter().copied().collect()).unwrap_or_default();
-                    for id in ids {
-                        if out.len() >= max {
-                            break;
-                        }
+                    let mut at = 0;
+                    while out.len() < max {
+                        let Some(id) = lq.groups.get(&group).and_then(|g| g.ids.get(at).copied()) else { break };
+                        at += 1;
                         let Some(m) = lq.msgs.get_mut(&id) else { continue };
                         if m.visible_at > now || m.in_flight {
                             break;
@@ -222,9 +256,13 @@ impl SimQueue {
                             if let Some(m) = lq.remove(id, now) {
                                 redriven.push(QueueMessage { group_id: m.group, dedup_id: m.dedup, body: m.body });
                             }
+                            at -= 1;
                             continue;
                         }
                         m.in_flight = true;
+                        if let Some(g) = lq.groups.get_mut(&group) {
+                            g.in_flight += 1;
+                        }
                         out.push(Delivered {
                             receipt_handle: format!("{li}:{id}"),
                             message_id: format!("m{id}"),
@@ -232,6 +270,7 @@ impl SimQueue {
                             dedup_id: m.dedup.clone(),
                             body: m.body.clone(),
                             receive_count: m.receive_count,
+                            sent_at: m.sent_at,
                         });
                     }
                     lq.refresh(&group, now);
@@ -269,18 +308,13 @@ impl SimQueue {
         self.with(|q| q.lanes[lane_index(lane)].depth())
     }
 
-    /// Whether a receive of `lane` would return something now.
-    pub fn has_ready(&self, lane: Lane) -> bool {
-        let now = self.clock.now();
-        self.with(|q| {
-            let lq = &q.lanes[lane_index(lane)];
-            !lq.ready.is_empty() || lq.waiting.peek().is_some_and(|Reverse((at, _))| *at <= now)
-        })
-    }
-
     /// The earliest time a hidden head of `lane` becomes visible.
     pub fn next_visible(&self, lane: Lane) -> Option<i64> {
-        self.with(|q| q.lanes[lane_index(lane)].waiting.peek().map(|Reverse((at, _))| *at))
+        self.with(|q| {
+            let lq = &mut q.lanes[lane_index(lane)];
+            lq.prune_waiting();
+            lq.waiting.peek().map(|Reverse((at, _))| *at)
+        })
     }
 
     /// SQS API calls so far.
@@ -312,6 +346,11 @@ impl EventQueue for SimQueue {
             q.requests += 1;
             let lq = &mut q.lanes[li];
             let Some(m) = lq.msgs.get_mut(&id) else { return };
+            if m.in_flight
+                && let Some(g) = lq.groups.get_mut(&m.group)
+            {
+                g.in_flight -= 1;
+            }
             m.in_flight = false;
             m.visible_at = now + i64::from(delay_secs.min(43_200));
             let group = m.group.clone();

@@ -272,12 +272,13 @@ impl Report {
             &self.quarter_counts.iter().map(|(_, n)| f64::from(*n) / f64::from(o.limit_15min)).collect::<Vec<_>>(),
         );
         let mut days: BTreeMap<i64, u32> = BTreeMap::new();
-        for (start, n) in &self.quarter_counts {
+        let end = o.start + i64::from(o.days) * 86_400;
+        for (start, n) in self.quarter_counts.iter().filter(|(start, _)| *start < end) {
             *days.entry(start.div_euclid(86_400)).or_default() += n;
         }
         let daily: Vec<f64> =
             sorted(&days.values().map(|n| f64::from(*n) / f64::from(o.limit_daily)).collect::<Vec<_>>());
-        let windows = (f64::from(o.days) * 96.0).max(1.0);
+        let windows = (f64::from(o.days) * 96.0).max(quarter.len() as f64).max(1.0);
         let full = quarter.iter().filter(|u| **u >= 0.95).count() as f64 / windows;
         let mean = |v: &[f64], n: f64| v.iter().sum::<f64>() / n.max(1.0);
         let pct = |x: Option<f64>| x.map_or("-".into(), |x| format!("{:.0} %", x * 100.0));

@@ -87,7 +87,7 @@ const BACKGROUND_MAX: usize = 2;
 /// The queues' `maxReceiveCount` (`template.yaml`): events, background.
 const MAX_RECEIVE_COUNT: (u32, u32) = (20, 1000);
 /// Activities' summaries are sketched from streams this many times shorter (set-up time).
-const SUMMARY_STEP: usize = 30;
+const SUMMARY_STEP: usize = 120;
 /// Fixed cost of one invocation besides its Strava calls (SQS, DynamoDB, scoring).
 const INVOCATION_MS: i64 = 40;
 
@@ -332,6 +332,7 @@ impl Simulation {
                 receive_count: d.receive_count,
                 group_id: Some(d.group_id.clone()),
                 dedup_id: Some(d.dedup_id.clone()),
+                sent_at: Some(d.sent_at),
             })
             .collect();
         let before = self.fake.state.api_calls();

@@ -43,3 +43,35 @@ async fn a_club_connecting_at_once_shares_the_backfill_and_events_go_first() {
         (fair.first_slice_percentile(50.0).unwrap(), first_come.first_slice_percentile(50.0).unwrap());
     assert!(fair_p50 * 1.5 < fcfs_p50, "{fair_p50} s against {fcfs_p50} s");
 }
+
+/// Twice the events the budget can serve, for a week: the backlog grows, but waiting
+/// stays cheap. A waiting event wakes a few times a day, not in a loop, and no event
+/// reaches the queue's redrive limit however many of its athlete's events queue behind it.
+#[tokio::test(flavor = "current_thread")]
+async fn an_overloaded_events_lane_waits_without_spinning_or_losing_events() {
+    let options = SimOptions {
+        athletes: 60,
+        days: 7,
+        limit_15min: 10,
+        limit_daily: 60,
+        connect_over_hours: 1.0,
+        history: 10,
+        backfill_count: 10,
+        behaviour: stravasync_sim::load::Behaviour {
+            activities_per_day: 1.0,
+            title_edits: 0.5,
+            deauthorizations: 0.0,
+            ..Default::default()
+        },
+        stray_429_per_hour: 0.0,
+        seed: 9,
+        ..Default::default()
+    };
+    let r = simulate(options).await.unwrap();
+    let events = &r.lanes[0];
+    assert!(r.failures.is_empty(), "{}", r.render());
+    assert!(r.events_depth > 100, "overloaded: a backlog builds\n{}", r.render());
+    assert_eq!((r.dead_letters, r.redriven), (0, 0), "nothing lost to the redrive policy\n{}", r.render());
+    let sent = events.done + r.events_depth;
+    assert!(events.invocations < 40 * sent, "{} invocations for {sent} events\n{}", events.invocations, r.render());
+}

@@ -263,6 +263,7 @@ pub fn record(job: &Job, id: &str, receive_count: u32) -> Record {
         receive_count,
         group_id: Some(QueueMessage::group_in(job.lane(), job.athlete_id())),
         dedup_id: Some(id.to_string()),
+        sent_at: None,
     }
 }
 

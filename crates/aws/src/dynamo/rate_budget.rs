@@ -38,6 +38,13 @@ impl RateBudget for DynamoStore {
     async fn record_usage(&self, window: RateWindow, observed: u32) -> Result<(), StoreError> {
         self.record_usage_in(window, observed).await
     }
+
+    async fn used(&self, window: RateWindow) -> Result<u32, StoreError> {
+        match self.get_item("RATE", &window_sk(window)).await? {
+            Some(item) if item.contains_key("used") => get_n(&item, "used"),
+            _ => Ok(0),
+        }
+    }
 }
 
 impl DynamoStore {
@@ -79,14 +86,16 @@ impl DynamoStore {
         match result {
             Ok(out) => Ok(Reservation::Granted { used: get_n(&out.attributes.unwrap_or_default(), "used")? }),
             Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
-                let used = match se.err() {
-                    // A held window may have no count yet.
+                let old = match se.err() {
                     aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => {
-                        c.item.as_ref().map(|i| get_n(i, "used").unwrap_or(0))
+                        c.item.as_ref()
                     }
                     _ => None,
                 };
-                Ok(Reservation::Exhausted { used: used.unwrap_or(limit) })
+                // A held window may have no count yet.
+                let used = old.map_or(limit, |i| get_n(i, "used").unwrap_or(0));
+                let held = background && old.is_some_and(|i| i.contains_key("held"));
+                Ok(if held { Reservation::Held { used } } else { Reservation::Exhausted { used } })
             }
             Err(e) => Err(sdk_err(e)),
         }
