@@ -324,14 +324,14 @@ impl Simulation {
     /// One Lambda invocation of the consumer on a batch; returns when it ends (ms).
     async fn invoke(&mut self, lane: Lane, delivered: Vec<crate::queue::Delivered>) -> i64 {
         let records: Vec<Record> = delivered
-            .iter()
+            .into_iter()
             .map(|d| Record {
-                message_id: d.message_id.clone(),
-                receipt_handle: d.receipt_handle.clone(),
-                body: d.body.clone(),
+                message_id: d.message_id,
+                receipt_handle: d.receipt_handle,
+                body: d.body,
                 receive_count: d.receive_count,
-                group_id: Some(d.group_id.clone()),
-                dedup_id: Some(d.dedup_id.clone()),
+                group_id: Some(d.group_id),
+                dedup_id: Some(d.dedup_id),
                 sent_at: Some(d.sent_at),
             })
             .collect();
@@ -346,7 +346,7 @@ impl Simulation {
         stats.strava_requests += calls;
         stats.invocation_ms += ends - self.now_ms;
         let mut done = Vec::new();
-        for (d, r) in delivered.iter().zip(&records) {
+        for r in &records {
             let id = &r.message_id;
             if report.failed.contains(id) {
                 stats.deferred += 1;
@@ -355,9 +355,9 @@ impl Simulation {
             } else if report.resent.contains(id) {
                 stats.resent += 1;
             } else {
-                done.push(d.receipt_handle.as_str());
+                done.push(r.receipt_handle.as_str());
                 stats.done += 1;
-                if let Some(p) = self.pending.remove(&d.body) {
+                if let Some(p) = self.pending.remove(&r.body) {
                     latencies.push((p.kind, (ends - p.sent_ms) as f64 / 1000.0));
                 }
             }
