@@ -72,6 +72,9 @@ impl LocalStack {
             ("APP_SECRET_ID", self.names.app_secret_id.clone()),
             ("TOKEN_SECRET_PREFIX", self.names.token_secret_prefix.clone()),
             ("SESSION_SECRET_ID", self.names.session_secret_id.clone()),
+            // On the wall clock, a paced background share would hold a demo run just after
+            // midnight UTC (the simulation and the deployed stack pace it).
+            ("PACE_BACKGROUND", "false".to_string()),
         ];
         if let TokenStore::DynamoKms { key_id } = &self.token_store {
             env.extend([("TOKEN_STORE", "dynamodb-kms".to_string()), ("TOKEN_KEY_ID", key_id.clone())]);

@@ -195,6 +195,10 @@ enum Command {
         /// Imports per background message before it hands over (BACKFILL_BATCH).
         #[arg(long)]
         backfill_batch: Option<u32>,
+        /// Chance each hour that Strava answers one request 429 although our count says
+        /// there is budget (requests outside the shared budget, a count that drifted).
+        #[arg(long, default_value_t = 0.05)]
+        stray_429_per_hour: f64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
@@ -298,6 +302,7 @@ fn run(cli: Cli) -> Result<String, CliError> {
             activities_per_day,
             background_share,
             backfill_batch,
+            stray_429_per_hour,
             seed,
         } => {
             let (limit_15min, limit_daily) = stravasync_cli::simulate::parse_limits(&limits)?;
@@ -310,6 +315,7 @@ fn run(cli: Cli) -> Result<String, CliError> {
                 history,
                 backfill_count: backfill,
                 background_share,
+                stray_429_per_hour,
                 seed,
                 ..Default::default()
             };

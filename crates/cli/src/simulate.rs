@@ -30,6 +30,8 @@ pub fn check(o: &SimOptions) -> Result<(), InputError> {
         "--connect-over-hours must be a number ≥ 0"
     } else if !(o.behaviour.activities_per_day.is_finite() && (0.0..=20.0).contains(&o.behaviour.activities_per_day)) {
         "--activities-per-day must be 0 to 20"
+    } else if !(0.0..=1.0).contains(&o.stray_429_per_hour) {
+        "--stray-429-per-hour must be within 0..=1"
     } else if !(0.0..=1.0).contains(&o.background_share) {
         "--background-share must be within 0..=1"
     } else if o.backfill_batch == 0 || o.backfill_count == 0 || o.backfill_count > 2_000 {
@@ -65,6 +67,8 @@ mod tests {
         }
         let o = SimOptions { athletes: 0, ..Default::default() };
         assert!(check(&o).unwrap_err().to_string().contains("--athletes"));
+        let o = SimOptions { stray_429_per_hour: f64::NAN, ..Default::default() };
+        assert!(check(&o).unwrap_err().to_string().contains("--stray-429-per-hour"));
         let o = SimOptions { background_share: 1.5, ..Default::default() };
         assert!(check(&o).unwrap_err().to_string().contains("--background-share"));
         assert!(check(&SimOptions::default()).is_ok());

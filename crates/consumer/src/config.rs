@@ -38,6 +38,11 @@ pub struct ConsumerConfig {
     /// First retry delay of a transient failure, doubled on every receive
     /// (`RETRY_BASE_SECONDS`, default 10).
     pub retry_base_s: u32,
+    /// Whether background's share of the day grows hour by hour
+    /// (`core::model::paced_daily_share`; `PACE_BACKGROUND`, default true). Local stacks
+    /// turn it off: they run on the wall clock, and a demo at 00:30 UTC would otherwise
+    /// wait for the pace.
+    pub pace_background: bool,
 }
 
 impl ConsumerConfig {
@@ -81,6 +86,7 @@ impl ConsumerConfig {
             max_receives,
             resend_after,
             retry_base_s: env.parsed_or("RETRY_BASE_SECONDS", 10)?,
+            pace_background: env.parsed_or("PACE_BACKGROUND", true)?,
         })
     }
 }
@@ -101,11 +107,17 @@ mod tests {
             | "RETRY_BASE_SECONDS"
             | "TOKEN_STORE"
             | "RESEND_AFTER"
+            | "PACE_BACKGROUND"
             | "BACKGROUND_QUEUE_URL" => None,
             _ => Some("x".to_string()),
         };
         let c = ConsumerConfig::from_lookup(base).unwrap();
         assert_eq!((c.limit_15min, c.limit_daily, c.background_share), (100, 1000, 0.7));
+        assert!(c.pace_background);
+        let e =
+            ConsumerConfig::from_lookup(|k| if k == "PACE_BACKGROUND" { Some("sometimes".into()) } else { base(k) })
+                .unwrap_err();
+        assert!(matches!(e, ConfigError::Invalid { var: "PACE_BACKGROUND", .. }), "{e:?}");
         let e = ConsumerConfig::from_lookup(|k| if k == "QUEUE_URL" { None } else { base(k) }).unwrap_err();
         assert_eq!(e, ConfigError::Missing("QUEUE_URL"));
         let e = ConsumerConfig::from_lookup(|k| if k == "BACKGROUND_SHARE" { Some("1.5".into()) } else { base(k) })

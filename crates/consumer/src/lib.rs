@@ -42,7 +42,7 @@ use std::collections::HashSet;
 use futures_util::FutureExt;
 use stravasync_core::event::{Job, Lane, QueueMessage};
 use stravasync_core::model::RateWindowKind;
-use stravasync_core::model::{AthleteId, OAuthTokens, RateWindow};
+use stravasync_core::model::{AthleteId, OAuthTokens, RateWindow, paced_daily_share, paced_share_resumes_at};
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, Reservation, TokenVault};
 use stravasync_strava::{RateUsage, Response, StravaClient, StravaError};
 
@@ -360,24 +360,45 @@ where
         }
         for kind in kinds {
             let window = RateWindow::containing(kind, now);
-            let limit = self.limit(kind, priority);
+            let limit = match (kind, priority) {
+                (RateWindowKind::Daily, Priority::Background) if self.config.pace_background => {
+                    paced_daily_share(self.limit(kind, priority), now)
+                }
+                _ => self.limit(kind, priority),
+            };
             let reservation = match priority {
                 Priority::Event => self.store.reserve(window, 1, limit).await?,
                 Priority::Background => self.store.reserve_background(window, 1, limit).await?,
             };
-            let mut until = match reservation {
-                Reservation::Granted { .. } => continue,
-                Reservation::Exhausted { .. } => window.resets_at(),
-                Reservation::Held { .. } => (now.div_euclid(3600) + 1) * 3600,
+            let share = self.limit(RateWindowKind::Daily, priority);
+            let mut until = match (reservation, kind, priority) {
+                (Reservation::Granted { .. }, ..) => continue,
+                (Reservation::Exhausted { used }, RateWindowKind::Daily, Priority::Background)
+                    if self.config.pace_background =>
+                {
+                    paced_share_resumes_at(share, used, now)
+                }
+                (Reservation::Exhausted { .. }, ..) => window.resets_at(),
+                (Reservation::Held { .. }, ..) => (now.div_euclid(3600) + 1) * 3600,
             };
             if priority == Priority::Event && kind == RateWindowKind::QuarterHour {
                 self.store.hold_for_events(window.next()).await?;
             }
             if priority == Priority::Background && kind == RateWindowKind::QuarterHour {
+                // Past the day's paced share too, it waits for the pace (midnight when the
+                // whole share is spent), not for every quarter or hour in between.
                 let day = RateWindow::containing(RateWindowKind::Daily, now);
-                if self.store.used(day).await? >= self.limit(RateWindowKind::Daily, priority) {
-                    self.note_spent(day, priority, day.resets_at(), now);
-                    until = day.resets_at();
+                let used = self.store.used(day).await?;
+                let resumes = if self.config.pace_background {
+                    paced_share_resumes_at(share, used, now)
+                } else if used >= share {
+                    day.resets_at()
+                } else {
+                    now
+                };
+                if resumes > until {
+                    self.note_spent(day, priority, resumes, now);
+                    until = resumes;
                 }
             }
             self.note_spent(window, priority, until, now);
@@ -389,7 +410,8 @@ where
 
     /// Until when this container knows `window` is spent for `priority`.
     fn known_spent(&self, window: RateWindow, priority: Priority) -> Option<i64> {
-        self.spent.lock().unwrap_or_else(|p| p.into_inner()).get(&(window, priority)).copied()
+        let now = self.now();
+        self.spent.lock().unwrap_or_else(|p| p.into_inner()).get(&(window, priority)).copied().filter(|t| *t > now)
     }
 
     fn note_spent(&self, window: RateWindow, priority: Priority, until: i64, now: i64) {

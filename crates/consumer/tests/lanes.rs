@@ -148,3 +148,44 @@ async fn records_received_behind_a_waiting_head_are_resent_before_the_redrive_li
         }
     }
 }
+
+#[tokio::test]
+async fn background_spends_its_share_of_the_day_hour_by_hour_while_events_go_on() {
+    // Daily limit 240, background share 50 % (120): at 01:30 UTC its paced part is
+    // 120 × 2/24 = 10 requests.
+    let mut h = harness_with("paced", "read,activity:read_all", season(20), |c| {
+        c.limit_daily = 240;
+        c.background_share = 0.5;
+        c.backfill_batch = 20;
+        c.pace_background = true;
+    })
+    .await;
+    let midnight = 1_763_683_200; // 2025-11-21 00:00 UTC
+    let now = midnight + 5_400;
+    h.consumer.strava = stravasync_strava::StravaClient::new(
+        stravasync_strava::StravaConfig::new("12345", stravasync_core::Secret::new(CLIENT_SECRET))
+            .with_urls(h.fake.api_url(), h.fake.oauth_url())
+            .with_clock(std::sync::Arc::new(move || now)),
+    )
+    .unwrap();
+    let athlete = fake_strava::data::GENERATED_ATHLETE_BASE + 1;
+    let backfill = Job::start_backfill(athlete, Some(20), None, None, Some(now));
+    assert_eq!(h.run(&backfill).await, Outcome::Done, "checkpointed, handed over");
+    assert_eq!(h.api_calls(), 10, "the paced part of the day");
+    let queued = h.consumer.queue.receive(10, 0).await.unwrap();
+    assert_eq!(queued.len(), 1);
+    let continuation = Job::parse(&queued[0].body).unwrap();
+    assert_eq!(continuation.lane(), Lane::Background);
+    // It resumes when the pace passes 10: at 02:00 (120 × 3/24 = 15).
+    let waited = h.run(&continuation).await;
+    assert!(matches!(waited, Outcome::Defer { secs: 1_800, budget: true, .. }), "{waited:?}");
+    assert_eq!(h.api_calls(), 10);
+    // An event meanwhile has the rest of the day.
+    let id = h.fake.state.new_activity(athlete, now - 3_600).unwrap();
+    let create = serde_json::from_value::<Job>(json!({"kind": "webhook_event", "event": {
+        "object_type": "activity", "object_id": id, "aspect_type": "create", "updates": {},
+        "owner_id": athlete, "subscription_id": 120475, "event_time": now}}))
+    .unwrap();
+    assert_eq!(h.run(&create).await, Outcome::Done);
+    assert!(matches!(h.consumer.store.get_activity(athlete, id).await.unwrap(), Some(ActivityState::Live(_))));
+}

@@ -31,14 +31,15 @@ async fn a_club_connecting_at_once_shares_the_backfill_and_events_go_first() {
         assert!(p99 < 120.0, "new activities p99 {p99} s\n{}", r.render());
         assert!(r.lanes[1].strava_requests > 1_000, "the backfill ran: {}", r.render());
     }
-    // The day's background budget (700) covers every athlete's first slice (11 requests)
+    // The day's background budget (700, paced: 29 more each hour from midnight, when the
+    // club connects) covers every athlete's first slice (11 requests) by the afternoon,
     // but not every athlete's whole backfill (31). Round-robin slices of 10: every athlete
-    // has their 10 most recent activities within hours; first-come-first-served leaves
-    // half of them waiting for the next day's budget.
+    // has their 10 most recent activities within the day; first-come-first-served leaves
+    // many waiting for the next day's budget.
     let fair_max = fair.first_slice_percentile(100.0).unwrap();
-    assert!(fair_max < 6.0 * 3600.0, "round-robin: all first slices within hours\n{}", fair.render());
+    assert!(fair_max < 13.0 * 3600.0, "round-robin: all first slices within the day\n{}", fair.render());
     let fcfs_p95 = first_come.first_slice_percentile(95.0).unwrap();
-    assert!(fcfs_p95 > 12.0 * 3600.0, "first-come-first-served: some wait a day\n{}", first_come.render());
+    assert!(fcfs_p95 > 24.0 * 3600.0, "first-come-first-served: some wait a day\n{}", first_come.render());
     let (fair_p50, fcfs_p50) =
         (fair.first_slice_percentile(50.0).unwrap(), first_come.first_slice_percentile(50.0).unwrap());
     assert!(fair_p50 * 1.5 < fcfs_p50, "{fair_p50} s against {fcfs_p50} s");

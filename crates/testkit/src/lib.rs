@@ -89,7 +89,7 @@ pub fn webhook_config(stack: &LocalStack, fake: &RunningFake, public_base_url: &
 /// The consumer's defaults for runs on in-memory ports (benchmarks, examples, property
 /// tests): Strava at the given URLs, placeholder AWS names, no DLQ.
 pub fn consumer_config_for_strava(api_url: &str, oauth_url: &str) -> ConsumerConfig {
-    let env = [("STRAVA_API_URL", api_url), ("STRAVA_OAUTH_URL", oauth_url)];
+    let env = [("STRAVA_API_URL", api_url), ("STRAVA_OAUTH_URL", oauth_url), ("PACE_BACKGROUND", "false")];
     let required = ["QUEUE_URL", "TABLE_NAME", "APP_SECRET_ID", "TOKEN_SECRET_PREFIX"];
     ConsumerConfig::from_lookup(|k| {
         env.iter()
