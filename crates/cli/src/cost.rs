@@ -26,37 +26,8 @@ use stravasync_rollup::{Mode, RollupRequest};
 
 use crate::demo::{DemoError, DemoOptions};
 
-/// List prices in USD (us-east-1, on demand).
-#[derive(Debug, Clone, Copy)]
-pub struct Prices {
-    pub lambda_gb_second: f64,
-    pub lambda_request: f64,
-    pub http_api_request: f64,
-    pub sqs_fifo_request: f64,
-    pub dynamo_write_unit: f64,
-    pub dynamo_read_unit: f64,
-    pub dynamo_gb_month: f64,
-    pub secret_month: f64,
-    pub secrets_api_call: f64,
-    pub kms_key_month: f64,
-    pub kms_request: f64,
-}
-
-impl Prices {
-    pub const LIST: Prices = Prices {
-        lambda_gb_second: 0.000_013_333_4, // arm64
-        lambda_request: 0.20 / 1e6,
-        http_api_request: 1.00 / 1e6,
-        sqs_fifo_request: 0.50 / 1e6,
-        dynamo_write_unit: 0.625 / 1e6,
-        dynamo_read_unit: 0.125 / 1e6,
-        dynamo_gb_month: 0.25,
-        secret_month: 0.40,
-        secrets_api_call: 0.05 / 1e4,
-        kms_key_month: 1.00,
-        kms_request: 0.03 / 1e4,
-    };
-}
+/// List prices in USD (us-east-1, on demand), shared with `stravasync simulate`'s bill.
+pub use stravasync_sim::Prices;
 
 /// Memory of each function in `template.yaml`, GB.
 const CONSUMER_GB: f64 = 0.25;

@@ -192,6 +192,17 @@ impl Rng {
     pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.unit()
     }
+
+    /// Exponentially distributed with the given mean.
+    pub fn exp(&mut self, mean: f64) -> f64 {
+        -mean * (1.0 - self.unit()).ln()
+    }
+
+    /// Approximately normal (sum of uniforms).
+    pub fn normal(&mut self, mean: f64, sd: f64) -> f64 {
+        let s: f64 = (0..6).map(|_| self.unit()).sum::<f64>() - 3.0;
+        mean + sd * s * std::f64::consts::SQRT_2
+    }
 }
 
 pub const GENERATED_ATHLETE_BASE: i64 = 6_100_000_000;

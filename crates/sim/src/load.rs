@@ -2,42 +2,12 @@
 //! edit, delete and revoke during the run. Pure and seeded: the same options give the same
 //! schedule.
 
-/// A small deterministic generator (splitmix64).
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub use fake_strava::data::Rng;
 
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`.
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-
-    /// Exponentially distributed with the given mean.
-    pub fn exp(&mut self, mean: f64) -> f64 {
-        -mean * (1.0 - self.unit()).ln()
-    }
-
-    /// Approximately normal (sum of uniforms).
-    pub fn normal(&mut self, mean: f64, sd: f64) -> f64 {
-        let s: f64 = (0..6).map(|_| self.unit()).sum::<f64>() - 3.0;
-        mean + sd * s * std::f64::consts::SQRT_2
-    }
+/// The load's generator for `seed` (fake-strava's splitmix64, the seed mixed so that
+/// small seeds start far apart).
+pub fn rng(seed: u64) -> Rng {
+    Rng::new(seed ^ 0x9E37_79B9_7F4A_7C15)
 }
 
 /// Shares of the load model (per activity or per athlete over the run).
@@ -122,7 +92,7 @@ pub fn plan_athletes(
 ) -> Vec<AthletePlan> {
     (0..athletes)
         .map(|index| {
-            let mut rng = Rng::new(seed ^ (u64::from(index) << 20) ^ 0xA11);
+            let mut rng = rng(seed ^ (u64::from(index) << 20) ^ 0xA11);
             let connect_at = start + (rng.unit() * connect_over_s as f64) as i64;
             let rate = behaviour.activities_per_day * rng.range(0.4, 1.6);
             let mut pick = rng.unit();
@@ -165,7 +135,7 @@ mod tests {
         assert!(revoking < 12, "about 1 %: {revoking}");
 
         // Starts fall on local mornings, lunches and evenings, one every ~1/rate days.
-        let mut rng = Rng::new(1);
+        let mut rng = rng(1);
         let (mut t, mut n, offset) = (0i64, 0, -5 * 3600);
         while t < 200 * 86_400 {
             let next = next_start(&mut rng, t, 0.7, offset);

@@ -23,7 +23,7 @@ use stravasync_core::ports::{ActivityStore, TokenVault};
 use stravasync_rollup::{Mode, Rollup, RollupRequest};
 use stravasync_strava::{StravaClient, StravaConfig};
 
-use crate::load::{AthletePlan, Behaviour, Rng, next_start, plan_athletes};
+use crate::load::{AthletePlan, Behaviour, Rng, next_start, plan_athletes, rng};
 use crate::memory::{MemoryStore, MemoryVault};
 use crate::queue::{SimQueue, VirtualClock};
 use crate::report::Report;
@@ -209,7 +209,7 @@ impl Simulation {
         };
         let consumer = Consumer::new(consumer_config, strava, store.clone(), MemoryVault::new(app), queue.clone());
         let rollup = Rollup::new(store, queue);
-        let rngs = plans.iter().map(|p| Rng::new(options.seed ^ 0x5EED ^ (u64::from(p.index) << 24))).collect();
+        let rngs = plans.iter().map(|p| rng(options.seed ^ 0x5EED ^ (u64::from(p.index) << 24))).collect();
         let mut sim = Simulation {
             clock,
             fake,
