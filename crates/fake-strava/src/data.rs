@@ -75,6 +75,20 @@ pub struct Activity {
 }
 
 impl Activity {
+    /// A public, live activity serving `json`.
+    pub fn new(id: i64, owner: i64, start: i64, json: &Value, streams: StreamSource) -> Self {
+        Activity {
+            id,
+            owner,
+            start,
+            json: json.to_string().into(),
+            streams,
+            private: false,
+            deleted: false,
+            empty_stream_fetches: 0,
+        }
+    }
+
     pub fn streams(&self) -> Option<StreamSet> {
         match &self.streams {
             StreamSource::None => None,
@@ -153,16 +167,7 @@ pub fn load_fixtures(dir: &Path) -> Result<(Vec<Athlete>, Vec<Activity>), LoadEr
             lthr: 165.0,
             threshold_speed: 3.9,
         });
-        activities.push(Activity {
-            id,
-            owner,
-            start,
-            json: json.to_string().into(),
-            streams,
-            private: false,
-            deleted: false,
-            empty_stream_fetches: 0,
-        });
+        activities.push(Activity::new(id, owner, start, &json, streams));
     }
     Ok((athletes.into_values().collect(), activities))
 }
@@ -265,16 +270,7 @@ pub fn generate_activity_with(athlete: &Athlete, id: i64, start: i64, seed: u64,
             threshold_speed: athlete.threshold_speed,
         }
     };
-    let mut activity = Activity {
-        id,
-        owner: athlete.id,
-        start,
-        json: "null".into(),
-        streams,
-        private: false,
-        deleted: false,
-        empty_stream_fetches: 0,
-    };
+    let mut activity = Activity::new(id, athlete.id, start, &Value::Null, streams);
     let step = summary_step.max(1);
     let set = match &activity.streams {
         StreamSource::Generated { seed, seconds, run, ftp, lthr, threshold_speed } if step > 1 => {

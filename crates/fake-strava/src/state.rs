@@ -285,16 +285,7 @@ impl FakeState {
             lthr: 165.0,
             threshold_speed: 3.9,
         });
-        w.insert_activity(Activity {
-            id,
-            owner,
-            start,
-            json: json.to_string().into(),
-            streams,
-            private: false,
-            deleted: false,
-            empty_stream_fetches: 0,
-        });
+        w.insert_activity(Activity::new(id, owner, start, &json, streams));
         Some(id)
     }
 
