@@ -131,6 +131,12 @@ def main() -> int:
         errors.append("the consumer's MAX_RECEIVES must stay below the queue's maxReceiveCount (a backstop)")
     if int(consumer_env.get("RESEND_AFTER", 10)) >= queue["RedrivePolicy"]["maxReceiveCount"]:
         errors.append("the consumer's RESEND_AFTER must stay below the queue's maxReceiveCount")
+    # The consumer's budget comes from parameters whose defaults are the code's defaults.
+    params = template["Parameters"]
+    for var, param in (("RATE_LIMIT_15MIN", "StravaReadLimit15Min"), ("RATE_LIMIT_DAILY", "StravaReadLimitDaily"),
+                       ("BACKGROUND_SHARE", "BackgroundShare")):
+        expect(f"consumer {var}", consumer_env.get(var), {"Ref": param})
+        expect(f"{param} default", params.get(param, {}).get("Default"), spec["consumer_defaults"][var])
     for alarm in ("DlqDepthAlarm", "ConsumerErrorsAlarm", "Webhook5xxAlarm"):
         expect(f"{alarm} actions", res[alarm]["Properties"].get("AlarmActions"), [{"Ref": "AlarmTopic"}])
     throttling = res["HttpApi"]["Properties"].get("DefaultRouteSettings", {})

@@ -334,7 +334,9 @@ fn run(cli: Cli) -> Result<String, CliError> {
         Command::Rollup { daily, athlete } => block_on(stravasync_cli::ops::rollup(daily, athlete)),
         Command::Subscribe { callback } => block_on(stravasync_cli::ops::subscribe(&callback)),
         Command::Resources => {
-            serde_json::to_string_pretty(&stravasync_aws::resources::spec_json()).map_err(CliError::runtime("output"))
+            let mut spec = stravasync_aws::resources::spec_json();
+            spec["consumer_defaults"] = stravasync_consumer::config::ConsumerConfig::defaults_json();
+            serde_json::to_string_pretty(&spec).map_err(CliError::runtime("output"))
         }
         Command::Tile { streams, hours } => {
             if !(hours.is_finite() && hours > 0.0 && hours <= 240.0) {

@@ -50,6 +50,23 @@ impl ConsumerConfig {
     pub const DEFAULT_BACKFILL_BATCH: u32 = 10;
     /// `RESEND_AFTER` unless set.
     pub const DEFAULT_RESEND_AFTER: u32 = 10;
+    /// `RATE_LIMIT_15MIN` unless set: Strava's default read limit per 15 minutes.
+    pub const DEFAULT_LIMIT_15MIN: u32 = 100;
+    /// `RATE_LIMIT_DAILY` unless set: Strava's default read limit per UTC day.
+    pub const DEFAULT_LIMIT_DAILY: u32 = 1000;
+    /// `BACKGROUND_SHARE` unless set.
+    pub const DEFAULT_BACKGROUND_SHARE: f64 = 0.7;
+
+    /// The defaults a deployment's parameters must match (`stravasync resources`, checked
+    /// against template.yaml's parameter defaults by infra/check_template.py).
+    pub fn defaults_json() -> serde_json::Value {
+        serde_json::json!({
+            "RATE_LIMIT_15MIN": Self::DEFAULT_LIMIT_15MIN,
+            "RATE_LIMIT_DAILY": Self::DEFAULT_LIMIT_DAILY,
+            "BACKGROUND_SHARE": Self::DEFAULT_BACKGROUND_SHARE,
+            "BACKFILL_BATCH": Self::DEFAULT_BACKFILL_BATCH,
+        })
+    }
 
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
@@ -57,12 +74,12 @@ impl ConsumerConfig {
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(get);
-        let background_share: f64 = env.parsed_or("BACKGROUND_SHARE", 0.7)?;
+        let background_share: f64 = env.parsed_or("BACKGROUND_SHARE", Self::DEFAULT_BACKGROUND_SHARE)?;
         if !(0.0..=1.0).contains(&background_share) {
             return Err(ConfigError::Invalid { var: "BACKGROUND_SHARE", reason: "must be within 0..=1".into() });
         }
-        let limit_15min = env.parsed_or("RATE_LIMIT_15MIN", 100)?;
-        let limit_daily = env.parsed_or("RATE_LIMIT_DAILY", 1000)?;
+        let limit_15min = env.parsed_or("RATE_LIMIT_15MIN", Self::DEFAULT_LIMIT_15MIN)?;
+        let limit_daily = env.parsed_or("RATE_LIMIT_DAILY", Self::DEFAULT_LIMIT_DAILY)?;
         let backfill_batch = env.parsed_or("BACKFILL_BATCH", Self::DEFAULT_BACKFILL_BATCH)?;
         if backfill_batch == 0 {
             return Err(ConfigError::Invalid { var: "BACKFILL_BATCH", reason: "must be > 0".into() });
