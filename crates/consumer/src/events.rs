@@ -56,6 +56,9 @@ where
                 }
                 _ => unreachable!("decide() updates locally only a live activity"),
             },
+            // An activity stored for an athlete who is not connected: a write that raced a
+            // deauthorization and crashed before its check. Sweep it now.
+            EventDecision::NotConnected if stored.is_some() => self.deleted_meanwhile(athlete).await.map(|_| ()),
             EventDecision::StaleDeauthorization { .. }
             | EventDecision::IgnoreAthleteUpdate
             | EventDecision::Stale { .. }
@@ -108,8 +111,13 @@ where
             let set = self.stored_streams(&a).await?;
             (a.metrics, a.unscored_reason) = self.score(&a.summary, &set, a.athlete_id).await?;
         }
-        if self.store.put_activity(&a).await? == WriteOutcome::Written && retyped {
-            self.store.mark_pmc_dirty(a.athlete_id, a.local_date).await?;
+        if self.store.put_activity(&a).await? == WriteOutcome::Written {
+            if retyped {
+                self.store.mark_pmc_dirty(a.athlete_id, a.local_date).await?;
+            }
+            if self.deleted_meanwhile(a.athlete_id).await? {
+                return Ok(());
+            }
         }
         tracing::info!(retyped, outcome = "updated_locally", "activity updated");
         Ok(())
@@ -127,6 +135,9 @@ where
             self.store.delete_stream_chunks(athlete, id, None).await?;
             if let Some(ActivityState::Live(a)) = stored {
                 self.store.mark_pmc_dirty(athlete, a.local_date).await?;
+            }
+            if self.deleted_meanwhile(athlete).await? {
+                return Ok(());
             }
         }
         tracing::info!(activity_id = id, ?outcome, outcome_kind = "deleted", "activity deleted");

@@ -40,17 +40,22 @@ where
             .unwrap_or_else(|| Thresholds::starter(Sex::Male)))
     }
 
-    /// Whether the athlete was deleted (a deauthorization in the events lane) while a
-    /// background import wrote for them; if so, what it wrote is deleted again. The
+    /// Whether the athlete was deleted (a deauthorization, which has a message group of its
+    /// own) while this record wrote for them; if so, what it wrote is deleted again. Every
+    /// write for an athlete is followed by this check before its record is done. The
     /// deletion removes tokens, then the profile, then every other item; so a write followed
     /// by this check either is seen by that last sweep (the profile was still there) or
     /// is undone here (it was gone, and the tokens with it). docs/design.md §5, lanes.
-    async fn deleted_meanwhile(&self, athlete: AthleteId) -> Step<bool> {
+    pub(crate) async fn deleted_meanwhile(&self, athlete: AthleteId) -> Step<bool> {
         if self.store.get_profile(athlete).await?.is_some() || self.vault.get_tokens_fresh(athlete).await?.is_some() {
             return Ok(false);
         }
         let items = self.store.delete_athlete(athlete).await?;
-        tracing::warn!(items, outcome = "undone", "athlete deleted during a background import; its writes deleted");
+        tracing::warn!(
+            items,
+            outcome = "undone",
+            "athlete deleted while this record wrote for them; its writes deleted"
+        );
         Ok(true)
     }
 
@@ -169,7 +174,7 @@ where
                 // activity write never happened) go.
                 self.store.delete_stream_chunks(athlete, id, activity.streams_ref()).await?;
                 self.store.mark_pmc_dirty(athlete, local_date).await?;
-                if priority == Priority::Background && self.deleted_meanwhile(athlete).await? {
+                if self.deleted_meanwhile(athlete).await? {
                     // The athlete is gone: nothing more for this record to do.
                     return Err(Outcome::Done);
                 }

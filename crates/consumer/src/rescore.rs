@@ -41,6 +41,9 @@ where
         }
         if let Some(d) = earliest {
             self.store.mark_pmc_dirty(athlete, d).await?;
+            if self.deleted_meanwhile(athlete).await? {
+                return Ok(());
+            }
         }
         if only.is_none() {
             // Every activity now carries the thresholds read above (this job ran after the

@@ -106,6 +106,16 @@ impl StaleReads {
     fn new(inner: DynamoStore) -> Self {
         StaleReads { inner, armed: AtomicBool::new(true), deauthorize_before_put: Default::default() }
     }
+
+    /// The deauthorization, once, if armed: tokens, then every item.
+    async fn deauthorize_now(&self, athlete: AthleteId) -> Result<(), StoreError> {
+        let deauthorize = self.deauthorize_before_put.lock().unwrap().take();
+        if let Some(vault) = deauthorize {
+            vault.delete_tokens(athlete).await.unwrap();
+            self.inner.delete_athlete(athlete).await?;
+        }
+        Ok(())
+    }
 }
 
 impl ActivityStore for StaleReads {
@@ -128,14 +138,11 @@ impl ActivityStore for StaleReads {
         self.inner.get_activity(a, id).await
     }
     async fn put_activity(&self, x: &StoredActivity) -> Result<WriteOutcome, StoreError> {
-        let deauthorize = self.deauthorize_before_put.lock().unwrap().take();
-        if let Some(vault) = deauthorize {
-            vault.delete_tokens(x.athlete_id).await.unwrap();
-            self.inner.delete_athlete(x.athlete_id).await?;
-        }
+        self.deauthorize_now(x.athlete_id).await?;
         self.inner.put_activity(x).await
     }
     async fn put_tombstone(&self, t: Tombstone) -> Result<WriteOutcome, StoreError> {
+        self.deauthorize_now(t.athlete_id).await?;
         self.inner.put_tombstone(t).await
     }
     async fn put_stream_chunks(
@@ -305,6 +312,56 @@ async fn a_backfill_that_read_before_an_event_cannot_overwrite_it() {
     let after = live(&h.consumer.store, newest).await;
     assert_eq!(after, before, "the event's result and its edit are kept");
     assert_eq!(h.consumer.store.stream_chunk_count(ATHLETE, newest).await.unwrap(), before.stream_chunks as usize);
+}
+
+/// A deauthorization lands (its own message group, so it runs beside the athlete's events)
+/// while an event is between its decision and its write: a create, a local edit and a
+/// delete each find the athlete gone and delete what they wrote.
+#[tokio::test]
+async fn an_event_racing_a_deauthorization_leaves_nothing() {
+    for aspect in ["create", "update", "delete"] {
+        let h = harness(&format!("event-deauth-{aspect}"), "read,activity:read_all").await;
+        if aspect != "create" {
+            assert_eq!(h.run(&event_job("activity", EDGE810, "create", json!({}), T)).await, Outcome::Done);
+        }
+        let store = StaleReads::new(h.stack.store());
+        store.armed.store(false, Ordering::SeqCst);
+        *store.deauthorize_before_put.lock().unwrap() = Some(h.stack.token_vault());
+        let events = Consumer::new(
+            h.consumer.config.clone(),
+            strava_client(&h.fake),
+            store,
+            h.stack.token_vault(),
+            queue_of(&h.stack),
+        );
+        let updates = if aspect == "update" { json!({"title": "renamed"}) } else { json!({}) };
+        let event = event_job("activity", EDGE810, aspect, updates, T + 10);
+        assert_eq!(events.process(&record(&event, "e", 1)).await, Outcome::Done, "{aspect}");
+        assert!(events.store.deauthorize_before_put.lock().unwrap().is_none(), "{aspect}: the race happened");
+        assert_eq!(h.consumer.store.get_profile(ATHLETE).await.unwrap(), None, "{aspect}");
+        assert_eq!(h.consumer.vault.get_tokens_fresh(ATHLETE).await.unwrap(), None, "{aspect}");
+        assert_eq!(h.consumer.store.get_activity(ATHLETE, EDGE810).await.unwrap(), None, "{aspect}: nor a tombstone");
+        assert_eq!(h.consumer.store.stream_chunk_count(ATHLETE, EDGE810).await.unwrap(), 0, "{aspect}");
+        assert_eq!(h.consumer.store.pmc_dirty_from(ATHLETE).await.unwrap(), None, "{aspect}");
+        assert!(h.consumer.store.athletes().await.unwrap().is_empty(), "{aspect}");
+    }
+}
+
+/// What a write left when it raced a deauthorization and crashed before its check: the next
+/// event on that activity finds the athlete not connected and sweeps it.
+#[tokio::test]
+async fn an_activity_left_for_a_disconnected_athlete_is_swept_by_its_next_event() {
+    let h = harness("orphan", "read,activity:read_all").await;
+    assert_eq!(h.run(&event_job("activity", EDGE810, "create", json!({}), T)).await, Outcome::Done);
+    let orphan = live(&h.consumer.store, EDGE810).await;
+    h.consumer.vault.delete_tokens(ATHLETE).await.unwrap();
+    h.consumer.store.delete_athlete(ATHLETE).await.unwrap();
+    assert_eq!(h.consumer.store.put_activity(&orphan).await.unwrap(), WriteOutcome::Written);
+    let calls = h.api_calls();
+    let edit = event_job("activity", EDGE810, "update", json!({"title": "late"}), T + 10);
+    assert_eq!(h.run(&edit).await, Outcome::Done);
+    assert_eq!(h.api_calls(), calls);
+    assert_eq!(h.consumer.store.get_activity(ATHLETE, EDGE810).await.unwrap(), None);
 }
 
 /// A deauthorization (events lane) that lands while a background import is between its

@@ -102,6 +102,7 @@ async fn a_message_waiting_for_the_budget_through_many_receives_is_resent_fresh(
 }
 
 use stravasync_consumer::Outcome;
+use stravasync_core::ports::TokenVault;
 
 #[tokio::test]
 async fn records_received_behind_a_waiting_head_are_resent_before_the_redrive_limit() {
@@ -188,4 +189,27 @@ async fn background_spends_its_share_of_the_day_hour_by_hour_while_events_go_on(
     .unwrap();
     assert_eq!(h.run(&create).await, Outcome::Done);
     assert!(matches!(h.consumer.store.get_activity(athlete, id).await.unwrap(), Some(ActivityState::Live(_))));
+}
+
+#[tokio::test]
+async fn a_deauthorization_does_not_wait_behind_the_athletes_events_that_wait_for_the_budget() {
+    let h = harness_with("deauth-lane", "read,activity:read_all", fake_config(), |c| c.limit_15min = 2).await;
+    assert_eq!(h.run(&event_job("activity", EDGE810, "create", json!({}), T)).await, Outcome::Done);
+    let spent = h.api_calls();
+    let create = event_job("activity", FENIX2, "create", json!({}), T + 10);
+    let deauth = event_job("athlete", ATHLETE, "update", json!({"authorized": "false"}), T + 20);
+    h.enqueue(&create, "create").await;
+    h.enqueue(&deauth, "deauth").await;
+    let batch = deliver_once(&h.consumer).await.unwrap();
+    let groups: Vec<&str> = batch.records.iter().filter_map(|r| r.group_id.as_deref()).collect();
+    assert_eq!(groups, [format!("athlete-{ATHLETE}"), format!("deauth-{ATHLETE}")]);
+    assert_eq!(batch.report.failed, [batch.records[0].message_id.clone()], "only the create waits");
+    // The deauthorization is applied at once: the athlete's data and tokens are gone.
+    assert_eq!(h.consumer.vault.get_tokens_fresh(ATHLETE).await.unwrap(), None);
+    assert_eq!(h.consumer.store.get_profile(ATHLETE).await.unwrap(), None);
+    assert_eq!(h.consumer.store.get_activity(ATHLETE, EDGE810).await.unwrap(), None);
+    // The create that waited needs no budget now: the athlete is no longer connected.
+    assert_eq!(h.run(&create).await, Outcome::Done);
+    assert_eq!(h.api_calls(), spent, "no Strava call for a disconnected athlete");
+    assert_eq!(h.consumer.store.get_activity(ATHLETE, FENIX2).await.unwrap(), None);
 }

@@ -200,6 +200,17 @@ impl Job {
         }
     }
 
+    /// Its message group: the athlete's group in its lane, or the deauthorization group
+    /// ([`QueueMessage::deauthorization_group`]).
+    pub fn group_id(&self) -> String {
+        match self {
+            Job::WebhookEvent { event } if event.is_deauthorization() => {
+                QueueMessage::deauthorization_group(event.owner_id)
+            }
+            _ => QueueMessage::group_in(self.lane(), self.athlete_id()),
+        }
+    }
+
     /// Parses a queue body; an error names the JSON path.
     pub fn parse(body: &str) -> Result<Self, ParseError> {
         parse_json_with_path(body.as_bytes())
@@ -305,12 +316,19 @@ impl QueueMessage {
         }
     }
 
+    /// The group of an athlete's deauthorizations (events lane). A deauthorization needs no
+    /// Strava call, so it must not wait behind the athlete's events when those wait for the
+    /// budget; applied first, it turns them into no-ops (the athlete is no longer
+    /// connected). Writes that race it are undone by the writer (docs/design.md §5).
+    pub fn deauthorization_group(athlete: AthleteId) -> String {
+        format!("deauth-{athlete}")
+    }
+
+    /// The message for a webhook event: the athlete's events group, or the
+    /// deauthorization group.
     pub fn for_event(event: &WebhookEvent) -> Self {
-        QueueMessage {
-            group_id: Self::group_for(event.owner_id),
-            dedup_id: event.dedup_id(),
-            body: queue_body(&Job::WebhookEvent { event: event.clone() }),
-        }
+        let job = Job::WebhookEvent { event: event.clone() };
+        QueueMessage { group_id: job.group_id(), dedup_id: event.dedup_id(), body: queue_body(&job) }
     }
 
     /// A job message; `dedup_key` distinguishes jobs that must not collapse (e.g. a
@@ -318,7 +336,7 @@ impl QueueMessage {
     pub fn for_job(job: &Job, dedup_key: &str) -> Self {
         let body = queue_body(job);
         QueueMessage {
-            group_id: Self::group_in(job.lane(), job.athlete_id()),
+            group_id: job.group_id(),
             dedup_id: format!(
                 "job-{:016x}-{}",
                 fnv1a64(body.as_bytes()),
@@ -460,6 +478,13 @@ mod tests {
             assert_eq!((m.group_id.as_str(), m.lane()), (group, lane));
         }
         assert_eq!(QueueMessage::for_event(&WebhookEvent::parse(CREATE.as_bytes()).unwrap()).lane(), Lane::Events);
+        let deauth = r#"{"aspect_type":"update","event_time":1,"object_id":7,"object_type":"athlete",
+            "owner_id":7,"subscription_id":1,"updates":{"authorized":"false"}}"#;
+        let m = QueueMessage::for_event(&WebhookEvent::parse(deauth.as_bytes()).unwrap());
+        assert_eq!((m.group_id.as_str(), m.lane()), ("deauth-7", Lane::Events), "not behind the athlete's events");
+        let rename = deauth.replace(r#""authorized":"false""#, r#""title":"x""#);
+        let m = QueueMessage::for_event(&WebhookEvent::parse(rename.as_bytes()).unwrap());
+        assert_eq!(m.group_id, "athlete-7", "other athlete updates keep the athlete's order");
         assert_eq!(Lane::of_group("ungrouped"), Lane::Events);
         assert_eq!("background".parse::<Lane>(), Ok(Lane::Background));
         assert!("sideways".parse::<Lane>().is_err());

@@ -22,7 +22,7 @@ use stravasync_aws::local::{LocalStack, local_app_credentials, unique_suffix};
 use stravasync_aws::resources::ResourceNames;
 use stravasync_consumer::{Consumer, ConsumerConfig, Record};
 use stravasync_core::Secret;
-use stravasync_core::event::{Job, QueueMessage};
+use stravasync_core::event::Job;
 use stravasync_core::model::ActivityState;
 use stravasync_core::model::{AthleteProfile, OAuthTokens, Scopes, Sex, Thresholds};
 use stravasync_core::ports::{ActivityStore, TokenVault};
@@ -261,7 +261,7 @@ pub fn record(job: &Job, id: &str, receive_count: u32) -> Record {
         receipt_handle: format!("receipt-{id}"),
         body: serde_json::to_string(job).expect("a job serializes"),
         receive_count,
-        group_id: Some(QueueMessage::group_in(job.lane(), job.athlete_id())),
+        group_id: Some(job.group_id()),
         dedup_id: Some(id.to_string()),
         sent_at: None,
     }
