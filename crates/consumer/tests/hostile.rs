@@ -314,6 +314,17 @@ async fn a_backfill_that_read_before_an_event_cannot_overwrite_it() {
     assert_eq!(h.consumer.store.stream_chunk_count(ATHLETE, newest).await.unwrap(), before.stream_chunks as usize);
 }
 
+/// A consumer whose next activity or tombstone write is preceded by the athlete's
+/// deauthorization (as by another container).
+fn racing_a_deauthorization(
+    h: &Harness,
+) -> Consumer<StaleReads, stravasync_aws::vault::Vault, stravasync_aws::sqs::SqsQueue> {
+    let store = StaleReads::new(h.stack.store());
+    store.armed.store(false, Ordering::SeqCst);
+    *store.deauthorize_before_put.lock().unwrap() = Some(h.stack.token_vault());
+    Consumer::new(h.consumer.config.clone(), strava_client(&h.fake), store, h.stack.token_vault(), queue_of(&h.stack))
+}
+
 /// A deauthorization lands (its own message group, so it runs beside the athlete's events)
 /// while an event is between its decision and its write: a create, a local edit and a
 /// delete each find the athlete gone and delete what they wrote.
@@ -324,16 +335,7 @@ async fn an_event_racing_a_deauthorization_leaves_nothing() {
         if aspect != "create" {
             assert_eq!(h.run(&event_job("activity", EDGE810, "create", json!({}), T)).await, Outcome::Done);
         }
-        let store = StaleReads::new(h.stack.store());
-        store.armed.store(false, Ordering::SeqCst);
-        *store.deauthorize_before_put.lock().unwrap() = Some(h.stack.token_vault());
-        let events = Consumer::new(
-            h.consumer.config.clone(),
-            strava_client(&h.fake),
-            store,
-            h.stack.token_vault(),
-            queue_of(&h.stack),
-        );
+        let events = racing_a_deauthorization(&h);
         let updates = if aspect == "update" { json!({"title": "renamed"}) } else { json!({}) };
         let event = event_job("activity", EDGE810, aspect, updates, T + 10);
         assert_eq!(events.process(&record(&event, "e", 1)).await, Outcome::Done, "{aspect}");
@@ -370,16 +372,7 @@ async fn an_activity_left_for_a_disconnected_athlete_is_swept_by_its_next_event(
 #[tokio::test]
 async fn a_background_import_racing_a_deauthorization_leaves_nothing() {
     let h = harness("lane-deauth", "read,activity:read_all").await;
-    let store = StaleReads::new(h.stack.store());
-    store.armed.store(false, Ordering::SeqCst);
-    *store.deauthorize_before_put.lock().unwrap() = Some(h.stack.token_vault());
-    let background = Consumer::new(
-        h.consumer.config.clone(),
-        strava_client(&h.fake),
-        store,
-        h.stack.token_vault(),
-        queue_of(&h.stack),
-    );
+    let background = racing_a_deauthorization(&h);
     let import = Job::start_backfill(ATHLETE, Some(3), None, None, Some(T));
     assert_eq!(background.process(&record(&import, "b", 1)).await, Outcome::Done);
     assert_eq!(h.fake.state.requests_to("/api/v3/activities/{id}/streams"), 1, "stopped after the first import");
