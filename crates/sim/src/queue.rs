@@ -15,6 +15,10 @@ use std::sync::{Arc, Mutex};
 use stravasync_core::event::{Lane, QueueMessage};
 use stravasync_core::ports::{EventQueue, QueueError};
 
+/// Deduplication ids kept before expired ones are dropped (a bound on memory, not on
+/// behaviour: an expired id is ignored whether kept or not).
+const DEDUP_PRUNE_MIN: usize = 50_000;
+
 /// SQS FIFO's deduplication interval.
 const DEDUP_WINDOW_S: i64 = 300;
 
@@ -85,6 +89,9 @@ struct LaneQueue {
     waiting: BinaryHeap<Reverse<(i64, u64)>>,
     waiting_key: HashMap<String, (i64, u64)>,
     dedup: HashMap<String, i64>,
+    /// Size at which expired deduplication ids are dropped next: twice what a prune kept
+    /// (at least [`DEDUP_PRUNE_MIN`]), so a window busier than that is not swept on every send.
+    dedup_prune_at: usize,
 }
 
 impl LaneQueue {
@@ -190,8 +197,9 @@ impl SimQueue {
             if lane.dedup.get(&message.dedup_id).is_some_and(|t| now - t < DEDUP_WINDOW_S) {
                 return false;
             }
-            if lane.dedup.len() > 50_000 {
+            if lane.dedup.len() > lane.dedup_prune_at.max(DEDUP_PRUNE_MIN) {
                 lane.dedup.retain(|_, t| now - *t < DEDUP_WINDOW_S);
+                lane.dedup_prune_at = lane.dedup.len() * 2;
             }
             lane.dedup.insert(message.dedup_id.clone(), now);
             q.next_id += 1;
