@@ -354,7 +354,7 @@ where
         let kinds = [RateWindowKind::QuarterHour, RateWindowKind::Daily];
         // Both windows before reserving in either: a spent day must not use up the quarter.
         for kind in kinds {
-            if let Some(until) = self.known_spent(RateWindow::containing(kind, now), priority) {
+            if let Some(until) = self.known_spent(RateWindow::containing(kind, now), priority, now) {
                 return Err(budget_wait(kind, now, until));
             }
         }
@@ -408,9 +408,8 @@ where
         Ok(())
     }
 
-    /// Until when this container knows `window` is spent for `priority`.
-    fn known_spent(&self, window: RateWindow, priority: Priority) -> Option<i64> {
-        let now = self.now();
+    /// Until when this container knows `window` is spent for `priority` (if after `now`).
+    fn known_spent(&self, window: RateWindow, priority: Priority, now: i64) -> Option<i64> {
         self.spent.lock().unwrap_or_else(|p| p.into_inner()).get(&(window, priority)).copied().filter(|t| *t > now)
     }
 
