@@ -32,6 +32,65 @@ def statements(policy):
         yield from (b for b in branches if isinstance(b, dict) and "Action" in b)
 
 
+FUNCTIONS = ("WebhookFunction", "ConsumerFunction", "RollupFunction", "ApiFunction", "ExportFunction")
+
+
+def sub_text(value):
+    """The text of a string or a `!Sub` of one."""
+    return value.get("Sub") if isinstance(value, dict) else value
+
+
+def check_http_api(res, params, spec, errors):
+    """The public HTTP API (docs/design.md §9): routes as the code serves them, Strava's
+    callback a literal route from a NoEcho parameter with the stage's default limits, every
+    other route limits of its own, strangers under /webhook/ a bucket smaller than both."""
+    routes = {k: r["Properties"] for k, r in res.items() if r["Type"] == "AWS::ApiGatewayV2::Route"}
+    target = lambda r: sub_text(r["Target"]).removeprefix("integrations/${").removesuffix("}")
+    keys = lambda integration: sorted(sub_text(r["RouteKey"]) for r in routes.values() if target(r) == integration)
+    api_keys = keys("ApiIntegration")
+    want = sorted(f"{r['method']} {r['path']}" for r in spec["api"]["routes"])
+    if api_keys != want:
+        errors.append(f"ApiFunction routes: template has {api_keys}, resources.rs has {want}")
+    strava = ["GET /webhook/${WebhookPathSecret}", "POST /webhook/${WebhookPathSecret}"]
+    webhook_keys = keys("WebhookIntegration")
+    expected_webhook = sorted(strava + ["ANY /webhook/{proxy+}", "GET /connect", "GET /oauth/callback"])
+    if webhook_keys != expected_webhook:
+        errors.append(f"WebhookFunction routes: template has {webhook_keys}, expected {expected_webhook}")
+    for name, integration, function in (("WebhookIntegration", "WebhookFunction", None), ("ApiIntegration", "ApiFunction", None)):
+        props = res.get(name, {}).get("Properties", {})
+        if props.get("IntegrationUri") != {"GetAtt": f"{integration}.Arn"} or props.get("PayloadFormatVersion") != "2.0":
+            errors.append(f"{name} must proxy to {integration} with payload format 2.0")
+    secret = params.get("WebhookPathSecret", {})
+    if not secret.get("NoEcho") or secret.get("MinLength", 0) < 16 or "Default" in secret:
+        errors.append("WebhookPathSecret must be NoEcho, without a default, at least 16 characters")
+    expect_env = res["WebhookFunction"]["Properties"]["Environment"]["Variables"].get("WEBHOOK_PATH_SECRET")
+    if expect_env != {"Ref": "WebhookPathSecret"}:
+        errors.append("WebhookFunction's WEBHOOK_PATH_SECRET must be the WebhookPathSecret parameter")
+    stage = next((r["Properties"] for r in res.values() if r["Type"] == "AWS::ApiGatewayV2::Stage"), {})
+    default = stage.get("DefaultRouteSettings", {})
+    if default != {"ThrottlingBurstLimit": {"Ref": "WebhookRouteBurstLimit"}, "ThrottlingRateLimit": {"Ref": "WebhookRouteRateLimit"}}:
+        errors.append(f"the stage's default limits must be Strava's callback's (WebhookRoute*): {default}")
+    settings = stage.get("RouteSettings", {})
+    others = sorted(set(api_keys + webhook_keys) - set(strava))
+    missing = [k for k in others if k not in settings]
+    if missing:
+        errors.append(f"routes without limits of their own (they would share Strava's): {missing}")
+    unknown = settings.get("ANY /webhook/{proxy+}", {})
+    value = lambda v: params[v["Ref"]]["Default"] if isinstance(v, dict) else v
+    for limit in ("ThrottlingBurstLimit", "ThrottlingRateLimit"):
+        small = unknown.get(limit)
+        public = value(settings.get("GET /connect", {}).get(limit, 0))
+        if not isinstance(small, int) or small >= value(default.get(limit, 0)) or small >= public:
+            errors.append(f"ANY /webhook/{{proxy+}} {limit} must be a small fixed bucket: {small}")
+    depends = set(res_of_stage(res).get("DependsOn", []))
+    if depends != set(routes):
+        errors.append(f"the stage must depend on every route (its RouteSettings name them): missing {sorted(set(routes) - depends)}")
+
+
+def res_of_stage(res):
+    return next((r for r in res.values() if r["Type"] == "AWS::ApiGatewayV2::Stage"), {})
+
+
 def main() -> int:
     template = yaml.load(open(sys.argv[1]), Loader=CfnLoader)
     spec = json.load(open(sys.argv[2]))
@@ -80,7 +139,7 @@ def main() -> int:
     elif template["Parameters"]["ConsumerReservedConcurrency"]["MinValue"] <= background_max:
         errors.append("ConsumerReservedConcurrency may not leave the events lane an invocation of its own")
     expect("background response types", lanes["Background"]["Properties"].get("FunctionResponseTypes"), ["ReportBatchItemFailures"])
-    for name in ("WebhookFunction", "ConsumerFunction", "RollupFunction", "ApiFunction"):
+    for name in FUNCTIONS:
         env = res[name]["Properties"]["Environment"]["Variables"]
         expect(f"{name} BACKGROUND_QUEUE_URL", env.get("BACKGROUND_QUEUE_URL"), {"Ref": "BackgroundQueue"})
     dlq = res["EventsDlq"]["Properties"]
@@ -91,12 +150,12 @@ def main() -> int:
         errors.append("queue visibility timeout is under 6x the consumer timeout")
     sqs = res["ConsumerFunction"]["Properties"]["Events"]["Queue"]["Properties"]
     expect("consumer response types", sqs.get("FunctionResponseTypes"), ["ReportBatchItemFailures"])
-    for name in ("WebhookFunction", "ConsumerFunction", "RollupFunction", "ApiFunction"):
+    for name in FUNCTIONS:
         expect(f"{name} binary", res[name]["Metadata"]["BuildProperties"]["Binary"], name.removesuffix("Function").lower())
 
     # Least privilege: no managed CRUD templates, no wildcard actions, secrets of athletes
     # reachable only by the functions that need them, alarms wired to the topic.
-    for name in ("WebhookFunction", "ConsumerFunction", "RollupFunction", "ApiFunction"):
+    for name in FUNCTIONS:
         for policy in res[name]["Properties"].get("Policies", []):
             if any(k.endswith("CrudPolicy") for k in policy):
                 errors.append(f"{name}: broad managed policy {list(policy)[0]}")
@@ -106,21 +165,39 @@ def main() -> int:
                     errors.append(f"{name}: wildcard action in {actions}")
                 if name == "WebhookFunction" and "secretsmanager:GetSecretValue" in actions and st["Resource"] != [{"Ref": "AppSecret"}, {"Ref": "SessionSecret"}]:
                     errors.append("WebhookFunction may read a secret other than the app secret and the session key")
-                if name == "ApiFunction":
+                if name in ("ApiFunction", "ExportFunction"):
                     if any(a.startswith("secretsmanager:") for a in actions) and (actions != ["secretsmanager:GetSecretValue"] or st["Resource"] != {"Ref": "SessionSecret"}):
-                        errors.append(f"ApiFunction: secrets access beyond reading the session key: {actions} on {st['Resource']}")
+                        errors.append(f"{name}: secrets access beyond reading the session key: {actions} on {st['Resource']}")
                     writes = [a for a in actions if a.startswith("dynamodb:") and a not in ("dynamodb:GetItem", "dynamodb:Query")]
-                    if writes:
-                        errors.append(f"ApiFunction may change the table: {writes}")
+                    # The API's one write: its rations, attributes of the profile item.
+                    rations = ["pk", "sk", *spec["api"]["ration_attributes"]]
+                    attributes = st.get("Condition", {}).get("ForAllValues:StringEquals", {}).get("dynamodb:Attributes")
+                    if writes and not (name == "ApiFunction" and writes == ["dynamodb:UpdateItem"] and sorted(attributes or []) == sorted(rations)):
+                        errors.append(f"{name} may change the table beyond its rations: {writes} on attributes {attributes}")
                     if any(a.startswith("dynamodb:") for a in actions) and "dynamodb:LeadingKeys" not in json.dumps(st.get("Condition", {})):
-                        errors.append("ApiFunction reads the table beyond athlete partitions")
+                        errors.append(f"{name} reaches the table beyond athlete partitions")
+    check_http_api(res, template["Parameters"], spec, errors)
     api = res["ApiFunction"]["Properties"]
-    got_routes = sorted((e["Properties"]["Method"], e["Properties"]["Path"]) for e in api["Events"].values() if e["Type"] == "HttpApi")
-    expect("ApiFunction routes", got_routes, sorted((r["method"], r["path"]) for r in spec["api"]["routes"]))
     expect("ApiFunction environment", sorted(api["Environment"]["Variables"]), sorted(spec["api"]["env"]))
-    api_policies = json.dumps(api.get("Policies", []))
-    if "athlete/" in api_policies or "AppSecret" in api_policies:
-        errors.append("ApiFunction can reach token secrets or the app secret")
+    export = res["ExportFunction"]["Properties"]
+    expect("ExportFunction environment", sorted(export["Environment"]["Variables"]), sorted(v for v in spec["api"]["env"] if v != "EXPORT_URL"))
+    expect("ExportFunction URL", export.get("FunctionUrlConfig"), {"AuthType": "NONE", "InvokeMode": "RESPONSE_STREAM"})
+    expect("ApiFunction EXPORT_URL", api["Environment"]["Variables"].get("EXPORT_URL"), {"GetAtt": "ExportFunctionUrl.FunctionUrl"})
+    if "sqs" in json.dumps(export.get("Policies", [])).lower():
+        errors.append("ExportFunction may use a queue")
+    for name in ("ApiFunction", "ExportFunction"):
+        policies = json.dumps(res[name]["Properties"].get("Policies", []))
+        if "athlete/" in policies or "AppSecret" in policies:
+            errors.append(f"{name} can reach token secrets or the app secret")
+    params = template["Parameters"]
+    expect("BackfillDailyLimit default", params.get("BackfillDailyLimit", {}).get("Default"), spec["api"]["backfill_daily_limit"])
+    expect("ApiFunction BACKFILL_DAILY_LIMIT", api["Environment"]["Variables"].get("BACKFILL_DAILY_LIMIT"), {"Ref": "BackfillDailyLimit"})
+    # Strava's review: a support contact on every page; no stack deploys without one.
+    support = params.get("SupportEmail", {})
+    if "Default" in support or "AllowedPattern" not in support or "ConstraintDescription" not in support:
+        errors.append("SupportEmail must have no default, an AllowedPattern and a ConstraintDescription")
+    for name in ("WebhookFunction", "ApiFunction", "ExportFunction"):
+        expect(f"{name} SUPPORT_EMAIL", res[name]["Properties"]["Environment"]["Variables"].get("SUPPORT_EMAIL"), {"Ref": "SupportEmail"})
     if "SessionSecret" not in json.dumps(res["WebhookFunction"]["Properties"]["Environment"]["Variables"]):
         errors.append("WebhookFunction has no SESSION_SECRET_ID")
     if "secretsmanager" in json.dumps(res["RollupFunction"]["Properties"].get("Policies", [])):
@@ -139,14 +216,11 @@ def main() -> int:
         expect(f"{param} default", params.get(param, {}).get("Default"), spec["consumer_defaults"][var])
     for alarm in ("DlqDepthAlarm", "ConsumerErrorsAlarm", "Webhook5xxAlarm"):
         expect(f"{alarm} actions", res[alarm]["Properties"].get("AlarmActions"), [{"Ref": "AlarmTopic"}])
-    throttling = res["HttpApi"]["Properties"].get("DefaultRouteSettings", {})
-    if not {"ThrottlingBurstLimit", "ThrottlingRateLimit"} <= set(throttling):
-        errors.append("HttpApi has no default route throttling")
 
     # The token key (TokenStore=dynamodb-kms): the webhook seals only, the consumer seals and
     # opens, nothing else may use it; both find it (and the store) in their environment.
     kms_allowed = {"WebhookFunction": {"kms:GenerateDataKey"}, "ConsumerFunction": {"kms:GenerateDataKey", "kms:Decrypt"}}
-    for name in ("WebhookFunction", "ConsumerFunction", "RollupFunction", "ApiFunction"):
+    for name in FUNCTIONS:
         used = {a for policy in res[name]["Properties"].get("Policies", []) for st in statements(policy)
                 for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]]) if a.startswith("kms:")}
         expect(f"{name} KMS actions", used, kms_allowed.get(name, set()))

@@ -267,7 +267,11 @@ async fn an_athlete_connects_sees_the_dashboard_and_the_rescore_of_a_new_ftp() {
     c.find(Locator::Id("logout")).await.unwrap().click().await.unwrap();
     wait_for(&c, "#connect").await;
     let key = stravasync_aws::resources::LOCAL_SESSION_KEY.as_bytes();
-    let stranger = stravasync_core::signed::sign_session(key, 42, now + 3600);
+    let stranger = stravasync_core::signed::sign_session(
+        key,
+        stravasync_core::signed::Session { athlete: 42, generation: 1 },
+        now + 3600,
+    );
     let name = stravasync_core::signed::SESSION_COOKIE_INSECURE;
     script(&c, &format!("document.cookie = '{name}={stranger}; path=/'")).await;
     c.goto(&format!("{base}/")).await.unwrap();

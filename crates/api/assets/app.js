@@ -19,8 +19,18 @@ async function api(path, options) {
     throw new Error("signed out");
   }
   const body = await resp.json().catch(() => ({}));
-  if (!resp.ok) throw new Error(body.error || `${resp.status}`);
+  if (!resp.ok) {
+    // A spent ration (429) says when to come back.
+    const wait = body.retry_after_s ? ` (try again in ${waitText(body.retry_after_s)})` : "";
+    throw new Error((body.error || `${resp.status}`) + wait);
+  }
   return body;
+}
+
+function waitText(s) {
+  if (s < 90) return `${s} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${Math.round(s / 3600)} h`;
 }
 
 function send(method, path, value) {
@@ -144,7 +154,8 @@ function activityRow(a) {
     el("td", {}, a.sport_type || ""),
     el("td", { class: "num" }, duration(a.moving_time_s)),
     el("td", { class: "num score" }, score),
-    el("td", { class: "src" }, source));
+    el("td", { class: "src" }, source),
+    el("td", {}, el("a", { class: "view-on-strava", href: a.strava_url, target: "_blank", rel: "noopener" }, "View on Strava")));
   tr.addEventListener("click", (e) => {
     if (e.target.tagName !== "A") location.hash = `#/activity/${a.id}`;
   });
@@ -234,6 +245,34 @@ function wireDashboard() {
       status.textContent = err.message;
     }
   });
+  for (const link of document.querySelectorAll("a[href='/api/export']")) {
+    link.addEventListener("click", (e) => {
+      e.preventDefault();
+      startExport().catch((err) => { $("#export-status").textContent = err.message; });
+    });
+  }
+  $("#disconnect").addEventListener("click", () => {
+    const n = me ? me.sync.activities_stored : null;
+    if (n != null) {
+      $("#disconnect-activities").textContent =
+        `your ${n} ${n === 1 ? "activity" : "activities"} stored here, with their recorded streams (GPS tracks, heart rate, power…) and scores;`;
+    }
+    $("#disconnect-status").textContent = "";
+    $("#disconnect-dialog").showModal();
+  });
+  $("#disconnect-cancel").addEventListener("click", () => $("#disconnect-dialog").close());
+  $("#disconnect-confirm").addEventListener("click", async () => {
+    const status = $("#disconnect-status");
+    $("#disconnect-confirm").disabled = true;
+    status.textContent = "Revoking access at Strava and deleting your data…";
+    try {
+      const done = await send("POST", "/api/me/disconnect", {});
+      location.assign(done.next || "/disconnected");
+    } catch (err) {
+      $("#disconnect-confirm").disabled = false;
+      status.textContent = err.message;
+    }
+  });
   let resizeTimer;
   window.addEventListener("resize", () => {
     clearTimeout(resizeTimer);
@@ -244,6 +283,16 @@ function wireDashboard() {
       }
     }, 150);
   });
+}
+
+// The export: the ration is taken here (a 429 says when to come back), then the browser
+// follows the one-time link, which downloads the archive.
+async function startExport() {
+  const status = $("#export-status");
+  status.textContent = "Preparing your archive…";
+  const link = await api("/api/export", { headers: { Accept: "application/json" } });
+  status.textContent = "Your download has started.";
+  location.assign(link.url);
 }
 
 // ---- one activity ----
@@ -257,6 +306,7 @@ async function showActivity(id) {
   const a = detail.activity, s = detail.summary, m = detail.metrics;
   const run = isRun(a.sport_type);
   $("#activity-title").textContent = `${a.name || "(untitled)"} · ${a.date}`;
+  $("#activity-strava").href = a.strava_url;
   const facts = [
     fact("Type", a.sport_type || "–"),
     fact("Moving time", duration(s.moving_time)),

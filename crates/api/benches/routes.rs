@@ -16,7 +16,7 @@ use stravasync_api::{Api, ApiConfig, router};
 use stravasync_consumer::{Outcome, Record};
 use stravasync_core::Secret;
 use stravasync_core::event::Job;
-use stravasync_core::signed::sign_session;
+use stravasync_core::signed::{Session, sign_session};
 use stravasync_rollup::{Mode, Rollup, RollupRequest};
 use stravasync_testkit::memory::{MemoryQueue, MemoryStore};
 use tower::ServiceExt;
@@ -58,15 +58,17 @@ fn routes(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let store = seeded_store(&rt);
     let key = "bench-session-key";
-    let config = ApiConfig {
-        table_name: "t".into(),
-        queue_url: "q".into(),
-        background_queue_url: None,
-        session_secret_id: "s".into(),
-        public_base_url: "https://bench.example".into(),
-    };
+    let env = [
+        ("TABLE_NAME", "t"),
+        ("QUEUE_URL", "q"),
+        ("SESSION_SECRET_ID", "s"),
+        ("PUBLIC_BASE_URL", "https://bench.example"),
+        ("SUPPORT_EMAIL", "support@bench.example"),
+    ];
+    let config = ApiConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
     let api = Arc::new(Api::new(config, Secret::new(key), store, MemoryQueue::default()).with_clock(Arc::new(|| NOW)));
-    let cookie = format!("__Host-stravasync_session={}", sign_session(key.as_bytes(), ATHLETE, NOW + 3600));
+    let session = Session { athlete: ATHLETE, generation: stravasync_testkit::LOCAL_SESSION_GENERATION };
+    let cookie = format!("__Host-stravasync_session={}", sign_session(key.as_bytes(), session, NOW + 3600));
     let newest = rt.block_on(async {
         use stravasync_core::ports::ActivityStore;
         let page = api.store.activities_page(ATHLETE, None, 60).await.unwrap();

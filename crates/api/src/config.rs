@@ -3,6 +3,22 @@
 pub use stravasync_core::config::ConfigError;
 use stravasync_core::config::Env;
 
+/// The scopes `/connect` asks for unless `STRAVA_SCOPE` says otherwise (the webhook's
+/// default too).
+pub const DEFAULT_SCOPE: &str = "read,activity:read_all";
+
+/// `SUPPORT_EMAIL`: an e-mail address, shown on every page.
+fn support_email<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<String, ConfigError> {
+    let value = env.required("SUPPORT_EMAIL")?;
+    if !stravasync_core::site::is_email(&value) {
+        return Err(ConfigError::Invalid {
+            var: "SUPPORT_EMAIL",
+            reason: format!("{value:?} is not an e-mail address"),
+        });
+    }
+    Ok(value)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiConfig {
     /// The single table (`TABLE_NAME`): read only.
@@ -16,6 +32,16 @@ pub struct ApiConfig {
     /// The site's own URL (`PUBLIC_BASE_URL`): HTTPS decides the cookie's name and
     /// attributes, and a state-changing request must come from this origin.
     pub public_base_url: String,
+    /// Where `/export` is served (`EXPORT_URL`, the export function's URL in AWS; this
+    /// site by default).
+    pub export_url: String,
+    /// Where athletes write for support and data requests (`SUPPORT_EMAIL`).
+    pub support_email: String,
+    /// Activities one athlete's backfills may ask for per UTC day (`BACKFILL_DAILY_LIMIT`).
+    pub backfill_daily_limit: u32,
+    /// The scopes `/connect` asks Strava for (`STRAVA_SCOPE`, as the webhook's), named on
+    /// the privacy page.
+    pub scope: String,
 }
 
 impl ApiConfig {
@@ -26,16 +52,33 @@ impl ApiConfig {
     /// Reads the variables through `get` (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(get);
-        let public_base_url = env.required("PUBLIC_BASE_URL")?;
-        if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://")) {
-            return Err(ConfigError::Invalid { var: "PUBLIC_BASE_URL", reason: "must be an http(s) URL".into() });
+        let url = |var: &'static str, value: String| {
+            if value.starts_with("https://") || value.starts_with("http://") {
+                Ok(value.trim_end_matches('/').to_string())
+            } else {
+                Err(ConfigError::Invalid { var, reason: "must be an http(s) URL".into() })
+            }
+        };
+        let public_base_url = url("PUBLIC_BASE_URL", env.required("PUBLIC_BASE_URL")?)?;
+        let export_url = match env.optional("EXPORT_URL").filter(|u| !u.is_empty()) {
+            Some(u) => url("EXPORT_URL", u)?,
+            None => public_base_url.clone(),
+        };
+        let backfill_daily_limit =
+            env.parsed_or("BACKFILL_DAILY_LIMIT", stravasync_core::ration::BACKFILL_DAILY_ACTIVITIES)?;
+        if backfill_daily_limit == 0 {
+            return Err(ConfigError::Invalid { var: "BACKFILL_DAILY_LIMIT", reason: "must be at least 1".into() });
         }
         Ok(ApiConfig {
             table_name: env.required("TABLE_NAME")?,
             queue_url: env.required("QUEUE_URL")?,
             background_queue_url: env.optional("BACKGROUND_QUEUE_URL").filter(|u| !u.is_empty()),
             session_secret_id: env.required("SESSION_SECRET_ID")?,
-            public_base_url: public_base_url.trim_end_matches('/').to_string(),
+            public_base_url,
+            export_url,
+            support_email: support_email(&env)?,
+            backfill_daily_limit,
+            scope: env.optional("STRAVA_SCOPE").filter(|s| !s.is_empty()).unwrap_or_else(|| DEFAULT_SCOPE.to_string()),
         })
     }
 
@@ -64,6 +107,7 @@ mod tests {
             ("QUEUE_URL", "http://q"),
             ("SESSION_SECRET_ID", "s"),
             ("PUBLIC_BASE_URL", "https://abc.example.test/prod/"),
+            ("SUPPORT_EMAIL", "help@example.test"),
         ])
     }
 
@@ -78,7 +122,17 @@ mod tests {
         e.insert("PUBLIC_BASE_URL", "abc.example.test");
         let err = ApiConfig::from_lookup(|k| e.get(k).map(|v| v.to_string())).unwrap_err();
         assert!(matches!(err, ConfigError::Invalid { var: "PUBLIC_BASE_URL", .. }));
+        for (var, value) in
+            [("EXPORT_URL", "export.example.test"), ("SUPPORT_EMAIL", "nobody"), ("BACKFILL_DAILY_LIMIT", "0")]
+        {
+            let mut e = env();
+            e.insert(var, value);
+            let err = ApiConfig::from_lookup(|k| e.get(k).map(|v| v.to_string())).unwrap_err();
+            assert!(matches!(err, ConfigError::Invalid { var: v, .. } if v == var), "{var}: {err}");
+        }
         let ok = ApiConfig::from_lookup(|k| env().get(k).map(|v| v.to_string())).unwrap();
         assert_eq!((ok.origin(), ok.is_https()), ("https://abc.example.test", true));
+        assert_eq!(ok.export_url, "https://abc.example.test/prod", "exports on this site by default");
+        assert_eq!((ok.backfill_daily_limit, ok.scope.as_str()), (500, DEFAULT_SCOPE));
     }
 }

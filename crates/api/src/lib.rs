@@ -5,21 +5,31 @@
 //! | route | what |
 //! |---|---|
 //! | `GET /` | the dashboard for a signed-in athlete, else the "Connect with Strava" page |
-//! | `GET /logout` | clears the session, back to `/` |
-//! | `GET /static/{file}` | the dashboard's script, styles and vendored chart library |
+//! | `GET /logout` | ends this browser's session (the cookie cleared), back to `/` |
+//! | `GET /privacy` | what is stored, for how long, and how it is deleted |
+//! | `GET /disconnected` | the page after a disconnect |
+//! | `GET /static/{file}`, `GET /static/brand/{file}` | the dashboard's script, styles, chart library; Strava's brand files when installed |
 //! | `GET /api/me` | profile, thresholds, scopes, sync status |
 //! | `GET /api/pmc?from&to` | daily load, CTL, ATL, TSB (default: the last 90 days) |
 //! | `GET /api/activities?before&limit` | one page of activities, newest first, and `next` |
 //! | `GET /api/activities/{id}` | summary, metrics, zones, peaks |
-//! | `GET /api/activities/{id}/streams?resolution` | the 1 Hz series, averaged to `resolution` points |
+//! | `GET /api/activities/{id}/streams?resolution` | the series, averaged to `resolution` points |
 //! | `PUT /api/me/thresholds` | new thresholds: enqueued, then stored and rescored by the consumer (202) |
-//! | `POST /api/backfill` | import history: `{"count": N}` or `{"after": D, "before": D}` (202; 409 while one runs) |
+//! | `POST /api/backfill` | import history: `{"count": N}` or `{"after": D, "before": D}` (202; 429 while one runs or past the day's allowance) |
+//! | `POST /api/me/disconnect` | revoke at Strava and delete everything (the consumer does it; 200 once done) |
+//! | `GET /api/export` | a one-time link to the ZIP of everything stored (303; 429 within minutes of the last) |
+//! | `GET /export?token` | the ZIP itself, written while it is sent ([`export`]) |
 //!
 //! Every `/api/*` route answers for the athlete of the session cookie only (401 without a
-//! valid one): the athlete id is never taken from the request. The function reads the
-//! table and sends to the queue; it cannot write the table nor read any token (the
-//! template's policy), so a threshold change or a backfill travels through the consumer,
-//! in order with the athlete's other messages.
+//! valid one), and only while the cookie's generation is the one stored in the athlete's
+//! profile: a disconnect deletes the profile, so every session of the athlete, on every
+//! device, ends at once; a reconnect draws a new generation, so an old cookie never
+//! comes back to life. The athlete id is never taken from the request.
+//!
+//! The function reads the table, sends to the queue and writes only its rations (export
+//! and backfill allowances, kept with the profile); it cannot read any token (the
+//! template's policy), so a threshold change, a backfill or a disconnect travels through
+//! the consumer, in order with the athlete's other messages.
 //!
 //! State-changing routes take JSON only (`Content-Type: application/json`, which a
 //! cross-site form cannot send without a CORS preflight this API never grants), refuse an
@@ -27,6 +37,7 @@
 //! against cross-site requests.
 
 pub mod config;
+pub mod export;
 mod pages;
 pub use pages::dashboard_bytes;
 mod routes;
@@ -35,18 +46,18 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use serde_json::json;
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::secrets::SecretsVault;
 use stravasync_aws::sqs::SqsQueue;
 use stravasync_core::Secret;
 use stravasync_core::config::StartupError;
-use stravasync_core::model::AthleteId;
-use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault, VaultError};
-use stravasync_core::signed::{self, SessionError};
+use stravasync_core::model::AthleteProfile;
+use stravasync_core::ports::{ActivityStore, EventQueue, RationStore, TokenVault, VaultError};
+use stravasync_core::signed::{self, Session, SessionError};
 
 pub use config::ApiConfig;
 
@@ -59,16 +70,27 @@ fn system_clock() -> Clock {
     })
 }
 
-/// A refused request: the status and the reason sent back as `{"error": reason}`.
+/// A refused request: the status and the reason sent back as `{"error": reason}`, and
+/// for a spent ration when to come back (`Retry-After`, seconds).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,
     pub reason: String,
+    pub retry_after_s: Option<i64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, reason: impl Into<String>) -> Self {
-        ApiError { status, reason: reason.into() }
+        ApiError { status, reason: reason.into(), retry_after_s: None }
+    }
+
+    /// 429: a ration is spent; come back in `retry_after_s`.
+    pub fn too_many(reason: impl Into<String>, retry_after_s: i64) -> Self {
+        ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            reason: reason.into(),
+            retry_after_s: Some(retry_after_s.max(1)),
+        }
     }
 
     fn unavailable(what: &str, e: impl std::fmt::Display) -> Self {
@@ -79,8 +101,15 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, [(axum::http::header::CACHE_CONTROL, "no-store")], axum::Json(json!({ "error": self.reason })))
-            .into_response()
+        let body = match self.retry_after_s {
+            Some(s) => json!({ "error": self.reason, "retry_after_s": s }),
+            None => json!({ "error": self.reason }),
+        };
+        let mut response = (self.status, [(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response();
+        if let Some(value) = self.retry_after_s.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 
@@ -127,6 +156,17 @@ pub async fn session_key(vault: &impl TokenVault, name: &str) -> Result<Secret, 
         .map_err(StartupError::SessionKey)
 }
 
+/// Why a request's session is not one the API serves.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignedOut {
+    #[error("{0}")]
+    Cookie(#[from] SessionError),
+    /// The cookie is good, but the athlete is no longer connected, or connected again
+    /// since (another generation): a disconnect ended it.
+    #[error("this session has ended")]
+    Ended,
+}
+
 impl<S: ActivityStore, Q: EventQueue> Api<S, Q> {
     pub fn new(config: ApiConfig, session_key: Secret, store: S, queue: Q) -> Self {
         Api { config, session_key, store, queue, clock: system_clock() }
@@ -146,35 +186,68 @@ impl<S: ActivityStore, Q: EventQueue> Api<S, Q> {
         signed::session_cookie(self.config.is_https())
     }
 
-    /// The athlete of a request's session cookie.
-    fn athlete(&self, cookies: &axum_extra::extract::CookieJar) -> Result<AthleteId, SessionError> {
+    /// The `Set-Cookie` value that clears this site's session cookie.
+    fn clear_session_cookie(&self) -> Option<HeaderValue> {
+        let (name, attributes) = self.session_cookie();
+        HeaderValue::from_str(&format!("{name}=; Max-Age=0; {attributes}")).ok()
+    }
+
+    /// The session of a request's cookie, signature and expiry checked (not yet its
+    /// generation: [`Api::current`]).
+    fn cookie_session(&self, cookies: &axum_extra::extract::CookieJar) -> Result<Session, SessionError> {
         let value = cookies.get(self.session_cookie().0).ok_or(SessionError::Malformed)?.value();
         signed::verify_session(self.session_key.expose().as_bytes(), value, self.now())
+    }
+
+    /// The connected athlete's profile if `session` belongs to their current connection.
+    /// `Err` only when the table cannot be read.
+    async fn current(&self, session: Session) -> Result<Result<AthleteProfile, SignedOut>, ApiError> {
+        let profile = self.store.get_profile(session.athlete).await.map_err(|e| ApiError::unavailable("profile", e))?;
+        Ok(profile.filter(|p| p.session_is_current(session.generation)).ok_or(SignedOut::Ended))
     }
 }
 
 /// Requests are small JSON documents; anything larger is refused before it is read.
 const BODY_LIMIT: usize = 4 * 1024;
 
-/// The read API's HTTP interface (the routes of the module docs).
+/// The read API's HTTP interface (the routes of the module docs), `/export` included.
 pub fn router<S, Q>(api: Arc<Api<S, Q>>) -> Router
 where
-    S: ActivityStore + 'static,
+    S: ActivityStore + RationStore + Clone + 'static,
     Q: EventQueue + 'static,
 {
     Router::new()
         .route("/", get(pages::home::<S, Q>))
         .route("/logout", get(pages::logout::<S, Q>))
+        .route(stravasync_core::site::PRIVACY_PATH, get(pages::privacy::<S, Q>))
+        .route("/disconnected", get(pages::disconnected::<S, Q>))
         .route("/static/{file}", get(pages::asset))
+        .route("/static/brand/{file}", get(pages::brand_asset))
         .route("/api/me", get(routes::me::<S, Q>))
         .route("/api/me/thresholds", put(routes::thresholds::<S, Q>))
+        .route("/api/me/disconnect", post(routes::disconnect::<S, Q>))
+        .route("/api/export", get(routes::export_link::<S, Q>))
         .route("/api/pmc", get(routes::pmc::<S, Q>))
         .route("/api/activities", get(routes::activities::<S, Q>))
         .route("/api/activities/{id}", get(routes::activity::<S, Q>))
         .route("/api/activities/{id}/streams", get(routes::streams::<S, Q>))
-        .route("/api/backfill", axum::routing::post(routes::backfill::<S, Q>))
+        .route("/api/backfill", post(routes::backfill::<S, Q>))
+        .merge(export_router(api.clone()))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not found") })
         .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(api)
+}
+
+/// `/export` alone: what the `export` function serves behind its function URL (response
+/// streaming), reached through the one-time links of `/api/export`.
+pub fn export_router<S, Q, T>(api: Arc<Api<S, Q>>) -> Router<T>
+where
+    S: ActivityStore + RationStore + Clone + 'static,
+    Q: EventQueue + 'static,
+{
+    Router::new()
+        .route("/export", get(routes::export_archive::<S, Q>))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not found") })
         .with_state(api)
 }

@@ -21,10 +21,15 @@ pub fn local_app_credentials() -> AppCredentials {
         client_id: "12345".into(),
         client_secret: Secret::new("client-secret-value"),
         verify_token: Secret::new("verify-token-value"),
-        webhook_path_secret: Secret::new("path-secret-value"),
         subscription_id: 120_475,
     }
 }
+
+/// The webhook's secret path segment on local stacks (`WEBHOOK_PATH_SECRET`; the
+/// `events/` fixtures post to `/webhook/path-secret-value`).
+pub const LOCAL_WEBHOOK_PATH_SECRET: &str = "path-secret-value";
+/// The support contact local stacks show (`SUPPORT_EMAIL`).
+pub const LOCAL_SUPPORT_EMAIL: &str = "support@example.test";
 
 /// A name suffix unique to this process and call.
 pub fn unique_suffix(label: &str) -> String {
@@ -75,6 +80,8 @@ impl LocalStack {
             // On the wall clock, a paced background share would hold a demo run just after
             // midnight UTC (the simulation and the deployed stack pace it).
             ("PACE_BACKGROUND", "false".to_string()),
+            ("WEBHOOK_PATH_SECRET", LOCAL_WEBHOOK_PATH_SECRET.to_string()),
+            ("SUPPORT_EMAIL", LOCAL_SUPPORT_EMAIL.to_string()),
         ];
         if let TokenStore::DynamoKms { key_id } = &self.token_store {
             env.extend([("TOKEN_STORE", "dynamodb-kms".to_string()), ("TOKEN_KEY_ID", key_id.clone())]);

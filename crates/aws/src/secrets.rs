@@ -74,7 +74,6 @@ const APP_FIELDS: &[(&str, Kind)] = &[
     ("client_id", Kind::Str),
     ("client_secret", Kind::Str),
     ("verify_token", Kind::Str),
-    ("webhook_path_secret", Kind::Str),
     ("subscription_id", Kind::Int),
 ];
 

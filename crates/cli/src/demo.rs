@@ -16,7 +16,7 @@ use std::sync::Arc;
 use fake_strava::data::{GENERATED_ATHLETE_BASE, Season};
 use fake_strava::{FakeConfig, RunningFake};
 use stravasync_api::{ApiConfig, AwsApi};
-use stravasync_aws::local::{LocalStack, local_app_credentials};
+use stravasync_aws::local::{LOCAL_WEBHOOK_PATH_SECRET, LocalStack, local_app_credentials};
 use stravasync_aws::resources::ResourceNames;
 use stravasync_consumer::ConsumerConfig;
 use stravasync_consumer::deps::AwsConsumer;
@@ -59,6 +59,9 @@ pub struct DemoReport {
     pub rollup: Arc<AwsRollup>,
     /// The demo's clock (unix seconds).
     pub now: i64,
+    /// What the callback showed a second athlete, whom Strava refused (the application's
+    /// athlete capacity: Single Player Mode): `(status, title, message)`.
+    pub capacity_refusal: (u16, String, String),
 }
 
 impl DemoReport {
@@ -118,6 +121,8 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
             end: season_end,
         }),
         client_secret: app.client_secret.expose().to_string(),
+        // A new Strava application: its developer only, until Strava has reviewed it.
+        athlete_capacity: Some(1),
         ..Default::default()
     })
     .await
@@ -159,7 +164,7 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
     // subscription (Strava checks the callback with a GET challenge first) and store its
     // id in the app secret, so that the webhook accepts its events.
     let strava = StravaClient::new(strava_config()).map_err(step("strava client"))?;
-    let callback = format!("{base}/webhook/{}", app.webhook_path_secret.expose());
+    let callback = format!("{base}/webhook/{LOCAL_WEBHOOK_PATH_SECRET}");
     let sub = strava.create_subscription(&callback, &app.verify_token).await.map_err(step("subscribe"))?;
     let mut with_id = app.clone();
     with_id.subscription_id = sub.id;
@@ -195,6 +200,21 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
         return Err(DemoError { step: "callback", message: format!("{status}: {page}") });
     }
     say("athlete connected through OAuth (session cookie set); backfill job enqueued");
+
+    // A second athlete tries to connect: a new Strava application connects its developer
+    // only, so Strava refuses the token exchange and the callback says why.
+    let second = fake.state.add_generated_athlete(2, options.seed);
+    let connect = http.get(format!("{base}/connect")).send().await.map_err(step("connect"))?;
+    let authorize = format!("{}&athlete_id={second}", header(&connect, "location"));
+    let cookie = header(&connect, "set-cookie").split(';').next().unwrap_or_default().to_string();
+    let consent = http.get(&authorize).send().await.map_err(step("authorize"))?;
+    let refused =
+        http.get(header(&consent, "location")).header("cookie", cookie).send().await.map_err(step("callback"))?;
+    let status = refused.status().as_u16();
+    let page = refused.text().await.map_err(step("callback"))?;
+    let capacity_refusal = (status, page_part(&page, "<h1>", "</h1>"), page_part(&page, "<p id=\"message\">", "</p>"));
+    say(&format!("a second athlete tried to connect; the callback answered {status}: {}", capacity_refusal.1));
+    say(&format!("  {}", capacity_refusal.2));
 
     let consumer_config = ConsumerConfig::from_lookup(lookup).map_err(step("consumer config"))?;
     let mut consumer = AwsConsumer::build(&stack.sdk, consumer_config).await.map_err(step("consumer start"))?;
@@ -265,5 +285,12 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
         consumer: Arc::new(consumer),
         rollup: Arc::new(rollup),
         now: options.now,
+        capacity_refusal,
     })
+}
+
+/// The text between `open` and `close` in a page, unescaped for a terminal.
+fn page_part(page: &str, open: &str, close: &str) -> String {
+    let text = page.split_once(open).and_then(|(_, rest)| rest.split_once(close)).map_or("", |(t, _)| t);
+    text.replace("&#39;", "'").replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 }

@@ -107,6 +107,11 @@ enum Command {
         #[arg(long)]
         athlete: i64,
     },
+    /// Athletes' rights, for support requests.
+    Athlete {
+        #[command(subcommand)]
+        command: AthleteCommand,
+    },
     /// The dead-letter queue (DLQ_URL; QUEUE_URL and BACKGROUND_QUEUE_URL to redrive into).
     Dlq {
         #[command(subcommand)]
@@ -218,6 +223,21 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum AthleteCommand {
+    /// Disconnect an athlete and delete everything of theirs, as their dashboard's
+    /// "Disconnect from Strava and delete my data" does: the consumer revokes the
+    /// authorization at Strava and deletes the tokens and every item (QUEUE_URL; TABLE_NAME).
+    Delete {
+        #[arg(long)]
+        athlete: i64,
+        /// Return once enqueued instead of waiting until nothing is stored (the consumer
+        /// must be running to finish it).
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum DlqCommand {
     /// Show the dead-lettered messages, with why each was moved; they stay in the queue.
     List {
@@ -285,6 +305,9 @@ fn run(cli: Cli) -> Result<String, CliError> {
             block_on(stack::backfill(athlete, &BackfillRequest { count, after, before }, follow))
         }
         Command::Rescore { athlete } => block_on(stack::rescore(athlete)),
+        Command::Athlete { command: AthleteCommand::Delete { athlete, no_wait } } => {
+            block_on(stack::athlete_delete(athlete, !no_wait))
+        }
         Command::Dlq { command: DlqCommand::List { max } } => block_on(stack::dlq_list(max)),
         Command::Dlq { command: DlqCommand::Redrive { max } } => block_on(stack::dlq_redrive(max)),
         #[cfg(feature = "demo")]

@@ -1,5 +1,6 @@
 //! Operator commands that read a stack's table and queues (deployed or local): the stored
-//! PMC and activities of an athlete, backfill and rescore requests, the dead-letter queue.
+//! PMC and activities of an athlete, backfill, rescore and deletion requests, the
+//! dead-letter queue.
 //! They take the stack from `TABLE_NAME`, `QUEUE_URL` and `DLQ_URL`, as the Lambdas do.
 
 use std::collections::HashSet;
@@ -8,7 +9,7 @@ use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::sqs::{ReceivedMessage, SqsQueue};
 use stravasync_core::LocalDate;
 use stravasync_core::config::{ConfigError, Env};
-use stravasync_core::event::{Job, QueueMessage};
+use stravasync_core::event::{Job, QueueMessage, Requester};
 use stravasync_core::model::{AthleteId, PmcRow};
 use stravasync_core::ports::{ActivityStore, EventQueue};
 use stravasync_core::view::{self, ActivityRow, BackfillRequest};
@@ -135,6 +136,41 @@ pub async fn backfill(athlete: AthleteId, request: &BackfillRequest, follow: boo
             return Ok(format!("backfill of athlete {athlete} finished: {} activities looked at", b.done));
         }
         progress.update(u64::from(b.done), "importing");
+    }
+}
+
+/// Deletes an athlete at their request (a support e-mail): the same path as the
+/// dashboard's "Disconnect from Strava and delete my data" — a `disconnect` job that the
+/// consumer carries out (the authorization revoked at Strava, then the tokens and every
+/// item deleted). With `wait`, follows it until nothing of the athlete is stored.
+pub async fn athlete_delete(athlete: AthleteId, wait: bool) -> Result<String, CliError> {
+    let requested_at = now();
+    let job = Job::Disconnect { athlete_id: athlete, requested_at, by: Requester::Operator };
+    let sdk = sdk().await;
+    let store = store(&sdk)?;
+    if !store.athlete_has_items(athlete).await.map_err(CliError::runtime("reading the table"))? {
+        return Ok(format!("nothing of athlete {athlete} is stored; nothing to delete"));
+    }
+    queue(&sdk, "QUEUE_URL")?
+        .enqueue(&QueueMessage::for_job(&job, &format!("cli-delete-{requested_at}")))
+        .await
+        .map_err(CliError::runtime("enqueueing the deletion"))?;
+    if !wait {
+        return Ok(format!(
+            "deletion of athlete {athlete} enqueued: the consumer revokes the authorization at Strava and deletes \
+             the tokens and every item (follow it with --wait)"
+        ));
+    }
+    let progress = Progress::new("delete", None);
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        if !store.athlete_has_items(athlete).await.map_err(CliError::runtime("reading the table"))? {
+            progress.finish();
+            return Ok(format!(
+                "athlete {athlete} deleted: authorization revoked at Strava, tokens and every stored item gone"
+            ));
+        }
+        progress.update(0, "waiting for the consumer");
     }
 }
 

@@ -22,7 +22,7 @@ fn local_up_pump_and_rollup() {
         .lines()
         .filter_map(|l| l.strip_prefix("export ")?.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
         .collect();
-    assert_eq!(env.len(), 8, "{out}");
+    assert_eq!(env.len(), 10, "{out}");
     assert!(env.iter().any(|(k, v)| k == "PACE_BACKGROUND" && v == "false"), "a local stack runs on the wall clock");
     assert!(env.iter().any(|(k, v)| k == "QUEUE_URL" && v.ends_with(".fifo")));
     assert!(env.iter().any(|(k, v)| k == "BACKGROUND_QUEUE_URL" && v.contains("background") && v.ends_with(".fifo")));

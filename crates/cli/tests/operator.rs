@@ -231,3 +231,55 @@ async fn backfill_follow_reports_progress_until_the_import_is_done() {
     let progress = consumer.store.get_profile(athlete).await.unwrap().unwrap().backfill.unwrap();
     assert_eq!((progress.most_recent, progress.done, progress.finished_at.is_some()), (Some(3), 3, true));
 }
+
+/// A support request: `athlete delete` takes the dashboard's path (a disconnect job the
+/// consumer carries out) and, waiting, returns once nothing of the athlete is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn athlete_delete_takes_the_disconnect_path_and_waits_for_it() {
+    let (stack, env) = seeded("cli-delete").await;
+    let store = stack.store();
+    assert!(store.athlete_has_items(ATHLETE).await.unwrap());
+    let (code, out, err) = run(&["athlete", "delete", "--athlete", "77", "--no-wait"], &env);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("deletion of athlete 77 enqueued"), "{out}");
+    let queued = drain(&stack).await;
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].group_id.as_deref(), Some("deauth-77"), "the deauthorization group: it waits behind nothing");
+    assert!(matches!(
+        Job::parse(&queued[0].body).unwrap(),
+        Job::Disconnect { athlete_id: ATHLETE, by: stravasync_core::event::Requester::Operator, .. }
+    ));
+
+    // Waiting: the command returns once the consumer has deleted everything.
+    let child = Command::new(env!("CARGO_BIN_EXE_stravasync"))
+        .args(["athlete", "delete", "--athlete", "77"])
+        .envs(env.iter().cloned())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let fake = fake_strava::start(fake_strava::FakeConfig::default()).await.unwrap();
+    let consumer = stravasync_consumer::Consumer::new(
+        stravasync_testkit::consumer_config(&stack, &fake),
+        stravasync_strava::StravaClient::new(
+            stravasync_strava::StravaConfig::new("12345", stravasync_core::Secret::new("s"))
+                .with_urls(fake.api_url(), fake.oauth_url()),
+        )
+        .unwrap(),
+        stack.store(),
+        stack.token_vault(),
+        stack.queue(),
+    );
+    let waiting = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap());
+    while !waiting.is_finished() {
+        stravasync_consumer::pump::pump_until_idle(&consumer, 10).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let output = waiting.await.unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("athlete 77 deleted"));
+    assert!(!store.athlete_has_items(ATHLETE).await.unwrap());
+    assert!(stravasync_testkit::drain(&stack.dlq()).await.is_empty(), "nothing dead-lettered");
+    let (code, out, _) = run(&["athlete", "delete", "--athlete", "77"], &env);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("nothing of athlete 77 is stored"), "{out}");
+}

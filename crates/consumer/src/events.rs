@@ -2,9 +2,10 @@
 //! carries the decision out.
 
 use stravasync_core::decide::{Connection, EventDecision, LocalEdit, apply_local_edits, decide};
-use stravasync_core::event::{ObjectType, WebhookEvent};
+use stravasync_core::event::{ObjectType, Requester, WebhookEvent};
 use stravasync_core::model::{ActivityId, ActivityState, AthleteId, StoredActivity, Tombstone};
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault, WriteOutcome};
+use stravasync_strava::{AthleteSession, StravaError};
 
 use crate::outcome::{Outcome, Step};
 use crate::{Consumer, Priority};
@@ -142,6 +143,55 @@ where
         }
         tracing::info!(activity_id = id, ?outcome, outcome_kind = "deleted", "activity deleted");
         Ok(())
+    }
+
+    /// The athlete asked to disconnect (or an operator, at their request): the
+    /// authorization is revoked at Strava with the athlete's token (refreshed first when it
+    /// has expired), then everything is deleted as for a deauthorization.
+    ///
+    /// Whatever the order with Strava's deauthorization event that follows (it lands in the
+    /// same message group, behind this job), and whatever crash between the two steps, it
+    /// ends with nothing stored and nothing dead-lettered: a 401 or a refused refresh means
+    /// the athlete already revoked; tokens already gone mean the event came first; and on
+    /// its last allowed receive a disconnect that still cannot reach Strava deletes anyway
+    /// (the athlete's data must go; the grant then lapses with the deleted tokens).
+    #[tracing::instrument(skip(self), fields(athlete_id = athlete))]
+    pub(crate) async fn disconnect(
+        &self,
+        athlete: AthleteId,
+        requested_at: i64,
+        by: Requester,
+        receive_count: u32,
+    ) -> Step<()> {
+        let tokens = self.vault.get_tokens_fresh(athlete).await?;
+        if let Some(t) = &tokens {
+            if t.connected_at > requested_at {
+                tracing::info!(
+                    connected_at = t.connected_at,
+                    requested_at,
+                    outcome = "ignored",
+                    "disconnect older than the athlete's current connection"
+                );
+                return Ok(());
+            }
+            let mut session = AthleteSession::new(&self.strava, &self.vault, athlete);
+            match session.deauthorize().await {
+                Ok(()) => tracing::info!(?by, outcome = "revoked", "authorization revoked at Strava"),
+                Err(StravaError::Unauthorized { .. } | StravaError::NoTokens { .. }) => {
+                    tracing::info!(?by, outcome = "already_revoked", "Strava no longer knows the authorization")
+                }
+                Err(e) if receive_count < self.config.max_receives => {
+                    return Err(Outcome::Retry { reason: format!("revoking at Strava: {e}") });
+                }
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    receive_count,
+                    outcome = "revoke_failed",
+                    "authorization could not be revoked at Strava; deleting the athlete's data anyway"
+                ),
+            }
+        }
+        self.deauthorize(athlete).await
     }
 
     /// The API agreement: a deauthorized athlete's personal data is deleted.

@@ -10,6 +10,7 @@
 //! | any other update | 2: refetch as a create |
 //! | activity delete | 0: tombstone, chunks deleted |
 //! | athlete deauthorization | 0: token secret and every item of the athlete deleted |
+//! | disconnect (the athlete, or an operator at their request) | `POST /oauth/deauthorize`, then as a deauthorization |
 //! | stale event (older than the stored version) | 0 |
 //! | backfill / reconcile | 1 per activity + 1 per page of 200 (the list summary replaces the detail call) |
 //!
@@ -321,6 +322,9 @@ where
             Job::Rescore { athlete_id, activity_id } => Box::pin(self.rescore(*athlete_id, *activity_id)).await,
             Job::SetThresholds { athlete_id, thresholds } => {
                 Box::pin(self.set_thresholds(*athlete_id, thresholds)).await
+            }
+            Job::Disconnect { athlete_id, requested_at, by } => {
+                Box::pin(self.disconnect(*athlete_id, *requested_at, *by, record.receive_count)).await
             }
         };
         let outcome = result.err().unwrap_or(Outcome::Done);

@@ -73,7 +73,8 @@ pub fn strava_outcome(e: StravaError, now: i64) -> Outcome {
         StravaError::Unauthorized { .. }
         | StravaError::Rejected { .. }
         | StravaError::NotFound { .. }
-        | StravaError::MissingScope { .. } => Outcome::Poison { reason: e.to_string() },
+        | StravaError::MissingScope { .. }
+        | StravaError::AthleteCapacity { .. } => Outcome::Poison { reason: e.to_string() },
     }
 }
 

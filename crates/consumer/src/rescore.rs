@@ -62,13 +62,20 @@ where
     /// Stores the thresholds the athlete set (merged into the profile's, validated again:
     /// the message may be older than a change of the rules), then enqueues the rescore of
     /// every activity behind it in the athlete's group.
+    ///
+    /// A change that finds a rescore still pending is absorbed by it: that rescore is
+    /// behind this job in the athlete's group (it sets `rescored_version` when it runs),
+    /// reads the thresholds as stored when it runs, and so applies this change too. No
+    /// second full pass is queued, however often the thresholds change meanwhile.
     #[tracing::instrument(skip(self, update))]
     pub(crate) async fn set_thresholds(&self, athlete: AthleteId, update: &ThresholdsUpdate) -> Step<()> {
         let mut invalid = None;
+        let mut absorbed = false;
         let stored = self
             .store
             .update_profile(athlete, |p| match update.apply(&p.thresholds) {
                 Ok(t) => {
+                    absorbed = p.rescored_version < p.thresholds_version;
                     (p.thresholds, p.thresholds_version) = (t, p.thresholds_version + 1);
                     true
                 }
@@ -83,6 +90,10 @@ where
         }
         if stored.is_none() {
             tracing::info!(outcome = "not_connected", "thresholds of an unknown athlete dropped");
+            return Ok(());
+        }
+        if absorbed {
+            tracing::info!(outcome = "thresholds_absorbed", "thresholds stored; the pending rescore applies them");
             return Ok(());
         }
         let rescore = Job::Rescore { athlete_id: athlete, activity_id: None };

@@ -224,6 +224,9 @@ impl ActivityStore for StaleReads {
     async fn delete_athlete(&self, a: AthleteId) -> Result<usize, StoreError> {
         self.inner.delete_athlete(a).await
     }
+    async fn athlete_has_items(&self, a: AthleteId) -> Result<bool, StoreError> {
+        self.inner.athlete_has_items(a).await
+    }
 }
 
 impl RateBudget for StaleReads {

@@ -160,6 +160,25 @@ pub enum Job {
     /// activity (the read API cannot write the table; the consumer does it, in order with
     /// the athlete's other messages).
     SetThresholds { athlete_id: AthleteId, thresholds: crate::view::ThresholdsUpdate },
+    /// The athlete asked to disconnect (the dashboard), or an operator deletes them at
+    /// their request (`stravasync athlete delete`): the authorization is revoked at Strava,
+    /// then the tokens and every item of the athlete are deleted, as for a
+    /// deauthorization. A connection made after `requested_at` is a new one and is kept.
+    Disconnect {
+        athlete_id: AthleteId,
+        requested_at: i64,
+        #[serde(default)]
+        by: Requester,
+    },
+}
+
+/// Who asked for a deletion (it is logged, nothing else depends on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Requester {
+    #[default]
+    Athlete,
+    Operator,
 }
 
 impl Job {
@@ -186,7 +205,8 @@ impl Job {
             Job::Backfill { athlete_id, .. }
             | Job::Reconcile { athlete_id, .. }
             | Job::Rescore { athlete_id, .. }
-            | Job::SetThresholds { athlete_id, .. } => *athlete_id,
+            | Job::SetThresholds { athlete_id, .. }
+            | Job::Disconnect { athlete_id, .. } => *athlete_id,
         }
     }
 
@@ -196,7 +216,9 @@ impl Job {
     pub fn lane(&self) -> Lane {
         match self {
             Job::Backfill { .. } | Job::Reconcile { .. } => Lane::Background,
-            Job::WebhookEvent { .. } | Job::Rescore { .. } | Job::SetThresholds { .. } => Lane::Events,
+            Job::WebhookEvent { .. } | Job::Rescore { .. } | Job::SetThresholds { .. } | Job::Disconnect { .. } => {
+                Lane::Events
+            }
         }
     }
 
@@ -207,6 +229,8 @@ impl Job {
             Job::WebhookEvent { event } if event.is_deauthorization() => {
                 QueueMessage::deauthorization_group(event.owner_id)
             }
+            // Strava's deauthorization event that follows a disconnect lands behind it.
+            Job::Disconnect { athlete_id, .. } => QueueMessage::deauthorization_group(*athlete_id),
             _ => QueueMessage::group_in(self.lane(), self.athlete_id()),
         }
     }

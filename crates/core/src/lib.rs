@@ -14,6 +14,9 @@
 //! - [`pmc`]: the Performance Management Chart (CTL, ATL, TSB).
 //! - [`signed`]: HMAC-signed values (OAuth state, session cookie).
 //! - [`view`]: the read side's shaping: pages, ranges, downsampled series, validated requests.
+//! - [`export`]: the files and CSV lines of an athlete's data export.
+//! - [`ration`]: how much export and backfill one athlete may ask for.
+//! - [`site`]: what every page says about the site (name, privacy, support, attribution).
 //! - [`ports`]: the storage, vault and queue traits (in-memory versions for tests live in
 //!   the `stravasync-testkit` crate).
 
@@ -22,14 +25,17 @@ pub mod config;
 pub mod date;
 pub mod decide;
 pub mod event;
+pub mod export;
 pub mod hash;
 pub mod json;
 pub mod metrics;
 pub mod model;
 pub mod pmc;
 pub mod ports;
+pub mod ration;
 pub mod secret;
 pub mod signed;
+pub mod site;
 pub mod streams;
 pub mod view;
 

@@ -186,6 +186,47 @@ pub trait ActivityStore: Send + Sync {
     /// Deletes every item of the athlete (profile, activities, tombstones, chunks, PMC);
     /// returns how many items were deleted.
     fn delete_athlete(&self, athlete: AthleteId) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
+    /// Whether any item of the athlete's partition is stored (a deletion is complete when
+    /// none is). One key read, whatever the athlete's history.
+    fn athlete_has_items(&self, athlete: AthleteId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// What taking a ration gave ([`RationStore`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ration {
+    /// Taken; for a backfill, up to this many activities (1 for an export).
+    Granted { activities: u32 },
+    /// Spent: try again after this many seconds; `remaining` of the day's backfill
+    /// allowance (0 for an export).
+    Wait { retry_after_s: i64, remaining: u32 },
+    /// The athlete has no profile (not connected, or being deleted): nothing was written.
+    NotConnected,
+}
+
+/// The rations of expensive requests per athlete ([`crate::ration`]), kept with the
+/// athlete's profile so that deleting the athlete deletes them too, and never written for
+/// an athlete without one. The read API takes them; nothing else writes them.
+pub trait RationStore: Send + Sync {
+    /// One export per `every_s`: taken at `now` unless an export was taken less than
+    /// `every_s` before.
+    fn take_export(
+        &self,
+        athlete: AthleteId,
+        now: i64,
+        every_s: i64,
+    ) -> impl Future<Output = Result<Ration, StoreError>> + Send;
+
+    /// Up to `wanted` activities (`None`: whatever remains, for a date range) of the
+    /// day's `limit` ([`crate::ration::backfill_grant`]); the grant is recorded atomically
+    /// with the check, so two concurrent requests never share one allowance.
+    fn take_backfill(
+        &self,
+        athlete: AthleteId,
+        wanted: Option<u32>,
+        limit: u32,
+        now: i64,
+    ) -> impl Future<Output = Result<Ration, StoreError>> + Send;
 }
 
 /// Outcome of reserving requests in a shared rate-limit window.

@@ -59,6 +59,10 @@ struct Args {
     /// Scope granted by /oauth/authorize whatever was asked (e.g. "read" to test a refusal).
     #[arg(long)]
     granted_scope: Option<String>,
+    /// Athletes that may be connected at once; the token exchange of one more is refused
+    /// with Strava's 403 "Limit of connected athletes exceeded" (a new application: 1).
+    #[arg(long)]
+    athlete_capacity: Option<u32>,
 }
 
 #[tokio::main]
@@ -88,6 +92,7 @@ async fn main() -> std::process::ExitCode {
         granted_scope: args.granted_scope,
         stream_step: 1,
         keep_log: true,
+        athlete_capacity: args.athlete_capacity,
     };
     let state = match FakeState::new(config) {
         Ok(s) => s,

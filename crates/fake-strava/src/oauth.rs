@@ -20,7 +20,13 @@ pub(crate) fn issue(w: &mut World, athlete: i64, scope: &str, expires_at: i64) -
     let refresh = format!("fake-refresh-{}-{tag:016x}", w.serial);
     w.access.insert(access.clone(), Grant { athlete, scope: scope.to_string(), expires_at });
     w.refresh.insert(refresh.clone(), (athlete, scope.to_string()));
+    w.connected.insert(athlete);
     (access, refresh, expires_at)
+}
+
+/// Strava's refusal of a token exchange past the application's athlete capacity.
+fn capacity_reached() -> Response {
+    strava_error(StatusCode::FORBIDDEN, "Limit of connected athletes exceeded", "Athlete", "", "limit exceeded")
 }
 
 fn bad_request(resource: &str, field: &str) -> Response {
@@ -83,6 +89,10 @@ pub async fn token(State(state): State<FakeState>, Form(form): Form<HashMap<Stri
             let Some((athlete, scope)) = form.get("code").and_then(|c| w.codes.remove(c)) else {
                 return bad_request("AuthorizationCode", "code");
             };
+            let full = state.config.athlete_capacity.is_some_and(|cap| w.connected.len() >= cap as usize);
+            if full && !w.connected.contains(&athlete) {
+                return capacity_reached();
+            }
             (athlete, scope, true)
         }
         Some("refresh_token") => {
@@ -109,17 +119,25 @@ pub async fn token(State(state): State<FakeState>, Form(form): Form<HashMap<Stri
 }
 
 /// `POST /oauth/deauthorize`: revokes every token of the athlete owning the access token
-/// (given as a form field or a bearer header).
+/// (given as a form field or a bearer header), then, like Strava, pushes the athlete's
+/// deauthorization event to the subscription (after answering). An expired or unknown
+/// token is refused with 401.
 pub async fn deauthorize(
     State(state): State<FakeState>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
+    let now = state.now();
     let token = form.get("access_token").cloned().or_else(|| bearer_token(&headers));
-    let athlete = token.as_ref().and_then(|t| state.world().access.get(t).map(|g| g.athlete));
+    let athlete =
+        token.as_ref().and_then(|t| state.world().access.get(t).filter(|g| g.expires_at > now).map(|g| g.athlete));
     match (athlete, token) {
         (Some(athlete), Some(token)) => {
             state.revoke(athlete);
+            if state.subscription().is_some() {
+                let event = state.event("athlete", athlete, "update", json!({"authorized": "false"}), athlete);
+                state.push_later(event);
+            }
             axum::Json(json!({"access_token": token})).into_response()
         }
         _ => strava_error(StatusCode::UNAUTHORIZED, "Authorization Error", "Athlete", "access_token", "invalid"),

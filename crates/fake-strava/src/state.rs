@@ -29,6 +29,11 @@ pub struct FakeConfig {
     /// Keep the request log ([`FakeState::requests`]); a long run turns it off and reads
     /// [`FakeState::api_calls`] instead.
     pub keep_log: bool,
+    /// How many athletes may be connected at once (`--athlete-capacity`): the token
+    /// exchange of one more is refused as Strava refuses it, with a 403 "Limit of
+    /// connected athletes exceeded" (a new application's capacity is 1, its developer,
+    /// until Strava has reviewed it). `None`: no limit.
+    pub athlete_capacity: Option<u32>,
 }
 
 impl Default for FakeConfig {
@@ -46,6 +51,7 @@ impl Default for FakeConfig {
             granted_scope: None,
             stream_step: 1,
             keep_log: true,
+            athlete_capacity: None,
         }
     }
 }
@@ -123,6 +129,9 @@ pub(crate) struct World {
     /// Of those, answered 429.
     pub api_429s: u64,
     pub subscription: Option<Subscription>,
+    /// Athletes holding an authorization (tokens issued, not revoked): what the athlete
+    /// capacity counts.
+    pub connected: std::collections::BTreeSet<i64>,
     pub clock_offset: i64,
     pub next_activity_id: i64,
 }
@@ -151,6 +160,8 @@ pub struct FakeState {
     pub config: Arc<FakeConfig>,
     pub(crate) world: Arc<Mutex<World>>,
     clock: Option<FakeClock>,
+    /// Pushes sent in the background (the deauthorization event after a deauthorize).
+    pushes: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 impl FakeState {
@@ -166,7 +177,12 @@ impl FakeState {
             world.athletes.extend(athletes.into_iter().map(|a| (a.id, a)));
             activities.into_iter().for_each(|a| world.insert_activity(a));
         }
-        Ok(FakeState { config: Arc::new(config), world: Arc::new(Mutex::new(world)), clock: None })
+        Ok(FakeState {
+            config: Arc::new(config),
+            world: Arc::new(Mutex::new(world)),
+            clock: None,
+            pushes: Arc::default(),
+        })
     }
 
     /// Runs the fake on `clock` instead of the system's (the admin offset still applies).
@@ -366,6 +382,38 @@ impl FakeState {
         let mut w = self.world();
         w.access.retain(|_, g| g.athlete != athlete);
         w.refresh.retain(|_, (a, _)| *a != athlete);
+        w.connected.remove(&athlete);
+    }
+
+    /// Athletes holding an authorization now.
+    pub fn connected_athletes(&self) -> Vec<i64> {
+        self.world().connected.iter().copied().collect()
+    }
+
+    /// Sends `event` to the push subscription in the background, as Strava does after
+    /// the request that caused it has been answered ([`FakeState::settle_pushes`] waits
+    /// for it).
+    pub(crate) fn push_later(&self, event: serde_json::Value) {
+        let state = self.clone();
+        let task = tokio::spawn(async move {
+            if let Err(e) = state.push_event(&event).await {
+                tracing::warn!(error = %e, "fake-strava: push failed");
+            }
+        });
+        self.pushes.lock().unwrap_or_else(|p| p.into_inner()).push(task);
+    }
+
+    /// Waits until every background push has been delivered (or has failed).
+    pub async fn settle_pushes(&self) {
+        loop {
+            let pending: Vec<_> = std::mem::take(&mut *self.pushes.lock().unwrap_or_else(|p| p.into_inner()));
+            if pending.is_empty() {
+                return;
+            }
+            for task in pending {
+                let _ = task.await;
+            }
+        }
     }
 
     pub fn subscription(&self) -> Option<Subscription> {

@@ -18,9 +18,10 @@ use stravasync_core::model::{
     StoredActivity, StreamSetRef, Tombstone,
 };
 use stravasync_core::ports::{
-    ActivityCounts, ActivityStore, EventQueue, QueueError, RateBudget, Reservation, StoreError, TokenVault, VaultError,
-    WriteOutcome,
+    ActivityCounts, ActivityStore, EventQueue, QueueError, RateBudget, Ration, RationStore, Reservation, StoreError,
+    TokenVault, VaultError, WriteOutcome,
 };
+use stravasync_core::ration::{BackfillAllowance, BackfillGrant, backfill_grant, export_wait};
 use stravasync_core::view::{ActivityCursor, activity_sort_key};
 
 #[derive(Default)]
@@ -30,6 +31,14 @@ struct StoreData {
     chunks: BTreeMap<(AthleteId, ActivityId, Option<String>), Vec<Vec<u8>>>,
     pmc: BTreeMap<(AthleteId, LocalDate), PmcRow>,
     dirty: BTreeMap<AthleteId, LocalDate>,
+    /// The rations kept with each profile (attributes of the profile item in DynamoDB).
+    rations: HashMap<AthleteId, StoredRations>,
+}
+
+#[derive(Default, Clone, Copy)]
+struct StoredRations {
+    export_at: Option<i64>,
+    backfill: BackfillAllowance,
 }
 
 #[derive(Default, Clone)]
@@ -389,6 +398,7 @@ impl ActivityStore for MemoryStore {
     async fn delete_athlete(&self, athlete: AthleteId) -> Result<usize, StoreError> {
         Ok(self.with(|d| {
             let mut n = usize::from(d.profiles.remove(&athlete).is_some());
+            d.rations.remove(&athlete);
             n += usize::from(d.dirty.remove(&athlete).is_some());
             let before = d.activities.len() + d.pmc.len();
             d.activities.retain(|(a, _), _| *a != athlete);
@@ -399,6 +409,59 @@ impl ActivityStore for MemoryStore {
                 n += d.chunks.remove(&k).map_or(0, |c| c.len());
             }
             n
+        }))
+    }
+
+    async fn athlete_has_items(&self, athlete: AthleteId) -> Result<bool, StoreError> {
+        Ok(self.with(|d| {
+            d.profiles.contains_key(&athlete)
+                || d.dirty.contains_key(&athlete)
+                || d.activities.keys().any(|(a, _)| *a == athlete)
+                || d.pmc.keys().any(|(a, _)| *a == athlete)
+                || d.chunks.keys().any(|(a, _, _)| *a == athlete)
+        }))
+    }
+}
+
+impl MemoryStore {
+    /// The athlete's stored rations, changed by `take` when they have a profile.
+    fn ration<F>(&self, athlete: AthleteId, take: F) -> Ration
+    where
+        F: FnOnce(&mut StoredRations) -> Ration,
+    {
+        self.with(|d| {
+            if !d.profiles.contains_key(&athlete) {
+                return Ration::NotConnected;
+            }
+            take(d.rations.entry(athlete).or_default())
+        })
+    }
+}
+
+impl RationStore for MemoryStore {
+    async fn take_export(&self, athlete: AthleteId, now: i64, every_s: i64) -> Result<Ration, StoreError> {
+        Ok(self.ration(athlete, |r| match export_wait(r.export_at, now, every_s) {
+            Some(wait) => Ration::Wait { retry_after_s: wait, remaining: 0 },
+            None => {
+                r.export_at = Some(now);
+                Ration::Granted { activities: 1 }
+            }
+        }))
+    }
+
+    async fn take_backfill(
+        &self,
+        athlete: AthleteId,
+        wanted: Option<u32>,
+        limit: u32,
+        now: i64,
+    ) -> Result<Ration, StoreError> {
+        Ok(self.ration(athlete, |r| match backfill_grant(r.backfill, wanted, limit, now) {
+            BackfillGrant::Spent { retry_after_s, remaining } => Ration::Wait { retry_after_s, remaining },
+            BackfillGrant::Granted { activities, after } => {
+                r.backfill = after;
+                Ration::Granted { activities }
+            }
         }))
     }
 }

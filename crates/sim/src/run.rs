@@ -204,7 +204,6 @@ impl Simulation {
             client_id: config.client_id.clone(),
             client_secret: Secret::new(config.client_secret.clone()),
             verify_token: Secret::new("simulated"),
-            webhook_path_secret: Secret::new("simulated"),
             subscription_id: 1,
         };
         let consumer = Consumer::new(consumer_config, strava, store.clone(), MemoryVault::new(app), queue.clone());

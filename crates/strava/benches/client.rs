@@ -43,7 +43,6 @@ fn six_hour_streams(c: &mut Criterion) {
         client_id: "12345".into(),
         client_secret: Secret::new("fake-client-secret"),
         verify_token: Secret::new("v"),
-        webhook_path_secret: Secret::new("p"),
         subscription_id: 1,
     });
     rt.block_on(stravasync_testkit::mint_tokens(&fake, &vault, athlete, "read,activity:read_all"));

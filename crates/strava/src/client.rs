@@ -56,6 +56,19 @@ fn missing_scope(body: &[u8]) -> Option<String> {
     })
 }
 
+/// Strava's answer to a token exchange past the application's athlete capacity: a 403
+/// whose message is "Limit of connected athletes exceeded".
+fn athlete_capacity_reached(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Fault {
+        message: Option<String>,
+    }
+    serde_json::from_slice::<Fault>(body)
+        .ok()
+        .and_then(|f| f.message)
+        .is_some_and(|m| m.to_ascii_lowercase().contains("limit of connected athletes"))
+}
+
 fn error_message(body: &[u8], sensitive: bool) -> String {
     if sensitive {
         return "(body withheld)".to_string();
@@ -150,6 +163,7 @@ impl StravaClient {
             StatusCode::FORBIDDEN if let Some(scope) = missing_scope(&body) => {
                 Err(StravaError::MissingScope { endpoint, scope })
             }
+            StatusCode::FORBIDDEN if athlete_capacity_reached(&body) => Err(StravaError::AthleteCapacity { endpoint }),
             s => Err(StravaError::Rejected { endpoint, status: s.as_u16(), message: error_message(&body, sensitive) }),
         }
     }

@@ -25,6 +25,11 @@ pub enum StravaError {
     /// granted (Strava reports granted scopes only on the OAuth redirect).
     #[error("Strava refused {endpoint}: scope {scope} not granted")]
     MissingScope { endpoint: String, scope: String },
+    /// 403 "Limit of connected athletes exceeded" at the token exchange: the application
+    /// may connect no more athletes (a new application connects only its developer until
+    /// Strava has reviewed it: Single Player Mode).
+    #[error("Strava refused {endpoint}: the application's athlete capacity is reached")]
+    AthleteCapacity { endpoint: String },
     /// Any other 4xx (bad request).
     #[error("Strava rejected {endpoint} with {status}: {message}")]
     Rejected { endpoint: String, status: u16, message: String },

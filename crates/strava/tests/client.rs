@@ -33,7 +33,6 @@ fn vault() -> MemoryVault {
         client_id: "12345".into(),
         client_secret: Secret::new("fake-client-secret"),
         verify_token: Secret::new("v"),
-        webhook_path_secret: Secret::new("p"),
         subscription_id: 1,
     })
 }

@@ -20,6 +20,7 @@ use fake_strava::RunningFake;
 use memory::{MemoryQueue, MemoryStore, MemoryVault};
 use stravasync_aws::local::{LocalStack, local_app_credentials, unique_suffix};
 use stravasync_aws::resources::ResourceNames;
+pub use stravasync_aws::resources::{LOCAL_SESSION_GENERATION, LOCAL_SESSION_KEY};
 use stravasync_consumer::{Consumer, ConsumerConfig, Record};
 use stravasync_core::Secret;
 use stravasync_core::event::Job;
@@ -241,6 +242,8 @@ pub async fn connect(
     mint_tokens(fake, vault, athlete, scope).await;
     let mut p = AthleteProfile::new(athlete);
     p.scopes = Scopes::parse(scope);
+    // The generation the `events/` fixtures' cookies carry ([`session_cookie`]).
+    p.session_generation = Some(LOCAL_SESSION_GENERATION);
     p.thresholds = Thresholds {
         ftp: Some(250.0),
         lthr: Some(165.0),
@@ -252,6 +255,14 @@ pub async fn connect(
         heartrate_zones: None,
     };
     store.put_profile(&p).await.expect("profile stored");
+}
+
+/// A session cookie (`name=value`, the HTTPS name) of `athlete` in `generation`, signed
+/// with the local session key; [`connect`] stores [`LOCAL_SESSION_GENERATION`].
+pub fn session_cookie(athlete: i64, generation: u64, expires_at: i64) -> String {
+    let session = stravasync_core::signed::Session { athlete, generation };
+    let value = stravasync_core::signed::sign_session(LOCAL_SESSION_KEY.as_bytes(), session, expires_at);
+    format!("{}={value}", stravasync_core::signed::SESSION_COOKIE)
 }
 
 /// The SQS record the event source hands the consumer for `job`.

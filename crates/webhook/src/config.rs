@@ -1,5 +1,6 @@
 //! Typed configuration from the environment, read once at cold start.
 
+use stravasync_core::Secret;
 pub use stravasync_core::config::ConfigError;
 use stravasync_core::config::{Env, StackEnv};
 
@@ -15,6 +16,13 @@ pub struct WebhookConfig {
     pub scope: String,
     /// The secret holding the session cookie key (`SESSION_SECRET_ID`).
     pub session_secret_id: String,
+    /// The secret path segment of the webhook (`WEBHOOK_PATH_SECRET`, the template's
+    /// `WebhookPathSecret`): API Gateway routes Strava's deliveries on it literally, with
+    /// limits of their own, and the handler checks it again.
+    pub path_secret: Secret,
+    /// Where athletes write for support and data requests (`SUPPORT_EMAIL`, the
+    /// template's `SupportEmail`), shown on every page.
+    pub support_email: String,
 }
 
 impl WebhookConfig {
@@ -37,8 +45,35 @@ impl WebhookConfig {
             backfill_count,
             scope: env.optional("STRAVA_SCOPE").unwrap_or_else(|| "read,activity:read_all".to_string()),
             session_secret_id: required("SESSION_SECRET_ID")?,
+            path_secret: path_secret(&env)?,
+            support_email: support_email(&env)?,
         })
     }
+}
+
+/// `WEBHOOK_PATH_SECRET`: at least 16 characters of `[A-Za-z0-9_-]` (a URL path segment
+/// that is hard to guess).
+fn path_secret<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Secret, ConfigError> {
+    let value = env.required("WEBHOOK_PATH_SECRET")?;
+    if value.len() < 16 || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(ConfigError::Invalid {
+            var: "WEBHOOK_PATH_SECRET",
+            reason: "must be at least 16 letters, digits, - or _".into(),
+        });
+    }
+    Ok(Secret::new(value))
+}
+
+/// `SUPPORT_EMAIL`: an e-mail address (shown on every page).
+pub fn support_email<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<String, ConfigError> {
+    let value = env.required("SUPPORT_EMAIL")?;
+    if !stravasync_core::site::is_email(&value) {
+        return Err(ConfigError::Invalid {
+            var: "SUPPORT_EMAIL",
+            reason: format!("{value:?} is not an e-mail address"),
+        });
+    }
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -56,6 +91,8 @@ mod tests {
             ("STRAVA_OAUTH_URL", "http://s/oauth"),
             ("PUBLIC_BASE_URL", "https://example.test/"),
             ("SESSION_SECRET_ID", "s"),
+            ("WEBHOOK_PATH_SECRET", "0123456789abcdef"),
+            ("SUPPORT_EMAIL", "help@example.test"),
         ])
     }
 
@@ -79,11 +116,17 @@ mod tests {
         e.insert("BACKFILL_COUNT", "many");
         let err = WebhookConfig::from_lookup(|k| e.get(k).map(|v| v.to_string())).unwrap_err();
         assert!(matches!(err, ConfigError::Invalid { var: "BACKFILL_COUNT", .. }));
-        let mut e = env();
-        e.insert("PUBLIC_BASE_URL", "example.test");
-        assert!(matches!(
-            WebhookConfig::from_lookup(|k| e.get(k).map(|v| v.to_string())),
-            Err(ConfigError::Invalid { var: "PUBLIC_BASE_URL", .. })
-        ));
+        for (var, value) in [
+            ("PUBLIC_BASE_URL", "example.test"),
+            ("WEBHOOK_PATH_SECRET", "short"),
+            ("WEBHOOK_PATH_SECRET", "has/a/slash/in/it/0123"),
+            ("SUPPORT_EMAIL", "nobody"),
+        ] {
+            let mut e = env();
+            e.insert(var, value);
+            let err = WebhookConfig::from_lookup(|k| e.get(k).map(|v| v.to_string())).unwrap_err();
+            assert!(matches!(err, ConfigError::Invalid { var: v, .. } if v == var), "{var}={value:?}: {err}");
+            assert!(!err.to_string().contains("0123"), "the path secret is never echoed: {err}");
+        }
     }
 }

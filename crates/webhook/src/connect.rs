@@ -12,12 +12,18 @@ use axum::response::{IntoResponse, Response};
 
 use crate::Webhook;
 use crate::oauth_state::{self, STATE_TTL_S};
-use crate::page::html;
-use stravasync_core::signed::{self, SESSION_TTL_S};
+use std::sync::atomic::Ordering;
+
+use stravasync_core::signed::{self, SESSION_TTL_S, Session};
 
 impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
     fn now(&self) -> i64 {
         self.strava.now()
+    }
+
+    /// A page of the site (footer: privacy notice, support contact).
+    fn page(&self, status: u16, title: &str, message: &str) -> Response {
+        crate::page::html(status, title, message, &self.config.support_email)
     }
 
     fn redirect_uri(&self) -> String {
@@ -27,7 +33,11 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
     /// `GET /connect`: to Strava's consent page, with a signed state and its nonce cookie.
     pub(crate) fn connect(&self) -> Response {
         let Ok(nonce) = oauth_state::new_nonce() else {
-            return html(503, "Not connected", "The sign-in link could not be made. Please try again in a minute.");
+            return self.page(
+                503,
+                "Not connected",
+                "The sign-in link could not be made. Please try again in a minute.",
+            );
         };
         let app = self.app();
         let state = oauth_state::sign(app.client_secret.expose().as_bytes(), &nonce, self.now() + STATE_TTL_S);
@@ -45,7 +55,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
                 "Redirecting to Strava",
             )
                 .into_response(),
-            _ => html(500, "Not connected", "The link to Strava could not be built."),
+            _ => self.page(500, "Not connected", "The link to Strava could not be built."),
         }
     }
 
@@ -69,14 +79,14 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
         let q = |k: &str| query.get(k).map(String::as_str);
         if let Some(error) = q("error") {
             tracing::info!(error, outcome = "denied", "athlete did not authorize");
-            return html(
+            return self.page(
                 403,
                 "Not connected",
                 "Strava access was not granted, so nothing was stored. You can try again at /connect.",
             );
         }
         let (Some(code), Some(state), Some(scope)) = (q("code"), q("state"), q("scope")) else {
-            return html(
+            return self.page(
                 400,
                 "Not connected",
                 "The link is incomplete (code, scope and state are required). Start again at /connect.",
@@ -85,30 +95,30 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
         let app = self.app();
         if let Err(e) = oauth_state::verify(app.client_secret.expose().as_bytes(), state, nonce, self.now()) {
             tracing::warn!(reason = %e, outcome = "bad_state", "oauth callback refused");
-            return html(400, "Not connected", &format!("{e}. Start again at /connect."));
+            return self.page(400, "Not connected", &format!("{e}. Start again at /connect."));
         }
         let scopes = Scopes::parse(scope);
         if !scopes.can_read_activities() {
             tracing::info!(outcome = "insufficient_scope", "oauth callback without activity read");
-            return html(
+            return self.page(
                 403,
                 "Not connected",
                 "Reading your activities is needed to compute your training load, and it was not granted. Nothing was stored. Start again at /connect and keep \"View data about your activities\" ticked.",
             );
         }
         match self.complete_connection(code, scopes).await {
-            Ok(athlete) => {
-                tracing::info!(owner_id = athlete, outcome = "connected", "athlete connected");
-                self.signed_in(athlete)
+            Ok(session) => {
+                tracing::info!(owner_id = session.athlete, outcome = "connected", "athlete connected");
+                self.signed_in(session)
             }
-            Err((status, message)) => html(status, "Not connected", &message),
+            Err((status, title, message)) => self.page(status, title, &message),
         }
     }
 
     /// `303` to the dashboard (which greets a new connection), with the session cookie.
-    fn signed_in(&self, athlete: i64) -> Response {
+    fn signed_in(&self, session: Session) -> Response {
         let (name, attributes) = signed::session_cookie(self.config.public_base_url.starts_with("https://"));
-        let value = signed::sign_session(self.session_key.expose().as_bytes(), athlete, self.now() + SESSION_TTL_S);
+        let value = signed::sign_session(self.session_key.expose().as_bytes(), session, self.now() + SESSION_TTL_S);
         let cookie = format!("{name}={value}; Max-Age={SESSION_TTL_S}; {attributes}");
         match HeaderValue::from_str(&cookie) {
             Ok(cookie) => (
@@ -121,21 +131,33 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
                 "Connected",
             )
                 .into_response(),
-            Err(_) => html(500, "Not connected", "The session could not be started."),
+            Err(_) => self.page(500, "Not connected", "The session could not be started."),
         }
     }
 
-    /// Code exchange, token storage, profile, backfill job. Returns the athlete id, or the
-    /// status and message of the failure page.
-    async fn complete_connection(&self, code: &str, mut scopes: Scopes) -> Result<i64, (u16, String)> {
-        let grant = self.strava.exchange_code(code).await.map_err(|e| {
-            tracing::warn!(error = %e, outcome = "exchange_failed", "oauth code exchange failed");
-            (502, "Strava did not accept the authorization. Start again at /connect.".to_string())
-        })?;
+    /// Code exchange, token storage, profile, backfill job. Returns the new session, or the
+    /// status, title and message of the failure page.
+    async fn complete_connection(&self, code: &str, mut scopes: Scopes) -> Result<Session, Failure> {
+        let grant = match self.strava.exchange_code(code).await {
+            Ok(grant) => grant,
+            Err(StravaError::AthleteCapacity { .. }) => {
+                let refusals = self.capacity_refusals.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::warn!(
+                    refusals,
+                    outcome = "athlete_capacity",
+                    "Strava refused a connection: the application's athlete capacity is reached"
+                );
+                return Err((403, "Not connected: this app is full", CAPACITY_MESSAGE.to_string()));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, outcome = "exchange_failed", "oauth code exchange failed");
+                return Err(not_connected(502, "Strava did not accept the authorization. Start again at /connect."));
+            }
+        };
         let summary = grant
             .athlete
             .clone()
-            .ok_or((502, "Strava did not say who authorized. Start again at /connect.".to_string()))?;
+            .ok_or(not_connected(502, "Strava did not say who authorized. Start again at /connect."))?;
         let athlete = summary.id;
         let mut tokens = OAuthTokens {
             athlete_id: athlete,
@@ -147,7 +169,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
         };
         self.vault.put_tokens(&tokens).await.map_err(|e| {
             tracing::error!(owner_id = athlete, error = %e, outcome = "vault_failed", "tokens not stored");
-            (503, "Your connection could not be saved. Please try again in a minute.".to_string())
+            not_connected(503, "Your connection could not be saved. Please try again in a minute.")
         })?;
 
         let mut session = AthleteSession::new(&self.strava, &self.vault, athlete);
@@ -171,7 +193,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
                     tokens = OAuthTokens { scopes: scopes.clone(), ..current };
                     self.vault.put_tokens(&tokens).await.map_err(|e| {
                         tracing::error!(owner_id = athlete, error = %e, outcome = "vault_failed", "tokens not stored");
-                        (503, "Your connection could not be saved. Please try again in a minute.".to_string())
+                        not_connected(503, "Your connection could not be saved. Please try again in a minute.")
                     })?;
                     None
                 }
@@ -186,7 +208,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
 
         let existing = self.store.get_profile(athlete).await.map_err(|e| {
             tracing::error!(owner_id = athlete, error = %e, "profile read failed");
-            (503, "Your connection could not be saved. Please try again in a minute.".to_string())
+            not_connected(503, "Your connection could not be saved. Please try again in a minute.")
         })?;
         let sex = if info.sex.as_deref() == Some("F") { Sex::Female } else { Sex::Male };
         let mut profile = existing.unwrap_or_else(|| {
@@ -194,6 +216,16 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
             p.thresholds = Thresholds::starter(sex);
             p
         });
+        // A new connection draws the generation of its sessions; signing in again on
+        // another device keeps it (and the sessions of the first device).
+        let generation = match profile.session_generation {
+            Some(g) => g,
+            None => new_generation().map_err(|e| {
+                tracing::error!(owner_id = athlete, error = %e, "no random generation");
+                not_connected(503, "Your connection could not be saved. Please try again in a minute.")
+            })?,
+        };
+        profile.session_generation = Some(generation);
         profile.firstname = info.firstname.clone();
         profile.lastname = info.lastname.clone();
         profile.scopes = scopes;
@@ -211,15 +243,37 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
         }
         self.store.put_profile(&profile).await.map_err(|e| {
             tracing::error!(owner_id = athlete, error = %e, "profile write failed");
-            (503, "Your connection could not be saved. Please try again in a minute.".to_string())
+            not_connected(503, "Your connection could not be saved. Please try again in a minute.")
         })?;
 
         let job = Job::start_backfill(athlete, Some(self.config.backfill_count), None, None, Some(self.now()));
         let message = QueueMessage::for_job(&job, &format!("connect-{}", self.now()));
         self.queue.enqueue(&message).await.map_err(|e| {
             tracing::error!(owner_id = athlete, error = %e, "backfill job not enqueued");
-            (503, "Your history import could not be started. Please try again in a minute.".to_string())
+            not_connected(503, "Your history import could not be started. Please try again in a minute.")
         })?;
-        Ok(athlete)
+        Ok(Session { athlete, generation })
     }
+}
+
+/// A failed connection: the page's status, title and message.
+type Failure = (u16, &'static str, String);
+
+fn not_connected(status: u16, message: &str) -> Failure {
+    (status, "Not connected", message.to_string())
+}
+
+/// What the callback tells an athlete when Strava refuses one more athlete (Single Player
+/// Mode, until Strava has reviewed the application, or a reviewed application's capacity).
+pub const CAPACITY_MESSAGE: &str = "Strava did not let this app connect your account: the app has reached the \
+number of athletes Strava allows it to connect. New Strava apps may connect only their developer until Strava has \
+reviewed them. Nothing about you was stored. The operator of this site must submit the app to Strava's review (or \
+ask Strava to raise its athlete capacity); once that is done, connect again. The support address below reaches the \
+operator.";
+
+/// A random session generation for a new connection.
+fn new_generation() -> Result<u64, getrandom::Error> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes)?;
+    Ok(u64::from_le_bytes(bytes))
 }

@@ -20,6 +20,7 @@
 
 pub mod config;
 mod connect;
+pub use connect::CAPACITY_MESSAGE;
 pub mod oauth_state;
 mod page;
 
@@ -131,6 +132,9 @@ pub struct Webhook<Q, V, S> {
     pub queue: Q,
     pub vault: V,
     pub store: S,
+    /// Connections Strava refused in this container because the application's athlete
+    /// capacity is reached (logged with each refusal).
+    capacity_refusals: std::sync::atomic::AtomicU64,
 }
 
 pub use stravasync_core::config::StartupError;
@@ -178,6 +182,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
             queue,
             vault,
             store,
+            capacity_refusals: Default::default(),
         })
     }
 
@@ -215,7 +220,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
     /// Refuses a wrong secret path segment (as "not found": the route does not exist for
     /// whoever does not know it).
     fn check_path_secret(&self, secret: &str) -> Result<(), Rejection> {
-        if self.app().webhook_path_secret.constant_time_eq(secret) {
+        if self.config.path_secret.constant_time_eq(secret) {
             Ok(())
         } else {
             tracing::warn!(outcome = "wrong_path_secret", "webhook request refused");

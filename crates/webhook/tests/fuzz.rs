@@ -18,6 +18,8 @@ fn config() -> WebhookConfig {
             "PUBLIC_BASE_URL" => "https://hooks.example.test".into(),
             "STRAVA_API_URL" => "http://127.0.0.1:9/api/v3".into(),
             "STRAVA_OAUTH_URL" => "http://127.0.0.1:9/oauth".into(),
+            "WEBHOOK_PATH_SECRET" => stravasync_aws::local::LOCAL_WEBHOOK_PATH_SECRET.into(),
+            "SUPPORT_EMAIL" => "support@example.test".into(),
             "BACKFILL_COUNT" | "STRAVA_SCOPE" | "TOKEN_STORE" => return None,
             _ => "x".into(),
         })

@@ -130,7 +130,8 @@ async fn callback_stores_tokens_and_profile_and_enqueues_a_backfill() {
     let value = session.split(';').next().unwrap().split_once('=').unwrap().1;
     let key = h.stack.vault().named_secret(&h.stack.names.session_secret_id).await.unwrap().unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    assert_eq!(stravasync_core::signed::verify_session(key.expose().as_bytes(), value, now), Ok(ATHLETE));
+    let signed = stravasync_core::signed::verify_session(key.expose().as_bytes(), value, now).unwrap();
+    assert_eq!(signed.athlete, ATHLETE);
     assert!(!session.contains(key.expose()), "the key never leaves the vault");
     let cleared = cookies.iter().find(|c| c.starts_with("__Host-stravasync_oauth_nonce=")).unwrap();
     assert!(cleared.starts_with("__Host-stravasync_oauth_nonce=;") && cleared.contains("Max-Age=0"), "{cleared}");
@@ -138,6 +139,7 @@ async fn callback_stores_tokens_and_profile_and_enqueues_a_backfill() {
     assert!(tokens.scopes.can_read_private());
     let profile = h.stack.store().get_profile(ATHLETE).await.unwrap().expect("profile stored");
     assert_eq!(profile.state, ConnectionState::Connected);
+    assert_eq!(profile.session_generation, Some(signed.generation), "the cookie belongs to this connection");
     assert_eq!(profile.thresholds.ftp, Some(250.0), "FTP from GET /athlete");
     assert!(profile.thresholds.power_zones.is_none(), "no profile:read_all, no zones call");
     assert_eq!(h.fake.state.requests_to("/api/v3/athlete/zones"), 0);
@@ -273,4 +275,28 @@ async fn a_claimed_scope_strava_proves_missing_is_not_stored() {
     let profile = h.stack.store().get_profile(ATHLETE).await.unwrap().unwrap();
     assert_eq!(profile.scopes, tokens.scopes);
     assert!(tokens.connected_at > 0, "the connection time travels with the tokens");
+}
+
+/// Single Player Mode: Strava refuses the token exchange of one athlete more than the
+/// application may connect. The callback says so plainly, with what the operator must do;
+/// nothing of the athlete is stored.
+#[tokio::test]
+async fn a_connection_past_the_athlete_capacity_is_refused_plainly() {
+    let h = harness_with("capacity", Some(1)).await;
+    let first = h.connect_as(ATHLETE).await;
+    assert_eq!(first.status, 303, "{}", first.body);
+    let second = h.fake.state.add_generated_athlete(2, 1);
+    let refused = h.connect_as(second).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("Not connected: this app is full"), "{}", refused.body);
+    assert!(refused.body.contains("must submit the app to Strava&#39;s review"), "{}", refused.body);
+    assert!(refused.body.contains("Nothing about you was stored"), "{}", refused.body);
+    assert!(refused.body.contains("mailto:support@example.test"), "the operator's contact");
+    assert!(refused.headers.iter().all(|(k, v)| k != "set-cookie" || !v.starts_with("__Host-stravasync_session")));
+    assert!(h.stack.store().get_profile(second).await.unwrap().is_none());
+    assert!(h.stack.vault().get_tokens(second).await.unwrap().is_none());
+    let queued = h.enqueued().await;
+    assert_eq!(queued.len(), 1, "only the first athlete's import: {queued:?}");
+    // A reconnect of the connected athlete is still fine.
+    assert_eq!(h.connect_as(ATHLETE).await.status, 303);
 }

@@ -12,7 +12,7 @@ use stravasync_testkit::Captured;
 async fn a_full_connect_and_event_flow_logs_no_secret() {
     let (captured, _guard) = Captured::trace_json();
 
-    let h = harness("logs").await;
+    let h = harness_with("logs", Some(1)).await;
     // /connect, then Strava's consent page, then the callback with the real state and cookie.
     let connect = h.send("oauth-connect.json").await;
     let location = connect.headers.iter().find(|(k, _)| *k == "location").unwrap().1.clone();
@@ -37,8 +37,17 @@ async fn a_full_connect_and_event_flow_logs_no_secret() {
         h.send(name).await;
     }
 
+    // One athlete more than the application may connect: a warning with the count.
+    let second = h.fake.state.add_generated_athlete(2, 1);
+    assert_eq!(h.connect_as(second).await.status, 403);
+    assert_eq!(h.connect_as(second).await.status, 403);
+
     let tokens = h.stack.vault().get_tokens(ATHLETE).await.unwrap().unwrap();
     let logs = captured.text();
+    let refusals: Vec<&str> = logs.lines().filter(|l| l.contains("\"outcome\":\"athlete_capacity\"")).collect();
+    assert_eq!(refusals.len(), 2, "{logs}");
+    assert!(refusals[0].contains("\"level\":\"WARN\"") && refusals[0].contains("\"refusals\":1"), "{}", refusals[0]);
+    assert!(refusals[1].contains("\"refusals\":2"), "{}", refusals[1]);
     assert!(logs.contains("\"outcome\":\"connected\"") && logs.contains("\"outcome\":\"enqueued\""), "{logs}");
     let code = back.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
     for secret in [

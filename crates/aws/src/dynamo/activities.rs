@@ -47,12 +47,22 @@ impl ActivityStore for DynamoStore {
     }
 
     async fn put_profile(&self, profile: &AthleteProfile) -> Result<(), StoreError> {
-        let mut item = Self::key(athlete_pk(profile.athlete_id), "PROFILE".into());
-        item.insert("data".into(), s(to_json(profile)?));
-        item.insert("schema".into(), n(profile.schema));
-        item.insert("gsi2pk".into(), s("PROFILE"));
-        item.insert("gsi2sk".into(), s(profile.athlete_id.to_string()));
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(sdk_err)?;
+        // An update, not a put: the item's other attributes (the rations the read API
+        // keeps with the profile) stay.
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(athlete_pk(profile.athlete_id), "PROFILE".into())))
+            .update_expression("SET #d = :data, #schema = :schema, gsi2pk = :listing, gsi2sk = :athlete")
+            .expression_attribute_names("#d", "data")
+            .expression_attribute_names("#schema", "schema")
+            .expression_attribute_values(":data", s(to_json(profile)?))
+            .expression_attribute_values(":schema", n(profile.schema))
+            .expression_attribute_values(":listing", s("PROFILE"))
+            .expression_attribute_values(":athlete", s(profile.athlete_id.to_string()))
+            .send()
+            .await
+            .map_err(sdk_err)?;
         Ok(())
     }
 
@@ -69,17 +79,19 @@ impl ActivityStore for DynamoStore {
                 return Ok(Some(p));
             }
             // Conditional on the stored text itself: equal text, equal profile; a deleted
-            // profile fails it too.
-            let mut next = item.clone();
-            next.insert("data".into(), s(to_json(&p)?));
-            next.insert("schema".into(), n(p.schema));
+            // profile fails it too. The item's other attributes (rations) are left as
+            // they are.
             let written = self
                 .client
-                .put_item()
+                .update_item()
                 .table_name(&self.table)
-                .set_item(Some(next))
+                .set_key(Some(Self::key(athlete_pk(athlete), "PROFILE".into())))
+                .update_expression("SET #d = :data, #schema = :schema")
                 .condition_expression("#d = :old")
                 .expression_attribute_names("#d", "data")
+                .expression_attribute_names("#schema", "schema")
+                .expression_attribute_values(":data", s(to_json(&p)?))
+                .expression_attribute_values(":schema", n(p.schema))
                 .expression_attribute_values(":old", item.get("data").cloned().unwrap_or_else(|| s("")))
                 .send()
                 .await;
@@ -418,5 +430,21 @@ impl ActivityStore for DynamoStore {
         // first; one written since is a new connection's and must stay.
         keys.retain(|k| !matches!(k.get("sk"), Some(AttributeValue::S(sk)) if sk == crate::kms_vault::TOKENS_SK));
         Ok(profile_deleted + self.delete_keys(keys).await?)
+    }
+
+    async fn athlete_has_items(&self, athlete: AthleteId) -> Result<bool, StoreError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(athlete_pk(athlete)))
+            .projection_expression("pk, sk")
+            .limit(1)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_err)?;
+        Ok(page.items.is_some_and(|i| !i.is_empty()))
     }
 }

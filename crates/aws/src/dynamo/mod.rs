@@ -2,7 +2,7 @@
 //!
 //! | item | pk | sk | notes |
 //! |---|---|---|---|
-//! | profile | `ATH#<athlete>` | `PROFILE` | `data`: JSON; `gsi2pk = PROFILE`, `gsi2sk = <athlete>` (index `listing`) |
+//! | profile | `ATH#<athlete>` | `PROFILE` | `data`: JSON; `gsi2pk = PROFILE`, `gsi2sk = <athlete>` (index `listing`); the read API's rations `export_at`, `backfill_day`, `backfill_used` |
 //! | activity | `ATH#<athlete>` | `ACT#<activity>` | `data`: JSON, `version`, `tombstone`; live ones also `gsi1pk = ATH#<athlete>#ACT`, `gsi1sk = <local date>#<activity>` |
 //! | stream chunk | `ATH#<athlete>` | `STS#<activity>#<set id>#<index:05>` | `data`: binary (codec chunk); the set id is the content hash, so sets never share keys |
 //! | stream chunk, before set ids | `ATH#<athlete>` | `STR#<activity>#<index:05>` | read and deleted, never written |
@@ -20,6 +20,9 @@ mod activities;
 mod batch;
 mod keys;
 mod rate_budget;
+mod rations;
+
+pub use rations::RATION_ATTRIBUTES;
 
 pub(crate) use keys::athlete_pk;
 use keys::*;

@@ -193,6 +193,14 @@ pub struct AthleteProfile {
     /// The latest history import, running or finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backfill: Option<BackfillProgress>,
+    /// The generation of this connection's sessions: every session cookie carries it and
+    /// every route compares it with this one. A new connection (a new profile) draws a new
+    /// random one, and deleting the athlete deletes it, so a disconnect ends every session
+    /// of the athlete, on every device, and a reconnect never revives an old cookie.
+    /// `None` in profiles stored before sessions had generations: no cookie matches, and
+    /// the next sign-in draws one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_generation: Option<u64>,
 }
 
 /// A backfill not advanced for this long is taken as abandoned (its message was
@@ -242,7 +250,13 @@ impl AthleteProfile {
             thresholds_version: 0,
             rescored_version: 0,
             backfill: None,
+            session_generation: None,
         }
+    }
+
+    /// Whether a session of `generation` belongs to this connection.
+    pub fn session_is_current(&self, generation: u64) -> bool {
+        self.state == ConnectionState::Connected && self.session_generation == Some(generation)
     }
 }
 

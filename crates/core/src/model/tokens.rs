@@ -29,15 +29,15 @@ impl OAuthTokens {
     }
 }
 
-/// The application's credentials and webhook secrets, in one app secret.
+/// The application's credentials and the push subscription's secrets, in one app secret.
+/// (The webhook's secret path segment is the template's `WebhookPathSecret`: API Gateway
+/// routes it literally, so it is the function's `WEBHOOK_PATH_SECRET`.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppCredentials {
     pub client_id: String,
     pub client_secret: Secret,
     /// `hub.verify_token` of the push subscription.
     pub verify_token: Secret,
-    /// Secret path segment of the webhook URL (`/webhook/{path_secret}`).
-    pub webhook_path_secret: Secret,
     /// Strava's push subscription id; events with another id are refused.
     pub subscription_id: i64,
 }

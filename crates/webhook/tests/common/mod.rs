@@ -28,10 +28,16 @@ pub struct Harness {
 }
 
 pub async fn harness(label: &str) -> Harness {
+    harness_with(label, None).await
+}
+
+/// As [`harness`], fake-strava refusing connections past `athlete_capacity` athletes.
+pub async fn harness_with(label: &str, athlete_capacity: Option<u32>) -> Harness {
     let stack = test_stack(label).await;
     let fake = fake_strava::start(FakeConfig {
         fixtures_dir: fake_strava::default_fixtures_dir(),
         client_secret: CLIENT_SECRET.into(),
+        athlete_capacity,
         ..Default::default()
     })
     .await
@@ -102,6 +108,24 @@ pub async fn call(webhook: &Arc<LocalWebhook>, req: Request) -> Reply {
 }
 
 impl Harness {
+    /// An athlete's trip through `/connect`, Strava's consent (as `athlete`) and the
+    /// callback, as a browser makes it.
+    pub async fn connect_as(&self, athlete: i64) -> Reply {
+        let connect = self.send("oauth-connect.json").await;
+        let location = connect.header("location").unwrap().to_string();
+        let nonce =
+            connect.header("set-cookie").unwrap().split(';').next().unwrap().split_once('=').unwrap().1.to_string();
+        let http =
+            stravasync_strava::tls::http_client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let consent = http.get(format!("{location}&athlete_id={athlete}")).send().await.unwrap();
+        let back = reqwest::Url::parse(consent.headers()["location"].to_str().unwrap()).unwrap();
+        let callback = axum::http::Request::get(format!("{}?{}", back.path(), back.query().unwrap_or_default()))
+            .header("cookie", format!("{}={nonce}", stravasync_webhook::oauth_state::NONCE_COOKIE))
+            .body(Body::empty())
+            .unwrap();
+        self.call(callback).await
+    }
+
     pub async fn send(&self, name: &str) -> Reply {
         self.call(fixture(name)).await
     }

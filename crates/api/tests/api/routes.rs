@@ -5,151 +5,16 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use serde_json::Value;
 use stravasync_api::{Api, ApiConfig, router};
-use stravasync_aws::dynamo::DynamoStore;
-use stravasync_aws::local::LocalStack;
-use stravasync_aws::resources::LOCAL_SESSION_KEY;
-use stravasync_aws::sqs::SqsQueue;
-use stravasync_consumer::{Consumer, Outcome};
+use stravasync_consumer::Outcome;
 use stravasync_core::Secret;
 use stravasync_core::event::Job;
-use stravasync_core::model::{ActivityState, BackfillProgress};
+use stravasync_core::model::BackfillProgress;
 use stravasync_core::ports::ActivityStore;
-use stravasync_core::signed::sign_session;
-use stravasync_rollup::{Mode, Rollup, RollupRequest};
-use stravasync_strava::{StravaClient, StravaConfig};
-use stravasync_testkit::{ATHLETE, CLIENT_SECRET, EDGE810, FENIX2, connect, consumer_config, record, test_stack};
+use stravasync_testkit::{ATHLETE, EDGE810, FENIX2, LOCAL_SESSION_KEY, record};
 use tower::ServiceExt;
 
-/// The fixtures' clock: 2025-11-21T20:00:00Z.
-const NOW: i64 = 1_763_755_200;
-const ORIGIN: &str = "https://abc123.execute-api.us-east-1.amazonaws.com";
-const OTHER_ATHLETE: i64 = 42;
-
-type LocalApi = Api<DynamoStore, SqsQueue>;
-
-struct Harness {
-    stack: LocalStack,
-    _fake: fake_strava::RunningFake,
-    consumer: Consumer<DynamoStore, stravasync_aws::secrets::SecretsVault, SqsQueue>,
-    api: Arc<LocalApi>,
-    /// Every activity of the athlete, newest first, as stored.
-    ids: Vec<i64>,
-}
-
-/// A stack holding what the pipeline made of the shared recordings: the athlete connected,
-/// a backfill of everything run by the consumer, the PMC by the rollup.
-async fn harness(label: &str) -> Harness {
-    let stack = test_stack(label).await;
-    let fake = fake_strava::start(fake_strava::FakeConfig {
-        fixtures_dir: fake_strava::default_fixtures_dir(),
-        client_secret: CLIENT_SECRET.into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    // The consumer on the fixtures' clock too (backfill progress and staleness).
-    let strava = StravaClient::new(
-        StravaConfig::new("12345", Secret::new(CLIENT_SECRET))
-            .with_urls(fake.api_url(), fake.oauth_url())
-            .with_clock(Arc::new(|| NOW)),
-    )
-    .unwrap();
-    let consumer = Consumer::new(consumer_config(&stack, &fake), strava, stack.store(), stack.vault(), stack.queue());
-    connect(&fake, &consumer.vault, &consumer.store, ATHLETE, "read,activity:read_all,profile:read_all").await;
-    let backfill = Job::start_backfill(ATHLETE, None, None, None, Some(NOW - 60));
-    assert_eq!(consumer.process(&record(&backfill, "b-1", 1)).await, Outcome::Done);
-    let rollup = Rollup::new(stack.store(), stack.queue());
-    rollup.run(&RollupRequest { mode: Mode::Dirty, athlete_id: None }, NOW).await.unwrap();
-    let store = stack.store();
-    let ids = store.activities_page(ATHLETE, None, 100).await.unwrap().iter().map(|a| a.activity_id).collect();
-    let api = Arc::new(api_for(&stack, NOW));
-    Harness { stack, _fake: fake, consumer, api, ids }
-}
-
-fn api_for(stack: &LocalStack, now: i64) -> LocalApi {
-    let config = ApiConfig {
-        table_name: stack.names.table.clone(),
-        queue_url: stack.urls.queue_url.clone(),
-        background_queue_url: Some(stack.urls.background_queue_url.clone()),
-        session_secret_id: stack.names.session_secret_id.clone(),
-        public_base_url: ORIGIN.into(),
-    };
-    Api::new(config, Secret::new(LOCAL_SESSION_KEY), stack.store(), stack.queue()).with_clock(Arc::new(move || now))
-}
-
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-}
-
-async fn call(api: &Arc<LocalApi>, req: axum::http::Request<Body>) -> Reply {
-    let resp = router(api.clone()).oneshot(req).await.unwrap();
-    let status = resp.status().as_u16();
-    let headers =
-        resp.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string())).collect();
-    let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec();
-    Reply { status, headers, body }
-}
-
-/// The request `lambda_http` hands the router for an `events/` fixture.
-fn fixture(name: &str) -> axum::http::Request<Body> {
-    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    lambda_http::request::from_str(&text).unwrap().map(|b| Body::from(b.to_vec()))
-}
-
-fn cookie_for(athlete: i64, expires_at: i64, key: &str) -> String {
-    format!("__Host-stravasync_session={}", sign_session(key.as_bytes(), athlete, expires_at))
-}
-
-fn get(path: &str, cookie: Option<&str>) -> axum::http::Request<Body> {
-    let mut req = axum::http::Request::get(path);
-    if let Some(c) = cookie {
-        req = req.header("cookie", c);
-    }
-    req.body(Body::empty()).unwrap()
-}
-
-fn change(method: &str, path: &str, cookie: &str, body: &str) -> axum::http::Request<Body> {
-    axum::http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("cookie", cookie)
-        .header("content-type", "application/json")
-        .header("origin", ORIGIN)
-        .body(Body::from(body.to_string()))
-        .unwrap()
-}
-
-fn session() -> String {
-    cookie_for(ATHLETE, NOW + 3600, LOCAL_SESSION_KEY)
-}
-
-async fn live(store: &DynamoStore, id: i64) -> stravasync_core::model::StoredActivity {
-    match store.get_activity(ATHLETE, id).await.unwrap() {
-        Some(ActivityState::Live(a)) => *a,
-        other => panic!("{id}: {other:?}"),
-    }
-}
-
-async fn drain(stack: &LocalStack) -> Vec<Job> {
-    stravasync_testkit::drain(&stack.queue()).await.iter().map(|m| Job::parse(&m.body).unwrap()).collect()
-}
+use crate::helpers::*;
 
 #[tokio::test]
 async fn every_route_answers_from_its_api_gateway_fixture() {
@@ -239,6 +104,7 @@ async fn only_a_valid_session_reads_and_only_its_own_athlete() {
         format!("/api/activities/{EDGE810}/streams"),
     ];
     let valid = session();
+    let other_generation = stravasync_testkit::session_cookie(ATHLETE, 9, NOW + 3600);
     let forged = {
         // The other athlete's id under this athlete's signature.
         let v = valid.replacen(&format!(".{ATHLETE}."), &format!(".{OTHER_ATHLETE}."), 1);
@@ -251,6 +117,7 @@ async fn only_a_valid_session_reads_and_only_its_own_athlete() {
         ("expired", Some(cookie_for(ATHLETE, NOW, LOCAL_SESSION_KEY))),
         ("another key", Some(cookie_for(ATHLETE, NOW + 3600, "not the stack's key"))),
         ("garbage", Some("__Host-stravasync_session=v1.abc".to_string())),
+        ("a cookie of another generation", Some(other_generation)),
         ("the insecure name over https", Some(valid.replace("__Host-", ""))),
     ];
     for route in &routes {
@@ -266,9 +133,15 @@ async fn only_a_valid_session_reads_and_only_its_own_athlete() {
         let page = call(&h.api, get("/", cookie.as_deref())).await.text();
         assert!(page.contains("Connect with Strava") && !page.contains("pmc-chart"), "{what}");
     }
-    // A valid session of another athlete sees none of this athlete's data.
+    // A signed cookie of an athlete who is not connected: refused everywhere.
     let other = cookie_for(OTHER_ATHLETE, NOW + 3600, LOCAL_SESSION_KEY);
-    assert_eq!(call(&h.api, get("/api/me", Some(&other))).await.status, 401, "not connected");
+    for route in &routes {
+        assert_eq!(call(&h.api, get(route, Some(&other))).await.status, 401, "{route}: not connected");
+    }
+    // A valid session of another connected athlete sees none of this athlete's data.
+    stravasync_testkit::connect(&h.fake, &h.stack.token_vault(), &h.stack.store(), OTHER_ATHLETE, "read,activity:read")
+        .await;
+    assert_eq!(call(&h.api, get("/api/me", Some(&other))).await.json()["athlete_id"], OTHER_ATHLETE);
     assert_eq!(call(&h.api, get(&format!("/api/activities/{EDGE810}"), Some(&other))).await.status, 404);
     assert_eq!(call(&h.api, get(&format!("/api/activities/{EDGE810}/streams"), Some(&other))).await.status, 404);
     let list = call(&h.api, get("/api/activities", Some(&other))).await.json();
@@ -438,7 +311,7 @@ async fn one_backfill_at_a_time_per_athlete() {
     }
     let jobs = drain(&h.stack).await;
     assert_eq!(jobs.len(), 1, "{jobs:?}");
-    // While one runs: 409, naming what is running.
+    // While one runs: 429 with Retry-After, naming what is running.
     let mut profile = store.get_profile(ATHLETE).await.unwrap().unwrap();
     profile.backfill = Some(BackfillProgress {
         requested_at: NOW - 100,
@@ -451,8 +324,9 @@ async fn one_backfill_at_a_time_per_athlete() {
     });
     store.put_profile(&profile).await.unwrap();
     let r = call(&h.api, change("POST", "/api/backfill", &session(), r#"{"count": 2}"#)).await;
-    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(r.status, 429, "{}", r.text());
     assert!(r.json()["error"].as_str().unwrap().contains("200 activities done"));
+    assert_eq!(r.header("retry-after"), Some("300"));
     let me = call(&h.api, get("/api/me", Some(&session()))).await.json();
     assert_eq!(
         (me["sync"]["backfill"]["running"].clone(), me["sync"]["backfill"]["done"].clone()),
@@ -505,23 +379,27 @@ async fn the_pages_and_assets_load_nothing_from_elsewhere() {
 #[tokio::test]
 async fn the_router_serves_every_route_the_template_sends_it() {
     use stravasync_testkit::memory::{MemoryQueue, MemoryStore};
-    let config = ApiConfig {
-        table_name: "t".into(),
-        queue_url: "q".into(),
-        background_queue_url: None,
-        session_secret_id: "s".into(),
-        public_base_url: ORIGIN.into(),
-    };
+    let env = [
+        ("TABLE_NAME", "t"),
+        ("QUEUE_URL", "q"),
+        ("SESSION_SECRET_ID", "s"),
+        ("PUBLIC_BASE_URL", ORIGIN),
+        ("SUPPORT_EMAIL", "s@example.test"),
+    ];
+    let config = ApiConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
     let api = Arc::new(Api::new(config, Secret::new("k"), MemoryStore::default(), MemoryQueue::default()));
     for (method, path) in stravasync_aws::resources::API_ROUTES {
-        let concrete = path.replace("{file}", "app.js").replace("{proxy+}", "me");
+        let concrete = path
+            .replace("/brand/{file}", "/brand/powered-by-strava.svg")
+            .replace("{file}", "app.js")
+            .replace("{proxy+}", "me");
         let method = if *method == "ANY" { "GET" } else { method };
         let req = axum::http::Request::builder().method(method).uri(&concrete).body(Body::empty()).unwrap();
         let resp = router(api.clone()).oneshot(req).await.unwrap();
         let status = resp.status().as_u16();
         let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
         assert!(
-            !String::from_utf8_lossy(&body).contains("\"not found\""),
+            !String::from_utf8_lossy(&body).contains("\"not found\"") || concrete.contains("/brand/"),
             "{method} {concrete} ({path}) falls through to 404: {status}"
         );
     }

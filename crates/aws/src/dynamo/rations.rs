@@ -1,0 +1,105 @@
+//! The [`RationStore`] port: rations kept as attributes of the athlete's profile item
+//! (`export_at`, `backfill_day`, `backfill_used`), written with conditions that never
+//! create the item, so a deleted athlete's rations are gone with the profile and are not
+//! recreated by a request that raced the deletion.
+
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use stravasync_core::LocalDate;
+use stravasync_core::model::AthleteId;
+use stravasync_core::ports::{Ration, RationStore, StoreError};
+use stravasync_core::ration::{BackfillAllowance, BackfillGrant, backfill_grant, export_wait};
+
+use super::keys::*;
+use super::*;
+
+/// Lost conditional writes in a row before a backfill ration gives up (transient).
+const RATION_ATTEMPTS: usize = 8;
+
+/// The ration attributes the read API may write (the template's `dynamodb:Attributes`).
+pub const RATION_ATTRIBUTES: &[&str] = &["export_at", "backfill_day", "backfill_used"];
+
+impl RationStore for DynamoStore {
+    async fn take_export(&self, athlete: AthleteId, now: i64, every_s: i64) -> Result<Ration, StoreError> {
+        let written = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(athlete_pk(athlete), "PROFILE".into())))
+            .update_expression("SET export_at = :now")
+            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(export_at) OR export_at <= :cutoff)")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":cutoff", n(now - every_s))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(Ration::Granted { activities: 1 }),
+            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
+                let old = match se.err() {
+                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => {
+                        c.item.clone()
+                    }
+                    _ => None,
+                };
+                let last = old.as_ref().and_then(|item| get_n::<i64>(item, "export_at").ok());
+                match (old.filter(|item| !item.is_empty()), export_wait(last, now, every_s)) {
+                    (None, _) => Ok(Ration::NotConnected),
+                    (Some(_), Some(wait)) => Ok(Ration::Wait { retry_after_s: wait, remaining: 0 }),
+                    // Taken by a concurrent request whose time is later than ours: wait a window.
+                    (Some(_), None) => Ok(Ration::Wait { retry_after_s: every_s, remaining: 0 }),
+                }
+            }
+            Err(e) => Err(sdk_err(e)),
+        }
+    }
+
+    async fn take_backfill(
+        &self,
+        athlete: AthleteId,
+        wanted: Option<u32>,
+        limit: u32,
+        now: i64,
+    ) -> Result<Ration, StoreError> {
+        let key = Self::key(athlete_pk(athlete), "PROFILE".into());
+        for _ in 0..RATION_ATTEMPTS {
+            let Some(item) = self.get_item(&athlete_pk(athlete), "PROFILE").await? else {
+                return Ok(Ration::NotConnected);
+            };
+            let day = item.get("backfill_day").and_then(|v| v.as_s().ok()).and_then(|d| d.parse::<LocalDate>().ok());
+            let used = item.get("backfill_used").map_or(Ok(0), |_| get_n::<u32>(&item, "backfill_used"))?;
+            let stored = BackfillAllowance { day, used };
+            let (activities, after) = match backfill_grant(stored, wanted, limit, now) {
+                BackfillGrant::Spent { retry_after_s, remaining } => {
+                    return Ok(Ration::Wait { retry_after_s, remaining });
+                }
+                BackfillGrant::Granted { activities, after } => (activities, after),
+            };
+            // Conditional on the allowance as read: two requests never both spend it.
+            let mut update = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key.clone()))
+                .update_expression("SET backfill_day = :day, backfill_used = :used")
+                .expression_attribute_values(":day", s(after.day.map(|d| d.to_string()).unwrap_or_default()))
+                .expression_attribute_values(":used", n(after.used));
+            update = match stored.day {
+                Some(d) => update
+                    .condition_expression(
+                        "attribute_exists(pk) AND backfill_day = :read_day AND backfill_used = :read_used",
+                    )
+                    .expression_attribute_values(":read_day", s(d.to_string()))
+                    .expression_attribute_values(":read_used", n(used)),
+                None => update.condition_expression("attribute_exists(pk) AND attribute_not_exists(backfill_day)"),
+            };
+            match update.send().await {
+                Ok(_) => return Ok(Ration::Granted { activities }),
+                Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => continue,
+                Err(e) => return Err(sdk_err(e)),
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "backfill allowance of athlete {athlete} changed by other requests {RATION_ATTEMPTS} times in a row"
+        )))
+    }
+}
