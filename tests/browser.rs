@@ -2,8 +2,11 @@
 //! `chromium-driver`, which `make test` installs) drives the local stack of the demo
 //! (moto, fake-strava, the webhook and read API on one site, the consumer and rollup kept
 //! running). It connects through the OAuth redirect, lands on the dashboard, reads the
-//! chart and the list against the table, opens an activity, changes FTP and sees the
-//! scores change. It leaves a screenshot and its measurements under `target/browser/`.
+//! chart and the list against the table, follows "View on Strava", opens an activity,
+//! changes FTP and sees the scores change, downloads its data and reads the ZIP against
+//! the API, reads the privacy page, and finally disconnects: the confirmation, the page
+//! after it, nothing stored, the old cookie refused. It leaves screenshots and its
+//! measurements under `target/browser/`.
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -14,7 +17,7 @@ use serde_json::{Value, json};
 use stravasync_cli::demo::{DemoOptions, DemoReport, run};
 use stravasync_core::LocalDate;
 use stravasync_core::model::{ActivityState, StoredActivity};
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::{ActivityStore, TokenVault};
 
 /// Waits on the page are for conditions, bounded only so that a broken page fails the
 /// test instead of hanging it.
@@ -29,7 +32,7 @@ impl Drop for Driver {
     }
 }
 
-async fn browser(profile_dir: &std::path::Path) -> (Driver, Client) {
+async fn browser(profile_dir: &std::path::Path, downloads: &std::path::Path) -> (Driver, Client) {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let driver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
     let child = Command::new(&driver)
@@ -60,6 +63,11 @@ async fn browser(profile_dir: &std::path::Path) -> (Driver, Client) {
                 "--disable-dev-shm-usage", "--window-size=1280,1900", "--hide-scrollbars",
                 format!("--user-data-dir={}", profile_dir.display()),
             ],
+            "prefs": {
+                "download.default_directory": downloads.display().to_string(),
+                "download.prompt_for_download": false,
+                "download.directory_upgrade": true,
+            },
         }),
     );
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -106,8 +114,23 @@ fn score_text(a: &StoredActivity) -> String {
     a.metrics.as_ref().and_then(|m| m.score.value).map_or("–".into(), |v| format!("{v:.1}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_athlete_connects_sees_the_dashboard_and_the_rescore_of_a_new_ftp() {
+/// One athlete's whole visit. The steps make one large future: it runs on a thread with
+/// a stack to match (debug builds lay its states out in full).
+#[test]
+fn an_athlete_connects_sees_the_dashboard_and_the_rescore_of_a_new_ftp() {
+    let visit = std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(|| {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            runtime.block_on(visit());
+        })
+        .unwrap();
+    if let Err(panic) = visit.join() {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn visit() {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
     assert!(endpoint.starts_with("http://127.0.0.1"), "run through `make test` (needs the local moto server)");
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
@@ -126,7 +149,9 @@ async fn an_athlete_connects_sees_the_dashboard_and_the_rescore_of_a_new_ftp() {
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser");
     std::fs::create_dir_all(&out).unwrap();
     let profile = std::env::temp_dir().join(format!("stravasync-chromium-{}", std::process::id()));
-    let (_driver, c) = browser(&profile).await;
+    let downloads = std::env::temp_dir().join(format!("stravasync-downloads-{}", std::process::id()));
+    std::fs::create_dir_all(&downloads).unwrap();
+    let (_driver, c) = browser(&profile, &downloads).await;
     let base = &report.base_url;
 
     // A browser without a session: the connect page. Its link goes through Strava's
@@ -191,6 +216,30 @@ async fn an_athlete_connects_sees_the_dashboard_and_the_rescore_of_a_new_ftp() {
         .clone();
     let row = listed.iter().find(|r| r[0] == json!(powered.activity_id)).unwrap();
     assert_eq!(row[3], json!("TSS (power)"));
+    // Every row links to the activity on Strava, in words that read as a link.
+    let links = script(
+        &c,
+        "return [...document.querySelectorAll('#activities tbody tr')].map(r => {
+           const a = r.querySelector('a.view-on-strava'); const s = getComputedStyle(a);
+           return [Number(r.dataset.id), a.textContent, a.href, s.textDecorationLine, s.fontWeight, a.offsetParent !== null];
+         });",
+    )
+    .await;
+    for (link, a) in links.as_array().unwrap().iter().zip(&expected) {
+        let url = format!("https://www.strava.com/activities/{}", a.activity_id);
+        assert_eq!(
+            link.as_array().unwrap()[0..3],
+            [json!(a.activity_id), json!("View on Strava"), json!(url)],
+            "{link}"
+        );
+        assert_eq!(link[3], json!("underline"), "{link}");
+        assert!(link[4].as_str().unwrap().parse::<u32>().unwrap() >= 600, "bold: {link}");
+        assert_eq!(link[5], json!(true), "visible: {link}");
+    }
+    // "Powered by Strava", the privacy notice and the support contact at the foot of the page.
+    let footer = wait_for(&c, "footer.site").await.text().await.unwrap();
+    assert!(footer.contains("Powered by Strava") && footer.contains("Privacy"), "{footer}");
+    assert!(footer.contains(stravasync_aws::local::LOCAL_SUPPORT_EMAIL), "{footer}");
 
     // One activity: its charts, zones and peaks.
     c.find(Locator::Css(&format!("#activities tr[data-id='{}'] a", powered.activity_id)))
@@ -205,6 +254,14 @@ async fn an_athlete_connects_sees_the_dashboard_and_the_rescore_of_a_new_ftp() {
     assert!(!c.find(Locator::Id("dashboard")).await.unwrap().is_displayed().await.unwrap(), "one view at a time");
     let title = c.find(Locator::Css("#activity-title")).await.unwrap().text().await.unwrap();
     assert!(title.contains(powered.summary.name.as_deref().unwrap()), "{title}");
+    let on_strava = c.find(Locator::Id("activity-strava")).await.unwrap();
+    assert!(on_strava.is_displayed().await.unwrap());
+    assert_eq!(on_strava.text().await.unwrap(), "View on Strava");
+    assert_eq!(
+        on_strava.attr("href").await.unwrap(),
+        Some(format!("https://www.strava.com/activities/{}", powered.activity_id))
+    );
+    assert!(c.find(Locator::Css("footer.site")).await.unwrap().text().await.unwrap().contains("Powered by Strava"));
     let legend =
         script(&c, "return [...document.querySelectorAll('#streams-chart .u-label')].map(l => l.textContent)").await;
     assert!(legend.as_array().unwrap().contains(&json!("Power (W)")), "{legend}");
@@ -262,24 +319,129 @@ async fn an_athlete_connects_sees_the_dashboard_and_the_rescore_of_a_new_ftp() {
     std::fs::write(out.join("metrics.json"), serde_json::to_string_pretty(&metrics).unwrap()).unwrap();
     println!("browser metrics: {metrics}");
 
-    // Signing out shows the connect page; so does a session whose athlete is no longer
-    // connected (the page's first API call is refused, and it clears the cookie).
+    // Signing out ends this browser's session only: the connect page; signing in again
+    // lands on the dashboard.
     c.find(Locator::Id("logout")).await.unwrap().click().await.unwrap();
-    wait_for(&c, "#connect").await;
-    let key = stravasync_aws::resources::LOCAL_SESSION_KEY.as_bytes();
-    let stranger = stravasync_core::signed::sign_session(
-        key,
-        stravasync_core::signed::Session { athlete: 42, generation: 1 },
-        now + 3600,
+    let connect = wait_for(&c, "#connect").await;
+    let privacy_link = c.find(Locator::Css("footer.site a[href='/privacy']")).await.unwrap();
+    assert!(privacy_link.is_displayed().await.unwrap(), "the connect page links the privacy notice");
+    let style = script(&c, "return getComputedStyle(document.querySelector('#connect')).backgroundColor").await;
+    assert_eq!(style, json!("rgb(252, 76, 2)"), "Connect with Strava in Strava's orange (#FC4C02)");
+    connect.click().await.unwrap();
+    wait_for(&c, "body[data-pmc-ready='1']").await;
+
+    // The privacy page, from the footer: what is stored, for how long, the support contact.
+    c.find(Locator::Css("footer.site a[href='/privacy']")).await.unwrap().click().await.unwrap();
+    let heading = wait_for(&c, "main h1").await.text().await.unwrap();
+    assert_eq!(heading, "Privacy");
+    let notice = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    for phrase in
+        ["What we keep", "How long", "deleted when you disconnect", "never shown to other users", "never used to train"]
+    {
+        assert!(notice.contains(phrase), "{phrase} in {notice}");
+    }
+    assert!(notice.contains(stravasync_aws::local::LOCAL_SUPPORT_EMAIL));
+    std::fs::write(out.join("privacy.png"), c.screenshot().await.unwrap()).unwrap();
+    c.back().await.unwrap();
+    wait_for(&c, "body[data-pmc-ready='1']").await;
+
+    // "Download my data": the browser saves one ZIP, whose rows are the API's.
+    c.find(Locator::Id("export-link")).await.unwrap().click().await.unwrap();
+    let archive = saved_zip(&downloads).await;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(std::fs::read(&archive).unwrap())).unwrap();
+    let rows = stravasync_core::export::parse_csv(&zip_text(&mut zip, "activities.csv"));
+    let stored = newest(&report, 100).await;
+    let exported: Vec<(i64, String)> = rows[1..].iter().map(|r| (r[0].parse().unwrap(), r[1].clone())).collect();
+    let expected: Vec<(i64, String)> = stored.iter().map(|a| (a.activity_id, a.local_date.to_string())).collect();
+    assert_eq!(exported, expected, "a row per stored activity, newest first");
+    let shown =
+        script(&c, "return [...document.querySelectorAll('#activities tbody tr')].map(r => Number(r.dataset.id))")
+            .await;
+    let shown: Vec<i64> = serde_json::from_value(shown).unwrap();
+    assert_eq!(
+        shown,
+        exported.iter().take(shown.len()).map(|(id, _)| *id).collect::<Vec<_>>(),
+        "the ZIP matches the list"
     );
+    let pmc = stravasync_core::export::parse_csv(&zip_text(&mut zip, "pmc.csv"));
+    let all_days = report
+        .stack
+        .store()
+        .pmc_rows(report.athlete, LocalDate::from_days_since_epoch(0), today.add_days(1))
+        .await
+        .unwrap();
+    assert_eq!(pmc.len() - 1, all_days.len(), "every stored day");
+    let with_streams = stored.iter().filter(|a| a.stream_chunks > 0).count();
+    assert_eq!(zip.file_names().filter(|n| n.as_ref().is_ok_and(|n| n.starts_with("streams/"))).count(), with_streams);
+    // A second download within minutes is refused, and the page says when to come back.
+    c.find(Locator::Id("export-link")).await.unwrap().click().await.unwrap();
+    wait_until(&c, "return document.querySelector('#export-status').textContent.includes('try again in')").await;
+
+    // Disconnect: a confirmation names what goes; cancel keeps everything.
+    let cookie =
+        c.get_named_cookie(stravasync_core::signed::SESSION_COOKIE_INSECURE).await.unwrap().value().to_string();
+    c.find(Locator::Id("disconnect")).await.unwrap().click().await.unwrap();
+    let dialog = wait_for(&c, "#disconnect-dialog[open]").await;
+    let names = dialog.text().await.unwrap();
+    for what in [
+        format!("your {} activities", stored.len()),
+        "training-load chart".into(),
+        "profile and thresholds".into(),
+        "Strava authorization".into(),
+    ] {
+        assert!(names.contains(&what), "{what} in {names}");
+    }
+    std::fs::write(out.join("disconnect.png"), c.screenshot().await.unwrap()).unwrap();
+    c.find(Locator::Id("disconnect-cancel")).await.unwrap().click().await.unwrap();
+    wait_until(&c, "return !document.querySelector('#disconnect-dialog').open").await;
+    assert!(report.stack.store().athlete_has_items(report.athlete).await.unwrap(), "cancel deletes nothing");
+    // Confirmed: revoked at Strava, everything deleted, the page after it.
+    c.find(Locator::Id("disconnect")).await.unwrap().click().await.unwrap();
+    wait_for(&c, "#disconnect-dialog[open]").await;
+    c.find(Locator::Id("disconnect-confirm")).await.unwrap().click().await.unwrap();
+    let done = wait_for(&c, "#disconnected-title").await.text().await.unwrap();
+    assert_eq!(done, "Disconnected, and your data deleted");
+    assert_eq!(c.current_url().await.unwrap().path(), "/disconnected");
+    assert!(c.find(Locator::Css("footer.site a[href='/privacy']")).await.is_ok());
+    assert!(!report.stack.store().athlete_has_items(report.athlete).await.unwrap(), "nothing of the athlete stored");
+    assert!(report.stack.token_vault().get_tokens_fresh(report.athlete).await.unwrap().is_none(), "tokens gone");
+    assert!(!report.fake.state.connected_athletes().contains(&report.athlete), "revoked at Strava");
+    // The old cookie, put back by hand, is refused: the connect page, and 401 from the API.
     let name = stravasync_core::signed::SESSION_COOKIE_INSECURE;
-    script(&c, &format!("document.cookie = '{name}={stranger}; path=/'")).await;
+    script(&c, &format!("document.cookie = '{name}={cookie}; path=/'")).await;
     c.goto(&format!("{base}/")).await.unwrap();
     wait_for(&c, "#connect").await;
-    assert_eq!(c.current_url().await.unwrap().path(), "/");
-    assert!(c.get_all_cookies().await.unwrap().is_empty(), "the refused session was cleared");
+    let http = stravasync_strava::tls::http_client_builder().build().unwrap();
+    let me = http.get(format!("{base}/api/me")).header("cookie", format!("{name}={cookie}")).send().await.unwrap();
+    assert_eq!(me.status().as_u16(), 401);
 
     c.close().await.unwrap();
     syncing.abort();
     let _ = std::fs::remove_dir_all(&profile);
+    let _ = std::fs::remove_dir_all(&downloads);
+}
+
+/// The ZIP the browser saved in `dir`, once complete.
+async fn saved_zip(dir: &std::path::Path) -> std::path::PathBuf {
+    let start = std::time::Instant::now();
+    loop {
+        let files: Vec<std::path::PathBuf> =
+            std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).collect();
+        let partial = files.iter().any(|f| f.extension().is_some_and(|e| e == "crdownload"));
+        if let Some(zip) = files.iter().find(|f| f.extension().is_some_and(|e| e == "zip"))
+            && !partial
+        {
+            assert!(zip.file_name().unwrap().to_string_lossy().starts_with("training-data-"), "{zip:?}");
+            return zip.clone();
+        }
+        assert!(start.elapsed() < PATIENCE, "no download in {dir:?}: {files:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn zip_text(zip: &mut zip::ZipArchive<std::io::Cursor<Vec<u8>>>, name: &str) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    zip.by_name(name).unwrap_or_else(|e| panic!("{name}: {e}")).read_to_string(&mut text).unwrap();
+    text
 }

@@ -40,6 +40,11 @@ async fn demo_scenario(kms_tokens: bool) {
     .expect("demo scenario");
     assert!(report.session_cookie.starts_with("stravasync_session="), "{}", report.session_cookie);
     assert_eq!(report.deleted_activities, 1);
+    // A new application connects its developer only: a second athlete is refused at the
+    // token exchange, and the callback tells them, and the operator, what it means.
+    let (status, title, message) = &report.capacity_refusal;
+    assert_eq!((*status, title.as_str()), (403, "Not connected: this app is full"));
+    assert!(message.contains("Strava's review") && message.contains("Nothing about you was stored"), "{message}");
 
     // What should be there: the 30 most recent activities of the season (the connect
     // backfill), plus the 2 pushed today, minus the deleted one.

@@ -14,7 +14,6 @@ fn main() {
     for stem in KNOWN {
         for (ext, content_type) in [("svg", "image/svg+xml"), ("png", "image/png")] {
             let file = dir.join(format!("{stem}.{ext}"));
-            println!("cargo:rerun-if-changed={}", file.display());
             if file.is_file() {
                 let path = std::fs::canonicalize(&file).expect("a readable brand file");
                 entries.push_str(&format!(

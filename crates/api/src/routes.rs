@@ -354,10 +354,7 @@ pub(crate) async fn export_link<S: ActivityStore + RationStore, Q: EventQueue>(
     match api.store.take_export(athlete, api.now(), EXPORT_EVERY_S).await {
         Ok(Ration::Granted { .. }) => {}
         Ok(Ration::Wait { retry_after_s, .. }) => {
-            return Err(ApiError::too_many(
-                format!("one export every {} minutes; the next one in {retry_after_s} s", EXPORT_EVERY_S / 60),
-                retry_after_s,
-            ));
+            return Err(ApiError::too_many(format!("one export every {} minutes", EXPORT_EVERY_S / 60), retry_after_s));
         }
         Ok(Ration::NotConnected) => {
             return Err(ApiError::new(StatusCode::UNAUTHORIZED, "not connected: connect again at /connect"));

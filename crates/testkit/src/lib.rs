@@ -292,3 +292,77 @@ pub async fn drain(queue: &stravasync_aws::sqs::SqsQueue) -> Vec<stravasync_aws:
         all.extend(batch);
     }
 }
+
+/// What [`store_history`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct History {
+    pub activities: usize,
+    pub pmc_days: usize,
+    /// Bytes of stream chunks stored.
+    pub chunk_bytes: usize,
+}
+
+/// Fills `store` with `activities` scored activities of `athlete` spread evenly over the
+/// `days` before `end` (the shared recordings in turn, each with its real streams and
+/// metrics), and a PMC row for each of those days: an athlete's long history, for
+/// measurements that must not grow with it.
+pub async fn store_history(
+    store: &impl ActivityStore,
+    athlete: i64,
+    activities: usize,
+    days: i32,
+    end: stravasync_core::LocalDate,
+) -> History {
+    use stravasync_core::codec::{encode_chunks, stream_set_id};
+    use stravasync_core::model::{ActivitySummary, PmcRow, StoredActivity};
+    let dir = fixtures_dir();
+    let thresholds = Thresholds {
+        ftp: Some(250.0),
+        lthr: Some(165.0),
+        hr_max: Some(190.0),
+        hr_rest: Some(50.0),
+        threshold_speed: Some(3.9),
+        ..Default::default()
+    };
+    let mut recordings = Vec::new();
+    for name in ["ride_power_edge810", "virtualride_zwift", "run_fenix2", "ride_elevate_sample"] {
+        let read = |kind: &str| std::fs::read(dir.join(format!("{name}.{kind}.json")));
+        let (Ok(activity), Ok(streams)) = (read("activity"), read("streams")) else { continue };
+        let summary: ActivitySummary = serde_json::from_slice(&activity).expect("a fixture activity");
+        let streams = stravasync_core::streams::parse_streams_json(&streams).expect("fixture streams");
+        let sport = summary.sport().expect("a fixture sport");
+        let metrics = stravasync_core::metrics::compute(&sport, &streams, &thresholds).expect("fixture metrics");
+        let chunks = encode_chunks(&streams).expect("fixture chunks");
+        recordings.push((summary, metrics, chunks));
+    }
+    assert!(!recordings.is_empty(), "the shared recordings");
+    let first = end.add_days(-days);
+    let mut chunk_bytes = 0;
+    for i in 0..activities {
+        let (summary, metrics, chunks) = &recordings[i % recordings.len()];
+        let id = 90_000_000_000 + i as i64;
+        let date = first.add_days((i64::from(days) * i as i64 / activities.max(1) as i64) as i32);
+        let set_id = stream_set_id(chunks).expect("a set id");
+        store.put_stream_chunks(athlete, id, &set_id, chunks).await.expect("chunks stored");
+        chunk_bytes += chunks.iter().map(Vec::len).sum::<usize>();
+        let mut summary = summary.clone();
+        summary.id = id;
+        summary.start_date = format!("{date}T07:00:00Z");
+        summary.start_date_local = format!("{date}T08:00:00Z");
+        let activity = StoredActivity {
+            activity_id: id,
+            local_date: date,
+            summary,
+            metrics: Some(metrics.clone()),
+            stream_chunks: chunks.len() as u32,
+            streams_id: Some(set_id),
+            ..scored_activity(athlete, id, date, 0.0)
+        };
+        store.put_activity(&activity).await.expect("activity stored");
+    }
+    let rows: Vec<PmcRow> = (0..=days)
+        .map(|d| PmcRow { date: first.add_days(d), load: 50.0, ctl: 40.0 + f64::from(d % 30), atl: 45.0, tsb: -5.0 })
+        .collect();
+    store.put_pmc_rows(athlete, &rows).await.expect("pmc stored");
+    History { activities, pmc_days: rows.len(), chunk_bytes }
+}

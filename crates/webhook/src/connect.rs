@@ -230,10 +230,13 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
         profile.lastname = info.lastname.clone();
         profile.scopes = scopes;
         profile.state = ConnectionState::Connected;
-        if let Some(ftp) = info.ftp.filter(|f| *f > 0.0) {
+        // Strava's FTP and zones seed the thresholds until the athlete sets their own on
+        // the dashboard; signing in again never overwrites those.
+        let own_thresholds = profile.thresholds_version > 0;
+        if let Some(ftp) = info.ftp.filter(|f| *f > 0.0 && !own_thresholds) {
             profile.thresholds.ftp = Some(ftp);
         }
-        if let Some(z) = zones {
+        if let Some(z) = zones.filter(|_| !own_thresholds) {
             if let Some(b) = z.power.as_ref().and_then(|p| p.lower_bounds()) {
                 profile.thresholds.power_zones = Some(b);
             }

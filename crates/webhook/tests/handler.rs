@@ -300,3 +300,23 @@ async fn a_connection_past_the_athlete_capacity_is_refused_plainly() {
     // A reconnect of the connected athlete is still fine.
     assert_eq!(h.connect_as(ATHLETE).await.status, 303);
 }
+
+/// Signing in again (a new device, an expired session) keeps the thresholds the athlete
+/// set on the dashboard: Strava's FTP seeds a new profile only.
+#[tokio::test]
+async fn signing_in_again_keeps_the_athlete_s_own_thresholds() {
+    let h = harness("own-thresholds").await;
+    assert_eq!(h.connect_as(ATHLETE).await.status, 303);
+    let store = h.stack.store();
+    let seeded = store.get_profile(ATHLETE).await.unwrap().unwrap().thresholds.ftp;
+    store
+        .update_profile(ATHLETE, |p| {
+            (p.thresholds.ftp, p.thresholds_version) = (Some(333.0), 1);
+            true
+        })
+        .await
+        .unwrap();
+    assert_eq!(h.connect_as(ATHLETE).await.status, 303);
+    let profile = store.get_profile(ATHLETE).await.unwrap().unwrap();
+    assert_eq!(profile.thresholds.ftp, Some(333.0), "not Strava's {seeded:?}");
+}

@@ -1,0 +1,142 @@
+//! Memory the routes take, counted by a global allocator (so in a test binary of its own):
+//! charting the widest series the consumer stores takes megabytes, not the gigabytes of a
+//! 1 Hz grid of the span it claims; an export takes the same memory for ten times the
+//! history (BENCHMARKS.md, "Export", measures 5,000 activities over 10 years).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::body::Body;
+use futures_util::StreamExt;
+use stravasync_api::{Api, ApiConfig, router};
+use stravasync_core::LocalDate;
+use stravasync_core::codec::{encode_chunks, stream_set_id};
+use stravasync_core::model::AthleteProfile;
+use stravasync_core::ports::ActivityStore;
+use stravasync_core::streams::{MAX_SAMPLES, NumericKey, StreamSet};
+use stravasync_testkit::memory::{MemoryQueue, MemoryStore};
+use stravasync_testkit::{LOCAL_SESSION_GENERATION, LOCAL_SESSION_KEY, session_cookie, store_history};
+use tower::ServiceExt;
+
+struct Counting;
+
+static NOW_BYTES: AtomicUsize = AtomicUsize::new(0);
+static PEAK_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = NOW_BYTES.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK_BYTES.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        NOW_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Bytes allocated at the peak of `f` beyond what was allocated before it.
+async fn peak_of<T>(f: impl std::future::Future<Output = T>) -> (T, usize) {
+    let before = NOW_BYTES.load(Ordering::Relaxed);
+    PEAK_BYTES.store(before, Ordering::Relaxed);
+    let out = f.await;
+    (out, PEAK_BYTES.load(Ordering::Relaxed).saturating_sub(before))
+}
+
+const MB: usize = 1 << 20;
+const ATHLETE: i64 = 4242;
+const NOW: i64 = 1_763_755_200;
+
+fn api_of(store: MemoryStore) -> Arc<Api<MemoryStore, MemoryQueue>> {
+    let env = [
+        ("TABLE_NAME", "t"),
+        ("QUEUE_URL", "q"),
+        ("SESSION_SECRET_ID", "s"),
+        ("PUBLIC_BASE_URL", "https://memory.example"),
+        ("SUPPORT_EMAIL", "support@memory.example"),
+    ];
+    let config = ApiConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
+    Arc::new(
+        Api::new(config, stravasync_core::Secret::new(LOCAL_SESSION_KEY), store, MemoryQueue::default())
+            .with_clock(Arc::new(|| NOW)),
+    )
+}
+
+async fn connected_store() -> MemoryStore {
+    let store = MemoryStore::default();
+    let mut profile = AthleteProfile::new(ATHLETE);
+    profile.session_generation = Some(LOCAL_SESSION_GENERATION);
+    store.put_profile(&profile).await.unwrap();
+    store
+}
+
+/// Bytes of the whole answer to `GET path`, read as it comes and dropped.
+async fn fetch(api: &Arc<Api<MemoryStore, MemoryQueue>>, path: &str) -> (u16, usize) {
+    let cookie = session_cookie(ATHLETE, LOCAL_SESSION_GENERATION, NOW + 3600);
+    let req = axum::http::Request::get(path).header("cookie", cookie).body(Body::empty()).unwrap();
+    let resp = router(api.clone()).oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let mut body = resp.into_body().into_data_stream();
+    let mut bytes = 0;
+    while let Some(piece) = body.next().await {
+        bytes += piece.unwrap().len();
+    }
+    (status, bytes)
+}
+
+#[tokio::test]
+async fn routes_take_memory_bounded_by_one_activity_not_by_history_or_span() {
+    // Charting the widest series the consumer keeps: 345,600 samples, 90 s apart (a 1 Hz
+    // grid of it: 31 million seconds per channel, gigabytes).
+    let store = connected_store().await;
+    let time: Vec<f64> = (0..MAX_SAMPLES).map(|i| i as f64 * 90.0).collect();
+    let watts: Vec<f64> = (0..MAX_SAMPLES).map(|i| 150.0 + (i % 100) as f64).collect();
+    let set = StreamSet::default().with(NumericKey::Time, time).with(NumericKey::Watts, watts);
+    let chunks = encode_chunks(&set).unwrap();
+    drop(set);
+    let set_id = stream_set_id(&chunks).unwrap();
+    store.put_stream_chunks(ATHLETE, 1, &set_id, &chunks).await.unwrap();
+    let mut a = stravasync_testkit::scored_activity(ATHLETE, 1, LocalDate::from_unix_seconds(NOW), 0.0);
+    (a.metrics, a.stream_chunks, a.streams_id) = (None, chunks.len() as u32, Some(set_id));
+    store.put_activity(&a).await.unwrap();
+    let api = api_of(store);
+    let ((status, bytes), peak) = peak_of(fetch(&api, "/api/activities/1/streams?resolution=5000")).await;
+    assert_eq!(status, 200);
+    assert!(bytes > 10_000);
+    println!("streams route, widest series: peak {:.1} MB", peak as f64 / MB as f64);
+    assert!(peak < 64 * MB, "charting took {peak} bytes");
+
+    // Exports of 2 and of 10 years of history: the same memory.
+    let mut peaks = Vec::new();
+    for (activities, days) in [(50, 730), (500, 3_650)] {
+        let store = connected_store().await;
+        let history = store_history(&store, ATHLETE, activities, days, LocalDate::from_unix_seconds(NOW)).await;
+        let api = api_of(store);
+        let link = {
+            let cookie = session_cookie(ATHLETE, LOCAL_SESSION_GENERATION, NOW + 3600);
+            let req = axum::http::Request::get("/api/export").header("cookie", cookie).body(Body::empty()).unwrap();
+            let resp = router(api.clone()).oneshot(req).await.unwrap();
+            assert_eq!(resp.status(), 303);
+            resp.headers()["location"].to_str().unwrap().trim_start_matches("https://memory.example").to_string()
+        };
+        let ((status, bytes), peak) = peak_of(fetch(&api, &link)).await;
+        assert_eq!(status, 200);
+        println!(
+            "export of {activities} activities and {} days: {bytes} bytes, peak {:.1} MB (stored chunks {:.1} MB)",
+            history.pmc_days,
+            peak as f64 / MB as f64,
+            history.chunk_bytes as f64 / MB as f64
+        );
+        assert!(bytes as f64 > 0.5 * history.chunk_bytes as f64, "the streams are in it");
+        peaks.push(peak);
+    }
+    assert!(peaks[1] < 64 * MB, "an export of 10 years took {} bytes", peaks[1]);
+    assert!(peaks[1] < peaks[0] + 8 * MB, "ten times the history, the same memory: {peaks:?}");
+}
