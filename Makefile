@@ -36,7 +36,7 @@ lint: venv
 # Release arm64 Lambda binaries with cargo-lambda (zig from .venv), and their sizes.
 build: venv
 	rustup target add aarch64-unknown-linux-gnu
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(CARGO) lambda build --release --arm64 --bin webhook --bin consumer --bin rollup --bin api
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(CARGO) lambda build --release --arm64 --bin webhook --bin consumer --bin rollup --bin api --bin export
 	@$(VENV)/bin/python infra/zip_sizes.py target/lambda
 
 # The same checks without the moto-backed tests.
