@@ -70,6 +70,13 @@ async fn every_route_answers_from_its_api_gateway_fixture() {
     assert!((mean - average).abs() < 0.1 * average, "downsampled mean {mean} near Strava's average {average}");
     assert!(streams["heartrate"].is_array());
 
+    let privacy = call(&h.api, fixture("api-privacy.json")).await;
+    assert_eq!(privacy.status, 200);
+    assert!(privacy.text().contains("What we keep") && privacy.text().contains("support@example.test"));
+    let export = call(&h.api, fixture("api-export.json")).await;
+    assert_eq!(export.status, 303, "{}", export.text());
+    assert!(export.header("location").unwrap().starts_with(&format!("{ORIGIN}/export?token=x1.")));
+
     let dashboard = call(&h.api, fixture("api-dashboard.json")).await;
     assert_eq!(dashboard.status, 200);
     assert!(dashboard.text().contains("id=\"pmc-chart\""), "the dashboard, not the connect page");
@@ -241,6 +248,21 @@ async fn bad_input_gets_a_4xx_naming_the_field_and_enqueues_nothing() {
         .body(Body::from("ftp=300"))
         .unwrap();
     assert_eq!(call(&h.api, form).await.status, 415);
+    // The same guards on the disconnect: a form post or another site's page cannot end an account.
+    let form = axum::http::Request::post("/api/me/disconnect")
+        .header("cookie", &s)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(""))
+        .unwrap();
+    assert_eq!(call(&h.api, form).await.status, 415);
+    let cross = axum::http::Request::post("/api/me/disconnect")
+        .header("cookie", &s)
+        .header("content-type", "application/json")
+        .header("origin", "https://evil.example")
+        .body(Body::from("{}"))
+        .unwrap();
+    assert_eq!(call(&h.api, cross).await.status, 403);
+    assert!(h.stack.store().get_profile(ATHLETE).await.unwrap().is_some(), "nothing deleted");
     let cross = axum::http::Request::put("/api/me/thresholds")
         .header("cookie", &s)
         .header("content-type", "application/json")
