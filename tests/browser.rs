@@ -133,7 +133,7 @@ fn an_athlete_connects_sees_the_dashboard_and_the_rescore_of_a_new_ftp() {
 async fn visit() {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
     assert!(endpoint.starts_with("http://127.0.0.1"), "run through `make test` (needs the local moto server)");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = stravasync_core::clock::unix_now();
     let options = DemoOptions {
         suffix: format!("browser-{}", std::process::id()),
         activities: 40,

@@ -1,1 +1,1 @@
-//! End-to-end tests live in `demo.rs`; this crate has no library code.
+//! End-to-end tests live in `e2e/` and `browser.rs`; this crate has no library code.

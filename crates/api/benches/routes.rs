@@ -15,7 +15,7 @@ use fake_strava::data::{GENERATED_ATHLETE_BASE, Season};
 use stravasync_api::{Api, ApiConfig, router};
 use stravasync_consumer::{Outcome, Record};
 use stravasync_core::Secret;
-use stravasync_core::event::Job;
+use stravasync_core::job::Job;
 use stravasync_core::signed::{Session, sign_session};
 use stravasync_rollup::{Mode, Rollup, RollupRequest};
 use stravasync_testkit::memory::{MemoryQueue, MemoryStore};
@@ -34,7 +34,7 @@ fn seeded_store(rt: &tokio::runtime::Runtime) -> MemoryStore {
         })
         .await
         .unwrap();
-        let c = stravasync_testkit::memory_consumer(&fake);
+        let c = stravasync_consumer::testing::memory_consumer(&fake);
         stravasync_testkit::connect(&fake, &c.vault, &c.store, ATHLETE, "read,activity:read_all").await;
         let job = Job::start_backfill(ATHLETE, Some(60), None, None, None);
         let mut queue = vec![job];
@@ -67,7 +67,7 @@ fn routes(c: &mut Criterion) {
     ];
     let config = ApiConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
     let api = Arc::new(Api::new(config, Secret::new(key), store, MemoryQueue::default()).with_clock(Arc::new(|| NOW)));
-    let session = Session { athlete: ATHLETE, generation: stravasync_testkit::LOCAL_SESSION_GENERATION };
+    let session = Session { athlete: ATHLETE, generation: stravasync_testkit::SESSION_GENERATION };
     let cookie = format!("__Host-stravasync_session={}", sign_session(key.as_bytes(), session, NOW + 3600));
     let newest = rt.block_on(async {
         use stravasync_core::ports::ActivityStore;

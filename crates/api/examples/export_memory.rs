@@ -15,11 +15,12 @@ use std::time::Instant;
 use axum::body::Body;
 use futures_util::StreamExt;
 use stravasync_api::{Api, ApiConfig, router};
+use stravasync_aws::resources::LOCAL_SESSION_KEY;
 use stravasync_core::LocalDate;
 use stravasync_core::model::AthleteProfile;
 use stravasync_core::ports::ActivityStore;
 use stravasync_testkit::memory::{MemoryQueue, MemoryStore};
-use stravasync_testkit::{LOCAL_SESSION_GENERATION, LOCAL_SESSION_KEY, session_cookie, store_history};
+use stravasync_testkit::{SESSION_GENERATION, session_cookie, store_history};
 use tower::ServiceExt;
 
 struct Counting;
@@ -64,7 +65,7 @@ async fn main() {
     let years: i32 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10);
     let store = MemoryStore::default();
     let mut profile = AthleteProfile::new(ATHLETE);
-    profile.session_generation = Some(LOCAL_SESSION_GENERATION);
+    profile.session_generation = Some(SESSION_GENERATION);
     store.put_profile(&profile).await.unwrap();
     let history = store_history(&store, ATHLETE, activities, years * 365, LocalDate::from_unix_seconds(NOW)).await;
     let env = [
@@ -79,7 +80,7 @@ async fn main() {
         Api::new(config, stravasync_core::Secret::new(LOCAL_SESSION_KEY), store, MemoryQueue::default())
             .with_clock(Arc::new(|| NOW)),
     );
-    let cookie = session_cookie(ATHLETE, LOCAL_SESSION_GENERATION, NOW + 3600);
+    let cookie = session_cookie(LOCAL_SESSION_KEY, ATHLETE, SESSION_GENERATION, NOW + 3600);
     let req = axum::http::Request::get("/api/export").header("cookie", cookie).body(Body::empty()).unwrap();
     let link = router(api.clone()).oneshot(req).await.unwrap().headers()["location"].to_str().unwrap().to_string();
     let path = link.trim_start_matches("https://bench.example").to_string();

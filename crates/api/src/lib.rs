@@ -54,21 +54,13 @@ use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::secrets::SecretsVault;
 use stravasync_aws::sqs::SqsQueue;
 use stravasync_core::Secret;
+use stravasync_core::clock::{Clock, system_clock};
 use stravasync_core::config::StartupError;
 use stravasync_core::model::AthleteProfile;
 use stravasync_core::ports::{ActivityStore, EventQueue, RationStore, TokenVault, VaultError};
 use stravasync_core::signed::{self, Session, SessionError};
 
 pub use config::ApiConfig;
-
-/// Unix seconds now; injectable so that tests can expire a session.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
-
-fn system_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-    })
-}
 
 /// A refused request: the status and the reason sent back as `{"error": reason}`, and
 /// for a spent ration when to come back (`Retry-After`, seconds).

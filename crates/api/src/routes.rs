@@ -13,14 +13,16 @@ use axum_extra::extract::CookieJar;
 use serde_json::{Value, json};
 use stravasync_core::LocalDate;
 use stravasync_core::codec::decode_chunks;
-use stravasync_core::event::{Job, QueueMessage, Requester};
 use stravasync_core::export::archive_name;
+use stravasync_core::job::{Job, QueueMessage, Requester};
+use stravasync_core::json::FieldError;
+use stravasync_core::model::ThresholdsUpdate;
 use stravasync_core::model::{ActivityId, ActivityState, AthleteId, AthleteProfile, StoredActivity};
 use stravasync_core::ports::{ActivityStore, EventQueue, Ration, RationStore};
 use stravasync_core::ration::EXPORT_EVERY_S;
 use stravasync_core::signed::{self, EXPORT_LINK_TTL_S, Session};
 use stravasync_core::site::strava_activity_url;
-use stravasync_core::view::{self, ActivityCursor, ActivityRow, BackfillRequest, ChartStreams, ThresholdsUpdate};
+use stravasync_core::view::{self, ActivityCursor, ActivityRow, BackfillRequest, ChartStreams};
 
 use crate::{Api, ApiError, SignedOut};
 
@@ -34,7 +36,7 @@ const DISCONNECT_POLL: Duration = Duration::from_millis(200);
 /// `Retry-After` of a backfill asked for while one runs: the dashboard shows progress meanwhile.
 const BACKFILL_RUNNING_RETRY_S: i64 = 300;
 
-fn bad_request(e: view::FieldError) -> ApiError {
+fn bad_request(e: FieldError) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, e.to_string())
 }
 

@@ -10,13 +10,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::body::Body;
 use futures_util::StreamExt;
 use stravasync_api::{Api, ApiConfig, router};
+use stravasync_aws::resources::LOCAL_SESSION_KEY;
 use stravasync_core::LocalDate;
 use stravasync_core::codec::{encode_chunks, stream_set_id};
 use stravasync_core::model::AthleteProfile;
 use stravasync_core::ports::ActivityStore;
 use stravasync_core::streams::{MAX_SAMPLES, NumericKey, StreamSet};
 use stravasync_testkit::memory::{MemoryQueue, MemoryStore};
-use stravasync_testkit::{LOCAL_SESSION_GENERATION, LOCAL_SESSION_KEY, session_cookie, store_history};
+use stravasync_testkit::{SESSION_GENERATION, session_cookie, store_history};
 use tower::ServiceExt;
 
 struct Counting;
@@ -72,14 +73,14 @@ fn api_of(store: MemoryStore) -> Arc<Api<MemoryStore, MemoryQueue>> {
 async fn connected_store() -> MemoryStore {
     let store = MemoryStore::default();
     let mut profile = AthleteProfile::new(ATHLETE);
-    profile.session_generation = Some(LOCAL_SESSION_GENERATION);
+    profile.session_generation = Some(SESSION_GENERATION);
     store.put_profile(&profile).await.unwrap();
     store
 }
 
 /// Bytes of the whole answer to `GET path`, read as it comes and dropped.
 async fn fetch(api: &Arc<Api<MemoryStore, MemoryQueue>>, path: &str) -> (u16, usize) {
-    let cookie = session_cookie(ATHLETE, LOCAL_SESSION_GENERATION, NOW + 3600);
+    let cookie = session_cookie(LOCAL_SESSION_KEY, ATHLETE, SESSION_GENERATION, NOW + 3600);
     let req = axum::http::Request::get(path).header("cookie", cookie).body(Body::empty()).unwrap();
     let resp = router(api.clone()).oneshot(req).await.unwrap();
     let status = resp.status().as_u16();
@@ -120,7 +121,7 @@ async fn routes_take_memory_bounded_by_one_activity_not_by_history_or_span() {
         let history = store_history(&store, ATHLETE, activities, days, LocalDate::from_unix_seconds(NOW)).await;
         let api = api_of(store);
         let link = {
-            let cookie = session_cookie(ATHLETE, LOCAL_SESSION_GENERATION, NOW + 3600);
+            let cookie = session_cookie(LOCAL_SESSION_KEY, ATHLETE, SESSION_GENERATION, NOW + 3600);
             let req = axum::http::Request::get("/api/export").header("cookie", cookie).body(Body::empty()).unwrap();
             let resp = router(api.clone()).oneshot(req).await.unwrap();
             assert_eq!(resp.status(), 303);

@@ -37,12 +37,11 @@ use stravasync_core::Secret;
 use stravasync_core::model::{AppCredentials, AthleteId, OAuthTokens};
 use stravasync_core::ports::{TokenVault, VaultError};
 
+use crate::dynamo::TOKENS_SK;
 use crate::sdk_error::vault_error as sdk_err;
 use crate::secrets::{DEFAULT_CACHE_TTL, SecretsVault, TOKEN_FIELDS, parse_secret};
 use crate::ttl_cache::TtlCache;
 
-/// Sort key of the tokens item in the athlete's partition.
-pub const TOKENS_SK: &str = "TOKENS";
 /// The KMS encryption context's key (its value: the athlete id).
 const CONTEXT_KEY: &str = "athlete_id";
 

@@ -31,6 +31,31 @@ pub const LOCAL_WEBHOOK_PATH_SECRET: &str = "path-secret-value";
 /// The support contact local stacks show (`SUPPORT_EMAIL`).
 pub const LOCAL_SUPPORT_EMAIL: &str = "support@example.test";
 
+/// Whether `AWS_ENDPOINT_URL` names this machine (a moto server).
+pub fn endpoint_is_local(endpoint: Option<&str>) -> bool {
+    let Some(endpoint) = endpoint else { return false };
+    let authority = endpoint.split("://").nth(1).unwrap_or(endpoint).split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The SDK configuration of the server in `AWS_ENDPOINT_URL` (a moto server), refused unless
+/// it is on this machine: what tests and the demo use, so they can never touch a real account.
+pub fn local_sdk_config() -> Result<crate::SdkConfig, String> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
+    if !endpoint_is_local(endpoint.as_deref()) {
+        return Err(format!(
+            "AWS_ENDPOINT_URL is {}, not a server on this machine: run through `make test` \
+             (infra/with-moto.sh starts a moto server and sets it)",
+            endpoint.as_deref().unwrap_or("unset")
+        ));
+    }
+    crate::sdk_config_from_env().map_err(|e| e.to_string())
+}
+
 /// A name suffix unique to this process and call.
 pub fn unique_suffix(label: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -57,6 +82,15 @@ impl LocalStack {
     ) -> Result<Self, BootstrapError> {
         let urls = bootstrap(&sdk, &names, Some(app)).await?;
         Ok(LocalStack { sdk, names, urls, token_store: TokenStore::SecretsManager })
+    }
+
+    /// A stack with names unique to this process and `label` on the local server of
+    /// `AWS_ENDPOINT_URL` ([`local_sdk_config`]), with the local app credentials.
+    pub async fn on_local_endpoint(label: &str) -> Result<Self, String> {
+        let sdk = local_sdk_config()?;
+        Self::create(sdk, ResourceNames::local(&unique_suffix(label)), &local_app_credentials())
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Keeps athletes' tokens in the table, sealed under a new KMS key

@@ -11,7 +11,7 @@
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::SdkError;
 use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName};
-use stravasync_core::event::{Lane, QueueMessage};
+use stravasync_core::job::{Lane, QueueMessage};
 use stravasync_core::ports::{EventQueue, QueueError};
 
 use crate::sdk_error::classify;
@@ -100,6 +100,11 @@ impl SqsQueue {
     pub fn with_background_queue(mut self, url: impl Into<String>) -> Self {
         self.background_url = Some(url.into());
         self
+    }
+
+    /// The background lane's queue, when it has one of its own.
+    pub fn background_url(&self) -> Option<&str> {
+        self.background_url.as_deref()
     }
 
     /// The queue of `lane`.
@@ -197,6 +202,22 @@ impl SqsQueue {
         Ok(())
     }
 
+    /// Every message visible now, of both lanes, received and deleted (as a consumer would
+    /// take them): for tests and for draining a local stack.
+    pub async fn drain(&self) -> Result<Vec<ReceivedMessage>, QueueError> {
+        let mut all = Vec::new();
+        loop {
+            let batch = self.receive(10, 0).await?;
+            if batch.is_empty() {
+                return Ok(all);
+            }
+            for m in &batch {
+                self.delete(&m.receipt_handle).await?;
+            }
+            all.extend(batch);
+        }
+    }
+
     /// Approximate number of visible messages, of both lanes (for the demo and tests).
     pub async fn approximate_depth(&self) -> Result<u64, QueueError> {
         let mut depth = self.depth_of(&self.queue_url).await?;
@@ -241,7 +262,7 @@ impl EventQueue for SqsQueue {
         let dlq =
             self.dlq_url.as_deref().ok_or_else(|| QueueError::Rejected("no dead-letter queue configured".into()))?;
         let reason: String =
-            reason.chars().filter(|c| stravasync_core::event::sqs_allows(*c)).take(MAX_REASON_CHARS).collect();
+            reason.chars().filter(|c| stravasync_core::job::sqs_allows(*c)).take(MAX_REASON_CHARS).collect();
         let attribute = |v: &str| {
             MessageAttributeValue::builder()
                 .data_type("String")

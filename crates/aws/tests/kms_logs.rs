@@ -1,6 +1,7 @@
 //! The KMS vault's traffic, logged at TRACE, carries no token and no data key. In a test
 //! binary of its own: the capture is a thread-local subscriber (see webhook/tests/logs.rs).
 
+#[path = "aws/common/mod.rs"]
 mod common;
 
 use stravasync_core::Secret;

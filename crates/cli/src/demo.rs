@@ -18,8 +18,7 @@ use fake_strava::{FakeConfig, RunningFake};
 use stravasync_api::{ApiConfig, AwsApi};
 use stravasync_aws::local::{LOCAL_WEBHOOK_PATH_SECRET, LocalStack, local_app_credentials};
 use stravasync_aws::resources::ResourceNames;
-use stravasync_consumer::ConsumerConfig;
-use stravasync_consumer::deps::AwsConsumer;
+use stravasync_consumer::deps::{AwsConsumer, ConsumerEnv};
 use stravasync_consumer::pump::pump_until_idle;
 use stravasync_core::LocalDate;
 use stravasync_core::model::{ActivityState, PmcRow};
@@ -216,8 +215,8 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
     say(&format!("a second athlete tried to connect; the callback answered {status}: {}", capacity_refusal.1));
     say(&format!("  {}", capacity_refusal.2));
 
-    let consumer_config = ConsumerConfig::from_lookup(lookup).map_err(step("consumer config"))?;
-    let mut consumer = AwsConsumer::build(&stack.sdk, consumer_config).await.map_err(step("consumer start"))?;
+    let consumer_env = ConsumerEnv::from_lookup(lookup).map_err(step("consumer config"))?;
+    let mut consumer = AwsConsumer::build(&stack.sdk, consumer_env).await.map_err(step("consumer start"))?;
     consumer.strava = StravaClient::new(strava_config()).map_err(step("strava client"))?;
     let stats = pump_until_idle(&consumer, 100).await.map_err(step("pump"))?;
     say(&format!("consumer: {} message(s) processed (backfill)", stats.done));

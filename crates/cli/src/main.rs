@@ -358,7 +358,7 @@ fn run(cli: Cli) -> Result<String, CliError> {
         Command::Subscribe { callback } => block_on(stravasync_cli::ops::subscribe(&callback)),
         Command::Resources => {
             let mut spec = stravasync_aws::resources::spec_json();
-            spec["consumer_defaults"] = stravasync_consumer::config::ConsumerConfig::defaults_json();
+            spec["consumer_defaults"] = stravasync_consumer::ConsumerPolicy::defaults_json();
             serde_json::to_string_pretty(&spec).map_err(CliError::runtime("output"))
         }
         Command::Tile { streams, hours } => {
@@ -385,8 +385,7 @@ fn run_cost(athletes: u32, activities_per_month: f64, sample: u32) -> Result<Str
             InputError::new("--athletes and --sample must be positive, --activities-per-month not negative").into()
         );
     }
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now = stravasync_core::clock::unix_now();
     let runtime = tokio::runtime::Runtime::new().map_err(CliError::runtime("async runtime"))?;
     let mut measured = Vec::new();
     for kms in [false, true] {
@@ -404,8 +403,7 @@ fn run_demo(activities: u32, seed: u64, svg: &std::path::Path, serve: bool) -> R
         )
         .into());
     }
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now = stravasync_core::clock::unix_now();
     let runtime = tokio::runtime::Runtime::new().map_err(CliError::runtime("async runtime"))?;
     let options =
         stravasync_cli::demo::DemoOptions { suffix: format!("demo-{now}"), activities, seed, now, kms_tokens: false };

@@ -16,16 +16,7 @@ fn input(e: impl std::fmt::Display) -> CliError {
     CliError::Input(InputError::new(e.to_string()))
 }
 
-/// Whether `AWS_ENDPOINT_URL` names this machine (a moto server).
-pub fn endpoint_is_local(endpoint: Option<&str>) -> bool {
-    let Some(endpoint) = endpoint else { return false };
-    let authority = endpoint.split("://").nth(1).unwrap_or(endpoint).split('/').next().unwrap_or_default();
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    };
-    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
+pub use stravasync_aws::local::endpoint_is_local;
 
 /// Creates the table, queues and app secret under `name` and prints the environment the
 /// handlers need. The app secret holds the well-known local credentials, so anything but
@@ -68,8 +59,7 @@ pub async fn pump(max_rounds: usize) -> Result<String, CliError> {
 pub async fn rollup(daily: bool, athlete: Option<i64>) -> Result<String, CliError> {
     let sdk = crate::sdk_config().await;
     let rollup = AwsRollup::build(&sdk, &RollupConfig::from_env().map_err(input)?);
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now = stravasync_core::clock::unix_now();
     let req = RollupRequest { mode: if daily { Mode::Daily } else { Mode::Dirty }, athlete_id: athlete };
     let report = rollup.run(&req, now).await.map_err(CliError::runtime("rollup"))?;
     serde_json::to_string(&report).map_err(CliError::runtime("report"))

@@ -9,7 +9,7 @@ use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::sqs::{ReceivedMessage, SqsQueue};
 use stravasync_core::LocalDate;
 use stravasync_core::config::{ConfigError, Env};
-use stravasync_core::event::{Job, QueueMessage, Requester};
+use stravasync_core::job::{Job, QueueMessage, Requester};
 use stravasync_core::model::{AthleteId, PmcRow};
 use stravasync_core::ports::{ActivityStore, EventQueue};
 use stravasync_core::view::{self, ActivityRow, BackfillRequest};
@@ -41,10 +41,10 @@ fn queue(sdk: &stravasync_aws::SdkConfig, var: &'static str) -> Result<SqsQueue,
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    stravasync_core::clock::unix_now()
 }
 
-fn field(e: view::FieldError) -> CliError {
+fn field(e: stravasync_core::json::FieldError) -> CliError {
     InputError::new(format!("--{}", e)).into()
 }
 

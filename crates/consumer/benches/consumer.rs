@@ -10,9 +10,9 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use fake_strava::data::{GENERATED_ATHLETE_BASE, Season};
 use serde_json::json;
-use stravasync_consumer::{ConsumerConfig, Outcome, Record};
+use stravasync_consumer::{ConsumerPolicy, Outcome, Record};
 use stravasync_core::codec::encode_chunks;
-use stravasync_core::event::Job;
+use stravasync_core::job::Job;
 use stravasync_core::metrics;
 use stravasync_core::model::{SportType, Thresholds};
 use stravasync_core::streams::parse_streams_json;
@@ -44,8 +44,8 @@ fn requests_per_activity() {
         .await
         .unwrap();
         // Requests are what is counted here, not the budget.
-        let mut c = stravasync_testkit::memory_consumer(&fake);
-        c.config = ConsumerConfig { limit_15min: u32::MAX / 2, limit_daily: u32::MAX / 2, ..c.config };
+        let mut c = stravasync_consumer::testing::memory_consumer(&fake);
+        c.policy = ConsumerPolicy { limit_15min: u32::MAX / 2, limit_daily: u32::MAX / 2, ..c.policy };
         for athlete in fake.state.athlete_ids() {
             stravasync_testkit::mint_tokens(&fake, &c.vault, athlete, "read,activity:read_all").await;
         }

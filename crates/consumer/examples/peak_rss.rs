@@ -41,7 +41,7 @@ async fn main() {
                "start_date": "2024-05-01T04:00:00Z", "start_date_local": "2024-05-01T06:00:00Z"}),
         Some(day),
     );
-    let c = stravasync_testkit::memory_consumer(&fake);
+    let c = stravasync_consumer::testing::memory_consumer(&fake);
     stravasync_testkit::mint_tokens(&fake, &c.vault, athlete, "read,activity:read_all").await;
     let body = json!({"kind": "webhook_event", "event": {"object_type": "activity", "object_id": id,
         "aspect_type": "create", "updates": {}, "owner_id": athlete, "subscription_id": 120475, "event_time": 1}});

@@ -1,6 +1,6 @@
 //! Backfill and reconcile: page the activity list, import what is missing.
 
-use stravasync_core::event::{Job, QueueMessage};
+use stravasync_core::job::{Job, QueueMessage};
 use stravasync_core::model::{ActivityState, AthleteId, BackfillProgress};
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault};
 use stravasync_strava::{ActivityQuery, AthleteSession};
@@ -51,7 +51,7 @@ where
             requested_at,
         };
         loop {
-            if imported >= self.config.backfill_batch {
+            if imported >= self.policy.backfill_batch {
                 // Hand over before listing a page this message would not get to import.
                 return self.hand_over(&continuation(page, index, done)).await;
             }
@@ -68,7 +68,7 @@ where
                 if most_recent.is_some_and(|n| done >= n) {
                     return self.finish_backfill(athlete, done, requested_at).await;
                 }
-                if imported >= self.config.backfill_batch {
+                if imported >= self.policy.backfill_batch {
                     return self.hand_over(&continuation(page, i as u32, done)).await;
                 }
                 // Import what is missing, or live but still waiting for its streams (keeping

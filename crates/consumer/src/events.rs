@@ -2,7 +2,8 @@
 //! carries the decision out.
 
 use stravasync_core::decide::{Connection, EventDecision, LocalEdit, apply_local_edits, decide};
-use stravasync_core::event::{ObjectType, Requester, WebhookEvent};
+use stravasync_core::event::{ObjectType, WebhookEvent};
+use stravasync_core::job::Requester;
 use stravasync_core::model::{ActivityId, ActivityState, AthleteId, StoredActivity, Tombstone};
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault, WriteOutcome};
 use stravasync_strava::{AthleteSession, StravaError};
@@ -180,7 +181,7 @@ where
                 Err(StravaError::Unauthorized { .. } | StravaError::NoTokens { .. }) => {
                     tracing::info!(?by, outcome = "already_revoked", "Strava no longer knows the authorization")
                 }
-                Err(e) if receive_count < self.config.max_receives => {
+                Err(e) if receive_count < self.policy.max_receives => {
                     return Err(Outcome::Retry { reason: format!("revoking at Strava: {e}") });
                 }
                 Err(e) => tracing::warn!(

@@ -130,7 +130,7 @@ where
         };
         let (set, pending) = match streams {
             Streams::Ready(set) => (*set, false),
-            Streams::NotYet => match self.config.empty_stream_delays.get(attempt.saturating_sub(1) as usize) {
+            Streams::NotYet => match self.policy.empty_stream_delays.get(attempt.saturating_sub(1) as usize) {
                 Some(&secs) if listed.is_none() => {
                     return Err(Outcome::Defer { secs, reason: format!("streams of {id} not ready"), budget: false });
                 }

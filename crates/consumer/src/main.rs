@@ -10,18 +10,17 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use stravasync_consumer::config::ConsumerConfig;
-use stravasync_consumer::deps::AwsConsumer;
+use stravasync_consumer::deps::{AwsConsumer, ConsumerEnv};
 use tokio::sync::OnceCell;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let sdk = &stravasync_aws::sdk_config_from_env()?;
-    let config = &ConsumerConfig::from_env()?;
+    let env = &ConsumerEnv::from_env()?;
     let consumer = &OnceCell::new();
     let handler = |event: LambdaEvent<SqsEvent>| async move {
-        let consumer = consumer.get_or_try_init(|| AwsConsumer::build(sdk, config.clone())).await?;
+        let consumer = consumer.get_or_try_init(|| AwsConsumer::build(sdk, env.clone())).await?;
         Ok::<_, Error>(consumer.handle_sqs_event(event.payload).await)
     };
     run(service_fn(handler)).await

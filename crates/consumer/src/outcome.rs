@@ -62,7 +62,7 @@ impl From<QueueError> for Outcome {
 pub fn strava_outcome(e: StravaError, now: i64) -> Outcome {
     match e {
         StravaError::RateLimited { resets_at, .. } => Outcome::Defer {
-            secs: (resets_at - now).clamp(1, 43_200) as u32,
+            secs: (resets_at - now).clamp(1, i64::from(stravasync_core::job::MAX_VISIBILITY_S)) as u32,
             reason: "strava rate limit".into(),
             budget: true,
         },

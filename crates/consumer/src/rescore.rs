@@ -1,10 +1,10 @@
 //! Rescoring from stored streams (after a threshold change).
 
 use stravasync_core::LocalDate;
-use stravasync_core::event::{Job, QueueMessage};
+use stravasync_core::job::{Job, QueueMessage};
+use stravasync_core::model::ThresholdsUpdate;
 use stravasync_core::model::{ActivityId, ActivityState, AthleteId};
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault, WriteOutcome};
-use stravasync_core::view::ThresholdsUpdate;
 
 use crate::Consumer;
 use crate::outcome::{Outcome, Step};

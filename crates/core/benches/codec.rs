@@ -11,7 +11,7 @@ fn codec(c: &mut Criterion) {
     let mut group = c.benchmark_group("codec");
     for name in ["ride_power_edge810", "run_fenix2", "virtualride_zwift", "ride_elevate_sample"] {
         let json =
-            std::fs::read(stravasync_testkit::fixtures_dir().join(format!("{name}.streams.json"))).expect("fixture");
+            std::fs::read(stravasync_fixtures::required_dir().join(format!("{name}.streams.json"))).expect("fixture");
         let set = parse_streams_json(&json).expect("parse");
         let chunks = encode_chunks(&set).expect("encode");
         let stored: usize = chunks.iter().map(Vec::len).sum();

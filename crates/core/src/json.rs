@@ -46,3 +46,21 @@ mod tests {
         assert_eq!(parse_json_with_path::<Doc>(br#"{"a":"x"}"#).unwrap_err().path, "a");
     }
 }
+
+/// A request field that is missing, malformed or out of range: the API answers 400 with
+/// this sentence.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct FieldError {
+    pub field: String,
+    pub reason: String,
+}
+
+pub(crate) fn field_error(field: &str, reason: impl Into<String>) -> FieldError {
+    FieldError { field: field.to_string(), reason: reason.into() }
+}
+
+/// A request body parsed strictly (unknown fields refused); an error names the JSON path.
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, FieldError> {
+    parse_json_with_path(body).map_err(|e| field_error(&e.path, e.message))
+}

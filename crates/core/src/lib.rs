@@ -3,12 +3,14 @@
 //! Nothing in this crate does I/O: the Lambdas, the CLI and the benchmarks all call the
 //! same code, and the adapters in `stravasync-aws` implement the [`ports`] defined here.
 //!
+//! - [`clock`]: Unix seconds, from the system or injected.
 //! - [`model`]: athlete profile and thresholds, activity summary, OAuth tokens, PMC rows,
 //!   rate-limit windows.
 //! - [`streams`]: Strava's `key_by_type` stream set, validated on parse.
 //! - [`json`]: strict JSON parsing whose errors name the field.
 //! - [`decide`]: what a webhook event asks for, decided from what is stored (no I/O).
-//! - [`event`]: the webhook event Strava pushes, and the queue message built from it.
+//! - [`event`]: the webhook event Strava pushes.
+//! - [`job`]: what travels on the queues: jobs, lanes, message groups, the SQS message.
 //! - [`codec`]: compact columnar encoding of a stream set, split into DynamoDB-sized chunks.
 //! - [`metrics`]: 1 Hz resampling, NP/TSS, rTSS, hrTSS, zones, peaks (docs/design.md §6).
 //! - [`pmc`]: the Performance Management Chart (CTL, ATL, TSB).
@@ -20,6 +22,7 @@
 //! - [`ports`]: the storage, vault and queue traits (in-memory versions for tests live in
 //!   the `stravasync-testkit` crate).
 
+pub mod clock;
 pub mod codec;
 pub mod config;
 pub mod date;
@@ -27,6 +30,7 @@ pub mod decide;
 pub mod event;
 pub mod export;
 pub mod hash;
+pub mod job;
 pub mod json;
 pub mod metrics;
 pub mod model;

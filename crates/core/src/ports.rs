@@ -8,7 +8,7 @@
 use std::future::Future;
 
 use crate::date::LocalDate;
-use crate::event::QueueMessage;
+use crate::job::QueueMessage;
 use crate::model::{
     ActivityId, ActivityState, AppCredentials, AthleteId, AthleteProfile, OAuthTokens, PmcRow, RateWindow,
     StoredActivity, StreamSetRef, Tombstone,

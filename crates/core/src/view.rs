@@ -5,23 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::LocalDate;
-use crate::event::Job;
-use crate::json::parse_json_with_path;
+use crate::job::Job;
+use crate::json::{FieldError, field_error};
 use crate::metrics::ScoreSource;
-use crate::model::{ActivityId, AthleteId, StoredActivity, Thresholds};
-
-/// A request field that is missing, malformed or out of range: the API answers 400 with
-/// this sentence.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {reason}")]
-pub struct FieldError {
-    pub field: String,
-    pub reason: String,
-}
-
-fn field_error(field: &str, reason: impl Into<String>) -> FieldError {
-    FieldError { field: field.to_string(), reason: reason.into() }
-}
+use crate::model::{ActivityId, AthleteId, StoredActivity};
 
 fn parse_date(field: &str, value: &str) -> Result<LocalDate, FieldError> {
     value.parse().map_err(|_| field_error(field, format!("{value:?} is not a date YYYY-MM-DD")))
@@ -35,10 +22,7 @@ fn parse_bounded(field: &str, value: Option<&str>, default: usize, range: (usize
     }
 }
 
-/// A request body parsed strictly (unknown fields refused); an error names the JSON path.
-pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, FieldError> {
-    parse_json_with_path(body).map_err(|e| field_error(&e.path, e.message))
-}
+pub use crate::json::parse_body;
 
 /// The PMC window shown when the request names none: the last 90 days.
 pub const DEFAULT_PMC_DAYS: i32 = 90;
@@ -294,69 +278,6 @@ impl ChartStreams {
     }
 }
 
-/// `PUT /api/me/thresholds`: the thresholds an athlete sets on the dashboard. A field left
-/// out keeps its value; custom zones and sex are kept.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ThresholdsUpdate {
-    /// Functional threshold power, W.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ftp: Option<f64>,
-    /// Lactate-threshold heart rate, bpm.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lthr: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hr_max: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hr_rest: Option<f64>,
-    /// Threshold running speed, m/s (the dashboard's form takes a pace per km).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub threshold_speed: Option<f64>,
-}
-
-impl ThresholdsUpdate {
-    /// Plausible human ranges: a typo (FTP 2500, LTHR 16) is refused, not scored.
-    pub const RANGES: [(&'static str, f64, f64); 5] = [
-        ("ftp", 30.0, 2_000.0),
-        ("lthr", 80.0, 230.0),
-        ("hr_max", 100.0, 250.0),
-        ("hr_rest", 25.0, 120.0),
-        ("threshold_speed", 1.0, 10.0),
-    ];
-
-    fn fields(&self) -> [Option<f64>; 5] {
-        [self.ftp, self.lthr, self.hr_max, self.hr_rest, self.threshold_speed]
-    }
-
-    /// Each given field within [`Self::RANGES`], at least one given.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        if self.fields().iter().all(Option::is_none) {
-            return Err(field_error("(body)", "no threshold given (ftp, lthr, hr_max, hr_rest, threshold_speed)"));
-        }
-        for ((field, lo, hi), value) in Self::RANGES.into_iter().zip(self.fields()) {
-            if let Some(v) = value.filter(|v| !(v.is_finite() && (lo..=hi).contains(v))) {
-                return Err(field_error(field, format!("{v} is outside {lo}..={hi}")));
-            }
-        }
-        Ok(())
-    }
-
-    /// `current` with the given fields replaced, validated as a whole (`hr_rest < hr_max`).
-    pub fn apply(&self, current: &Thresholds) -> Result<Thresholds, FieldError> {
-        self.validate()?;
-        let t = Thresholds {
-            ftp: self.ftp.or(current.ftp),
-            lthr: self.lthr.or(current.lthr),
-            hr_max: self.hr_max.or(current.hr_max),
-            hr_rest: self.hr_rest.or(current.hr_rest),
-            threshold_speed: self.threshold_speed.or(current.threshold_speed),
-            ..current.clone()
-        };
-        t.validate().map_err(|e| field_error(e.field, e.to_string()))?;
-        Ok(t)
-    }
-}
-
 /// The most activities one backfill request imports.
 pub const MAX_BACKFILL_COUNT: u32 = 2_000;
 
@@ -487,22 +408,6 @@ mod tests {
         let c = ChartStreams::of(&set(vec![10.0, 5.0, 6.0], vec![1.0, 2.0]), 100).unwrap();
         assert_eq!((c.duration_s, c.watts), (2, None));
         assert!(ChartStreams::of(&crate::streams::StreamSet::default(), 100).is_none());
-    }
-
-    #[test]
-    fn threshold_updates_name_the_field_and_keep_the_rest() {
-        let current = Thresholds::starter(crate::model::Sex::Female);
-        let up: ThresholdsUpdate = parse_body(br#"{"ftp": 250}"#).unwrap();
-        let t = up.apply(&current).unwrap();
-        assert_eq!((t.ftp, t.lthr, t.sex), (Some(250.0), current.lthr, current.sex));
-        assert_eq!(parse_body::<ThresholdsUpdate>(br#"{"ftp": 250, "fpt": 1}"#).unwrap_err().field, "fpt");
-        assert_eq!(parse_body::<ThresholdsUpdate>(br#"{"ftp": "250"}"#).unwrap_err().field, "ftp");
-        assert_eq!(parse_body::<ThresholdsUpdate>(b"{}").unwrap().validate().unwrap_err().field, "(body)");
-        let bad = |json: &[u8]| parse_body::<ThresholdsUpdate>(json).unwrap().apply(&current).unwrap_err().field;
-        assert_eq!(bad(br#"{"ftp": 2500}"#), "ftp");
-        assert_eq!(bad(br#"{"lthr": 16}"#), "lthr");
-        assert_eq!(bad(br#"{"threshold_speed": 0}"#), "threshold_speed");
-        assert_eq!(bad(br#"{"hr_rest": 110, "hr_max": 105}"#), "hr_rest");
     }
 
     #[test]

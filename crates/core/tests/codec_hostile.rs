@@ -3,7 +3,7 @@
 //! A counting global allocator records the peak number of bytes live during each decode.
 //! Before lengths were checked against the payloads, one flipped bit in a header's blob
 //! length asked for up to 4 GiB, and every decode reserved 256 MiB for the inflated blob.
-//! One test function only: the allocator counts the whole process.
+//! One test function in a test binary of its own: the allocator counts the whole process.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -46,32 +46,6 @@ pub fn routes() -> Router<FakeState> {
 }
 
 impl FakeState {
-    /// A push event as Strava would send it now for this subscription.
-    pub fn event(&self, object_type: &str, object_id: i64, aspect_type: &str, updates: Value, owner_id: i64) -> Value {
-        json!({
-            "object_type": object_type,
-            "object_id": object_id,
-            "aspect_type": aspect_type,
-            "updates": updates,
-            "owner_id": owner_id,
-            "subscription_id": self.subscription().map_or(0, |s| s.id),
-            "event_time": self.now(),
-        })
-    }
-
-    /// POSTs an event to the subscription's callback URL, as Strava does; returns the
-    /// callback's status.
-    pub async fn push_event(&self, event: &Value) -> Result<u16, String> {
-        let sub = self.subscription().ok_or("no push subscription")?;
-        let client = crate::http_client_builder()
-            .timeout(std::time::Duration::from_secs(2))
-            .build()
-            .map_err(|e| e.to_string())?;
-        let response =
-            client.post(&sub.callback_url).json(event).send().await.map_err(|e| e.without_url().to_string())?;
-        Ok(response.status().as_u16())
-    }
-
     fn owner_of(&self, id: i64) -> Option<i64> {
         self.world().activities.get(&id).map(|a| a.owner)
     }

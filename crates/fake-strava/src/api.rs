@@ -9,36 +9,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::extract::{Form, MatchedPath, Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use stravasync_core::streams::NumericKey;
 
+use crate::reply::{bearer_token, not_found, rate_limited, strava_error, unauthorized};
 use crate::state::{FakeState, FaultKind, Grant, LoggedRequest, Subscription};
-
-/// Strava's error body: `{"message": ..., "errors": [{"resource", "field", "code"}]}`.
-pub(crate) fn strava_error(status: StatusCode, message: &str, resource: &str, field: &str, code: &str) -> Response {
-    (status, axum::Json(json!({"message": message, "errors": [{"resource": resource, "field": field, "code": code}]})))
-        .into_response()
-}
-
-fn not_found(resource: &str) -> Response {
-    strava_error(StatusCode::NOT_FOUND, "Record Not Found", resource, "id", "invalid")
-}
-
-fn rate_limited() -> Response {
-    strava_error(StatusCode::TOO_MANY_REQUESTS, "Rate Limit Exceeded", "Application", "rate limit", "exceeded")
-}
-
-fn unauthorized() -> Response {
-    strava_error(StatusCode::UNAUTHORIZED, "Authorization Error", "Athlete", "access_token", "invalid")
-}
-
-pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<String> {
-    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::to_string)
-}
 
 fn grant(state: &FakeState, headers: &HeaderMap) -> Result<Grant, Response> {
     let now = state.now();
@@ -335,7 +314,7 @@ pub async fn create_subscription(
 
 /// Strava's check: the callback must answer 200 with `{"hub.challenge": X}` within 2 s.
 async fn challenge_ok(callback: &str, verify: &str, challenge: &str) -> bool {
-    let Ok(client) = crate::http_client_builder().timeout(Duration::from_secs(2)).build() else { return false };
+    let Ok(client) = crate::http::client_builder().timeout(Duration::from_secs(2)).build() else { return false };
     let request = client.get(callback).query(&[
         ("hub.mode", "subscribe"),
         ("hub.challenge", challenge),

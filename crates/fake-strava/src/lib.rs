@@ -10,7 +10,9 @@
 pub mod admin;
 mod api;
 pub mod data;
+mod http;
 mod oauth;
+mod reply;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -19,19 +21,7 @@ use std::path::PathBuf;
 use axum::Router;
 use axum::routing::{get, post};
 
-/// A reqwest client builder for the fake's own calls (webhook pushes and subscription
-/// checks, plain HTTP to local handlers): the workspace builds reqwest without a default
-/// crypto provider, so the fake names one (`ring`) and trusts no roots.
-pub(crate) fn http_client_builder() -> reqwest::ClientBuilder {
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    match rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions() {
-        Ok(config) => reqwest::Client::builder()
-            .use_preconfigured_tls(config.with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth()),
-        Err(_) => reqwest::Client::builder(),
-    }
-}
-
-pub use state::{FakeClock, FakeConfig, FakeState, Fault, FaultKind, LoggedRequest};
+pub use state::{FakeConfig, FakeState, Fault, FaultKind, LoggedRequest};
 
 /// Builds the router over a shared state.
 pub fn router(state: FakeState) -> Router {
@@ -97,8 +87,5 @@ pub async fn serve(state: FakeState) -> std::io::Result<RunningFake> {
 
 /// The shared fixtures directory next to the repository, if present.
 pub fn default_fixtures_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("STRAVA_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/strava"));
-    dir.is_dir().then_some(dir)
+    stravasync_fixtures::dir()
 }

@@ -9,20 +9,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::api::{bearer_token, strava_error};
-use crate::state::{FakeState, Grant, World};
-
-/// Issues a fresh access/refresh pair for the athlete.
-pub(crate) fn issue(w: &mut World, athlete: i64, scope: &str, expires_at: i64) -> (String, String, i64) {
-    w.serial += 1;
-    let tag = stravasync_core::hash::fnv1a64(format!("{athlete}/{}", w.serial).as_bytes());
-    let access = format!("fake-access-{}-{tag:016x}", w.serial);
-    let refresh = format!("fake-refresh-{}-{tag:016x}", w.serial);
-    w.access.insert(access.clone(), Grant { athlete, scope: scope.to_string(), expires_at });
-    w.refresh.insert(refresh.clone(), (athlete, scope.to_string()));
-    w.connected.insert(athlete);
-    (access, refresh, expires_at)
-}
+use crate::reply::{bearer_token, strava_error};
+use crate::state::FakeState;
 
 /// Strava's refusal of a token exchange past the application's athlete capacity.
 fn capacity_reached() -> Response {
@@ -104,7 +92,7 @@ pub async fn token(State(state): State<FakeState>, Form(form): Form<HashMap<Stri
         }
         _ => return bad_request("Application", "grant_type"),
     };
-    let (access, refresh, expires_at) = issue(&mut w, athlete, &scope, expires_at);
+    let (access, refresh, expires_at) = w.issue(athlete, &scope, expires_at);
     let mut body = json!({
         "token_type": "Bearer",
         "access_token": access,

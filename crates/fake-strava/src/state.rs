@@ -5,6 +5,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use stravasync_core::clock::Clock;
 
 use crate::data::{self, Activity, Athlete, Season};
 
@@ -146,20 +149,30 @@ impl World {
         }
     }
 
+    /// Issues a fresh access/refresh pair for the athlete, who then holds an authorization.
+    pub(crate) fn issue(&mut self, athlete: i64, scope: &str, expires_at: i64) -> (String, String, i64) {
+        self.serial += 1;
+        let tag = stravasync_core::hash::fnv1a64(format!("{athlete}/{}", self.serial).as_bytes());
+        let access = format!("fake-access-{}-{tag:016x}", self.serial);
+        let refresh = format!("fake-refresh-{}-{tag:016x}", self.serial);
+        self.access.insert(access.clone(), Grant { athlete, scope: scope.to_string(), expires_at });
+        self.refresh.insert(refresh.clone(), (athlete, scope.to_string()));
+        self.connected.insert(athlete);
+        (access, refresh, expires_at)
+    }
+
     /// The athlete's activities (deleted ones included).
     pub(crate) fn activities_of(&self, owner: i64) -> impl Iterator<Item = &Activity> {
         self.by_owner.get(&owner).into_iter().flatten().filter_map(|id| self.activities.get(id))
     }
 }
 
-/// Unix seconds now, when the fake runs on a clock of its own (a simulation's).
-pub type FakeClock = Arc<dyn Fn() -> i64 + Send + Sync>;
-
 #[derive(Clone)]
 pub struct FakeState {
     pub config: Arc<FakeConfig>,
     pub(crate) world: Arc<Mutex<World>>,
-    clock: Option<FakeClock>,
+    /// A clock of its own (a simulation's), instead of the system's.
+    clock: Option<Clock>,
     /// Pushes sent in the background (the deauthorization event after a deauthorize).
     pushes: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
@@ -186,7 +199,7 @@ impl FakeState {
     }
 
     /// Runs the fake on `clock` instead of the system's (the admin offset still applies).
-    pub fn with_clock(mut self, clock: FakeClock) -> Self {
+    pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = Some(clock);
         self
     }
@@ -211,10 +224,7 @@ impl FakeState {
     fn base_now(&self) -> i64 {
         match &self.clock {
             Some(clock) => clock(),
-            None => std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0),
+            None => stravasync_core::clock::unix_now(),
         }
     }
 
@@ -360,7 +370,7 @@ impl FakeState {
     pub fn mint_tokens(&self, athlete: i64, scope: &str) -> (String, String, i64) {
         let now = self.now();
         let mut w = self.world();
-        crate::oauth::issue(&mut w, athlete, scope, now + self.config.token_ttl_s)
+        w.issue(athlete, scope, now + self.config.token_ttl_s)
     }
 
     /// Registers an authorization code, as if `athlete` had just consented with `scope`
@@ -388,6 +398,32 @@ impl FakeState {
     /// Athletes holding an authorization now.
     pub fn connected_athletes(&self) -> Vec<i64> {
         self.world().connected.iter().copied().collect()
+    }
+
+    /// A push event as Strava would send it now for this subscription.
+    pub fn event(&self, object_type: &str, object_id: i64, aspect_type: &str, updates: Value, owner_id: i64) -> Value {
+        json!({
+            "object_type": object_type,
+            "object_id": object_id,
+            "aspect_type": aspect_type,
+            "updates": updates,
+            "owner_id": owner_id,
+            "subscription_id": self.subscription().map_or(0, |s| s.id),
+            "event_time": self.now(),
+        })
+    }
+
+    /// POSTs an event to the subscription's callback URL, as Strava does; returns the
+    /// callback's status.
+    pub async fn push_event(&self, event: &Value) -> Result<u16, String> {
+        let sub = self.subscription().ok_or("no push subscription")?;
+        let client = crate::http::client_builder()
+            .timeout(std::time::Duration::from_secs(2))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let response =
+            client.post(&sub.callback_url).json(event).send().await.map_err(|e| e.without_url().to_string())?;
+        Ok(response.status().as_u16())
     }
 
     /// Sends `event` to the push subscription in the background, as Strava does after

@@ -57,8 +57,7 @@ impl AwsRollup {
     /// One scheduled invocation: the schedule's `Input` as JSON, at the system clock.
     pub async fn handle_json(&self, input: serde_json::Value) -> Result<RollupReport, RollupError> {
         let req: RollupRequest = serde_json::from_value(input).map_err(|e| RollupError::Request(e.to_string()))?;
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64);
-        self.run(&req, now.unwrap_or(0)).await
+        self.run(&req, stravasync_core::clock::unix_now()).await
     }
 }
 

@@ -18,13 +18,14 @@
 //! activity stored during the rollup is not lost: its earlier date stays and the next run
 //! picks it up.
 
+#[cfg(feature = "aws")]
 pub mod deps;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use stravasync_core::LocalDate;
-use stravasync_core::event::{Job, QueueMessage};
+use stravasync_core::job::{Job, QueueMessage};
 use stravasync_core::model::{AthleteId, PmcRow};
 use stravasync_core::pmc::{self, PmcState};
 use stravasync_core::ports::{ActivityStore, EventQueue, QueueError, StoreError};

@@ -1,19 +1,22 @@
-//! The pipeline on in-memory ports, and `stravasync simulate`: many athletes, a month, on a
+//! `stravasync simulate`: the pipeline on in-memory ports, many athletes, a month, on a
 //! virtual clock (docs/design.md §10).
 //!
-//! - [`memory`]: in-memory implementations of the ports (tests and the simulation).
 //! - [`queue`]: SQS FIFO's rules on a virtual clock, one queue per lane.
 //! - [`load`]: who connects when, and what they record, edit, delete and revoke.
-//! - [`run`]: the real consumer and rollup driven through it all; [`report`]: what it measured.
+//! - [`options`]: what to simulate; [`run`]: the real consumer and rollup driven through it
+//!   all; [`report`]: what it measured; [`bill`]: what that costs a month.
 
+pub mod bill;
 pub mod load;
-pub mod memory;
+pub mod options;
 pub mod queue;
 pub mod report;
 pub mod run;
 
-pub use report::{Prices, Report};
-pub use run::{SimOptions, Simulation};
+pub use bill::{Bill, Prices};
+pub use options::SimOptions;
+pub use report::Report;
+pub use run::Simulation;
 
 /// Runs one simulation to its end.
 pub async fn simulate(options: SimOptions) -> std::io::Result<Report> {

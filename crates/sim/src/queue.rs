@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use stravasync_core::event::{Lane, QueueMessage};
+use stravasync_core::job::{Lane, QueueMessage};
 use stravasync_core::ports::{EventQueue, QueueError};
 
 /// Deduplication ids kept before expired ones are dropped (a bound on memory, not on
@@ -40,7 +40,7 @@ impl VirtualClock {
     }
 
     /// As a clock function for the Strava client and fake-strava.
-    pub fn as_fn(&self) -> Arc<dyn Fn() -> i64 + Send + Sync> {
+    pub fn as_fn(&self) -> stravasync_core::clock::Clock {
         let c = self.clone();
         Arc::new(move || c.now())
     }

@@ -3,40 +3,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::memory::Units;
-use crate::run::SimOptions;
-
-/// List prices in USD (us-east-1, on demand), as `stravasync cost` uses them.
-#[derive(Debug, Clone, Copy)]
-pub struct Prices {
-    pub lambda_gb_second: f64,
-    pub lambda_request: f64,
-    pub http_api_request: f64,
-    pub sqs_fifo_request: f64,
-    pub dynamo_write_unit: f64,
-    pub dynamo_read_unit: f64,
-    pub dynamo_gb_month: f64,
-    pub secret_month: f64,
-    pub secrets_api_call: f64,
-    pub kms_key_month: f64,
-    pub kms_request: f64,
-}
-
-impl Prices {
-    pub const LIST: Prices = Prices {
-        lambda_gb_second: 0.000_013_333_4, // arm64
-        lambda_request: 0.20 / 1e6,
-        http_api_request: 1.00 / 1e6,
-        sqs_fifo_request: 0.50 / 1e6,
-        dynamo_write_unit: 0.625 / 1e6,
-        dynamo_read_unit: 0.125 / 1e6,
-        dynamo_gb_month: 0.25,
-        secret_month: 0.40,
-        secrets_api_call: 0.05 / 1e4,
-        kms_key_month: 1.00,
-        kms_request: 0.03 / 1e4,
-    };
-}
+use crate::bill::{Bill, Prices, Usage};
+use crate::options::SimOptions;
+use stravasync_memory::Units;
 
 /// One lane's invocations.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -114,35 +83,12 @@ fn sorted(v: &[f64]) -> Vec<f64> {
     v
 }
 
-/// The monthly bill of a run, by service (USD for 30 days).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Bill {
-    pub lambda: f64,
-    pub api_gateway: f64,
-    pub sqs: f64,
-    pub dynamodb: f64,
-    pub secrets: f64,
-}
-
-impl Bill {
-    pub fn total(&self) -> f64 {
-        self.lambda + self.api_gateway + self.sqs + self.dynamodb + self.secrets
-    }
-}
-
-/// Memory of the functions in `template.yaml`, GB.
-const CONSUMER_GB: f64 = 0.25;
-const SMALL_GB: f64 = 0.125;
-/// Modelled, not measured: a webhook call, and a rollup run (plus per athlete it touches).
-const WEBHOOK_S: f64 = 0.01;
-const ROLLUP_S: f64 = 0.05;
-
 impl Report {
     pub fn new(options: &SimOptions) -> Self {
         Report { options: Some(options.clone()), ..Default::default() }
     }
 
-    pub fn lane_mut(&mut self, lane: stravasync_core::event::Lane) -> &mut LaneStats {
+    pub fn lane_mut(&mut self, lane: stravasync_core::job::Lane) -> &mut LaneStats {
         &mut self.lanes[lane as usize]
     }
 
@@ -176,25 +122,25 @@ impl Report {
         percentile(&sorted(&all), p)
     }
 
+    /// What the run used, as the bill counts it.
+    pub fn usage(&self) -> Usage {
+        Usage {
+            days: self.options.as_ref().map_or(1, |o| o.days),
+            invocations: self.lanes.iter().map(|l| l.invocations).sum(),
+            consumer_s: self.lanes.iter().map(|l| l.invocation_ms as f64 / 1000.0).sum(),
+            events: self.latencies.values().chain(self.waiting.values()).map(|v| v.len() as u64).sum(),
+            rollup_runs: self.rollup_runs,
+            reconciles: self.reconciles,
+            queue_requests: self.queue_requests,
+            units: self.units,
+            connected: self.connected,
+            vault_calls: self.vault_calls,
+        }
+    }
+
     /// The month's bill, scaled from the simulated days to 30.
     pub fn bill(&self, prices: &Prices) -> Bill {
-        let o = self.options.clone().unwrap_or_default();
-        let scale = 30.0 / f64::from(o.days.max(1));
-        let invocations: u64 = self.lanes.iter().map(|l| l.invocations).sum();
-        let consumer_s: f64 = self.lanes.iter().map(|l| l.invocation_ms as f64 / 1000.0).sum();
-        let events: u64 = self.latencies.values().chain(self.waiting.values()).map(|v| v.len() as u64).sum();
-        let rollup_s = self.rollup_runs as f64 * ROLLUP_S + self.reconciles as f64 * 0.002;
-        let lambda = consumer_s * CONSUMER_GB * prices.lambda_gb_second
-            + (events as f64 * WEBHOOK_S + rollup_s) * SMALL_GB * prices.lambda_gb_second
-            + (invocations + events + self.rollup_runs) as f64 * prices.lambda_request;
-        Bill {
-            lambda: lambda * scale,
-            api_gateway: events as f64 * prices.http_api_request * scale,
-            sqs: self.queue_requests as f64 * prices.sqs_fifo_request * scale,
-            dynamodb: (self.units.read * prices.dynamo_read_unit + self.units.write * prices.dynamo_write_unit) * scale,
-            secrets: self.connected as f64 * prices.secret_month
-                + self.vault_calls as f64 * prices.secrets_api_call * scale,
-        }
+        Bill::of(&self.usage(), prices)
     }
 
     /// The printed report.

@@ -15,70 +15,20 @@ use std::collections::{BinaryHeap, HashMap};
 use std::time::Instant;
 
 use fake_strava::{FakeConfig, FakeState, Fault, FaultKind, RunningFake};
-use stravasync_consumer::{Consumer, ConsumerConfig, Record};
+use stravasync_consumer::{Consumer, ConsumerPolicy, Record};
 use stravasync_core::Secret;
-use stravasync_core::event::{Job, Lane, QueueMessage, WebhookEvent};
+use stravasync_core::event::WebhookEvent;
+use stravasync_core::job::{Job, Lane, QueueMessage};
 use stravasync_core::model::{AppCredentials, AthleteProfile, OAuthTokens, Scopes, Sex, Thresholds};
 use stravasync_core::ports::{ActivityStore, TokenVault};
 use stravasync_rollup::{Mode, Rollup, RollupRequest};
 use stravasync_strava::{StravaClient, StravaConfig};
 
-use crate::load::{AthletePlan, Behaviour, Rng, next_start, plan_athletes, rng};
-use crate::memory::{MemoryStore, MemoryVault};
+use crate::load::{AthletePlan, Rng, next_start, plan_athletes, rng};
+use crate::options::SimOptions;
 use crate::queue::{SimQueue, VirtualClock};
 use crate::report::Report;
-
-/// What to simulate.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SimOptions {
-    pub athletes: u32,
-    pub days: u32,
-    /// Strava's read limits: per 15 minutes and per day.
-    pub limit_15min: u32,
-    pub limit_daily: u32,
-    /// Athletes connect uniformly over this many hours from the start.
-    pub connect_over_hours: f64,
-    /// Activities each athlete recorded before connecting.
-    pub history: u32,
-    /// Activities imported at connection (`BackfillCount`).
-    pub backfill_count: u32,
-    pub behaviour: Behaviour,
-    /// Share of each window the background lane may use (`BACKGROUND_SHARE`).
-    pub background_share: f64,
-    /// Imports per background message before it hands over (`BACKFILL_BATCH`).
-    pub backfill_batch: u32,
-    /// Virtual duration of one Strava call.
-    pub request_ms: i64,
-    /// Chance, each hour, that Strava answers one request 429 outside our budget's view.
-    pub stray_429_per_hour: f64,
-    /// Generated streams are served at one sample every this many seconds.
-    pub stream_step: usize,
-    pub seed: u64,
-    /// Unix seconds of the start (a UTC midnight).
-    pub start: i64,
-}
-
-impl Default for SimOptions {
-    fn default() -> Self {
-        SimOptions {
-            athletes: 100,
-            days: 30,
-            limit_15min: ConsumerConfig::DEFAULT_LIMIT_15MIN,
-            limit_daily: ConsumerConfig::DEFAULT_LIMIT_DAILY,
-            connect_over_hours: 7.0 * 24.0,
-            history: 60,
-            backfill_count: 30,
-            behaviour: Behaviour::default(),
-            background_share: ConsumerConfig::DEFAULT_BACKGROUND_SHARE,
-            backfill_batch: ConsumerConfig::DEFAULT_BACKFILL_BATCH,
-            request_ms: 300,
-            stray_429_per_hour: 0.05,
-            stream_step: 4,
-            seed: 1,
-            start: 1_767_225_600, // 2026-01-01
-        }
-    }
-}
+use stravasync_memory::{MemoryStore, MemoryVault};
 
 /// Reserved concurrency of the consumer (`ConsumerReservedConcurrency`) and the background
 /// source's `MaximumConcurrency`.
@@ -187,17 +137,14 @@ impl Simulation {
                 .with_clock(clock.as_fn()),
         )
         .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let mut consumer_config = ConsumerConfig::from_lookup(|k| match k {
-            "QUEUE_URL" | "TABLE_NAME" | "APP_SECRET_ID" | "TOKEN_SECRET_PREFIX" => Some("simulated".into()),
-            "STRAVA_API_URL" => Some(fake.api_url()),
-            "STRAVA_OAUTH_URL" => Some(fake.oauth_url()),
-            _ => None,
-        })
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-        consumer_config.limit_15min = options.limit_15min;
-        consumer_config.limit_daily = options.limit_daily;
-        consumer_config.background_share = options.background_share;
-        consumer_config.backfill_batch = options.backfill_batch;
+        // The deployed policy but the simulated limits and shares; background paced.
+        let policy = ConsumerPolicy {
+            limit_15min: options.limit_15min,
+            limit_daily: options.limit_daily,
+            background_share: options.background_share,
+            backfill_batch: options.backfill_batch,
+            ..ConsumerPolicy::default()
+        };
         let store = MemoryStore::metered();
         let queue = SimQueue::new(clock.clone(), MAX_RECEIVE_COUNT.0, MAX_RECEIVE_COUNT.1);
         let app = AppCredentials {
@@ -206,7 +153,7 @@ impl Simulation {
             verify_token: Secret::new("simulated"),
             subscription_id: 1,
         };
-        let consumer = Consumer::new(consumer_config, strava, store.clone(), MemoryVault::new(app), queue.clone());
+        let consumer = Consumer::new(policy, strava, store.clone(), MemoryVault::new(app), queue.clone());
         let rollup = Rollup::new(store, queue);
         let rngs = plans.iter().map(|p| rng(options.seed ^ 0x5EED ^ (u64::from(p.index) << 24))).collect();
         let mut sim = Simulation {

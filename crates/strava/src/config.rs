@@ -1,21 +1,12 @@
 //! Client configuration, from the environment in a Lambda.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use stravasync_core::Secret;
+pub use stravasync_core::clock::{Clock, system_clock};
 
 pub const DEFAULT_API_URL: &str = "https://www.strava.com/api/v3";
 pub const DEFAULT_OAUTH_URL: &str = "https://www.strava.com/oauth";
-
-/// Unix seconds now. Injected so tests can pin time (token expiry, rate windows).
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
-
-pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-    })
-}
 
 #[derive(Clone)]
 pub struct StravaConfig {

@@ -1,34 +1,27 @@
-//! Test support for every crate of the workspace, and nothing a Lambda links: a
-//! dev-dependency only.
+//! Test support for every crate of the workspace above `core`, and nothing a Lambda links:
+//! a dev-dependency only. It depends on `core`, the in-memory ports and fake-strava, so any
+//! crate's tests may use it without building the AWS SDK or the handlers. (The moto stack
+//! is `stravasync_aws::local`; a handler's own test helpers live beside the handler.)
 //!
-//! - [`memory`]: in-memory implementations of the ports, following the adapters' rules.
-//! - [`moto_sdk`] / [`test_stack`]: a stack with unique names on the local moto server.
+//! - [`memory`]: the in-memory ports (`stravasync-memory`), re-exported.
 //! - [`fixtures_dir`] and the ids of the shared recordings ([`ATHLETE`], [`EDGE810`], …).
-//! - [`consumer_config`] / [`webhook_config`]: the handlers' configs for a local stack and
-//!   a running fake-strava; [`consumer_config_for_strava`] for runs on in-memory ports.
-//! - [`mint_tokens`]: an athlete's tokens from fake-strava, stored as a connection does.
+//! - [`mint_tokens`] / [`connect`]: an athlete's tokens from fake-strava, and the profile a
+//!   connection leaves.
+//! - [`scored_activity`], [`store_history`]: stored activities, one or years of them.
 //! - [`describe_activity`]: an activity's stored state as text, to compare stores.
-//! - [`scored_activity`]: a stored activity with a date and a score.
+//! - [`session_cookie`]: a signed session cookie.
 //! - [`Captured`]: a log writer for tests that check what was logged.
 
-pub use stravasync_sim::memory;
+pub use stravasync_memory as memory;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use fake_strava::RunningFake;
-use memory::{MemoryQueue, MemoryStore, MemoryVault};
-use stravasync_aws::local::{LocalStack, local_app_credentials, unique_suffix};
-use stravasync_aws::resources::ResourceNames;
-pub use stravasync_aws::resources::{LOCAL_SESSION_GENERATION, LOCAL_SESSION_KEY};
-use stravasync_consumer::{Consumer, ConsumerConfig, Record};
 use stravasync_core::Secret;
-use stravasync_core::event::Job;
 use stravasync_core::model::ActivityState;
 use stravasync_core::model::{AthleteProfile, OAuthTokens, Scopes, Sex, Thresholds};
 use stravasync_core::ports::{ActivityStore, TokenVault};
-use stravasync_strava::{StravaClient, StravaConfig};
-use stravasync_webhook::WebhookConfig;
 
 /// The athlete of the shared recordings.
 pub const ATHLETE: i64 = 5_123_456_789;
@@ -41,64 +34,7 @@ pub const CLIENT_SECRET: &str = "client-secret-value";
 /// The shared real recordings (`../shared/fixtures/strava` beside the repository, or
 /// `STRAVA_FIXTURES`).
 pub fn fixtures_dir() -> PathBuf {
-    fake_strava::default_fixtures_dir().expect("the shared recordings (../shared/fixtures/strava, or STRAVA_FIXTURES)")
-}
-
-/// The SDK config of the moto server in `AWS_ENDPOINT_URL`, refusing anything that is not
-/// on 127.0.0.1 so a test can never touch a real account.
-pub async fn moto_sdk() -> stravasync_aws::SdkConfig {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
-    assert!(
-        endpoint.starts_with("http://127.0.0.1"),
-        "these tests need a local moto server: run them with `make test` (infra/with-moto.sh sets AWS_ENDPOINT_URL)"
-    );
-    stravasync_aws::sdk_config_from_env().expect("infra/with-moto.sh sets the region and credentials")
-}
-
-/// A fresh stack with unique names on the local moto server.
-pub async fn test_stack(label: &str) -> LocalStack {
-    let sdk = moto_sdk().await;
-    LocalStack::create(sdk, ResourceNames::local(&unique_suffix(label)), &local_app_credentials())
-        .await
-        .expect("bootstrap on moto")
-}
-
-/// The stack and Strava variables every handler reads.
-fn stack_env(stack: &LocalStack, fake: &RunningFake) -> Vec<(&'static str, String)> {
-    let mut env = stack.handler_env();
-    env.extend([("STRAVA_API_URL", fake.api_url()), ("STRAVA_OAUTH_URL", fake.oauth_url())]);
-    env
-}
-
-fn lookup(env: &[(&'static str, String)], key: &str) -> Option<String> {
-    env.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone())
-}
-
-/// The consumer's config for a local stack (with its DLQ) and a running fake-strava.
-pub fn consumer_config(stack: &LocalStack, fake: &RunningFake) -> ConsumerConfig {
-    let env = stack_env(stack, fake);
-    ConsumerConfig::from_lookup(|k| lookup(&env, k)).expect("local consumer config")
-}
-
-/// The webhook's config for a local stack, a running fake-strava and a public base URL.
-pub fn webhook_config(stack: &LocalStack, fake: &RunningFake, public_base_url: &str) -> WebhookConfig {
-    let mut env = stack_env(stack, fake);
-    env.push(("PUBLIC_BASE_URL", public_base_url.to_string()));
-    WebhookConfig::from_lookup(|k| lookup(&env, k)).expect("local webhook config")
-}
-
-/// The consumer's defaults for runs on in-memory ports (benchmarks, examples, property
-/// tests): Strava at the given URLs, placeholder AWS names, no DLQ.
-pub fn consumer_config_for_strava(api_url: &str, oauth_url: &str) -> ConsumerConfig {
-    let env = [("STRAVA_API_URL", api_url), ("STRAVA_OAUTH_URL", oauth_url), ("PACE_BACKGROUND", "false")];
-    let required = ["QUEUE_URL", "TABLE_NAME", "APP_SECRET_ID", "TOKEN_SECRET_PREFIX"];
-    ConsumerConfig::from_lookup(|k| {
-        env.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-            .or_else(|| required.contains(&k).then(|| "unused".into()))
-    })
-    .expect("the defaults are valid")
+    stravasync_fixtures::required_dir()
 }
 
 /// Tokens minted by fake-strava for `athlete` with `scope`, stored in `vault` as the
@@ -115,22 +51,6 @@ pub async fn mint_tokens(fake: &RunningFake, vault: &impl TokenVault, athlete: i
     };
     vault.put_tokens(&tokens).await.expect("tokens stored");
     tokens
-}
-
-/// The consumer on in-memory ports against a running fake-strava, with the defaults and
-/// the local app credentials (benchmarks, examples, property tests).
-pub fn memory_consumer(fake: &RunningFake) -> Consumer<MemoryStore, MemoryVault, MemoryQueue> {
-    let strava = StravaClient::new(
-        StravaConfig::new("12345", Secret::new(CLIENT_SECRET)).with_urls(fake.api_url(), fake.oauth_url()),
-    )
-    .expect("strava client");
-    Consumer::new(
-        consumer_config_for_strava(&fake.api_url(), &fake.oauth_url()),
-        strava,
-        MemoryStore::default(),
-        MemoryVault::new(local_app_credentials()),
-        MemoryQueue::default(),
-    )
 }
 
 /// A stored activity with just a date and a score (a ride of one hour at `load`).
@@ -242,8 +162,8 @@ pub async fn connect(
     mint_tokens(fake, vault, athlete, scope).await;
     let mut p = AthleteProfile::new(athlete);
     p.scopes = Scopes::parse(scope);
-    // The generation the `events/` fixtures' cookies carry ([`session_cookie`]).
-    p.session_generation = Some(LOCAL_SESSION_GENERATION);
+    // The generation the `events/` fixtures' cookies carry.
+    p.session_generation = Some(SESSION_GENERATION);
     p.thresholds = Thresholds {
         ftp: Some(250.0),
         lthr: Some(165.0),
@@ -257,40 +177,16 @@ pub async fn connect(
     store.put_profile(&p).await.expect("profile stored");
 }
 
+/// The session generation of the shared recordings' athlete: [`connect`] stores it, and the
+/// `events/` fixtures' cookies carry it (signed with the local stacks' session key).
+pub const SESSION_GENERATION: u64 = 7001;
+
 /// A session cookie (`name=value`, the HTTPS name) of `athlete` in `generation`, signed
-/// with the local session key; [`connect`] stores [`LOCAL_SESSION_GENERATION`].
-pub fn session_cookie(athlete: i64, generation: u64, expires_at: i64) -> String {
+/// with `key`.
+pub fn session_cookie(key: &str, athlete: i64, generation: u64, expires_at: i64) -> String {
     let session = stravasync_core::signed::Session { athlete, generation };
-    let value = stravasync_core::signed::sign_session(LOCAL_SESSION_KEY.as_bytes(), session, expires_at);
+    let value = stravasync_core::signed::sign_session(key.as_bytes(), session, expires_at);
     format!("{}={value}", stravasync_core::signed::SESSION_COOKIE)
-}
-
-/// The SQS record the event source hands the consumer for `job`.
-pub fn record(job: &Job, id: &str, receive_count: u32) -> Record {
-    Record {
-        message_id: id.to_string(),
-        receipt_handle: format!("receipt-{id}"),
-        body: serde_json::to_string(job).expect("a job serializes"),
-        receive_count,
-        group_id: Some(job.group_id()),
-        dedup_id: Some(id.to_string()),
-        sent_at: None,
-    }
-}
-
-/// Every message on `queue` now, received and deleted (as a consumer would take them).
-pub async fn drain(queue: &stravasync_aws::sqs::SqsQueue) -> Vec<stravasync_aws::sqs::ReceivedMessage> {
-    let mut all = Vec::new();
-    loop {
-        let batch = queue.receive(10, 0).await.expect("receive");
-        if batch.is_empty() {
-            return all;
-        }
-        for m in &batch {
-            queue.delete(&m.receipt_handle).await.expect("delete");
-        }
-        all.extend(batch);
-    }
 }
 
 /// What [`store_history`] wrote.

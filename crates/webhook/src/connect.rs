@@ -1,6 +1,6 @@
 //! `/connect` and `/oauth/callback`: the one-time OAuth connection of an athlete.
 
-use stravasync_core::event::{Job, QueueMessage};
+use stravasync_core::job::{Job, QueueMessage};
 use stravasync_core::model::{AthleteProfile, ConnectionState, OAuthTokens, Scopes, Sex, Thresholds};
 use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault};
 use stravasync_strava::{AthleteInfo, AthleteSession, StravaError};

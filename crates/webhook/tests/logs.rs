@@ -2,6 +2,7 @@
 //! the capture is a thread-local subscriber, and tests on other threads of the same process
 //! would race it for the callsites' cached interest.
 
+#[path = "webhook/common/mod.rs"]
 mod common;
 
 use common::*;

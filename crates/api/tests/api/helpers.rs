@@ -10,19 +10,19 @@ use serde_json::Value;
 use stravasync_api::{Api, ApiConfig, router};
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::local::{LOCAL_WEBHOOK_PATH_SECRET, LocalStack, local_app_credentials};
+pub use stravasync_aws::resources::LOCAL_SESSION_KEY;
 use stravasync_aws::sqs::SqsQueue;
 use stravasync_aws::vault::Vault;
 use stravasync_consumer::pump::pump_until_idle;
+pub use stravasync_consumer::testing::record;
 use stravasync_consumer::{Consumer, Outcome};
 use stravasync_core::Secret;
-use stravasync_core::event::Job;
+use stravasync_core::job::Job;
 use stravasync_core::model::ActivityState;
 use stravasync_core::ports::ActivityStore;
 use stravasync_rollup::{Mode, Rollup, RollupRequest};
 use stravasync_strava::{StravaClient, StravaConfig};
-use stravasync_testkit::{
-    ATHLETE, CLIENT_SECRET, LOCAL_SESSION_GENERATION, LOCAL_SESSION_KEY, connect, record, session_cookie, test_stack,
-};
+use stravasync_testkit::{ATHLETE, CLIENT_SECRET, SESSION_GENERATION, connect};
 use tower::ServiceExt;
 
 /// The fixtures' clock: 2025-11-21T20:00:00Z.
@@ -77,7 +77,7 @@ pub async fn harness(label: &str) -> Harness {
 
 /// As [`harness`], athletes' tokens sealed with KMS in the table (`TokenStore=dynamodb-kms`).
 pub async fn harness_on(label: &str, kms: bool) -> Harness {
-    let mut stack = test_stack(label).await;
+    let mut stack = LocalStack::on_local_endpoint(label).await.expect("a stack on the local moto server");
     if kms {
         stack = stack.with_kms_token_store().await.unwrap();
     }
@@ -92,10 +92,11 @@ pub async fn harness_on(label: &str, kms: bool) -> Harness {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let site = format!("http://{}", listener.local_addr().unwrap());
     let env = handler_env(&stack, &fake, &site);
-    let consumer_config = stravasync_consumer::ConsumerConfig::from_lookup(lookup(&env)).unwrap();
-    let mut consumer =
-        Consumer::new(consumer_config, strava_at(&fake, NOW), stack.store(), stack.token_vault(), stack.queue());
-    consumer.config.max_receives = 5;
+    // As deployed: the consumer dead-letters into the DLQ (so "nothing dead-lettered" is
+    // a claim the tests can check).
+    let queue = stack.queue().with_dead_letter_queue(&stack.urls.dlq_url);
+    let policy = stravasync_consumer::deps::ConsumerEnv::from_lookup(lookup(&env)).unwrap().policy;
+    let consumer = Consumer::new(policy, strava_at(&fake, NOW), stack.store(), stack.token_vault(), queue);
     connect(&fake, &consumer.vault, &consumer.store, ATHLETE, "read,activity:read_all,profile:read_all").await;
     let backfill = Job::start_backfill(ATHLETE, None, None, None, Some(NOW - 60));
     assert_eq!(consumer.process(&record(&backfill, "b-1", 1)).await, Outcome::Done);
@@ -195,8 +196,12 @@ pub fn fixture(name: &str) -> axum::http::Request<Body> {
 
 /// A cookie of `athlete` in the fixtures' generation, signed with `key`.
 pub fn cookie_for(athlete: i64, expires_at: i64, key: &str) -> String {
-    let session = stravasync_core::signed::Session { athlete, generation: LOCAL_SESSION_GENERATION };
-    format!("__Host-stravasync_session={}", stravasync_core::signed::sign_session(key.as_bytes(), session, expires_at))
+    stravasync_testkit::session_cookie(key, athlete, SESSION_GENERATION, expires_at)
+}
+
+/// A cookie of `athlete` in `generation`, signed with the local stacks' key.
+pub fn session_cookie(athlete: i64, generation: u64, expires_at: i64) -> String {
+    stravasync_testkit::session_cookie(LOCAL_SESSION_KEY, athlete, generation, expires_at)
 }
 
 pub fn get(path: &str, cookie: Option<&str>) -> axum::http::Request<Body> {
@@ -220,7 +225,7 @@ pub fn change(method: &str, path: &str, cookie: &str, body: &str) -> axum::http:
 
 /// The athlete's session in the stored generation, good for an hour.
 pub fn session() -> String {
-    session_cookie(ATHLETE, LOCAL_SESSION_GENERATION, NOW + 3600)
+    session_cookie(ATHLETE, SESSION_GENERATION, NOW + 3600)
 }
 
 pub async fn live(store: &DynamoStore, id: i64) -> stravasync_core::model::StoredActivity {
@@ -232,7 +237,7 @@ pub async fn live(store: &DynamoStore, id: i64) -> stravasync_core::model::Store
 
 /// Every job on the events and background queues now, taken off them.
 pub async fn drain(stack: &LocalStack) -> Vec<Job> {
-    stravasync_testkit::drain(&stack.queue()).await.iter().map(|m| Job::parse(&m.body).unwrap()).collect()
+    stack.queue().drain().await.unwrap().iter().map(|m| Job::parse(&m.body).unwrap()).collect()
 }
 
 /// Everything of `athlete` left anywhere: items of the table and of each of its indexes

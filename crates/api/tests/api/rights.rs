@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use stravasync_consumer::Outcome;
 use stravasync_core::codec::decode_chunks;
-use stravasync_core::event::{Job, Requester};
 use stravasync_core::export::parse_csv;
+use stravasync_core::job::{Job, Requester};
 use stravasync_core::model::OAuthTokens;
 use stravasync_core::ports::{ActivityStore, TokenVault};
 use stravasync_core::streams::parse_streams_json;
-use stravasync_testkit::{ATHLETE, EDGE810, record};
+use stravasync_testkit::{ATHLETE, EDGE810};
 
 use crate::helpers::*;
 
@@ -90,7 +90,7 @@ async fn disconnect_deletes_everything_and_ends_every_session(kms: bool) {
     assert!(me.json()["sync"]["last_event_at"].is_null());
     assert_refused_everywhere(&h.api, &laptop, "a cookie of the connection before").await;
     let profile = h.stack.store().get_profile(ATHLETE).await.unwrap().unwrap();
-    assert!(profile.session_generation.is_some_and(|g| g != stravasync_testkit::LOCAL_SESSION_GENERATION));
+    assert!(profile.session_generation.is_some_and(|g| g != stravasync_testkit::SESSION_GENERATION));
     let jobs = drain(&h.stack).await;
     assert!(matches!(jobs.as_slice(), [Job::Backfill { athlete_id: ATHLETE, .. }]), "{jobs:?}");
 }
@@ -117,7 +117,7 @@ async fn assert_gone_and_nothing_dead_lettered(h: &Harness, what: &str) {
     h.settle().await;
     let traces = traces_of(&h.stack, ATHLETE).await;
     assert!(traces.is_empty(), "{what}: left behind {traces:#?}");
-    let dead = stravasync_testkit::drain(&h.stack.dlq()).await;
+    let dead = h.stack.dlq().drain().await.unwrap();
     assert!(dead.is_empty(), "{what}: dead-lettered {dead:?}");
 }
 
@@ -368,7 +368,7 @@ async fn backfills_share_a_daily_allowance() {
         Arc::new(
             stravasync_api::Api::new(
                 config.clone(),
-                stravasync_core::Secret::new(stravasync_testkit::LOCAL_SESSION_KEY),
+                stravasync_core::Secret::new(LOCAL_SESSION_KEY),
                 h.stack.store(),
                 h.stack.queue(),
             )
@@ -388,8 +388,7 @@ async fn backfills_share_a_daily_allowance() {
     assert!(r.json()["error"].as_str().unwrap().contains("0 remain"), "{}", r.text());
     // The next day's allowance is whole again, and counted requests share it.
     let tomorrow = api(midnight + 60);
-    let session =
-        || stravasync_testkit::session_cookie(ATHLETE, stravasync_testkit::LOCAL_SESSION_GENERATION, NOW + 3 * 86_400);
+    let session = || session_cookie(ATHLETE, stravasync_testkit::SESSION_GENERATION, NOW + 3 * 86_400);
     let r = call(&tomorrow, change("POST", "/api/backfill", &session(), r#"{"count": 8}"#)).await;
     assert_eq!((r.status, r.json()["activities"].as_u64()), (202, Some(8)), "{}", r.text());
     let r = call(&tomorrow, change("POST", "/api/backfill", &session(), r#"{"count": 5}"#)).await;

@@ -8,10 +8,10 @@ use axum::body::Body;
 use stravasync_api::{Api, ApiConfig, router};
 use stravasync_consumer::Outcome;
 use stravasync_core::Secret;
-use stravasync_core::event::Job;
+use stravasync_core::job::Job;
 use stravasync_core::model::BackfillProgress;
 use stravasync_core::ports::ActivityStore;
-use stravasync_testkit::{ATHLETE, EDGE810, FENIX2, LOCAL_SESSION_KEY, record};
+use stravasync_testkit::{ATHLETE, EDGE810, FENIX2};
 use tower::ServiceExt;
 
 use crate::helpers::*;
@@ -111,7 +111,7 @@ async fn only_a_valid_session_reads_and_only_its_own_athlete() {
         format!("/api/activities/{EDGE810}/streams"),
     ];
     let valid = session();
-    let other_generation = stravasync_testkit::session_cookie(ATHLETE, 9, NOW + 3600);
+    let other_generation = session_cookie(ATHLETE, 9, NOW + 3600);
     let forged = {
         // The other athlete's id under this athlete's signature.
         let v = valid.replacen(&format!(".{ATHLETE}."), &format!(".{OTHER_ATHLETE}."), 1);

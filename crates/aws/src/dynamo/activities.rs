@@ -428,7 +428,7 @@ impl ActivityStore for DynamoStore {
         let mut keys = self.query_all(None, "pk = :pk", vec![(":pk", s(athlete_pk(athlete)))], true).await?;
         // The tokens item (`TokenStore=dynamodb-kms`) belongs to the vault, which deletes it
         // first; one written since is a new connection's and must stay.
-        keys.retain(|k| !matches!(k.get("sk"), Some(AttributeValue::S(sk)) if sk == crate::kms_vault::TOKENS_SK));
+        keys.retain(|k| !matches!(k.get("sk"), Some(AttributeValue::S(sk)) if sk == TOKENS_SK));
         Ok(profile_deleted + self.delete_keys(keys).await?)
     }
 

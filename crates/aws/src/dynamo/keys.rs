@@ -8,6 +8,9 @@ pub(crate) fn athlete_pk(athlete: AthleteId) -> String {
     format!("ATH#{athlete}")
 }
 
+/// Sort key of the sealed tokens item (`TokenStore=dynamodb-kms`, [`crate::kms_vault`]).
+pub const TOKENS_SK: &str = "TOKENS";
+
 pub(super) fn activity_sk(activity: ActivityId) -> String {
     format!("ACT#{activity}")
 }

@@ -24,6 +24,7 @@ mod rations;
 
 pub use rations::RATION_ATTRIBUTES;
 
+pub use keys::TOKENS_SK;
 pub(crate) use keys::athlete_pk;
 use keys::*;
 

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{AthleteId, SCHEMA_VERSION, schema_v1};
+use crate::json::{FieldError, field_error};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -98,6 +99,69 @@ impl Thresholds {
             }
         }
         Ok(())
+    }
+}
+
+/// `PUT /api/me/thresholds`: the thresholds an athlete sets on the dashboard. A field left
+/// out keeps its value; custom zones and sex are kept.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdsUpdate {
+    /// Functional threshold power, W.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ftp: Option<f64>,
+    /// Lactate-threshold heart rate, bpm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lthr: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hr_max: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hr_rest: Option<f64>,
+    /// Threshold running speed, m/s (the dashboard's form takes a pace per km).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold_speed: Option<f64>,
+}
+
+impl ThresholdsUpdate {
+    /// Plausible human ranges: a typo (FTP 2500, LTHR 16) is refused, not scored.
+    pub const RANGES: [(&'static str, f64, f64); 5] = [
+        ("ftp", 30.0, 2_000.0),
+        ("lthr", 80.0, 230.0),
+        ("hr_max", 100.0, 250.0),
+        ("hr_rest", 25.0, 120.0),
+        ("threshold_speed", 1.0, 10.0),
+    ];
+
+    fn fields(&self) -> [Option<f64>; 5] {
+        [self.ftp, self.lthr, self.hr_max, self.hr_rest, self.threshold_speed]
+    }
+
+    /// Each given field within [`Self::RANGES`], at least one given.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if self.fields().iter().all(Option::is_none) {
+            return Err(field_error("(body)", "no threshold given (ftp, lthr, hr_max, hr_rest, threshold_speed)"));
+        }
+        for ((field, lo, hi), value) in Self::RANGES.into_iter().zip(self.fields()) {
+            if let Some(v) = value.filter(|v| !(v.is_finite() && (lo..=hi).contains(v))) {
+                return Err(field_error(field, format!("{v} is outside {lo}..={hi}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// `current` with the given fields replaced, validated as a whole (`hr_rest < hr_max`).
+    pub fn apply(&self, current: &Thresholds) -> Result<Thresholds, FieldError> {
+        self.validate()?;
+        let t = Thresholds {
+            ftp: self.ftp.or(current.ftp),
+            lthr: self.lthr.or(current.lthr),
+            hr_max: self.hr_max.or(current.hr_max),
+            hr_rest: self.hr_rest.or(current.hr_rest),
+            threshold_speed: self.threshold_speed.or(current.threshold_speed),
+            ..current.clone()
+        };
+        t.validate().map_err(|e| field_error(e.field, e.to_string()))?;
+        Ok(t)
     }
 }
 
@@ -343,5 +407,27 @@ impl SportType {
 
     pub fn is_run(&self) -> bool {
         RUN_SPORT_TYPES.contains(&self.0.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threshold_updates_name_the_field_and_keep_the_rest() {
+        let current = Thresholds::starter(crate::model::Sex::Female);
+        let up: ThresholdsUpdate = crate::json::parse_body(br#"{"ftp": 250}"#).unwrap();
+        let t = up.apply(&current).unwrap();
+        assert_eq!((t.ftp, t.lthr, t.sex), (Some(250.0), current.lthr, current.sex));
+        assert_eq!(crate::json::parse_body::<ThresholdsUpdate>(br#"{"ftp": 250, "fpt": 1}"#).unwrap_err().field, "fpt");
+        assert_eq!(crate::json::parse_body::<ThresholdsUpdate>(br#"{"ftp": "250"}"#).unwrap_err().field, "ftp");
+        assert_eq!(crate::json::parse_body::<ThresholdsUpdate>(b"{}").unwrap().validate().unwrap_err().field, "(body)");
+        let bad =
+            |json: &[u8]| crate::json::parse_body::<ThresholdsUpdate>(json).unwrap().apply(&current).unwrap_err().field;
+        assert_eq!(bad(br#"{"ftp": 2500}"#), "ftp");
+        assert_eq!(bad(br#"{"lthr": 16}"#), "lthr");
+        assert_eq!(bad(br#"{"threshold_speed": 0}"#), "threshold_speed");
+        assert_eq!(bad(br#"{"hr_rest": 110, "hr_max": 105}"#), "hr_rest");
     }
 }

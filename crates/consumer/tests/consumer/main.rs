@@ -1,0 +1,16 @@
+//! The consumer against moto and fake-strava, one test binary: events and their rules
+//! (`events`), backfill and reconcile (`backfill`), batches and their failures per group
+//! (`batches`), the lanes under the budget (`lanes`), token rotation across containers
+//! (`rotation`), concurrency and two containers racing (`concurrency`, `chaos`), hostile
+//! input and lost races (`hostile`), and order independence (`property`).
+
+mod backfill;
+mod batches;
+mod chaos;
+mod common;
+mod concurrency;
+mod events;
+mod hostile;
+mod lanes;
+mod property;
+mod rotation;

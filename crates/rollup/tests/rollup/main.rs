@@ -1,0 +1,4 @@
+//! The rollup on in-memory ports and on moto: incremental PMC, the daily extension, the
+//! weekly reconciles.
+
+mod rollup;
