@@ -6,6 +6,8 @@
 //! - [`secrets::SecretsVault`]: OAuth tokens and app credentials in Secrets Manager.
 //! - [`kms_vault::KmsVault`]: OAuth tokens sealed with KMS data keys in the table
 //!   (`TOKEN_STORE=dynamodb-kms`); [`vault::Vault`] is whichever the stack uses.
+//! - [`lambda::LazyRouter`] (feature `lambda-http`): the HTTP functions' routes, built at
+//!   their first request.
 //! - [`resources`]: the one definition of the table, queues and secrets, used by the
 //!   local bootstrap and checked against `template.yaml`.
 //!
@@ -17,6 +19,8 @@ pub mod capacity;
 pub mod dynamo;
 pub mod http;
 pub mod kms_vault;
+#[cfg(feature = "lambda-http")]
+pub mod lambda;
 pub mod local;
 pub mod resources;
 pub mod secrets;

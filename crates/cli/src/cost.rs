@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Instant;
 
+use clap::Args;
+
 use stravasync_aws::http::meter::{self, Calls};
 use stravasync_consumer::pump::pump_until_idle;
 use stravasync_core::LocalDate;
@@ -25,6 +27,47 @@ use stravasync_core::ports::TokenVault;
 use stravasync_rollup::{Mode, RollupRequest};
 
 use crate::demo::{DemoError, DemoOptions};
+use crate::{CliError, InputError};
+
+/// `stravasync cost`'s arguments.
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Athletes of the deployment (shares its fixed costs).
+    #[arg(long, default_value_t = 1000)]
+    pub athletes: u32,
+    /// Activities each athlete records a month.
+    #[arg(long, default_value_t = 20.0)]
+    pub activities_per_month: f64,
+    /// New activities measured per store.
+    #[arg(long, default_value_t = 20)]
+    pub sample: u32,
+}
+
+impl CostArgs {
+    /// Measures both token stores on the local stack and prints the bill.
+    pub fn run(self) -> Result<String, CliError> {
+        let CostArgs { athletes, activities_per_month, sample } = self;
+        if !crate::ops::endpoint_is_local(std::env::var("AWS_ENDPOINT_URL").ok().as_deref()) {
+            return Err(InputError::new(
+                "the cost measurement runs against a local moto server: use infra/with-moto.sh",
+            )
+            .into());
+        }
+        if !(activities_per_month.is_finite() && activities_per_month >= 0.0) || athletes == 0 || sample == 0 {
+            return Err(InputError::new(
+                "--athletes and --sample must be positive, --activities-per-month not negative",
+            )
+            .into());
+        }
+        let now = stravasync_core::clock::unix_now();
+        let runtime = tokio::runtime::Runtime::new().map_err(CliError::runtime("async runtime"))?;
+        let mut measured = Vec::new();
+        for kms in [false, true] {
+            measured.push(runtime.block_on(measure(kms, sample, now)).map_err(CliError::runtime("cost"))?);
+        }
+        Ok(report(&measured, athletes, activities_per_month, &Prices::LIST))
+    }
+}
 
 /// List prices in USD (us-east-1, on demand), shared with `stravasync simulate`'s bill.
 pub use stravasync_sim::Prices;

@@ -11,7 +11,10 @@
 //! as the HttpApi is in AWS); [`DemoReport::keep_syncing`] then plays the event source
 //! and the schedule for a person (or a browser test) clicking through.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+
+use clap::Args;
 
 use fake_strava::data::{GENERATED_ATHLETE_BASE, Season};
 use fake_strava::{FakeConfig, RunningFake};
@@ -27,6 +30,73 @@ use stravasync_rollup::deps::{AwsRollup, RollupConfig};
 use stravasync_rollup::{Mode, RollupRequest};
 use stravasync_strava::{StravaClient, StravaConfig};
 use stravasync_webhook::{AwsWebhook, WebhookConfig};
+
+use crate::{CliError, InputError, chart};
+
+/// `stravasync demo`'s arguments.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Generated activities of the demo athlete (about one every 1-2 days).
+    #[arg(long, default_value_t = 60)]
+    pub activities: u32,
+    /// Seed of the generated data.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Where to write the chart as SVG.
+    #[arg(long, default_value = "target/demo/pmc.svg")]
+    pub svg: PathBuf,
+    /// Keep the stack running afterwards (the dashboard, the webhook, the queue pumped
+    /// into the consumer and the rollup every second) until interrupted.
+    #[arg(long)]
+    pub serve: bool,
+}
+
+impl DemoArgs {
+    /// Runs the scenario on the local moto server, writes the chart, prints the summary;
+    /// with `--serve`, keeps the stack syncing until interrupted.
+    pub fn run(self) -> Result<String, CliError> {
+        if !crate::ops::endpoint_is_local(std::env::var("AWS_ENDPOINT_URL").ok().as_deref()) {
+            return Err(InputError::new(
+                "the demo runs against a local moto server: use `make demo` (AWS_ENDPOINT_URL must be on this machine)",
+            )
+            .into());
+        }
+        let now = stravasync_core::clock::unix_now();
+        let runtime = tokio::runtime::Runtime::new().map_err(CliError::runtime("async runtime"))?;
+        let options = DemoOptions {
+            suffix: format!("demo-{now}"),
+            activities: self.activities,
+            seed: self.seed,
+            now,
+            kms_tokens: false,
+        };
+        let report = runtime.block_on(run(options, |line| println!("- {line}"))).map_err(CliError::runtime("demo"))?;
+        let svg = &self.svg;
+        if let Some(dir) = svg.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| InputError::new(format!("{}: {e}", dir.display())))?;
+        }
+        std::fs::write(svg, chart::svg_chart(&report.pmc).map_err(InputError::new)?)
+            .map_err(|e| InputError::new(format!("{}: {e}", svg.display())))?;
+        let summary = format!(
+            "\nathlete {}: {} activities stored, {} deleted, {} Strava API requests in all\n\n{}\nchart: {}\ndashboard: {}/",
+            report.athlete,
+            report.stored_activities,
+            report.deleted_activities,
+            report.strava_requests,
+            chart::text_chart(&report.pmc, 21),
+            svg.display(),
+            report.base_url,
+        );
+        if !self.serve {
+            return Ok(format!("{summary} (up while the demo runs; `make demo-serve` keeps it up)"));
+        }
+        println!(
+            "{summary}\n\nServing until interrupted (Ctrl-C): open the dashboard and click \"Connect with Strava\"."
+        );
+        runtime.block_on(report.keep_syncing(std::time::Duration::from_secs(1)));
+        Ok(String::new())
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct DemoOptions {

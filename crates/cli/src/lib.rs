@@ -1,6 +1,6 @@
 //! The `stravasync` command line: the library half, so tests and benchmarks call the
-//! same code as the binary.
-
+//! same code as the binary. Each command's arguments are a `clap::Args` struct next to
+//! the code that runs it; `main.rs` only lists the commands.
 //!
 //! - [`chart`]: the PMC as text and SVG.
 //! - [`ops`]: commands against a stack, local or deployed (`local up`, `local pump`,
@@ -9,7 +9,8 @@
 //!   `backfill`, `rescore`, `dlq list|redrive`), with [`progress`] bars on a terminal.
 //! - [`demo`] (feature `demo`): the whole pipeline on one machine; it alone links
 //!   fake-strava and the HTTP server.
-//! - [`metrics_report`], [`pmc_csv`]: the file commands.
+//! - [`metrics_report`] (`metrics`, `tile`), [`pmc`] (`pmc`, of a file or a stored athlete).
+//! - [`cost`], [`simulate`] (feature `demo`): the bill, measured and simulated.
 
 pub mod chart;
 #[cfg(feature = "demo")]
@@ -18,7 +19,7 @@ pub mod cost;
 pub mod demo;
 pub mod metrics_report;
 pub mod ops;
-pub mod pmc_csv;
+pub mod pmc;
 pub mod progress;
 #[cfg(feature = "demo")]
 pub mod simulate;
@@ -77,4 +78,15 @@ impl CliError {
 /// Reads a file; a missing or unreadable file is an input error naming the path.
 pub fn read_input(path: &std::path::Path) -> Result<Vec<u8>, InputError> {
     std::fs::read(path).map_err(|e| InputError(format!("{}: {e}", path.display())))
+}
+
+/// Runs a command's future on a new multi-threaded runtime.
+pub fn block_on<T>(f: impl std::future::Future<Output = Result<T, CliError>>) -> Result<T, CliError> {
+    tokio::runtime::Runtime::new().map_err(CliError::runtime("async runtime"))?.block_on(f)
+}
+
+/// The result as JSON, pretty when `pretty`.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T, pretty: bool) -> Result<String, CliError> {
+    if pretty { serde_json::to_string_pretty(value) } else { serde_json::to_string(value) }
+        .map_err(CliError::runtime("output"))
 }

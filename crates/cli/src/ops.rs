@@ -1,6 +1,7 @@
-//! Commands against a stack (`local up`, `local pump`, `rollup`, `subscribe`): drive a stack
-//! (local on moto, or real) from the command line with the same handler code.
+//! Commands against a stack (`local up`, `local pump`, `rollup`, `subscribe`, `resources`):
+//! drive a stack (local on moto, or real) from the command line with the same handler code.
 
+use clap::{Args, Subcommand};
 use stravasync_aws::local::{LocalStack, local_app_credentials};
 use stravasync_aws::resources::ResourceNames;
 use stravasync_consumer::deps::AwsConsumer;
@@ -9,7 +10,74 @@ use stravasync_rollup::deps::{AwsRollup, RollupConfig};
 use stravasync_rollup::{Mode, RollupRequest};
 use stravasync_strava::{StravaClient, StravaConfig};
 
-use crate::{CliError, InputError};
+use crate::{CliError, InputError, block_on, to_json};
+
+/// `stravasync local …`: the local stack.
+#[derive(Debug, Subcommand)]
+pub enum LocalCommand {
+    /// Create the table, FIFO queue + DLQ and app secret; print their environment.
+    Up {
+        #[arg(long, default_value = "local")]
+        name: String,
+        /// Create the resources even though AWS_ENDPOINT_URL is not on this machine (its
+        /// app secret holds the well-known local credentials).
+        #[arg(long)]
+        yes_real_aws: bool,
+    },
+    /// Play the SQS event source mapping into the consumer handler until the queue is idle
+    /// (consumer environment: QUEUE_URL, TABLE_NAME, APP_SECRET_ID, TOKEN_SECRET_PREFIX, STRAVA_*).
+    Pump {
+        #[arg(long, default_value_t = 100)]
+        max_rounds: usize,
+    },
+}
+
+impl LocalCommand {
+    pub fn run(self) -> Result<String, CliError> {
+        match self {
+            LocalCommand::Up { name, yes_real_aws } => block_on(up(&name, yes_real_aws)),
+            LocalCommand::Pump { max_rounds } => block_on(pump(max_rounds)),
+        }
+    }
+}
+
+/// `stravasync rollup`'s arguments.
+#[derive(Debug, Args)]
+pub struct RollupArgs {
+    /// The daily run: also extend every series to today and enqueue reconciles.
+    #[arg(long)]
+    pub daily: bool,
+    /// Recompute one athlete from their first activity.
+    #[arg(long)]
+    pub athlete: Option<i64>,
+}
+
+impl RollupArgs {
+    pub fn run(self) -> Result<String, CliError> {
+        block_on(rollup(self.daily, self.athlete))
+    }
+}
+
+/// `stravasync subscribe`'s arguments.
+#[derive(Debug, Args)]
+pub struct SubscribeArgs {
+    #[arg(long)]
+    pub callback: String,
+}
+
+impl SubscribeArgs {
+    pub fn run(self) -> Result<String, CliError> {
+        block_on(subscribe(&self.callback))
+    }
+}
+
+/// The AWS resource definitions the local bootstrap uses and the consumer's defaults, as
+/// JSON (`stravasync resources`, checked against template.yaml by infra/check_template.py).
+pub fn resources() -> Result<String, CliError> {
+    let mut spec = stravasync_aws::resources::spec_json();
+    spec["consumer_defaults"] = stravasync_consumer::ConsumerPolicy::defaults_json();
+    to_json(&spec, true)
+}
 
 /// A configuration error (a variable) is the input's fault; anything else is a runtime failure.
 fn input(e: impl std::fmt::Display) -> CliError {
@@ -62,7 +130,7 @@ pub async fn rollup(daily: bool, athlete: Option<i64>) -> Result<String, CliErro
     let now = stravasync_core::clock::unix_now();
     let req = RollupRequest { mode: if daily { Mode::Daily } else { Mode::Dirty }, athlete_id: athlete };
     let report = rollup.run(&req, now).await.map_err(CliError::runtime("rollup"))?;
-    serde_json::to_string(&report).map_err(CliError::runtime("report"))
+    to_json(&report, false)
 }
 
 /// Creates Strava's push subscription for `callback` with the app secret's credentials

@@ -2,9 +2,75 @@
 //! current-thread runtime (the simulation is sequential; fake-strava runs on the same
 //! thread), prints the report.
 
+use clap::Args;
 use stravasync_sim::SimOptions;
 
 use crate::{CliError, InputError};
+
+/// `stravasync simulate`'s arguments.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    #[arg(long, default_value_t = 100)]
+    pub athletes: u32,
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+    /// Strava's read limits, per 15 minutes / per day (default: a new app's).
+    #[arg(long, default_value = "100/1000")]
+    pub limits: String,
+    /// Athletes connect uniformly over this many hours from the start.
+    #[arg(long, default_value_t = 168.0)]
+    pub connect_over_hours: f64,
+    /// Activities each athlete recorded before connecting.
+    #[arg(long, default_value_t = 60)]
+    pub history: u32,
+    /// Activities imported at connection (the template's BackfillCount).
+    #[arg(long, default_value_t = 30)]
+    pub backfill: u32,
+    /// Mean activities per athlete per day.
+    #[arg(long, default_value_t = 0.7)]
+    pub activities_per_day: f64,
+    /// Share of each window the background lane may use (BACKGROUND_SHARE).
+    #[arg(long, default_value_t = 0.7)]
+    pub background_share: f64,
+    /// Imports per background message before it hands over (BACKFILL_BATCH).
+    #[arg(long)]
+    pub backfill_batch: Option<u32>,
+    /// Chance each hour that Strava answers one request 429 although our count says
+    /// there is budget (requests outside the shared budget, a count that drifted).
+    #[arg(long, default_value_t = 0.05)]
+    pub stray_429_per_hour: f64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+impl SimulateArgs {
+    /// The simulation's options, unchecked ([`check`] refuses what it cannot mean).
+    pub fn options(&self) -> Result<SimOptions, InputError> {
+        let (limit_15min, limit_daily) = parse_limits(&self.limits)?;
+        let mut options = SimOptions {
+            athletes: self.athletes,
+            days: self.days,
+            limit_15min,
+            limit_daily,
+            connect_over_hours: self.connect_over_hours,
+            history: self.history,
+            backfill_count: self.backfill,
+            background_share: self.background_share,
+            stray_429_per_hour: self.stray_429_per_hour,
+            seed: self.seed,
+            ..Default::default()
+        };
+        options.behaviour.activities_per_day = self.activities_per_day;
+        if let Some(b) = self.backfill_batch {
+            options.backfill_batch = b;
+        }
+        Ok(options)
+    }
+
+    pub fn run(self) -> Result<String, CliError> {
+        run(self.options()?)
+    }
+}
 
 /// `"100/1000"`: Strava's read limits per 15 minutes and per day.
 pub fn parse_limits(text: &str) -> Result<(u32, u32), InputError> {

@@ -5,6 +5,8 @@
 
 use std::collections::HashSet;
 
+use clap::{Args, Subcommand};
+
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::sqs::{ReceivedMessage, SqsQueue};
 use stravasync_core::LocalDate;
@@ -15,7 +17,113 @@ use stravasync_core::ports::{ActivityStore, EventQueue};
 use stravasync_core::view::{self, ActivityRow, BackfillRequest};
 
 use crate::progress::Progress;
-use crate::{CliError, InputError};
+use crate::{CliError, InputError, block_on};
+
+/// `stravasync activities`' arguments.
+#[derive(Debug, Args)]
+pub struct ActivitiesArgs {
+    #[arg(long)]
+    pub athlete: i64,
+    /// Page size (1-100).
+    #[arg(long)]
+    pub limit: Option<String>,
+    /// Start after this position (the `--before` a previous page printed, or a date).
+    #[arg(long)]
+    pub before: Option<String>,
+}
+
+impl ActivitiesArgs {
+    pub fn run(self) -> Result<String, CliError> {
+        block_on(activities(self.athlete, self.before.as_deref(), self.limit.as_deref()))
+    }
+}
+
+/// `stravasync backfill`'s arguments: a count, or a range of days.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("range").required(true).args(["count", "after"])))]
+pub struct BackfillArgs {
+    #[arg(long)]
+    pub athlete: i64,
+    #[arg(long)]
+    pub count: Option<u32>,
+    /// First day (YYYY-MM-DD, UTC).
+    #[arg(long)]
+    pub after: Option<String>,
+    /// Day after the last (YYYY-MM-DD, UTC).
+    #[arg(long, requires = "after")]
+    pub before: Option<String>,
+    /// Show its progress until it finishes (the consumer must be running).
+    #[arg(long)]
+    pub follow: bool,
+}
+
+impl BackfillArgs {
+    pub fn run(self) -> Result<String, CliError> {
+        let request = BackfillRequest { count: self.count, after: self.after, before: self.before };
+        block_on(backfill(self.athlete, &request, self.follow))
+    }
+}
+
+/// `stravasync rescore`'s arguments.
+#[derive(Debug, Args)]
+pub struct RescoreArgs {
+    #[arg(long)]
+    pub athlete: i64,
+}
+
+impl RescoreArgs {
+    pub fn run(self) -> Result<String, CliError> {
+        block_on(rescore(self.athlete))
+    }
+}
+
+/// `stravasync athlete …`: athletes' rights, for support requests.
+#[derive(Debug, Subcommand)]
+pub enum AthleteCommand {
+    /// Disconnect an athlete and delete everything of theirs, as their dashboard's
+    /// "Disconnect from Strava and delete my data" does: the consumer revokes the
+    /// authorization at Strava and deletes the tokens and every item (QUEUE_URL; TABLE_NAME).
+    Delete {
+        #[arg(long)]
+        athlete: i64,
+        /// Return once enqueued instead of waiting until nothing is stored (the consumer
+        /// must be running to finish it).
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+impl AthleteCommand {
+    pub fn run(self) -> Result<String, CliError> {
+        match self {
+            AthleteCommand::Delete { athlete, no_wait } => block_on(athlete_delete(athlete, !no_wait)),
+        }
+    }
+}
+
+/// `stravasync dlq …`: the dead-letter queue.
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// Show the dead-lettered messages, with why each was moved; they stay in the queue.
+    List {
+        #[arg(long, default_value_t = 100)]
+        max: usize,
+    },
+    /// Move dead-lettered messages back to the event queue (same group and dedup id).
+    Redrive {
+        #[arg(long, default_value_t = usize::MAX)]
+        max: usize,
+    },
+}
+
+impl DlqCommand {
+    pub fn run(self) -> Result<String, CliError> {
+        match self {
+            DlqCommand::List { max } => block_on(dlq_list(max)),
+            DlqCommand::Redrive { max } => block_on(dlq_redrive(max)),
+        }
+    }
+}
 
 fn env_var(var: &'static str) -> Result<String, CliError> {
     Env(|k: &str| std::env::var(k).ok()).required(var).map_err(|e: ConfigError| InputError::new(e.to_string()).into())

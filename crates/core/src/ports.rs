@@ -40,7 +40,6 @@ pub enum WriteOutcome {
     },
 }
 
-/// Athletes, activities, stream chunks and PMC rows (one DynamoDB table in AWS).
 /// The sync status numbers of one athlete's activities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct ActivityCounts {
@@ -49,6 +48,7 @@ pub struct ActivityCounts {
     pub pending_streams: usize,
 }
 
+/// Athletes, activities, stream chunks and PMC rows (one DynamoDB table in AWS).
 pub trait ActivityStore: Send + Sync {
     fn get_profile(
         &self,

@@ -1,13 +1,67 @@
-//! `stravasync pmc`: a CSV of `date,load` rows in, the daily chart out.
+//! `stravasync pmc`: the daily Performance Management Chart of a CSV of `date,load` rows
+//! (printed as CSV), or of an athlete as stored in a stack (a text chart, and SVG on request).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::path::PathBuf;
+
+use clap::Args;
 
 use stravasync_core::LocalDate;
 use stravasync_core::model::{PmcConstants, PmcRow};
 use stravasync_core::pmc;
 
-use crate::InputError;
+use crate::{CliError, InputError, block_on, chart, read_input, stack};
+
+/// `stravasync pmc`'s arguments: one source, `--loads` or `--athlete`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["loads", "athlete"])))]
+pub struct PmcArgs {
+    /// CSV of `date,load` rows (unsorted; repeated dates are summed).
+    #[arg(long)]
+    pub loads: Option<PathBuf>,
+    /// The athlete whose stored PMC to show.
+    #[arg(long)]
+    pub athlete: Option<i64>,
+    /// First day (YYYY-MM-DD; default 90 days before --to). With --athlete.
+    #[arg(long, requires = "athlete")]
+    pub from: Option<String>,
+    /// Last day (YYYY-MM-DD; default today). With --athlete.
+    #[arg(long, requires = "athlete")]
+    pub to: Option<String>,
+    /// Also write the chart as SVG to this file. With --athlete.
+    #[arg(long, requires = "athlete")]
+    pub svg: Option<PathBuf>,
+    /// CTL time constant, days.
+    #[arg(long, default_value_t = 42.0)]
+    pub ctl_days: f64,
+    /// ATL time constant, days.
+    #[arg(long, default_value_t = 7.0)]
+    pub atl_days: f64,
+}
+
+impl PmcArgs {
+    pub fn run(self) -> Result<String, CliError> {
+        match (self.loads, self.athlete) {
+            (Some(loads), _) => {
+                let csv = String::from_utf8(read_input(&loads)?)
+                    .map_err(|e| InputError::new(format!("{}: not UTF-8: {e}", loads.display())))?;
+                Ok(pmc_from_csv(&csv, constants(self.ctl_days, self.atl_days)?)?)
+            }
+            (None, Some(athlete)) => {
+                let rows = block_on(stack::pmc_rows(athlete, self.from.as_deref(), self.to.as_deref()))?;
+                let mut out = chart::text_chart(&rows, rows.len());
+                if let Some(path) = self.svg {
+                    let svg = chart::svg_chart(&rows).map_err(InputError::new)?;
+                    std::fs::write(&path, svg).map_err(|e| InputError::new(format!("{}: {e}", path.display())))?;
+                    out.push_str(&format!("chart: {}\n", path.display()));
+                }
+                Ok(out)
+            }
+            (None, None) => Err(InputError::new("pass --loads or --athlete").into()),
+        }
+    }
+}
 
 /// Parses `date,load` rows: unsorted, gaps allowed, repeated dates summed, an optional
 /// `date,load` header, blank lines ignored. Errors name the 1-based line.
