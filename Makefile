@@ -24,9 +24,11 @@ demo-serve: venv
 test: fmt-check clippy lint system-deps
 	infra/with-moto.sh $(CARGO) test --workspace --all-targets
 
-# The SAM template: cfn-lint, SAM's own validation (both offline), and its resources
-# checked against the local bootstrap's definitions.
+# The workspace's shape (no crate or module cycle, dev-dependencies included; core
+# without AWS or HTTP crates), then the SAM template: cfn-lint, SAM's own validation
+# (both offline), and its resources checked against the local bootstrap's definitions.
 lint: venv
+	$(VENV)/bin/python infra/check_graph.py
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/sam validate --lint --region us-east-1 -t template.yaml
 	mkdir -p target

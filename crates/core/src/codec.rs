@@ -9,7 +9,7 @@
 //! - `latlng` is two such columns (latitudes, then longitudes);
 //! - `moving` is bit-packed.
 //!
-//! Format 2 (written since the efficiency work) chooses each column's difference order
+//! Format 2, the one written, chooses each column's difference order
 //! by the order-0 entropy of its bytes and compresses the columns with zstd's optimal
 //! parser (tuned level 11, see [`Zstd`]), either as one frame or one frame per column,
 //! whichever is smaller (one frame wins on tiny activities, a frame per column on long

@@ -1,8 +1,9 @@
 //! Corrupt and hostile stream chunks decode to an error with bounded memory.
 //!
 //! A counting global allocator records the peak number of bytes live during each decode.
-//! Before lengths were checked against the payloads, one flipped bit in a header's blob
-//! length asked for up to 4 GiB, and every decode reserved 256 MiB for the inflated blob.
+//! Lengths in a header are checked against the payload before anything is reserved: a
+//! flipped bit in a blob length could otherwise ask for gigabytes, and an inflated blob
+//! is never reserved at its worst-case size.
 //! One test function in a test binary of its own: the allocator counts the whole process.
 
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -155,8 +155,8 @@ fn bad_input_exits_2_naming_the_field() {
 
 #[test]
 fn hostile_streams_and_files_exit_2_with_a_named_error() {
-    // 100,000 samples 90 s apart: 9 M seconds once gaps are filled (26 s and 296 MB before
-    // the cap); refused by name before any resampling.
+    // 100,000 samples 90 s apart: 9 M seconds once gaps are filled; refused by name before
+    // any resampling, which would take hundreds of megabytes.
     let time: Vec<String> = (0..100_000u64).map(|i| (i * 90).to_string()).collect();
     let streams = format!(
         r#"{{"time":{{"data":[{}]}},"watts":{{"data":[{}]}}}}"#,

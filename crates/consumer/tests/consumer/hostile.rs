@@ -30,8 +30,8 @@ async fn live(store: &impl ActivityStore, id: i64) -> StoredActivity {
 async fn streams_longer_than_the_cap_are_stored_unscored_with_the_reason_and_not_retried() {
     let h = harness("over-cap", "read,activity:read_all").await;
     let id = 1_i64 << 41;
-    // 100,000 samples 90 s apart: 9 M seconds once gaps are filled (296 MB and 26 s before
-    // the cap), far over 48 h.
+    // 100,000 samples 90 s apart: 9 M seconds once gaps are filled, far over 48 h; filling
+    // them would take hundreds of megabytes, so the cap is checked first.
     let n: u32 = 100_000;
     let streams = StreamSet::default()
         .with(NumericKey::Time, (0..n).map(|i| f64::from(i) * 90.0).collect())

@@ -43,8 +43,8 @@ fn kept_json(json: &[u8]) -> Vec<u8> {
 
 #[test]
 fn one_hz_recordings_compress_fourteenfold_and_the_edge810_ride_fifteenfold_against_the_streams_kept() {
-    // The efficiency issue's goals: 15x on the Edge 810 ride, 14x on every 1 Hz recording,
-    // against the JSON of the streams the codec keeps (BENCHMARKS.md).
+    // The codec's targets, against the JSON of the streams the codec keeps: 15x on the Edge
+    // 810 ride, 14x on every 1 Hz recording (BENCHMARKS.md has the measured ratios).
     for (name, json) in fixtures() {
         let set = parse_streams_json(&json).unwrap();
         let stored: usize = encode_chunks(&set).unwrap().iter().map(Vec::len).sum();
