@@ -11,7 +11,7 @@ export CARGO_TERM_COLOR ?= never
 export CARGO_INCREMENTAL ?= 0
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo demo-serve test check fmt-check clippy lint bench build venv system-deps clean-venv
+.PHONY: demo demo-serve test check fmt-check clippy lint lint-static check-template bench build venv system-deps clean-venv
 
 # The whole pipeline on this machine: moto (AWS), fake-strava, the real handler code.
 demo: venv
@@ -21,18 +21,28 @@ demo: venv
 demo-serve: venv
 	infra/with-moto.sh $(CARGO) run --quiet -p stravasync-cli --features demo -- demo --serve
 
-test: fmt-check clippy lint system-deps
-	infra/with-moto.sh $(CARGO) test --workspace --all-targets
+test: fmt-check clippy lint-static system-deps
+	@# Every test, and the benchmarks run once each; the examples (measurement tools) are
+	@# checked by clippy, not linked again here.
+	infra/with-moto.sh $(CARGO) test --workspace --lib --bins --tests --benches
+	@# The template against the binary the tests just built (no second build of the CLI).
+	$(MAKE) --no-print-directory check-template
 
 # The workspace's shape (no crate or module cycle, dev-dependencies included; core
-# without AWS or HTTP crates), then the SAM template: cfn-lint, SAM's own validation
-# (both offline), and its resources checked against the local bootstrap's definitions.
-lint: venv
+# without AWS or HTTP crates), the SAM template (cfn-lint and SAM's own validation, both
+# offline), and the template's resources checked against the local bootstrap's definitions.
+lint: lint-static
+	$(CARGO) build --quiet -p stravasync-cli
+	$(MAKE) --no-print-directory check-template
+
+lint-static: venv
 	$(VENV)/bin/python infra/check_graph.py
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/sam validate --lint --region us-east-1 -t template.yaml
+
+check-template: venv
 	mkdir -p target
-	$(CARGO) run --quiet -p stravasync-cli -- resources > target/resources.json
+	target/debug/stravasync resources > target/resources.json
 	$(VENV)/bin/python infra/check_template.py template.yaml target/resources.json
 
 # Release arm64 Lambda binaries with cargo-lambda (zig from .venv), and their sizes.

@@ -20,10 +20,19 @@ fn club(backfill_batch: u32) -> SimOptions {
     }
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn a_club_connecting_at_once_shares_the_backfill_and_events_go_first() {
-    let fair = simulate(club(10)).await.unwrap();
-    let first_come = simulate(club(200)).await.unwrap();
+/// One simulation on a thread of its own, as `stravasync simulate` runs it (a
+/// current-thread runtime: the simulation is sequential), so two run side by side.
+fn simulate_on_a_thread(options: SimOptions) -> std::thread::JoinHandle<stravasync_sim::Report> {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(simulate(options)).unwrap()
+    })
+}
+
+#[test]
+fn a_club_connecting_at_once_shares_the_backfill_and_events_go_first() {
+    let (fair, first_come) = (simulate_on_a_thread(club(10)), simulate_on_a_thread(club(200)));
+    let (fair, first_come) = (fair.join().unwrap(), first_come.join().unwrap());
     for r in [&fair, &first_come] {
         assert!(r.failures.is_empty() && r.dead_letters == 0, "{}", r.render());
         // Events keep priority while the backfill uses the rest of the budget.
