@@ -7,14 +7,13 @@
 //! --features demo --example api_latency`.
 
 use std::hint::black_box;
-use std::sync::Arc;
 
 use axum::body::Body;
 use criterion::{Criterion, criterion_group, criterion_main};
 use fake_strava::data::{GENERATED_ATHLETE_BASE, Season};
-use stravasync_api::{Api, ApiConfig, router};
+use stravasync_api::router;
+use stravasync_api::testing::memory_api;
 use stravasync_consumer::{Outcome, Record};
-use stravasync_core::Secret;
 use stravasync_core::job::Job;
 use stravasync_core::signed::{Session, sign_session};
 use stravasync_rollup::{Mode, Rollup, RollupRequest};
@@ -58,15 +57,7 @@ fn routes(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let store = seeded_store(&rt);
     let key = "bench-session-key";
-    let env = [
-        ("TABLE_NAME", "t"),
-        ("QUEUE_URL", "q"),
-        ("SESSION_SECRET_ID", "s"),
-        ("PUBLIC_BASE_URL", "https://bench.example"),
-        ("SUPPORT_EMAIL", "support@bench.example"),
-    ];
-    let config = ApiConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
-    let api = Arc::new(Api::new(config, Secret::new(key), store, MemoryQueue::default()).with_clock(Arc::new(|| NOW)));
+    let api = memory_api(store, key, NOW, "https://bench.example");
     let session = Session { athlete: ATHLETE, generation: stravasync_testkit::SESSION_GENERATION };
     let cookie = format!("__Host-stravasync_session={}", sign_session(key.as_bytes(), session, NOW + 3600));
     let newest = rt.block_on(async {

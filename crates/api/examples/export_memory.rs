@@ -7,41 +7,20 @@
 //! Prints the archive's size, the peak heap the export added (a counting allocator: the
 //! store's own data is not counted), the process's peak RSS, and the time it took.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use axum::body::Body;
 use futures_util::StreamExt;
-use stravasync_api::{Api, ApiConfig, router};
+use stravasync_api::router;
+use stravasync_api::testing::memory_api;
 use stravasync_aws::resources::LOCAL_SESSION_KEY;
 use stravasync_core::LocalDate;
 use stravasync_core::model::AthleteProfile;
 use stravasync_core::ports::ActivityStore;
-use stravasync_testkit::memory::{MemoryQueue, MemoryStore};
+use stravasync_testkit::alloc::{Counting, peak_of};
+use stravasync_testkit::memory::MemoryStore;
 use stravasync_testkit::{SESSION_GENERATION, session_cookie, store_history};
 use tower::ServiceExt;
-
-struct Counting;
-
-static NOW_BYTES: AtomicUsize = AtomicUsize::new(0);
-static PEAK_BYTES: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = NOW_BYTES.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK_BYTES.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        NOW_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -68,36 +47,27 @@ async fn main() {
     profile.session_generation = Some(SESSION_GENERATION);
     store.put_profile(&profile).await.unwrap();
     let history = store_history(&store, ATHLETE, activities, years * 365, LocalDate::from_unix_seconds(NOW)).await;
-    let env = [
-        ("TABLE_NAME", "t"),
-        ("QUEUE_URL", "q"),
-        ("SESSION_SECRET_ID", "s"),
-        ("PUBLIC_BASE_URL", "https://bench.example"),
-        ("SUPPORT_EMAIL", "support@bench.example"),
-    ];
-    let config = ApiConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
-    let api = Arc::new(
-        Api::new(config, stravasync_core::Secret::new(LOCAL_SESSION_KEY), store, MemoryQueue::default())
-            .with_clock(Arc::new(|| NOW)),
-    );
+    let api = memory_api(store, LOCAL_SESSION_KEY, NOW, "https://bench.example");
     let cookie = session_cookie(LOCAL_SESSION_KEY, ATHLETE, SESSION_GENERATION, NOW + 3600);
     let req = axum::http::Request::get("/api/export").header("cookie", cookie).body(Body::empty()).unwrap();
     let link = router(api.clone()).oneshot(req).await.unwrap().headers()["location"].to_str().unwrap().to_string();
     let path = link.trim_start_matches("https://bench.example").to_string();
 
     let rss_before = peak_rss_kb();
-    let before = NOW_BYTES.load(Ordering::Relaxed);
-    PEAK_BYTES.store(before, Ordering::Relaxed);
     let started = Instant::now();
-    let resp = router(api.clone()).oneshot(axum::http::Request::get(&path).body(Body::empty()).unwrap()).await.unwrap();
-    assert_eq!(resp.status(), 200);
-    let mut body = resp.into_body().into_data_stream();
-    let mut bytes = 0usize;
-    while let Some(piece) = body.next().await {
-        bytes += piece.expect("a whole archive").len();
-    }
+    let (bytes, peak) = peak_of(async {
+        let request = axum::http::Request::get(&path).body(Body::empty()).unwrap();
+        let resp = router(api.clone()).oneshot(request).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let mut body = resp.into_body().into_data_stream();
+        let mut bytes = 0usize;
+        while let Some(piece) = body.next().await {
+            bytes += piece.expect("a whole archive").len();
+        }
+        bytes
+    })
+    .await;
     let elapsed = started.elapsed();
-    let peak = PEAK_BYTES.load(Ordering::Relaxed).saturating_sub(before);
     println!("export of {activities} activities over {years} years ({} PMC days)", history.pmc_days);
     println!("  stored stream chunks: {:.1} MB", history.chunk_bytes as f64 / MB);
     println!(

@@ -7,18 +7,6 @@ use stravasync_core::config::Env;
 /// default too).
 pub const DEFAULT_SCOPE: &str = "read,activity:read_all";
 
-/// `SUPPORT_EMAIL`: an e-mail address, shown on every page.
-fn support_email<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<String, ConfigError> {
-    let value = env.required("SUPPORT_EMAIL")?;
-    if !stravasync_core::site::is_email(&value) {
-        return Err(ConfigError::Invalid {
-            var: "SUPPORT_EMAIL",
-            reason: format!("{value:?} is not an e-mail address"),
-        });
-    }
-    Ok(value)
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiConfig {
     /// The single table (`TABLE_NAME`): read only.
@@ -76,7 +64,7 @@ impl ApiConfig {
             session_secret_id: env.required("SESSION_SECRET_ID")?,
             public_base_url,
             export_url,
-            support_email: support_email(&env)?,
+            support_email: env.email("SUPPORT_EMAIL")?,
             backfill_daily_limit,
             scope: env.optional("STRAVA_SCOPE").filter(|s| !s.is_empty()).unwrap_or_else(|| DEFAULT_SCOPE.to_string()),
         })

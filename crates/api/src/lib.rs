@@ -41,6 +41,8 @@ pub mod export;
 mod pages;
 pub use pages::dashboard_bytes;
 mod routes;
+#[cfg(feature = "test-util")]
+pub mod testing;
 
 use std::sync::Arc;
 

@@ -3,71 +3,32 @@
 //! 1 Hz grid of the span it claims; an export takes the same memory for ten times the
 //! history (BENCHMARKS.md, "Export", measures 5,000 activities over 10 years).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::Body;
 use futures_util::StreamExt;
-use stravasync_api::{Api, ApiConfig, router};
+use stravasync_api::router;
+use stravasync_api::testing::{MemoryApi, memory_api};
 use stravasync_aws::resources::LOCAL_SESSION_KEY;
 use stravasync_core::LocalDate;
 use stravasync_core::codec::{encode_chunks, stream_set_id};
 use stravasync_core::model::AthleteProfile;
 use stravasync_core::ports::ActivityStore;
 use stravasync_core::streams::{MAX_SAMPLES, NumericKey, StreamSet};
-use stravasync_testkit::memory::{MemoryQueue, MemoryStore};
+use stravasync_testkit::alloc::{Counting, peak_of};
+use stravasync_testkit::memory::MemoryStore;
 use stravasync_testkit::{SESSION_GENERATION, session_cookie, store_history};
 use tower::ServiceExt;
 
-struct Counting;
-
-static NOW_BYTES: AtomicUsize = AtomicUsize::new(0);
-static PEAK_BYTES: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = NOW_BYTES.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK_BYTES.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        NOW_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-/// Bytes allocated at the peak of `f` beyond what was allocated before it.
-async fn peak_of<T>(f: impl std::future::Future<Output = T>) -> (T, usize) {
-    let before = NOW_BYTES.load(Ordering::Relaxed);
-    PEAK_BYTES.store(before, Ordering::Relaxed);
-    let out = f.await;
-    (out, PEAK_BYTES.load(Ordering::Relaxed).saturating_sub(before))
-}
 
 const MB: usize = 1 << 20;
 const ATHLETE: i64 = 4242;
 const NOW: i64 = 1_763_755_200;
 
-fn api_of(store: MemoryStore) -> Arc<Api<MemoryStore, MemoryQueue>> {
-    let env = [
-        ("TABLE_NAME", "t"),
-        ("QUEUE_URL", "q"),
-        ("SESSION_SECRET_ID", "s"),
-        ("PUBLIC_BASE_URL", "https://memory.example"),
-        ("SUPPORT_EMAIL", "support@memory.example"),
-    ];
-    let config = ApiConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
-    Arc::new(
-        Api::new(config, stravasync_core::Secret::new(LOCAL_SESSION_KEY), store, MemoryQueue::default())
-            .with_clock(Arc::new(|| NOW)),
-    )
+fn api_of(store: MemoryStore) -> Arc<MemoryApi> {
+    memory_api(store, LOCAL_SESSION_KEY, NOW, "https://memory.example")
 }
 
 async fn connected_store() -> MemoryStore {
@@ -79,7 +40,7 @@ async fn connected_store() -> MemoryStore {
 }
 
 /// Bytes of the whole answer to `GET path`, read as it comes and dropped.
-async fn fetch(api: &Arc<Api<MemoryStore, MemoryQueue>>, path: &str) -> (u16, usize) {
+async fn fetch(api: &Arc<MemoryApi>, path: &str) -> (u16, usize) {
     let cookie = session_cookie(LOCAL_SESSION_KEY, ATHLETE, SESSION_GENERATION, NOW + 3600);
     let req = axum::http::Request::get(path).header("cookie", cookie).body(Body::empty()).unwrap();
     let resp = router(api.clone()).oneshot(req).await.unwrap();

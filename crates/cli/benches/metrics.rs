@@ -5,7 +5,6 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use stravasync_cli::metrics_report::metrics_from_json;
-use stravasync_core::model::Thresholds;
 use stravasync_core::streams::parse_streams_json;
 
 fn six_hour_ride(c: &mut Criterion) {
@@ -15,14 +14,7 @@ fn six_hour_ride(c: &mut Criterion) {
     let tiled = parse_streams_json(&streams).unwrap().tiled(6 * 3600);
     let json = serde_json::to_vec(&tiled).unwrap();
     println!("6-hour ride: {} samples, {} B of streams JSON", tiled.len(), json.len());
-    let thresholds = Thresholds {
-        ftp: Some(250.0),
-        lthr: Some(165.0),
-        hr_max: Some(190.0),
-        hr_rest: Some(50.0),
-        threshold_speed: Some(3.9),
-        ..Default::default()
-    };
+    let thresholds = stravasync_testkit::thresholds();
     let mut group = c.benchmark_group("metrics");
     group.throughput(Throughput::Elements(tiled.len() as u64));
     group.bench_function("full_suite_with_json_parse/6h_ride", |b| {

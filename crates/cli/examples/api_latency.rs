@@ -13,7 +13,7 @@ use stravasync_cli::demo::{DemoOptions, run};
 
 #[tokio::main]
 async fn main() {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = stravasync_core::clock::unix_now();
     let options = DemoOptions {
         suffix: format!("latency-{}", std::process::id()),
         activities: 60,

@@ -141,6 +141,15 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     pub fn optional(&self, var: &str) -> Option<String> {
         (self.0)(var)
     }
+
+    /// A variable that must hold an e-mail address (`SUPPORT_EMAIL`, shown on every page).
+    pub fn email(&self, var: &'static str) -> Result<String, ConfigError> {
+        let value = self.required(var)?;
+        if !crate::site::is_email(&value) {
+            return Err(ConfigError::Invalid { var, reason: format!("{value:?} is not an e-mail address") });
+        }
+        Ok(value)
+    }
 }
 
 #[cfg(test)]

@@ -119,10 +119,11 @@ impl WebhookEvent {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const CREATE: &str = r#"{"aspect_type":"create","event_time":1516126040,"object_id":1099511627776,
+    /// Strava's example create event (its webhook documentation's).
+    pub(crate) const CREATE: &str = r#"{"aspect_type":"create","event_time":1516126040,"object_id":1099511627776,
         "object_type":"activity","owner_id":5123456789,"subscription_id":120475,"updates":{}}"#;
 
     #[test]

@@ -269,10 +269,8 @@ impl QueueMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::tests::CREATE;
     use crate::event::{AspectType, WebhookEvent};
-
-    const CREATE: &str = r#"{"aspect_type":"create","event_time":1516126040,"object_id":1099511627776,
-        "object_type":"activity","owner_id":5123456789,"subscription_id":120475,"updates":{}}"#;
 
     #[test]
     fn trailing_bytes_are_refused_for_events_and_queue_bodies() {

@@ -5,6 +5,7 @@
 //! flipped bit in a blob length could otherwise ask for gigabytes, and an inflated blob
 //! is never reserved at its worst-case size.
 //! One test function in a test binary of its own: the allocator counts the whole process.
+//! (Its own copy of the counting allocator: `stravasync_testkit::alloc` sits above `core`.)
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};

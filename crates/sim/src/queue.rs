@@ -360,7 +360,7 @@ impl EventQueue for SimQueue {
                 g.in_flight -= 1;
             }
             m.in_flight = false;
-            m.visible_at = now + i64::from(delay_secs.min(43_200));
+            m.visible_at = now + i64::from(delay_secs.min(stravasync_core::job::MAX_VISIBILITY_S));
             let group = m.group.clone();
             lq.refresh(&group, now);
         });

@@ -56,31 +56,26 @@ fn missing_scope(body: &[u8]) -> Option<String> {
     })
 }
 
-/// Strava's answer to a token exchange past the application's athlete capacity: a 403
-/// whose message is "Limit of connected athletes exceeded".
-fn athlete_capacity_reached(body: &[u8]) -> bool {
+/// The `message` of Strava's error body (its `Fault`), if it has one.
+fn fault_message(body: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Fault {
         message: Option<String>,
     }
-    serde_json::from_slice::<Fault>(body)
-        .ok()
-        .and_then(|f| f.message)
-        .is_some_and(|m| m.to_ascii_lowercase().contains("limit of connected athletes"))
+    serde_json::from_slice::<Fault>(body).ok().and_then(|f| f.message)
+}
+
+/// Strava's answer to a token exchange past the application's athlete capacity: a 403
+/// whose message is "Limit of connected athletes exceeded".
+fn athlete_capacity_reached(body: &[u8]) -> bool {
+    fault_message(body).is_some_and(|m| m.to_ascii_lowercase().contains("limit of connected athletes"))
 }
 
 fn error_message(body: &[u8], sensitive: bool) -> String {
     if sensitive {
         return "(body withheld)".to_string();
     }
-    #[derive(serde::Deserialize)]
-    struct Fault {
-        message: Option<String>,
-    }
-    serde_json::from_slice::<Fault>(body)
-        .ok()
-        .and_then(|f| f.message)
-        .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned())
+    fault_message(body).unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned())
 }
 
 impl StravaClient {

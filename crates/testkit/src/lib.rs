@@ -11,6 +11,9 @@
 //! - [`describe_activity`]: an activity's stored state as text, to compare stores.
 //! - [`session_cookie`]: a signed session cookie.
 //! - [`Captured`]: a log writer for tests that check what was logged.
+//! - [`alloc`]: a counting global allocator, for memory measurements.
+
+pub mod alloc;
 
 pub use stravasync_memory as memory;
 
@@ -164,7 +167,14 @@ pub async fn connect(
     p.scopes = Scopes::parse(scope);
     // The generation the `events/` fixtures' cookies carry.
     p.session_generation = Some(SESSION_GENERATION);
-    p.thresholds = Thresholds {
+    p.thresholds = thresholds();
+    store.put_profile(&p).await.expect("profile stored");
+}
+
+/// The thresholds the tests score the shared recordings with: FTP 250 W, LTHR 165 bpm,
+/// heart rate 50–190 bpm, threshold speed 3.9 m/s, male; no zones from Strava.
+pub fn thresholds() -> Thresholds {
+    Thresholds {
         ftp: Some(250.0),
         lthr: Some(165.0),
         hr_max: Some(190.0),
@@ -173,8 +183,7 @@ pub async fn connect(
         sex: Sex::Male,
         power_zones: None,
         heartrate_zones: None,
-    };
-    store.put_profile(&p).await.expect("profile stored");
+    }
 }
 
 /// The session generation of the shared recordings' athlete: [`connect`] stores it, and the
@@ -212,14 +221,7 @@ pub async fn store_history(
     use stravasync_core::codec::{encode_chunks, stream_set_id};
     use stravasync_core::model::{ActivitySummary, PmcRow, StoredActivity};
     let dir = fixtures_dir();
-    let thresholds = Thresholds {
-        ftp: Some(250.0),
-        lthr: Some(165.0),
-        hr_max: Some(190.0),
-        hr_rest: Some(50.0),
-        threshold_speed: Some(3.9),
-        ..Default::default()
-    };
+    let thresholds = thresholds();
     let mut recordings = Vec::new();
     for name in ["ride_power_edge810", "virtualride_zwift", "run_fenix2", "ride_elevate_sample"] {
         let read = |kind: &str| std::fs::read(dir.join(format!("{name}.{kind}.json")));

@@ -46,7 +46,7 @@ impl WebhookConfig {
             scope: env.optional("STRAVA_SCOPE").unwrap_or_else(|| "read,activity:read_all".to_string()),
             session_secret_id: required("SESSION_SECRET_ID")?,
             path_secret: path_secret(&env)?,
-            support_email: support_email(&env)?,
+            support_email: env.email("SUPPORT_EMAIL")?,
         })
     }
 }
@@ -62,18 +62,6 @@ fn path_secret<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Secret, Co
         });
     }
     Ok(Secret::new(value))
-}
-
-/// `SUPPORT_EMAIL`: an e-mail address (shown on every page).
-pub fn support_email<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<String, ConfigError> {
-    let value = env.required("SUPPORT_EMAIL")?;
-    if !stravasync_core::site::is_email(&value) {
-        return Err(ConfigError::Invalid {
-            var: "SUPPORT_EMAIL",
-            reason: format!("{value:?} is not an e-mail address"),
-        });
-    }
-    Ok(value)
 }
 
 #[cfg(test)]

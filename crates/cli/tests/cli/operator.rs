@@ -28,7 +28,7 @@ fn run(args: &[&str], env: &[(&'static str, String)]) -> (Option<i32>, String, S
 }
 
 fn today() -> LocalDate {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = stravasync_core::clock::unix_now();
     LocalDate::from_unix_seconds(now)
 }
 
@@ -123,7 +123,7 @@ async fn backfill_and_rescore_enqueue_for_the_consumer() {
     // While one runs, another is refused; so are bad ranges and unknown athletes.
     let store = stack.store();
     let mut profile = store.get_profile(ATHLETE).await.unwrap().unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = stravasync_core::clock::unix_now();
     profile.backfill = Some(BackfillProgress {
         requested_at: now - 60,
         updated_at: now - 5,

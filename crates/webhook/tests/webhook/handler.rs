@@ -128,7 +128,7 @@ async fn callback_stores_tokens_and_profile_and_enqueues_a_backfill() {
     }
     let value = session.split(';').next().unwrap().split_once('=').unwrap().1;
     let key = h.stack.vault().named_secret(&h.stack.names.session_secret_id).await.unwrap().unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = stravasync_core::clock::unix_now();
     let signed = stravasync_core::signed::verify_session(key.expose().as_bytes(), value, now).unwrap();
     assert_eq!(signed.athlete, ATHLETE);
     assert!(!session.contains(key.expose()), "the key never leaves the vault");
