@@ -76,8 +76,8 @@ $(STAMP): infra/requirements.txt | system-deps
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
 	touch $(STAMP)
 
-# Debian packages the build and the tests need (Chromium and its WebDriver for the
-# dashboard's browser test), installed only when missing.
+# Debian packages the build and the tests need, installed only when missing: with sudo
+# when not root, after saying what and why; without root or sudo, it stops and names them.
 system-deps:
 	@missing=""; \
 	python3 -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
@@ -85,8 +85,16 @@ system-deps:
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		echo "make: installing Debian packages:$$missing"; \
+		for p in $$missing; do case $$p in \
+			python3-venv) echo "  $$p: the pinned Python tools (moto, SAM CLI, cfn-lint, cargo-lambda) live in .venv";; \
+			build-essential) echo "  $$p: a C compiler for the C parts of ring and zstd";; \
+			*) echo "  $$p: the dashboard's browser test drives headless Chromium";; \
+		esac; done; \
+		if [ "$$(id -u)" -eq 0 ]; then sudo=""; \
+		elif command -v sudo >/dev/null; then sudo="sudo"; echo "  (not root: using sudo)"; \
+		else echo "make: not root and no sudo; install them, then run make again: apt-get install$$missing" >&2; exit 1; fi; \
+		$$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
 clean-venv:
