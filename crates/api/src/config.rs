@@ -5,7 +5,7 @@ use stravasync_core::config::Env;
 
 /// The scopes `/connect` asks for unless `STRAVA_SCOPE` says otherwise (the webhook's
 /// default too).
-pub const DEFAULT_SCOPE: &str = "read,activity:read_all";
+pub use stravasync_core::model::DEFAULT_SCOPE;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiConfig {

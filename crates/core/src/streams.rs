@@ -1,13 +1,18 @@
 //! Strava's activity streams in the `key_by_type=true` shape:
 //! `{"<key>": {"data": [...], "series_type": ..., "original_size": N, "resolution": ...}}`.
 //!
+//! The client asks for that shape, as Strava's API document requires (`key_by_type` "must
+//! be true"); the document's own example is the other shape, an array of streams
+//! `[{"type": "<key>", "data": [...], ...}]`. Both carry the same samples, so both parse
+//! to the same [`StreamSet`]: a Strava that ignored the parameter would lose nothing.
+//!
 //! Parsing is tolerant where Strava may change (unknown stream keys and unknown fields of a
 //! stream are ignored) and strict where a wrong value would change a number:
 //! [`StreamSet::validate`] names the stream and the index of the first bad sample.
 
 use std::fmt;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
@@ -281,7 +286,7 @@ impl StreamSet {
 
 impl<'de> Deserialize<'de> for StreamSet {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(StreamSetVisitor)
+        d.deserialize_any(StreamSetVisitor)
     }
 }
 
@@ -291,43 +296,138 @@ impl<'de> Visitor<'de> for StreamSetVisitor {
     type Value = StreamSet;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a map of stream key to {\"data\": [...]} (Strava's key_by_type=true form)")
+        f.write_str(
+            "a map of stream key to {\"data\": [...]} (Strava's key_by_type=true form) \
+             or an array of {\"type\": key, \"data\": [...]}",
+        )
     }
 
+    /// The `key_by_type=true` form.
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StreamSet, A::Error> {
         let mut set = StreamSet::default();
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if let Some(k) = NumericKey::from_name(&key) {
-                let Stream { data: NumericData { mut values, first_null } } = map.next_value()?;
-                if let Some(i) = first_null {
-                    if k == NumericKey::Heartrate {
-                        // Heart-rate dropouts may come as null: no reading, like 0 bpm.
-                        values.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = 0.0);
-                    } else {
-                        set.bad_null.get_or_insert((k, i));
-                    }
-                }
-                set.numeric[k as usize] = Some(values);
-            } else if key == "latlng" {
-                let Stream { data } = map.next_value::<Stream<Vec<LatLngSample>>>()?;
-                let mut pairs = Vec::with_capacity(data.len());
-                for (i, s) in data.into_iter().enumerate() {
-                    match s {
-                        LatLngSample::Pair(p) => pairs.push(p),
-                        LatLngSample::Bad(len) => {
-                            set.bad_latlng.get_or_insert((i, len));
-                            pairs.push([f64::NAN, f64::NAN]);
-                        }
-                    }
-                }
-                set.latlng = Some(pairs);
-            } else if key == "moving" {
-                set.moving = Some(map.next_value::<Stream<Vec<bool>>>()?.data);
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
+            read_stream(&mut set, &key, &mut map, true)?;
         }
         Ok(set)
+    }
+
+    /// The array form of the API document's example.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StreamSet, A::Error> {
+        let mut set = StreamSet::default();
+        while seq.next_element_seed(ArrayStream(&mut set))?.is_some() {}
+        Ok(set)
+    }
+}
+
+/// Reads the samples of the stream `key` from `map`'s next value, `{"data": [...]}` when
+/// `wrapped`, else the samples array itself, into `set`; an unknown key is skipped.
+fn read_stream<'de, A: MapAccess<'de>>(
+    set: &mut StreamSet,
+    key: &str,
+    map: &mut A,
+    wrapped: bool,
+) -> Result<(), A::Error> {
+    fn next<'de, T: Deserialize<'de>, A: MapAccess<'de>>(map: &mut A, wrapped: bool) -> Result<T, A::Error> {
+        if wrapped { map.next_value::<Stream<T>>().map(|s| s.data) } else { map.next_value::<T>() }
+    }
+    if let Some(k) = NumericKey::from_name(key) {
+        let NumericData { mut values, first_null } = next(map, wrapped)?;
+        if let Some(i) = first_null {
+            if k == NumericKey::Heartrate {
+                // Heart-rate dropouts may come as null: no reading, like 0 bpm.
+                values.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = 0.0);
+            } else {
+                set.bad_null.get_or_insert((k, i));
+            }
+        }
+        set.numeric[k as usize] = Some(values);
+    } else if key == "latlng" {
+        let data: Vec<LatLngSample> = next(map, wrapped)?;
+        let mut pairs = Vec::with_capacity(data.len());
+        for (i, s) in data.into_iter().enumerate() {
+            match s {
+                LatLngSample::Pair(p) => pairs.push(p),
+                LatLngSample::Bad(len) => {
+                    set.bad_latlng.get_or_insert((i, len));
+                    pairs.push([f64::NAN, f64::NAN]);
+                }
+            }
+        }
+        set.latlng = Some(pairs);
+    } else if key == "moving" {
+        set.moving = Some(next(map, wrapped)?);
+    } else {
+        map.next_value::<IgnoredAny>()?;
+    }
+    Ok(())
+}
+
+/// One stream of the array form, `{"type": key, "data": [...], ...}`, read into the set.
+struct ArrayStream<'a>(&'a mut StreamSet);
+
+impl<'de> DeserializeSeed<'de> for ArrayStream<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ArrayStream<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a stream {\"type\": key, \"data\": [...]}")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut kind: Option<String> = None;
+        let mut read = false;
+        // "data" before "type" (no order is promised): kept until the key is known.
+        let mut early: Option<serde_json::Value> = None;
+        while let Some(field) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match (field.as_ref(), &kind) {
+                ("type", _) => kind = Some(map.next_value()?),
+                ("data", Some(k)) => {
+                    read_stream(self.0, &k.clone(), &mut map, false)?;
+                    read = true;
+                }
+                ("data", None) => early = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let kind = kind.ok_or_else(|| A::Error::custom("a stream without \"type\""))?;
+        match early {
+            Some(data) => {
+                let keyed = serde_json::json!({ kind.as_str(): { "data": data } });
+                let one: StreamSet = serde_json::from_value(keyed).map_err(A::Error::custom)?;
+                self.0.take_from(one);
+            }
+            None if !read => return Err(A::Error::custom(format!("stream {kind:?} without \"data\""))),
+            None => {}
+        }
+        Ok(())
+    }
+}
+
+impl StreamSet {
+    /// Moves every stream `other` has (and the first bad sample it saw) into `self`.
+    fn take_from(&mut self, other: StreamSet) {
+        for (slot, theirs) in self.numeric.iter_mut().zip(other.numeric) {
+            if theirs.is_some() {
+                *slot = theirs;
+            }
+        }
+        if other.latlng.is_some() {
+            self.latlng = other.latlng;
+        }
+        if other.moving.is_some() {
+            self.moving = other.moving;
+        }
+        self.bad_null = self.bad_null.or(other.bad_null);
+        self.bad_latlng = self.bad_latlng.or(other.bad_latlng);
     }
 }
 
@@ -516,7 +616,33 @@ mod tests {
         let e = parse_streams_json(br#"{"watts":{"data":[1,"x"]}}"#).unwrap_err();
         assert_eq!(e.path, "watts.data[1]");
         let e = parse_streams_json(b"[1,2]").unwrap_err();
-        assert!(e.message.contains("key_by_type"), "{e}");
+        assert!(e.message.contains("a stream {\"type\""), "{e}");
+        let e = parse_streams_json(br#"[{"data":[1]}]"#).unwrap_err();
+        assert!(e.message.contains("without \"type\""), "{e}");
+        let e = parse_streams_json(br#"[{"type":"watts"}]"#).unwrap_err();
+        assert!(e.message.contains("\"watts\" without \"data\""), "{e}");
+        let e = parse_streams_json(br#"[{"type":"watts","data":[1,"x"]}]"#).unwrap_err();
+        assert_eq!(e.path, "[0].data[1]");
+        let e = parse_streams_json(b"7").unwrap_err();
+        assert!(e.message.contains("key_by_type=true form"), "{e}");
+    }
+
+    #[test]
+    fn the_array_form_parses_to_the_same_set_whatever_the_order_of_its_fields() {
+        let keyed = parse(
+            r#"{"time":{"data":[0,1,2]},"heartrate":{"data":[120,null,122]},"latlng":{"data":[[1,2],[1,2],[1,2]]},
+                "moving":{"data":[true,true,false]},"watts":{"data":[100,null,300]}}"#,
+        );
+        let arrays = parse(
+            r#"[{"type":"time","data":[0,1,2],"series_type":"distance","original_size":3,"resolution":"high"},
+                {"data":[120,null,122],"type":"heartrate"},{"type":"latlng","data":[[1,2],[1,2],[1,2]]},
+                {"type":"moving","data":[true,true,false]},{"data":[100,null,300],"type":"watts"},
+                {"type":"unknown","data":[{}]}]"#,
+        );
+        // Debug, not ==: the null watts sample is NaN on both sides.
+        assert_eq!(format!("{arrays:?}"), format!("{keyed:?}"));
+        assert_eq!(arrays.validate(), keyed.validate());
+        assert!(keyed.validate().is_err(), "a null watts sample is named either way");
     }
 
     #[test]

@@ -198,16 +198,8 @@ pub async fn list_activities(
         .filter(|a| before.is_none_or(|b| a.start < b) && after.is_none_or(|x| a.start > x))
         .collect();
     list.sort_by_key(|a| std::cmp::Reverse((a.start, a.id)));
-    let body: Vec<Value> = list
-        .into_iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .map(|a| {
-            let mut j = a.served_json();
-            j["resource_state"] = json!(2);
-            j
-        })
-        .collect();
+    let body: Vec<Value> =
+        list.into_iter().skip((page - 1) * per_page).take(per_page).map(crate::data::Activity::summary_json).collect();
     axum::Json(body).into_response()
 }
 

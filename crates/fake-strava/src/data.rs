@@ -23,9 +23,15 @@ pub struct Athlete {
 
 impl Athlete {
     pub fn json(&self) -> Value {
+        // Every field of the API document's DetailedAthlete example.
         json!({
-            "id": self.id, "resource_state": 3, "firstname": self.firstname, "lastname": self.lastname,
-            "sex": self.sex, "ftp": self.ftp, "weight": 70.0, "premium": false,
+            "id": self.id, "username": null, "resource_state": 3, "firstname": self.firstname,
+            "lastname": self.lastname, "city": null, "state": null, "country": null, "sex": self.sex,
+            "premium": false, "created_at": "2020-01-01T00:00:00Z", "updated_at": "2020-01-01T00:00:00Z",
+            "badge_type_id": 0, "profile_medium": "avatar/athlete/medium.png", "profile": "avatar/athlete/large.png",
+            "friend": null, "follower": null, "follower_count": 0, "friend_count": 0, "mutual_friend_count": 0,
+            "athlete_type": 0, "date_preference": "%m/%d/%Y", "measurement_preference": "meters", "clubs": [],
+            "ftp": self.ftp, "weight": 70.0, "bikes": [], "shoes": [],
         })
     }
 
@@ -111,13 +117,125 @@ impl Activity {
         self.json = j.to_string().into();
     }
 
-    /// The JSON as served: `private` reflects the current flag.
+    /// The JSON as `GET /activities/{id}` serves it (Strava's DetailedActivity): `private`
+    /// reflects the current flag, and every field of the API document's example is there
+    /// (a recording's own values kept, the rest as Strava sends them for an activity
+    /// without photos, gear, segments or kudos).
     pub fn served_json(&self) -> Value {
         let mut j = self.json();
         j["private"] = json!(self.private);
         j["visibility"] = json!(if self.private { "only_me" } else { "everyone" });
+        if let Value::Object(fields) = &mut j {
+            let map =
+                json!({"id": format!("a{}", self.id), "polyline": "", "summary_polyline": "", "resource_state": 3});
+            let defaults = common_defaults(self.id, map).into_iter().chain([
+                ("average_temp", Value::Null),
+                ("calories", json!(0.0)),
+                ("description", json!("")),
+                ("elev_high", Value::Null),
+                ("elev_low", Value::Null),
+                ("embed_token", json!(format!("{:016x}", self.id))),
+                ("gear", Value::Null),
+                ("hide_from_home", json!(false)),
+                ("highlighted_kudosers", json!([])),
+                ("laps", json!([])),
+                ("leaderboard_opt_out", json!(false)),
+                ("partner_brand_tag", Value::Null),
+                ("photos", json!({"primary": null, "use_primary_photo": false, "count": 0})),
+                ("segment_efforts", json!([])),
+                ("segment_leaderboard_opt_out", json!(false)),
+                ("splits_metric", json!([])),
+            ]);
+            for (name, value) in defaults {
+                fields.entry(name).or_insert(value);
+            }
+            if let Some(Value::Object(photos)) = fields.get_mut("photos") {
+                photos.entry("use_primary_photo").or_insert(json!(false));
+            }
+        }
         j
     }
+
+    /// The JSON as `GET /athlete/activities` lists it (Strava's SummaryActivity): the
+    /// detailed fields the API document's summary example does not carry are left out, and
+    /// the summary's own are there.
+    pub fn summary_json(&self) -> Value {
+        let mut j = self.served_json();
+        if let Value::Object(fields) = &mut j {
+            for name in DETAIL_ONLY {
+                fields.remove(name);
+            }
+            fields.insert("resource_state".into(), json!(2));
+            if let Some(Value::Object(map)) = fields.get_mut("map") {
+                map.remove("polyline");
+                map.insert("resource_state".into(), json!(2));
+            }
+            for (name, value) in [
+                ("location_city", Value::Null),
+                ("location_state", Value::Null),
+                ("location_country", Value::Null),
+                ("average_heartrate", Value::Null),
+                ("max_heartrate", Value::Null),
+            ] {
+                fields.entry(name).or_insert(value);
+            }
+        }
+        j
+    }
+}
+
+/// Fields of a DetailedActivity that a SummaryActivity does not carry (the API document's
+/// two examples).
+const DETAIL_ONLY: [&str; 16] = [
+    "average_temp",
+    "calories",
+    "description",
+    "elev_high",
+    "elev_low",
+    "embed_token",
+    "gear",
+    "hide_from_home",
+    "highlighted_kudosers",
+    "laps",
+    "leaderboard_opt_out",
+    "partner_brand_tag",
+    "photos",
+    "segment_efforts",
+    "segment_leaderboard_opt_out",
+    "splits_metric",
+];
+
+/// The fields both of Strava's activity examples carry, as Strava sends them for an
+/// activity nobody has kudoed, photographed or tagged with gear.
+fn common_defaults(id: i64, map: Value) -> Vec<(&'static str, Value)> {
+    vec![
+        ("external_id", json!(format!("fake-strava-{id}.fit"))),
+        ("upload_id", json!(id)),
+        ("start_latlng", json!([])),
+        ("end_latlng", json!([])),
+        ("achievement_count", json!(0)),
+        ("kudos_count", json!(0)),
+        ("comment_count", json!(0)),
+        ("athlete_count", json!(1)),
+        ("photo_count", json!(0)),
+        ("total_photo_count", json!(0)),
+        ("pr_count", json!(0)),
+        ("map", map),
+        ("flagged", json!(false)),
+        ("gear_id", Value::Null),
+        ("from_accepted_tag", json!(false)),
+        ("has_kudoed", json!(false)),
+        ("device_name", json!("fake-strava")),
+        ("workout_type", Value::Null),
+        ("suffer_score", Value::Null),
+        ("max_speed", Value::Null),
+        ("average_cadence", Value::Null),
+        ("weighted_average_watts", Value::Null),
+        ("kilojoules", Value::Null),
+        ("max_watts", Value::Null),
+        ("average_watts", Value::Null),
+        ("device_watts", json!(false)),
+    ]
 }
 
 #[derive(Debug, thiserror::Error)]

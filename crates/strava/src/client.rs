@@ -43,16 +43,7 @@ fn missing_scope(body: &[u8]) -> Option<String> {
     body.errors.into_iter().find_map(|e| {
         let field = e.field.filter(|_| e.code.as_deref() == Some("missing"))?;
         let scope = field.strip_suffix("_permission").unwrap_or(&field);
-        let known = [
-            "read",
-            "read_all",
-            "profile:read_all",
-            "profile:write",
-            "activity:read",
-            "activity:read_all",
-            "activity:write",
-        ];
-        known.contains(&scope).then(|| scope.to_string())
+        stravasync_core::model::STRAVA_SCOPES.contains(&scope).then(|| scope.to_string())
     })
 }
 

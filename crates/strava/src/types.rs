@@ -63,8 +63,11 @@ impl ZoneSet {
     }
 }
 
-/// `GET /athlete/zones`.
+/// `GET /athlete/zones`: an object (anything else, such as the array of an activity's zone
+/// distribution that Strava's API document shows as this operation's example, is refused
+/// rather than read as empty zones).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(try_from = "serde_json::Map<String, serde_json::Value>")]
 pub struct AthleteZones {
     #[serde(default)]
     pub heart_rate: Option<ZoneSet>,
@@ -82,6 +85,18 @@ pub struct ActivityQuery {
     /// 1-based.
     pub page: u32,
     pub per_page: u32,
+}
+
+impl TryFrom<serde_json::Map<String, serde_json::Value>> for AthleteZones {
+    type Error = serde_json::Error;
+
+    fn try_from(mut object: serde_json::Map<String, serde_json::Value>) -> Result<Self, Self::Error> {
+        let mut zone_set = |name: &str| match object.remove(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(value) => serde_json::from_value::<ZoneSet>(value).map(Some),
+        };
+        Ok(AthleteZones { heart_rate: zone_set("heart_rate")?, power: zone_set("power")? })
+    }
 }
 
 impl Default for ActivityQuery {

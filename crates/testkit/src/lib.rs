@@ -15,6 +15,7 @@
 
 pub mod alloc;
 
+pub use stravasync_fixtures::strava_api_document;
 pub use stravasync_memory as memory;
 
 use std::path::PathBuf;

@@ -43,7 +43,7 @@ impl WebhookConfig {
             stack: StackEnv::read(&env)?,
             public_base_url: public_base_url.trim_end_matches('/').to_string(),
             backfill_count,
-            scope: env.optional("STRAVA_SCOPE").unwrap_or_else(|| "read,activity:read_all".to_string()),
+            scope: env.optional("STRAVA_SCOPE").unwrap_or_else(|| stravasync_core::model::DEFAULT_SCOPE.to_string()),
             session_secret_id: required("SESSION_SECRET_ID")?,
             path_secret: path_secret(&env)?,
             support_email: env.email("SUPPORT_EMAIL")?,

@@ -178,6 +178,15 @@ impl Default for PmcConstants {
     }
 }
 
+/// Strava's OAuth scopes, as its API document defines them (`securityDefinitions`).
+pub const STRAVA_SCOPES: [&str; 7] =
+    ["read", "read_all", "profile:read_all", "profile:write", "activity:read", "activity:read_all", "activity:write"];
+
+/// What `/connect` asks Strava for unless `STRAVA_SCOPE` says otherwise: the athlete's
+/// activities, private ones included (their heart rate and power are what is scored).
+/// `profile:read_all` may be added for the athlete's own zones.
+pub const DEFAULT_SCOPE: &str = "read,activity:read_all";
+
 /// OAuth scopes the athlete granted, as Strava reports them (`read,activity:read_all`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(transparent)]
