@@ -25,6 +25,7 @@ pub mod local;
 pub mod resources;
 pub mod secrets;
 pub mod sqs;
+pub mod template_stack;
 pub mod vault;
 
 mod sdk_error;

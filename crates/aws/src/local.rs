@@ -12,6 +12,7 @@ use crate::dynamo::DynamoStore;
 use crate::resources::{BootstrapError, Bootstrapped, ResourceNames, bootstrap};
 use crate::secrets::SecretsVault;
 use crate::sqs::SqsQueue;
+use crate::template_stack::TemplateStack;
 use crate::vault::Vault;
 
 /// App credentials of local stacks. Local only: fake-strava accepts this client secret
@@ -71,7 +72,17 @@ pub struct LocalStack {
     /// Where the handlers keep athletes' tokens (Secrets Manager unless
     /// [`LocalStack::with_kms_token_store`]).
     pub token_store: TokenStore,
+    /// The stack created from template.yaml, when this is one ([`LocalStack::from_template`]).
+    pub template: Option<TemplateStack>,
 }
+
+/// The variables whose values are endpoints of the machine a function runs on (Strava's
+/// URLs, the site's own addresses): the caller of a local run sets them, not the stack.
+pub const ENDPOINT_VARIABLES: &[&str] = &["STRAVA_API_URL", "STRAVA_OAUTH_URL", "PUBLIC_BASE_URL", "EXPORT_URL"];
+
+/// What a local run sets besides the template: on the wall clock, a paced background share
+/// would hold a run just after midnight UTC (the simulation and the deployed stack pace it).
+const LOCAL_OVERRIDES: &[(&str, &str)] = &[("PACE_BACKGROUND", "false")];
 
 impl LocalStack {
     /// Bootstraps the resources named `names` (creating what is missing) with `app`.
@@ -81,7 +92,87 @@ impl LocalStack {
         app: &AppCredentials,
     ) -> Result<Self, BootstrapError> {
         let urls = bootstrap(&sdk, &names, Some(app)).await?;
-        Ok(LocalStack { sdk, names, urls, token_store: TokenStore::SecretsManager })
+        Ok(LocalStack { sdk, names, urls, token_store: TokenStore::SecretsManager, template: None })
+    }
+
+    /// The stack `sam deploy` would create, made from template.yaml on the local server of
+    /// `AWS_ENDPOINT_URL` ([`crate::template_stack`]) under a name unique to `label`, then
+    /// set up as an operator does after a deploy: the app secret filled in with the local
+    /// app credentials, and the session key set to the local one (so that the `events/`
+    /// fixtures' cookies are valid). `kms_tokens` deploys with `TokenStore=dynamodb-kms`.
+    pub async fn from_template(label: &str, kms_tokens: bool) -> Result<Self, String> {
+        let sdk = local_sdk_config()?;
+        // A stack name: letters, digits and hyphens, starting with a letter.
+        let name: String = format!("s-{}", unique_suffix(label))
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let template =
+            crate::template_stack::create(&name, if kms_tokens { "dynamodb-kms" } else { "secretsmanager" }).await?;
+        Self::on_template(sdk, template, &local_app_credentials()).await
+    }
+
+    /// The local stack of an already created `template` stack, with `app` in its app secret.
+    pub async fn on_template(
+        sdk: crate::SdkConfig,
+        template: TemplateStack,
+        app: &AppCredentials,
+    ) -> Result<Self, String> {
+        let queue_name = |logical: &str| -> Result<String, String> {
+            Ok(template.id(logical)?.rsplit('/').next().unwrap_or_default().to_string())
+        };
+        let names = ResourceNames {
+            table: template.id("Table")?.to_string(),
+            queue: queue_name("EventsQueue")?,
+            background_queue: queue_name("BackgroundQueue")?,
+            dlq: queue_name("EventsDlq")?,
+            app_secret_id: template.id("AppSecret")?.to_string(),
+            token_secret_prefix: template.stack.clone(),
+            session_secret_id: template.id("SessionSecret")?.to_string(),
+        };
+        let urls = Bootstrapped {
+            queue_url: template.id("EventsQueue")?.to_string(),
+            background_queue_url: template.id("BackgroundQueue")?.to_string(),
+            dlq_url: template.id("EventsDlq")?.to_string(),
+        };
+        let consumer = template.function("consumer")?;
+        let token_store = match consumer.environment.get("TOKEN_STORE").map(String::as_str) {
+            Some("dynamodb-kms") => {
+                TokenStore::DynamoKms { key_id: consumer.environment.get("TOKEN_KEY_ID").cloned().unwrap_or_default() }
+            }
+            _ => TokenStore::SecretsManager,
+        };
+        let stack = LocalStack { sdk, names, urls, token_store, template: Some(template) };
+        let app_text = serde_json::to_string(app).map_err(|e| e.to_string())?;
+        let vault = stack.vault();
+        vault.write(&stack.names.app_secret_id, &app_text).await.map_err(|e| e.to_string())?;
+        vault
+            .write(&stack.names.session_secret_id, crate::resources::LOCAL_SESSION_KEY)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(stack)
+    }
+
+    /// The environment of the function `binary` for a local run: on a stack made from the
+    /// template, its `AWS::Lambda::Function`'s variables but the [`ENDPOINT_VARIABLES`]
+    /// (the caller's), with the [`LOCAL_OVERRIDES`]; on a bootstrapped one,
+    /// [`LocalStack::handler_env`]. A variable no handler reads is an error (a typo in the
+    /// template, or a setting nothing uses).
+    pub fn function_env(&self, binary: &str) -> Result<Vec<(&'static str, String)>, String> {
+        let Some(template) = &self.template else { return Ok(self.handler_env()) };
+        let function = template.function(binary)?;
+        let mut env = Vec::new();
+        for (key, value) in &function.environment {
+            let name = crate::resources::HANDLER_ENV
+                .iter()
+                .find(|known| *known == key)
+                .ok_or_else(|| format!("{binary}'s environment has {key}, which no handler reads"))?;
+            if !ENDPOINT_VARIABLES.contains(name) && !LOCAL_OVERRIDES.iter().any(|(k, _)| k == name) {
+                env.push((*name, value.clone()));
+            }
+        }
+        env.extend(LOCAL_OVERRIDES.iter().map(|(k, v)| (*k, v.to_string())));
+        Ok(env)
     }
 
     /// A stack with names unique to this process and `label` on the local server of
@@ -101,8 +192,21 @@ impl LocalStack {
         Ok(self)
     }
 
-    /// The variables the handlers read to find this stack (`local up` prints them).
+    /// The variables the handlers read to find this stack (`local up` prints them): on a
+    /// stack made from the template, every function's (they agree where they overlap)
+    /// without the endpoints; on a bootstrapped one, the bootstrap's.
     pub fn handler_env(&self) -> Vec<(&'static str, String)> {
+        if let Some(template) = &self.template {
+            let mut env: Vec<(&'static str, String)> = Vec::new();
+            for binary in template.functions.keys() {
+                for (key, value) in self.function_env(binary).unwrap_or_default() {
+                    if !env.iter().any(|(k, _)| *k == key) {
+                        env.push((key, value));
+                    }
+                }
+            }
+            return env;
+        }
         let mut env = vec![
             ("TABLE_NAME", self.names.table.clone()),
             ("QUEUE_URL", self.urls.queue_url.clone()),

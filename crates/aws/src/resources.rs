@@ -122,6 +122,34 @@ pub const API_ENV: &[&str] = &[
     "BACKFILL_DAILY_LIMIT",
 ];
 
+/// Every environment variable a handler reads (webhook, api, export, consumer, rollup). A
+/// variable the template sets must be one of these (checked when a local run takes a
+/// function's environment from the stack made from the template).
+pub const HANDLER_ENV: &[&str] = &[
+    "TABLE_NAME",
+    "QUEUE_URL",
+    "BACKGROUND_QUEUE_URL",
+    "DLQ_URL",
+    "APP_SECRET_ID",
+    "TOKEN_SECRET_PREFIX",
+    "SESSION_SECRET_ID",
+    "TOKEN_STORE",
+    "TOKEN_KEY_ID",
+    "STRAVA_API_URL",
+    "STRAVA_OAUTH_URL",
+    "PUBLIC_BASE_URL",
+    "EXPORT_URL",
+    "SUPPORT_EMAIL",
+    "WEBHOOK_PATH_SECRET",
+    "BACKFILL_COUNT",
+    "BACKFILL_DAILY_LIMIT",
+    "MAX_RECEIVES",
+    "RATE_LIMIT_15MIN",
+    "RATE_LIMIT_DAILY",
+    "BACKGROUND_SHARE",
+    "PACE_BACKGROUND",
+];
+
 /// Timeout of the consumer function; the queue's visibility timeout is 6× this.
 pub const CONSUMER_TIMEOUT_S: u32 = 180;
 

@@ -8,3 +8,4 @@ mod dynamo;
 mod kms_vault;
 mod secrets;
 mod sqs;
+mod template;
