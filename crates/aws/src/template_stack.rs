@@ -85,7 +85,7 @@ pub async fn create(name: &str, token_store: &str) -> Result<TemplateStack, Stri
         .map_err(|e| format!("{}: {e}", python.display()))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr.lines().filter(|l| !l.trim().is_empty()).next_back().unwrap_or("no message");
+        let last = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("no message");
         return Err(format!("creating the stack {name} from template.yaml failed: {last}"));
     }
     serde_json::from_slice(&output.stdout).map_err(|e| format!("infra/local_stack.py printed no stack: {e}"))
