@@ -33,9 +33,11 @@ fn has_scope(grant: &Grant, scope: &str) -> bool {
 }
 
 /// Takes one use of the first fault that matches the route.
-fn take_fault(state: &FakeState, route: &str) -> Option<(FaultKind, u64)> {
+/// The next fault for a request: one injected for every route (`*`), its route template
+/// (`/api/v3/activities/{id}`) or its concrete path (`/api/v3/activities/17000000101`).
+fn take_fault(state: &FakeState, route: &str, path: &str) -> Option<(FaultKind, u64)> {
     let mut w = state.world();
-    let i = w.faults.iter().position(|f| f.count > 0 && (f.route == "*" || f.route == route))?;
+    let i = w.faults.iter().position(|f| f.count > 0 && (f.route == "*" || f.route == route || f.route == path))?;
     let f = &mut w.faults[i];
     f.count -= 1;
     let out = (f.kind, f.delay_ms);
@@ -93,7 +95,7 @@ pub async fn strava_middleware(
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let api = route.starts_with("/api/v3/");
-    let mut response = match take_fault(&state, &route) {
+    let mut response = match take_fault(&state, &route, &path) {
         Some((FaultKind::ServerError, _)) => {
             (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"message": "Internal Server Error"}))).into_response()
         }

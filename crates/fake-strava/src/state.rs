@@ -78,7 +78,8 @@ pub enum FaultKind {
 }
 
 /// The next `count` requests to `route` (a route template such as
-/// `/api/v3/activities/{id}/streams`, or `*`) misbehave.
+/// `/api/v3/activities/{id}/streams`, a concrete path such as `/api/v3/activities/17000000101`,
+/// or `*`) misbehave.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fault {
     pub route: String,

@@ -14,6 +14,13 @@
 //! - [`alloc`]: a counting global allocator, for memory measurements.
 
 pub mod alloc;
+pub mod lambda;
+
+/// A number unique within this process (temporary file names).
+pub fn unique_number() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
 
 pub use stravasync_fixtures::strava_api_document;
 pub use stravasync_memory as memory;

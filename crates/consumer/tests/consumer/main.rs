@@ -6,6 +6,7 @@
 
 mod backfill;
 mod batches;
+mod bootstrap;
 mod chaos;
 mod common;
 mod concurrency;
