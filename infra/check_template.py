@@ -5,6 +5,7 @@
 Usage: infra/check_template.py template.yaml spec.json
 """
 import json
+from pathlib import Path
 import sys
 
 import yaml
@@ -231,6 +232,25 @@ def main() -> int:
                 errors.append(f"{name} has no TOKEN_KEY_ID of the TokenKey")
     if res.get("TokenKey", {}).get("Condition") != "TokensInTable":
         errors.append("TokenKey must exist only with TokenStore=dynamodb-kms")
+
+    # Every schedule of a function has its EventBridge Scheduler event in events/
+    # (`<function>-<schedule>.json`, e.g. rollup-hourly.json): exactly the schedule's Input,
+    # which is what the Scheduler delivers as the payload.
+    events_dir = Path(sys.argv[1]).resolve().parent / "events"
+    for name, resource in res.items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        binary = resource.get("Metadata", {}).get("BuildProperties", {}).get("Binary", name)
+        for event_name, event in resource["Properties"].get("Events", {}).items():
+            if event.get("Type") not in ("Schedule", "ScheduleV2"):
+                continue
+            path = events_dir / f"{binary}-{event_name.lower()}.json"
+            if not path.exists():
+                errors.append(f"{name}'s schedule {event_name} has no event fixture {path.name}")
+                continue
+            fixture, schedule = json.loads(path.read_text()), json.loads(event["Properties"].get("Input", "{}"))
+            if fixture != schedule:
+                errors.append(f"events/{path.name} is {fixture!r}, {name}'s schedule {event_name} sends {schedule!r}")
 
     for e in errors:
         print(f"check_template: {e}", file=sys.stderr)

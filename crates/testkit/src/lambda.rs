@@ -165,3 +165,22 @@ impl Drop for Emulator {
         }
     }
 }
+
+/// An HTTP function's answer (API Gateway v2's response format): status, headers (names in
+/// lower case) and body. A base64 body is refused: every fixture's answer is text.
+pub fn http_answer(answer: &serde_json::Value) -> Result<(u16, Vec<(String, String)>, String), String> {
+    let status = answer["statusCode"].as_u64().ok_or_else(|| format!("no statusCode in {answer}"))? as u16;
+    if answer["isBase64Encoded"].as_bool() == Some(true) {
+        return Err(format!("a base64 body: {answer}"));
+    }
+    let mut headers: Vec<(String, String)> = answer["headers"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap_or_default().to_string()))
+        .collect();
+    for cookie in answer["cookies"].as_array().into_iter().flatten() {
+        headers.push(("set-cookie".into(), cookie.as_str().unwrap_or_default().to_string()));
+    }
+    Ok((status, headers, answer["body"].as_str().unwrap_or_default().to_string()))
+}

@@ -81,6 +81,11 @@ pub async fn harness_on(label: &str, kms: bool) -> Harness {
     if kms {
         stack = stack.with_kms_token_store().await.unwrap();
     }
+    harness_with_stack(stack).await
+}
+
+/// As [`harness`], on `stack` (one made from template.yaml, for instance).
+pub async fn harness_with_stack(stack: LocalStack) -> Harness {
     let fake = fake_strava::start(fake_strava::FakeConfig {
         fixtures_dir: fake_strava::default_fixtures_dir(),
         client_secret: CLIENT_SECRET.into(),

@@ -5,6 +5,7 @@
 //! delete, sessions across devices, the export, the rations); and the limits every
 //! route keeps whatever is stored (`limits`).
 
+mod bootstrap;
 mod helpers;
 mod limits;
 mod rights;

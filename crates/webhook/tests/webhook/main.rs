@@ -3,6 +3,7 @@
 //! hostile requests that must never panic nor enqueue (`fuzz`). `tests/logs.rs` runs in a
 //! process of its own (it captures logs).
 
+mod bootstrap;
 mod common;
 mod fuzz;
 mod handler;
