@@ -11,7 +11,7 @@ export CARGO_TERM_COLOR ?= never
 export CARGO_INCREMENTAL ?= 0
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo demo-serve test check fmt-check clippy lint lint-static check-template bench build venv system-deps clean-venv
+.PHONY: demo demo-serve invoke test check fmt-check clippy lint lint-static check-template bench build venv system-deps clean-venv
 
 # The whole pipeline on this machine: moto (AWS), fake-strava, the real handler code.
 demo: venv
@@ -20,6 +20,12 @@ demo: venv
 # The same, then kept running for a person: the dashboard URL is printed; Ctrl-C stops it.
 demo-serve: venv
 	infra/with-moto.sh $(CARGO) run --quiet -p stravasync-cli --features demo -- demo --serve
+
+# One function's real bootstrap under cargo-lambda's emulator, on a stack made from
+# template.yaml, with one event: make invoke FN=consumer EVENT=events/sqs-activity-create.json
+invoke: venv
+	@[ -n "$(FN)" ] && [ -n "$(EVENT)" ] || { echo "usage: make invoke FN=<webhook|api|export|consumer|rollup> EVENT=<file>" >&2; exit 2; }
+	infra/with-moto.sh infra/invoke.sh $(FN) $(EVENT)
 
 test: fmt-check clippy lint-static system-deps
 	@# Every test, and the benchmarks run once each; the examples (measurement tools) are

@@ -20,7 +20,6 @@ use fake_strava::data::{GENERATED_ATHLETE_BASE, Season};
 use fake_strava::{FakeConfig, RunningFake};
 use stravasync_api::{ApiConfig, AwsApi};
 use stravasync_aws::local::{LOCAL_WEBHOOK_PATH_SECRET, LocalStack, local_app_credentials};
-use stravasync_aws::resources::ResourceNames;
 use stravasync_consumer::deps::{AwsConsumer, ConsumerEnv};
 use stravasync_consumer::pump::pump_until_idle;
 use stravasync_core::LocalDate;
@@ -171,13 +170,9 @@ pub(crate) async fn push(fake: &RunningFake, event: &serde_json::Value) -> Resul
 
 pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport, DemoError> {
     let app = local_app_credentials();
-    let sdk = crate::sdk_config().await;
-    let mut stack =
-        LocalStack::create(sdk, ResourceNames::local(&options.suffix), &app).await.map_err(step("bootstrap"))?;
-    if options.kms_tokens {
-        stack = stack.with_kms_token_store().await.map_err(step("bootstrap"))?;
-    }
-    say(&format!("local AWS ready: table {}, queue {}", stack.names.table, stack.names.queue));
+    // The stack `sam deploy` would create, from template.yaml (infra/local_stack.py).
+    let stack = LocalStack::from_template(&options.suffix, options.kms_tokens).await.map_err(step("stack"))?;
+    say(&format!("local AWS made from template.yaml: table {}, queue {}", stack.names.table, stack.names.queue));
 
     let today = LocalDate::from_unix_seconds(options.now);
     let season_end = i64::from(today.add_days(-1).days_since_epoch()) * 86_400;

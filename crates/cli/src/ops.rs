@@ -15,12 +15,23 @@ use crate::{CliError, InputError, block_on, to_json};
 /// `stravasync local …`: the local stack.
 #[derive(Debug, Subcommand)]
 pub enum LocalCommand {
-    /// Create the table, FIFO queue + DLQ and app secret; print their environment.
+    /// Create the stack from template.yaml on the local moto server (SAM's transform and
+    /// moto's CloudFormation, infra/local_stack.py), fill in its app secret with the local
+    /// credentials, and print the functions' environment as `export` lines.
     Up {
         #[arg(long, default_value = "local")]
         name: String,
-        /// Create the resources even though AWS_ENDPOINT_URL is not on this machine (its
-        /// app secret holds the well-known local credentials).
+        /// Print this function's environment only (webhook, api, export, consumer, rollup),
+        /// as its AWS::Lambda::Function holds it (Strava's URLs and the site's own are
+        /// yours to set).
+        #[arg(long)]
+        function: Option<String>,
+        /// Create the resources with the code's own bootstrap (crates/aws/src/resources.rs)
+        /// instead of the template: the same resources (a test proves it), no Python.
+        #[arg(long)]
+        from_code: bool,
+        /// Create the resources (with the code's bootstrap) even though AWS_ENDPOINT_URL is
+        /// not on this machine (its app secret holds the well-known local credentials).
         #[arg(long)]
         yes_real_aws: bool,
     },
@@ -35,7 +46,9 @@ pub enum LocalCommand {
 impl LocalCommand {
     pub fn run(self) -> Result<String, CliError> {
         match self {
-            LocalCommand::Up { name, yes_real_aws } => block_on(up(&name, yes_real_aws)),
+            LocalCommand::Up { name, function, from_code, yes_real_aws } => {
+                block_on(up(&name, function.as_deref(), from_code || yes_real_aws, yes_real_aws))
+            }
             LocalCommand::Pump { max_rounds } => block_on(pump(max_rounds)),
         }
     }
@@ -89,7 +102,7 @@ pub use stravasync_aws::local::endpoint_is_local;
 /// Creates the table, queues and app secret under `name` and prints the environment the
 /// handlers need. The app secret holds the well-known local credentials, so anything but
 /// a local endpoint is refused unless `real_aws` says the operator means it.
-pub async fn up(name: &str, real_aws: bool) -> Result<String, CliError> {
+pub async fn up(name: &str, function: Option<&str>, from_code: bool, real_aws: bool) -> Result<String, CliError> {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
     if !real_aws && !endpoint_is_local(endpoint.as_deref()) {
         return Err(input(format!(
@@ -98,11 +111,21 @@ pub async fn up(name: &str, real_aws: bool) -> Result<String, CliError> {
             endpoint.as_deref().unwrap_or("unset (the real AWS)")
         )));
     }
-    let sdk = crate::sdk_config().await;
-    let stack = LocalStack::create(sdk, ResourceNames::local(name), &local_app_credentials())
-        .await
-        .map_err(CliError::runtime("creating the stack"))?;
-    Ok(stack.handler_env().iter().map(|(k, v)| format!("export {k}={v}")).collect::<Vec<_>>().join("\n"))
+    let stack = if from_code {
+        let sdk = crate::sdk_config().await;
+        LocalStack::create(sdk, ResourceNames::local(name), &local_app_credentials())
+            .await
+            .map_err(CliError::runtime("creating the stack"))?
+    } else {
+        LocalStack::from_template(name, false)
+            .await
+            .map_err(|e| CliError::Runtime { context: "creating the stack from template.yaml", source: e.into() })?
+    };
+    let env = match function {
+        Some(function) => stack.function_env(function).map_err(input)?,
+        None => stack.handler_env(),
+    };
+    Ok(env.iter().map(|(k, v)| format!("export {k}={v}")).collect::<Vec<_>>().join("\n"))
 }
 
 /// Plays the SQS event source mapping: receive batches, invoke the consumer handler,

@@ -166,9 +166,12 @@ impl Drop for Emulator {
     }
 }
 
-/// An HTTP function's answer (API Gateway v2's response format): status, headers (names in
-/// lower case) and body. A base64 body is refused: every fixture's answer is text.
-pub fn http_answer(answer: &serde_json::Value) -> Result<(u16, Vec<(String, String)>, String), String> {
+/// An HTTP answer: status, headers (names in lower case, cookies as `set-cookie`) and body.
+pub type HttpAnswer = (u16, Vec<(String, String)>, String);
+
+/// An HTTP function's answer in API Gateway v2's response format. A base64 body is
+/// refused: every fixture's answer is text.
+pub fn http_answer(answer: &serde_json::Value) -> Result<HttpAnswer, String> {
     let status = answer["statusCode"].as_u64().ok_or_else(|| format!("no statusCode in {answer}"))? as u16;
     if answer["isBase64Encoded"].as_bool() == Some(true) {
         return Err(format!("a base64 body: {answer}"));

@@ -16,16 +16,34 @@ fn local_up_pump_and_rollup() {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
     assert!(endpoint.starts_with("http://127.0.0.1"), "run through `make test` (needs the local moto server)");
     let name = format!("cli-{}", std::process::id());
+    let exports = |out: &str| -> Vec<(String, String)> {
+        out.lines()
+            .filter_map(|l| l.strip_prefix("export ")?.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+            .collect()
+    };
+    // The code's own bootstrap: the variables it knows.
+    let (ok, out, err) = stravasync(&["local", "up", "--from-code", "--name", &format!("{name}-code")], &[]);
+    assert!(ok, "{err}");
+    assert_eq!(exports(&out).len(), 10, "{out}");
+    // One function's environment, from the stack made from the template.
+    let (ok, out, err) = stravasync(&["local", "up", "--name", &format!("{name}-fn"), "--function", "rollup"], &[]);
+    assert!(ok, "{err}");
+    let keys: Vec<String> = exports(&out).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["BACKGROUND_QUEUE_URL", "QUEUE_URL", "TABLE_NAME", "PACE_BACKGROUND"], "{out}");
+    // By default, from the template: every function's variables but the endpoints.
     let (ok, out, err) = stravasync(&["local", "up", "--name", &name], &[]);
     assert!(ok, "{err}");
-    let mut env: Vec<(String, String)> = out
-        .lines()
-        .filter_map(|l| l.strip_prefix("export ")?.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
-        .collect();
-    assert_eq!(env.len(), 10, "{out}");
+    let mut env = exports(&out);
+    for key in ["APP_SECRET_ID", "DLQ_URL", "SESSION_SECRET_ID", "MAX_RECEIVES", "WEBHOOK_PATH_SECRET", "SUPPORT_EMAIL"]
+    {
+        assert!(env.iter().any(|(k, _)| k == key), "{key}: {out}");
+    }
+    assert!(!env.iter().any(|(k, _)| k == "STRAVA_API_URL"), "the endpoints are the caller's: {out}");
     assert!(env.iter().any(|(k, v)| k == "PACE_BACKGROUND" && v == "false"), "a local stack runs on the wall clock");
     assert!(env.iter().any(|(k, v)| k == "QUEUE_URL" && v.ends_with(".fifo")));
-    assert!(env.iter().any(|(k, v)| k == "BACKGROUND_QUEUE_URL" && v.contains("background") && v.ends_with(".fifo")));
+    assert!(
+        env.iter().any(|(k, v)| k == "BACKGROUND_QUEUE_URL" && v.contains("BackgroundQueue") && v.ends_with(".fifo"))
+    );
 
     let (ok, out, err) = stravasync(&["rollup"], &env);
     assert!(ok, "{err}");

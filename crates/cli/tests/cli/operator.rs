@@ -6,9 +6,9 @@ use std::process::Command;
 
 use stravasync_aws::local::LocalStack;
 
-/// A fresh stack with unique names on the local moto server.
+/// A fresh stack made from template.yaml on the local moto server, as `sam deploy` makes it.
 async fn test_stack(label: &str) -> LocalStack {
-    LocalStack::on_local_endpoint(label).await.expect("a stack on the local moto server")
+    LocalStack::from_template(label, false).await.expect("the template's stack on the local moto server")
 }
 use stravasync_core::LocalDate;
 use stravasync_core::job::{Job, QueueMessage};
