@@ -12,15 +12,12 @@
 //! - [`session_cookie`]: a signed session cookie.
 //! - [`Captured`]: a log writer for tests that check what was logged.
 //! - [`alloc`]: a counting global allocator, for memory measurements.
+//! - [`lambda`]: the functions' bootstrap binaries behind cargo-lambda's emulator, and the
+//!   `events/` fixtures.
+//! - [`fake_config`]: fake-strava serving the shared recordings to the local app.
 
 pub mod alloc;
 pub mod lambda;
-
-/// A number unique within this process (temporary file names).
-pub fn unique_number() -> u64 {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-}
 
 pub use stravasync_fixtures::strava_api_document;
 pub use stravasync_memory as memory;
@@ -46,6 +43,21 @@ pub const CLIENT_SECRET: &str = "client-secret-value";
 /// `STRAVA_FIXTURES`).
 pub fn fixtures_dir() -> PathBuf {
     stravasync_fixtures::required_dir()
+}
+
+/// fake-strava serving the shared recordings, accepting the local app's client secret.
+pub fn fake_config() -> fake_strava::FakeConfig {
+    fake_strava::FakeConfig {
+        fixtures_dir: fake_strava::default_fixtures_dir(),
+        client_secret: CLIENT_SECRET.into(),
+        ..Default::default()
+    }
+}
+
+/// A number unique within this process (temporary file names).
+pub fn unique_number() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Tokens minted by fake-strava for `athlete` with `scope`, stored in `vault` as the

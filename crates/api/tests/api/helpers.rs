@@ -86,13 +86,7 @@ pub async fn harness_on(label: &str, kms: bool) -> Harness {
 
 /// As [`harness`], on `stack` (one made from template.yaml, for instance).
 pub async fn harness_with_stack(stack: LocalStack) -> Harness {
-    let fake = fake_strava::start(fake_strava::FakeConfig {
-        fixtures_dir: fake_strava::default_fixtures_dir(),
-        client_secret: CLIENT_SECRET.into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let fake = fake_strava::start(stravasync_testkit::fake_config()).await.unwrap();
     fake.state.set_now(NOW);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let site = format!("http://{}", listener.local_addr().unwrap());
@@ -194,8 +188,8 @@ pub async fn call(api: &Arc<LocalApi>, req: axum::http::Request<Body>) -> Reply 
 
 /// The request `lambda_http` hands the router for an `events/` fixture.
 pub fn fixture(name: &str) -> axum::http::Request<Body> {
-    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let path = stravasync_testkit::lambda::event_file(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     lambda_http::request::from_str(&text).unwrap().map(|b| Body::from(b.to_vec()))
 }
 

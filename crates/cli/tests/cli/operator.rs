@@ -206,13 +206,7 @@ async fn dlq_list_leaves_the_messages_and_redrive_keeps_group_and_dedup_ids() {
 #[tokio::test]
 async fn backfill_follow_reports_progress_until_the_import_is_done() {
     let stack = test_stack("cli-follow").await;
-    let fake = fake_strava::start(fake_strava::FakeConfig {
-        fixtures_dir: fake_strava::default_fixtures_dir(),
-        client_secret: stravasync_testkit::CLIENT_SECRET.into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let fake = fake_strava::start(stravasync_testkit::fake_config()).await.unwrap();
     let consumer = stravasync_consumer::testing::local_consumer(&stack, &fake);
     let athlete = stravasync_testkit::ATHLETE;
     stravasync_testkit::connect(&fake, &consumer.vault, &consumer.store, athlete, "read,activity:read_all").await;

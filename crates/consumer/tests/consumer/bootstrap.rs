@@ -6,6 +6,7 @@
 //! and the consumer's for jobs): a test rebuilds them from `QueueMessage` and compares, so
 //! they cannot drift from the code. `STRAVASYNC_WRITE_EVENTS=1` rewrites them.
 
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
 use stravasync_aws::local::LocalStack;
@@ -134,7 +135,7 @@ fn the_sqs_fixtures_are_the_messages_the_pipeline_sends() {
             "{file} differs from the messages the pipeline sends (STRAVASYNC_WRITE_EVENTS=1 rewrites it)"
         );
         // As the Lambda reads it: every record parses, with the attributes the consumer uses.
-        let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&text).unwrap();
+        let event: SqsEvent = serde_json::from_str(&text).unwrap();
         for r in &event.records {
             for attribute in ["MessageGroupId", "MessageDeduplicationId", "ApproximateReceiveCount", "SentTimestamp"] {
                 assert!(r.attributes.contains_key(attribute), "{file}: {attribute}");
@@ -163,48 +164,44 @@ fn failures(answer: &Value) -> Vec<String> {
 /// reported failed are deleted. The failed ones are deleted too (the test does not wait
 /// for SQS to offer them again), and returned.
 async fn deliver(stack: &LocalStack, emulator: &mut Emulator, file: &str) -> Vec<String> {
-    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(event_file(file)).unwrap()).unwrap();
+    let mut event: SqsEvent = serde_json::from_str(&std::fs::read_to_string(event_file(file)).unwrap()).unwrap();
     let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
-    let queue_of = |arn: &str| {
+    let queue_of = |r: &SqsMessage| {
+        let arn = r.event_source_arn.as_deref().unwrap_or_default();
         let url =
             if arn.contains("BackgroundQueue") { &stack.urls.background_queue_url } else { &stack.urls.queue_url };
         stravasync_aws::sqs::SqsQueue::new(sqs.clone(), url)
     };
-    let records = event["Records"].as_array_mut().unwrap();
-    for r in records.iter() {
+    let dedup_of = |r: &SqsMessage| r.attributes["MessageDeduplicationId"].clone();
+    for r in &event.records {
         let message = QueueMessage {
-            group_id: r["attributes"]["MessageGroupId"].as_str().unwrap().into(),
-            dedup_id: r["attributes"]["MessageDeduplicationId"].as_str().unwrap().into(),
-            body: r["body"].as_str().unwrap().into(),
+            group_id: r.attributes["MessageGroupId"].clone(),
+            dedup_id: dedup_of(r),
+            body: r.body.clone().unwrap_or_default(),
         };
-        queue_of(r["eventSourceARN"].as_str().unwrap()).enqueue(&message).await.unwrap();
+        queue_of(r).enqueue(&message).await.unwrap();
     }
     let mut handles = std::collections::HashMap::new();
-    for r in records.iter() {
-        let queue = queue_of(r["eventSourceARN"].as_str().unwrap());
-        let dedup = r["attributes"]["MessageDeduplicationId"].as_str().unwrap().to_string();
+    for r in &mut event.records {
+        let queue = queue_of(r);
+        let dedup = dedup_of(r);
         while !handles.contains_key(&dedup) {
             let received = queue.receive(10, 0).await.unwrap();
             assert!(!received.is_empty(), "{file}: {dedup} was sent but cannot be received");
             for m in received {
-                handles.insert(m.dedup_id.clone().unwrap_or_default(), (queue.url().to_string(), m.receipt_handle));
+                handles.insert(m.dedup_id.clone().unwrap_or_default(), m.receipt_handle);
             }
         }
+        r.receipt_handle = Some(handles[&dedup].clone());
     }
-    for r in records.iter_mut() {
-        let dedup = r["attributes"]["MessageDeduplicationId"].as_str().unwrap().to_string();
-        r["receiptHandle"] = json!(handles[&dedup].1);
-    }
-    let answer = emulator.invoke_json("consumer", &event).unwrap();
+    let answer = emulator.invoke_json("consumer", &serde_json::to_value(&event).unwrap()).unwrap();
     let failed = failures(&answer);
     if !failed.is_empty() {
         eprintln!("{file}: {answer}\nthe consumer's log:\n{}", emulator.log("consumer"));
     }
-    for r in event["Records"].as_array().unwrap() {
-        let dedup = r["attributes"]["MessageDeduplicationId"].as_str().unwrap();
-        let (url, handle) = &handles[dedup];
+    for r in &event.records {
         // What the consumer moved to the DLQ it already deleted; the rest the mapping deletes.
-        let _ = stravasync_aws::sqs::SqsQueue::new(sqs.clone(), url).delete(handle).await;
+        let _ = queue_of(r).delete(r.receipt_handle.as_deref().unwrap_or_default()).await;
     }
     failed
 }

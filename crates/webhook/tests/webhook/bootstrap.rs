@@ -3,11 +3,8 @@
 //! and `events/oauth-*.json` fixtures (API Gateway v2 events). It answers each as the
 //! router does in process (`handler.rs`).
 
-use std::sync::Arc;
-
 use stravasync_aws::local::LocalStack;
 use stravasync_testkit::lambda::{Emulator, event_file, http_answer};
-use stravasync_webhook::Webhook;
 
 use crate::common::*;
 
@@ -15,22 +12,10 @@ use crate::common::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_webhook_bootstrap_answers_the_fixtures_as_the_router_does() {
     let stack = LocalStack::from_template("boot-webhook", false).await.expect("the template's stack on moto");
-    let fake = fake_strava::start(fake_strava::FakeConfig {
-        fixtures_dir: fake_strava::default_fixtures_dir(),
-        client_secret: CLIENT_SECRET.into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let webhook =
-        Arc::new(Webhook::new(config_for(&stack, &fake), stack.queue(), stack.vault(), stack.store()).await.unwrap());
+    let Harness { stack, fake, webhook } = harness_on(stack, None).await;
     let mut emulator = Emulator::start().unwrap();
     let mut env = stack.function_env("webhook").unwrap();
-    env.extend([
-        ("STRAVA_API_URL", fake.api_url()),
-        ("STRAVA_OAUTH_URL", fake.oauth_url()),
-        ("PUBLIC_BASE_URL", "https://hooks.example.test".to_string()),
-    ]);
+    env.extend(endpoints(&fake));
     emulator.start_function("webhook", env!("CARGO_BIN_EXE_webhook").as_ref(), &env).unwrap();
 
     for name in [

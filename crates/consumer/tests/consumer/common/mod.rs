@@ -17,7 +17,7 @@ use stravasync_core::ports::EventQueue;
 #[allow(unused_imports)]
 pub use stravasync_consumer::testing::strava_client;
 #[allow(unused_imports)]
-pub use stravasync_testkit::{ATHLETE, CLIENT_SECRET, EDGE810, FENIX2, connect};
+pub use stravasync_testkit::{ATHLETE, CLIENT_SECRET, EDGE810, FENIX2, connect, fake_config};
 
 /// The event queue as the consumer Lambda has it: with the DLQ it dead-letters into.
 pub fn queue_of(stack: &LocalStack) -> SqsQueue {
@@ -27,14 +27,6 @@ pub fn queue_of(stack: &LocalStack) -> SqsQueue {
 /// A fresh stack with unique names on the local moto server.
 pub async fn test_stack(label: &str) -> LocalStack {
     LocalStack::on_local_endpoint(label).await.expect("a stack on the local moto server")
-}
-
-pub fn fake_config() -> FakeConfig {
-    FakeConfig {
-        fixtures_dir: fake_strava::default_fixtures_dir(),
-        client_secret: CLIENT_SECRET.into(),
-        ..Default::default()
-    }
 }
 
 pub struct Harness {

@@ -18,7 +18,7 @@ use tower::ServiceExt;
 pub type Request = axum::http::Request<Body>;
 pub type LocalWebhook = Webhook<SqsQueue, SecretsVault, DynamoStore>;
 
-pub use stravasync_testkit::{ATHLETE, CLIENT_SECRET};
+pub use stravasync_testkit::ATHLETE;
 
 pub struct Harness {
     pub stack: LocalStack,
@@ -32,15 +32,12 @@ pub async fn harness(label: &str) -> Harness {
 
 /// As [`harness`], fake-strava refusing connections past `athlete_capacity` athletes.
 pub async fn harness_with(label: &str, athlete_capacity: Option<u32>) -> Harness {
-    let stack = test_stack(label).await;
-    let fake = fake_strava::start(FakeConfig {
-        fixtures_dir: fake_strava::default_fixtures_dir(),
-        client_secret: CLIENT_SECRET.into(),
-        athlete_capacity,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    harness_on(test_stack(label).await, athlete_capacity).await
+}
+
+/// As [`harness_with`], on `stack` (one made from template.yaml, for instance).
+pub async fn harness_on(stack: LocalStack, athlete_capacity: Option<u32>) -> Harness {
+    let fake = fake_strava::start(FakeConfig { athlete_capacity, ..stravasync_testkit::fake_config() }).await.unwrap();
     let config = config_for(&stack, &fake);
     let webhook = Arc::new(Webhook::new(config, stack.queue(), stack.vault(), stack.store()).await.unwrap());
     Harness { stack, fake, webhook }
@@ -55,18 +52,23 @@ pub async fn test_stack(label: &str) -> LocalStack {
 /// reads it from the environment.
 pub fn config_for(stack: &LocalStack, fake: &RunningFake) -> WebhookConfig {
     let mut env = stack.handler_env();
-    env.extend([
+    env.extend(endpoints(fake));
+    WebhookConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).expect("local config")
+}
+
+/// The endpoints the webhook's tests run it with: fake-strava's URLs and a public base URL.
+pub fn endpoints(fake: &RunningFake) -> [(&'static str, String); 3] {
+    [
         ("STRAVA_API_URL", fake.api_url()),
         ("STRAVA_OAUTH_URL", fake.oauth_url()),
         ("PUBLIC_BASE_URL", "https://hooks.example.test".to_string()),
-    ]);
-    WebhookConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).expect("local config")
+    ]
 }
 
 /// An API Gateway v2 event of `events/`, as JSON (for tests that patch it).
 pub fn fixture_json(name: &str) -> Value {
-    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let path = stravasync_testkit::lambda::event_file(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
