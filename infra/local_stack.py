@@ -8,6 +8,8 @@
 2. The translated template gets the patches listed in PATCHES, and nothing else.
 3. The stack is created on moto's CloudFormation (AWS_ENDPOINT_URL), with the parameters
    of a local deployment (LOCAL_PARAMETERS).
+4. What moto's CloudFormation created short of its definition is completed from the
+   template's own properties (FIXES).
 
 It prints one JSON object: the stack's outputs, its resources' physical ids, and for each
 function its name, role and environment exactly as the created AWS::Lambda::Function holds
@@ -174,8 +176,9 @@ class Context:
     def __init__(self, stack: str, client) -> None:
         self.stack = stack
         self.client = client
-        self.account = client("sts").get_caller_identity()["Account"]
-        self.region = client("sts").meta.region_name
+        sts = client("sts")
+        self.account = sts.get_caller_identity()["Account"]
+        self.region = sts.meta.region_name
         self.created: dict[str, dict] = {}
 
     @staticmethod
@@ -209,6 +212,7 @@ class Context:
 
 
 def translate(template_path: Path, bucket: str, key: str) -> dict:
+    import samtranslator
     from samcli.yamlhelper import yaml_parse
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
@@ -218,9 +222,7 @@ def translate(template_path: Path, bucket: str, key: str) -> dict:
     for resource in sam["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
             resource["Properties"]["CodeUri"] = f"s3://{bucket}/{key}"
-    policies = json.loads(
-        (Path(__import__("samtranslator").__file__).parent / "internal/data/aws_managed_policies.json").read_text()
-    )
+    policies = json.loads((Path(samtranslator.__file__).parent / "internal/data/aws_managed_policies.json").read_text())
     translator = Translator(managed_policy_map=None, sam_parser=Parser())
     return translator.translate(
         sam, parameter_values={"AWS::Region": "us-east-1"}, get_managed_policy_map=lambda: policies["aws"]
@@ -314,7 +316,7 @@ def up(args: argparse.Namespace) -> dict:
     outputs = {o["OutputKey"]: o["OutputValue"] for o in status.get("Outputs", [])}
     return {
         "stack": stack,
-        "patches": {k: v for k, v in patched.items()},
+        "patches": patched,
         "parameters": parameters,
         "resources": resources,
         "outputs": outputs,
@@ -329,8 +331,7 @@ def main() -> None:
     p.add_argument("--name", required=True)
     p.add_argument("--endpoint")
     p.add_argument("--token-store", default="secretsmanager", choices=["secretsmanager", "dynamodb-kms"])
-    t = sub.add_parser("translate", help="print the translated template (before the patches)")
-    t.add_argument("--name", default="stravasync")
+    sub.add_parser("translate", help="print the translated template (before the patches)")
     args = parser.parse_args()
     if args.command == "up":
         print(json.dumps(up(args), indent=1, sort_keys=True))

@@ -143,6 +143,11 @@ impl LocalStack {
             _ => TokenStore::SecretsManager,
         };
         let stack = LocalStack { sdk, names, urls, token_store, template: Some(template) };
+        // Every function's variables are ones a handler reads: refused here, once, so that
+        // no later reading of the environment meets an unknown one.
+        for binary in stack.template.iter().flat_map(|t| t.functions.keys()) {
+            stack.function_env(binary)?;
+        }
         let app_text = serde_json::to_string(app).map_err(|e| e.to_string())?;
         let vault = stack.vault();
         vault.write(&stack.names.app_secret_id, &app_text).await.map_err(|e| e.to_string())?;
@@ -199,6 +204,7 @@ impl LocalStack {
         if let Some(template) = &self.template {
             let mut env: Vec<(&'static str, String)> = Vec::new();
             for binary in template.functions.keys() {
+                // Checked when the stack was made (`on_template`): no function's is refused.
                 for (key, value) in self.function_env(binary).unwrap_or_default() {
                     if !env.iter().any(|(k, _)| *k == key) {
                         env.push((key, value));

@@ -389,7 +389,7 @@ impl<'de> Visitor<'de> for ArrayStream<'_> {
             match (field.as_ref(), &kind) {
                 ("type", _) => kind = Some(map.next_value()?),
                 ("data", Some(k)) => {
-                    read_stream(self.0, &k.clone(), &mut map, false)?;
+                    read_stream(self.0, k, &mut map, false)?;
                     read = true;
                 }
                 ("data", None) => early = Some(map.next_value()?),

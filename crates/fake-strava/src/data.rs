@@ -128,25 +128,7 @@ impl Activity {
         if let Value::Object(fields) = &mut j {
             let map =
                 json!({"id": format!("a{}", self.id), "polyline": "", "summary_polyline": "", "resource_state": 3});
-            let defaults = common_defaults(self.id, map).into_iter().chain([
-                ("average_temp", Value::Null),
-                ("calories", json!(0.0)),
-                ("description", json!("")),
-                ("elev_high", Value::Null),
-                ("elev_low", Value::Null),
-                ("embed_token", json!(format!("{:016x}", self.id))),
-                ("gear", Value::Null),
-                ("hide_from_home", json!(false)),
-                ("highlighted_kudosers", json!([])),
-                ("laps", json!([])),
-                ("leaderboard_opt_out", json!(false)),
-                ("partner_brand_tag", Value::Null),
-                ("photos", json!({"primary": null, "use_primary_photo": false, "count": 0})),
-                ("segment_efforts", json!([])),
-                ("segment_leaderboard_opt_out", json!(false)),
-                ("splits_metric", json!([])),
-            ]);
-            for (name, value) in defaults {
+            for (name, value) in common_defaults(self.id, map).into_iter().chain(detail_only_defaults(self.id)) {
                 fields.entry(name).or_insert(value);
             }
             if let Some(Value::Object(photos)) = fields.get_mut("photos") {
@@ -162,7 +144,7 @@ impl Activity {
     pub fn summary_json(&self) -> Value {
         let mut j = self.served_json();
         if let Value::Object(fields) = &mut j {
-            for name in DETAIL_ONLY {
+            for (name, _) in detail_only_defaults(self.id) {
                 fields.remove(name);
             }
             fields.insert("resource_state".into(), json!(2));
@@ -184,26 +166,29 @@ impl Activity {
     }
 }
 
-/// Fields of a DetailedActivity that a SummaryActivity does not carry (the API document's
-/// two examples).
-const DETAIL_ONLY: [&str; 16] = [
-    "average_temp",
-    "calories",
-    "description",
-    "elev_high",
-    "elev_low",
-    "embed_token",
-    "gear",
-    "hide_from_home",
-    "highlighted_kudosers",
-    "laps",
-    "leaderboard_opt_out",
-    "partner_brand_tag",
-    "photos",
-    "segment_efforts",
-    "segment_leaderboard_opt_out",
-    "splits_metric",
-];
+/// The fields of a DetailedActivity that a SummaryActivity does not carry (the API
+/// document's two examples), as Strava sends them for an activity without photos, gear,
+/// laps or segments.
+fn detail_only_defaults(id: i64) -> [(&'static str, Value); 16] {
+    [
+        ("average_temp", Value::Null),
+        ("calories", json!(0.0)),
+        ("description", json!("")),
+        ("elev_high", Value::Null),
+        ("elev_low", Value::Null),
+        ("embed_token", json!(format!("{id:016x}"))),
+        ("gear", Value::Null),
+        ("hide_from_home", json!(false)),
+        ("highlighted_kudosers", json!([])),
+        ("laps", json!([])),
+        ("leaderboard_opt_out", json!(false)),
+        ("partner_brand_tag", Value::Null),
+        ("photos", json!({"primary": null, "use_primary_photo": false, "count": 0})),
+        ("segment_efforts", json!([])),
+        ("segment_leaderboard_opt_out", json!(false)),
+        ("splits_metric", json!([])),
+    ]
+}
 
 /// The fields both of Strava's activity examples carry, as Strava sends them for an
 /// activity nobody has kudoed, photographed or tagged with gear.
