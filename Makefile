@@ -11,7 +11,7 @@ export CARGO_TERM_COLOR ?= never
 export CARGO_INCREMENTAL ?= 0
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo demo-serve invoke test check fmt-check clippy lint lint-static check-template bench build venv system-deps clean-venv
+.PHONY: demo demo-serve invoke test least-privilege check fmt-check clippy lint lint-static check-template bench build venv system-deps clean-venv
 
 # The whole pipeline on this machine: moto (AWS), fake-strava, the real handler code.
 demo: venv
@@ -31,8 +31,16 @@ test: fmt-check clippy lint-static system-deps
 	@# Every test, and the benchmarks run once each; the examples (measurement tools) are
 	@# checked by clippy, not linked again here.
 	infra/with-moto.sh $(CARGO) test --workspace --lib --bins --tests --benches
+	@# Least privilege by running: the end-to-end, chaos and bootstrap flows again on a moto
+	@# server enforcing IAM, each function under exactly its role's policies, then the
+	@# report of grants no call used (target/least-privilege.md).
+	CARGO="$(CARGO)" infra/with-moto.sh --iam infra/least_privilege.sh
 	@# The template against the binary the tests just built (no second build of the CLI).
 	$(MAKE) --no-print-directory check-template
+
+# The least-privilege run alone (part of `make test`).
+least-privilege: venv
+	CARGO="$(CARGO)" infra/with-moto.sh --iam infra/least_privilege.sh
 
 # The workspace's shape (no crate or module cycle, dev-dependencies included; core
 # without AWS or HTTP crates), the SAM template (cfn-lint and SAM's own validation, both

@@ -1,6 +1,7 @@
 """The local stack, made from template.yaml: what `sam deploy` would create, on a moto server.
 
     python infra/local_stack.py up --name NAME [--endpoint URL] [--token-store secretsmanager]
+                                  [--function-users]
 
 1. template.yaml is translated with samtranslator (SAM's own transform, offline), every
    function's `CodeUri` replaced by an S3 location as `sam package` does (a placeholder
@@ -13,14 +14,20 @@
 
 It prints one JSON object: the stack's outputs, its resources' physical ids, and for each
 function its name, role and environment exactly as the created AWS::Lambda::Function holds
-them, and its role's policies (for the least-privilege runs). The caller overrides only the
-endpoints (AWS_ENDPOINT_URL, Strava's URLs) before starting a function with them.
+them, and its role's policies. The caller overrides only the endpoints (AWS_ENDPOINT_URL,
+Strava's URLs) before starting a function with them.
+
+With --function-users (the least-privilege run, `infra/with-moto.sh --iam`), each function
+also gets an IAM user holding exactly its role's policies (FUNCTION_USERS) and an access key,
+printed as the function's `credentials`: the tests run the function under them, on a moto
+server that enforces IAM.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import io
 import json
 import os
@@ -251,14 +258,96 @@ def policy_document(document) -> dict:
     return dict(document, Statement=[s for s in statements if s is not None])
 
 
-def up(args: argparse.Namespace) -> dict:
+# What moto's IAM enforcement checks of a policy (moto 5.2.5, moto/iam/access_control.py):
+# every call's action against the statements' Action; the Resource only where moto names
+# the resource of a call, which among the services the functions call is SQS alone (the
+# queue's ARN); for DynamoDB, Secrets Manager and KMS it evaluates the call as on "*", which
+# no ARN-scoped statement matches. Conditions: only StringEquals on values the request
+# itself carries (none of ours); ForAllValues:StringLike (dynamodb:LeadingKeys) is skipped.
+RESOURCE_CHECKED = {"sqs"}
+
+
+def function_user(iam, stack: str, binary: str, role: str, role_policies: list[dict], managed: list[str]) -> dict:
+    """An IAM user with exactly the function's role's policies, and its access key.
+
+    - The role's inline policies, statement for statement; a statement whose actions are all
+      of services outside RESOURCE_CHECKED has its Resource read as "*" (moto could not
+      match the ARN; infra/check_template.py checks those resources as text).
+    - The role's managed policies (the template's ManagedPolicyArns: Lambda's logging and,
+      for a queue's function, the event source mapping's reads), attached as they are:
+      moto's CloudFormation drops them from the role it creates.
+    The user is tagged with the function's binary, stack and role for the report
+    (infra/iam_report.py), which checks each call against the role's own statements."""
+    user = f"{stack}-{binary}"[:64]
+    tags = {"stravasync:function": binary, "stravasync:stack": stack, "stravasync:role": role}
+    iam.create_user(UserName=user, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+    widened = []
+    for n, document in enumerate(role_policies):
+        statements = []
+        for statement in document["Statement"]:
+            actions = statement.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            services = {a.split(":", 1)[0] for a in actions}
+            if "Resource" in statement and not services & RESOURCE_CHECKED:
+                widened.extend(actions)
+                statement = dict(statement, Resource="*")
+            statements.append(statement)
+        iam.put_user_policy(
+            UserName=user,
+            PolicyName=f"RolePolicy{n}",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+        )
+    for arn in managed:
+        iam.attach_user_policy(UserName=user, PolicyArn=arn)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    return {
+        "user": user,
+        "access_key_id": key["AccessKeyId"],
+        "secret_access_key": key["SecretAccessKey"],
+        "resource_not_checked": sorted(set(widened)),
+    }
+
+
+def clients(endpoint: str):
+    """boto3 clients of the moto server at `endpoint`.
+
+    A Lambda client signs its payload's hash as a header: moto's IAM enforcement checks the
+    signature of a GET without a query string as if its headers were its body, which only
+    the signed hash makes it skip (moto 5.2.5, IAMRequestBase._create_aws_request)."""
     import boto3
+
+    session = boto3.session.Session(region_name=os.environ.get("AWS_REGION", "us-east-1"))
+
+    def signed_payload_hash(request, **_):
+        request.headers["X-Amz-Content-SHA256"] = hashlib.sha256(request.body or b"").hexdigest()
+
+    def client(service: str):
+        c = session.client(service, endpoint_url=endpoint)
+        if service == "lambda":
+            c.meta.events.register("before-sign.lambda.*", signed_payload_hash)
+        return c
+
+    return client
+
+
+def operator(endpoint: str) -> None:
+    """The operator of an IAM-enforcing moto server (infra/with-moto.sh --iam): a user
+    allowed everything, made while the server still answers unsigned calls. Prints its
+    access key id and secret."""
+    iam = clients(endpoint)("iam")
+    iam.create_user(UserName="operator")
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_user_policy(UserName="operator", PolicyName="everything", PolicyDocument=json.dumps(everything))
+    key = iam.create_access_key(UserName="operator")["AccessKey"]
+    print(key["AccessKeyId"], key["SecretAccessKey"])
+
+
+def up(args: argparse.Namespace) -> dict:
 
     endpoint = args.endpoint or os.environ.get("AWS_ENDPOINT_URL")
     if not endpoint:
         sys.exit("local_stack: AWS_ENDPOINT_URL is unset (run under infra/with-moto.sh)")
-    session = boto3.session.Session(region_name=os.environ.get("AWS_REGION", "us-east-1"))
-    client = lambda service: session.client(service, endpoint_url=endpoint)  # noqa: E731
+    client = clients(endpoint)
     stack = args.name
     bucket, key = f"{stack}-artifacts".lower(), "bootstrap.zip"
     s3 = client("s3")
@@ -313,6 +402,10 @@ def up(args: argparse.Namespace) -> dict:
             "environment": {k: str(v) for k, v in config.get("Environment", {}).get("Variables", {}).items()},
             "policies": policies,
         }
+        if args.function_users:
+            role_logical = resource["Properties"]["Role"]["Fn::GetAtt"][0]
+            managed = template["Resources"][role_logical]["Properties"].get("ManagedPolicyArns", [])
+            functions[binary or logical]["credentials"] = function_user(iam, stack, binary or logical, role, policies, managed)
     outputs = {o["OutputKey"]: o["OutputValue"] for o in status.get("Outputs", [])}
     return {
         "stack": stack,
@@ -331,10 +424,14 @@ def main() -> None:
     p.add_argument("--name", required=True)
     p.add_argument("--endpoint")
     p.add_argument("--token-store", default="secretsmanager", choices=["secretsmanager", "dynamodb-kms"])
+    p.add_argument("--function-users", action="store_true", help="an IAM user per function with its role's policies")
     sub.add_parser("translate", help="print the translated template (before the patches)")
+    sub.add_parser("operator", help="create the operator user of an IAM-enforcing server")
     args = parser.parse_args()
     if args.command == "up":
         print(json.dumps(up(args), indent=1, sort_keys=True))
+    elif args.command == "operator":
+        operator(os.environ["AWS_ENDPOINT_URL"])
     else:
         template = translate(ROOT / "template.yaml", "bucket", "bootstrap.zip")
         print(json.dumps(template, indent=1))

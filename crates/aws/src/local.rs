@@ -177,7 +177,44 @@ impl LocalStack {
             }
         }
         env.extend(LOCAL_OVERRIDES.iter().map(|(k, v)| (*k, v.to_string())));
+        // Lambda gives a function its role's credentials in these variables.
+        if let Some(key) = &function.credentials {
+            env.push(("AWS_ACCESS_KEY_ID", key.access_key_id.clone()));
+            env.push(("AWS_SECRET_ACCESS_KEY", key.secret_access_key.expose().to_string()));
+        }
         Ok(env)
+    }
+
+    /// The SDK configuration the function `binary` runs with: on a stack made from the
+    /// template on a server enforcing IAM, its own user's key (exactly its role's
+    /// policies); otherwise the stack's.
+    pub fn function_sdk(&self, binary: &str) -> Result<crate::SdkConfig, String> {
+        let Some(template) = &self.template else { return Ok(self.sdk.clone()) };
+        let Some(key) = &template.function(binary)?.credentials else { return Ok(self.sdk.clone()) };
+        let credentials = aws_credential_types::Credentials::new(
+            &key.access_key_id,
+            key.secret_access_key.expose(),
+            None,
+            None,
+            "function-user",
+        );
+        Ok(self
+            .sdk
+            .to_builder()
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials))
+            .build())
+    }
+
+    /// This stack as the function `binary` reaches it ([`LocalStack::function_sdk`]): its
+    /// store, queues and vaults are the function's.
+    pub fn as_function(&self, binary: &str) -> Result<LocalStack, String> {
+        Ok(LocalStack {
+            sdk: self.function_sdk(binary)?,
+            names: self.names.clone(),
+            urls: self.urls.clone(),
+            token_store: self.token_store.clone(),
+            template: self.template.clone(),
+        })
     }
 
     /// A stack with names unique to this process and `label` on the local server of
@@ -206,7 +243,8 @@ impl LocalStack {
             for binary in template.functions.keys() {
                 // Checked when the stack was made (`on_template`): no function's is refused.
                 for (key, value) in self.function_env(binary).unwrap_or_default() {
-                    if !env.iter().any(|(k, _)| *k == key) {
+                    // A function's own credentials are its alone.
+                    if !key.starts_with("AWS_") && !env.iter().any(|(k, _)| *k == key) {
                         env.push((key, value));
                     }
                 }

@@ -30,6 +30,29 @@ pub struct DeployedFunction {
     pub environment: BTreeMap<String, String>,
     /// Its role's inline policies (IAM policy documents).
     pub policies: Vec<serde_json::Value>,
+    /// On a server enforcing IAM (`infra/with-moto.sh --iam`): the key of an IAM user
+    /// holding exactly the role's policies, which the function runs under.
+    #[serde(default)]
+    pub credentials: Option<FunctionCredentials>,
+}
+
+/// An IAM user's access key standing for a function's execution role on moto
+/// (`infra/local_stack.py --function-users`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct FunctionCredentials {
+    pub user: String,
+    pub access_key_id: String,
+    pub secret_access_key: stravasync_core::Secret,
+    /// The actions whose statements' resources moto cannot match, so that the user's
+    /// copy of them allows any resource (infra/local_stack.py, RESOURCE_CHECKED).
+    pub resource_not_checked: Vec<String>,
+}
+
+/// Whether the server of `AWS_ENDPOINT_URL` enforces IAM (`infra/with-moto.sh --iam` says
+/// so in `STRAVASYNC_IAM`): then every stack made from the template gives each function an
+/// IAM user of its own, and the functions run under those users' keys.
+pub fn iam_enforced() -> bool {
+    std::env::var("STRAVASYNC_IAM").is_ok_and(|v| v == "enforced")
 }
 
 /// What `infra/local_stack.py up` reports.
@@ -79,6 +102,9 @@ pub async fn create(name: &str, token_store: &str) -> Result<TemplateStack, Stri
     }
     let mut command = std::process::Command::new(&python);
     command.arg(root.join("infra/local_stack.py")).args(["up", "--name", name, "--token-store", token_store]);
+    if iam_enforced() {
+        command.arg("--function-users");
+    }
     let output = tokio::task::spawn_blocking(move || command.output())
         .await
         .map_err(|e| e.to_string())?

@@ -213,14 +213,26 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
     // A webhook "cold start": reads the app secret, as the Lambda does; then its router is
     // served over HTTP, as API Gateway does in AWS.
     let webhook_config = WebhookConfig::from_lookup(lookup).map_err(step("webhook config"))?;
-    let mut webhook = AwsWebhook::build(&stack.sdk, webhook_config).await.map_err(step("webhook start"))?;
+    // Each function reaches AWS as its own role (its own IAM user where the server enforces
+    // IAM: the least-privilege run).
+    let sdk = |binary: &str| stack.function_sdk(binary).map_err(step("stack"));
+    let mut webhook = AwsWebhook::build(&sdk("webhook")?, webhook_config).await.map_err(step("webhook start"))?;
     // The demo's clock, not the system's (the generated season ends yesterday).
     webhook.strava = StravaClient::new(strava_config()).map_err(step("strava client"))?;
     // The read API on the same site; what it does not route goes to the webhook's router.
+    // `/export` is the export function's (in AWS, behind its own URL).
     let api_config = ApiConfig::from_lookup(lookup).map_err(step("api config"))?;
-    let api =
-        AwsApi::build(&stack.sdk, api_config).await.map_err(step("api start"))?.with_clock(Arc::new(move || clock_now));
-    let router = stravasync_api::router(Arc::new(api)).fallback_service(stravasync_webhook::router(Arc::new(webhook)));
+    let api = AwsApi::build(&sdk("api")?, api_config.clone())
+        .await
+        .map_err(step("api start"))?
+        .with_clock(Arc::new(move || clock_now));
+    let export = AwsApi::build(&sdk("export")?, api_config)
+        .await
+        .map_err(step("export start"))?
+        .with_clock(Arc::new(move || clock_now));
+    let router = stravasync_api::export_router::<_, _, ()>(Arc::new(export)).fallback_service(
+        stravasync_api::router(Arc::new(api)).fallback_service(stravasync_webhook::router(Arc::new(webhook))),
+    );
     tokio::spawn(async move { axum::serve(listener, router).await });
     say(&format!("webhook, read API and dashboard listening at {base}"));
 
@@ -281,7 +293,7 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
     say(&format!("  {}", capacity_refusal.2));
 
     let consumer_env = ConsumerEnv::from_lookup(lookup).map_err(step("consumer config"))?;
-    let mut consumer = AwsConsumer::build(&stack.sdk, consumer_env).await.map_err(step("consumer start"))?;
+    let mut consumer = AwsConsumer::build(&sdk("consumer")?, consumer_env).await.map_err(step("consumer start"))?;
     consumer.strava = StravaClient::new(strava_config()).map_err(step("strava client"))?;
     let stats = pump_until_idle(&consumer, 100).await.map_err(step("pump"))?;
     say(&format!("consumer: {} message(s) processed (backfill)", stats.done));
@@ -319,7 +331,7 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
     let stats = pump_until_idle(&consumer, 100).await.map_err(step("pump"))?;
     say(&format!("pushed 2 creates, 1 edit, 1 delete over HTTP; consumer processed {} message(s)", stats.done));
 
-    let rollup = AwsRollup::build(&stack.sdk, &RollupConfig::from_lookup(lookup).map_err(step("rollup config"))?);
+    let rollup = AwsRollup::build(&sdk("rollup")?, &RollupConfig::from_lookup(lookup).map_err(step("rollup config"))?);
     let report = rollup
         .run(&RollupRequest { mode: Mode::Dirty, athlete_id: None }, options.now)
         .await

@@ -17,6 +17,7 @@ use fake_strava::data::Season;
 use fake_strava::{Fault, FaultKind, RunningFake};
 use serde_json::json;
 use stravasync_aws::dynamo::DynamoStore;
+use stravasync_aws::local::LocalStack;
 use stravasync_aws::sqs::SqsQueue;
 use stravasync_consumer::pump::deliver_once;
 use stravasync_consumer::{Consumer, ConsumerPolicy, Outcome};
@@ -145,7 +146,11 @@ async fn reference(ids_hint: usize) -> (Vec<String>, Vec<Job>) {
 
 type Container = Consumer<DynamoStore, stravasync_aws::vault::Vault, SqsQueue>;
 
+/// A consumer container: its own clients, reaching the stack as the consumer function's
+/// role does ([`LocalStack::as_function`]: under `infra/with-moto.sh --iam`, exactly the
+/// role's policies, the queue's receives included).
 fn container(h: &Harness, clock: &Arc<AtomicI64>) -> Container {
+    let stack = h.stack.as_function("consumer").expect("the consumer function");
     let clock = clock.clone();
     let strava = StravaClient::new(
         StravaConfig::new("12345", Secret::new("client-secret-value"))
@@ -153,7 +158,7 @@ fn container(h: &Harness, clock: &Arc<AtomicI64>) -> Container {
             .with_clock(Arc::new(move || clock.load(Ordering::SeqCst))),
     )
     .unwrap();
-    Consumer::new(h.consumer.policy.clone(), strava, h.stack.store(), h.stack.token_vault(), queue_of(&h.stack))
+    Consumer::new(h.consumer.policy.clone(), strava, stack.store(), stack.token_vault(), queue_of(&stack))
 }
 
 #[tokio::test]
@@ -171,10 +176,10 @@ async fn two_containers_lose_nothing_under_faults_expiry_and_mixed_batches_kms()
 async fn chaos(kms: bool) {
     let (expected, jobs) = reference(20).await;
 
-    let mut stack = test_stack(if kms { "chaos-kms" } else { "chaos" }).await;
-    if kms {
-        stack = stack.with_kms_token_store().await.expect("KMS key on moto");
-    }
+    // The stack `sam deploy` makes, with the template's token store.
+    let stack = LocalStack::from_template(if kms { "chaos-kms" } else { "chaos" }, kms)
+        .await
+        .expect("the template's stack on moto");
     let h = harness_on(stack, SCOPE, chaos_fake_config(), consumer_settings).await;
     let (jobs_here, ids) = history(&h.fake);
     assert_eq!(jobs_here, jobs, "same world, same history");

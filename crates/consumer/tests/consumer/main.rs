@@ -13,5 +13,6 @@ mod concurrency;
 mod events;
 mod hostile;
 mod lanes;
+mod least_privilege;
 mod property;
 mod rotation;
