@@ -178,9 +178,49 @@ def function_users(iam) -> dict[str, dict]:
     return users
 
 
+def check_rules() -> None:
+    """The checks this report makes, on calls whose answer is known: run before every
+    report, so that a report of no problems cannot come from a check that allows all."""
+    table = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/s-x-1-2-3-Table-ABCDEFGH"
+    statement = {
+        "Effect": "Allow",
+        "Action": ["dynamodb:GetItem"],
+        "Resource": table,
+        "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ATH#*"]}},
+    }
+    call = request_call({
+        "headers": {
+            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIA1/20261205/us-east-1/dynamodb/aws4_request, ...",
+            "X-Amz-Target": "DynamoDB_20120810.GetItem",
+        },
+        "body": json.dumps({"TableName": "s-x-1-2-3-Table-ABCDEFGH", "Key": {"pk": {"S": "ATH#7"}, "sk": {"S": "P"}}}),
+        "method": "POST",
+        "url": "/",
+    })
+    assert call and call.action == "dynamodb:GetItem" and call.resources == [table], call
+    assert call.leading_keys == ["ATH#7"], call
+    assert allows(statement, call) == [("dynamodb:GetItem", table)]
+    for changed in [
+        Call(call.key, "dynamodb:PutItem", call.resources, call.leading_keys),  # another action
+        Call(call.key, call.action, [table + "/index/by_date"], call.leading_keys),  # an index
+        Call(call.key, call.action, [table.replace("ABCDEFGH", "OTHER123")], call.leading_keys),  # another table
+        Call(call.key, call.action, call.resources, ["RATE"]),  # another partition
+        Call(call.key, call.action, call.resources, ["ATH#7", "RATE"]),  # one of two outside
+    ]:
+        assert allows(statement, changed) == [], changed
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:s-x-1-2-3-EventsQueue.fifo"
+    send = {"Effect": "Allow", "Action": ["sqs:SendMessage*"], "Resource": queue}
+    sent = Call("k", "sqs:SendMessage", resources_of("sqs", "us-east-1", {"QueueUrl": f"http://h/{ACCOUNT}/s-x-1-2-3-EventsQueue.fifo"}), None)
+    assert allows(send, sent) == [("sqs:SendMessage*", queue)], sent
+    assert allows(send, Call("k", "sqs:SendMessage", [queue.replace("EventsQueue", "EventsDlq")], None)) == []
+    assert generic(queue) == f"arn:aws:sqs:us-east-1:{ACCOUNT}:<stack>-EventsQueue.fifo", generic(queue)
+    assert generic(table) == f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/<stack>-Table", generic(table)
+
+
 def main() -> int:
     import boto3
 
+    check_rules()
     recording = Path(sys.argv[1])
     iam = boto3.client("iam", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
     users = function_users(iam)

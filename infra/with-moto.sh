@@ -6,9 +6,10 @@
 #
 #   infra/with-moto.sh --iam COMMAND   (the least-privilege run: infra/least_privilege.sh)
 # The server enforces IAM: every call must be signed by an IAM user's key and be allowed by
-# its policies. The command gets the key of `operator` (allowed everything); stacks made from
-# the template then give each function a user of its own (infra/local_stack.py
-# --function-users, asked for by STRAVASYNC_IAM=enforced). AWS's managed policies are loaded
+# its policies (moto's INITIAL_NO_AUTH_ACTION_COUNT, set to 0 through /moto-api/reset-auth
+# once the first user exists). The command gets the key of `operator` (allowed everything);
+# stacks made from the template then give each function a user of its own
+# (infra/local_stack.py --function-users, asked for by STRAVASYNC_IAM=enforced). AWS's managed policies are loaded
 # (Lambda's execution roles), and every request is recorded to $STRAVASYNC_IAM_RECORDING
 # for the report of permissions granted and never used (infra/iam_report.py).
 set -euo pipefail
