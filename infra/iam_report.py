@@ -39,7 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "infra"))
-from local_stack import policy_document  # noqa: E402
+from local_stack import as_list, policy_document  # noqa: E402
 
 # moto's account.
 ACCOUNT = "123456789012"
@@ -121,10 +121,6 @@ def leading_keys(service: str, request: dict) -> list[str] | None:
         if found:
             values.append(request.get("ExpressionAttributeValues", {}).get(found.group(1), {}).get("S"))
     return [v for v in values if v is not None] or None
-
-
-def as_list(value) -> list:
-    return [value] if isinstance(value, (str, dict)) else list(value or [])
 
 
 def allows(statement: dict, call: Call) -> list[tuple[str, str]]:

@@ -18,7 +18,7 @@ them, and its role's policies. The caller overrides only the endpoints (AWS_ENDP
 Strava's URLs) before starting a function with them.
 
 With --function-users (the least-privilege run, `infra/with-moto.sh --iam`), each function
-also gets an IAM user holding exactly its role's policies (FUNCTION_USERS) and an access key,
+also gets an IAM user holding exactly its role's policies (`function_user`) and an access key,
 printed as the function's `credentials`: the tests run the function under them, on a moto
 server that enforces IAM.
 """
@@ -258,6 +258,11 @@ def policy_document(document) -> dict:
     return dict(document, Statement=[s for s in statements if s is not None])
 
 
+def as_list(value) -> list:
+    """A policy element that may be one value or a list of them, as a list."""
+    return [value] if isinstance(value, (str, dict)) else list(value or [])
+
+
 # What moto's IAM enforcement checks of a policy (moto 5.2.5, moto/iam/access_control.py):
 # every call's action against the statements' Action; the Resource only where moto names
 # the resource of a call, which among the services the functions call is SQS alone (the
@@ -272,7 +277,8 @@ def function_user(iam, stack: str, binary: str, role: str, role_policies: list[d
 
     - The role's inline policies, statement for statement; a statement whose actions are all
       of services outside RESOURCE_CHECKED has its Resource read as "*" (moto could not
-      match the ARN; infra/check_template.py checks those resources as text).
+      match the ARN; infra/iam_report.py checks those resources against the role's own
+      statement).
     - The role's managed policies (the template's ManagedPolicyArns: Lambda's logging and,
       for a queue's function, the event source mapping's reads), attached as they are:
       moto's CloudFormation drops them from the role it creates.
@@ -281,15 +287,11 @@ def function_user(iam, stack: str, binary: str, role: str, role_policies: list[d
     user = f"{stack}-{binary}"[:64]
     tags = {"stravasync:function": binary, "stravasync:stack": stack, "stravasync:role": role}
     iam.create_user(UserName=user, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
-    widened = []
     for n, document in enumerate(role_policies):
         statements = []
         for statement in document["Statement"]:
-            actions = statement.get("Action", [])
-            actions = [actions] if isinstance(actions, str) else actions
-            services = {a.split(":", 1)[0] for a in actions}
+            services = {a.split(":", 1)[0] for a in as_list(statement.get("Action"))}
             if "Resource" in statement and not services & RESOURCE_CHECKED:
-                widened.extend(actions)
                 statement = dict(statement, Resource="*")
             statements.append(statement)
         iam.put_user_policy(
@@ -300,12 +302,7 @@ def function_user(iam, stack: str, binary: str, role: str, role_policies: list[d
     for arn in managed:
         iam.attach_user_policy(UserName=user, PolicyArn=arn)
     key = iam.create_access_key(UserName=user)["AccessKey"]
-    return {
-        "user": user,
-        "access_key_id": key["AccessKeyId"],
-        "secret_access_key": key["SecretAccessKey"],
-        "resource_not_checked": sorted(set(widened)),
-    }
+    return {"user": user, "access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}
 
 
 def clients(endpoint: str):
@@ -343,7 +340,6 @@ def operator(endpoint: str) -> None:
 
 
 def up(args: argparse.Namespace) -> dict:
-
     endpoint = args.endpoint or os.environ.get("AWS_ENDPOINT_URL")
     if not endpoint:
         sys.exit("local_stack: AWS_ENDPOINT_URL is unset (run under infra/with-moto.sh)")

@@ -9,9 +9,10 @@
 # its policies (moto's INITIAL_NO_AUTH_ACTION_COUNT, set to 0 through /moto-api/reset-auth
 # once the first user exists). The command gets the key of `operator` (allowed everything);
 # stacks made from the template then give each function a user of its own
-# (infra/local_stack.py --function-users, asked for by STRAVASYNC_IAM=enforced). AWS's managed policies are loaded
-# (Lambda's execution roles), and every request is recorded to $STRAVASYNC_IAM_RECORDING
-# for the report of permissions granted and never used (infra/iam_report.py).
+# (infra/local_stack.py --function-users, asked for by STRAVASYNC_IAM=enforced). AWS's
+# managed policies are loaded (Lambda's execution roles), and every request is recorded to
+# $STRAVASYNC_IAM_RECORDING for the report of permissions granted and never used
+# (infra/iam_report.py).
 set -euo pipefail
 
 iam=false
@@ -28,14 +29,13 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 log="${MOTO_LOG:-$root/target/moto-$port.log}"
 mkdir -p "$(dirname "$log")"
 
+moto_env=()
 if $iam; then
     recording="$root/target/iam-recording-$port.jsonl"
     : >"$recording"
-    MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ENABLE_RECORDING=true MOTO_RECORDER_FILEPATH="$recording" \
-        "$moto" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
-else
-    "$moto" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+    moto_env=(MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ENABLE_RECORDING=true MOTO_RECORDER_FILEPATH="$recording")
 fi
+env "${moto_env[@]}" "$moto" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
 moto_pid=$!
 cleanup() {
     kill "$moto_pid" 2>/dev/null || true

@@ -80,6 +80,10 @@ pub struct LocalStack {
 /// URLs, the site's own addresses): the caller of a local run sets them, not the stack.
 pub const ENDPOINT_VARIABLES: &[&str] = &["STRAVA_API_URL", "STRAVA_OAUTH_URL", "PUBLIC_BASE_URL", "EXPORT_URL"];
 
+/// Where Lambda gives a function its role's credentials: [`LocalStack::function_env`] sets
+/// them to the function's own IAM user's key where the server enforces IAM.
+const CREDENTIAL_VARIABLES: [&str; 2] = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
+
 /// What a local run sets besides the template: on the wall clock, a paced background share
 /// would hold a run just after midnight UTC (the simulation and the deployed stack pace it).
 const LOCAL_OVERRIDES: &[(&str, &str)] = &[("PACE_BACKGROUND", "false")];
@@ -177,10 +181,10 @@ impl LocalStack {
             }
         }
         env.extend(LOCAL_OVERRIDES.iter().map(|(k, v)| (*k, v.to_string())));
-        // Lambda gives a function its role's credentials in these variables.
         if let Some(key) = &function.credentials {
-            env.push(("AWS_ACCESS_KEY_ID", key.access_key_id.clone()));
-            env.push(("AWS_SECRET_ACCESS_KEY", key.secret_access_key.expose().to_string()));
+            let [id, secret] = CREDENTIAL_VARIABLES;
+            env.push((id, key.access_key_id.clone()));
+            env.push((secret, key.secret_access_key.expose().to_string()));
         }
         Ok(env)
     }
@@ -244,7 +248,7 @@ impl LocalStack {
                 // Checked when the stack was made (`on_template`): no function's is refused.
                 for (key, value) in self.function_env(binary).unwrap_or_default() {
                     // A function's own credentials are its alone.
-                    if !key.starts_with("AWS_") && !env.iter().any(|(k, _)| *k == key) {
+                    if !CREDENTIAL_VARIABLES.contains(&key) && !env.iter().any(|(k, _)| *k == key) {
                         env.push((key, value));
                     }
                 }

@@ -40,12 +40,8 @@ pub struct DeployedFunction {
 /// (`infra/local_stack.py --function-users`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct FunctionCredentials {
-    pub user: String,
     pub access_key_id: String,
     pub secret_access_key: stravasync_core::Secret,
-    /// The actions whose statements' resources moto cannot match, so that the user's
-    /// copy of them allows any resource (infra/local_stack.py, RESOURCE_CHECKED).
-    pub resource_not_checked: Vec<String>,
 }
 
 /// Whether the server of `AWS_ENDPOINT_URL` enforces IAM (`infra/with-moto.sh --iam` says
