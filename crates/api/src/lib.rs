@@ -210,7 +210,7 @@ where
     S: ActivityStore + RationStore + Clone + 'static,
     Q: EventQueue + 'static,
 {
-    Router::new()
+    let routes = Router::new()
         .route("/", get(pages::home::<S, Q>))
         .route("/logout", get(pages::logout::<S, Q>))
         .route(stravasync_core::site::PRIVACY_PATH, get(pages::privacy::<S, Q>))
@@ -230,7 +230,33 @@ where
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not found") })
         .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(api)
+        .with_state(api);
+    timed(routes)
+}
+
+/// `routes` with the `ApiLatency` of each request recorded: the API's router has it; the
+/// export function's wraps its [`export_router`] in it.
+pub fn timed<T: Clone + Send + Sync + 'static>(routes: Router<T>) -> Router<T> {
+    routes.layer(axum::middleware::from_fn(record_latency))
+}
+
+/// `ApiLatency` of each request: its route's template (`unmatched` for what no route
+/// serves) and its status class (`stravasync_core::telemetry`). A streamed answer (the
+/// export) is timed to its head.
+async fn record_latency(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    metrics::histogram!(
+        stravasync_core::telemetry::API_LATENCY,
+        "Route" => route,
+        "Status" => stravasync_core::telemetry::status_class(response.status().as_u16()),
+    )
+    .record(started.elapsed().as_secs_f64() * 1000.0);
+    response
 }
 
 /// `/export` alone: what the `export` function serves behind its function URL (response

@@ -15,6 +15,7 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let sdk = stravasync_aws::sdk_config_from_env()?;
     let config = ApiConfig::from_env()?;
+    let emf = stravasync_aws::emf::Emf::init()?;
     let routes = LazyRouter::new(|| async { AwsApi::build(&sdk, config.clone()).await.map(|w| router(Arc::new(w))) });
-    run(service_fn(|request| routes.call(request))).await
+    run(service_fn(|request| emf.after(routes.call(request)))).await
 }

@@ -17,6 +17,7 @@
 
 pub mod capacity;
 pub mod dynamo;
+pub mod emf;
 pub mod http;
 pub mod kms_vault;
 #[cfg(feature = "lambda-http")]

@@ -8,6 +8,8 @@ use futures_util::FutureExt;
 use stravasync_core::job::{Lane, MAX_VISIBILITY_S, QueueMessage};
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault};
 
+use stravasync_core::telemetry::{BUDGET_USED, DEFER_SECONDS, DEFERRALS, RECORDS};
+
 use crate::outcome::{Outcome, budget_backoff, retry_delay};
 use crate::record::WAITED_MARK;
 use crate::{Consumer, Record};
@@ -27,6 +29,11 @@ pub struct BatchReport {
     /// Message ids that waited for the budget through `resend_after` receives: replaced by a
     /// copy at the back of the queue (and deleted by the consumer).
     pub resent: Vec<String>,
+}
+
+/// `Records` by lane and what became of the record (`stravasync_core::telemetry`).
+fn count_record(record: &Record, outcome: &'static str) {
+    metrics::counter!(RECORDS, "Lane" => record.lane().name(), "Outcome" => outcome).increment(1);
 }
 
 /// Where a message group stands in the batch, once its first record not done is known.
@@ -56,6 +63,7 @@ where
         let mut report = BatchReport::default();
         // Groups whose first record not done is known, and what that means for the rest.
         let mut groups: HashMap<Option<&str>, GroupState> = HashMap::new();
+        self.budget_seen.lock().unwrap_or_else(|p| p.into_inner()).clear();
         for record in records {
             let group = record.group_id.as_deref();
             if let Some(state) = groups.get(&group).copied() {
@@ -68,17 +76,21 @@ where
                 .await
                 .unwrap_or_else(|_| Outcome::Poison { reason: "panic while processing".into() });
             let give_up = match &outcome {
-                Outcome::Done => continue,
-                Outcome::Poison { reason } => Some(reason.clone()),
+                Outcome::Done => {
+                    count_record(record, "done");
+                    continue;
+                }
+                Outcome::Poison { reason } => Some(("poisoned", reason.clone())),
                 Outcome::Retry { reason } if record.receive_count >= self.policy.max_receives => {
-                    Some(format!("gave up after {} receives: {reason}", record.receive_count))
+                    Some(("dead_lettered", format!("gave up after {} receives: {reason}", record.receive_count)))
                 }
                 Outcome::Retry { .. } | Outcome::Defer { .. } => None,
             };
-            if let Some(reason) = give_up
+            if let Some((counted, reason)) = give_up
                 && self.dead_letter(record, &reason).await
             {
                 // Out of the way: the group's later records go on.
+                count_record(record, counted);
                 report.dead_lettered.push(record.message_id.clone());
                 continue;
             }
@@ -89,6 +101,7 @@ where
             } else if record.receive_count >= self.policy.resend_after && self.resend(record).await {
                 // The copy is behind whatever the group has queued: its later records in this
                 // batch go after it, not before.
+                count_record(record, "resent");
                 report.resent.push(record.message_id.clone());
                 groups.insert(group, GroupState::Resent);
                 continue;
@@ -98,6 +111,10 @@ where
             self.settle(record, &outcome).await;
             groups.insert(group, state);
             report.failed.push(record.message_id.clone());
+        }
+        let seen = std::mem::take(&mut *self.budget_seen.lock().unwrap_or_else(|p| p.into_inner()));
+        for (window, used) in seen {
+            metrics::histogram!(BUDGET_USED, "Window" => window).record(f64::from(used));
         }
         report
     }
@@ -116,9 +133,11 @@ where
             GroupState::Held => false,
         };
         if replace && self.resend(record).await {
+            count_record(record, "resent");
             report.resent.push(record.message_id.clone());
             return;
         }
+        count_record(record, "released");
         self.release(record).await;
         report.released.push(record.message_id.clone());
         report.failed.push(record.message_id.clone());
@@ -179,6 +198,7 @@ where
 
     /// Sets the visibility a not-done record needs.
     async fn settle(&self, record: &Record, outcome: &Outcome) {
+        let lane = record.lane().name();
         let (secs, reason) = match outcome {
             Outcome::Done => return,
             // Events that waited before wake spread out; background slices all wake at the
@@ -191,10 +211,22 @@ where
                     }
                     _ => 0,
                 };
-                (secs.saturating_add(backoff).min(MAX_VISIBILITY_S), reason)
+                let secs = secs.saturating_add(backoff).min(MAX_VISIBILITY_S);
+                let cause = if *budget { "budget" } else { "strava" };
+                count_record(record, "deferred");
+                metrics::counter!(DEFERRALS, "Lane" => lane, "Cause" => cause).increment(1);
+                metrics::histogram!(DEFER_SECONDS, "Lane" => lane, "Cause" => cause).record(f64::from(secs));
+                (secs, reason)
             }
-            Outcome::Retry { reason } => (retry_delay(self.policy.retry_base_s, record.receive_count), reason),
-            Outcome::Poison { reason } => (0, reason),
+            Outcome::Retry { reason } => {
+                count_record(record, "retried");
+                (retry_delay(self.policy.retry_base_s, record.receive_count), reason)
+            }
+            // Not dead-lettered (the move failed): retried by the redrive policy.
+            Outcome::Poison { reason } => {
+                count_record(record, "retried");
+                (0, reason)
+            }
         };
         tracing::warn!(
             message_id = %record.message_id,

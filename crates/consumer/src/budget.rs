@@ -9,6 +9,8 @@ use stravasync_core::model::{
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, Reservation, TokenVault};
 use stravasync_strava::{RateUsage, Response, StravaError};
 
+use stravasync_core::telemetry::BUDGET_RESERVED;
+
 use crate::Consumer;
 use crate::outcome::{Outcome, strava_outcome};
 
@@ -75,6 +77,10 @@ where
                 Priority::Background => self.store.reserve_background(window, 1, limit).await?,
             };
             let share = self.limit(RateWindowKind::Daily, priority);
+            let used = match reservation {
+                Reservation::Granted { used } | Reservation::Exhausted { used } | Reservation::Held { used } => used,
+            };
+            self.saw_budget(kind, used);
             let mut until = match (reservation, kind, priority) {
                 (Reservation::Granted { .. }, ..) => continue,
                 (Reservation::Exhausted { used }, RateWindowKind::Daily, Priority::Background)
@@ -109,7 +115,24 @@ where
             tracing::info!(?kind, ?reservation, ?priority, "rate budget exhausted; deferring");
             return Err(budget_wait(kind, now, until));
         }
+        let lane = match priority {
+            Priority::Event => "events",
+            Priority::Background => "background",
+        };
+        metrics::counter!(BUDGET_RESERVED, "Lane" => lane).increment(1);
         Ok(())
+    }
+
+    /// Keeps the highest count seen in a window during this batch: `BudgetUsed`, one value
+    /// per window per invocation ([`Consumer::handle_batch`] records it).
+    fn saw_budget(&self, kind: RateWindowKind, used: u32) {
+        let window = match kind {
+            RateWindowKind::QuarterHour => "15min",
+            RateWindowKind::Daily => "daily",
+        };
+        let mut seen = self.budget_seen.lock().unwrap_or_else(|p| p.into_inner());
+        let highest = seen.entry(window).or_insert(0);
+        *highest = (*highest).max(used);
     }
 
     /// Until when this container knows `window` is spent for `priority` (if after `now`).

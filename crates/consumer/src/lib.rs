@@ -68,6 +68,9 @@ pub struct Consumer<S, V, Q> {
     /// spent until they reset (counts only grow, holds are never lifted), so later records
     /// wait without a write.
     spent: std::sync::Mutex<std::collections::HashMap<(RateWindow, Priority), i64>>,
+    /// The highest count seen in each shared window (`15min`, `daily`) during the batch in
+    /// hand: the `BudgetUsed` metric.
+    budget_seen: std::sync::Mutex<std::collections::BTreeMap<&'static str, u32>>,
 }
 
 impl<S, V, Q> Consumer<S, V, Q>
@@ -77,7 +80,7 @@ where
     Q: EventQueue,
 {
     pub fn new(policy: ConsumerPolicy, strava: StravaClient, store: S, vault: V, queue: Q) -> Self {
-        Consumer { policy, strava, store, vault, queue, spent: Default::default() }
+        Consumer { policy, strava, store, vault, queue, spent: Default::default(), budget_seen: Default::default() }
     }
 
     pub fn now(&self) -> i64 {
@@ -94,7 +97,7 @@ where
         // Each job's future is boxed: together (and instrumented) they are large, and a
         // batch of them on the stack of one task is what a small thread stack cannot hold.
         let result = match &job {
-            Job::WebhookEvent { event } => Box::pin(self.apply_event(event, record.receive_count)).await,
+            Job::WebhookEvent { event, .. } => Box::pin(self.apply_event(event, record.receive_count)).await,
             Job::Backfill { .. } | Job::Reconcile { .. } => Box::pin(self.backfill(&job)).await,
             Job::Rescore { athlete_id, activity_id } => Box::pin(self.rescore(*athlete_id, *activity_id)).await,
             Job::SetThresholds { athlete_id, thresholds } => {
@@ -107,7 +110,43 @@ where
         let outcome = result.err().unwrap_or(Outcome::Done);
         if outcome == Outcome::Done {
             tracing::info!(athlete_id = job.athlete_id(), outcome = "done", "record applied");
+            measure_done(&job);
         }
         outcome
     }
+}
+
+/// A record done: how long the athlete waited (`UploadToStored`: from the webhook's receipt
+/// of an event, or from the request of an import to each of its slices), and the slices of
+/// history done (`BackfillSlices`). Wall-clock milliseconds: an operational latency, not a
+/// rule (the rules take the consumer's clock).
+fn measure_done(job: &Job) {
+    use stravasync_core::event::{AspectType, ObjectType};
+    use stravasync_core::telemetry::{BACKFILL_SLICES, UPLOAD_TO_STORED};
+    let now_ms = stravasync_core::clock::unix_now_ms();
+    let (kind, since_ms) = match job {
+        Job::WebhookEvent { event, received_ms: Some(received) } => {
+            let kind = match (event.object_type, event.aspect_type) {
+                _ if event.is_deauthorization() => "deauthorize",
+                (ObjectType::Activity, AspectType::Create) => "create",
+                (ObjectType::Activity, AspectType::Delete) => "delete",
+                _ => "update",
+            };
+            (kind, *received)
+        }
+        Job::Backfill { requested_at, .. } => {
+            metrics::counter!(BACKFILL_SLICES).increment(1);
+            match requested_at {
+                Some(at) => ("backfill", at.saturating_mul(1000)),
+                None => return,
+            }
+        }
+        Job::Reconcile { .. } => {
+            metrics::counter!(BACKFILL_SLICES).increment(1);
+            return;
+        }
+        _ => return,
+    };
+    let lane = job.lane().name();
+    metrics::histogram!(UPLOAD_TO_STORED, "Lane" => lane, "Kind" => kind).record((now_ms - since_ms).max(0) as f64);
 }

@@ -18,10 +18,13 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let sdk = &stravasync_aws::sdk_config_from_env()?;
     let env = &ConsumerEnv::from_env()?;
+    let emf = &stravasync_aws::emf::Emf::init()?;
     let consumer = &OnceCell::new();
-    let handler = |event: LambdaEvent<SqsEvent>| async move {
-        let consumer = consumer.get_or_try_init(|| AwsConsumer::build(sdk, env.clone())).await?;
-        Ok::<_, Error>(consumer.handle_sqs_event(event.payload).await)
+    let handler = |event: LambdaEvent<SqsEvent>| {
+        emf.after(async move {
+            let consumer = consumer.get_or_try_init(|| AwsConsumer::build(sdk, env.clone())).await?;
+            Ok::<_, Error>(consumer.handle_sqs_event(event.payload).await)
+        })
     };
     run(service_fn(handler)).await
 }

@@ -17,8 +17,13 @@ pub const MAX_VISIBILITY_S: u32 = 43_200;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Job {
-    /// A push event, as the webhook received it.
-    WebhookEvent { event: WebhookEvent },
+    /// A push event, as the webhook received it, and when it did (unix milliseconds; absent
+    /// in messages of earlier versions): the start of the `UploadToStored` latency.
+    WebhookEvent {
+        event: WebhookEvent,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        received_ms: Option<i64>,
+    },
     /// Import history: the `most_recent` N activities, or those in `after..before` (unix
     /// seconds). `page`, `index` (position in that page) and `done` (activities imported
     /// so far) are the checkpoint a resumed job continues from.
@@ -96,7 +101,7 @@ fn first_page() -> u32 {
 impl Job {
     pub fn athlete_id(&self) -> AthleteId {
         match self {
-            Job::WebhookEvent { event } => event.owner_id,
+            Job::WebhookEvent { event, .. } => event.owner_id,
             Job::Backfill { athlete_id, .. }
             | Job::Reconcile { athlete_id, .. }
             | Job::Rescore { athlete_id, .. }
@@ -121,7 +126,7 @@ impl Job {
     /// ([`QueueMessage::deauthorization_group`]).
     pub fn group_id(&self) -> String {
         match self {
-            Job::WebhookEvent { event } if event.is_deauthorization() => {
+            Job::WebhookEvent { event, .. } if event.is_deauthorization() => {
                 QueueMessage::deauthorization_group(event.owner_id)
             }
             // Strava's deauthorization event that follows a disconnect lands behind it.
@@ -243,10 +248,11 @@ impl QueueMessage {
         format!("deauth-{athlete}")
     }
 
-    /// The message for a webhook event: the athlete's events group, or the
-    /// deauthorization group.
-    pub fn for_event(event: &WebhookEvent) -> Self {
-        let job = Job::WebhookEvent { event: event.clone() };
+    /// The message for a webhook event received at `received_ms` (unix milliseconds): the
+    /// athlete's events group, or the deauthorization group. The deduplication id is the
+    /// event's alone: Strava's retry of an event, received later, is the same message.
+    pub fn for_event(event: &WebhookEvent, received_ms: Option<i64>) -> Self {
+        let job = Job::WebhookEvent { event: event.clone(), received_ms };
         QueueMessage { group_id: job.group_id(), dedup_id: event.dedup_id(), body: queue_body(&job) }
     }
 
@@ -299,13 +305,16 @@ mod tests {
         event.aspect_type = AspectType::Update;
         event.updates.title = Some(title.clone());
         event.updates.other.insert("\u{FFFF}key".into(), serde_json::Value::String("\u{FFFE}".into()));
-        let m = QueueMessage::for_event(&event);
+        let m = QueueMessage::for_event(&event, Some(1_764_000_000_123));
         let refused: Vec<char> = m.body.chars().filter(|c| !sqs_allows(*c)).collect();
         assert!(refused.is_empty(), "{refused:?}");
         assert!(m.body.contains("\\ufffe") && m.body.contains("\\uffff"), "{}", m.body);
         // The escapes decode back to the very same event (title included).
-        assert_eq!(Job::parse(&m.body).unwrap(), Job::WebhookEvent { event: event.clone() });
-        let job = Job::WebhookEvent { event };
+        assert_eq!(
+            Job::parse(&m.body).unwrap(),
+            Job::WebhookEvent { event: event.clone(), received_ms: Some(1_764_000_000_123) }
+        );
+        let job = Job::WebhookEvent { event, received_ms: None };
         assert!(QueueMessage::for_job(&job, "k").body.chars().all(sqs_allows));
         for (c, ok) in [('\t', true), ('\u{B}', false), (' ', true), ('\u{D7FF}', true), ('\u{E000}', true)] {
             assert_eq!(sqs_allows(c), ok, "{c:?}");
@@ -326,9 +335,14 @@ mod tests {
         c.updates.title = Some("t".into());
         assert_ne!(a.dedup_id(), c.dedup_id());
         assert!(a.dedup_id().len() <= 128);
-        let m = QueueMessage::for_event(&a);
+        let m = QueueMessage::for_event(&a, Some(1));
         assert_eq!(m.group_id, "athlete-5123456789");
-        assert_eq!(Job::parse(&m.body).unwrap(), Job::WebhookEvent { event: a });
+        assert_eq!(m.dedup_id, QueueMessage::for_event(&a, Some(2)).dedup_id, "a retry received later");
+        assert_eq!(Job::parse(&m.body).unwrap(), Job::WebhookEvent { event: a.clone(), received_ms: Some(1) });
+        // A message of an earlier version, without the receipt time, still parses.
+        let old = m.body.replace(",\"received_ms\":1", "");
+        assert!(!old.contains("received_ms"), "{old}");
+        assert_eq!(Job::parse(&old).unwrap(), Job::WebhookEvent { event: a, received_ms: None });
     }
 
     #[test]
@@ -368,13 +382,16 @@ mod tests {
             let m = QueueMessage::for_job(job, "k");
             assert_eq!((m.group_id.as_str(), m.lane()), (group, lane));
         }
-        assert_eq!(QueueMessage::for_event(&WebhookEvent::parse(CREATE.as_bytes()).unwrap()).lane(), Lane::Events);
+        assert_eq!(
+            QueueMessage::for_event(&WebhookEvent::parse(CREATE.as_bytes()).unwrap(), None).lane(),
+            Lane::Events
+        );
         let deauth = r#"{"aspect_type":"update","event_time":1,"object_id":7,"object_type":"athlete",
             "owner_id":7,"subscription_id":1,"updates":{"authorized":"false"}}"#;
-        let m = QueueMessage::for_event(&WebhookEvent::parse(deauth.as_bytes()).unwrap());
+        let m = QueueMessage::for_event(&WebhookEvent::parse(deauth.as_bytes()).unwrap(), None);
         assert_eq!((m.group_id.as_str(), m.lane()), ("deauth-7", Lane::Events), "not behind the athlete's events");
         let rename = deauth.replace(r#""authorized":"false""#, r#""title":"x""#);
-        let m = QueueMessage::for_event(&WebhookEvent::parse(rename.as_bytes()).unwrap());
+        let m = QueueMessage::for_event(&WebhookEvent::parse(rename.as_bytes()).unwrap(), None);
         assert_eq!(m.group_id, "athlete-7", "other athlete updates keep the athlete's order");
         assert_eq!(Lane::of_group("ungrouped"), Lane::Events);
         assert_eq!("background".parse::<Lane>(), Ok(Lane::Background));

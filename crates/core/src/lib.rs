@@ -41,6 +41,7 @@ pub mod secret;
 pub mod signed;
 pub mod site;
 pub mod streams;
+pub mod telemetry;
 pub mod view;
 
 pub use date::LocalDate;

@@ -101,6 +101,22 @@ impl<S: ActivityStore, Q: EventQueue> Rollup<S, Q> {
 
     /// Runs one request; `now` is unix seconds (today is its UTC date).
     pub async fn run(&self, req: &RollupRequest, now: i64) -> Result<RollupReport, RollupError> {
+        let report = Box::pin(self.run_unmeasured(req, now)).await?;
+        let mode = if req.athlete_id.is_some() {
+            "athlete"
+        } else {
+            match req.mode {
+                Mode::Dirty => "dirty",
+                Mode::Daily => "daily",
+            }
+        };
+        use stravasync_core::telemetry::{ROLLUP_ATHLETES, ROLLUP_ROWS};
+        metrics::counter!(ROLLUP_ATHLETES, "Mode" => mode).increment(report.athletes as u64);
+        metrics::counter!(ROLLUP_ROWS, "Mode" => mode).increment(report.rows_written as u64);
+        Ok(report)
+    }
+
+    async fn run_unmeasured(&self, req: &RollupRequest, now: i64) -> Result<RollupReport, RollupError> {
         let today = LocalDate::from_unix_seconds(now);
         let mut report = RollupReport::default();
         if let Some(athlete) = req.athlete_id {

@@ -7,6 +7,7 @@ use stravasync_rollup::deps::{AwsRollup, RollupConfig};
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let rollup = &AwsRollup::build(&stravasync_aws::sdk_config_from_env()?, &RollupConfig::from_env()?);
-    let handler = |event: LambdaEvent<serde_json::Value>| async move { rollup.handle_json(event.payload).await };
+    let emf = &stravasync_aws::emf::Emf::init()?;
+    let handler = |event: LambdaEvent<serde_json::Value>| emf.after(rollup.handle_json(event.payload));
     run(service_fn(handler)).await
 }

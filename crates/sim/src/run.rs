@@ -365,7 +365,7 @@ impl Simulation {
                     self.now(),
                     serde_json::json!({"authorized": "false"}),
                 );
-                self.send(QueueMessage::for_event(&e), "deauthorization");
+                self.send(QueueMessage::for_event(&e, None), "deauthorization");
                 self.report.deauthorized += 1;
             }
             Happening::InvocationEnds(lane) => self.busy[lane_index(lane)] -= 1,
@@ -392,7 +392,7 @@ impl Simulation {
     fn push(&mut self, i: u32, aspect: &str, id: i64, updates: serde_json::Value, kind: &'static str) {
         let athlete = self.athlete_ids[i as usize];
         let e = event(aspect, "activity", id, athlete, self.now(), updates);
-        self.send(QueueMessage::for_event(&e), kind);
+        self.send(QueueMessage::for_event(&e, None), kind);
     }
 
     /// The OAuth callback's work: tokens, profile, the backfill of the most recent

@@ -69,6 +69,29 @@ fn error_message(body: &[u8], sensitive: bool) -> String {
     fault_message(body).unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned())
 }
 
+/// `StravaRequests` by endpoint template and status (0: no answer), and `StravaRateLimited`
+/// for a 429 (`stravasync_core::telemetry`).
+fn count_request(endpoint: &str, status: u16) {
+    use stravasync_core::telemetry::{STRAVA_RATE_LIMITED, STRAVA_REQUESTS};
+    metrics::counter!(STRAVA_REQUESTS, "Endpoint" => endpoint_template(endpoint), "Status" => status.to_string())
+        .increment(1);
+    if status == 429 {
+        metrics::counter!(STRAVA_RATE_LIMITED).increment(1);
+    }
+}
+
+/// An endpoint as a metric dimension: ids (numeric path segments) as `{id}`, no query
+/// string, so that its values are the few operations the client calls.
+pub fn endpoint_template(endpoint: &str) -> String {
+    let path = endpoint.split('?').next().unwrap_or_default();
+    path.split('/')
+        .map(
+            |segment| if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { segment },
+        )
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 impl StravaClient {
     pub fn new(config: StravaConfig) -> Result<Self, StravaError> {
         let http = crate::tls::http_client_builder()
@@ -114,11 +137,12 @@ impl StravaClient {
         request: RequestBuilder,
         sensitive: bool,
     ) -> Result<RawResponse, StravaError> {
-        let response = request.send().await.map_err(|e| StravaError::Retryable {
-            endpoint: endpoint.to_string(),
-            reason: e.without_url().to_string(),
+        let response = request.send().await.map_err(|e| {
+            count_request(endpoint, 0);
+            StravaError::Retryable { endpoint: endpoint.to_string(), reason: e.without_url().to_string() }
         })?;
         let status = response.status();
+        count_request(endpoint, status.as_u16());
         let usage = RateUsage::from_headers(response.headers());
         let body = response
             .bytes()
@@ -250,5 +274,18 @@ impl StravaClient {
         let endpoint = format!("DELETE /push_subscriptions/{id}");
         let request = self.api(Method::DELETE, &format!("/push_subscriptions/{id}")).query(&self.app_credentials());
         self.send(&endpoint, request, true).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint_template;
+
+    #[test]
+    fn endpoint_templates_have_no_ids_and_no_query() {
+        assert_eq!(endpoint_template("GET /activities/17000000101/streams"), "GET /activities/{id}/streams");
+        assert_eq!(endpoint_template("GET /athlete/activities?page=3"), "GET /athlete/activities");
+        assert_eq!(endpoint_template("DELETE /push_subscriptions/120475"), "DELETE /push_subscriptions/{id}");
+        assert_eq!(endpoint_template("POST /oauth/token"), "POST /oauth/token");
     }
 }

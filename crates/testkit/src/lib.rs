@@ -17,6 +17,7 @@
 //! - [`fake_config`]: fake-strava serving the shared recordings to the local app.
 
 pub mod alloc;
+pub mod emf;
 pub mod lambda;
 
 pub use stravasync_fixtures::strava_api_document;

@@ -13,10 +13,14 @@ fn per_event(c: &mut Criterion) {
     let create = br#"{"aspect_type":"create","event_time":1763755200,"object_id":17000000101,"object_type":"activity","owner_id":5123456789,"subscription_id":120475,"updates":{}}"#;
     let update = br#"{"aspect_type":"update","event_time":1763755260,"object_id":17000000101,"object_type":"activity","owner_id":5123456789,"subscription_id":120475,"updates":{"title":"Evening hill repeats","private":"true"}}"#;
     let malformed = br#"{"aspect_type":"create","object_id":"17000000101","object_type":"activity""#;
-    c.bench_function("webhook/accept_create", |b| b.iter(|| accept_event(black_box(create), 120_475, NOW).unwrap()));
-    c.bench_function("webhook/accept_update", |b| b.iter(|| accept_event(black_box(update), 120_475, NOW).unwrap()));
+    c.bench_function("webhook/accept_create", |b| {
+        b.iter(|| accept_event(black_box(create), 120_475, NOW, NOW * 1000).unwrap())
+    });
+    c.bench_function("webhook/accept_update", |b| {
+        b.iter(|| accept_event(black_box(update), 120_475, NOW, NOW * 1000).unwrap())
+    });
     c.bench_function("webhook/reject_malformed", |b| {
-        b.iter(|| accept_event(black_box(malformed), 120_475, NOW).unwrap_err())
+        b.iter(|| accept_event(black_box(malformed), 120_475, NOW, NOW * 1000).unwrap_err())
     });
 }
 

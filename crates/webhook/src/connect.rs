@@ -79,6 +79,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
         let q = |k: &str| query.get(k).map(String::as_str);
         if let Some(error) = q("error") {
             tracing::info!(error, outcome = "denied", "athlete did not authorize");
+            count_connection("denied");
             return self.page(
                 403,
                 "Not connected",
@@ -86,6 +87,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
             );
         }
         let (Some(code), Some(state), Some(scope)) = (q("code"), q("state"), q("scope")) else {
+            count_connection("failed");
             return self.page(
                 400,
                 "Not connected",
@@ -95,11 +97,13 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
         let app = self.app();
         if let Err(e) = oauth_state::verify(app.client_secret.expose().as_bytes(), state, nonce, self.now()) {
             tracing::warn!(reason = %e, outcome = "bad_state", "oauth callback refused");
+            count_connection("failed");
             return self.page(400, "Not connected", &format!("{e}. Start again at /connect."));
         }
         let scopes = Scopes::parse(scope);
         if !scopes.can_read_activities() {
             tracing::info!(outcome = "insufficient_scope", "oauth callback without activity read");
+            count_connection("denied");
             return self.page(
                 403,
                 "Not connected",
@@ -109,9 +113,13 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
         match self.complete_connection(code, scopes).await {
             Ok(session) => {
                 tracing::info!(owner_id = session.athlete, outcome = "connected", "athlete connected");
+                count_connection("connected");
                 self.signed_in(session)
             }
-            Err((status, title, message)) => self.page(status, title, &message),
+            Err((status, title, message)) => {
+                count_connection(if title == CAPACITY_TITLE { "capacity_refused" } else { "failed" });
+                self.page(status, title, &message)
+            }
         }
     }
 
@@ -147,7 +155,7 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
                     outcome = "athlete_capacity",
                     "Strava refused a connection: the application's athlete capacity is reached"
                 );
-                return Err((403, "Not connected: this app is full", CAPACITY_MESSAGE.to_string()));
+                return Err((403, CAPACITY_TITLE, CAPACITY_MESSAGE.to_string()));
             }
             Err(e) => {
                 tracing::warn!(error = %e, outcome = "exchange_failed", "oauth code exchange failed");
@@ -264,6 +272,16 @@ type Failure = (u16, &'static str, String);
 
 fn not_connected(status: u16, message: &str) -> Failure {
     (status, "Not connected", message.to_string())
+}
+
+/// The title of the page an athlete sees when Strava refuses the connection because the
+/// application's athlete capacity is reached.
+const CAPACITY_TITLE: &str = "Not connected: this app is full";
+
+/// `Connections` by outcome: connected, capacity_refused, denied, failed
+/// (`stravasync_core::telemetry`).
+fn count_connection(outcome: &'static str) {
+    metrics::counter!(stravasync_core::telemetry::CONNECTIONS, "Outcome" => outcome).increment(1);
 }
 
 /// What the callback tells an athlete when Strava refuses one more athlete (Single Player

@@ -87,8 +87,13 @@ impl Rejection {
 
 /// Everything the handler does with a push body short of sending it: size limit, strict
 /// parse, consistency checks, an `event_time` no more than a day ahead of `now`, the
-/// subscription id, and the queue message.
-pub fn accept_event(body: &[u8], subscription_id: i64, now: i64) -> Result<(WebhookEvent, QueueMessage), Rejection> {
+/// subscription id, and the queue message (carrying `received_ms`, when the push arrived).
+pub fn accept_event(
+    body: &[u8],
+    subscription_id: i64,
+    now: i64,
+    received_ms: i64,
+) -> Result<(WebhookEvent, QueueMessage), Rejection> {
     if body.len() > MAX_BODY_BYTES {
         return Err(reject(413, format!("body over {MAX_BODY_BYTES} bytes")));
     }
@@ -118,7 +123,7 @@ pub fn accept_event(body: &[u8], subscription_id: i64, now: i64) -> Result<(Webh
     if event.subscription_id != subscription_id {
         return Err(reject(403, "unknown subscription_id"));
     }
-    let message = QueueMessage::for_event(&event);
+    let message = QueueMessage::for_event(&event, Some(received_ms));
     Ok((event, message))
 }
 
@@ -249,9 +254,10 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
     /// A push event: validated, then enqueued; 200 only once it is on the queue.
     async fn event(&self, body: &[u8]) -> Response {
         let now = self.strava.now();
-        let accepted = match accept_event(body, self.app().subscription_id, now) {
+        let received_ms = stravasync_core::clock::unix_now_ms();
+        let accepted = match accept_event(body, self.app().subscription_id, now, received_ms) {
             Err(r) if r.is_unknown_subscription() => match self.reread_app().await {
-                Some(app) => accept_event(body, app.subscription_id, now),
+                Some(app) => accept_event(body, app.subscription_id, now, received_ms),
                 None => Err(r),
             },
             other => other,
@@ -260,6 +266,11 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
             Ok(ok) => ok,
             Err(r) => {
                 tracing::warn!(status = r.status, reason = %r.reason, outcome = "rejected", "push event refused");
+                count_event(match r.status {
+                    413 => "too_large",
+                    403 => "wrong_subscription",
+                    _ => "invalid",
+                });
                 return r.into_response();
             }
         };
@@ -273,14 +284,22 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
                     outcome = "enqueued",
                     "push event accepted"
                 );
+                count_event("enqueued");
                 axum::Json(json!({ "status": "enqueued" })).into_response()
             }
             Err(e) => {
                 tracing::error!(owner_id = event.owner_id, object_id = event.object_id, aspect_type, error = %e, outcome = "queue_failed", "push event not stored");
+                count_event("queue_failed");
                 reject(503, "queue unavailable, retry").into_response()
             }
         }
     }
+}
+
+/// `WebhookEvents` by outcome: `enqueued`, `queue_failed`, or the refusal
+/// (`stravasync_core::telemetry`).
+fn count_event(outcome: &'static str) {
+    metrics::counter!(stravasync_core::telemetry::WEBHOOK_EVENTS, "Outcome" => outcome).increment(1);
 }
 
 /// Requests are read whole up to this size; [`accept_event`] refuses events over
@@ -324,7 +343,10 @@ async fn event_route<Q: EventQueue, V: TokenVault, S: ActivityStore>(
 ) -> Response {
     match w.check_path_secret(&secret) {
         Ok(()) => w.event(&body).await,
-        Err(r) => r.into_response(),
+        Err(r) => {
+            count_event("wrong_path");
+            r.into_response()
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use lambda_http::{Error, run_with_streaming_response, service_fn};
-use stravasync_api::{ApiConfig, AwsApi, export_router};
+use stravasync_api::{ApiConfig, AwsApi, export_router, timed};
 use stravasync_aws::lambda::LazyRouter;
 
 #[tokio::main]
@@ -18,8 +18,10 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let sdk = stravasync_aws::sdk_config_from_env()?;
     let config = ApiConfig::from_env()?;
+    let emf = stravasync_aws::emf::Emf::init()?;
     let routes = LazyRouter::new(|| async {
-        AwsApi::build(&sdk, config.clone()).await.map(|a| export_router::<_, _, ()>(Arc::new(a)))
+        AwsApi::build(&sdk, config.clone()).await.map(|a| timed(export_router::<_, _, ()>(Arc::new(a))))
     });
-    run_with_streaming_response(service_fn(|request| routes.call(request))).await
+    // The metrics are written once the response head is sent (the body streams after).
+    run_with_streaming_response(service_fn(|request| emf.after(routes.call(request)))).await
 }

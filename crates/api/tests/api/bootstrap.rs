@@ -4,6 +4,8 @@
 //! router does in process (`routes.rs`).
 
 use stravasync_aws::local::LocalStack;
+use stravasync_core::telemetry::{API_LATENCY, COLD_START};
+use stravasync_testkit::emf;
 use stravasync_testkit::lambda::{Emulator, event_file, http_answer};
 
 use crate::helpers::*;
@@ -61,4 +63,20 @@ async fn the_api_bootstrap_answers_the_fixtures_as_the_router_does() {
         ),
         "{jobs:?}"
     );
+
+    // Its metrics (EMF lines of its log): a latency per request, by route template and
+    // status class; every one in the catalog.
+    let log = emulator.log("api");
+    let values = emf::values(&log).unwrap_or_else(|e| panic!("{e}\n{log}"));
+    let latencies = |route: &str, status: &str| {
+        values.get(&emf::key(API_LATENCY, "api", &[("Route", route), ("Status", status)])).map_or(0, Vec::len)
+    };
+    assert_eq!(latencies("/api/me", "2xx"), 1);
+    assert_eq!(latencies("/api/activities/{id}", "2xx"), 1);
+    assert_eq!(latencies("/api/me/thresholds", "2xx"), 1);
+    assert_eq!(latencies("/api/export", "3xx"), 1);
+    let requests: usize = values.iter().filter(|((n, _), _)| n == API_LATENCY).map(|(_, v)| v.len()).sum();
+    assert_eq!(requests, 11, "one value per invocation");
+    assert!(values.iter().filter(|((n, _), _)| n == API_LATENCY).flat_map(|(_, v)| v).all(|ms| *ms >= 0.0));
+    assert_eq!(emf::total(&values, COLD_START, "api", &[]), 1.0);
 }

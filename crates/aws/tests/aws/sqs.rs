@@ -27,9 +27,9 @@ async fn fifo_dedup_collapses_stravas_retries() {
     let (q, _stack) = queue("dedup").await;
     let e = event(1 << 40, 1_700_000_000);
     for _ in 0..3 {
-        q.enqueue(&QueueMessage::for_event(&e)).await.unwrap();
+        q.enqueue(&QueueMessage::for_event(&e, None)).await.unwrap();
     }
-    q.enqueue(&QueueMessage::for_event(&event(1 << 40, 1_700_000_001))).await.unwrap();
+    q.enqueue(&QueueMessage::for_event(&event(1 << 40, 1_700_000_001), None)).await.unwrap();
     let got = q.receive(10, 0).await.unwrap();
     assert_eq!(got.len(), 2, "three pushes of one event are one message");
     assert_eq!(got[0].group_id.as_deref(), Some("athlete-5123456789"));
@@ -42,7 +42,7 @@ async fn fifo_dedup_collapses_stravas_retries() {
 async fn one_group_is_delivered_in_order_and_deleted_messages_stay_gone() {
     let (q, _stack) = queue("order").await;
     for t in 0..5 {
-        q.enqueue(&QueueMessage::for_event(&event(7, 1000 + t))).await.unwrap();
+        q.enqueue(&QueueMessage::for_event(&event(7, 1000 + t), None)).await.unwrap();
     }
     let mut seen = Vec::new();
     while seen.len() < 5 {
@@ -61,7 +61,7 @@ async fn one_group_is_delivered_in_order_and_deleted_messages_stay_gone() {
 #[tokio::test]
 async fn deferral_hides_a_message_and_receive_count_grows() {
     let (q, _stack) = queue("defer").await;
-    q.enqueue(&QueueMessage::for_event(&event(8, 1))).await.unwrap();
+    q.enqueue(&QueueMessage::for_event(&event(8, 1), None)).await.unwrap();
     let first = q.receive(1, 0).await.unwrap().remove(0);
     assert_eq!(first.receive_count, 1);
     // Deferred for 10 minutes: not visible now.
@@ -81,7 +81,7 @@ async fn deferral_hides_a_message_and_receive_count_grows() {
 async fn a_message_received_too_often_moves_to_the_dlq() {
     let (q, stack) = queue("redrive").await;
     let dlq = SqsQueue::new(aws_sdk_sqs::Client::new(&stack.sdk), &stack.urls.dlq_url);
-    q.enqueue(&QueueMessage::for_event(&event(9, 1))).await.unwrap();
+    q.enqueue(&QueueMessage::for_event(&event(9, 1), None)).await.unwrap();
     let max = stravasync_aws::resources::QUEUE.max_receive_count;
     for _ in 0..max {
         let m = q.receive(1, 0).await.unwrap().remove(0);
@@ -102,7 +102,7 @@ async fn background_jobs_travel_on_their_own_queue() {
     let client = aws_sdk_sqs::Client::new(&stack.sdk);
     let q = SqsQueue::for_lanes(client.clone(), &stack.urls.queue_url, Some(&stack.urls.background_queue_url));
     q.enqueue(&QueueMessage::for_job(&Job::start_backfill(5, Some(30), None, None, Some(1)), "b")).await.unwrap();
-    q.enqueue(&QueueMessage::for_event(&event(9, 1_700_000_000))).await.unwrap();
+    q.enqueue(&QueueMessage::for_event(&event(9, 1_700_000_000), None)).await.unwrap();
     let events_only = SqsQueue::new(client.clone(), &stack.urls.queue_url);
     let background_only = SqsQueue::new(client, &stack.urls.background_queue_url);
     assert_eq!(

@@ -33,14 +33,14 @@ const ZWIFT: i64 = 17_000_000_104;
 const POISON_BODY: &str = r#"{"kind": "webhook_event", "event": {"object_type": "activity", "object_id": 17000000101"#;
 
 /// The webhook's message for an event `minutes` after [`T0`] (events of one activity are
-/// told apart, and ordered, by their time).
+/// told apart, and ordered, by their time), received 0.4 s after it happened.
 fn event(object_type: &str, object_id: i64, aspect: &str, updates: Value, owner: i64, minutes: i64) -> QueueMessage {
     let event: WebhookEvent = serde_json::from_value(json!({
         "object_type": object_type, "object_id": object_id, "aspect_type": aspect, "updates": updates,
         "owner_id": owner, "subscription_id": 120475, "event_time": T0 + 60 * minutes,
     }))
     .expect("a webhook event");
-    QueueMessage::for_event(&event)
+    QueueMessage::for_event(&event, Some(event.event_time * 1000 + 400))
 }
 
 /// One SQS record as Lambda's event source mapping delivers it.

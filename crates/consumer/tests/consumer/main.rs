@@ -10,6 +10,7 @@ mod bootstrap;
 mod chaos;
 mod common;
 mod concurrency;
+mod emf;
 mod events;
 mod hostile;
 mod lanes;

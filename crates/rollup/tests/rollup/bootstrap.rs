@@ -9,7 +9,9 @@ use stravasync_core::job::Job;
 use stravasync_core::model::{AthleteProfile, PmcConstants};
 use stravasync_core::pmc;
 use stravasync_core::ports::ActivityStore;
+use stravasync_core::telemetry::{COLD_START, ROLLUP_ATHLETES, ROLLUP_ROWS};
 use stravasync_core::{LocalDate, clock};
+use stravasync_testkit::emf;
 use stravasync_testkit::lambda::{Emulator, event_file};
 use stravasync_testkit::scored_activity;
 
@@ -68,4 +70,12 @@ async fn the_rollup_bootstrap_answers_its_schedules_and_stores_the_pmc() {
     // An input that is not a rollup request fails the invocation, naming what is wrong.
     let error = emulator.invoke_json("rollup", &json!({"mode": "weekly"})).unwrap_err();
     assert!(error.contains("RollupRequest") && error.contains("weekly"), "{error}");
+
+    // Its metrics (EMF lines of its log) say what each run did; every one in the catalog.
+    let log = emulator.log("rollup");
+    let values = emf::values(&log).unwrap_or_else(|e| panic!("{e}\n{log}"));
+    let of = |name: &str, mode: &str| emf::total(&values, name, "rollup", &[("Mode", mode)]);
+    assert_eq!((of(ROLLUP_ATHLETES, "dirty"), of(ROLLUP_ROWS, "dirty")), (1.0, expected.len() as f64));
+    assert_eq!(of(ROLLUP_ROWS, "daily"), 0.0);
+    assert_eq!(emf::total(&values, COLD_START, "rollup", &[]), 1.0);
 }

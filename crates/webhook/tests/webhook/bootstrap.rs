@@ -4,6 +4,8 @@
 //! router does in process (`handler.rs`).
 
 use stravasync_aws::local::LocalStack;
+use stravasync_core::telemetry::{COLD_START, CONNECTIONS, WEBHOOK_EVENTS};
+use stravasync_testkit::emf;
 use stravasync_testkit::lambda::{Emulator, event_file, http_answer};
 
 use crate::common::*;
@@ -52,4 +54,22 @@ async fn the_webhook_bootstrap_answers_the_fixtures_as_the_router_does() {
     // Strava's retries do.
     let enqueued = stack.queue().drain().await.unwrap();
     assert_eq!(enqueued.len(), 5, "{:?}", enqueued.iter().map(|m| &m.body).collect::<Vec<_>>());
+
+    // Its metrics (EMF lines of its log): each push event by outcome, the refused
+    // authorization, one cold start; every one in the catalog.
+    let log = emulator.log("webhook");
+    let values = emf::values(&log).unwrap_or_else(|e| panic!("{e}\n{log}"));
+    let events = |outcome: &str| emf::total(&values, WEBHOOK_EVENTS, "webhook", &[("Outcome", outcome)]);
+    assert_eq!(
+        [
+            events("enqueued"),
+            events("wrong_subscription"),
+            events("invalid"),
+            events("too_large"),
+            events("wrong_path")
+        ],
+        [5.0, 1.0, 2.0, 1.0, 1.0]
+    );
+    assert_eq!(emf::total(&values, CONNECTIONS, "webhook", &[("Outcome", "denied")]), 1.0);
+    assert_eq!(emf::total(&values, COLD_START, "webhook", &[]), 1.0);
 }

@@ -40,7 +40,7 @@ async fn every_valid_event_is_enqueued_once_in_its_group() {
         assert_eq!(got.len(), 1, "{name}");
         assert_eq!(got[0].group_id.as_deref(), Some(group), "{name}");
         match Job::parse(&got[0].body).unwrap() {
-            Job::WebhookEvent { event } => {
+            Job::WebhookEvent { event, .. } => {
                 assert_eq!(event.aspect_type, aspect, "{name}");
                 assert_eq!(event.owner_id, ATHLETE);
                 assert_eq!(got[0].dedup_id.as_deref(), Some(event.dedup_id().as_str()));
@@ -253,7 +253,7 @@ async fn characters_sqs_refuses_are_escaped_and_the_event_survives() {
     assert_eq!(got.len(), 1);
     assert!(got[0].body.chars().all(stravasync_core::job::sqs_allows), "{:?}", got[0].body);
     match Job::parse(&got[0].body).unwrap() {
-        Job::WebhookEvent { event } => assert_eq!(event.updates.title.as_deref(), Some(title)),
+        Job::WebhookEvent { event, .. } => assert_eq!(event.updates.title.as_deref(), Some(title)),
         other => panic!("{other:?}"),
     }
 }
