@@ -6,6 +6,7 @@ Usage: infra/check_template.py template.yaml spec.json
 """
 import json
 from pathlib import Path
+import re
 import sys
 
 import yaml
@@ -86,6 +87,66 @@ def check_http_api(res, params, spec, errors):
     depends = set(res_of_stage(res).get("DependsOn", []))
     if depends != set(routes):
         errors.append(f"the stage must depend on every route (its RouteSettings name them): missing {sorted(set(routes) - depends)}")
+
+
+def dashboard_metrics(body):
+    """(namespace, name, {dimension: value}) of every metric a dashboard body graphs. The
+    body is a `!Sub` text: a quoted `${X}` reads as "X" (a resource's logical id), an
+    unquoted one (a number from a parameter) as 0."""
+    body = re.sub(r'"\$\{([^}]+)\}"', r'"\1"', body)
+    body = re.sub(r"\$\{[^}]+\}", "0", body)
+    for widget in json.loads(body)["widgets"]:
+        for row in widget.get("properties", {}).get("metrics", []):
+            fields = [f for f in row if not isinstance(f, dict)]
+            yield fields[0], fields[1], dict(zip(fields[2::2], fields[3::2]))
+
+
+def alarm_metrics(alarm):
+    """(namespace, name, {dimension: value}) of every metric an alarm reads."""
+    props = alarm["Properties"]
+    stats = [q["MetricStat"]["Metric"] for q in props.get("Metrics", []) if "MetricStat" in q]
+    if "MetricName" in props:
+        stats.append(props)
+    for m in stats:
+        dims = {d["Name"]: d["Value"]["Ref"] if isinstance(d["Value"], dict) and "Ref" in d["Value"] else d["Value"]
+                for d in m.get("Dimensions", [])}
+        yield m["Namespace"], m["MetricName"], dims
+
+
+def check_metrics(res, spec, errors):
+    """Every metric of our namespace that the dashboard or an alarm reads is one the code
+    emits (`stravasync resources`, from core::telemetry): its name, exactly its dimensions,
+    each value one the code gives (for a dimension with a list), and the Function dimension
+    a function that emits it. AWS's own namespaces (AWS/SQS, AWS/ApiGateway) are AWS's."""
+    catalog = {m["name"]: m for m in spec["metrics"]["metrics"]}
+    namespace, function_dim = spec["metrics"]["namespace"], spec["metrics"]["every_metric_dimension"]
+    binaries = {name: r["Metadata"]["BuildProperties"]["Binary"] for name, r in res.items()
+                if r["Type"] == "AWS::Serverless::Function"}
+    read = []
+    for name, r in res.items():
+        if r["Type"] == "AWS::CloudWatch::Dashboard":
+            read += [(name, *m) for m in dashboard_metrics(sub_text(r["Properties"]["DashboardBody"]))]
+        elif r["Type"] == "AWS::CloudWatch::Alarm":
+            read += [(name, *m) for m in alarm_metrics(r)]
+    ours = [m for m in read if m[1] == namespace]
+    if not any(r["Type"] == "AWS::CloudWatch::Dashboard" for r in res.values()):
+        errors.append("no AWS::CloudWatch::Dashboard")
+    for where, _, metric, dims in ours:
+        spec_metric = catalog.get(metric)
+        if spec_metric is None:
+            errors.append(f"{where} reads {namespace} {metric}, which the code does not emit")
+            continue
+        want = sorted([d["name"] for d in spec_metric["dimensions"]] + [function_dim])
+        if sorted(dims) != want:
+            errors.append(f"{where} reads {metric} by {sorted(dims)}; the code emits it by {want}")
+            continue
+        function = dims[function_dim]
+        if binaries.get(function) not in spec_metric["functions"]:
+            errors.append(f"{where} reads {metric} of {function}, which does not emit it ({spec_metric['functions']})")
+        for d in spec_metric["dimensions"]:
+            if d["values"] and dims[d["name"]] not in d["values"]:
+                errors.append(f"{where} reads {metric} with {d['name']}={dims[d['name']]}, a value the code never gives")
+    return len(ours)
 
 
 def res_of_stage(res):
@@ -215,8 +276,14 @@ def main() -> int:
                        ("BACKGROUND_SHARE", "BackgroundShare")):
         expect(f"consumer {var}", consumer_env.get(var), {"Ref": param})
         expect(f"{param} default", params.get(param, {}).get("Default"), spec["consumer_defaults"][var])
-    for alarm in ("DlqDepthAlarm", "ConsumerErrorsAlarm", "Webhook5xxAlarm"):
+    alarms = [name for name, r in res.items() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    for alarm in alarms:
         expect(f"{alarm} actions", res[alarm]["Properties"].get("AlarmActions"), [{"Ref": "AlarmTopic"}])
+    for alarm in ("DlqDepthAlarm", "ConsumerErrorsAlarm", "Webhook5xxAlarm", "NewActivityLatencyAlarm",
+                  "EventsQueueAgeAlarm", "BudgetExhaustedAlarm"):
+        if alarm not in alarms:
+            errors.append(f"no {alarm}")
+    check_metrics(res, spec, errors)
 
     # The token key (TokenStore=dynamodb-kms): the webhook seals only, the consumer seals and
     # opens, nothing else may use it; both find it (and the store) in their environment.

@@ -84,11 +84,19 @@ impl SubscribeArgs {
     }
 }
 
-/// The AWS resource definitions the local bootstrap uses and the consumer's defaults, as
-/// JSON (`stravasync resources`, checked against template.yaml by infra/check_template.py).
+/// The AWS resource definitions the local bootstrap uses, the consumer's defaults and the
+/// metrics the functions emit, as JSON (`stravasync resources`, checked against template.yaml by infra/check_template.py).
 pub fn resources() -> Result<String, CliError> {
     let mut spec = stravasync_aws::resources::spec_json();
     spec["consumer_defaults"] = stravasync_consumer::ConsumerPolicy::defaults_json();
+    spec["metrics"] = serde_json::json!({
+        "namespace": stravasync_core::telemetry::NAMESPACE,
+        "every_metric_dimension": stravasync_core::telemetry::FUNCTION_DIMENSION,
+        "metrics": stravasync_core::telemetry::METRICS.iter().map(|m| serde_json::json!({
+            "name": m.name, "unit": m.unit, "functions": m.functions,
+            "dimensions": m.dimensions.iter().map(|d| serde_json::json!({"name": d.name, "values": d.values})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    });
     to_json(&spec, true)
 }
 

@@ -24,13 +24,52 @@ pub enum Kind {
     Histogram,
 }
 
+/// A dimension: its name and the values the code gives it (empty: open, such as Strava's
+/// endpoints and statuses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dimension {
+    pub name: &'static str,
+    pub values: &'static [&'static str],
+}
+
+const fn dim(name: &'static str, values: &'static [&'static str]) -> Dimension {
+    Dimension { name, values }
+}
+
+/// The API's and the export function's routes as `ApiLatency`'s `Route`: each route's
+/// template (axum's `MatchedPath`), and `unmatched` for a request no route serves. The
+/// EMF tests refuse a route outside this list (the API's bootstrap test requests eleven of
+/// them through the real binary).
+pub const API_ROUTES: &[&str] = &[
+    "/",
+    "/logout",
+    crate::site::PRIVACY_PATH,
+    "/disconnected",
+    "/static/{file}",
+    "/static/brand/{file}",
+    "/api/me",
+    "/api/me/thresholds",
+    "/api/me/disconnect",
+    "/api/export",
+    "/api/pmc",
+    "/api/activities",
+    "/api/activities/{id}",
+    "/api/activities/{id}/streams",
+    "/api/backfill",
+    "/export",
+    "unmatched",
+];
+
+const LANE: Dimension = dim("Lane", &["events", "background"]);
+const MODE: Dimension = dim("Mode", &["dirty", "daily", "athlete"]);
+
 /// One metric: its name, unit (CloudWatch's), dimensions besides `Function`, and meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MetricSpec {
     pub name: &'static str,
     pub kind: Kind,
     pub unit: &'static str,
-    pub dimensions: &'static [&'static str],
+    pub dimensions: &'static [Dimension],
     /// The functions that emit it.
     pub functions: &'static [&'static str],
     pub meaning: &'static str,
@@ -69,7 +108,7 @@ pub const METRICS: &[MetricSpec] = &[
         name: UPLOAD_TO_STORED,
         kind: Kind::Histogram,
         unit: "Milliseconds",
-        dimensions: &["Lane", "Kind"],
+        dimensions: &[LANE, dim("Kind", &["create", "update", "delete", "deauthorize", "backfill"])],
         functions: &["consumer"],
         meaning: "events lane: from the webhook's receipt of the event (carried in the queue message) to the \
                   record done (the activity stored, updated or deleted, the athlete removed), Kind the event \
@@ -80,7 +119,7 @@ pub const METRICS: &[MetricSpec] = &[
         name: STRAVA_REQUESTS,
         kind: Kind::Counter,
         unit: "Count",
-        dimensions: &["Endpoint", "Status"],
+        dimensions: &[dim("Endpoint", &[]), dim("Status", &[])],
         functions: STRAVA_CALLERS,
         meaning: "requests to Strava by endpoint (its path template) and HTTP status (0: no answer)",
     },
@@ -96,7 +135,7 @@ pub const METRICS: &[MetricSpec] = &[
         name: BUDGET_USED,
         kind: Kind::Histogram,
         unit: "Count",
-        dimensions: &["Window"],
+        dimensions: &[dim("Window", &["15min", "daily"])],
         functions: &["consumer"],
         meaning: "requests counted in the shared budget's current window (15min or daily), both lanes: the \
                   highest count an invocation's reservations saw (one value per invocation; its Maximum \
@@ -106,7 +145,7 @@ pub const METRICS: &[MetricSpec] = &[
         name: BUDGET_RESERVED,
         kind: Kind::Counter,
         unit: "Count",
-        dimensions: &["Lane"],
+        dimensions: &[LANE],
         functions: &["consumer"],
         meaning: "requests reserved in the shared budget (in both windows) by each lane",
     },
@@ -114,7 +153,7 @@ pub const METRICS: &[MetricSpec] = &[
         name: DEFERRALS,
         kind: Kind::Counter,
         unit: "Count",
-        dimensions: &["Lane", "Cause"],
+        dimensions: &[LANE, dim("Cause", &["budget", "strava"])],
         functions: &["consumer"],
         meaning: "records left on the queue to wait: for the budget, or for Strava (streams not ready, a 429)",
     },
@@ -122,7 +161,7 @@ pub const METRICS: &[MetricSpec] = &[
         name: DEFER_SECONDS,
         kind: Kind::Histogram,
         unit: "Seconds",
-        dimensions: &["Lane", "Cause"],
+        dimensions: &[LANE, dim("Cause", &["budget", "strava"])],
         functions: &["consumer"],
         meaning: "how long each deferred record is hidden",
     },
@@ -130,7 +169,10 @@ pub const METRICS: &[MetricSpec] = &[
         name: RECORDS,
         kind: Kind::Counter,
         unit: "Count",
-        dimensions: &["Lane", "Outcome"],
+        dimensions: &[
+            LANE,
+            dim("Outcome", &["done", "deferred", "retried", "released", "resent", "dead_lettered", "poisoned"]),
+        ],
         functions: &["consumer"],
         meaning: "SQS records by what became of them: done, deferred, retried, released (behind a failed \
                   record of their group), resent, dead_lettered (gave up after the receive limit), poisoned",
@@ -147,7 +189,10 @@ pub const METRICS: &[MetricSpec] = &[
         name: WEBHOOK_EVENTS,
         kind: Kind::Counter,
         unit: "Count",
-        dimensions: &["Outcome"],
+        dimensions: &[dim(
+            "Outcome",
+            &["enqueued", "queue_failed", "too_large", "invalid", "wrong_subscription", "wrong_path"],
+        )],
         functions: &["webhook"],
         meaning: "push events: enqueued, queue_failed, or the refusal (too_large, invalid, \
                   wrong_subscription, wrong_path)",
@@ -156,7 +201,7 @@ pub const METRICS: &[MetricSpec] = &[
         name: CONNECTIONS,
         kind: Kind::Counter,
         unit: "Count",
-        dimensions: &["Outcome"],
+        dimensions: &[dim("Outcome", &["connected", "capacity_refused", "denied", "failed"])],
         functions: &["webhook"],
         meaning: "OAuth callbacks: connected, capacity_refused (Strava's athlete limit), denied (the athlete \
                   said no or gave too little scope), failed",
@@ -165,7 +210,7 @@ pub const METRICS: &[MetricSpec] = &[
         name: API_LATENCY,
         kind: Kind::Histogram,
         unit: "Milliseconds",
-        dimensions: &["Route", "Status"],
+        dimensions: &[dim("Route", API_ROUTES), dim("Status", &["1xx", "2xx", "3xx", "4xx", "5xx"])],
         functions: &["api", "export"],
         meaning: "each request's handling time by route (its template) and status class (2xx … 5xx)",
     },
@@ -173,7 +218,7 @@ pub const METRICS: &[MetricSpec] = &[
         name: ROLLUP_ATHLETES,
         kind: Kind::Counter,
         unit: "Count",
-        dimensions: &["Mode"],
+        dimensions: &[MODE],
         functions: &["rollup"],
         meaning: "athletes whose PMC a run recomputed",
     },
@@ -181,7 +226,7 @@ pub const METRICS: &[MetricSpec] = &[
         name: ROLLUP_ROWS,
         kind: Kind::Counter,
         unit: "Count",
-        dimensions: &["Mode"],
+        dimensions: &[MODE],
         functions: &["rollup"],
         meaning: "PMC rows a run wrote",
     },
@@ -190,6 +235,14 @@ pub const METRICS: &[MetricSpec] = &[
 /// The metric called `name`.
 pub fn metric(name: &str) -> Option<&'static MetricSpec> {
     METRICS.iter().find(|m| m.name == name)
+}
+
+impl MetricSpec {
+    /// Whether `value` is one the code gives dimension `name` of this metric (any value of
+    /// an open dimension); false for a dimension it does not have.
+    pub fn allows(&self, name: &str, value: &str) -> bool {
+        self.dimensions.iter().any(|d| d.name == name && (d.values.is_empty() || d.values.contains(&value)))
+    }
 }
 
 /// An HTTP status as the `Status` dimension of [`API_LATENCY`]: its class.
@@ -214,14 +267,19 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), METRICS.len());
         for m in METRICS {
-            assert!(!m.dimensions.contains(&FUNCTION_DIMENSION), "{}", m.name);
             for d in m.dimensions {
-                assert!(!d.to_ascii_lowercase().contains("athlete") && !d.contains("Id"), "{}: {d}", m.name);
+                assert_ne!(d.name, FUNCTION_DIMENSION, "{}", m.name);
+                assert!(
+                    !d.name.to_ascii_lowercase().contains("athlete") && !d.name.contains("Id"),
+                    "{}: {d:?}",
+                    m.name
+                );
             }
             assert!(["Count", "Milliseconds", "Seconds"].contains(&m.unit), "{}", m.name);
             assert!(m.dimensions.len() < 30, "EMF allows 30 dimensions, Function included");
         }
-        assert_eq!(metric(RECORDS).map(|m| m.dimensions), Some(&["Lane", "Outcome"][..]));
+        let names = |m: &MetricSpec| m.dimensions.iter().map(|d| d.name).collect::<Vec<_>>();
+        assert_eq!(metric(RECORDS).map(names), Some(vec!["Lane", "Outcome"]));
         assert_eq!((status_class(204), status_class(429), status_class(503)), ("2xx", "4xx", "5xx"));
     }
 }

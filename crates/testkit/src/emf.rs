@@ -47,13 +47,16 @@ pub fn values(log: &str) -> Result<BTreeMap<MetricKey, Vec<f64>>, String> {
         for metric in directive["Metrics"].as_array().into_iter().flatten() {
             let name = metric["Name"].as_str().unwrap_or_default();
             let spec = telemetry::metric(name).ok_or_else(|| format!("{name} is not in the catalog"))?;
-            let mut expected: Vec<&str> = spec.dimensions.to_vec();
+            let mut expected: Vec<&str> = spec.dimensions.iter().map(|d| d.name).collect();
             expected.push(FUNCTION_DIMENSION);
             expected.sort_unstable();
             let mut got: Vec<&str> = names.iter().map(String::as_str).collect();
             got.sort_unstable();
             if got != expected {
                 return Err(format!("{name} has dimensions {got:?}, the catalog {expected:?}"));
+            }
+            if let Some((k, v)) = dims.iter().find(|(k, v)| *k != FUNCTION_DIMENSION && !spec.allows(k, v)) {
+                return Err(format!("{name}'s {k} is {v}, not a value of the catalog's"));
             }
             if metric["Unit"].as_str() != Some(spec.unit) {
                 return Err(format!("{name} has unit {}, the catalog {}", metric["Unit"], spec.unit));
