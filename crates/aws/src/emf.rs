@@ -34,7 +34,12 @@ impl Emf {
     /// Installs the recorder (once per process), with every metric's unit from the catalog,
     /// and counts this environment's cold start (written with the first invocation's lines).
     pub fn init() -> Result<Self, String> {
-        let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".into());
+        Self::init_as(&std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".into()))
+    }
+
+    /// As [`Emf::init`], the `Function` dimension being `function`.
+    pub fn init_as(function: &str) -> Result<Self, String> {
+        let function = function.to_string();
         let collector = Builder::new()
             .cloudwatch_namespace(NAMESPACE)
             .with_dimension(FUNCTION_DIMENSION, function)
@@ -54,9 +59,15 @@ impl Emf {
     /// Writes the metrics recorded since the last flush to stdout, where Lambda's log
     /// capture sends them to CloudWatch Logs. A failed write is logged, never fatal.
     pub fn flush(&self) {
-        if let Err(e) = self.collector.flush(std::io::stdout().lock()) {
+        if let Err(e) = self.flush_to(std::io::stdout().lock()) {
             tracing::warn!(error = %e, "metrics not written");
         }
+    }
+
+    /// Writes the metrics recorded since the last flush to `writer` (`stravasync cost`
+    /// measures their bytes).
+    pub fn flush_to(&self, writer: impl std::io::Write) -> std::io::Result<()> {
+        self.collector.flush(writer)
     }
 
     /// Runs one invocation, then flushes its metrics.

@@ -9,10 +9,17 @@
 //! stack's vault; the bytes the athlete's partition holds per activity; the wall time of
 //! each webhook call, consumer batch and rollup run (local latencies stand in for AWS's).
 //!
+//! Also measured: the bytes of the metrics' EMF lines each activity adds to the functions'
+//! logs (the functions' recorder, [`stravasync_aws::emf`], writing into a counter after each
+//! webhook call, consumer batch and rollup run, the `Function` dimension a name of a
+//! deployed function's length), and the metrics (name and dimension values) they make.
+//!
 //! Modelled (and printed with the figures): one webhook event per activity; a token
 //! refresh before each activity (Strava's tokens live 6 h), at most four a day; prices
-//! of us-east-1 on-demand as published for 2025 ([`Prices::LIST`]). Not included:
-//! CloudWatch Logs, data transfer, the SQS event source's idle polling, free tiers.
+//! of us-east-1 on-demand as published for 2025 ([`Prices::LIST`]); the EMF lines stored a
+//! month (LogRetentionDays 30); the stack's metrics, dashboard and six alarms shared among
+//! the athletes. Not included: the functions' other log lines, data transfer, the SQS event
+//! source's idle polling, free tiers.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -96,6 +103,45 @@ pub struct Measured {
     pub idle_rollup_ms: f64,
     /// Bytes the athlete's partition holds per stored activity (items as DynamoDB sizes them).
     pub stored_bytes: f64,
+    /// Bytes of EMF lines per activity (its webhook call, consumer batches and rollup run).
+    pub emf_bytes: f64,
+    /// The distinct metrics (name and dimension values) those lines make: CloudWatch bills
+    /// each a month.
+    pub emf_metrics: usize,
+}
+
+/// Alarms of template.yaml, each on one metric (or one metric math over one metric).
+const ALARMS: f64 = 6.0;
+
+/// The functions' recorder, installed once per process (both stores' runs share it).
+fn emf() -> Result<&'static stravasync_aws::emf::Emf, String> {
+    static EMF: std::sync::OnceLock<Result<stravasync_aws::emf::Emf, String>> = std::sync::OnceLock::new();
+    // A deployed function's name: `<stack>-<Logical>Function-<12 characters>`.
+    EMF.get_or_init(|| stravasync_aws::emf::Emf::init_as("stravasync-ConsumerFunction-1A2B3C4D5E6F"))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// What the recorder holds since its last flush: the bytes of its EMF lines, and the
+/// metrics (name and dimension values) among them, added to `metrics`.
+fn flushed(emf: &stravasync_aws::emf::Emf, metrics: &mut std::collections::BTreeSet<String>) -> Result<usize, String> {
+    let mut lines = Vec::new();
+    emf.flush_to(&mut lines).map_err(|e| e.to_string())?;
+    for line in String::from_utf8_lossy(&lines).lines() {
+        let doc: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        let directive = &doc["_aws"]["CloudWatchMetrics"][0];
+        let dims: Vec<String> = directive["Dimensions"][0]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d.as_str())
+            .map(|d| format!("{d}={}", doc[d].as_str().unwrap_or_default()))
+            .collect();
+        for metric in directive["Metrics"].as_array().into_iter().flatten() {
+            metrics.insert(format!("{} {}", metric["Name"].as_str().unwrap_or_default(), dims.join(",")));
+        }
+    }
+    Ok(lines.len())
 }
 
 /// Requests of the operations starting with `prefix`.
@@ -126,6 +172,11 @@ pub async fn measure(kms_tokens: bool, activities: u32, now: i64) -> Result<Meas
     report.rollup.run(&dirty, now).await.map_err(|e| step("rollup")(e.to_string()))?;
     let idle_rollup_ms = ms_since(started);
 
+    let emf = emf().map_err(step("metrics"))?;
+    let mut emf_metrics = std::collections::BTreeSet::new();
+    // What the set-up recorded is not the activities'.
+    flushed(emf, &mut std::collections::BTreeSet::new()).map_err(step("metrics"))?;
+    let mut emf_bytes = 0;
     let (mut webhook_ms, mut consumer_ms, mut rollup_ms) = (0.0, 0.0, 0.0);
     meter::start();
     for i in 0..activities {
@@ -135,12 +186,15 @@ pub async fn measure(kms_tokens: bool, activities: u32, now: i64) -> Result<Meas
         let t = Instant::now();
         crate::demo::push(fake, &event).await?;
         webhook_ms += ms_since(t);
+        emf_bytes += flushed(emf, &mut emf_metrics).map_err(step("metrics"))?;
         let t = Instant::now();
         pump_until_idle(&report.consumer, 100).await.map_err(|e| step("pump")(e.to_string()))?;
         consumer_ms += ms_since(t);
+        emf_bytes += flushed(emf, &mut emf_metrics).map_err(step("metrics"))?;
         let t = Instant::now();
         report.rollup.run(&dirty, now).await.map_err(|e| step("rollup")(e.to_string()))?;
         rollup_ms += ms_since(t);
+        emf_bytes += flushed(emf, &mut emf_metrics).map_err(step("metrics"))?;
     }
     let calls = meter::stop();
     let n = f64::from(activities.max(1));
@@ -173,6 +227,8 @@ pub async fn measure(kms_tokens: bool, activities: u32, now: i64) -> Result<Meas
         rollup_ms: rollup_ms / n,
         idle_rollup_ms,
         stored_bytes: stored_bytes as f64 / count.stored.max(1) as f64,
+        emf_bytes: emf_bytes as f64 / n,
+        emf_metrics: emf_metrics.len(),
     })
 }
 
@@ -247,6 +303,14 @@ pub fn bill(m: &Measured, athletes: u32, activities_per_month: f64, p: &Prices) 
         lines.push(("Secrets Manager: the athlete's token secret", p.secret_month));
     }
     lines.push(("Secrets Manager: app and session secrets (shared)", shared * 2.0 * p.secret_month));
+    lines.push((
+        "CloudWatch Logs: metrics' EMF lines (a month kept)",
+        k * m.emf_bytes / 1e9 * (p.logs_ingest_gb + p.logs_gb_month),
+    ));
+    lines.push((
+        "CloudWatch metrics, dashboard and alarms (shared)",
+        shared * (m.emf_metrics as f64 * p.custom_metric_month + p.dashboard_month + ALARMS * p.alarm_metric_month),
+    ));
     Bill { lines }
 }
 
@@ -275,12 +339,17 @@ pub fn report(measured: &[Measured], athletes: u32, activities_per_month: f64, p
         let _ = writeln!(out, "  token rotation: {}", rotation.join(", "));
         let _ = writeln!(
             out,
-            "  wall time: webhook {:.1} ms, consumer {:.1} ms, rollup {:.1} ms (idle run {:.1} ms); stored {:.1} KB\n",
+            "  wall time: webhook {:.1} ms, consumer {:.1} ms, rollup {:.1} ms (idle run {:.1} ms); stored {:.1} KB",
             m.webhook_ms,
             m.consumer_ms,
             m.rollup_ms,
             m.idle_rollup_ms,
             m.stored_bytes / 1e3
+        );
+        let _ = writeln!(
+            out,
+            "  metrics: {:.0} bytes of EMF lines per activity, {} distinct metrics\n",
+            m.emf_bytes, m.emf_metrics
         );
     }
     let bills: Vec<Bill> = measured.iter().map(|m| bill(m, athletes, activities_per_month, p)).collect();
@@ -343,6 +412,8 @@ mod tests {
             rollup_ms: 10.0,
             idle_rollup_ms: 5.0,
             stored_bytes: 50_000.0,
+            emf_bytes: 2_000.0,
+            emf_metrics: 40,
         }
     }
 
@@ -356,6 +427,10 @@ mod tests {
         assert!((line("SQS FIFO") - 10.0 * p.sqs_fifo_request).abs() < 1e-12);
         assert!((line("Secrets Manager API calls") - 10.0 * p.secrets_api_call).abs() < 1e-12);
         assert!((b.total() - b.lines.iter().map(|l| l.1).sum::<f64>()).abs() < 1e-12);
+        // 10 activities × 2 kB of EMF lines, ingested and kept a month.
+        assert!((line("CloudWatch Logs: metrics' EMF lines (a month kept)") - 20_000.0 / 1e9 * 0.53).abs() < 1e-12);
+        // One athlete bears the stack's 40 metrics, its dashboard and its six alarms.
+        assert!((line("CloudWatch metrics, dashboard and alarms (shared)") - (40.0 * 0.30 + 3.0 + 0.6)).abs() < 1e-9);
     }
 
     #[test]

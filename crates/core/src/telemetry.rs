@@ -282,4 +282,14 @@ mod tests {
         assert_eq!(metric(RECORDS).map(names), Some(vec!["Lane", "Outcome"]));
         assert_eq!((status_class(204), status_class(429), status_class(503)), ("2xx", "4xx", "5xx"));
     }
+
+    #[test]
+    fn the_design_document_lists_every_metric_with_its_unit() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/design.md");
+        let design = std::fs::read_to_string(path).unwrap();
+        for m in METRICS {
+            let row = format!("| `{}` | {} |", m.name, m.unit);
+            assert!(design.contains(&row), "docs/design.md §11 has no row {row}");
+        }
+    }
 }

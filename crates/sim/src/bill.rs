@@ -16,6 +16,14 @@ pub struct Prices {
     pub secrets_api_call: f64,
     pub kms_key_month: f64,
     pub kms_request: f64,
+    /// CloudWatch Logs: ingestion and storage per GB.
+    pub logs_ingest_gb: f64,
+    pub logs_gb_month: f64,
+    /// CloudWatch: a custom metric (one name and dimension values), a dashboard, an alarm's
+    /// metric, per month.
+    pub custom_metric_month: f64,
+    pub dashboard_month: f64,
+    pub alarm_metric_month: f64,
 }
 
 impl Prices {
@@ -31,6 +39,11 @@ impl Prices {
         secrets_api_call: 0.05 / 1e4,
         kms_key_month: 1.00,
         kms_request: 0.03 / 1e4,
+        logs_ingest_gb: 0.50,
+        logs_gb_month: 0.03,
+        custom_metric_month: 0.30,
+        dashboard_month: 3.00,
+        alarm_metric_month: 0.10,
     };
 }
 
