@@ -24,6 +24,7 @@ pub mod progress;
 #[cfg(feature = "demo")]
 pub mod simulate;
 pub mod stack;
+pub mod status;
 
 /// The SDK configuration of an operator's shell: `aws-config`'s whole chain (profiles,
 /// SSO sessions, assumed roles, `AWS_ENDPOINT_URL`), over the same HTTPS client as the
@@ -53,6 +54,9 @@ pub enum CliError {
     /// The input was wrong (a file, a flag, a value, a missing variable): exit code 2.
     #[error(transparent)]
     Input(#[from] InputError),
+    /// A check found a problem (`stravasync status`): its report, printed on stdout; exit code 1.
+    #[error("{0}")]
+    Unhealthy(String),
     /// The input was fine but the work failed (the stack, Strava, the system): exit code 1.
     #[error("{context}: {source}")]
     Runtime {
@@ -70,7 +74,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Input(_) => 2,
-            CliError::Runtime { .. } => 1,
+            CliError::Runtime { .. } | CliError::Unhealthy(_) => 1,
         }
     }
 }

@@ -59,6 +59,12 @@ enum Command {
     /// Create Strava's push subscription for CALLBACK and store its id in the app secret
     /// (APP_SECRET_ID; STRAVA_API_URL to use fake-strava).
     Subscribe(SubscribeArgs),
+    /// Is this stack healthy? One line per concern, each ✓ or ✗ with what to do: the app
+    /// secret, Strava's push subscription and the webhook's answer to its challenge
+    /// (--callback), the queues, the DLQ, the budget, the athletes. Exit 0 when all is well,
+    /// 1 otherwise. Reads the operator variables (APP_SECRET_ID, TABLE_NAME, QUEUE_URL,
+    /// BACKGROUND_QUEUE_URL, DLQ_URL).
+    Status(stravasync_cli::status::StatusArgs),
     /// The monthly AWS bill per athlete for both token stores, from a measurement of the
     /// pipeline on the local stack (needs the moto server: `infra/with-moto.sh`).
     #[cfg(feature = "demo")]
@@ -90,6 +96,7 @@ fn run(cli: Cli) -> Result<String, CliError> {
         Command::Local { command } => command.run(),
         Command::Rollup(args) => args.run(),
         Command::Subscribe(args) => args.run(),
+        Command::Status(args) => args.run(),
         #[cfg(feature = "demo")]
         Command::Cost(args) => args.run(),
         #[cfg(feature = "demo")]
@@ -116,6 +123,10 @@ fn main() -> ExitCode {
                 }
                 _ => ExitCode::SUCCESS,
             }
+        }
+        Err(CliError::Unhealthy(report)) => {
+            println!("{}", report.trim_end());
+            ExitCode::FAILURE
         }
         Err(e) => {
             eprintln!("error: {}", stravasync_core::config::Chain(&e));

@@ -295,7 +295,7 @@ pub async fn rescore(athlete: AthleteId) -> Result<String, CliError> {
 
 /// Receives up to `max` messages of the dead-letter queue, hiding each for the queue's
 /// visibility timeout, and returns them with their handles (to release or delete).
-async fn receive_dlq(dlq: &SqsQueue, max: usize) -> Result<Vec<ReceivedMessage>, CliError> {
+pub(crate) async fn receive_dlq(dlq: &SqsQueue, max: usize) -> Result<Vec<ReceivedMessage>, CliError> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     while out.len() < max {

@@ -30,6 +30,7 @@ pub mod decide;
 pub mod event;
 pub mod export;
 pub mod hash;
+pub mod health;
 pub mod job;
 pub mod json;
 pub mod metrics;

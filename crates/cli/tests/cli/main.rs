@@ -5,3 +5,4 @@
 mod fixtures;
 mod local;
 mod operator;
+mod status;

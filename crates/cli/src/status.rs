@@ -1,0 +1,194 @@
+//! `stravasync status`: is this stack healthy? Reads a deployed or local stack (the
+//! operator commands' variables: `APP_SECRET_ID`, `TABLE_NAME`, `QUEUE_URL`,
+//! `BACKGROUND_QUEUE_URL`, `DLQ_URL`; `STRAVA_API_URL` for fake-strava; `RATE_LIMIT_15MIN`
+//! and `RATE_LIMIT_DAILY` when the stack's limits are not Strava's defaults), Strava's push
+//! subscriptions and the webhook's answer to a challenge through its public URL, and prints
+//! one line per concern (`stravasync_core::health`). Exit 0 when all is well, 1 otherwise,
+//! so it can run right after `sam deploy` and from cron.
+
+use clap::Args;
+
+use stravasync_aws::dynamo::DynamoStore;
+use stravasync_aws::secrets::SecretsVault;
+use stravasync_core::health::{self, AthletesFacts, Facts, QueueDepth};
+use stravasync_core::model::{ConnectionState, RateWindow, RateWindowKind};
+use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault};
+use stravasync_strava::{StravaClient, StravaConfig};
+
+use crate::{CliError, InputError, block_on};
+
+/// `stravasync status`'s arguments.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The webhook's public callback URL, as given to `stravasync subscribe` (the stack's
+    /// `WebhookBaseUrl` output followed by its WebhookPathSecret).
+    #[arg(long, env = "STRAVASYNC_CALLBACK")]
+    pub callback: Option<String>,
+}
+
+impl StatusArgs {
+    pub fn run(self) -> Result<String, CliError> {
+        block_on(status(self.callback))
+    }
+}
+
+/// How many dead-letter reasons the report quotes.
+const DLQ_REASONS: usize = 3;
+
+fn var(name: &'static str) -> Result<String, CliError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| InputError::new(format!("environment variable {name} is not set")).into())
+}
+
+fn limit(name: &'static str, default: u32) -> Result<u32, CliError> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(v) => v.parse().map_err(|_| InputError::new(format!("{name} is not a whole number: {v:?}")).into()),
+    }
+}
+
+/// Reads the stack and judges it; `Err(CliError::Unhealthy)` carries the report when a
+/// check fails.
+pub async fn status(callback: Option<String>) -> Result<String, CliError> {
+    let sdk = crate::sdk_config().await;
+    let (secret_id, table) = (var("APP_SECRET_ID")?, var("TABLE_NAME")?);
+    let queues = [("events", var("QUEUE_URL")?), ("background", var("BACKGROUND_QUEUE_URL")?)];
+    let dlq_url = var("DLQ_URL")?;
+    let policy = stravasync_consumer::ConsumerPolicy::default();
+    let limits = [
+        ("15-minute", RateWindowKind::QuarterHour, limit("RATE_LIMIT_15MIN", policy.limit_15min)?),
+        ("daily", RateWindowKind::Daily, limit("RATE_LIMIT_DAILY", policy.limit_daily)?),
+    ];
+    let now = stravasync_core::clock::unix_now();
+
+    let vault = SecretsVault::new(aws_sdk_secretsmanager::Client::new(&sdk), &secret_id, "unused");
+    let app_secret: Result<serde_json::Value, String> = match vault.named_secret(&secret_id).await {
+        Ok(Some(text)) => serde_json::from_str(text.expose()).map_err(|e| format!("not JSON: {e}")),
+        Ok(None) => Err("no value".to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let text = |key: &str| app_secret.as_ref().ok().and_then(|s| s[key].as_str()).filter(|v| !v.is_empty());
+    let subscriptions = match (text("client_id"), text("client_secret")) {
+        (Some(id), Some(secret)) => Some(list_subscriptions(id, secret).await),
+        _ => None,
+    };
+    let challenge = match (&callback, text("verify_token")) {
+        (Some(url), Some(token)) => Some(challenge(url, token).await),
+        _ => None,
+    };
+
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let mut depths = Vec::new();
+    for (lane, url) in &queues {
+        depths.push((*lane, depth(&sqs, url).await));
+    }
+    let dlq = dead_letters(&sqs, &dlq_url).await;
+
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
+    let mut budget = Ok(Vec::new());
+    for (name, kind, limit) in limits {
+        let window = RateWindow::containing(kind, now);
+        match store.used(window).await {
+            Ok(used) => {
+                if let Ok(windows) = &mut budget {
+                    windows.push((name, used, limit, window.resets_at()));
+                }
+            }
+            Err(e) => budget = Err(e.to_string()),
+        }
+    }
+    let athletes = athletes(&store).await;
+
+    let facts = Facts { app_secret, callback, subscriptions, challenge, queues: depths, dlq, budget, athletes, now };
+    let checks = health::assess(&facts);
+    let report = health::render(&checks);
+    if checks.iter().all(|c| c.ok) { Ok(report) } else { Err(CliError::Unhealthy(report)) }
+}
+
+async fn list_subscriptions(client_id: &str, client_secret: &str) -> Result<Vec<(i64, String)>, String> {
+    let config = StravaConfig::new(client_id.to_string(), stravasync_core::Secret::new(client_secret)).with_env_urls();
+    let strava = StravaClient::new(config).map_err(|e| e.to_string())?;
+    let subs = strava.list_subscriptions().await.map_err(|e| e.to_string())?;
+    Ok(subs.into_iter().map(|s| (s.id, s.callback_url.unwrap_or_default())).collect())
+}
+
+/// Strava's subscription check, as Strava makes it: a GET with a fresh challenge and the
+/// verify token; the webhook must echo the challenge.
+async fn challenge(callback: &str, verify_token: &str) -> Result<(), String> {
+    let client = stravasync_strava::tls::http_client_builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let challenge = format!("status-{}", stravasync_core::clock::unix_now_ms());
+    let response = client
+        .get(callback)
+        .query(&[("hub.mode", "subscribe"), ("hub.challenge", challenge.as_str()), ("hub.verify_token", verify_token)])
+        .send()
+        .await
+        .map_err(|e| e.without_url().to_string())?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    if status.is_success() && body["hub.challenge"] == challenge.as_str() {
+        Ok(())
+    } else {
+        Err(format!("HTTP {}, {body}", status.as_u16()))
+    }
+}
+
+async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<QueueDepth, String> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .attribute_names(A::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+        .map_err(|e| format!("{}", aws_sdk_sqs::error::DisplayErrorContext(&e)))?
+        .attributes
+        .unwrap_or_default();
+    let get = |a: A| attributes.get(&a).and_then(|v| v.parse().ok()).unwrap_or(0);
+    Ok(QueueDepth {
+        waiting: get(A::ApproximateNumberOfMessages),
+        in_flight: get(A::ApproximateNumberOfMessagesNotVisible),
+        delayed: get(A::ApproximateNumberOfMessagesDelayed),
+    })
+}
+
+/// The DLQ's count, and the reasons of its first few messages (received, then made
+/// visible again at once: the DLQ has no redrive, so a receive costs nothing).
+async fn dead_letters(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<(u64, Vec<String>), String> {
+    let d = depth(sqs, url).await?;
+    let count = d.waiting + d.in_flight + d.delayed;
+    if count == 0 {
+        return Ok((0, Vec::new()));
+    }
+    let dlq = stravasync_aws::sqs::SqsQueue::new(sqs.clone(), url);
+    let messages = crate::stack::receive_dlq(&dlq, DLQ_REASONS).await.map_err(|e| e.to_string())?;
+    let mut reasons = Vec::new();
+    for m in &messages {
+        reasons.push(m.reason.clone().unwrap_or_else(|| "moved by the queue's redrive policy".into()));
+        let _ = dlq.defer(&m.receipt_handle, 0).await;
+    }
+    Ok((count, reasons))
+}
+
+async fn athletes(store: &DynamoStore) -> Result<AthletesFacts, String> {
+    let mut facts = AthletesFacts::default();
+    for athlete in store.athletes().await.map_err(|e| e.to_string())? {
+        let Some(profile) = store.get_profile(athlete).await.map_err(|e| e.to_string())? else { continue };
+        if profile.state == ConnectionState::Connected {
+            facts.connected += 1;
+        }
+        facts.last_event_at = facts.last_event_at.max(profile.last_event_at);
+        if profile.backfill.as_ref().is_some_and(|b| b.finished_at.is_none()) {
+            facts.backfills_running += 1;
+        }
+        let newest = store.activities_page(athlete, None, 1).await.map_err(|e| e.to_string())?;
+        facts.last_activity = facts.last_activity.max(newest.first().map(|a| a.local_date));
+    }
+    Ok(facts)
+}
