@@ -3,7 +3,9 @@
 //! `BACKGROUND_QUEUE_URL`, `DLQ_URL`; `STRAVA_API_URL` for fake-strava; `RATE_LIMIT_15MIN`
 //! and `RATE_LIMIT_DAILY` when the stack's limits are not Strava's defaults), Strava's push
 //! subscriptions and the webhook's answer to a challenge through its public URL, and prints
-//! one line per concern (`stravasync_core::health`). Exit 0 when all is well, 1 otherwise,
+//! one line per concern (`stravasync_core::health`). The age of each queue's oldest message
+//! is CloudWatch's (`ApproximateAgeOfOldestMessage`): reading the queue for it would count
+//! as a receive of its messages. Exit 0 when all is well, 1 otherwise,
 //! so it can run right after `sam deploy` and from cron.
 
 use clap::Args;
@@ -79,10 +81,14 @@ pub async fn status(callback: Option<String>) -> Result<String, CliError> {
         _ => None,
     };
 
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let (sqs, cloudwatch) = (aws_sdk_sqs::Client::new(&sdk), aws_sdk_cloudwatch::Client::new(&sdk));
     let mut depths = Vec::new();
     for (lane, url) in &queues {
-        depths.push((*lane, depth(&sqs, url).await));
+        let depth = match depth(&sqs, url).await {
+            Ok(d) => oldest_age(&cloudwatch, url, now).await.map(|oldest_s| QueueDepth { oldest_s, ..d }),
+            Err(e) => Err(e),
+        };
+        depths.push((*lane, depth));
     }
     let dlq = dead_letters(&sqs, &dlq_url).await;
 
@@ -137,6 +143,38 @@ async fn challenge(callback: &str, verify_token: &str) -> Result<(), String> {
     }
 }
 
+/// The latest `ApproximateAgeOfOldestMessage` CloudWatch has of the queue at `url` in the
+/// last ten minutes (SQS publishes it each minute while the queue is active).
+async fn oldest_age(cloudwatch: &aws_sdk_cloudwatch::Client, url: &str, now: i64) -> Result<Option<u64>, String> {
+    use aws_sdk_cloudwatch::primitives::DateTime;
+    use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+    let queue = url.rsplit('/').next().unwrap_or_default();
+    let metric = Metric::builder()
+        .namespace("AWS/SQS")
+        .metric_name("ApproximateAgeOfOldestMessage")
+        .dimensions(Dimension::builder().name("QueueName").value(queue).build())
+        .build();
+    let query = MetricDataQuery::builder()
+        .id("oldest")
+        .metric_stat(MetricStat::builder().metric(metric).period(60).stat("Maximum").build())
+        .build();
+    let answer = cloudwatch
+        .get_metric_data()
+        .metric_data_queries(query)
+        .start_time(DateTime::from_secs(now - 600))
+        .end_time(DateTime::from_secs(now + 60))
+        .send()
+        .await
+        .map_err(|e| format!("CloudWatch: {}", aws_sdk_cloudwatch::error::DisplayErrorContext(&e)))?;
+    let latest = answer
+        .metric_data_results()
+        .iter()
+        .flat_map(|r| r.timestamps().iter().zip(r.values()))
+        .max_by_key(|(t, _)| t.secs())
+        .map(|(_, v)| v.max(0.0).round() as u64);
+    Ok(latest)
+}
+
 async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<QueueDepth, String> {
     use aws_sdk_sqs::types::QueueAttributeName as A;
     let attributes = sqs
@@ -155,6 +193,7 @@ async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<QueueDepth, Strin
         waiting: get(A::ApproximateNumberOfMessages),
         in_flight: get(A::ApproximateNumberOfMessagesNotVisible),
         delayed: get(A::ApproximateNumberOfMessagesDelayed),
+        oldest_s: None,
     })
 }
 

@@ -35,7 +35,15 @@ pub struct QueueDepth {
     pub waiting: u64,
     pub in_flight: u64,
     pub delayed: u64,
+    /// The age of its oldest message, seconds (CloudWatch's `ApproximateAgeOfOldestMessage`
+    /// of the last minutes; `None` when CloudWatch has no data point).
+    pub oldest_s: Option<u64>,
 }
+
+/// The events lane falls behind when its oldest message is older than this (the default of
+/// the template's `EventsQueueMaxAgeS`): a 15-minute window's wait for the budget, at most,
+/// in normal running. The background lane waits for the budget by design: never flagged.
+pub const EVENTS_MAX_AGE_S: u64 = 900;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AthletesFacts {
@@ -150,10 +158,17 @@ pub fn assess(f: &Facts) -> Vec<Check> {
 
     for (lane, depth) in &f.queues {
         out.push(match depth {
-            Ok(d) => ok(format!(
-                "{lane} queue: {} waiting, {} in flight, {} delayed (the age of the oldest: the dashboard's queue graph)",
-                d.waiting, d.in_flight, d.delayed
-            )),
+            Ok(d) => {
+                let counts = format!("{} waiting, {} in flight, {} delayed", d.waiting, d.in_flight, d.delayed);
+                match d.oldest_s {
+                    Some(age) if *lane == "events" && age > EVENTS_MAX_AGE_S => bad(format!(
+                        "{lane} queue: {counts}, the oldest {age} s old (over {EVENTS_MAX_AGE_S} s): the consumer is \
+                         not keeping up; check the budget, the DLQ and the consumer's errors"
+                    )),
+                    Some(age) => ok(format!("{lane} queue: {counts}, the oldest {age} s old")),
+                    None => ok(format!("{lane} queue: {counts} (no age of the oldest from CloudWatch yet)")),
+                }
+            }
             Err(e) => bad(format!("{lane} queue: unreadable ({e})")),
         });
     }
@@ -268,6 +283,12 @@ mod tests {
         let mut f = healthy();
         f.budget = Ok(vec![("15-minute", 3, 100, 900), ("daily", 1000, 1000, 86_400)]);
         assert!(failing(&f)[0].contains("the daily budget is spent: new activities wait until 1970-01-02 00:00 UTC"));
+
+        let mut f = healthy();
+        let old = QueueDepth { waiting: 40, oldest_s: Some(1_200), ..Default::default() };
+        f.queues = vec![("events", Ok(old)), ("background", Ok(old))];
+        assert_eq!(failing(&f).len(), 1, "the background lane may wait: {:?}", failing(&f));
+        assert!(failing(&f)[0].contains("events queue: 40 waiting, 0 in flight, 0 delayed, the oldest 1200 s old"));
 
         let mut f = healthy();
         f.challenge = Some(Err("connection refused".into()));

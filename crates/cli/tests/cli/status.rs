@@ -1,9 +1,9 @@
 //! `stravasync status`, run as the binary against a stack made from template.yaml, with
 //! fake-strava as Strava and the webhook served over HTTP as API Gateway serves it. A
 //! healthy stack answers ✓ on every line and exit 0; then one thing at a time is broken
-//! (and mended): a missing `subscription_id`, a subscription pointing elsewhere, a DLQ
-//! message, a webhook that does not answer, a spent budget. Each time `status` exits 1 and
-//! its one ✗ names what is wrong.
+//! (and mended where it can be): a missing `subscription_id`, a subscription pointing
+//! elsewhere, a DLQ message, a webhook that does not answer, a spent budget, an events queue
+//! whose oldest message is old. Each time `status` exits 1 and a ✗ names what is wrong.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -130,7 +130,7 @@ async fn status_is_all_ticks_on_a_healthy_stack_and_names_each_thing_broken() {
     let broken = crosses(&report);
     assert!(broken.iter().any(|l| l.starts_with("✗ webhook: no answer to Strava's challenge")), "{report}");
 
-    // 5. The day's budget spent.
+    // 5. The day's budget spent (it stays spent: counts only grow).
     let day = RateWindow::containing(RateWindowKind::Daily, stravasync_core::clock::unix_now());
     let limit: u32 = env.iter().find(|(k, _)| *k == "RATE_LIMIT_DAILY").unwrap().1.parse().unwrap();
     stack.store().record_usage(day, limit).await.unwrap();
@@ -138,6 +138,29 @@ async fn status_is_all_ticks_on_a_healthy_stack_and_names_each_thing_broken() {
     assert_eq!((code, crosses(&report).len()), (Some(1), 1), "{report}");
     assert!(crosses(&report)[0].contains("the daily budget is spent: new activities wait until"), "{report}");
     assert_eq!(report.lines().count(), lines, "the same lines, one of them ✗");
+
+    // 6. The events queue falling behind: its oldest message 20 minutes old, as SQS
+    // publishes it to CloudWatch (the background lane's as old is its normal wait).
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&stack.sdk);
+    for url in [&stack.urls.queue_url, &stack.urls.background_queue_url] {
+        let queue = url.rsplit('/').next().unwrap();
+        let datum = aws_sdk_cloudwatch::types::MetricDatum::builder()
+            .metric_name("ApproximateAgeOfOldestMessage")
+            .dimensions(aws_sdk_cloudwatch::types::Dimension::builder().name("QueueName").value(queue).build())
+            .value(1_200.0)
+            .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(stravasync_core::clock::unix_now() - 30))
+            .build();
+        cloudwatch.put_metric_data().namespace("AWS/SQS").metric_data(datum).send().await.unwrap();
+    }
+    let (code, report) = status(&env, &callback);
+    assert_eq!(code, Some(1), "{report}");
+    let broken = crosses(&report);
+    assert_eq!(broken.len(), 2, "the budget, and now the events queue: {report}");
+    assert!(broken[0].contains("events queue: 0 waiting, 0 in flight, 0 delayed, the oldest 1200 s old"), "{report}");
+    assert!(
+        report.contains("✓ background queue: 0 waiting, 0 in flight, 0 delayed, the oldest 1200 s old"),
+        "{report}"
+    );
 }
 
 /// A port of 127.0.0.1 nothing listens on.
