@@ -14,6 +14,8 @@ use stravasync_core::event::WebhookEvent;
 use stravasync_core::job::{Job, QueueMessage};
 use stravasync_core::model::{ActivityState, ThresholdsUpdate};
 use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault};
+use stravasync_core::telemetry::{BACKFILL_SLICES, RECORDS, UPLOAD_TO_STORED};
+use stravasync_testkit::emf;
 use stravasync_testkit::lambda::{Emulator, event_file};
 
 use crate::common::{ATHLETE, EDGE810, FENIX2, connect, fake_config};
@@ -298,4 +300,22 @@ async fn the_consumer_bootstrap_answers_each_fixture_with_exactly_its_failed_rec
     let dead = stack.dlq().drain().await.unwrap();
     assert_eq!(dead.len(), 1, "{:?}", dead.iter().map(|m| &m.body).collect::<Vec<_>>());
     assert!(dead[0].body.contains("17000000101"), "the poison record: {}", dead[0].body);
+
+    // What its metrics (EMF lines of its log) said of all this; every one in the catalog.
+    let log = emulator.log("consumer");
+    let values = emf::values(&log).unwrap_or_else(|e| panic!("{e}\n{log}"));
+    let records = |outcome: &str| emf::total(&values, RECORDS, "consumer", &[("Lane", "events"), ("Outcome", outcome)]);
+    assert_eq!((records("poisoned"), records("retried"), records("released")), (1.0, 1.0, 1.0));
+    assert_eq!(records("dead_lettered"), 0.0);
+    assert!(emf::total(&values, BACKFILL_SLICES, "consumer", &[]) >= 1.0);
+    for (lane, kind) in [
+        ("events", "create"),
+        ("events", "update"),
+        ("events", "delete"),
+        ("events", "deauthorize"),
+        ("background", "backfill"),
+    ] {
+        let key = emf::key(UPLOAD_TO_STORED, "consumer", &[("Lane", lane), ("Kind", kind)]);
+        assert!(values.get(&key).is_some_and(|v| !v.is_empty()), "no {kind} latency: {:?}", values.keys());
+    }
 }

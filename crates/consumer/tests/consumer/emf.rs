@@ -2,7 +2,8 @@
 //! behind cargo-lambda's emulator, on the stack made from template.yaml. A create whose
 //! first fetch Strava answers with a 500: one record retried, then done and stored; the
 //! requests by endpoint and status; the upload-to-stored latency, within what the test's
-//! own clock saw; the budget; one cold start. Every metric is checked against the catalog
+//! own clock saw; the budget; then an event deferred for a spent day (its wait); one cold
+//! start. Every metric is checked against the catalog
 //! (`stravasync_core::telemetry`).
 
 use aws_lambda_events::event::sqs::SqsEvent;
@@ -11,13 +12,13 @@ use stravasync_aws::local::LocalStack;
 use stravasync_core::clock::unix_now_ms;
 use stravasync_core::event::WebhookEvent;
 use stravasync_core::job::QueueMessage;
-use stravasync_core::model::ActivityState;
-use stravasync_core::ports::{ActivityStore, EventQueue};
+use stravasync_core::model::{ActivityState, RateWindow, RateWindowKind};
+use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget};
 use stravasync_core::telemetry::*;
 use stravasync_testkit::emf::{self, total};
 use stravasync_testkit::lambda::Emulator;
 
-use crate::common::{ATHLETE, EDGE810, connect, fake_config};
+use crate::common::{ATHLETE, EDGE810, FENIX2, connect, fake_config};
 
 /// One record of `message`, received from the stack's events queue, as the event source
 /// mapping hands it over.
@@ -72,6 +73,18 @@ async fn a_create_with_one_500_is_retried_once_stored_once_and_timed() {
         "stored"
     );
 
+    // As the event source mapping does with a record not reported failed.
+    stack.queue().delete(batch.records[0].receipt_handle.as_deref().unwrap()).await.unwrap();
+
+    // The day's budget spent: the next event waits for it, in the events lane.
+    let day = RateWindow::containing(RateWindowKind::Daily, received_ms / 1000);
+    stack.store().record_usage(day, 1_000).await.unwrap();
+    let mut another = event.clone();
+    another.object_id = FENIX2;
+    let batch = received(&stack, &QueueMessage::for_event(&another, Some(unix_now_ms())), arn).await;
+    let third = emulator.invoke_json("consumer", &serde_json::to_value(&batch).unwrap()).unwrap();
+    assert_eq!(third["batchItemFailures"].as_array().map(Vec::len), Some(1), "{third}");
+
     let log = emulator.log("consumer");
     let values = emf::values(&log).unwrap_or_else(|e| panic!("{e}\n{log}"));
     let f = "consumer";
@@ -90,12 +103,19 @@ async fn a_create_with_one_500_is_retried_once_stored_once_and_timed() {
     let sent: f64 = values.iter().filter(|((n, _), _)| n == STRAVA_REQUESTS).flat_map(|(_, v)| v).sum();
     assert_eq!(total(&values, BUDGET_RESERVED, f, &[events[0]]), sent);
     let used = &values[&emf::key(BUDGET_USED, f, &[("Window", "daily")])];
-    assert_eq!(used.len(), 2, "one value per invocation: {used:?}");
+    assert_eq!(used.len(), 3, "one value per invocation: {used:?}");
     assert!(used[1] >= used[0] + 1.0, "the second invocation's requests counted: {used:?}");
+    assert_eq!(used[2], 1_000.0, "the third saw the day spent");
+    let budget = [events[0], ("Cause", "budget")];
+    assert_eq!(total(&values, DEFERRALS, f, &budget), 1.0);
+    assert_eq!(total(&values, RECORDS, f, &[events[0], ("Outcome", "deferred")]), 1.0);
+    let waits = &values[&emf::key(DEFER_SECONDS, f, &budget)];
+    let until_midnight = (day.resets_at() - unix_now_ms() / 1000) as f64;
+    assert!(waits.len() == 1 && waits[0] >= until_midnight.min(43_200.0) - 5.0, "waits for the day: {waits:?}");
 
     let latency = &values[&emf::key(UPLOAD_TO_STORED, f, &[events[0], ("Kind", "create")])];
     assert_eq!(latency.len(), 1, "one stored activity: {latency:?}");
     assert!((0.0..=waited_ms).contains(&latency[0]), "{} ms, within the {waited_ms} ms the test waited", latency[0]);
     assert!(values.keys().all(|(_, dims)| !dims.values().any(|v| v.contains(&ATHLETE.to_string()))), "no athlete id");
-    eprintln!("EMF: {} bytes over 2 invocations", emf::bytes(&log));
+    eprintln!("EMF: {} bytes over 3 invocations", emf::bytes(&log));
 }
