@@ -31,6 +31,8 @@ mkdir -p "$(dirname "$log")"
 
 moto_env=()
 if $iam; then
+    # One run's record at a time (about 13 MB): the previous runs' go.
+    rm -f "$root"/target/iam-recording-*.jsonl
     recording="$root/target/iam-recording-$port.jsonl"
     : >"$recording"
     moto_env=(MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ENABLE_RECORDING=true MOTO_RECORDER_FILEPATH="$recording")
