@@ -233,8 +233,12 @@ def main() -> int:
     calls: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_managed: dict[str, set[str]] = defaultdict(set)
     problems = []
-    for line in recording.read_text().splitlines():
-        call = request_call(json.loads(line))
+    for n, line in enumerate(recording.read_text().splitlines(), 1):
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as e:
+            sys.exit(f"iam_report: line {n} of {recording} is not one request ({e}): was it written by two at once?")
+        call = request_call(entry)
         user = call and user_of_key.get(call.key)
         if not user:
             continue

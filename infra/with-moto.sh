@@ -29,15 +29,17 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 log="${MOTO_LOG:-$root/target/moto-$port.log}"
 mkdir -p "$(dirname "$log")"
 
-moto_env=()
+server=("$moto")
 if $iam; then
     # One run's record at a time (about 13 MB): the previous runs' go.
     rm -f "$root"/target/iam-recording-*.jsonl
     recording="$root/target/iam-recording-$port.jsonl"
     : >"$recording"
-    moto_env=(MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ENABLE_RECORDING=true MOTO_RECORDER_FILEPATH="$recording")
+    # moto_server whose recorder writes each request whole (infra/moto_recording_server.py).
+    server=(env MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ENABLE_RECORDING=true MOTO_RECORDER_FILEPATH="$recording"
+        "$root/.venv/bin/python" "$root/infra/moto_recording_server.py")
 fi
-env "${moto_env[@]}" "$moto" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+"${server[@]}" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
 moto_pid=$!
 cleanup() {
     kill "$moto_pid" 2>/dev/null || true

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use futures_util::FutureExt;
 use stravasync_core::job::{Lane, MAX_VISIBILITY_S, QueueMessage};
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault};
-
 use stravasync_core::telemetry::{BUDGET_USED, DEFER_SECONDS, DEFERRALS, RECORDS};
 
 use crate::outcome::{Outcome, budget_backoff, retry_delay};

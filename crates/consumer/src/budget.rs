@@ -2,14 +2,13 @@
 //! before it is made, background work below its share and paced over the day, events first
 //! (docs/design.md §5, lanes); windows a container found spent remembered until they reset.
 
-use stravasync_core::job::MAX_VISIBILITY_S;
+use stravasync_core::job::{Lane, MAX_VISIBILITY_S};
 use stravasync_core::model::{
     AthleteId, OAuthTokens, RateWindow, RateWindowKind, paced_daily_share, paced_share_resumes_at,
 };
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, Reservation, TokenVault};
-use stravasync_strava::{RateUsage, Response, StravaError};
-
 use stravasync_core::telemetry::BUDGET_RESERVED;
+use stravasync_strava::{RateUsage, Response, StravaError};
 
 use crate::Consumer;
 use crate::outcome::{Outcome, strava_outcome};
@@ -116,10 +115,10 @@ where
             return Err(budget_wait(kind, now, until));
         }
         let lane = match priority {
-            Priority::Event => "events",
-            Priority::Background => "background",
+            Priority::Event => Lane::Events,
+            Priority::Background => Lane::Background,
         };
-        metrics::counter!(BUDGET_RESERVED, "Lane" => lane).increment(1);
+        metrics::counter!(BUDGET_RESERVED, "Lane" => lane.name()).increment(1);
         Ok(())
     }
 
