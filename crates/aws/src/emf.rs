@@ -2,6 +2,8 @@
 //! the `metrics` facade's recorder is `metrics_cloudwatch_embedded`'s collector, and each
 //! invocation ends by writing what it recorded to stdout (one JSON line per dimension set).
 //! CloudWatch Logs turns the lines into metrics: no `PutMetricData`, no IAM permission.
+//! The crate's own Lambda integration (a tower layer flushing after each invocation) is not
+//! used: it pulls in every event type of `lambda_http`, and [`Emf::after`] is that flush.
 //!
 //! The catalog of metrics (names, units, dimensions) is `stravasync_core::telemetry`; every
 //! metric carries the dimension `Function` (`AWS_LAMBDA_FUNCTION_NAME`).
