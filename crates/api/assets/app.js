@@ -7,8 +7,11 @@ const DAY = 86400;
 const PEAK_LABELS = { 5: "5s", 15: "15s", 30: "30s", 60: "1m", 300: "5m", 600: "10m", 1200: "20m", 1800: "30m", 3600: "1h" };
 const SOURCE_NAMES = { power: "TSS (power)", pace: "rTSS (pace)", heartrate: "hrTSS (heart rate)", none: "no score" };
 const COLORS = { ctl: "#1f6feb", atl: "#d1242f", tsb: "#1a7f37", load: "#c8ced3", watts: "#8250df", hr: "#d1242f", speed: "#1f6feb" };
+// Form bands of TSB, shaded behind the PMC (the values come from /api/form).
+const ZONE_COLORS = { transition: "rgba(130, 80, 223, 0.10)", fresh: "rgba(31, 111, 235, 0.10)", neutral: "rgba(140, 149, 159, 0.10)", optimal: "rgba(26, 127, 55, 0.12)", high_risk: "rgba(209, 36, 47, 0.14)" };
 const charts = {};
 let me = null;
+let formInfo = null;
 let nextCursor = null;
 
 async function api(path, options) {
@@ -90,7 +93,8 @@ async function loadMe() {
 function renderSync(s) {
   const b = s.backfill;
   let history = "none requested";
-  if (b && b.running) history = `running: ${b.done}${b.most_recent ? ` of ${b.most_recent}` : ""} activities`;
+  const kind = b && b.refresh ? "re-sync " : "";
+  if (b && b.running) history = `${kind}running: ${b.done}${b.most_recent ? ` of ${b.most_recent}` : ""} activities`;
   else if (b && b.finished_at) history = `finished ${when(b.finished_at)} (${b.done} activities)`;
   else if (b) history = `stalled after ${b.done} activities`;
   const rows = [
@@ -125,7 +129,9 @@ async function loadPmc(days) {
     container.textContent = "No training load yet: activities appear here once they are imported and scored.";
     return;
   }
+  const drawn = [];
   draw("pmc", container, {
+    hooks: { drawClear: [(u) => drawBands(u, drawn)] },
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
     cursor: { points: { size: 6 } },
     scales: { x: { time: true } },
@@ -139,10 +145,177 @@ async function loadPmc(days) {
     ],
   }, data);
   container.dataset.rows = String(rows.length);
+  container.dataset.bands = drawn.join(",");
   if (window.firstChartMs == null) {
     window.firstChartMs = performance.now();
     document.body.dataset.pmcReady = "1";
   }
+}
+
+// The TSB bands on the PMC's value scale, each labelled at the right edge; `drawn` gets
+// the keys of the bands in view.
+function drawBands(u, drawn) {
+  if (!formInfo) return;
+  const ctx = u.ctx, { left, width } = u.bbox;
+  const [lo, hi] = [u.scales.y.min, u.scales.y.max];
+  drawn.length = 0;
+  ctx.save();
+  ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
+  ctx.textAlign = "right";
+  for (const z of formInfo.zones) {
+    const from = Math.max(z.lower == null ? lo : z.lower, lo), to = Math.min(z.upper == null ? hi : z.upper, hi);
+    if (!(to > from)) continue;
+    const y0 = u.valToPos(to, "y", true), y1 = u.valToPos(from, "y", true);
+    ctx.fillStyle = ZONE_COLORS[z.key];
+    ctx.fillRect(left, y0, width, y1 - y0);
+    if (y1 - y0 > 14 * devicePixelRatio) {
+      ctx.fillStyle = "rgba(29, 35, 39, 0.55)";
+      ctx.fillText(z.label, left + width - 6, y0 + 13 * devicePixelRatio);
+    }
+    drawn.push(z.key);
+  }
+  ctx.restore();
+}
+
+async function loadForm() {
+  formInfo = await api("/api/form");
+  $("#form-zones").replaceChildren(...formInfo.zones.map((z) => {
+    const range = z.lower == null ? `below ${z.upper}` : z.upper == null ? `above +${z.lower}` : `${z.lower > 0 ? "+" : ""}${z.lower} to ${z.upper > 0 ? "+" : ""}${z.upper}`;
+    return el("li", { style: `--swatch:${ZONE_COLORS[z.key].replace(/0\.1\d?\)/, "0.45)")}`, "data-zone": z.key, title: z.meaning }, `${z.label} (${range})`);
+  }));
+  const f = formInfo.form;
+  const now = $("#form-now");
+  const banner = $("#form-banner");
+  if (!f) {
+    now.textContent = "";
+    banner.hidden = true;
+    return;
+  }
+  const ramp = f.ramp.ctl_change;
+  now.replaceChildren(
+    el("span", {}, "Form today: TSB ", el("strong", { id: "form-tsb" }, f.tsb.toFixed(1)), " · ", el("span", { class: "zone-name", id: "form-zone", "data-zone": f.zone.key }, f.zone.label)),
+    el("span", {}, `CTL ${f.ctl.toFixed(1)} `, el("span", { id: "form-ramp" }, `(${ramp >= 0 ? "+" : "−"}${Math.abs(ramp).toFixed(1)} in ${f.ramp.days} days)`)),
+    ...(f.ramp.note ? [el("span", { class: "note", id: "ramp-note" }, f.ramp.note)] : []));
+  if (f.overreaching) {
+    const o = f.overreaching;
+    banner.textContent = `Since ${o.since} (${o.days} days) your form has been below ${formInfo.overreaching_below}. ${o.message}`;
+    banner.dataset.since = o.since;
+    banner.hidden = false;
+  } else {
+    banner.hidden = true;
+  }
+}
+
+// ---- season bests, estimated thresholds ----
+
+function windowLabel(w) {
+  return PEAK_LABELS[w] || `${w}s`;
+}
+
+function bestCell(b, show) {
+  return el("td", { class: "num" }, b ? show(b.value) : "–");
+}
+
+function fromCell(b) {
+  if (!b) return el("td", {});
+  return el("td", {}, `${b.date} ${b.name || ""} `, el("a", { class: "view-on-strava", href: b.strava_url, target: "_blank", rel: "noopener" }, "View on Strava"));
+}
+
+async function loadBests(range) {
+  const r = await api(`/api/bests?range=${encodeURIComponent(range)}`);
+  const b = r.bests;
+  const body = $("#bests tbody");
+  body.replaceChildren(...r.windows.map((w, i) => {
+    const power = b.power[i], hr = b.heartrate[i], pace = b.pace[i];
+    return el("tr", { "data-window": String(w) },
+      el("td", {}, windowLabel(w)),
+      bestCell(power, (v) => `${v.toFixed(0)} W`), fromCell(power),
+      bestCell(hr, (v) => `${v.toFixed(0)} bpm`), fromCell(hr),
+      bestCell(pace, (v) => `${paceOf(v)} /km`), fromCell(pace));
+  }));
+  const container = $("#bests-chart");
+  const windows = r.windows.filter((w, i) => b.power[i]);
+  if (windows.length === 0) {
+    if (charts.bests) { charts.bests.destroy(); delete charts.bests; }
+    container.textContent = "No power in this range.";
+    container.dataset.points = "0";
+  } else {
+    const values = r.windows.map((w, i) => b.power[i]).filter(Boolean).map((x) => x.value);
+    const index = windows.map((_, i) => i);
+    const label = (i) => (windows[i] == null ? "" : windowLabel(windows[i]));
+    draw("bests", container, {
+      scales: { x: { time: false, range: [-0.3, windows.length - 0.7] } },
+      axes: [{ splits: () => index, values: (u, ticks) => ticks.map((t) => label(Math.round(t))), space: 10 }, { label: "W", labelSize: 18 }],
+      series: [{ label: "Duration", value: (u, i) => (i == null ? "–" : label(i)) }, { label: "Best power (W)", stroke: COLORS.watts, width: 2, value: fixed(0) }],
+    }, [index, values]);
+    container.dataset.points = String(values.length);
+  }
+  renderEstimates(r.estimates);
+  $("#bests-card").dataset.range = r.bests.range;
+}
+
+function renderEstimates(e) {
+  const box = $("#estimates");
+  const cards = [];
+  const one = (id, title, est, show, body) => {
+    if (!est) return el("div", { class: "estimate", id }, el("div", {}, title), el("p", { class: "hint" }, "No effort long enough in the last 90 days."));
+    const stored = est.stored == null ? "none stored" : `stored ${show(est.stored)}`;
+    const change = est.change == null ? "" : ` (${est.change >= 0 ? "+" : "−"}${Math.abs(est.change * 100).toFixed(1)} %)`;
+    const parts = [
+      el("div", {}, title),
+      el("div", { class: "value" }, show(est.value)),
+      el("div", {}, `${stored}${change}`),
+      el("div", {}, `from ${est.from.date} ${est.from.name || ""} `, el("a", { class: "view-on-strava", href: est.from.strava_url, target: "_blank", rel: "noopener" }, "View on Strava")),
+    ];
+    if (est.suggest) {
+      const button = el("button", { type: "button", class: "use" }, `Use ${show(est.value)}`);
+      button.addEventListener("click", () => applyThresholds(body(est.value), button).catch(showError));
+      parts.push(button);
+    }
+    parts.push(el("p", { class: "hint definition" }, est.definition));
+    return el("div", { class: "estimate", id }, ...parts);
+  };
+  cards.push(one("eftp", "Estimated FTP", e.ftp, (v) => `${Math.round(v)} W`, (v) => ({ ftp: v })));
+  cards.push(one("epace", "Estimated threshold pace", e.threshold_speed, (v) => `${paceOf(v)} /km`, (v) => ({ threshold_speed: v })));
+  box.replaceChildren(...cards);
+}
+
+async function applyThresholds(body, button) {
+  button.disabled = true;
+  const status = $("#thresholds-status");
+  await send("PUT", "/api/me/thresholds", body);
+  status.textContent = "Saved. Rescoring your activities…";
+  button.textContent = "Rescoring…";
+  await followRescore(body);
+}
+
+// ---- weekly totals ----
+
+async function loadWeeks() {
+  const r = await api("/api/weeks");
+  const weeks = r.weeks;
+  $("#weeks tbody").replaceChildren(...weeks.slice().reverse().map((w) => el("tr", { "data-week": w.start },
+    el("td", {}, w.start),
+    el("td", { class: "num" }, w.total.load.toFixed(1)),
+    el("td", { class: "num" }, duration(w.total.moving_time_s)),
+    el("td", { class: "num" }, `${(w.total.distance_m / 1000).toFixed(1)} km`),
+    el("td", { class: "num" }, String(w.total.count)),
+    el("td", { class: "src" }, Object.entries(w.sports).map(([s, t]) => `${s} ${t.count}× ${t.load.toFixed(0)}`).join(", ")))));
+  const data = [weeks.map((w) => dateToUnix(w.start)), weeks.map((w) => w.total.load)];
+  draw("weeks", $("#weeks-chart"), {
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
+    scales: { x: { time: true, range: (u, min, max) => [min - 4 * DAY, max + 4 * DAY] } },
+    axes: [{}, { label: "load", labelSize: 18 }],
+    series: [
+      { label: "Week of", value: (u, t) => (t == null ? "–" : unixToDate(t)) },
+      { label: "Load", stroke: COLORS.ctl, fill: "rgba(31, 111, 235, 0.35)", width: 0, value: fixed(0), paths: uPlot.paths.bars({ size: [0.6, 40] }), points: { show: false } },
+    ],
+  }, data);
+}
+
+function selectedBestsRange() {
+  const on = document.querySelector("#bests-ranges button.on");
+  return on ? on.dataset.range : "90d";
 }
 
 function activityRow(a) {
@@ -179,7 +352,8 @@ function selectedRange() {
 }
 
 async function refresh() {
-  await Promise.all([loadMe(), loadPmc(selectedRange()), loadActivities(false)]);
+  // The bands are drawn from the form's zones: the form first, then the chart.
+  await Promise.all([loadMe(), loadForm().then(() => loadPmc(selectedRange())), loadActivities(false), loadBests(selectedBestsRange()), loadWeeks()]);
 }
 
 function thresholdsBody(form) {
@@ -208,6 +382,7 @@ async function followRescore(expected) {
     if (stored && !now.sync.rescore_pending) {
       await refresh();
       status.textContent = "Rescored: the scores below use the new thresholds (the chart follows at the next rollup).";
+      document.body.dataset.rescored = String(Number(document.body.dataset.rescored || 0) + 1);
       return;
     }
   }
@@ -219,6 +394,12 @@ function wireDashboard() {
     b.addEventListener("click", () => {
       document.querySelectorAll("#ranges button").forEach((x) => x.classList.toggle("on", x === b));
       loadPmc(b.dataset.days).catch(showError);
+    });
+  }
+  for (const b of document.querySelectorAll("#bests-ranges button")) {
+    b.addEventListener("click", () => {
+      document.querySelectorAll("#bests-ranges button").forEach((x) => x.classList.toggle("on", x === b));
+      loadBests(b.dataset.range).catch(showError);
     });
   }
   $("#more").addEventListener("click", () => loadActivities(true).catch(showError));
@@ -238,8 +419,9 @@ function wireDashboard() {
     e.preventDefault();
     const status = $("#backfill-status");
     try {
-      await send("POST", "/api/backfill", { count: Number(e.target.elements.count.value) });
-      status.textContent = "Import started.";
+      const refresh = e.target.elements.refresh.checked;
+      await send("POST", "/api/backfill", { count: Number(e.target.elements.count.value), refresh });
+      status.textContent = refresh ? "Re-sync started: stored activities are fetched again and rescored." : "Import started.";
       setTimeout(() => loadMe().catch(showError), 2000);
     } catch (err) {
       status.textContent = err.message;
@@ -401,7 +583,10 @@ async function route() {
   $("#activity-view").hidden = !match;
   $("#error").hidden = true;
   if (match) await showActivity(match[1]);
-  else if (charts.pmc) charts.pmc.setSize({ width: chartWidth($("#pmc-chart")), height: 320 });
+  else {
+    if (charts.pmc) charts.pmc.setSize({ width: chartWidth($("#pmc-chart")), height: 320 });
+    for (const name of ["bests", "weeks"]) if (charts[name]) charts[name].setSize({ width: chartWidth(charts[name].root.parentElement), height: 240 });
+  }
 }
 
 document.addEventListener("DOMContentLoaded", async () => {

@@ -25,7 +25,7 @@ const ATHLETE: i64 = GENERATED_ATHLETE_BASE + 1;
 
 fn seeded_store(rt: &tokio::runtime::Runtime) -> MemoryStore {
     rt.block_on(async {
-        let season = Season { athletes: 1, activities_per_athlete: 60, seed: 7, end: NOW - 86_400 };
+        let season = Season { athletes: 1, activities_per_athlete: 60, seed: 7, end: NOW - 86_400, block_days: 0 };
         let fake = fake_strava::start(fake_strava::FakeConfig {
             season: Some(season),
             client_secret: "client-secret-value".into(),

@@ -11,11 +11,14 @@
 //! | `GET /static/{file}`, `GET /static/brand/{file}` | the dashboard's script, styles, chart library; Strava's brand files when installed |
 //! | `GET /api/me` | profile, thresholds, scopes, sync status |
 //! | `GET /api/pmc?from&to` | daily load, CTL, ATL, TSB (default: the last 90 days) |
+//! | `GET /api/form` | today's form: CTL, ATL, TSB, its band, the 7-day CTL ramp, the over-reaching banner ([`stravasync_core::insight`]) |
+//! | `GET /api/bests?range` | best power, heart rate and pace per peak window over 42d, 90d (default), 1y or all; estimated FTP and threshold pace |
+//! | `GET /api/weeks` | the last 12 weeks (Monday to Sunday): load, moving time, distance, count, per sport |
 //! | `GET /api/activities?before&limit` | one page of activities, newest first, and `next` |
 //! | `GET /api/activities/{id}` | summary, metrics, zones, peaks |
 //! | `GET /api/activities/{id}/streams?resolution` | the series, averaged to `resolution` points |
 //! | `PUT /api/me/thresholds` | new thresholds: enqueued, then stored and rescored by the consumer (202) |
-//! | `POST /api/backfill` | import history: `{"count": N}` or `{"after": D, "before": D}` (202; 429 while one runs or past the day's allowance) |
+//! | `POST /api/backfill` | import history: `{"count": N}` or `{"after": D, "before": D}`, with `"refresh": true` to re-sync activities already stored (202; 429 while one runs or past the day's allowance) |
 //! | `POST /api/me/disconnect` | revoke at Strava and delete everything (the consumer does it; 200 once done) |
 //! | `GET /api/export` | a one-time link to the ZIP of everything stored (303; 429 within minutes of the last) |
 //! | `GET /export?token` | the ZIP itself, written while it is sent ([`export`]) |
@@ -40,6 +43,7 @@ pub mod config;
 pub mod export;
 mod pages;
 pub use pages::dashboard_bytes;
+mod insight;
 mod routes;
 #[cfg(feature = "test-util")]
 pub mod testing;
@@ -222,6 +226,9 @@ where
         .route("/api/me/disconnect", post(routes::disconnect::<S, Q>))
         .route("/api/export", get(routes::export_link::<S, Q>))
         .route("/api/pmc", get(routes::pmc::<S, Q>))
+        .route("/api/form", get(insight::form::<S, Q>))
+        .route("/api/bests", get(insight::bests::<S, Q>))
+        .route("/api/weeks", get(insight::weeks::<S, Q>))
         .route("/api/activities", get(routes::activities::<S, Q>))
         .route("/api/activities/{id}", get(routes::activity::<S, Q>))
         .route("/api/activities/{id}/streams", get(routes::streams::<S, Q>))

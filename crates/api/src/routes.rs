@@ -26,8 +26,8 @@ use stravasync_core::view::{self, ActivityCursor, ActivityRow, BackfillRequest, 
 
 use crate::{Api, ApiError, SignedOut};
 
-type Shared<S, Q> = State<Arc<Api<S, Q>>>;
-type Params = Query<HashMap<String, String>>;
+pub(crate) type Shared<S, Q> = State<Arc<Api<S, Q>>>;
+pub(crate) type Params = Query<HashMap<String, String>>;
 
 /// How long `POST /api/me/disconnect` waits for the consumer to finish the deletion
 /// before it answers that it is under way (the function's timeout is 10 s).
@@ -36,11 +36,11 @@ const DISCONNECT_POLL: Duration = Duration::from_millis(200);
 /// `Retry-After` of a backfill asked for while one runs: the dashboard shows progress meanwhile.
 const BACKFILL_RUNNING_RETRY_S: i64 = 300;
 
-fn bad_request(e: FieldError) -> ApiError {
+pub(crate) fn bad_request(e: FieldError) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, e.to_string())
 }
 
-fn json_no_store(status: StatusCode, value: Value) -> Response {
+pub(crate) fn json_no_store(status: StatusCode, value: Value) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], Json(value)).into_response()
 }
 
@@ -55,7 +55,7 @@ impl<S: ActivityStore, Q: EventQueue> Api<S, Q> {
     /// The session's athlete and their profile, or 401: a missing, forged or expired
     /// cookie, or one whose generation is not the athlete's current one (a disconnect,
     /// from this device or another, ended it).
-    async fn signed_in(&self, cookies: &CookieJar) -> Result<(AthleteId, AthleteProfile), ApiError> {
+    pub(crate) async fn signed_in(&self, cookies: &CookieJar) -> Result<(AthleteId, AthleteProfile), ApiError> {
         let refused = |e: SignedOut| {
             tracing::info!(reason = %e, outcome = "unauthenticated", "api request refused");
             ApiError::new(StatusCode::UNAUTHORIZED, format!("sign in at /connect ({e})"))
@@ -106,7 +106,7 @@ impl<S: ActivityStore, Q: EventQueue> Api<S, Q> {
         })
     }
 
-    fn today(&self) -> LocalDate {
+    pub(crate) fn today(&self) -> LocalDate {
         LocalDate::from_unix_seconds(self.now())
     }
 }
@@ -128,6 +128,7 @@ pub(crate) async fn me<S: ActivityStore, Q: EventQueue>(
             "before": b.before,
             "done": b.done,
             "finished_at": b.finished_at,
+            "refresh": b.refresh,
             "running": b.is_running(now),
         })
     });

@@ -168,6 +168,9 @@ pub(crate) async fn push(fake: &RunningFake, event: &serde_json::Value) -> Resul
     }
 }
 
+/// The demo athlete's last days: two activities each (see [`Season::block_days`]).
+pub const DEMO_BLOCK_DAYS: u32 = 7;
+
 pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport, DemoError> {
     let app = local_app_credentials();
     // The stack `sam deploy` would create, from template.yaml (infra/local_stack.py).
@@ -183,6 +186,8 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
             activities_per_athlete: options.activities,
             seed: options.seed,
             end: season_end,
+            // Ends in a hard week: form below −20 for days, the dashboard's warning.
+            block_days: DEMO_BLOCK_DAYS,
         }),
         client_secret: app.client_secret.expose().to_string(),
         // A new Strava application: its developer only, until Strava has reviewed it.

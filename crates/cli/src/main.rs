@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use stravasync_cli::insight::{BestsArgs, WeeksArgs};
 use stravasync_cli::metrics_report::{MetricsArgs, TileArgs};
 use stravasync_cli::ops::{LocalCommand, RollupArgs, SubscribeArgs};
 use stravasync_cli::pmc::PmcArgs;
@@ -23,12 +24,19 @@ enum Command {
     #[command(allow_negative_numbers = true)]
     Metrics(MetricsArgs),
     /// The daily PMC: of a `date,load` CSV (`--loads`, printed as CSV date,load,ctl,atl,tsb),
-    /// or of an athlete as stored in TABLE_NAME (`--athlete`, a text chart; `--svg` also
-    /// writes it as an SVG chart).
+    /// or of an athlete as stored in TABLE_NAME (`--athlete`, a text chart with today's
+    /// form band, CTL ramp and over-reaching warning; `--svg` also writes it as an SVG chart).
     #[command(allow_negative_numbers = true)]
     Pmc(PmcArgs),
     /// An athlete's stored activities, newest first (TABLE_NAME).
     Activities(ActivitiesArgs),
+    /// An athlete's best power, heart rate and pace per window over --range (42d, 90d, 1y,
+    /// all), each with its activity, and the FTP and threshold pace estimated from the
+    /// last 90 days (TABLE_NAME).
+    Bests(BestsArgs),
+    /// An athlete's last 12 weeks (Monday to Sunday): load, moving time, distance and
+    /// count, in total and per sport (TABLE_NAME).
+    Weeks(WeeksArgs),
     /// Import an athlete's history: the most recent --count activities, or those from
     /// --after to --before (QUEUE_URL and BACKGROUND_QUEUE_URL; TABLE_NAME to check and follow its progress).
     Backfill(BackfillArgs),
@@ -87,6 +95,8 @@ fn run(cli: Cli) -> Result<String, CliError> {
         Command::Metrics(args) => args.run(),
         Command::Pmc(args) => args.run(),
         Command::Activities(args) => args.run(),
+        Command::Bests(args) => args.run(),
+        Command::Weeks(args) => args.run(),
         Command::Backfill(args) => args.run(),
         Command::Rescore(args) => args.run(),
         Command::Athlete { command } => command.run(),

@@ -55,11 +55,16 @@ pub struct BackfillArgs {
     /// Show its progress until it finishes (the consumer must be running).
     #[arg(long)]
     pub follow: bool,
+    /// Re-sync ("update existing datapoints"): activities of the range already stored are
+    /// fetched again with their streams, stored again and rescored (else they are skipped).
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 impl BackfillArgs {
     pub fn run(self) -> Result<String, CliError> {
-        let request = BackfillRequest { count: self.count, after: self.after, before: self.before };
+        let request =
+            BackfillRequest { count: self.count, after: self.after, before: self.before, refresh: self.refresh };
         block_on(backfill(self.athlete, &request, self.follow))
     }
 }
@@ -129,11 +134,11 @@ fn env_var(var: &'static str) -> Result<String, CliError> {
     Env(|k: &str| std::env::var(k).ok()).required(var).map_err(|e: ConfigError| InputError::new(e.to_string()).into())
 }
 
-async fn sdk() -> stravasync_aws::SdkConfig {
+pub(crate) async fn sdk() -> stravasync_aws::SdkConfig {
     crate::sdk_config().await
 }
 
-fn store(sdk: &stravasync_aws::SdkConfig) -> Result<DynamoStore, CliError> {
+pub(crate) fn store(sdk: &stravasync_aws::SdkConfig) -> Result<DynamoStore, CliError> {
     Ok(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &env_var("TABLE_NAME")?))
 }
 

@@ -30,7 +30,7 @@ fn record(job: &Job) -> Record {
 fn requests_per_activity() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let season = Season { athletes: 1, activities_per_athlete: 400, seed: 9, end: 1_780_000_000 };
+        let season = Season { athletes: 1, activities_per_athlete: 400, seed: 9, end: 1_780_000_000, block_days: 0 };
         let fake = fake_strava::start(fake_strava::FakeConfig {
             fixtures_dir: fake_strava::default_fixtures_dir(),
             season: Some(season),

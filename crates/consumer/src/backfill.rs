@@ -5,6 +5,7 @@ use stravasync_core::model::{ActivityState, AthleteId, BackfillProgress};
 use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault};
 use stravasync_strava::{ActivityQuery, AthleteSession};
 
+use crate::fetch::Stamp;
 use crate::outcome::{Outcome, Step};
 use crate::{Consumer, Priority};
 
@@ -23,11 +24,11 @@ where
     /// after `backfill_batch` imports or when the background budget runs out.
     #[tracing::instrument(skip_all, fields(athlete_id = job.athlete_id()))]
     pub(crate) async fn backfill(&self, job: &Job) -> Step<()> {
-        let (athlete, most_recent, after, before, mut page, mut index, mut done, requested_at) = match *job {
-            Job::Backfill { athlete_id, most_recent, after, before, page, index, done, requested_at } => {
-                (athlete_id, most_recent, after, before, page, index, done, requested_at)
+        let (athlete, most_recent, after, before, mut page, mut index, mut done, requested_at, refresh) = match *job {
+            Job::Backfill { athlete_id, most_recent, after, before, page, index, done, requested_at, refresh } => {
+                (athlete_id, most_recent, after, before, page, index, done, requested_at, refresh)
             }
-            Job::Reconcile { athlete_id, since } => (athlete_id, None, Some(since), None, 1, 0, 0, None),
+            Job::Reconcile { athlete_id, since } => (athlete_id, None, Some(since), None, 1, 0, 0, None, false),
             _ => return Ok(()),
         };
         if self.tokens(athlete).await?.is_none() {
@@ -49,6 +50,7 @@ where
             index,
             done,
             requested_at,
+            refresh,
         };
         loop {
             if imported >= self.policy.backfill_batch {
@@ -72,16 +74,15 @@ where
                     return self.hand_over(&continuation(page, i as u32, done)).await;
                 }
                 // Import what is missing, or live but still waiting for its streams (keeping
-                // its version); a tombstone stays.
+                // its version), or, re-syncing, any live one (keeping its versions: the
+                // list summary is Strava's current state); a tombstone stays.
                 let needed = match self.store.get_activity(athlete, summary.id).await? {
-                    None => Some(BACKFILL_VERSION),
-                    Some(ActivityState::Live(a)) if a.pending_streams => Some(a.version),
+                    None => Some(Stamp::from(BACKFILL_VERSION)),
+                    Some(ActivityState::Live(a)) if a.pending_streams || refresh => Some(Stamp::of(&a)),
                     Some(_) => None,
                 };
-                if let Some(version) = needed {
-                    match self
-                        .fetch_and_store(athlete, summary.id, version, Some(summary), 1, Priority::Background)
-                        .await
+                if let Some(stamp) = needed {
+                    match self.fetch_and_store(athlete, summary.id, stamp, Some(summary), 1, Priority::Background).await
                     {
                         Ok(()) => imported += 1,
                         Err(Outcome::Defer { .. }) => return self.hand_over(&continuation(page, i as u32, done)).await,
@@ -140,7 +141,7 @@ where
     /// profile); anything else (a second request while one runs, a continuation of an
     /// import that was superseded) is dropped. False when dropped.
     async fn claim_backfill(&self, job: &Job, id: i64) -> Step<bool> {
-        let Job::Backfill { athlete_id, most_recent, after, before, page, index, done, .. } = *job else {
+        let Job::Backfill { athlete_id, most_recent, after, before, page, index, done, refresh, .. } = *job else {
             return Ok(true);
         };
         let now = self.now();
@@ -171,6 +172,7 @@ where
                     before,
                     done: 0,
                     finished_at: None,
+                    refresh,
                 });
                 true
             })

@@ -50,7 +50,7 @@ where
             EventDecision::Deauthorize => self.deauthorize(athlete).await,
             EventDecision::Delete => self.delete_activity(athlete, id, event.event_time, stored.as_ref()).await,
             EventDecision::Refetch => {
-                self.fetch_and_store(athlete, id, event.event_time, None, receive_count, Priority::Event).await
+                self.fetch_and_store(athlete, id, event.event_time.into(), None, receive_count, Priority::Event).await
             }
             EventDecision::UpdateLocally => match &stored {
                 Some(ActivityState::Live(a)) => {

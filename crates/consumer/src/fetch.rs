@@ -13,6 +13,27 @@ use stravasync_strava::AthleteSession;
 use crate::outcome::{Outcome, Step};
 use crate::{Consumer, Priority};
 
+/// The versions an activity is stored with: the event's (every field at it), or, when a
+/// stored activity is fetched again (a re-sync), the stored ones, so that an unchanged
+/// activity is stored exactly as it was.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Stamp {
+    version: i64,
+    fields: FieldVersions,
+}
+
+impl From<i64> for Stamp {
+    fn from(version: i64) -> Self {
+        Stamp { version, fields: FieldVersions::all(version) }
+    }
+}
+
+impl Stamp {
+    pub(crate) fn of(a: &StoredActivity) -> Self {
+        Stamp { version: a.version, fields: a.field_versions }
+    }
+}
+
 /// How an activity's streams came out.
 enum Streams {
     Ready(Box<StreamSet>),
@@ -96,16 +117,17 @@ where
 
     /// Fetches (or takes the given list summary), scores and stores one activity.
     /// `attempt` counts deliveries, for the empty-streams schedule.
-    #[tracing::instrument(skip_all, fields(athlete_id = athlete, activity_id = id, version))]
+    #[tracing::instrument(skip_all, fields(athlete_id = athlete, activity_id = id, version = stamp.version))]
     pub(crate) async fn fetch_and_store(
         &self,
         athlete: AthleteId,
         id: ActivityId,
-        version: i64,
+        stamp: Stamp,
         listed: Option<&ActivitySummary>,
         attempt: u32,
         priority: Priority,
     ) -> Step<()> {
+        let version = stamp.version;
         let mut session = AthleteSession::new(&self.strava, &self.vault, athlete);
         let summary = match listed {
             Some(s) => s.clone(),
@@ -166,7 +188,7 @@ where
             streams_id,
             unscored_reason,
             pending_streams: pending,
-            field_versions: FieldVersions::all(version),
+            field_versions: stamp.fields,
         };
         match self.store.put_activity(&activity).await? {
             WriteOutcome::Written => {

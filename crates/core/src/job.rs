@@ -45,6 +45,10 @@ pub enum Job {
         /// athlete, and its progress is kept in the profile. `None` for untracked imports.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         requested_at: Option<i64>,
+        /// Re-sync ("update existing datapoints"): activities already stored are fetched
+        /// again, with their streams, stored again and rescored; without it they are skipped.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        refresh: bool,
     },
     /// List activities since `since` (unix seconds) and fetch the missing ones: the
     /// backstop for missed webhooks.
@@ -90,7 +94,25 @@ impl Job {
         before: Option<i64>,
         requested_at: Option<i64>,
     ) -> Job {
-        Job::Backfill { athlete_id, most_recent, after, before, page: 1, index: 0, done: 0, requested_at }
+        Job::Backfill {
+            athlete_id,
+            most_recent,
+            after,
+            before,
+            page: 1,
+            index: 0,
+            done: 0,
+            requested_at,
+            refresh: false,
+        }
+    }
+
+    /// The same backfill as a re-sync of what is already stored (`refresh`).
+    pub fn refreshing(mut self, on: bool) -> Job {
+        if let Job::Backfill { refresh, .. } = &mut self {
+            *refresh = on;
+        }
+        self
     }
 }
 
@@ -359,6 +381,7 @@ mod tests {
                 index: 0,
                 done: 0,
                 requested_at: None,
+                refresh: false,
             }
         );
         let m = QueueMessage::for_job(&j, "p1");

@@ -31,6 +31,7 @@ pub mod event;
 pub mod export;
 pub mod hash;
 pub mod health;
+pub mod insight;
 pub mod job;
 pub mod json;
 pub mod metrics;

@@ -292,6 +292,10 @@ pub struct BackfillRequest {
     pub after: Option<String>,
     #[serde(default)]
     pub before: Option<String>,
+    /// Re-sync: activities of the range already stored are fetched again (streams
+    /// included), stored again and rescored, instead of skipped.
+    #[serde(default)]
+    pub refresh: bool,
 }
 
 fn day_start(date: LocalDate) -> i64 {
@@ -301,7 +305,9 @@ fn day_start(date: LocalDate) -> i64 {
 impl BackfillRequest {
     /// The job this request asks for: exactly one of `count` and `after`.
     pub fn to_job(&self, athlete_id: AthleteId, now: i64) -> Result<Job, FieldError> {
-        let job = |most_recent, after, before| Job::start_backfill(athlete_id, most_recent, after, before, Some(now));
+        let job = |most_recent, after, before| {
+            Job::start_backfill(athlete_id, most_recent, after, before, Some(now)).refreshing(self.refresh)
+        };
         match (self.count, &self.after, &self.before) {
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
                 Err(field_error("count", "give either count or after (and before), not both"))
@@ -430,6 +436,11 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        match req(br#"{"count": 10, "refresh": true}"#).unwrap() {
+            Job::Backfill { most_recent: Some(10), refresh: true, .. } => {}
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(parse_body::<BackfillRequest>(br#"{"count": 1, "refresh": "yes"}"#).unwrap_err().field, "refresh");
         for (json, field) in [
             (&br#"{}"#[..], "count"),
             (br#"{"count": 0}"#, "count"),

@@ -324,6 +324,10 @@ pub struct Season {
     pub seed: u64,
     /// Unix time of the last generated activity's day.
     pub end: i64,
+    /// A hard block at the end: on each of the last `block_days` days two activities, a
+    /// morning and an evening one (part of `activities_per_athlete`), so that the
+    /// athlete's form ends deep in fatigue (the demo's over-reaching warning).
+    pub block_days: u32,
 }
 
 pub fn generate_athlete(index: u32, seed: u64) -> Athlete {
@@ -429,7 +433,15 @@ pub fn generate_season(season: Season) -> (Vec<Athlete>, Vec<Activity>) {
     for a in &athletes {
         let mut rng = Rng::new(season.seed ^ a.id as u64);
         let mut day = season.end - season.end.rem_euclid(86_400);
-        for _ in 0..season.activities_per_athlete {
+        let mut planned = 0;
+        for _ in 0..season.block_days.min(season.activities_per_athlete / 2) {
+            for (lo, hi) in [(6.0, 9.0), (16.0, 19.0)] {
+                plans.push((day + (rng.range(lo, hi) * 3600.0) as i64, a.id));
+            }
+            planned += 2;
+            day -= 86_400;
+        }
+        for _ in planned..season.activities_per_athlete {
             let start = day + (rng.range(6.0, 19.0) * 3600.0) as i64;
             plans.push((start, a.id));
             day -= 86_400 * if rng.unit() < 0.6 { 1 } else { 2 };
@@ -511,7 +523,7 @@ mod tests {
 
     #[test]
     fn generation_is_deterministic_and_valid() {
-        let season = Season { athletes: 2, activities_per_athlete: 20, seed: 7, end: 1_700_000_000 };
+        let season = Season { athletes: 2, activities_per_athlete: 20, seed: 7, end: 1_700_000_000, block_days: 0 };
         let (a1, b1) = generate_season(season);
         let (a2, b2) = generate_season(season);
         assert_eq!(a1.len(), 2);

@@ -81,6 +81,7 @@ async fn main() -> std::process::ExitCode {
             activities_per_athlete: args.activities_per_athlete,
             seed: args.seed,
             end,
+            block_days: 0,
         }),
         client_id: args.client_id,
         client_secret: args.client_secret,

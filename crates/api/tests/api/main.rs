@@ -7,6 +7,7 @@
 
 mod bootstrap;
 mod helpers;
+mod insight;
 mod limits;
 mod rights;
 mod routes;

@@ -343,6 +343,7 @@ async fn one_backfill_at_a_time_per_athlete() {
         before: None,
         done: 200,
         finished_at: None,
+        refresh: false,
     });
     store.put_profile(&profile).await.unwrap();
     let r = call(&h.api, change("POST", "/api/backfill", &session(), r#"{"count": 2}"#)).await;

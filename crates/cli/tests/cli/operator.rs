@@ -132,6 +132,7 @@ async fn backfill_and_rescore_enqueue_for_the_consumer() {
         before: None,
         done: 40,
         finished_at: None,
+        refresh: false,
     });
     store.put_profile(&profile).await.unwrap();
     for (args, needle) in [

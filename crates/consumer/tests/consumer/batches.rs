@@ -22,7 +22,7 @@ async fn two_athletes(
     tweak: impl FnOnce(&mut stravasync_consumer::ConsumerPolicy),
 ) -> (Harness, i64, i64) {
     let mut config = fake_config();
-    config.season = Some(Season { athletes: 1, activities_per_athlete: 2, seed: 3, end: 1_763_000_000 });
+    config.season = Some(Season { athletes: 1, activities_per_athlete: 2, seed: 3, end: 1_763_000_000, block_days: 0 });
     let h = harness_with(label, "read,activity:read_all", config, tweak).await;
     let other = h.fake.state.athlete_ids().into_iter().find(|a| *a != ATHLETE).unwrap();
     let other_activity = h.fake.state.activity_ids(other)[0];

@@ -32,7 +32,7 @@ const SCOPE: &str = "read,activity:read_all";
 
 fn chaos_fake_config() -> fake_strava::FakeConfig {
     let mut c = fake_config();
-    c.season = Some(Season { athletes: 3, activities_per_athlete: 5, seed: 11, end: 1_763_000_000 });
+    c.season = Some(Season { athletes: 3, activities_per_athlete: 5, seed: 11, end: 1_763_000_000, block_days: 0 });
     c.read_limit_15min = 100_000;
     c.read_limit_daily = 1_000_000;
     c.limit_15min = 100_000;

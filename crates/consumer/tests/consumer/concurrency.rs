@@ -51,7 +51,7 @@ impl Worker {
 #[tokio::test]
 async fn two_consumers_share_the_budget_and_lose_nothing() {
     let stack = test_stack("concurrency").await;
-    let season = Season { athletes: 2, activities_per_athlete: 12, seed: 21, end: 1_780_000_000 };
+    let season = Season { athletes: 2, activities_per_athlete: 12, seed: 21, end: 1_780_000_000, block_days: 0 };
     let fake = fake_strava::start(fake_strava::FakeConfig {
         fixtures_dir: None,
         season: Some(season),

@@ -14,7 +14,7 @@ use stravasync_core::ports::{ActivityStore, RateBudget, Reservation};
 const T: i64 = 1_763_755_200;
 
 fn season(activities: u32) -> fake_strava::FakeConfig {
-    let season = Season { athletes: 1, activities_per_athlete: activities, seed: 3, end: 1_780_000_000 };
+    let season = Season { athletes: 1, activities_per_athlete: activities, seed: 3, end: 1_780_000_000, block_days: 0 };
     fake_strava::FakeConfig { season: Some(season), ..fake_config() }
 }
 

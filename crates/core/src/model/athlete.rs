@@ -298,6 +298,9 @@ pub struct BackfillProgress {
     pub done: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<i64>,
+    /// A re-sync of stored activities (`refresh`), not only an import of missing ones.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refresh: bool,
 }
 
 impl BackfillProgress {

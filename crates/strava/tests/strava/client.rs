@@ -283,6 +283,7 @@ async fn pager_walks_the_activity_list() {
             activities_per_athlete: 45,
             seed: 3,
             end: 1_780_000_000,
+            block_days: 0,
         }),
         ..Default::default()
     };

@@ -264,7 +264,7 @@ async fn fake_strava_answers_with_the_examples_field_names_and_types() {
     let doc = document();
     let fake = fake_strava::start(fake_strava::FakeConfig {
         fixtures_dir: fake_strava::default_fixtures_dir(),
-        season: Some(Season { athletes: 1, activities_per_athlete: 6, seed: 3, end: 1_780_000_000 }),
+        season: Some(Season { athletes: 1, activities_per_athlete: 6, seed: 3, end: 1_780_000_000, block_days: 0 }),
         ..Default::default()
     })
     .await

@@ -154,6 +154,7 @@ async fn callback_stores_tokens_and_profile_and_enqueues_a_backfill() {
             index: 0,
             done: 0,
             requested_at: Some(_),
+            refresh: false,
         } => {}
         other => panic!("{other:?}"),
     }

@@ -1,0 +1,86 @@
+//! The insight routes: form (`GET /api/form`), season bests with the estimated
+//! thresholds (`GET /api/bests?range`) and weekly totals (`GET /api/weeks`), computed by
+//! [`stravasync_core::insight`] from the stored PMC rows and per-activity metrics (no
+//! stream is read).
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+use stravasync_core::insight::{
+    self, BestsRange, FORM_ZONES, OVERREACHING_DAYS, OVERREACHING_TSB, RAMP_NOTE_ABOVE, weekly_totals,
+};
+use stravasync_core::metrics::PEAK_WINDOWS;
+use stravasync_core::ports::{ActivityStore, EventQueue};
+
+use crate::ApiError;
+use crate::routes::{Params, Shared, bad_request, json_no_store};
+
+/// Form looks back this far for the start of a streak below −20 (a longer one is
+/// reported from this day).
+const FORM_LOOKBACK_DAYS: i32 = 365;
+
+/// `GET /api/form`: today's CTL, ATL, TSB, its band, the 7-day CTL ramp, the
+/// over-reaching banner, and the bands themselves (the chart shades them).
+pub(crate) async fn form<S: ActivityStore, Q: EventQueue>(
+    State(api): Shared<S, Q>,
+    cookies: axum_extra::extract::CookieJar,
+) -> Result<Response, ApiError> {
+    let (athlete, profile) = api.signed_in(&cookies).await?;
+    let today = api.today();
+    let rows = api
+        .store
+        .pmc_rows(athlete, today.add_days(-FORM_LOOKBACK_DAYS), today)
+        .await
+        .map_err(|e| ApiError::unavailable("pmc", e))?;
+    let form = insight::form(&rows, today, profile.pmc);
+    Ok(json_no_store(
+        StatusCode::OK,
+        json!({
+            "today": today,
+            "form": form,
+            "zones": FORM_ZONES,
+            "overreaching_below": OVERREACHING_TSB,
+            "overreaching_days": OVERREACHING_DAYS,
+            "ramp_note_above": RAMP_NOTE_ABOVE,
+        }),
+    ))
+}
+
+/// `GET /api/bests?range=42d|90d|1y|all` (default 90d): the best power, heart rate and
+/// pace of each peak window over the range, each naming its activity; and the FTP and
+/// threshold pace estimated from the last 90 days, next to the stored ones.
+pub(crate) async fn bests<S: ActivityStore, Q: EventQueue>(
+    State(api): Shared<S, Q>,
+    cookies: axum_extra::extract::CookieJar,
+    Query(q): Params,
+) -> Result<Response, ApiError> {
+    let (athlete, profile) = api.signed_in(&cookies).await?;
+    let range = BestsRange::parse("range", q.get("range").map(String::as_str)).map_err(bad_request)?;
+    let today = api.today();
+    let first = range.first_day(today).min(insight::last_days(today, insight::ESTIMATE_DAYS));
+    let activities = api
+        .store
+        .activities_between(athlete, first, today)
+        .await
+        .map_err(|e| ApiError::unavailable("activities", e))?;
+    let bests = insight::season_bests(&activities, range, today);
+    let t = &profile.thresholds;
+    let estimates = insight::estimates(&activities, today, t.ftp, t.threshold_speed);
+    Ok(json_no_store(StatusCode::OK, json!({ "windows": PEAK_WINDOWS, "bests": bests, "estimates": estimates })))
+}
+
+/// `GET /api/weeks`: the last 12 weeks, Monday to Sunday, with load, moving time,
+/// distance and count, in total and per sport.
+pub(crate) async fn weeks<S: ActivityStore, Q: EventQueue>(
+    State(api): Shared<S, Q>,
+    cookies: axum_extra::extract::CookieJar,
+) -> Result<Response, ApiError> {
+    let (athlete, _) = api.signed_in(&cookies).await?;
+    let today = api.today();
+    let first = insight::weeks_first_day(today);
+    let last = insight::week_start(today).add_days(6);
+    let activities =
+        api.store.activities_between(athlete, first, last).await.map_err(|e| ApiError::unavailable("activities", e))?;
+    Ok(json_no_store(StatusCode::OK, json!({ "weeks": weekly_totals(&activities, today) })))
+}

@@ -1,0 +1,282 @@
+//! The insight routes on the moto-backed stack: form, season bests with the estimated
+//! thresholds, weekly totals, each equal to a plain computation over what is stored; and
+//! an estimate applied through the normal threshold change, rescoring every power score
+//! by (old FTP / new FTP)² and the PMC following.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use stravasync_core::LocalDate;
+use stravasync_core::metrics::PEAK_WINDOWS;
+use stravasync_core::model::{PmcConstants, StoredActivity};
+use stravasync_core::ports::ActivityStore;
+use stravasync_rollup::{Mode, Rollup, RollupRequest};
+use stravasync_testkit::ATHLETE;
+
+use crate::helpers::*;
+
+fn day(d: &str) -> LocalDate {
+    d.parse().unwrap()
+}
+
+/// Noon UTC of `date`.
+fn noon(date: LocalDate) -> i64 {
+    i64::from(date.days_since_epoch()) * 86_400 + 43_200
+}
+
+/// The four recordings as stored, and copies of them (new ids and dates) spread over the
+/// twelve weeks before `today`, the last week two a day: every window, week and band has
+/// something to show. The rollup then brings the PMC up to date.
+async fn season(h: &Harness, today: LocalDate) -> Vec<StoredActivity> {
+    let store = h.stack.store();
+    let originals = store.activities_between(ATHLETE, LocalDate::from_days_since_epoch(0), today).await.unwrap();
+    assert_eq!(originals.len(), 4);
+    let mut dates: Vec<LocalDate> = (1..12).map(|w| today.add_days(-7 * w - 2)).collect();
+    for d in 0..6 {
+        dates.extend([today.add_days(-d), today.add_days(-d)]);
+    }
+    for (i, date) in dates.into_iter().enumerate() {
+        let mut copy = originals[i % 4].clone();
+        copy.activity_id = 9_000_000 + i as i64;
+        copy.local_date = date;
+        copy.summary.id = copy.activity_id;
+        copy.summary.start_date_local = format!("{date}T07:00:00Z");
+        copy.summary.start_date = copy.summary.start_date_local.clone();
+        let original = &originals[i % 4];
+        if let Some(set) = original.streams_ref() {
+            let chunks = store.get_stream_chunks(ATHLETE, original.activity_id, set).await.unwrap();
+            store
+                .put_stream_chunks(ATHLETE, copy.activity_id, original.streams_id.as_deref().unwrap(), &chunks)
+                .await
+                .unwrap();
+        }
+        store.put_activity(&copy).await.unwrap();
+        store.mark_pmc_dirty(ATHLETE, date).await.unwrap();
+    }
+    Rollup::new(store.clone(), h.stack.queue())
+        .run(&RollupRequest { mode: Mode::Dirty, athlete_id: None }, noon(today))
+        .await
+        .unwrap();
+    store.activities_between(ATHLETE, LocalDate::from_days_since_epoch(0), today).await.unwrap()
+}
+
+fn api_on(h: &Harness, today: LocalDate) -> Arc<LocalApi> {
+    Arc::new(api_for(&h.stack, noon(today)))
+}
+
+async fn get_json(api: &Arc<LocalApi>, path: &str) -> Value {
+    let r = call(api, get(path, Some(&session_at(api)))).await;
+    assert_eq!(r.status, 200, "{path}: {}", r.text());
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    r.json()
+}
+
+fn session_at(api: &Arc<LocalApi>) -> String {
+    session_cookie(ATHLETE, stravasync_testkit::SESSION_GENERATION, api.now() + 3600)
+}
+
+/// The best of `peaks` per window over `activities`, by a loop as plain as it gets.
+fn plain_best(activities: &[&StoredActivity], peak: impl Fn(&StoredActivity) -> Option<f64>) -> Option<(f64, i64)> {
+    let mut best: Option<(f64, i64)> = None;
+    for a in activities {
+        if let Some(v) = peak(a)
+            && best.is_none_or(|(b, _)| v > b)
+        {
+            best = Some((v, a.activity_id));
+        }
+    }
+    best
+}
+
+fn shown(v: &Value) -> Option<(f64, i64)> {
+    (!v.is_null()).then(|| (v["value"].as_f64().unwrap(), v["activity_id"].as_i64().unwrap()))
+}
+
+#[tokio::test]
+async fn bests_and_estimates_are_the_stored_peaks_maxima_and_their_definitions() {
+    let h = harness("api-bests").await;
+    let today = day("2025-11-21");
+    let all = season(&h, today).await;
+    let api = api_on(&h, today);
+    for range in ["42d", "90d", "1y", "all"] {
+        let body = get_json(&api, &format!("/api/bests?range={range}")).await;
+        let first = match range {
+            "42d" => today.add_days(-41),
+            "90d" => today.add_days(-89),
+            "1y" => today.add_days(-364),
+            _ => LocalDate::from_days_since_epoch(0),
+        };
+        assert_eq!(body["bests"]["first"], first.to_string(), "{range}");
+        let within: Vec<&StoredActivity> =
+            all.iter().filter(|a| a.local_date >= first && a.local_date <= today).collect();
+        for (i, w) in PEAK_WINDOWS.iter().enumerate() {
+            let peak = |a: &StoredActivity, key: &str| {
+                let p = &a.metrics.as_ref()?.peaks;
+                let series = match key {
+                    "power" => p.watts.as_ref(),
+                    "heartrate" => p.heartrate.as_ref(),
+                    _ => p.velocity_smooth.as_ref().filter(|_| a.summary.sport().unwrap().is_run()),
+                };
+                series?.get(*w)
+            };
+            for key in ["power", "heartrate", "pace"] {
+                let want = plain_best(&within, |a| peak(a, key));
+                let got = &body["bests"][key][i];
+                assert_eq!(shown(got), want, "{range} {key} {w}s");
+                if let Some((_, id)) = want {
+                    assert_eq!(got["window_s"], *w);
+                    assert_eq!(got["strava_url"], format!("https://www.strava.com/activities/{id}"));
+                    let a = within.iter().find(|a| a.activity_id == id).unwrap();
+                    assert_eq!(got["date"], a.local_date.to_string());
+                    assert_eq!(got["name"].as_str(), a.summary.name.as_deref());
+                }
+            }
+        }
+        // Something to compare: the curve has points.
+        assert!(body["bests"]["power"].as_array().unwrap().iter().any(|b| !b.is_null()), "{range}");
+
+        // The estimates, whatever the range: the last 90 days.
+        let recent: Vec<&StoredActivity> = all.iter().filter(|a| a.local_date >= today.add_days(-89)).collect();
+        let best20 = plain_best(&recent, |a| a.metrics.as_ref()?.peaks.watts.as_ref()?.get(1200)).unwrap();
+        let ftp = &body["estimates"]["ftp"];
+        assert_eq!(ftp["value"].as_f64().unwrap(), (0.95 * best20.0).round(), "{range}");
+        assert_eq!(ftp["from"]["activity_id"], best20.1);
+        assert_eq!(ftp["stored"], 250.0);
+        let change = (ftp["value"].as_f64().unwrap() - 250.0) / 250.0;
+        assert_eq!(ftp["suggest"], change.abs() > 0.03);
+        assert!(ftp["definition"].as_str().unwrap().contains("95 %"));
+        let best30 = plain_best(&recent, |a| {
+            a.metrics
+                .as_ref()?
+                .peaks
+                .velocity_smooth
+                .as_ref()
+                .filter(|_| a.summary.sport().unwrap().is_run())?
+                .get(1800)
+        })
+        .unwrap();
+        let pace = &body["estimates"]["threshold_speed"];
+        assert_eq!(pace["value"].as_f64().unwrap(), (best30.0 * 1000.0).round() / 1000.0);
+        assert_eq!(pace["from"]["activity_id"], best30.1);
+    }
+    // A range it does not know: 400 naming the field.
+    let r = call(&api, get("/api/bests?range=2y", Some(&session_at(&api)))).await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"].as_str().unwrap().starts_with("range"), "{}", r.text());
+    assert_eq!(call(&api, get("/api/bests", None)).await.status, 401);
+}
+
+#[tokio::test]
+async fn weekly_totals_are_the_sums_of_the_stored_activities() {
+    let h = harness("api-weeks").await;
+    let today = day("2025-11-21"); // a Friday
+    let all = season(&h, today).await;
+    let api = api_on(&h, today);
+    let body = get_json(&api, "/api/weeks").await;
+    let weeks = body["weeks"].as_array().unwrap();
+    assert_eq!(weeks.len(), 12);
+    assert_eq!(weeks[11]["start"], "2025-11-17", "this week's Monday");
+    assert_eq!(weeks[11]["end"], "2025-11-23");
+    let mut counted = 0;
+    for w in weeks {
+        let (start, end) = (day(w["start"].as_str().unwrap()), day(w["end"].as_str().unwrap()));
+        assert_eq!(start.days_until(end), 6);
+        let of_week: Vec<&StoredActivity> =
+            all.iter().filter(|a| a.local_date >= start && a.local_date <= end).collect();
+        counted += of_week.len();
+        let t = &w["total"];
+        assert_eq!(t["count"], of_week.len());
+        assert!((t["load"].as_f64().unwrap() - of_week.iter().map(|a| a.load()).sum::<f64>()).abs() < 1e-9);
+        assert_eq!(t["moving_time_s"], of_week.iter().map(|a| a.summary.moving_time.unwrap_or(0)).sum::<i64>());
+        let distance: f64 = of_week.iter().map(|a| a.summary.distance.unwrap_or(0.0)).sum();
+        assert!((t["distance_m"].as_f64().unwrap() - distance).abs() < 1e-6);
+        for (sport, s) in w["sports"].as_object().unwrap() {
+            let n = of_week.iter().filter(|a| a.summary.sport_type.as_deref() == Some(sport.as_str())).count();
+            assert_eq!(s["count"], n, "{sport}");
+        }
+    }
+    assert_eq!(counted, 11 + 12, "the copies of the last twelve weeks, none of the old recordings");
+}
+
+#[tokio::test]
+async fn form_is_the_pmc_of_the_stored_scores_with_the_band_ramp_and_banner() {
+    let h = harness("api-form").await;
+    let today = day("2025-11-21");
+    let all = season(&h, today).await;
+    let api = api_on(&h, today);
+    let body = get_json(&api, "/api/form").await;
+    // The plain computation: the PMC of every stored score, from zero, up to today.
+    let loads = stravasync_core::pmc::daily_loads(all.iter().map(|a| (a.local_date, a.load())));
+    let first = *loads.keys().next().unwrap();
+    let rows = stravasync_core::pmc::roll_forward(first, today, Default::default(), &loads, PmcConstants::default());
+    let last = rows.last().unwrap();
+    let f = &body["form"];
+    assert_eq!(f["date"], today.to_string());
+    for (k, v) in [("ctl", last.ctl), ("atl", last.atl), ("tsb", last.tsb)] {
+        assert!((f[k].as_f64().unwrap() - v).abs() < 1e-6, "{k}: {} vs {v}", f[k]);
+    }
+    let zone = stravasync_core::insight::form_zone(last.tsb);
+    assert_eq!(f["zone"]["key"], zone.key);
+    let week_ago = rows.iter().find(|r| r.date == today.add_days(-7)).unwrap();
+    assert!((f["ramp"]["ctl_change"].as_f64().unwrap() - (last.ctl - week_ago.ctl)).abs() < 1e-6);
+    assert_eq!(f["ramp"]["note"].is_string(), last.ctl - week_ago.ctl > 8.0);
+    // The banner: the days up to today with TSB below −20, if three or more.
+    let streak = rows.iter().rev().take_while(|r| r.tsb < -20.0).count();
+    assert!(streak >= 3, "the hard last week puts form below −20 for days ({streak})");
+    assert_eq!(f["overreaching"]["days"], streak);
+    assert_eq!(f["overreaching"]["since"], today.add_days(1 - streak as i32).to_string());
+    assert!(f["overreaching"]["message"].as_str().unwrap().contains("recovery"));
+    let bands: Vec<&str> = body["zones"].as_array().unwrap().iter().map(|z| z["key"].as_str().unwrap()).collect();
+    assert_eq!(bands, ["transition", "fresh", "neutral", "optimal", "high_risk"]);
+    // Weeks later, rested: no banner.
+    let later = api_on(&h, today.add_days(30));
+    let rested = get_json(&later, "/api/form").await;
+    assert!(rested["form"]["overreaching"].is_null(), "{}", rested["form"]);
+    assert_eq!(call(&api, get("/api/form", None)).await.status, 401);
+}
+
+#[tokio::test]
+async fn using_the_estimated_ftp_rescales_every_power_score_and_the_pmc_follows() {
+    let h = harness("api-use-eftp").await;
+    let today = day("2025-11-21");
+    let before = season(&h, today).await;
+    let api = api_on(&h, today);
+    let body = get_json(&api, "/api/bests").await;
+    let ftp = &body["estimates"]["ftp"];
+    assert_eq!(ftp["suggest"], true, "{ftp}");
+    let new_ftp = ftp["value"].as_f64().unwrap();
+    // "Use N W": the normal threshold change, then the consumer's rescore.
+    let r =
+        call(&api, change("PUT", "/api/me/thresholds", &session_at(&api), &format!(r#"{{"ftp": {new_ftp}}}"#))).await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    h.settle().await;
+    let store = h.stack.store();
+    let after = store.activities_between(ATHLETE, LocalDate::from_days_since_epoch(0), today).await.unwrap();
+    let mut power = 0;
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(b.activity_id, a.activity_id);
+        let (old, new) = (b.metrics.as_ref().unwrap().score.clone(), a.metrics.as_ref().unwrap().score.clone());
+        if old.source == stravasync_core::metrics::ScoreSource::Power {
+            let want = old.value.unwrap() * (250.0 / new_ftp).powi(2);
+            assert!((new.value.unwrap() - want).abs() <= 1e-9 * want, "{}: {:?} vs {want}", a.activity_id, new.value);
+            power += 1;
+        } else {
+            assert_eq!(new, old, "{}: only power scores depend on FTP", a.activity_id);
+        }
+    }
+    assert!(power >= 10, "{power} power scores");
+    // The PMC follows at the rollup: its loads are the new scores.
+    Rollup::new(store.clone(), h.stack.queue())
+        .run(&RollupRequest { mode: Mode::Dirty, athlete_id: None }, noon(today))
+        .await
+        .unwrap();
+    let rows = store.pmc_rows(ATHLETE, today.add_days(-6), today).await.unwrap();
+    for r in &rows {
+        let load: f64 = after.iter().filter(|a| a.local_date == r.date).map(StoredActivity::load).sum();
+        assert!((r.load - load).abs() < 1e-9, "{}", r.date);
+    }
+    // Now the estimate is the stored FTP: nothing to suggest.
+    let again = get_json(&api, "/api/bests").await;
+    assert_eq!(again["estimates"]["ftp"]["stored"], new_ftp);
+    assert_eq!(again["estimates"]["ftp"]["suggest"], false);
+}
