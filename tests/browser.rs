@@ -3,7 +3,8 @@
 //! (moto, fake-strava, the webhook and read API on one site, the consumer and rollup kept
 //! running). It connects through the OAuth redirect, lands on the dashboard, reads the
 //! chart and the list against the table, follows "View on Strava", opens an activity,
-//! changes FTP and sees the scores change, downloads its data and reads the ZIP against
+//! changes FTP and sees the scores change, reads its form (bands, banner, ramp), season
+//! bests and weekly totals, uses the estimated FTP and sees the rescore, downloads its data and reads the ZIP against
 //! the API, reads the privacy page, and finally disconnects: the confirmation, the page
 //! after it, nothing stored, the old cookie refused. It leaves screenshots and its
 //! measurements under `target/browser/`.
@@ -60,7 +61,7 @@ async fn browser(profile_dir: &std::path::Path, downloads: &std::path::Path) -> 
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1280,1900", "--hide-scrollbars",
+                "--disable-dev-shm-usage", "--window-size=1280,3000", "--hide-scrollbars",
                 format!("--user-data-dir={}", profile_dir.display()),
             ],
             "prefs": {
@@ -189,6 +190,41 @@ async fn visit() {
     assert_eq!(hovered[1], json!(["CTL (fitness)", format!("{:.1}", last.ctl)]), "{hovered}");
     assert_eq!(hovered[2], json!(["ATL (fatigue)", format!("{:.1}", last.atl)]), "{hovered}");
     assert_eq!(hovered[3], json!(["TSB (form)", format!("{:.1}", last.tsb)]), "{hovered}");
+    // Form: the bands behind the chart with their legend, today's band and ramp beside
+    // CTL, and the banner (the demo athlete ends in a hard week: TSB below −20 for days),
+    // all as core computes them from the stored rows.
+    let form = stravasync_core::insight::form(
+        &report.stack.store().pmc_rows(report.athlete, today.add_days(-365), today).await.unwrap(),
+        today,
+        Default::default(),
+    )
+    .expect("a form today");
+    let bands = script(&c, "return document.querySelector('#pmc-chart').dataset.bands").await;
+    let bands: Vec<&str> = bands.as_str().unwrap().split(',').collect();
+    assert!(bands.contains(&"optimal") && bands.contains(&"high_risk"), "{bands:?}");
+    let legend = script(&c, "return [...document.querySelectorAll('#form-zones li')].map(l => l.textContent)").await;
+    assert_eq!(
+        legend,
+        json!([
+            "Transition (above +25)",
+            "Fresh (+5 to +25)",
+            "Neutral (-10 to +5)",
+            "Optimal training (-30 to -10)",
+            "High risk (below -30)"
+        ])
+    );
+    assert_eq!(c.find(Locator::Id("form-zone")).await.unwrap().text().await.unwrap(), form.zone.label);
+    assert_eq!(c.find(Locator::Id("form-tsb")).await.unwrap().text().await.unwrap(), format!("{:.1}", form.tsb));
+    let ramp = c.find(Locator::Id("form-ramp")).await.unwrap().text().await.unwrap();
+    let change = form.ramp.ctl_change;
+    assert_eq!(ramp, format!("({}{:.1} in 7 days)", if change >= 0.0 { "+" } else { "−" }, change.abs()));
+    let overreaching = form.overreaching.as_ref().expect("the demo athlete's form is below −20 for days");
+    let banner = c.find(Locator::Id("form-banner")).await.unwrap();
+    assert!(banner.is_displayed().await.unwrap(), "the banner is shown");
+    let banner = banner.text().await.unwrap();
+    assert!(banner.contains(&format!("Since {}", overreaching.since)), "{banner}");
+    assert!(banner.contains("Schedule recovery"), "{banner}");
+
     // The range picker: a year is more rows than three months.
     c.find(Locator::Css("#ranges button[data-days='365']")).await.unwrap().click().await.unwrap();
     let year = report.stack.store().pmc_rows(report.athlete, today.add_days(-365), today).await.unwrap();
@@ -295,6 +331,80 @@ async fn visit() {
     .await;
     assert_eq!(shown, json!(score_text(&after)));
     assert_ne!(shown, json!(format!("{b:.1}")));
+
+    // Season bests: the mean-maximal power curve and the table, from the stored peaks.
+    let stored_now =
+        report.stack.store().activities_between(report.athlete, today.add_days(-400), today).await.unwrap();
+    let bests =
+        stravasync_core::insight::season_bests(&stored_now, stravasync_core::insight::BestsRange::Days90, today);
+    wait_for(&c, "#bests-chart canvas").await;
+    let points = script(&c, "return Number(document.querySelector('#bests-chart').dataset.points)").await;
+    assert_eq!(points, json!(bests.power.0.iter().flatten().count()));
+    let best20 = bests.power.get(1200).expect("a 20-minute power best");
+    let cell =
+        script(&c, "return document.querySelector(\"#bests tr[data-window='1200']\").cells[1].textContent").await;
+    assert_eq!(cell, json!(format!("{:.0} W", best20.value)));
+    let from =
+        script(&c, "return document.querySelector(\"#bests tr[data-window='1200'] a.view-on-strava\").href").await;
+    assert_eq!(from, json!(best20.strava_url));
+    // The estimated FTP beside the stored 300 W, and "Use N W": the normal threshold
+    // change and rescore (every power score times (300 / N)²).
+    let estimate = stravasync_core::insight::estimates(&stored_now, today, Some(300.0), None).ftp.expect("an eFTP");
+    assert_eq!(estimate.from.activity_id, best20.activity_id);
+    assert!(estimate.suggest, "{} W is more than 3 % from 300 W", estimate.value);
+    let eftp = c.find(Locator::Css("#eftp .value")).await.unwrap().text().await.unwrap();
+    assert_eq!(eftp, format!("{:.0} W", estimate.value));
+    let definition = c.find(Locator::Css("#eftp .definition")).await.unwrap().text().await.unwrap();
+    assert!(definition.contains("95 %") && definition.contains("20-minute"), "{definition}");
+    let use_it = c.find(Locator::Css("#eftp button.use")).await.unwrap();
+    assert_eq!(use_it.text().await.unwrap(), format!("Use {:.0} W", estimate.value));
+    let at_300 = live(&report, powered.activity_id).await;
+    use_it.click().await.unwrap();
+    wait_until(&c, "return document.body.dataset.rescored === '2'").await;
+    let used = live(&report, powered.activity_id).await;
+    let (b, a) = (at_300.metrics.unwrap().score.value.unwrap(), used.metrics.as_ref().unwrap().score.value.unwrap());
+    let expected_score = b * (300.0 / estimate.value).powi(2);
+    assert!((a - expected_score).abs() < 1e-9 * expected_score, "{a} vs {expected_score}");
+    let shown = script(
+        &c,
+        &format!(
+            "return document.querySelector(\"#activities tr[data-id='{}']\").cells[4].textContent",
+            powered.activity_id
+        ),
+    )
+    .await;
+    assert_eq!(shown, json!(score_text(&used)));
+    assert!(c.find(Locator::Css("#eftp button.use")).await.is_err(), "nothing to suggest once used");
+    assert_eq!(
+        c.find(Locator::Id("ftp")).await.unwrap().prop("value").await.unwrap(),
+        Some(format!("{:.0}", estimate.value))
+    );
+
+    // The last 12 weeks: each row the sums over the stored activities of its week.
+    let stored_now =
+        report.stack.store().activities_between(report.athlete, today.add_days(-100), today.add_days(7)).await.unwrap();
+    let rows = script(
+        &c,
+        "return [...document.querySelectorAll('#weeks tbody tr')].map(r => [r.dataset.week, r.cells[1].textContent, r.cells[2].textContent, r.cells[4].textContent]);",
+    )
+    .await;
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 12);
+    assert_eq!(rows[0][0], json!(stravasync_core::insight::week_start(today).to_string()), "newest first");
+    for row in rows {
+        let start: LocalDate = row[0].as_str().unwrap().parse().unwrap();
+        let week: Vec<&StoredActivity> =
+            stored_now.iter().filter(|a| a.local_date >= start && a.local_date <= start.add_days(6)).collect();
+        let load = week.iter().fold(0.0, |sum, a| sum + a.load());
+        let moving: i64 = week.iter().map(|a| a.summary.moving_time.unwrap_or(0)).sum();
+        assert_eq!(row[1], json!(format!("{load:.1}")), "{row}");
+        assert_eq!(row[3], json!(week.len().to_string()), "{row}");
+        let (h, m, s) = (moving / 3600, moving / 60 % 60, moving % 60);
+        let shown = if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m}:{s:02}") };
+        assert_eq!(row[2], json!(shown), "{row}");
+    }
+    assert!(rows.iter().any(|r| r[3] != json!("0")), "some weeks have activities");
+    wait_for(&c, "#weeks-chart canvas").await;
 
     // What a first visit transfers, and a picture of the dashboard.
     c.goto(&format!("{base}/")).await.unwrap();

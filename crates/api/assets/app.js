@@ -129,9 +129,8 @@ async function loadPmc(days) {
     container.textContent = "No training load yet: activities appear here once they are imported and scored.";
     return;
   }
-  const drawn = [];
   draw("pmc", container, {
-    hooks: { drawClear: [(u) => drawBands(u, drawn)] },
+    hooks: { drawClear: [drawBands] },
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
     cursor: { points: { size: 6 } },
     scales: { x: { time: true } },
@@ -145,20 +144,19 @@ async function loadPmc(days) {
     ],
   }, data);
   container.dataset.rows = String(rows.length);
-  container.dataset.bands = drawn.join(",");
   if (window.firstChartMs == null) {
     window.firstChartMs = performance.now();
     document.body.dataset.pmcReady = "1";
   }
 }
 
-// The TSB bands on the PMC's value scale, each labelled at the right edge; `drawn` gets
-// the keys of the bands in view.
-function drawBands(u, drawn) {
+// The TSB bands on the PMC's value scale, each labelled at the right edge; the chart's
+// `data-bands` names the bands in view (after each draw).
+function drawBands(u) {
   if (!formInfo) return;
   const ctx = u.ctx, { left, width } = u.bbox;
   const [lo, hi] = [u.scales.y.min, u.scales.y.max];
-  drawn.length = 0;
+  const drawn = [];
   ctx.save();
   ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
   ctx.textAlign = "right";
@@ -175,6 +173,7 @@ function drawBands(u, drawn) {
     drawn.push(z.key);
   }
   ctx.restore();
+  u.root.parentElement.dataset.bands = drawn.join(",");
 }
 
 async function loadForm() {

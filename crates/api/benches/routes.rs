@@ -1,5 +1,9 @@
 //! Read API figures. `cargo bench -p stravasync-api --bench routes`
 //!
+//! The insight routes (form, bests, weeks) are measured on a ten-year history instead
+//! (`insight_route_10y`); their DynamoDB read units are `insight_reads`' (an example on
+//! the local moto server).
+//!
 //! Handler CPU per route on the demo's data (one athlete, a 60-activity season scored by
 //! the real consumer from fake-strava's generated streams, its PMC by the real rollup),
 //! in-memory ports, one request through the axum router as Lambda hands it over. The
@@ -90,5 +94,40 @@ fn routes(c: &mut Criterion) {
     println!("dashboard first visit: {} bytes (page and assets, uncompressed)", stravasync_api::dashboard_bytes());
 }
 
-criterion_group!(benches, routes);
+/// The insight routes on an athlete's ten years: 3,650 activities (the four shared
+/// recordings in turn, with their real metrics, zones and peaks), one a day, and a PMC
+/// row a day ([`stravasync_testkit::store_history`]).
+fn insight_routes(c: &mut Criterion) {
+    use stravasync_core::LocalDate;
+    use stravasync_core::model::AthleteProfile;
+    use stravasync_core::ports::ActivityStore;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = MemoryStore::default();
+    rt.block_on(async {
+        let mut profile = AthleteProfile::new(ATHLETE);
+        profile.session_generation = Some(stravasync_testkit::SESSION_GENERATION);
+        profile.thresholds = stravasync_testkit::thresholds();
+        store.put_profile(&profile).await.unwrap();
+        stravasync_testkit::store_history(&store, ATHLETE, 3_650, 3_650, LocalDate::from_unix_seconds(NOW)).await;
+    });
+    let key = "bench-session-key";
+    let api = memory_api(store, key, NOW, "https://bench.example");
+    let session = Session { athlete: ATHLETE, generation: stravasync_testkit::SESSION_GENERATION };
+    let cookie = format!("__Host-stravasync_session={}", sign_session(key.as_bytes(), session, NOW + 3600));
+    let mut group = c.benchmark_group("insight_route_10y");
+    for path in ["/api/form", "/api/bests?range=90d", "/api/bests?range=all", "/api/weeks"] {
+        let req = || axum::http::Request::get(path).header("cookie", &cookie).body(Body::empty()).unwrap();
+        let status = rt.block_on(router(api.clone()).oneshot(req())).unwrap().status();
+        assert_eq!(status, 200, "{path}");
+        group.bench_function(path, |b| {
+            b.to_async(&rt).iter(|| async {
+                let resp = router(api.clone()).oneshot(req()).await.unwrap();
+                black_box(axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, routes, insight_routes);
 criterion_main!(benches);

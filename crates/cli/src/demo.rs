@@ -77,12 +77,13 @@ impl DemoArgs {
         std::fs::write(svg, chart::svg_chart(&report.pmc).map_err(InputError::new)?)
             .map_err(|e| InputError::new(format!("{}: {e}", svg.display())))?;
         let summary = format!(
-            "\nathlete {}: {} activities stored, {} deleted, {} Strava API requests in all\n\n{}\nchart: {}\ndashboard: {}/",
+            "\nathlete {}: {} activities stored, {} deleted, {} Strava API requests in all\n\n{}\n{}\nchart: {}\ndashboard: {}/",
             report.athlete,
             report.stored_activities,
             report.deleted_activities,
             report.strava_requests,
             chart::text_chart(&report.pmc, 21),
+            crate::insight::render_form(report.form().as_ref()),
             svg.display(),
             report.base_url,
         );
@@ -368,6 +369,14 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
         now: options.now,
         capacity_refusal,
     })
+}
+
+impl DemoReport {
+    /// The athlete's form today, from the rows the demo's rollup stored.
+    pub fn form(&self) -> Option<stravasync_core::insight::Form> {
+        let today = LocalDate::from_unix_seconds(self.now);
+        stravasync_core::insight::form(&self.pmc, today, Default::default())
+    }
 }
 
 /// The text between `open` and `close` in a page, unescaped for a terminal.

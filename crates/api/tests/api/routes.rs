@@ -44,6 +44,20 @@ async fn every_route_answers_from_its_api_gateway_fixture() {
     assert_eq!(day["load"].as_f64(), edge.metrics.as_ref().unwrap().score.value);
     assert_eq!(day["ctl"].as_f64(), Some(stored.iter().find(|r| r.date.to_string() == "2013-08-16").unwrap().ctl));
 
+    // The insight routes: the recordings are years old, so the form is carried on to
+    // today over days without load, the bests of "all" name them, and the last twelve
+    // weeks are empty.
+    let form = call(&h.api, fixture("api-form.json")).await;
+    assert_eq!(form.status, 200, "{}", form.text());
+    assert_eq!(form.json()["form"]["date"], "2025-11-21");
+    let bests = call(&h.api, fixture("api-bests.json")).await.json();
+    assert_eq!(bests["bests"]["range"], "all");
+    assert_eq!(bests["bests"]["power"][0]["activity_id"].as_i64().is_some(), true);
+    assert!(bests["estimates"]["ftp"].is_null(), "no power in the last 90 days");
+    let weeks = call(&h.api, fixture("api-weeks.json")).await.json();
+    assert_eq!(weeks["weeks"].as_array().unwrap().len(), 12);
+    assert!(weeks["weeks"].as_array().unwrap().iter().all(|w| w["total"]["count"] == 0));
+
     let list = call(&h.api, fixture("api-activities.json")).await.json();
     assert_eq!(list["activities"].as_array().unwrap().len(), 1, "limit=1");
     assert_eq!(list["activities"][0]["id"], h.ids[0], "newest first");
@@ -106,6 +120,9 @@ async fn only_a_valid_session_reads_and_only_its_own_athlete() {
     let routes = [
         "/api/me".to_string(),
         "/api/pmc".to_string(),
+        "/api/form".to_string(),
+        "/api/bests".to_string(),
+        "/api/weeks".to_string(),
         "/api/activities".to_string(),
         format!("/api/activities/{EDGE810}"),
         format!("/api/activities/{EDGE810}/streams"),
@@ -366,6 +383,35 @@ async fn one_backfill_at_a_time_per_athlete() {
     assert_eq!((progress.requested_at, progress.most_recent, progress.done), (NOW, Some(2), 2));
     assert_eq!(progress.finished_at, Some(NOW));
     assert!(drain(&h.stack).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_backfill_with_refresh_fetches_stored_activities_again() {
+    let h = harness("api-refresh").await;
+    // Without the option, the stored activities are skipped: no stream fetched.
+    let r = call(&h.api, change("POST", "/api/backfill", &session(), r#"{"count": 10}"#)).await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let jobs = drain(&h.stack).await;
+    assert!(matches!(jobs[..], [Job::Backfill { refresh: false, .. }]), "{jobs:?}");
+    h.fake.state.clear_requests();
+    assert_eq!(h.consumer.process(&record(&jobs[0], "plain", 1)).await, Outcome::Done);
+    assert_eq!(h.fake.state.requests_to("/api/v3/activities/{id}/streams"), 0);
+    // With it (a later request, once the first has finished): every stored one again.
+    let later = Arc::new(api_for(&h.stack, NOW + 60));
+    let cookie = session_cookie(ATHLETE, stravasync_testkit::SESSION_GENERATION, NOW + 3600);
+    let r = call(&later, change("POST", "/api/backfill", &cookie, r#"{"count": 10, "refresh": true}"#)).await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let jobs = drain(&h.stack).await;
+    assert!(matches!(jobs[..], [Job::Backfill { refresh: true, .. }]), "{jobs:?}");
+    assert_eq!(h.consumer.process(&record(&jobs[0], "refresh", 1)).await, Outcome::Done);
+    assert_eq!(h.fake.state.requests_to("/api/v3/activities/{id}/streams"), 4, "the four recordings' streams again");
+    let me = call(&later, get("/api/me", Some(&cookie))).await.json();
+    assert_eq!(me["sync"]["backfill"]["refresh"], true, "{}", me["sync"]);
+    assert_eq!(me["sync"]["backfill"]["done"], 4);
+    // A refresh that is not a boolean: 400 naming the field.
+    let r = call(&later, change("POST", "/api/backfill", &cookie, r#"{"count": 1, "refresh": "yes"}"#)).await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"].as_str().unwrap().starts_with("refresh"), "{}", r.text());
 }
 
 #[tokio::test]
