@@ -47,17 +47,24 @@ async fn main() {
         Api::new(config, Secret::new(LOCAL_SESSION_KEY), store.clone(), stack.queue()).with_clock(Arc::new(|| NOW)),
     );
     let cookie = session_cookie(LOCAL_SESSION_KEY, ATHLETE, SESSION_GENERATION, NOW + 3600);
-    println!("| route | query read units | bytes of JSON |");
-    println!("|---|---:|---:|");
+    println!("| route | query read units | bytes of JSON | time on moto |");
+    println!("|---|---:|---:|---:|");
     for path in
         ["/api/pmc", "/api/form", "/api/bests?range=90d", "/api/bests?range=1y", "/api/bests?range=all", "/api/weeks"]
     {
         let before = store.query_read_units();
+        let started = std::time::Instant::now();
         let req = axum::http::Request::get(path).header("cookie", &cookie).body(Body::empty()).unwrap();
         let resp = router(api.clone()).oneshot(req).await.unwrap();
         assert_eq!(resp.status(), 200, "{path}");
         let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-        println!("| `GET {path}` | {} | {} |", store.query_read_units() - before, body.len());
+        let elapsed = started.elapsed();
+        println!(
+            "| `GET {path}` | {} | {} | {:.0} ms |",
+            store.query_read_units() - before,
+            body.len(),
+            elapsed.as_secs_f64() * 1e3
+        );
     }
     let items = store
         .activities_between(ATHLETE, LocalDate::from_days_since_epoch(0), LocalDate::from_unix_seconds(NOW))
@@ -65,4 +72,13 @@ async fn main() {
         .unwrap();
     let bytes: usize = items.iter().map(|a| serde_json::to_vec(a).map_or(0, |v| v.len())).sum();
     println!("stored activity items: {} of about {} bytes each (their JSON)", items.len(), bytes / items.len().max(1));
+    // What the handler spends decoding them (the in-memory bench's store keeps them decoded).
+    let texts: Vec<String> = items.iter().map(|a| serde_json::to_string(a).unwrap()).collect();
+    let started = std::time::Instant::now();
+    for _ in 0..10 {
+        for t in &texts {
+            std::hint::black_box(serde_json::from_str::<stravasync_core::model::StoredActivity>(t).unwrap());
+        }
+    }
+    println!("decoding the {} items' JSON: {:.1} ms", texts.len(), started.elapsed().as_secs_f64() * 1e3 / 10.0);
 }

@@ -52,7 +52,7 @@ async fn every_route_answers_from_its_api_gateway_fixture() {
     assert_eq!(form.json()["form"]["date"], "2025-11-21");
     let bests = call(&h.api, fixture("api-bests.json")).await.json();
     assert_eq!(bests["bests"]["range"], "all");
-    assert_eq!(bests["bests"]["power"][0]["activity_id"].as_i64().is_some(), true);
+    assert!(bests["bests"]["power"][0]["activity_id"].as_i64().is_some());
     assert!(bests["estimates"]["ftp"].is_null(), "no power in the last 90 days");
     let weeks = call(&h.api, fixture("api-weeks.json")).await.json();
     assert_eq!(weeks["weeks"].as_array().unwrap().len(), 12);

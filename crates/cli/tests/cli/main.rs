@@ -3,6 +3,7 @@
 //! operator commands against a moto stack, piped and in a terminal (`operator`).
 
 mod fixtures;
+mod insight;
 mod local;
 mod operator;
 mod status;

@@ -103,7 +103,8 @@ async fn backfill_and_rescore_enqueue_for_the_consumer() {
     let (code, out, err) = run(&["backfill", "--athlete", "77", "--count", "25"], &env);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("enqueued"), "{out}");
-    let (code, _, err) = run(&["backfill", "--athlete", "77", "--after", "2025-01-01", "--before", "2025-02-01"], &env);
+    let (code, _, err) =
+        run(&["backfill", "--athlete", "77", "--after", "2025-01-01", "--before", "2025-02-01", "--refresh"], &env);
     assert_eq!(code, Some(0), "{err}");
     let (code, _, err) = run(&["rescore", "--athlete", "77"], &env);
     assert_eq!(code, Some(0), "{err}");
@@ -112,8 +113,11 @@ async fn backfill_and_rescore_enqueue_for_the_consumer() {
     let messages = drain(&stack).await;
     let jobs: Vec<Job> = messages.iter().map(|m| Job::parse(&m.body).unwrap()).collect();
     assert!(matches!(jobs[0], Job::Rescore { athlete_id: ATHLETE, activity_id: None }));
-    assert!(matches!(jobs[1], Job::Backfill { athlete_id: ATHLETE, most_recent: Some(25), requested_at: Some(_), .. }));
-    assert!(matches!(jobs[2], Job::Backfill { most_recent: None, after: Some(_), before: Some(_), .. }));
+    assert!(matches!(
+        jobs[1],
+        Job::Backfill { athlete_id: ATHLETE, most_recent: Some(25), requested_at: Some(_), refresh: false, .. }
+    ));
+    assert!(matches!(jobs[2], Job::Backfill { most_recent: None, after: Some(_), before: Some(_), refresh: true, .. }));
     assert_eq!(messages[0].group_id.as_deref(), Some("athlete-77"));
     assert_eq!(messages[1].group_id.as_deref(), Some("background-77"));
     assert!(
