@@ -111,6 +111,11 @@ async fn live(report: &DemoReport, id: i64) -> StoredActivity {
     }
 }
 
+/// The score the activity list shows for `id`.
+async fn listed_score(c: &Client, id: i64) -> Value {
+    script(c, &format!("return document.querySelector(\"#activities tr[data-id='{id}']\").cells[4].textContent")).await
+}
+
 fn score_text(a: &StoredActivity) -> String {
     a.metrics.as_ref().and_then(|m| m.score.value).map_or("–".into(), |v| format!("{v:.1}"))
 }
@@ -321,14 +326,7 @@ async fn visit() {
     let (b, a) = (before.metrics.unwrap().score.value.unwrap(), after.metrics.as_ref().unwrap().score.value.unwrap());
     let expected_score = b * (old_ftp / 300.0).powi(2);
     assert!((a - expected_score).abs() < 1e-9 * expected_score, "{a} vs {expected_score}");
-    let shown = script(
-        &c,
-        &format!(
-            "return document.querySelector(\"#activities tr[data-id='{}']\").cells[4].textContent",
-            powered.activity_id
-        ),
-    )
-    .await;
+    let shown = listed_score(&c, powered.activity_id).await;
     assert_eq!(shown, json!(score_text(&after)));
     assert_ne!(shown, json!(format!("{b:.1}")));
 
@@ -365,14 +363,7 @@ async fn visit() {
     let (b, a) = (at_300.metrics.unwrap().score.value.unwrap(), used.metrics.as_ref().unwrap().score.value.unwrap());
     let expected_score = b * (300.0 / estimate.value).powi(2);
     assert!((a - expected_score).abs() < 1e-9 * expected_score, "{a} vs {expected_score}");
-    let shown = script(
-        &c,
-        &format!(
-            "return document.querySelector(\"#activities tr[data-id='{}']\").cells[4].textContent",
-            powered.activity_id
-        ),
-    )
-    .await;
+    let shown = listed_score(&c, powered.activity_id).await;
     assert_eq!(shown, json!(score_text(&used)));
     assert!(c.find(Locator::Css("#eftp button.use")).await.is_err(), "nothing to suggest once used");
     assert_eq!(

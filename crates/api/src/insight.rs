@@ -78,8 +78,7 @@ pub(crate) async fn weeks<S: ActivityStore, Q: EventQueue>(
 ) -> Result<Response, ApiError> {
     let (athlete, _) = api.signed_in(&cookies).await?;
     let today = api.today();
-    let first = insight::weeks_first_day(today);
-    let last = insight::week_start(today).add_days(6);
+    let (first, last) = insight::weeks_read_days(today);
     let activities =
         api.store.activities_between(athlete, first, last).await.map_err(|e| ApiError::unavailable("activities", e))?;
     Ok(json_no_store(StatusCode::OK, json!({ "weeks": weekly_totals(&activities, today) })))

@@ -5,10 +5,11 @@
 use std::fmt::Write;
 
 use clap::Args;
+use stravasync_aws::dynamo::DynamoStore;
 use stravasync_core::LocalDate;
 use stravasync_core::insight::{self, BestsRange, ChannelBests, Estimate, Form, Week};
 use stravasync_core::metrics::PEAK_WINDOWS;
-use stravasync_core::model::AthleteId;
+use stravasync_core::model::{AthleteId, AthleteProfile};
 use stravasync_core::ports::ActivityStore;
 
 use crate::stack::{sdk, store};
@@ -18,19 +19,21 @@ fn today() -> LocalDate {
     LocalDate::from_unix_seconds(stravasync_core::clock::unix_now())
 }
 
-fn not_connected(athlete: AthleteId) -> CliError {
-    InputError::new(format!("athlete {athlete} is not connected (no profile)")).into()
-}
-
-/// Today's form of a stored athlete (`None` before anything is scored).
-pub async fn stored_form(athlete: AthleteId) -> Result<Option<Form>, CliError> {
+/// The stack's table and the athlete's profile (an error when they are not connected).
+async fn athlete_store(athlete: AthleteId) -> Result<(DynamoStore, AthleteProfile), CliError> {
     let sdk = sdk().await;
     let store = store(&sdk)?;
     let profile = store
         .get_profile(athlete)
         .await
         .map_err(CliError::runtime("reading the profile"))?
-        .ok_or_else(|| not_connected(athlete))?;
+        .ok_or_else(|| InputError::new(format!("athlete {athlete} is not connected (no profile)")))?;
+    Ok((store, profile))
+}
+
+/// Today's form of a stored athlete (`None` before anything is scored).
+pub async fn stored_form(athlete: AthleteId) -> Result<Option<Form>, CliError> {
+    let (store, profile) = athlete_store(athlete).await?;
     let today = today();
     let rows =
         store.pmc_rows(athlete, today.add_days(-365), today).await.map_err(CliError::runtime("reading the PMC"))?;
@@ -80,17 +83,11 @@ impl BestsArgs {
 }
 
 pub async fn bests(athlete: AthleteId, range: BestsRange) -> Result<String, CliError> {
-    let sdk = sdk().await;
-    let store = store(&sdk)?;
-    let profile = store
-        .get_profile(athlete)
-        .await
-        .map_err(CliError::runtime("reading the profile"))?
-        .ok_or_else(|| not_connected(athlete))?;
+    let (store, profile) = athlete_store(athlete).await?;
     let today = today();
-    let first = range.first_day(today).min(insight::last_days(today, insight::ESTIMATE_DAYS));
+    let (first, last) = insight::bests_read_days(range, today);
     let activities =
-        store.activities_between(athlete, first, today).await.map_err(CliError::runtime("reading activities"))?;
+        store.activities_between(athlete, first, last).await.map_err(CliError::runtime("reading activities"))?;
     let bests = insight::season_bests(&activities, range, today);
     let t = &profile.thresholds;
     let estimates = insight::estimates(&activities, today, t.ftp, t.threshold_speed);
@@ -180,14 +177,11 @@ impl WeeksArgs {
 }
 
 pub async fn weeks(athlete: AthleteId) -> Result<String, CliError> {
-    let sdk = sdk().await;
-    let store = store(&sdk)?;
+    let (store, _) = athlete_store(athlete).await?;
     let today = today();
-    let first = insight::weeks_first_day(today);
-    let activities = store
-        .activities_between(athlete, first, insight::week_start(today).add_days(6))
-        .await
-        .map_err(CliError::runtime("reading activities"))?;
+    let (first, last) = insight::weeks_read_days(today);
+    let activities =
+        store.activities_between(athlete, first, last).await.map_err(CliError::runtime("reading activities"))?;
     Ok(render_weeks(&insight::weekly_totals(&activities, today)))
 }
 

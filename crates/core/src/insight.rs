@@ -208,6 +208,17 @@ impl BestsRange {
     }
 }
 
+/// The days of activities `GET /api/bests` (and `stravasync bests`) reads for `range`:
+/// the range's, and at least the last [`ESTIMATE_DAYS`] for the estimates.
+pub fn bests_read_days(range: BestsRange, today: LocalDate) -> (LocalDate, LocalDate) {
+    (range.first_day(today).min(last_days(today, ESTIMATE_DAYS)), today)
+}
+
+/// The days of activities the weekly totals read: [`WEEKS`] weeks, this one to its Sunday.
+pub fn weeks_read_days(today: LocalDate) -> (LocalDate, LocalDate) {
+    (weeks_first_day(today), week_start(today).add_days(6))
+}
+
 /// The first day of the last `days` days up to and including `today`.
 pub fn last_days(today: LocalDate, days: i32) -> LocalDate {
     today.add_days(1 - days)

@@ -3,24 +3,15 @@
 //! metrics, zones and peaks): each figure printed is the one core computes from what is
 //! stored, and the plain sums agree.
 
-use std::process::Command;
-
 use stravasync_aws::local::LocalStack;
 use stravasync_core::LocalDate;
 use stravasync_core::insight::{self, BestsRange};
 use stravasync_core::model::{AthleteProfile, PmcRow, StoredActivity};
 use stravasync_core::ports::ActivityStore;
 
-const ATHLETE: i64 = 79;
+use crate::operator::run;
 
-fn run(args: &[&str], env: &[(&'static str, String)]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_stravasync")).args(args).envs(env.iter().cloned()).output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+const ATHLETE: i64 = 79;
 
 fn today() -> LocalDate {
     LocalDate::from_unix_seconds(stravasync_core::clock::unix_now())

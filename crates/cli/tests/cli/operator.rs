@@ -18,7 +18,8 @@ use stravasync_testkit::scored_activity;
 
 const ATHLETE: i64 = 77;
 
-fn run(args: &[&str], env: &[(&'static str, String)]) -> (Option<i32>, String, String) {
+/// `stravasync` with `args` and the stack's variables: exit code, stdout, stderr.
+pub(crate) fn run(args: &[&str], env: &[(&'static str, String)]) -> (Option<i32>, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_stravasync")).args(args).envs(env.iter().cloned()).output().unwrap();
     (
         out.status.code(),
