@@ -397,6 +397,24 @@ async fn visit() {
     assert!(rows.iter().any(|r| r[3] != json!("0")), "some weeks have activities");
     wait_for(&c, "#weeks-chart canvas").await;
 
+    // "Update existing activities": the import form's checkbox re-syncs the most recent
+    // ones (their streams fetched again and rescored) on the background lane; the sync
+    // card says when it is done.
+    let streams_route = "/api/v3/activities/{id}/streams";
+    let fetched = report.fake.state.requests_to(streams_route);
+    let form = c.find(Locator::Id("backfill")).await.unwrap();
+    let count = form.find(Locator::Css("input[name='count']")).await.unwrap();
+    count.clear().await.unwrap();
+    count.send_keys("5").await.unwrap();
+    form.find(Locator::Css("input[name='refresh']")).await.unwrap().click().await.unwrap();
+    form.find(Locator::Css("button[type='submit']")).await.unwrap().click().await.unwrap();
+    wait_until(&c, "return document.querySelector('#backfill-status').textContent.startsWith('Re-sync started')").await;
+    wait_until(&c, "return document.querySelector('#sync').textContent.includes('re-sync finished')").await;
+    let progress = report.stack.store().get_profile(report.athlete).await.unwrap().unwrap().backfill.unwrap();
+    assert!(progress.refresh && progress.finished_at.is_some() && progress.done == 5, "{progress:?}");
+    let refetched = report.fake.state.requests_to(streams_route) - fetched;
+    assert!((4..=5).contains(&refetched), "the five newest fetched again (a manual one has no streams): {refetched}");
+
     // What a first visit transfers, and a picture of the dashboard.
     c.goto(&format!("{base}/")).await.unwrap();
     wait_for(&c, "body[data-pmc-ready='1']").await;

@@ -95,7 +95,7 @@ function renderSync(s) {
   let history = "none requested";
   const kind = b && b.refresh ? "re-sync " : "";
   if (b && b.running) history = `${kind}running: ${b.done}${b.most_recent ? ` of ${b.most_recent}` : ""} activities`;
-  else if (b && b.finished_at) history = `finished ${when(b.finished_at)} (${b.done} activities)`;
+  else if (b && b.finished_at) history = `${kind}finished ${when(b.finished_at)} (${b.done} activities)`;
   else if (b) history = `stalled after ${b.done} activities`;
   const rows = [
     ["Activities stored", s.activities_stored],
@@ -388,6 +388,21 @@ async function followRescore(expected) {
   status.textContent = "Still rescoring; reload the page in a minute.";
 }
 
+// An import runs on the consumer's background lane: poll /api/me for its progress (the
+// sync card shows it) until it has finished (a finished import other than `previous`,
+// the one shown when it was asked for), then reload what it may have changed.
+async function followImport(previous) {
+  for (let i = 0; i < 600; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    await loadMe();
+    const b = me.sync.backfill;
+    if (b && b.finished_at && JSON.stringify(b) !== previous) {
+      await refresh();
+      return;
+    }
+  }
+}
+
 function wireDashboard() {
   for (const b of document.querySelectorAll("#ranges button")) {
     b.addEventListener("click", () => {
@@ -419,9 +434,10 @@ function wireDashboard() {
     const status = $("#backfill-status");
     try {
       const refresh = e.target.elements.refresh.checked;
+      const previous = JSON.stringify(me && me.sync.backfill);
       await send("POST", "/api/backfill", { count: Number(e.target.elements.count.value), refresh });
       status.textContent = refresh ? "Re-sync started: stored activities are fetched again and rescored." : "Import started.";
-      setTimeout(() => loadMe().catch(showError), 2000);
+      followImport(previous).catch(showError);
     } catch (err) {
       status.textContent = err.message;
     }
