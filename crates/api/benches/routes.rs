@@ -57,16 +57,45 @@ fn seeded_store(rt: &tokio::runtime::Runtime) -> MemoryStore {
     })
 }
 
-fn routes(c: &mut Criterion) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let store = seeded_store(&rt);
+/// The API on `store` at [`NOW`], and a session cookie of [`ATHLETE`] for it.
+fn api_with_session(store: MemoryStore) -> (std::sync::Arc<stravasync_api::testing::MemoryApi>, String) {
     let key = "bench-session-key";
     let api = memory_api(store, key, NOW, "https://bench.example");
     let session = Session { athlete: ATHLETE, generation: stravasync_testkit::SESSION_GENERATION };
-    let cookie = format!("__Host-stravasync_session={}", sign_session(key.as_bytes(), session, NOW + 3600));
+    (api, format!("__Host-stravasync_session={}", sign_session(key.as_bytes(), session, NOW + 3600)))
+}
+
+/// One criterion function per `(name, path)`: a GET with the session through the router,
+/// the body read to its end (each checked for a 200 first).
+fn bench_gets(
+    c: &mut Criterion,
+    group: &str,
+    rt: &tokio::runtime::Runtime,
+    store: MemoryStore,
+    paths: &[(&str, String)],
+) {
+    let (api, cookie) = api_with_session(store);
+    let mut group = c.benchmark_group(group);
+    for (name, path) in paths {
+        let req = || axum::http::Request::get(path).header("cookie", &cookie).body(Body::empty()).unwrap();
+        let status = rt.block_on(router(api.clone()).oneshot(req())).unwrap().status();
+        assert_eq!(status, 200, "{name}");
+        group.bench_function(*name, |b| {
+            b.to_async(rt).iter(|| async {
+                let resp = router(api.clone()).oneshot(req()).await.unwrap();
+                black_box(axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap())
+            })
+        });
+    }
+    group.finish();
+}
+
+fn routes(c: &mut Criterion) {
+    use stravasync_core::ports::ActivityStore;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = seeded_store(&rt);
     let newest = rt.block_on(async {
-        use stravasync_core::ports::ActivityStore;
-        let page = api.store.activities_page(ATHLETE, None, 60).await.unwrap();
+        let page = store.activities_page(ATHLETE, None, 60).await.unwrap();
         page.iter().find(|a| a.stream_chunks > 0).map(|a| a.activity_id).expect("an activity with streams")
     });
     let paths = [
@@ -78,19 +107,7 @@ fn routes(c: &mut Criterion) {
         ("GET /api/activities/{id}/streams", format!("/api/activities/{newest}/streams")),
         ("GET /static/uPlot.iife.min.js", "/static/uPlot.iife.min.js".to_string()),
     ];
-    let mut group = c.benchmark_group("api_route");
-    for (name, path) in paths {
-        let req = || axum::http::Request::get(&path).header("cookie", &cookie).body(Body::empty()).unwrap();
-        let status = rt.block_on(router(api.clone()).oneshot(req())).unwrap().status();
-        assert_eq!(status, 200, "{name}");
-        group.bench_function(name, |b| {
-            b.to_async(&rt).iter(|| async {
-                let resp = router(api.clone()).oneshot(req()).await.unwrap();
-                black_box(axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap())
-            })
-        });
-    }
-    group.finish();
+    bench_gets(c, "api_route", &rt, store, &paths);
     println!("dashboard first visit: {} bytes (page and assets, uncompressed)", stravasync_api::dashboard_bytes());
 }
 
@@ -110,23 +127,8 @@ fn insight_routes(c: &mut Criterion) {
         store.put_profile(&profile).await.unwrap();
         stravasync_testkit::store_history(&store, ATHLETE, 3_650, 3_650, LocalDate::from_unix_seconds(NOW)).await;
     });
-    let key = "bench-session-key";
-    let api = memory_api(store, key, NOW, "https://bench.example");
-    let session = Session { athlete: ATHLETE, generation: stravasync_testkit::SESSION_GENERATION };
-    let cookie = format!("__Host-stravasync_session={}", sign_session(key.as_bytes(), session, NOW + 3600));
-    let mut group = c.benchmark_group("insight_route_10y");
-    for path in ["/api/form", "/api/bests?range=90d", "/api/bests?range=all", "/api/weeks"] {
-        let req = || axum::http::Request::get(path).header("cookie", &cookie).body(Body::empty()).unwrap();
-        let status = rt.block_on(router(api.clone()).oneshot(req())).unwrap().status();
-        assert_eq!(status, 200, "{path}");
-        group.bench_function(path, |b| {
-            b.to_async(&rt).iter(|| async {
-                let resp = router(api.clone()).oneshot(req()).await.unwrap();
-                black_box(axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap())
-            })
-        });
-    }
-    group.finish();
+    let paths = ["/api/form", "/api/bests?range=90d", "/api/bests?range=all", "/api/weeks"].map(|p| (p, p.to_string()));
+    bench_gets(c, "insight_route_10y", &rt, store, &paths);
 }
 
 criterion_group!(benches, routes, insight_routes);
