@@ -280,3 +280,43 @@ async fn using_the_estimated_ftp_rescales_every_power_score_and_the_pmc_follows(
     assert_eq!(again["estimates"]["ftp"]["stored"], new_ftp);
     assert_eq!(again["estimates"]["ftp"]["suggest"], false);
 }
+
+#[tokio::test]
+async fn using_the_estimated_threshold_pace_rescales_every_pace_score() {
+    let h = harness("api-use-pace").await;
+    let today = day("2025-11-21");
+    let before = season(&h, today).await;
+    let api = api_on(&h, today);
+    let old_speed = h.stack.store().get_profile(ATHLETE).await.unwrap().unwrap().thresholds.threshold_speed.unwrap();
+    let body = get_json(&api, "/api/bests").await;
+    let pace = &body["estimates"]["threshold_speed"];
+    assert_eq!(pace["stored"], old_speed);
+    let new_speed = pace["value"].as_f64().unwrap();
+    assert_ne!(new_speed, old_speed, "an estimate that changes the scores");
+    assert_eq!(pace["suggest"], ((new_speed - old_speed) / old_speed).abs() > 0.03, "{pace}");
+    assert!(pace["definition"].as_str().unwrap().contains("30-minute"));
+    // The dashboard's "Use m:ss /km": the same threshold change, in m/s.
+    let r = call(
+        &api,
+        change("PUT", "/api/me/thresholds", &session_at(&api), &format!(r#"{{"threshold_speed": {new_speed}}}"#)),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    h.settle().await;
+    let after = h.stack.store().activities_between(ATHLETE, LocalDate::from_days_since_epoch(0), today).await.unwrap();
+    let mut paced = 0;
+    for (b, a) in before.iter().zip(&after) {
+        let (old, new) = (b.metrics.as_ref().unwrap().score.clone(), a.metrics.as_ref().unwrap().score.clone());
+        if old.source == stravasync_core::metrics::ScoreSource::Pace {
+            // rTSS grows with (NGS / threshold speed)²: times (old / new)².
+            let want = old.value.unwrap() * (old_speed / new_speed).powi(2);
+            assert!((new.value.unwrap() - want).abs() <= 1e-9 * want, "{}: {:?} vs {want}", a.activity_id, new.value);
+            paced += 1;
+        } else {
+            assert_eq!(new, old, "{}: only pace scores depend on threshold pace", a.activity_id);
+        }
+    }
+    assert!(paced >= 4, "{paced} pace scores");
+    let again = get_json(&api, "/api/bests").await;
+    assert_eq!(again["estimates"]["threshold_speed"]["suggest"], false);
+}
