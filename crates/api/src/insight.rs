@@ -16,10 +16,6 @@ use stravasync_core::ports::{ActivityStore, EventQueue};
 use crate::ApiError;
 use crate::routes::{Params, Shared, bad_request, json_no_store};
 
-/// Form looks back this far for the start of a streak below −20 (a longer one is
-/// reported from this day).
-const FORM_LOOKBACK_DAYS: i32 = 365;
-
 /// `GET /api/form`: today's CTL, ATL, TSB, its band, the 7-day CTL ramp, the
 /// over-reaching banner, and the bands themselves (the chart shades them).
 pub(crate) async fn form<S: ActivityStore, Q: EventQueue>(
@@ -28,11 +24,8 @@ pub(crate) async fn form<S: ActivityStore, Q: EventQueue>(
 ) -> Result<Response, ApiError> {
     let (athlete, profile) = api.signed_in(&cookies).await?;
     let today = api.today();
-    let rows = api
-        .store
-        .pmc_rows(athlete, today.add_days(-FORM_LOOKBACK_DAYS), today)
-        .await
-        .map_err(|e| ApiError::unavailable("pmc", e))?;
+    let (first, last) = insight::form_read_days(today);
+    let rows = api.store.pmc_rows(athlete, first, last).await.map_err(|e| ApiError::unavailable("pmc", e))?;
     let form = insight::form(&rows, today, profile.pmc);
     Ok(json_no_store(
         StatusCode::OK,
@@ -58,12 +51,9 @@ pub(crate) async fn bests<S: ActivityStore, Q: EventQueue>(
     let (athlete, profile) = api.signed_in(&cookies).await?;
     let range = BestsRange::parse("range", q.get("range").map(String::as_str)).map_err(bad_request)?;
     let today = api.today();
-    let first = range.first_day(today).min(insight::last_days(today, insight::ESTIMATE_DAYS));
-    let activities = api
-        .store
-        .activities_between(athlete, first, today)
-        .await
-        .map_err(|e| ApiError::unavailable("activities", e))?;
+    let (first, last) = insight::bests_read_days(range, today);
+    let activities =
+        api.store.activities_between(athlete, first, last).await.map_err(|e| ApiError::unavailable("activities", e))?;
     let bests = insight::season_bests(&activities, range, today);
     let t = &profile.thresholds;
     let estimates = insight::estimates(&activities, today, t.ftp, t.threshold_speed);

@@ -35,8 +35,8 @@ async fn athlete_store(athlete: AthleteId) -> Result<(DynamoStore, AthleteProfil
 pub async fn stored_form(athlete: AthleteId) -> Result<Option<Form>, CliError> {
     let (store, profile) = athlete_store(athlete).await?;
     let today = today();
-    let rows =
-        store.pmc_rows(athlete, today.add_days(-365), today).await.map_err(CliError::runtime("reading the PMC"))?;
+    let (first, last) = insight::form_read_days(today);
+    let rows = store.pmc_rows(athlete, first, last).await.map_err(CliError::runtime("reading the PMC"))?;
     Ok(insight::form(&rows, today, profile.pmc))
 }
 
@@ -158,7 +158,11 @@ fn render_estimate(out: &mut String, name: &str, e: Option<&Estimate>, show: imp
         e.from.strava_url
     );
     if e.suggest {
-        let _ = writeln!(out, "  differs by more than 3 %: set it with the dashboard's \"Use\" button");
+        let _ = writeln!(
+            out,
+            "  differs by more than {:.0} %: set it with the dashboard's \"Use\" button",
+            insight::SUGGEST_ABOVE * 100.0
+        );
     }
     let _ = writeln!(out, "  {}", e.definition);
 }

@@ -208,6 +208,15 @@ impl BestsRange {
     }
 }
 
+/// Form looks back this far for the start of a streak below −20 (a longer one is reported
+/// from the first day read).
+pub const FORM_LOOKBACK_DAYS: i32 = 365;
+
+/// The days of PMC rows [`form`] is given by `GET /api/form` and `stravasync pmc`.
+pub fn form_read_days(today: LocalDate) -> (LocalDate, LocalDate) {
+    (today.add_days(-FORM_LOOKBACK_DAYS), today)
+}
+
 /// The days of activities `GET /api/bests` (and `stravasync bests`) reads for `range`:
 /// the range's, and at least the last [`ESTIMATE_DAYS`] for the estimates.
 pub fn bests_read_days(range: BestsRange, today: LocalDate) -> (LocalDate, LocalDate) {
@@ -449,7 +458,7 @@ pub fn weeks_first_day(today: LocalDate) -> LocalDate {
 
 /// The last [`WEEKS`] weeks up to `today`'s, oldest first, every week present.
 pub fn weekly_totals(activities: &[StoredActivity], today: LocalDate) -> Vec<Week> {
-    let first = weeks_first_day(today);
+    let (first, last) = weeks_read_days(today);
     let mut weeks: Vec<Week> = (0..WEEKS as i32)
         .map(|i| Week {
             start: first.add_days(7 * i),
@@ -460,7 +469,7 @@ pub fn weekly_totals(activities: &[StoredActivity], today: LocalDate) -> Vec<Wee
         .collect();
     for a in activities {
         let offset = first.days_until(a.local_date);
-        if offset < 0 || a.local_date > week_start(today).add_days(6) {
+        if offset < 0 || a.local_date > last {
             continue;
         }
         let Some(week) = weeks.get_mut(offset as usize / 7) else { continue };

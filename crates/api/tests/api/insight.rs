@@ -235,6 +235,29 @@ async fn form_is_the_pmc_of_the_stored_scores_with_the_band_ramp_and_banner() {
     assert_eq!(call(&api, get("/api/form", None)).await.status, 401);
 }
 
+/// Checks that every score of `source` went from `before` to `after` times `factor` (to
+/// 1e-9) and every other score stayed; returns how many were of `source`.
+fn rescaled(
+    before: &[StoredActivity],
+    after: &[StoredActivity],
+    source: stravasync_core::metrics::ScoreSource,
+    factor: f64,
+) -> usize {
+    let mut n = 0;
+    for (b, a) in before.iter().zip(after) {
+        assert_eq!(b.activity_id, a.activity_id);
+        let (old, new) = (b.metrics.as_ref().unwrap().score.clone(), a.metrics.as_ref().unwrap().score.clone());
+        if old.source == source {
+            let want = old.value.unwrap() * factor;
+            assert!((new.value.unwrap() - want).abs() <= 1e-9 * want, "{}: {:?} vs {want}", a.activity_id, new.value);
+            n += 1;
+        } else {
+            assert_eq!(new, old, "{}: only {source:?} scores depend on this threshold", a.activity_id);
+        }
+    }
+    n
+}
+
 #[tokio::test]
 async fn using_the_estimated_ftp_rescales_every_power_score_and_the_pmc_follows() {
     let h = harness("api-use-eftp").await;
@@ -252,18 +275,7 @@ async fn using_the_estimated_ftp_rescales_every_power_score_and_the_pmc_follows(
     h.settle().await;
     let store = h.stack.store();
     let after = store.activities_between(ATHLETE, LocalDate::from_days_since_epoch(0), today).await.unwrap();
-    let mut power = 0;
-    for (b, a) in before.iter().zip(&after) {
-        assert_eq!(b.activity_id, a.activity_id);
-        let (old, new) = (b.metrics.as_ref().unwrap().score.clone(), a.metrics.as_ref().unwrap().score.clone());
-        if old.source == stravasync_core::metrics::ScoreSource::Power {
-            let want = old.value.unwrap() * (250.0 / new_ftp).powi(2);
-            assert!((new.value.unwrap() - want).abs() <= 1e-9 * want, "{}: {:?} vs {want}", a.activity_id, new.value);
-            power += 1;
-        } else {
-            assert_eq!(new, old, "{}: only power scores depend on FTP", a.activity_id);
-        }
-    }
+    let power = rescaled(&before, &after, stravasync_core::metrics::ScoreSource::Power, (250.0 / new_ftp).powi(2));
     assert!(power >= 10, "{power} power scores");
     // The PMC follows at the rollup: its loads are the new scores.
     Rollup::new(store.clone(), h.stack.queue())
@@ -304,18 +316,8 @@ async fn using_the_estimated_threshold_pace_rescales_every_pace_score() {
     assert_eq!(r.status, 202, "{}", r.text());
     h.settle().await;
     let after = h.stack.store().activities_between(ATHLETE, LocalDate::from_days_since_epoch(0), today).await.unwrap();
-    let mut paced = 0;
-    for (b, a) in before.iter().zip(&after) {
-        let (old, new) = (b.metrics.as_ref().unwrap().score.clone(), a.metrics.as_ref().unwrap().score.clone());
-        if old.source == stravasync_core::metrics::ScoreSource::Pace {
-            // rTSS grows with (NGS / threshold speed)²: times (old / new)².
-            let want = old.value.unwrap() * (old_speed / new_speed).powi(2);
-            assert!((new.value.unwrap() - want).abs() <= 1e-9 * want, "{}: {:?} vs {want}", a.activity_id, new.value);
-            paced += 1;
-        } else {
-            assert_eq!(new, old, "{}: only pace scores depend on threshold pace", a.activity_id);
-        }
-    }
+    // rTSS grows with (NGS / threshold speed)²: times (old / new)².
+    let paced = rescaled(&before, &after, stravasync_core::metrics::ScoreSource::Pace, (old_speed / new_speed).powi(2));
     assert!(paced >= 4, "{paced} pace scores");
     let again = get_json(&api, "/api/bests").await;
     assert_eq!(again["estimates"]["threshold_speed"]["suggest"], false);
