@@ -198,7 +198,6 @@ async function loadForm() {
   if (f.overreaching) {
     const o = f.overreaching;
     banner.textContent = `Since ${o.since} (${o.days} days) your form has been below ${formInfo.overreaching_below}. ${o.message}`;
-    banner.dataset.since = o.since;
     banner.hidden = false;
   } else {
     banner.hidden = true;
@@ -209,6 +208,20 @@ async function loadForm() {
 
 function windowLabel(w) {
   return PEAK_LABELS[w] || `${w}s`;
+}
+
+// A curve of best means, one column per window, equally spaced (5 s … 1 h), labelled by
+// the window: an activity's peaks and the season's bests.
+function drawPeakCurve(name, container, windows, values, { windowName, label, fmt, reversed = false, unit }) {
+  const index = windows.map((_, i) => i);
+  const at = (i) => (windows[i] == null ? "" : windowLabel(windows[i]));
+  const yAxis = { values: (u, ticks) => ticks.map((t) => fmt(u, t)) };
+  if (unit) Object.assign(yAxis, { label: unit, labelSize: 18 });
+  draw(name, container, {
+    scales: { x: { time: false, range: [-0.3, windows.length - 0.7] }, y: reversed ? { dir: -1 } : {} },
+    axes: [{ splits: () => index, values: (u, ticks) => ticks.map((t) => at(Math.round(t))), space: 10 }, yAxis],
+    series: [{ label: windowName, value: (u, i) => (i == null ? "–" : at(i)) }, { label, stroke: COLORS.watts, width: 2, value: fmt }],
+  }, [index, values]);
 }
 
 function bestCell(b, show) {
@@ -233,24 +246,15 @@ async function loadBests(range) {
       bestCell(pace, (v) => `${paceOf(v)} /km`), fromCell(pace));
   }));
   const container = $("#bests-chart");
-  const windows = r.windows.filter((w, i) => b.power[i]);
-  if (windows.length === 0) {
+  const power = b.power.filter(Boolean);
+  if (power.length === 0) {
     if (charts.bests) { charts.bests.destroy(); delete charts.bests; }
     container.textContent = "No power in this range.";
-    container.dataset.points = "0";
   } else {
-    const values = r.windows.map((w, i) => b.power[i]).filter(Boolean).map((x) => x.value);
-    const index = windows.map((_, i) => i);
-    const label = (i) => (windows[i] == null ? "" : windowLabel(windows[i]));
-    draw("bests", container, {
-      scales: { x: { time: false, range: [-0.3, windows.length - 0.7] } },
-      axes: [{ splits: () => index, values: (u, ticks) => ticks.map((t) => label(Math.round(t))), space: 10 }, { label: "W", labelSize: 18 }],
-      series: [{ label: "Duration", value: (u, i) => (i == null ? "–" : label(i)) }, { label: "Best power (W)", stroke: COLORS.watts, width: 2, value: fixed(0) }],
-    }, [index, values]);
-    container.dataset.points = String(values.length);
+    drawPeakCurve("bests", container, power.map((x) => x.window_s), power.map((x) => x.value), { windowName: "Duration", label: "Best power (W)", fmt: fixed(0), unit: "W" });
   }
+  container.dataset.points = String(power.length);
   renderEstimates(r.estimates);
-  $("#bests-card").dataset.range = r.bests.range;
 }
 
 function renderEstimates(e) {
@@ -279,11 +283,16 @@ function renderEstimates(e) {
   box.replaceChildren(...cards);
 }
 
+// A threshold change: the API enqueues it, the consumer stores it and rescores
+// (followRescore waits for both).
+async function saveThresholds(body) {
+  await send("PUT", "/api/me/thresholds", body);
+  $("#thresholds-status").textContent = "Saved. Rescoring your activities…";
+}
+
 async function applyThresholds(body, button) {
   button.disabled = true;
-  const status = $("#thresholds-status");
-  await send("PUT", "/api/me/thresholds", body);
-  status.textContent = "Saved. Rescoring your activities…";
+  await saveThresholds(body);
   button.textContent = "Rescoring…";
   await followRescore(body);
 }
@@ -422,8 +431,7 @@ function wireDashboard() {
     const status = $("#thresholds-status");
     try {
       const body = thresholdsBody(e.target);
-      await send("PUT", "/api/me/thresholds", body);
-      status.textContent = "Saved. Rescoring your activities…";
+      await saveThresholds(body);
       followRescore(body).catch(showError);
     } catch (err) {
       status.textContent = err.message;
@@ -579,15 +587,9 @@ function renderPeaks(m, run) {
   const [key, label, conv] = pick;
   const windows = Object.keys(peaks[key]).map(Number).sort((x, y) => x - y).filter((w) => peaks[key][w] != null);
   const values = windows.map((w) => conv(peaks[key][w]));
-  const fmt = key === "velocity_smooth" && run ? (u, v) => (v == null ? "–" : duration(v)) : fixed(0);
-  // One column per window, equally spaced (5 s … 90 min), labelled by the window.
-  const index = windows.map((_, i) => i);
-  const windowLabel = (i) => (windows[i] == null ? "" : PEAK_LABELS[windows[i]] || `${windows[i]}s`);
-  draw("peaks", container, {
-    scales: { x: { time: false, range: [-0.3, windows.length - 0.7] }, y: key === "velocity_smooth" && run ? { dir: -1 } : {} },
-    axes: [{ splits: () => index, values: (u, ticks) => ticks.map((t) => windowLabel(Math.round(t))), space: 10 }, { values: (u, ticks) => ticks.map((t) => fmt(u, t)) }],
-    series: [{ label: "Window", value: (u, i) => (i == null ? "–" : windowLabel(i)) }, { label, stroke: COLORS.watts, width: 2, value: fmt }],
-  }, [index, values]);
+  const pace = key === "velocity_smooth" && run;
+  const fmt = pace ? (u, v) => (v == null ? "–" : duration(v)) : fixed(0);
+  drawPeakCurve("peaks", container, windows, values, { windowName: "Window", label, fmt, reversed: pace });
 }
 
 // ---- routing ----
