@@ -1,20 +1,24 @@
 //! The insight routes: form (`GET /api/form`), season bests with the estimated
 //! thresholds (`GET /api/bests?range`) and weekly totals (`GET /api/weeks`), computed by
 //! [`stravasync_core::insight`] from the stored PMC rows and per-activity metrics (no
-//! stream is read).
+//! stream is read), the activities a page at a time.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 use stravasync_core::insight::{
-    self, BestsRange, FORM_ZONES, OVERREACHING_DAYS, OVERREACHING_TSB, RAMP_NOTE_ABOVE, weekly_totals,
+    self, BestsRange, FORM_ZONES, OVERREACHING_DAYS, OVERREACHING_TSB, RAMP_NOTE_ABOVE, SeasonBests, WeeklyTotals,
 };
 use stravasync_core::metrics::PEAK_WINDOWS;
-use stravasync_core::ports::{ActivityStore, EventQueue};
+use stravasync_core::ports::{ActivityStore, EventQueue, activities_by_page};
 
 use crate::ApiError;
 use crate::routes::{Params, Shared, bad_request, json_no_store};
+
+/// Activities read per page: the bests and weekly totals hold one page, whatever the
+/// history (about 1.7 KB an item on DynamoDB).
+const PAGE: usize = stravasync_core::view::MAX_PAGE;
 
 /// `GET /api/form`: today's CTL, ATL, TSB, its band, the 7-day CTL ramp, the
 /// over-reaching banner, and the bands themselves (the chart shades them).
@@ -52,11 +56,18 @@ pub(crate) async fn bests<S: ActivityStore, Q: EventQueue>(
     let range = BestsRange::parse("range", q.get("range").map(String::as_str)).map_err(bad_request)?;
     let today = api.today();
     let (first, last) = insight::bests_read_days(range, today);
-    let activities =
-        api.store.activities_between(athlete, first, last).await.map_err(|e| ApiError::unavailable("activities", e))?;
-    let bests = insight::season_bests(&activities, range, today);
+    let mut bests = SeasonBests::new(range, today);
+    let mut recent = SeasonBests::new(BestsRange::Days90, today);
+    activities_by_page(&api.store, athlete, first, last, PAGE, |page| {
+        for a in page {
+            bests.add(a);
+            recent.add(a);
+        }
+    })
+    .await
+    .map_err(|e| ApiError::unavailable("activities", e))?;
     let t = &profile.thresholds;
-    let estimates = insight::estimates(&activities, today, t.ftp, t.threshold_speed);
+    let estimates = insight::estimates_from(&recent, t.ftp, t.threshold_speed);
     Ok(json_no_store(StatusCode::OK, json!({ "windows": PEAK_WINDOWS, "bests": bests, "estimates": estimates })))
 }
 
@@ -69,7 +80,9 @@ pub(crate) async fn weeks<S: ActivityStore, Q: EventQueue>(
     let (athlete, _) = api.signed_in(&cookies).await?;
     let today = api.today();
     let (first, last) = insight::weeks_read_days(today);
-    let activities =
-        api.store.activities_between(athlete, first, last).await.map_err(|e| ApiError::unavailable("activities", e))?;
-    Ok(json_no_store(StatusCode::OK, json!({ "weeks": weekly_totals(&activities, today) })))
+    let mut weeks = WeeklyTotals::new(today);
+    activities_by_page(&api.store, athlete, first, last, PAGE, |page| page.iter().for_each(|a| weeks.add(a)))
+        .await
+        .map_err(|e| ApiError::unavailable("activities", e))?;
+    Ok(json_no_store(StatusCode::OK, json!({ "weeks": weeks.weeks() })))
 }

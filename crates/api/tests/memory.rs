@@ -1,7 +1,7 @@
 //! Memory the routes take, counted by a global allocator (so in a test binary of its own):
 //! charting the widest series the consumer stores takes megabytes, not the gigabytes of a
-//! 1 Hz grid of the span it claims; an export takes the same memory for ten times the
-//! history (BENCHMARKS.md, "Export", measures 5,000 activities over 10 years).
+//! 1 Hz grid of the span it claims; an export, the season bests and the weekly totals take
+//! the same memory for ten times the history (BENCHMARKS.md, "Export", measures 5,000 activities over 10 years).
 
 use std::sync::Arc;
 
@@ -101,4 +101,48 @@ async fn routes_take_memory_bounded_by_one_activity_not_by_history_or_span() {
     }
     assert!(peaks[1] < 64 * MB, "an export of 10 years took {} bytes", peaks[1]);
     assert!(peaks[1] < peaks[0] + 8 * MB, "ten times the history, the same memory: {peaks:?}");
+
+    // The insight routes (here, not in a test of their own: the allocator counts every
+    // thread of the binary): every best over 2 and over 20 years (the four recordings in
+    // turn, with their real peaks), and the weekly totals: the same memory for ten times
+    // the activities (one page of them at a time).
+    peaks.clear();
+    for (activities, days) in [(400, 730), (4_000, 7_300)] {
+        let store = connected_store().await;
+        store_history(&store, ATHLETE, activities, days, LocalDate::from_unix_seconds(NOW)).await;
+        let api = api_of(store);
+        let mut peak_here = 0;
+        for path in ["/api/bests?range=all", "/api/weeks"] {
+            let ((status, bytes), peak) = peak_of(fetch(&api, path)).await;
+            assert_eq!(status, 200, "{path}");
+            assert!(bytes > 1_000, "{path}");
+            println!("{path} over {activities} activities: peak {:.2} MB", peak as f64 / MB as f64);
+            peak_here = peak_here.max(peak);
+        }
+        peaks.push(peak_here);
+        // Page by page, the same bests as from every activity at once.
+        let cookie = session_cookie(LOCAL_SESSION_KEY, ATHLETE, SESSION_GENERATION, NOW + 3600);
+        let req =
+            axum::http::Request::get("/api/bests?range=all").header("cookie", cookie).body(Body::empty()).unwrap();
+        let body = axum::body::to_bytes(router(api.clone()).oneshot(req).await.unwrap().into_body(), usize::MAX).await;
+        let shown: serde_json::Value = serde_json::from_slice(&body.unwrap()).unwrap();
+        let today = LocalDate::from_unix_seconds(NOW);
+        let all = api.store.activities_between(ATHLETE, LocalDate::from_days_since_epoch(0), today).await.unwrap();
+        let plain = stravasync_core::insight::season_bests(&all, stravasync_core::insight::BestsRange::All, today);
+        for (key, channel) in [("power", &plain.power), ("heartrate", &plain.heartrate), ("pace", &plain.pace)] {
+            for (got, want) in shown["bests"][key].as_array().unwrap().iter().zip(&channel.0) {
+                let want = want.as_ref().map(|b| (b.activity_id, b.value));
+                let got =
+                    (!got.is_null()).then(|| (got["activity_id"].as_i64().unwrap(), got["value"].as_f64().unwrap()));
+                // The value to the last bits JSON's parsing keeps.
+                let same = match (got, want) {
+                    (Some((g, gv)), Some((w, wv))) => g == w && (gv - wv).abs() <= 1e-12 * wv,
+                    (g, w) => g.is_none() && w.is_none(),
+                };
+                assert!(same, "{activities} activities, {key}: {got:?} vs {want:?}");
+            }
+        }
+    }
+    assert!(peaks[1] < 4 * MB, "the bests of 20 years took {} bytes", peaks[1]);
+    assert!(peaks[1] < peaks[0] + MB, "ten times the history, the same memory: {peaks:?}");
 }

@@ -7,13 +7,16 @@ use std::fmt::Write;
 use clap::Args;
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_core::LocalDate;
-use stravasync_core::insight::{self, BestsRange, ChannelBests, Estimate, Form, Week};
+use stravasync_core::insight::{self, BestsRange, ChannelBests, Estimate, Form, SeasonBests, Week, WeeklyTotals};
 use stravasync_core::metrics::PEAK_WINDOWS;
 use stravasync_core::model::{AthleteId, AthleteProfile};
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::{ActivityStore, activities_by_page};
 
 use crate::stack::{sdk, store};
 use crate::{CliError, InputError, block_on};
+
+/// Activities read per page, as the API reads them.
+const PAGE: usize = stravasync_core::view::MAX_PAGE;
 
 fn today() -> LocalDate {
     LocalDate::from_unix_seconds(stravasync_core::clock::unix_now())
@@ -86,11 +89,18 @@ pub async fn bests(athlete: AthleteId, range: BestsRange) -> Result<String, CliE
     let (store, profile) = athlete_store(athlete).await?;
     let today = today();
     let (first, last) = insight::bests_read_days(range, today);
-    let activities =
-        store.activities_between(athlete, first, last).await.map_err(CliError::runtime("reading activities"))?;
-    let bests = insight::season_bests(&activities, range, today);
+    let mut bests = SeasonBests::new(range, today);
+    let mut recent = SeasonBests::new(BestsRange::Days90, today);
+    activities_by_page(&store, athlete, first, last, PAGE, |page| {
+        for a in page {
+            bests.add(a);
+            recent.add(a);
+        }
+    })
+    .await
+    .map_err(CliError::runtime("reading activities"))?;
     let t = &profile.thresholds;
-    let estimates = insight::estimates(&activities, today, t.ftp, t.threshold_speed);
+    let estimates = insight::estimates_from(&recent, t.ftp, t.threshold_speed);
     let mut out = format!("bests from {} to {} ({})\n", bests.first, bests.last, range.as_str());
     render_channel(&mut out, "power (W)", &bests.power, |v| format!("{v:.0}"));
     render_channel(&mut out, "heart rate (bpm)", &bests.heartrate, |v| format!("{v:.0}"));
@@ -184,9 +194,11 @@ pub async fn weeks(athlete: AthleteId) -> Result<String, CliError> {
     let (store, _) = athlete_store(athlete).await?;
     let today = today();
     let (first, last) = insight::weeks_read_days(today);
-    let activities =
-        store.activities_between(athlete, first, last).await.map_err(CliError::runtime("reading activities"))?;
-    Ok(render_weeks(&insight::weekly_totals(&activities, today)))
+    let mut weeks = WeeklyTotals::new(today);
+    activities_by_page(&store, athlete, first, last, PAGE, |page| page.iter().for_each(|a| weeks.add(a)))
+        .await
+        .map_err(CliError::runtime("reading activities"))?;
+    Ok(render_weeks(&weeks.weeks()))
 }
 
 fn hours(s: i64) -> String {

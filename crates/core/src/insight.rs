@@ -249,8 +249,6 @@ pub enum Channel {
 }
 
 impl Channel {
-    pub const ALL: [Channel; 3] = [Channel::Power, Channel::Heartrate, Channel::Pace];
-
     /// The activity's stored peak series of this channel.
     pub fn peaks(self, a: &StoredActivity) -> Option<&PeakSeries> {
         let peaks = &a.metrics.as_ref()?.peaks;
@@ -275,26 +273,33 @@ pub struct Best {
 }
 
 /// Bests per window of [`PEAK_WINDOWS`] (`None` where no activity reaches the window).
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChannelBests(pub Vec<Option<Best>>);
+
+impl Default for ChannelBests {
+    fn default() -> Self {
+        ChannelBests(vec![None; PEAK_WINDOWS.len()])
+    }
+}
 
 impl ChannelBests {
     pub fn get(&self, window_s: usize) -> Option<&Best> {
         PEAK_WINDOWS.iter().position(|&w| w == window_s).and_then(|i| self.0.get(i)?.as_ref())
     }
-}
 
-/// The best of each channel and window over some activities: the plain maximum of their
-/// stored peaks. Of equal values the earlier activity (in the order given) is named.
-pub fn channel_bests<'a>(activities: impl IntoIterator<Item = &'a StoredActivity>, channel: Channel) -> ChannelBests {
-    let mut best: Vec<Option<Best>> = vec![None; PEAK_WINDOWS.len()];
-    for a in activities {
-        let Some(series) = channel.peaks(a) else { continue };
-        for (i, value) in series.0.iter().enumerate() {
+    /// Takes `a`'s stored peaks of `channel` where they beat the best so far: the plain
+    /// maximum, whatever order the activities come in (of equal values, the earlier
+    /// activity, by date then id, stays named).
+    pub fn add(&mut self, a: &StoredActivity, channel: Channel) {
+        let Some(series) = channel.peaks(a) else { return };
+        for ((slot, value), &window_s) in self.0.iter_mut().zip(&series.0).zip(&PEAK_WINDOWS) {
             let Some(value) = value.filter(|v| v.is_finite() && *v > 0.0) else { continue };
-            if best[i].as_ref().is_none_or(|b| value > b.value) {
-                best[i] = Some(Best {
-                    window_s: PEAK_WINDOWS[i],
+            let beats = slot.as_ref().is_none_or(|b| {
+                value > b.value || (value == b.value && (a.local_date, a.activity_id) < (b.date, b.activity_id))
+            });
+            if beats {
+                *slot = Some(Best {
+                    window_s,
                     value,
                     activity_id: a.activity_id,
                     date: a.local_date,
@@ -304,7 +309,6 @@ pub fn channel_bests<'a>(activities: impl IntoIterator<Item = &'a StoredActivity
             }
         }
     }
-    ChannelBests(best)
 }
 
 /// Every channel's bests over the activities dated `first..=last`.
@@ -318,17 +322,33 @@ pub struct SeasonBests {
     pub pace: ChannelBests,
 }
 
-pub fn season_bests(activities: &[StoredActivity], range: BestsRange, today: LocalDate) -> SeasonBests {
-    let first = range.first_day(today);
-    let within = || activities.iter().filter(|a| a.local_date >= first && a.local_date <= today);
-    SeasonBests {
-        range,
-        first,
-        last: today,
-        power: channel_bests(within(), Channel::Power),
-        heartrate: channel_bests(within(), Channel::Heartrate),
-        pace: channel_bests(within(), Channel::Pace),
+impl SeasonBests {
+    /// No activity yet: [`SeasonBests::add`] them, in any order (a page at a time).
+    pub fn new(range: BestsRange, today: LocalDate) -> Self {
+        SeasonBests {
+            range,
+            first: range.first_day(today),
+            last: today,
+            power: ChannelBests::default(),
+            heartrate: ChannelBests::default(),
+            pace: ChannelBests::default(),
+        }
     }
+
+    /// Counts `a` if it is dated within the range.
+    pub fn add(&mut self, a: &StoredActivity) {
+        if (self.first..=self.last).contains(&a.local_date) {
+            self.power.add(a, Channel::Power);
+            self.heartrate.add(a, Channel::Heartrate);
+            self.pace.add(a, Channel::Pace);
+        }
+    }
+}
+
+pub fn season_bests(activities: &[StoredActivity], range: BestsRange, today: LocalDate) -> SeasonBests {
+    let mut bests = SeasonBests::new(range, today);
+    activities.iter().for_each(|a| bests.add(a));
+    bests
 }
 
 // ---- estimated thresholds ----
@@ -393,21 +413,24 @@ pub struct Estimates {
     pub threshold_speed: Option<Estimate>,
 }
 
+/// The estimates from the bests of the last [`ESTIMATE_DAYS`] (a [`BestsRange::Days90`]
+/// [`SeasonBests`]).
+pub fn estimates_from(recent: &SeasonBests, stored_ftp: Option<f64>, stored_speed: Option<f64>) -> Estimates {
+    debug_assert_eq!(recent.range, BestsRange::Days90, "the estimates look at the last 90 days");
+    Estimates {
+        first: recent.first,
+        ftp: estimate(recent.power.get(EFTP_WINDOW_S), EFTP_SHARE, 1.0, stored_ftp, EFTP_DEFINITION),
+        threshold_speed: estimate(recent.pace.get(PACE_WINDOW_S), PACE_SHARE, 0.001, stored_speed, PACE_DEFINITION),
+    }
+}
+
 pub fn estimates(
     activities: &[StoredActivity],
     today: LocalDate,
     stored_ftp: Option<f64>,
     stored_speed: Option<f64>,
 ) -> Estimates {
-    let first = last_days(today, ESTIMATE_DAYS);
-    let within = || activities.iter().filter(|a| a.local_date >= first && a.local_date <= today);
-    let power = channel_bests(within(), Channel::Power);
-    let pace = channel_bests(within(), Channel::Pace);
-    Estimates {
-        first,
-        ftp: estimate(power.get(EFTP_WINDOW_S), EFTP_SHARE, 1.0, stored_ftp, EFTP_DEFINITION),
-        threshold_speed: estimate(pace.get(PACE_WINDOW_S), PACE_SHARE, 0.001, stored_speed, PACE_DEFINITION),
-    }
+    estimates_from(&season_bests(activities, BestsRange::Days90, today), stored_ftp, stored_speed)
 }
 
 // ---- weekly totals ----
@@ -456,28 +479,48 @@ pub fn weeks_first_day(today: LocalDate) -> LocalDate {
     week_start(today).add_days(-7 * (WEEKS as i32 - 1))
 }
 
-/// The last [`WEEKS`] weeks up to `today`'s, oldest first, every week present.
-pub fn weekly_totals(activities: &[StoredActivity], today: LocalDate) -> Vec<Week> {
-    let (first, last) = weeks_read_days(today);
-    let mut weeks: Vec<Week> = (0..WEEKS as i32)
-        .map(|i| Week {
-            start: first.add_days(7 * i),
-            end: first.add_days(7 * i + 6),
-            total: Totals::default(),
-            sports: BTreeMap::new(),
-        })
-        .collect();
-    for a in activities {
-        let offset = first.days_until(a.local_date);
-        if offset < 0 || a.local_date > last {
-            continue;
+/// The last [`WEEKS`] weeks up to `today`'s, oldest first, every week present, summed an
+/// activity at a time ([`WeeklyTotals::add`], in any order).
+pub struct WeeklyTotals {
+    first: LocalDate,
+    last: LocalDate,
+    weeks: Vec<Week>,
+}
+
+impl WeeklyTotals {
+    pub fn new(today: LocalDate) -> Self {
+        let (first, last) = weeks_read_days(today);
+        let weeks = (0..WEEKS as i32)
+            .map(|i| Week {
+                start: first.add_days(7 * i),
+                end: first.add_days(7 * i + 6),
+                total: Totals::default(),
+                sports: BTreeMap::new(),
+            })
+            .collect();
+        WeeklyTotals { first, last, weeks }
+    }
+
+    /// Counts `a` in its week, if it is dated within the weeks.
+    pub fn add(&mut self, a: &StoredActivity) {
+        if !(self.first..=self.last).contains(&a.local_date) {
+            return;
         }
-        let Some(week) = weeks.get_mut(offset as usize / 7) else { continue };
+        let Some(week) = self.weeks.get_mut(self.first.days_until(a.local_date) as usize / 7) else { return };
         let sport = a.summary.sport_type.clone().or_else(|| a.summary.legacy_type.clone()).unwrap_or("Other".into());
         week.total.add(a);
         week.sports.entry(sport).or_default().add(a);
     }
-    weeks
+
+    pub fn weeks(self) -> Vec<Week> {
+        self.weeks
+    }
+}
+
+pub fn weekly_totals(activities: &[StoredActivity], today: LocalDate) -> Vec<Week> {
+    let mut totals = WeeklyTotals::new(today);
+    activities.iter().for_each(|a| totals.add(a));
+    totals.weeks()
 }
 
 #[cfg(test)]
@@ -654,6 +697,13 @@ mod tests {
             assert_eq!(got, plain, "window {w}");
         }
         assert_eq!(b.power.get(1200).unwrap().activity_id, 2);
+        // Any order gives the same bests, ties included (the earlier activity named).
+        let mut tied = acts.clone();
+        tied.push(activity(6, "2026-06-25", "Ride", flat(300.0), None));
+        let mut reversed = tied.clone();
+        reversed.reverse();
+        assert_eq!(season_bests(&reversed, BestsRange::Days90, today), season_bests(&tied, BestsRange::Days90, today));
+        assert_eq!(season_bests(&reversed, BestsRange::Days90, today).power.get(1800).unwrap().activity_id, 2);
         assert_eq!(b.power.get(5).unwrap().activity_id, 3);
         assert_eq!(b.pace.get(1800).map(|x| (x.value, x.activity_id)), Some((4.0, 4)));
         let all = season_bests(&acts, BestsRange::All, today);

@@ -192,6 +192,30 @@ pub trait ActivityStore: Send + Sync {
     fn athlete_has_items(&self, athlete: AthleteId) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// Hands the live activities dated `from..=to` to `each` a page at a time (at most `page`,
+/// newest first, through [`ActivityStore::activities_page`]), so that a reader holds one
+/// page whatever the history. Stops at the first activity older than `from`, or at an empty
+/// page (not at a short one: DynamoDB ends a page at 1 MB whatever the limit).
+pub async fn activities_by_page<S: ActivityStore>(
+    store: &S,
+    athlete: AthleteId,
+    from: LocalDate,
+    to: LocalDate,
+    page: usize,
+    mut each: impl FnMut(&[StoredActivity]),
+) -> Result<(), StoreError> {
+    let mut before = Some(crate::view::ActivityCursor { date: to.add_days(1), activity: None });
+    loop {
+        let items = store.activities_page(athlete, before, page).await?;
+        let within = items.iter().take_while(|a| a.local_date >= from).count();
+        each(&items[..within]);
+        match items.last() {
+            Some(last) if within == items.len() => before = Some(crate::view::ActivityCursor::after(last)),
+            _ => return Ok(()),
+        }
+    }
+}
+
 /// What taking a ration gave ([`RationStore`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ration {

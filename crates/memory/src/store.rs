@@ -324,17 +324,18 @@ impl ActivityStore for MemoryStore {
     ) -> Result<Vec<StoredActivity>, StoreError> {
         let stop = before.map(|c| c.sort_key());
         Ok(self.with(|d| {
-            let mut out: Vec<(String, StoredActivity)> = d
+            // Sorted by reference; only the page is cloned.
+            let mut out: Vec<(String, &StoredActivity)> = d
                 .activities
                 .range((athlete, ActivityId::MIN)..=(athlete, ActivityId::MAX))
                 .filter_map(|(_, s)| match s {
-                    ActivityState::Live(a) => Some((activity_sort_key(a), (**a).clone())),
+                    ActivityState::Live(a) => Some((activity_sort_key(a), &**a)),
                     _ => None,
                 })
                 .filter(|(key, _)| stop.as_ref().is_none_or(|stop| key < stop))
                 .collect();
             out.sort_by(|a, b| b.0.cmp(&a.0));
-            out.into_iter().take(limit).map(|(_, a)| a).collect()
+            out.into_iter().take(limit).map(|(_, a)| a.clone()).collect()
         }))
     }
 

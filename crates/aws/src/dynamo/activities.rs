@@ -297,8 +297,9 @@ impl ActivityStore for DynamoStore {
             q = q.expression_attribute_values(k, v);
         }
         let page = q.send().await.map_err(sdk_err)?;
-        page.items
-            .unwrap_or_default()
+        let items = page.items.unwrap_or_default();
+        self.count_query_reads(&items);
+        items
             .iter()
             .map(|item| match activity_state(item)? {
                 ActivityState::Live(a) => Ok(*a),

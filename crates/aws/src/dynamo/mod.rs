@@ -166,6 +166,12 @@ impl DynamoStore {
         self.query_half_units.load(std::sync::atomic::Ordering::Relaxed) as f64 / 2.0
     }
 
+    /// Adds one query page's read units to [`DynamoStore::query_read_units`].
+    fn count_query_reads(&self, page: &[Item]) {
+        let bytes: usize = page.iter().map(item_bytes).sum();
+        self.query_half_units.fetch_add(bytes.div_ceil(4096).max(1) as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Caps Query pages at `items` (tests use it to cross page boundaries cheaply).
     pub fn with_page_size(mut self, items: i32) -> Self {
         self.page_size = Some(items);
@@ -207,8 +213,7 @@ impl DynamoStore {
             }
             let page = q.send().await.map_err(sdk_err)?;
             let page_items = page.items.unwrap_or_default();
-            let bytes: usize = page_items.iter().map(item_bytes).sum();
-            self.query_half_units.fetch_add(bytes.div_ceil(4096).max(1) as u64, std::sync::atomic::Ordering::Relaxed);
+            self.count_query_reads(&page_items);
             items.extend(page_items);
             match page.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
