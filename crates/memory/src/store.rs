@@ -18,7 +18,7 @@ use stravasync_core::ports::{
     ActivityCounts, ActivityStore, RateBudget, Ration, RationStore, Reservation, StoreError, WriteOutcome,
 };
 use stravasync_core::ration::{BackfillAllowance, BackfillGrant, backfill_grant, export_wait};
-use stravasync_core::view::{ActivityCursor, activity_sort_key};
+use stravasync_core::view::ActivityCursor;
 
 use crate::budget::MemoryRateBudget;
 
@@ -322,20 +322,19 @@ impl ActivityStore for MemoryStore {
         before: Option<ActivityCursor>,
         limit: usize,
     ) -> Result<Vec<StoredActivity>, StoreError> {
-        let stop = before.map(|c| c.sort_key());
         Ok(self.with(|d| {
-            // Sorted by reference; only the page is cloned.
-            let mut out: Vec<(String, &StoredActivity)> = d
+            // Sorted by reference in the index's order, only the page cloned.
+            let mut out: Vec<&StoredActivity> = d
                 .activities
                 .range((athlete, ActivityId::MIN)..=(athlete, ActivityId::MAX))
                 .filter_map(|(_, s)| match s {
-                    ActivityState::Live(a) => Some((activity_sort_key(a), &**a)),
+                    ActivityState::Live(a) => Some(&**a),
                     _ => None,
                 })
-                .filter(|(key, _)| stop.as_ref().is_none_or(|stop| key < stop))
+                .filter(|a| before.is_none_or(|c| by_date_order_before(a, &c)))
                 .collect();
-            out.sort_by(|a, b| b.0.cmp(&a.0));
-            out.into_iter().take(limit).map(|(_, a)| a.clone()).collect()
+            out.sort_unstable_by(|a, b| by_date_order(b, a));
+            out.into_iter().take(limit).cloned().collect()
         }))
     }
 
@@ -512,5 +511,20 @@ impl RateBudget for MemoryStore {
     ) -> Result<Reservation, StoreError> {
         self.write(ITEM_OVERHEAD, 1);
         self.budget.reserve_background(window, requests, limit).await
+    }
+}
+
+/// The by-date index's order of two activities ([`stravasync_core::view::activity_sort_key`]: `<date>#<id>` as
+/// strings), without making the strings but on a date's tie.
+fn by_date_order(a: &StoredActivity, b: &StoredActivity) -> std::cmp::Ordering {
+    a.local_date.cmp(&b.local_date).then_with(|| a.activity_id.to_string().cmp(&b.activity_id.to_string()))
+}
+
+/// Whether `a` sorts before the cursor ([`ActivityCursor::sort_key`]) in that order.
+fn by_date_order_before(a: &StoredActivity, c: &ActivityCursor) -> bool {
+    match (a.local_date.cmp(&c.date), c.activity) {
+        (std::cmp::Ordering::Less, _) => true,
+        (std::cmp::Ordering::Equal, Some(id)) => a.activity_id.to_string() < id.to_string(),
+        _ => false,
     }
 }

@@ -145,3 +145,41 @@ async fn queue_dedups() {
     q.enqueue(&m).await.unwrap();
     assert_eq!(q.messages().len(), 1);
 }
+
+#[tokio::test]
+async fn pages_follow_the_by_date_index_order_and_its_cursors() {
+    // Same-day ids of different lengths sort as the index's strings do ("…#10" < "…#9").
+    let store = MemoryStore::default();
+    let ids: [(ActivityId, &str); 6] = [
+        (9, "2026-03-02"),
+        (10, "2026-03-02"),
+        (100, "2026-03-01"),
+        (7, "2026-03-03"),
+        (8, "2026-03-01"),
+        (11, "2026-03-02"),
+    ];
+    for (id, date) in ids {
+        store.put_activity(&activity(id, 1, date)).await.unwrap();
+    }
+    let mut want: Vec<StoredActivity> = ids.iter().map(|(id, date)| activity(*id, 1, date)).collect();
+    want.sort_by_key(|a| std::cmp::Reverse(stravasync_core::view::activity_sort_key(a)));
+    let want: Vec<ActivityId> = want.iter().map(|a| a.activity_id).collect();
+    assert_eq!(want, [7, 9, 11, 10, 8, 100]);
+    // Walked two at a time with the cursors the list hands out.
+    let mut got = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.activities_page(ATHLETE, before, 2).await.unwrap();
+        got.extend(page.iter().map(|a| a.activity_id));
+        match page.last() {
+            Some(last) if page.len() == 2 => before = Some(stravasync_core::view::ActivityCursor::after(last)),
+            _ => break,
+        }
+    }
+    assert_eq!(got, want);
+    // A whole-day cursor: everything before that day.
+    let day = stravasync_core::view::ActivityCursor { date: "2026-03-02".parse().unwrap(), activity: None };
+    let older: Vec<ActivityId> =
+        store.activities_page(ATHLETE, Some(day), 10).await.unwrap().iter().map(|a| a.activity_id).collect();
+    assert_eq!(older, [8, 100]);
+}
