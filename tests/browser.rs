@@ -18,7 +18,8 @@ use serde_json::{Value, json};
 use stravasync_cli::demo::{DemoOptions, DemoReport, run};
 use stravasync_core::LocalDate;
 use stravasync_core::model::{ActivityState, StoredActivity};
-use stravasync_core::ports::{ActivityStore, TokenVault};
+use stravasync_core::ports::TokenVault;
+use stravasync_core::ports::roles::*;
 
 /// Waits on the page are for conditions, bounded only so that a broken page fails the
 /// test instead of hanging it.
@@ -198,7 +199,7 @@ async fn visit() {
     // Form: the bands behind the chart with their legend, today's band and ramp beside
     // CTL, and the banner (the demo athlete ends in a hard week: TSB below −20 for days),
     // all as core computes them from the stored rows.
-    let form = stravasync_core::insight::form(
+    let form = stravasync_read::insight::form(
         &report.stack.store().pmc_rows(report.athlete, today.add_days(-365), today).await.unwrap(),
         today,
         Default::default(),
@@ -334,7 +335,7 @@ async fn visit() {
     let stored_now =
         report.stack.store().activities_between(report.athlete, today.add_days(-400), today).await.unwrap();
     let bests =
-        stravasync_core::insight::season_bests(&stored_now, stravasync_core::insight::BestsRange::Days90, today);
+        stravasync_read::insight::season_bests(&stored_now, stravasync_read::insight::BestsRange::Days90, today);
     wait_for(&c, "#bests-chart canvas").await;
     let points = script(&c, "return Number(document.querySelector('#bests-chart').dataset.points)").await;
     assert_eq!(points, json!(bests.power.0.iter().flatten().count()));
@@ -347,7 +348,7 @@ async fn visit() {
     assert_eq!(from, json!(best20.strava_url));
     // The estimated FTP beside the stored 300 W, and "Use N W": the normal threshold
     // change and rescore (every power score times (300 / N)²).
-    let estimate = stravasync_core::insight::estimates(&stored_now, today, Some(300.0), None).ftp.expect("an eFTP");
+    let estimate = stravasync_read::insight::estimates(&stored_now, today, Some(300.0), None).ftp.expect("an eFTP");
     assert_eq!(estimate.from.activity_id, best20.activity_id);
     assert!(estimate.suggest, "{} W is more than 3 % from 300 W", estimate.value);
     let eftp = c.find(Locator::Css("#eftp .value")).await.unwrap().text().await.unwrap();
@@ -381,7 +382,7 @@ async fn visit() {
     .await;
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 12);
-    assert_eq!(rows[0][0], json!(stravasync_core::insight::week_start(today).to_string()), "newest first");
+    assert_eq!(rows[0][0], json!(stravasync_read::insight::week_start(today).to_string()), "newest first");
     for row in rows {
         let start: LocalDate = row[0].as_str().unwrap().parse().unwrap();
         let week: Vec<&StoredActivity> =
@@ -497,8 +498,7 @@ async fn visit() {
     wait_until(&c, "return document.querySelector('#export-status').textContent.includes('try again in')").await;
 
     // Disconnect: a confirmation names what goes; cancel keeps everything.
-    let cookie =
-        c.get_named_cookie(stravasync_core::signed::SESSION_COOKIE_INSECURE).await.unwrap().value().to_string();
+    let cookie = c.get_named_cookie(stravasync_read::site::SESSION_COOKIE_INSECURE).await.unwrap().value().to_string();
     c.find(Locator::Id("disconnect")).await.unwrap().click().await.unwrap();
     let dialog = wait_for(&c, "#disconnect-dialog[open]").await;
     let names = dialog.text().await.unwrap();
@@ -526,7 +526,7 @@ async fn visit() {
     assert!(report.stack.token_vault().get_tokens_fresh(report.athlete).await.unwrap().is_none(), "tokens gone");
     assert!(!report.fake.state.connected_athletes().contains(&report.athlete), "revoked at Strava");
     // The old cookie, put back by hand, is refused: the connect page, and 401 from the API.
-    let name = stravasync_core::signed::SESSION_COOKIE_INSECURE;
+    let name = stravasync_read::site::SESSION_COOKIE_INSECURE;
     script(&c, &format!("document.cookie = '{name}={cookie}; path=/'")).await;
     c.goto(&format!("{base}/")).await.unwrap();
     wait_for(&c, "#connect").await;

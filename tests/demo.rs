@@ -8,7 +8,8 @@ use stravasync_core::LocalDate;
 use stravasync_core::metrics;
 use stravasync_core::model::{ActivitySummary, PmcConstants};
 use stravasync_core::pmc::{self, PmcState};
-use stravasync_core::ports::{ActivityStore, TokenVault};
+use stravasync_core::ports::TokenVault;
+use stravasync_core::ports::roles::*;
 
 #[tokio::test]
 async fn the_demo_scenario_ends_in_the_pmc_of_the_athletes_activities() {

@@ -91,7 +91,7 @@ fn bench_gets(
 }
 
 fn routes(c: &mut Criterion) {
-    use stravasync_core::ports::ActivityStore;
+    use stravasync_core::ports::roles::*;
     let rt = tokio::runtime::Runtime::new().unwrap();
     let store = seeded_store(&rt);
     let newest = rt.block_on(async {
@@ -117,7 +117,7 @@ fn routes(c: &mut Criterion) {
 fn insight_routes(c: &mut Criterion) {
     use stravasync_core::LocalDate;
     use stravasync_core::model::AthleteProfile;
-    use stravasync_core::ports::ActivityStore;
+    use stravasync_core::ports::roles::*;
     let rt = tokio::runtime::Runtime::new().unwrap();
     let store = MemoryStore::default();
     rt.block_on(async {

@@ -16,7 +16,7 @@ use stravasync_api::testing::memory_api;
 use stravasync_aws::resources::LOCAL_SESSION_KEY;
 use stravasync_core::LocalDate;
 use stravasync_core::model::AthleteProfile;
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::roles::*;
 use stravasync_testkit::alloc::{Counting, peak_of};
 use stravasync_testkit::memory::MemoryStore;
 use stravasync_testkit::{SESSION_GENERATION, session_cookie, store_history};

@@ -15,7 +15,7 @@ use stravasync_api::{Api, ApiConfig, router};
 use stravasync_aws::local::{LocalStack, local_app_credentials, unique_suffix};
 use stravasync_aws::resources::{LOCAL_SESSION_KEY, ResourceNames};
 use stravasync_core::model::AthleteProfile;
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::roles::*;
 use stravasync_core::{LocalDate, Secret};
 use stravasync_testkit::{SESSION_GENERATION, session_cookie, store_history};
 use tower::ServiceExt;

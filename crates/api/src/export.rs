@@ -26,8 +26,8 @@ use stravasync_core::export::{
     csv_line, pmc_fields, streams_file,
 };
 use stravasync_core::model::{AthleteId, AthleteProfile};
-use stravasync_core::ports::{ActivityStore, StoreError};
-use stravasync_core::view::ActivityCursor;
+use stravasync_core::ports::ActivityCursor;
+use stravasync_core::ports::{ReadStore, StoreError};
 use zip::write::SimpleFileOptions;
 
 /// Bytes written before they are handed to the response body.
@@ -97,7 +97,7 @@ struct Exporter<S> {
     summary: ExportSummary,
 }
 
-impl<S: ActivityStore> Exporter<S> {
+impl<S: ReadStore> Exporter<S> {
     /// Hands what was written to the body once there is enough of it (`all`: whatever
     /// there is); waits while the reader is behind.
     async fn flush(&mut self, all: bool) -> Result<(), ExportError> {
@@ -242,7 +242,7 @@ pub fn archive<S>(
     done: impl FnOnce(Result<ExportSummary, ExportError>) + Send + 'static,
 ) -> Body
 where
-    S: ActivityStore + 'static,
+    S: ReadStore + 'static,
 {
     let (tx, rx) = tokio::sync::mpsc::channel(PIECES_IN_FLIGHT);
     let buffer = Buffer::default();

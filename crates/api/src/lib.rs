@@ -9,9 +9,10 @@
 //! | `GET /privacy` | what is stored, for how long, and how it is deleted |
 //! | `GET /disconnected` | the page after a disconnect |
 //! | `GET /static/{file}`, `GET /static/brand/{file}` | the dashboard's script, styles, chart library; Strava's brand files when installed |
+//! | `GET /api/catalog` | the peak windows and their labels, the score sources, the sport groups, the pace cut-off ([`stravasync_read::catalog`]) |
 //! | `GET /api/me` | profile, thresholds, scopes, sync status |
 //! | `GET /api/pmc?from&to` | daily load, CTL, ATL, TSB (default: the last 90 days) |
-//! | `GET /api/form` | today's form: CTL, ATL, TSB, its band, the 7-day CTL ramp, the over-reaching banner ([`stravasync_core::insight`]) |
+//! | `GET /api/form` | today's form: CTL, ATL, TSB, its band, the 7-day CTL ramp, the over-reaching banner ([`stravasync_read::insight`]) |
 //! | `GET /api/bests?range` | best power, heart rate and pace per peak window over 42d, 90d (default), 1y or all; estimated FTP and threshold pace |
 //! | `GET /api/weeks` | the last 12 weeks (Monday to Sunday): load, moving time, distance, count, per sport |
 //! | `GET /api/activities?before&limit` | one page of activities, newest first, and `next` |
@@ -22,6 +23,10 @@
 //! | `POST /api/me/disconnect` | revoke at Strava and delete everything (the consumer does it; 200 once done) |
 //! | `GET /api/export` | a one-time link to the ZIP of everything stored (303; 429 within minutes of the last) |
 //! | `GET /export?token` | the ZIP itself, written while it is sent ([`export`]) |
+//!
+//! Each route is a line of [`routes::ROUTES`] with its access (public, private, change);
+//! the router is built from that table. Every JSON answer is a type of
+//! [`stravasync_read::answers`], computed there for the API and the CLI alike.
 //!
 //! Every `/api/*` route answers for the athlete of the session cookie only (401 without a
 //! valid one), and only while the cookie's generation is the one stored in the athlete's
@@ -43,8 +48,8 @@ pub mod config;
 pub mod export;
 mod pages;
 pub use pages::dashboard_bytes;
-mod insight;
-mod routes;
+pub mod routes;
+pub mod session;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
@@ -54,8 +59,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use serde_json::json;
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::secrets::SecretsVault;
 use stravasync_aws::sqs::SqsQueue;
@@ -63,8 +66,12 @@ use stravasync_core::Secret;
 use stravasync_core::clock::{Clock, system_clock};
 use stravasync_core::config::StartupError;
 use stravasync_core::model::AthleteProfile;
-use stravasync_core::ports::{ActivityStore, EventQueue, RationStore, TokenVault, VaultError};
+use stravasync_core::ports::{EraseStore, EventQueue, ProfileStore, RationStore, ReadStore, TokenVault, VaultError};
 use stravasync_core::signed::{self, Session, SessionError};
+use stravasync_read::ReadError;
+use stravasync_read::answers::Refusal;
+
+use crate::routes::{Access, ROUTES};
 
 pub use config::ApiConfig;
 
@@ -97,12 +104,29 @@ impl ApiError {
     }
 }
 
+impl From<ReadError> for ApiError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Bad(e) => ApiError::new(StatusCode::BAD_REQUEST, e.to_string()),
+            ReadError::NotFound(what) => ApiError::new(StatusCode::NOT_FOUND, what),
+            ReadError::Unavailable { what, error } => ApiError::unavailable(what, error),
+            ReadError::Damaged(what) => {
+                tracing::error!(what = %what, "a stored item does not decode");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, what)
+            }
+        }
+    }
+}
+
+impl From<stravasync_core::json::FieldError> for ApiError {
+    fn from(e: stravasync_core::json::FieldError) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, e.to_string())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = match self.retry_after_s {
-            Some(s) => json!({ "error": self.reason, "retry_after_s": s }),
-            None => json!({ "error": self.reason }),
-        };
+        let body = Refusal { error: self.reason, retry_after_s: self.retry_after_s };
         let mut response = (self.status, [(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response();
         if let Some(value) = self.retry_after_s.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
             response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -114,7 +138,7 @@ impl IntoResponse for ApiError {
 /// The read API's state: built once per container.
 pub struct Api<S, Q> {
     pub config: ApiConfig,
-    session_key: Secret,
+    pub(crate) session_key: Secret,
     pub store: S,
     pub queue: Q,
     pub clock: Clock,
@@ -165,7 +189,7 @@ pub enum SignedOut {
     Ended,
 }
 
-impl<S: ActivityStore, Q: EventQueue> Api<S, Q> {
+impl<S: ProfileStore, Q: EventQueue> Api<S, Q> {
     pub fn new(config: ApiConfig, session_key: Secret, store: S, queue: Q) -> Self {
         Api { config, session_key, store, queue, clock: system_clock() }
     }
@@ -179,27 +203,31 @@ impl<S: ActivityStore, Q: EventQueue> Api<S, Q> {
         (self.clock)()
     }
 
+    pub(crate) fn today(&self) -> stravasync_core::LocalDate {
+        stravasync_core::LocalDate::from_unix_seconds(self.now())
+    }
+
     /// `(name, attributes)` of this site's session cookie.
     fn session_cookie(&self) -> (&'static str, &'static str) {
-        signed::session_cookie(self.config.is_https())
+        stravasync_read::site::session_cookie(self.config.is_https())
     }
 
     /// The `Set-Cookie` value that clears this site's session cookie.
-    fn clear_session_cookie(&self) -> Option<HeaderValue> {
+    pub(crate) fn clear_session_cookie(&self) -> Option<HeaderValue> {
         let (name, attributes) = self.session_cookie();
         HeaderValue::from_str(&format!("{name}=; Max-Age=0; {attributes}")).ok()
     }
 
     /// The session of a request's cookie, signature and expiry checked (not yet its
     /// generation: [`Api::current`]).
-    fn cookie_session(&self, cookies: &axum_extra::extract::CookieJar) -> Result<Session, SessionError> {
+    pub(crate) fn cookie_session(&self, cookies: &axum_extra::extract::CookieJar) -> Result<Session, SessionError> {
         let value = cookies.get(self.session_cookie().0).ok_or(SessionError::Malformed)?.value();
         signed::verify_session(self.session_key.expose().as_bytes(), value, self.now())
     }
 
     /// The connected athlete's profile if `session` belongs to their current connection.
     /// `Err` only when the table cannot be read.
-    async fn current(&self, session: Session) -> Result<Result<AthleteProfile, SignedOut>, ApiError> {
+    pub(crate) async fn current(&self, session: Session) -> Result<Result<AthleteProfile, SignedOut>, ApiError> {
         let profile = self.store.get_profile(session.athlete).await.map_err(|e| ApiError::unavailable("profile", e))?;
         Ok(profile.filter(|p| p.session_is_current(session.generation)).ok_or(SignedOut::Ended))
     }
@@ -208,32 +236,25 @@ impl<S: ActivityStore, Q: EventQueue> Api<S, Q> {
 /// Requests are small JSON documents; anything larger is refused before it is read.
 const BODY_LIMIT: usize = 4 * 1024;
 
-/// The read API's HTTP interface (the routes of the module docs), `/export` included.
+/// The read API's HTTP interface, built from [`ROUTES`] (`/export` included): each route's
+/// handler behind its access's check.
 pub fn router<S, Q>(api: Arc<Api<S, Q>>) -> Router
 where
-    S: ActivityStore + RationStore + Clone + 'static,
+    S: ProfileStore + ReadStore + EraseStore + RationStore + Clone + 'static,
     Q: EventQueue + 'static,
 {
-    let routes = Router::new()
-        .route("/", get(pages::home::<S, Q>))
-        .route("/logout", get(pages::logout::<S, Q>))
-        .route(stravasync_core::site::PRIVACY_PATH, get(pages::privacy::<S, Q>))
-        .route("/disconnected", get(pages::disconnected::<S, Q>))
-        .route("/static/{file}", get(pages::asset))
-        .route("/static/brand/{file}", get(pages::brand_asset))
-        .route("/api/me", get(routes::me::<S, Q>))
-        .route("/api/me/thresholds", put(routes::thresholds::<S, Q>))
-        .route("/api/me/disconnect", post(routes::disconnect::<S, Q>))
-        .route("/api/export", get(routes::export_link::<S, Q>))
-        .route("/api/pmc", get(routes::pmc::<S, Q>))
-        .route("/api/form", get(insight::form::<S, Q>))
-        .route("/api/bests", get(insight::bests::<S, Q>))
-        .route("/api/weeks", get(insight::weeks::<S, Q>))
-        .route("/api/activities", get(routes::activities::<S, Q>))
-        .route("/api/activities/{id}", get(routes::activity::<S, Q>))
-        .route("/api/activities/{id}/streams", get(routes::streams::<S, Q>))
-        .route("/api/backfill", post(routes::backfill::<S, Q>))
-        .merge(export_router(api.clone()))
+    let mut routes = Router::new();
+    for route in ROUTES {
+        let handler = routes::handler::<S, Q>(route.path)
+            .unwrap_or_else(|| panic!("route {} {} has no handler", route.method, route.path));
+        let handler = match route.access {
+            Access::Public => handler,
+            access => handler
+                .route_layer(axum::middleware::from_fn_with_state((api.clone(), access), session::require::<S, Q>)),
+        };
+        routes = routes.route(route.path, handler);
+    }
+    let routes = routes
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not found") })
         .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -270,11 +291,11 @@ async fn record_latency(request: axum::extract::Request, next: axum::middleware:
 /// streaming), reached through the one-time links of `/api/export`.
 pub fn export_router<S, Q, T>(api: Arc<Api<S, Q>>) -> Router<T>
 where
-    S: ActivityStore + RationStore + Clone + 'static,
+    S: ProfileStore + ReadStore + Clone + 'static,
     Q: EventQueue + 'static,
 {
     Router::new()
-        .route("/export", get(routes::export_archive::<S, Q>))
+        .route(routes::EXPORT_ROUTE.path, axum::routing::get(routes::export_archive::<S, Q>))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not found") })
         .with_state(api)
 }

@@ -10,9 +10,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use stravasync_core::hash::fnv1a64;
-use stravasync_core::ports::{ActivityStore, EventQueue};
-use stravasync_core::site::{PRODUCT_NAME, escape, footer};
+use stravasync_core::ports::{EventQueue, ProfileStore};
 use stravasync_core::streams::NumericKey;
+use stravasync_read::site::{PRODUCT_NAME, escape, footer};
 
 use crate::{Api, ApiError};
 
@@ -99,7 +99,7 @@ fn page(body: String) -> Response {
 
 /// `GET /`: the dashboard for a session of the athlete's current connection, else the
 /// connect page (an ended session's cookie is cleared on the way).
-pub(crate) async fn home<S: ActivityStore, Q: EventQueue>(
+pub(crate) async fn home<S: ProfileStore, Q: EventQueue>(
     State(api): State<Arc<Api<S, Q>>>,
     cookies: CookieJar,
 ) -> Response {
@@ -120,7 +120,7 @@ pub(crate) async fn home<S: ActivityStore, Q: EventQueue>(
 
 /// `GET /logout`: this browser's session cookie cleared (the athlete's other sessions
 /// go on), back to `/`.
-pub(crate) async fn logout<S: ActivityStore, Q: EventQueue>(State(api): State<Arc<Api<S, Q>>>) -> Response {
+pub(crate) async fn logout<S: ProfileStore, Q: EventQueue>(State(api): State<Arc<Api<S, Q>>>) -> Response {
     match api.clear_session_cookie() {
         Some(clear) => (
             StatusCode::SEE_OTHER,
@@ -155,7 +155,7 @@ pub fn stored_stream_keys() -> Vec<&'static str> {
 
 /// `GET /privacy`: what is stored, for how long, how it is deleted; the lists come from
 /// the code that stores them.
-pub(crate) async fn privacy<S: ActivityStore, Q: EventQueue>(State(api): State<Arc<Api<S, Q>>>) -> Response {
+pub(crate) async fn privacy<S: ProfileStore, Q: EventQueue>(State(api): State<Arc<Api<S, Q>>>) -> Response {
     let support = &api.config.support_email;
     let fill = [
         ("support", escape(support)),
@@ -167,7 +167,7 @@ pub(crate) async fn privacy<S: ActivityStore, Q: EventQueue>(State(api): State<A
 }
 
 /// `GET /disconnected[?pending=1]`: the page after a disconnect.
-pub(crate) async fn disconnected<S: ActivityStore, Q: EventQueue>(
+pub(crate) async fn disconnected<S: ProfileStore, Q: EventQueue>(
     State(api): State<Arc<Api<S, Q>>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {

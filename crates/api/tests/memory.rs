@@ -13,7 +13,7 @@ use stravasync_aws::resources::LOCAL_SESSION_KEY;
 use stravasync_core::LocalDate;
 use stravasync_core::codec::{encode_chunks, stream_set_id};
 use stravasync_core::model::AthleteProfile;
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::roles::*;
 use stravasync_core::streams::{MAX_SAMPLES, NumericKey, StreamSet};
 use stravasync_testkit::alloc::{Counting, peak_of};
 use stravasync_testkit::memory::MemoryStore;
@@ -128,7 +128,7 @@ async fn routes_take_memory_bounded_by_one_activity_not_by_history_or_span() {
         let shown: serde_json::Value = serde_json::from_slice(&body.unwrap()).unwrap();
         let today = LocalDate::from_unix_seconds(NOW);
         let all = api.store.activities_between(ATHLETE, LocalDate::from_days_since_epoch(0), today).await.unwrap();
-        let plain = stravasync_core::insight::season_bests(&all, stravasync_core::insight::BestsRange::All, today);
+        let plain = stravasync_read::insight::season_bests(&all, stravasync_read::insight::BestsRange::All, today);
         for (key, channel) in [("power", &plain.power), ("heartrate", &plain.heartrate), ("pace", &plain.pace)] {
             for (got, want) in shown["bests"][key].as_array().unwrap().iter().zip(&channel.0) {
                 let want = want.as_ref().map(|b| (b.activity_id, b.value));

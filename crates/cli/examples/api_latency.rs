@@ -25,7 +25,7 @@ async fn main() {
     let http = stravasync_strava::tls::http_client_builder().build().expect("an HTTP client");
     let newest = report.stack.store();
     let id = {
-        use stravasync_core::ports::ActivityStore;
+        use stravasync_core::ports::roles::*;
         let page = newest.activities_page(report.athlete, None, 60).await.unwrap();
         page.iter().find(|a| a.stream_chunks > 0).map(|a| a.activity_id).expect("an activity with streams")
     };

@@ -214,7 +214,7 @@ pub async fn measure(kms_tokens: bool, activities: u32, now: i64) -> Result<Meas
 
     let stored_bytes = partition_bytes(&report.stack, athlete).await.map_err(step("storage"))?;
     let stored = report.stack.store();
-    let count = stravasync_core::ports::ActivityStore::activity_counts(&stored, athlete)
+    let count = stravasync_core::ports::ReadStore::activity_counts(&stored, athlete)
         .await
         .map_err(|e| step("storage")(e.to_string()))?;
     Ok(Measured {

@@ -24,7 +24,7 @@ use stravasync_consumer::deps::{AwsConsumer, ConsumerEnv};
 use stravasync_consumer::pump::pump_until_idle;
 use stravasync_core::LocalDate;
 use stravasync_core::model::{ActivityState, PmcRow};
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::ReadStore;
 use stravasync_rollup::deps::{AwsRollup, RollupConfig};
 use stravasync_rollup::{Mode, RollupRequest};
 use stravasync_strava::{StravaClient, StravaConfig};
@@ -273,7 +273,7 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
     let session_cookie = header(&landed, "set-cookie")
         .split(';')
         .next()
-        .filter(|c| c.starts_with(stravasync_core::signed::SESSION_COOKIE_INSECURE))
+        .filter(|c| c.starts_with(stravasync_read::site::SESSION_COOKIE_INSECURE))
         .unwrap_or_default()
         .to_string();
     if landed.status() != reqwest::StatusCode::SEE_OTHER || session_cookie.is_empty() {
@@ -373,9 +373,9 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
 
 impl DemoReport {
     /// The athlete's form today, from the rows the demo's rollup stored.
-    pub fn form(&self) -> Option<stravasync_core::insight::Form> {
+    pub fn form(&self) -> Option<stravasync_read::insight::Form> {
         let today = LocalDate::from_unix_seconds(self.now);
-        stravasync_core::insight::form(&self.pmc, today, Default::default())
+        stravasync_read::insight::form(&self.pmc, today, Default::default())
     }
 }
 

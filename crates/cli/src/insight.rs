@@ -1,22 +1,30 @@
 //! `stravasync bests` and `stravasync weeks`, and the form lines of `stravasync pmc
-//! --athlete`: what the dashboard shows, from the same computations
-//! ([`stravasync_core::insight`]) on the athlete's stored items (TABLE_NAME).
+//! --athlete`: the same typed answers the dashboard reads ([`stravasync_read::answers`]),
+//! computed from the athlete's stored items (TABLE_NAME) and printed as text.
 
 use std::fmt::Write;
 
 use clap::Args;
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_core::LocalDate;
-use stravasync_core::insight::{self, BestsRange, ChannelBests, Estimate, Form, SeasonBests, Week, WeeklyTotals};
 use stravasync_core::metrics::PEAK_WINDOWS;
 use stravasync_core::model::{AthleteId, AthleteProfile};
-use stravasync_core::ports::{ActivityStore, activities_by_page};
+use stravasync_read::ReadError;
+use stravasync_read::answers::{self, BestsAnswer, WeeksAnswer};
+use stravasync_read::catalog::window_label;
+use stravasync_read::insight::{self, BestsRange, ChannelBests, Estimate, Form, Week};
 
 use crate::stack::{sdk, store};
 use crate::{CliError, InputError, block_on};
 
-/// Activities read per page, as the API reads them.
-const PAGE: usize = stravasync_core::view::MAX_PAGE;
+/// A read of the read side that failed: a refusal names the input, the rest is the stack's.
+pub(crate) fn read_error(what: &'static str) -> impl Fn(ReadError) -> CliError {
+    move |e| match e {
+        ReadError::Bad(e) => InputError::new(format!("--{e}")).into(),
+        ReadError::NotFound(why) => InputError::new(why).into(),
+        e => CliError::runtime(what)(e),
+    }
+}
 
 fn today() -> LocalDate {
     LocalDate::from_unix_seconds(stravasync_core::clock::unix_now())
@@ -26,21 +34,15 @@ fn today() -> LocalDate {
 async fn athlete_store(athlete: AthleteId) -> Result<(DynamoStore, AthleteProfile), CliError> {
     let sdk = sdk().await;
     let store = store(&sdk)?;
-    let profile = store
-        .get_profile(athlete)
-        .await
-        .map_err(CliError::runtime("reading the profile"))?
-        .ok_or_else(|| InputError::new(format!("athlete {athlete} is not connected (no profile)")))?;
+    let profile = answers::profile(&store, athlete).await.map_err(read_error("reading the profile"))?;
     Ok((store, profile))
 }
 
 /// Today's form of a stored athlete (`None` before anything is scored).
 pub async fn stored_form(athlete: AthleteId) -> Result<Option<Form>, CliError> {
     let (store, profile) = athlete_store(athlete).await?;
-    let today = today();
-    let (first, last) = insight::form_read_days(today);
-    let rows = store.pmc_rows(athlete, first, last).await.map_err(CliError::runtime("reading the PMC"))?;
-    Ok(insight::form(&rows, today, profile.pmc))
+    let answer = answers::form(&store, athlete, profile.pmc, today()).await.map_err(read_error("reading the PMC"))?;
+    Ok(answer.form)
 }
 
 /// The form lines under the chart: the band, the ramp and, when it is up, the banner.
@@ -87,27 +89,22 @@ impl BestsArgs {
 
 pub async fn bests(athlete: AthleteId, range: BestsRange) -> Result<String, CliError> {
     let (store, profile) = athlete_store(athlete).await?;
-    let today = today();
-    let (first, last) = insight::bests_read_days(range, today);
-    let mut bests = SeasonBests::new(range, today);
-    let mut recent = SeasonBests::new(BestsRange::Days90, today);
-    activities_by_page(&store, athlete, first, last, PAGE, |page| {
-        for a in page {
-            bests.add(a);
-            recent.add(a);
-        }
-    })
-    .await
-    .map_err(CliError::runtime("reading activities"))?;
-    let t = &profile.thresholds;
-    let estimates = insight::estimates_from(&recent, t.ftp, t.threshold_speed);
+    let answer = answers::bests(&store, athlete, &profile.thresholds, range, today())
+        .await
+        .map_err(read_error("reading activities"))?;
+    Ok(render_bests(&answer))
+}
+
+/// The bests and the estimates, a table per channel.
+pub fn render_bests(answer: &BestsAnswer) -> String {
+    let (bests, estimates, range) = (&answer.bests, &answer.estimates, answer.bests.range);
     let mut out = format!("bests from {} to {} ({})\n", bests.first, bests.last, range.as_str());
     render_channel(&mut out, "power (W)", &bests.power, |v| format!("{v:.0}"));
     render_channel(&mut out, "heart rate (bpm)", &bests.heartrate, |v| format!("{v:.0}"));
     render_channel(&mut out, "pace (/km, runs)", &bests.pace, pace);
     render_estimate(&mut out, "FTP", estimates.ftp.as_ref(), |v| format!("{v:.0} W"));
     render_estimate(&mut out, "threshold pace", estimates.threshold_speed.as_ref(), pace);
-    Ok(out)
+    out
 }
 
 /// Speed (m/s) as pace, `m:ss` per km.
@@ -117,16 +114,6 @@ pub fn pace(speed: f64) -> String {
     }
     let s = (1000.0 / speed).round() as i64;
     format!("{}:{:02}", s / 60, s % 60)
-}
-
-fn window_label(w: usize) -> String {
-    if w < 60 {
-        format!("{w}s")
-    } else if w < 3600 {
-        format!("{}m", w / 60)
-    } else {
-        format!("{}h", w / 3600)
-    }
 }
 
 fn render_channel(out: &mut String, name: &str, bests: &ChannelBests, show: impl Fn(f64) -> String) {
@@ -192,13 +179,9 @@ impl WeeksArgs {
 
 pub async fn weeks(athlete: AthleteId) -> Result<String, CliError> {
     let (store, _) = athlete_store(athlete).await?;
-    let today = today();
-    let (first, last) = insight::weeks_read_days(today);
-    let mut weeks = WeeklyTotals::new(today);
-    activities_by_page(&store, athlete, first, last, PAGE, |page| page.iter().for_each(|a| weeks.add(a)))
-        .await
-        .map_err(CliError::runtime("reading activities"))?;
-    Ok(render_weeks(&weeks.weeks()))
+    let WeeksAnswer { weeks } =
+        answers::weeks(&store, athlete, today()).await.map_err(read_error("reading activities"))?;
+    Ok(render_weeks(&weeks))
 }
 
 fn hours(s: i64) -> String {

@@ -17,6 +17,7 @@ pub mod chart;
 pub mod cost;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod health;
 pub mod insight;
 pub mod metrics_report;
 pub mod ops;

@@ -11,10 +11,11 @@ use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::sqs::{ReceivedMessage, SqsQueue};
 use stravasync_core::LocalDate;
 use stravasync_core::config::{ConfigError, Env};
-use stravasync_core::job::{Job, QueueMessage, Requester};
+use stravasync_core::job::{BackfillRequest, Job, QueueMessage, Requester};
 use stravasync_core::model::{AthleteId, PmcRow};
-use stravasync_core::ports::{ActivityStore, EventQueue};
-use stravasync_core::view::{self, ActivityRow, BackfillRequest};
+use stravasync_core::ports::{EraseStore, EventQueue, ProfileStore};
+use stravasync_read::answers;
+use stravasync_read::query;
 
 use crate::progress::Progress;
 use crate::{CliError, InputError, block_on};
@@ -163,43 +164,44 @@ fn field(e: stravasync_core::json::FieldError) -> CliError {
 
 /// The athlete's stored PMC rows from `from` to `to` (default: the last 90 days).
 pub async fn pmc_rows(athlete: AthleteId, from: Option<&str>, to: Option<&str>) -> Result<Vec<PmcRow>, CliError> {
-    let (from, to) = view::pmc_range(from, to, LocalDate::from_unix_seconds(now())).map_err(field)?;
+    let (from, to) = query::pmc_range(from, to, LocalDate::from_unix_seconds(now())).map_err(field)?;
     let sdk = sdk().await;
-    store(&sdk)?.pmc_rows(athlete, from, to).await.map_err(CliError::runtime("reading the PMC"))
+    let answer = answers::pmc(&store(&sdk)?, athlete, from, to).await;
+    Ok(answer.map_err(crate::insight::read_error("reading the PMC"))?.rows)
 }
 
 /// One page of the athlete's activities, newest first, as a table; the last line gives
 /// the `--before` of the next page.
 pub async fn activities(athlete: AthleteId, before: Option<&str>, limit: Option<&str>) -> Result<String, CliError> {
-    let (before, limit) = view::activity_page(before, limit).map_err(field)?;
+    let (before, limit) = query::activity_page(before, limit).map_err(field)?;
     let sdk = sdk().await;
-    let page =
-        store(&sdk)?.activities_page(athlete, before, limit).await.map_err(CliError::runtime("reading activities"))?;
+    let page = answers::activity_page(&store(&sdk)?, athlete, before, limit)
+        .await
+        .map_err(crate::insight::read_error("reading activities"))?;
     let mut out = format!(
         "{:<10}  {:>12}  {:<16}  {:>8}  {:>6}  {:<9}  name\n",
         "date", "id", "type", "moving", "score", "source"
     );
-    for a in &page {
-        let r = ActivityRow::of(a);
+    for r in &page.activities {
         let moving = r.moving_time_s.map(|s| format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60));
         let source = r.score_source.map(|s| format!("{s:?}").to_lowercase());
         out.push_str(&format!(
             "{}  {:>12}  {:<16}  {:>8}  {:>6}  {:<9}  {}\n",
             r.date,
             r.id,
-            r.sport_type.unwrap_or_default(),
+            r.sport_type.as_deref().unwrap_or_default(),
             moving.unwrap_or_default(),
             r.score.map(|s| format!("{s:.1}")).unwrap_or_else(|| "-".into()),
             source.unwrap_or_default(),
-            r.name.unwrap_or_default(),
+            r.name.as_deref().unwrap_or_default(),
         ));
-        if let Some(why) = r.unscored {
+        if let Some(why) = &r.unscored {
             out.push_str(&format!("{:<10}  unscored: {why}\n", ""));
         }
     }
-    match (page.len() == limit).then(|| page.last()).flatten() {
-        Some(last) => out.push_str(&format!("next page: --before {}\n", view::ActivityCursor::after(last))),
-        None => out.push_str(&format!("{} activities, no more\n", page.len())),
+    match page.next {
+        Some(next) => out.push_str(&format!("next page: --before {next}\n")),
+        None => out.push_str(&format!("{} activities, no more\n", page.activities.len())),
     }
     Ok(out)
 }

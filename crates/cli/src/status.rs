@@ -3,18 +3,18 @@
 //! `BACKGROUND_QUEUE_URL`, `DLQ_URL`; `STRAVA_API_URL` for fake-strava; `RATE_LIMIT_15MIN`
 //! and `RATE_LIMIT_DAILY` when the stack's limits are not Strava's defaults), Strava's push
 //! subscriptions and the webhook's answer to a challenge through its public URL, and prints
-//! one line per concern (`stravasync_core::health`). The age of each queue's oldest message
+//! one line per concern (`crate::health`). The age of each queue's oldest message
 //! is CloudWatch's (`ApproximateAgeOfOldestMessage`): reading the queue for it would count
 //! as a receive of its messages. Exit 0 when all is well, 1 otherwise,
 //! so it can run right after `sam deploy` and from cron.
 
 use clap::Args;
 
+use crate::health::{self, AthletesFacts, Facts, QueueDepth};
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::secrets::SecretsVault;
-use stravasync_core::health::{self, AthletesFacts, Facts, QueueDepth};
 use stravasync_core::model::{ConnectionState, RateWindow, RateWindowKind};
-use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault};
+use stravasync_core::ports::{EventQueue, ProfileStore, RateBudget, ReadStore, RollupStore, TokenVault};
 use stravasync_strava::{StravaClient, StravaConfig};
 
 use crate::{CliError, InputError, block_on};

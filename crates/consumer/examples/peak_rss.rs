@@ -9,7 +9,7 @@
 
 use serde_json::json;
 use stravasync_consumer::{Outcome, Record};
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::roles::*;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {

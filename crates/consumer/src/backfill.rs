@@ -1,8 +1,9 @@
 //! Backfill and reconcile: page the activity list, import what is missing.
 
+use crate::ConsumerStore;
 use stravasync_core::job::{Job, QueueMessage};
 use stravasync_core::model::{ActivityState, AthleteId, BackfillProgress};
-use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault};
+use stravasync_core::ports::{EventQueue, TokenVault};
 use stravasync_strava::{ActivityQuery, AthleteSession};
 
 use crate::fetch::Stamp;
@@ -15,7 +16,7 @@ const PER_PAGE: u32 = 200;
 
 impl<S, V, Q> Consumer<S, V, Q>
 where
-    S: ActivityStore + RateBudget,
+    S: ConsumerStore,
     V: TokenVault,
     Q: EventQueue,
 {
@@ -132,7 +133,7 @@ where
 
 impl<S, V, Q> Consumer<S, V, Q>
 where
-    S: ActivityStore + RateBudget,
+    S: ConsumerStore,
     V: TokenVault,
     Q: EventQueue,
 {

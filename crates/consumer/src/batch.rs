@@ -2,11 +2,12 @@
 //! group; a record not done holds its group only, and is settled with the queue (deferred,
 //! retried, re-sent, dead-lettered) on its own.
 
+use crate::ConsumerStore;
 use std::collections::HashMap;
 
 use futures_util::FutureExt;
 use stravasync_core::job::{Lane, MAX_VISIBILITY_S, QueueMessage};
-use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault};
+use stravasync_core::ports::{EventQueue, TokenVault};
 use stravasync_core::telemetry::{BUDGET_USED, DEFER_SECONDS, DEFERRALS, RECORDS};
 
 use crate::outcome::{Outcome, budget_backoff, retry_delay};
@@ -52,7 +53,7 @@ enum GroupState {
 
 impl<S, V, Q> Consumer<S, V, Q>
 where
-    S: ActivityStore + RateBudget,
+    S: ConsumerStore,
     V: TokenVault,
     Q: EventQueue,
 {

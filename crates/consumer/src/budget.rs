@@ -2,11 +2,12 @@
 //! before it is made, background work below its share and paced over the day, events first
 //! (docs/design.md §5, lanes); windows a container found spent remembered until they reset.
 
+use crate::ConsumerStore;
 use stravasync_core::job::{Lane, MAX_VISIBILITY_S};
 use stravasync_core::model::{
     AthleteId, OAuthTokens, RateWindow, RateWindowKind, paced_daily_share, paced_share_resumes_at,
 };
-use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, Reservation, TokenVault};
+use stravasync_core::ports::{EventQueue, Reservation, TokenVault};
 use stravasync_core::telemetry::BUDGET_RESERVED;
 use stravasync_strava::{RateUsage, Response, StravaError};
 
@@ -31,7 +32,7 @@ fn budget_wait(kind: RateWindowKind, now: i64, until: i64) -> Outcome {
 
 impl<S, V, Q> Consumer<S, V, Q>
 where
-    S: ActivityStore + RateBudget,
+    S: ConsumerStore,
     V: TokenVault,
     Q: EventQueue,
 {
@@ -187,7 +188,7 @@ where
 
 impl<S, V, Q> Consumer<S, V, Q>
 where
-    S: ActivityStore + RateBudget,
+    S: ConsumerStore,
     V: TokenVault,
     Q: EventQueue,
 {

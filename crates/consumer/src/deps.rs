@@ -2,13 +2,14 @@
 //! environment, the adapters built from it once per container, and the SQS event source's
 //! records and answer. The same builder serves the Lambda, the local pump and the demo.
 
+use crate::ConsumerStore;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::sqs::SqsQueue;
 use stravasync_aws::vault::Vault;
 pub use stravasync_core::config::StartupError;
 use stravasync_core::config::{ConfigError, Env, StackEnv};
-use stravasync_core::ports::{ActivityStore, RateBudget, TokenVault};
+use stravasync_core::ports::TokenVault;
 use stravasync_strava::{StravaClient, StravaConfig};
 
 use crate::{Consumer, ConsumerPolicy, Record};
@@ -75,7 +76,7 @@ impl AwsConsumer {
 
 impl<S, V> Consumer<S, V, SqsQueue>
 where
-    S: ActivityStore + RateBudget,
+    S: ConsumerStore,
     V: TokenVault,
 {
     /// One invocation of the SQS event source: the batch, and the failures to report.

@@ -1,11 +1,12 @@
 //! Webhook events (docs/design.md §5): [`decide`] says what an event asks for; this
 //! carries the decision out.
 
+use crate::ConsumerStore;
 use stravasync_core::decide::{Connection, EventDecision, LocalEdit, apply_local_edits, decide};
 use stravasync_core::event::{ObjectType, WebhookEvent};
 use stravasync_core::job::Requester;
 use stravasync_core::model::{ActivityId, ActivityState, AthleteId, StoredActivity, Tombstone};
-use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault, WriteOutcome};
+use stravasync_core::ports::{EventQueue, TokenVault, WriteOutcome};
 use stravasync_strava::{AthleteSession, StravaError};
 
 use crate::outcome::{Outcome, Step};
@@ -13,7 +14,7 @@ use crate::{Consumer, Priority};
 
 impl<S, V, Q> Consumer<S, V, Q>
 where
-    S: ActivityStore + RateBudget,
+    S: ConsumerStore,
     V: TokenVault,
     Q: EventQueue,
 {

@@ -1,12 +1,13 @@
 //! Fetching, scoring and storing one activity, and the reads it needs.
 
+use crate::ConsumerStore;
 use stravasync_core::codec::{decode_chunks, encode_chunks, stream_set_id};
 use stravasync_core::metrics::{self, ActivityMetrics, MetricsError};
 use stravasync_core::model::{
     ActivityId, ActivityState, ActivitySummary, AthleteId, FieldVersions, OAuthTokens, SCHEMA_VERSION, Sex,
     StoredActivity, Thresholds,
 };
-use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault, WriteOutcome};
+use stravasync_core::ports::{EventQueue, TokenVault, WriteOutcome};
 use stravasync_core::streams::{MAX_SAMPLES, StreamSet};
 use stravasync_strava::AthleteSession;
 
@@ -43,7 +44,7 @@ enum Streams {
 
 impl<S, V, Q> Consumer<S, V, Q>
 where
-    S: ActivityStore + RateBudget,
+    S: ConsumerStore,
     V: TokenVault,
     Q: EventQueue,
 {

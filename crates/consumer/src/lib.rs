@@ -47,7 +47,7 @@ pub mod testing;
 
 use stravasync_core::job::Job;
 use stravasync_core::model::RateWindow;
-use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault};
+use stravasync_core::ports::{EraseStore, EventQueue, ProfileStore, RateBudget, ReadStore, TokenVault, WriteStore};
 use stravasync_strava::StravaClient;
 
 pub use batch::BatchReport;
@@ -55,6 +55,12 @@ pub use budget::Priority;
 pub use outcome::Outcome;
 pub use policy::{ConfigError, ConsumerPolicy};
 pub use record::Record;
+
+/// The storage roles the consumer uses: profiles, the activities it reads and writes, the
+/// deletion of a departing athlete, and the shared rate budget (the same table in AWS).
+pub trait ConsumerStore: ProfileStore + ReadStore + WriteStore + EraseStore + RateBudget {}
+
+impl<S: ProfileStore + ReadStore + WriteStore + EraseStore + RateBudget> ConsumerStore for S {}
 
 /// The consumer: its policy, the Strava client and the ports, built once per container
 /// (`deps::AwsConsumer` on AWS; in-memory ports in tests and the simulation).
@@ -75,7 +81,7 @@ pub struct Consumer<S, V, Q> {
 
 impl<S, V, Q> Consumer<S, V, Q>
 where
-    S: ActivityStore + RateBudget,
+    S: ConsumerStore,
     V: TokenVault,
     Q: EventQueue,
 {

@@ -3,8 +3,9 @@
 //! reported failures to the visibility the consumer set. Records the consumer moved to
 //! the DLQ itself are already deleted.
 
+use crate::ConsumerStore;
 use stravasync_aws::sqs::SqsQueue;
-use stravasync_core::ports::{ActivityStore, QueueError, RateBudget, TokenVault};
+use stravasync_core::ports::{QueueError, TokenVault};
 
 use crate::{BatchReport, Consumer, Record};
 
@@ -29,7 +30,7 @@ pub struct Delivery {
 /// One receive (up to 10 messages, no long poll) and one invocation.
 pub async fn pump_once<S, V>(consumer: &Consumer<S, V, SqsQueue>) -> Result<PumpStats, QueueError>
 where
-    S: ActivityStore + RateBudget,
+    S: ConsumerStore,
     V: TokenVault,
 {
     Ok(deliver_once(consumer).await?.stats)
@@ -38,7 +39,7 @@ where
 /// As [`pump_once`], returning what was delivered and reported.
 pub async fn deliver_once<S, V>(consumer: &Consumer<S, V, SqsQueue>) -> Result<Delivery, QueueError>
 where
-    S: ActivityStore + RateBudget,
+    S: ConsumerStore,
     V: TokenVault,
 {
     let messages = consumer.queue.receive(10, 0).await?;
@@ -77,7 +78,7 @@ pub async fn pump_until_idle<S, V>(
     max_rounds: usize,
 ) -> Result<PumpStats, QueueError>
 where
-    S: ActivityStore + RateBudget,
+    S: ConsumerStore,
     V: TokenVault,
 {
     pump_until_idle_with(consumer, max_rounds, |_| {}).await
@@ -90,7 +91,7 @@ pub async fn pump_until_idle_with<S, V>(
     mut on_round: impl FnMut(&PumpStats),
 ) -> Result<PumpStats, QueueError>
 where
-    S: ActivityStore + RateBudget,
+    S: ConsumerStore,
     V: TokenVault,
 {
     let mut total = PumpStats::default();

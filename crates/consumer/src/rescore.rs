@@ -1,17 +1,18 @@
 //! Rescoring from stored streams (after a threshold change).
 
+use crate::ConsumerStore;
 use stravasync_core::LocalDate;
 use stravasync_core::job::{Job, QueueMessage};
 use stravasync_core::model::ThresholdsUpdate;
 use stravasync_core::model::{ActivityId, ActivityState, AthleteId};
-use stravasync_core::ports::{ActivityStore, EventQueue, RateBudget, TokenVault, WriteOutcome};
+use stravasync_core::ports::{EventQueue, TokenVault, WriteOutcome};
 
 use crate::Consumer;
 use crate::outcome::{Outcome, Step};
 
 impl<S, V, Q> Consumer<S, V, Q>
 where
-    S: ActivityStore + RateBudget,
+    S: ConsumerStore,
     V: TokenVault,
     Q: EventQueue,
 {

@@ -145,11 +145,22 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     /// A variable that must hold an e-mail address (`SUPPORT_EMAIL`, shown on every page).
     pub fn email(&self, var: &'static str) -> Result<String, ConfigError> {
         let value = self.required(var)?;
-        if !crate::site::is_email(&value) {
+        if !is_email(&value) {
             return Err(ConfigError::Invalid { var, reason: format!("{value:?} is not an e-mail address") });
         }
         Ok(value)
     }
+}
+
+/// Whether `value` looks like an e-mail address (the template checks the same pattern).
+pub fn is_email(value: &str) -> bool {
+    let Some((local, domain)) = value.split_once('@') else { return false };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !value.chars().any(|c| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | ','))
+        && !domain.contains('@')
 }
 
 #[cfg(test)]
@@ -190,5 +201,15 @@ mod tests {
         assert_eq!(Chain(&e).to_string(), "app secret: secret store unavailable: connection refused");
         let missing = ConfigError::Missing("QUEUE_URL");
         assert_eq!(Chain(&missing).to_string(), "environment variable QUEUE_URL is not set");
+    }
+
+    #[test]
+    fn email_addresses() {
+        for ok in ["a@b.co", "support+strava@club.example.org"] {
+            assert!(is_email(ok), "{ok}");
+        }
+        for bad in ["", "a", "a@b", "@b.co", "a@.co", "a b@c.de", "a@b.co,c@d.de", "a@b@c.de", "<a@b.co>"] {
+            assert!(!is_email(bad), "{bad}");
+        }
     }
 }

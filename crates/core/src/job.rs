@@ -4,9 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::LocalDate;
 use crate::event::WebhookEvent;
 use crate::hash::fnv1a64;
-use crate::json::{ParseError, parse_json_with_path};
+use crate::json::{FieldError, ParseError, field_error, parse_json_with_path};
 use crate::model::AthleteId;
 
 /// SQS caps a message's visibility timeout, and so any wait, at 12 hours.
@@ -294,6 +295,60 @@ impl QueueMessage {
     }
 }
 
+/// The most activities one backfill request imports.
+pub const MAX_BACKFILL_COUNT: u32 = 2_000;
+
+/// `POST /api/backfill` (and `stravasync backfill`): the most recent `count` activities, or
+/// those from `after` (inclusive) to `before` (exclusive), dates in UTC.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackfillRequest {
+    #[serde(default)]
+    pub count: Option<u32>,
+    #[serde(default)]
+    pub after: Option<String>,
+    #[serde(default)]
+    pub before: Option<String>,
+    /// Re-sync: activities of the range already stored are fetched again (streams
+    /// included), stored again and rescored, instead of skipped.
+    #[serde(default)]
+    pub refresh: bool,
+}
+
+fn parse_date(field: &str, value: &str) -> Result<LocalDate, FieldError> {
+    value.parse().map_err(|_| field_error(field, format!("{value:?} is not a date YYYY-MM-DD")))
+}
+
+fn day_start(date: LocalDate) -> i64 {
+    i64::from(date.days_since_epoch()) * 86_400
+}
+
+impl BackfillRequest {
+    /// The job this request asks for: exactly one of `count` and `after`.
+    pub fn to_job(&self, athlete_id: AthleteId, now: i64) -> Result<Job, FieldError> {
+        let job = |most_recent, after, before| {
+            Job::start_backfill(athlete_id, most_recent, after, before, Some(now)).refreshing(self.refresh)
+        };
+        match (self.count, &self.after, &self.before) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                Err(field_error("count", "give either count or after (and before), not both"))
+            }
+            (Some(n), None, None) if (1..=MAX_BACKFILL_COUNT).contains(&n) => Ok(job(Some(n), None, None)),
+            (Some(n), None, None) => Err(field_error("count", format!("{n} is outside 1..={MAX_BACKFILL_COUNT}"))),
+            (None, None, Some(_)) => Err(field_error("after", "required with before")),
+            (None, None, None) => Err(field_error("count", "give count, or after (and before)")),
+            (None, Some(after), before) => {
+                let after = parse_date("after", after)?;
+                let before = before.as_deref().map(|b| parse_date("before", b)).transpose()?;
+                if before.is_some_and(|b| b <= after) {
+                    return Err(field_error("before", "must be after `after`"));
+                }
+                Ok(job(None, Some(day_start(after) - 1), before.map(day_start)))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,5 +474,49 @@ mod tests {
         assert_eq!(Lane::of_group("ungrouped"), Lane::Events);
         assert_eq!("background".parse::<Lane>(), Ok(Lane::Background));
         assert!("sideways".parse::<Lane>().is_err());
+    }
+
+    fn d(s: &str) -> LocalDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn backfill_requests_become_jobs_or_name_the_field() {
+        use crate::json::parse_body;
+        let req = |json: &[u8]| parse_body::<BackfillRequest>(json).unwrap().to_job(7, 1_000);
+        match req(br#"{"count": 50}"#).unwrap() {
+            Job::Backfill {
+                most_recent: Some(50),
+                after: None,
+                before: None,
+                page: 1,
+                requested_at: Some(1_000),
+                ..
+            } => {}
+            other => panic!("{other:?}"),
+        }
+        match req(br#"{"after": "2026-01-01", "before": "2026-02-01"}"#).unwrap() {
+            Job::Backfill { most_recent: None, after: Some(a), before: Some(b), .. } => {
+                assert_eq!((a + 1, b), (day_start(d("2026-01-01")), day_start(d("2026-02-01"))));
+            }
+            other => panic!("{other:?}"),
+        }
+        match req(br#"{"count": 10, "refresh": true}"#).unwrap() {
+            Job::Backfill { most_recent: Some(10), refresh: true, .. } => {}
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(parse_body::<BackfillRequest>(br#"{"count": 1, "refresh": "yes"}"#).unwrap_err().field, "refresh");
+        for (json, field) in [
+            (&br#"{}"#[..], "count"),
+            (br#"{"count": 0}"#, "count"),
+            (br#"{"count": 5000}"#, "count"),
+            (br#"{"count": 5, "after": "2026-01-01"}"#, "count"),
+            (br#"{"before": "2026-01-01"}"#, "after"),
+            (br#"{"after": "01/01/2026"}"#, "after"),
+            (br#"{"after": "2026-02-01", "before": "2026-01-01"}"#, "before"),
+        ] {
+            assert_eq!(req(json).unwrap_err().field, field, "{}", String::from_utf8_lossy(json));
+        }
+        assert_eq!(parse_body::<BackfillRequest>(br#"{"count": -1}"#).unwrap_err().field, "count");
     }
 }

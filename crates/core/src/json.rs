@@ -56,7 +56,7 @@ pub struct FieldError {
     pub reason: String,
 }
 
-pub(crate) fn field_error(field: &str, reason: impl Into<String>) -> FieldError {
+pub fn field_error(field: &str, reason: impl Into<String>) -> FieldError {
     FieldError { field: field.to_string(), reason: reason.into() }
 }
 

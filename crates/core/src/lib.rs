@@ -15,10 +15,8 @@
 //! - [`metrics`]: 1 Hz resampling, NP/TSS, rTSS, hrTSS, zones, peaks (docs/design.md §6).
 //! - [`pmc`]: the Performance Management Chart (CTL, ATL, TSB).
 //! - [`signed`]: HMAC-signed values (OAuth state, session cookie).
-//! - [`view`]: the read side's shaping: pages, ranges, downsampled series, validated requests.
 //! - [`export`]: the files and CSV lines of an athlete's data export.
 //! - [`ration`]: how much export and backfill one athlete may ask for.
-//! - [`site`]: what every page says about the site (name, privacy, support, attribution).
 //! - [`ports`]: the storage, vault and queue traits (in-memory versions for tests live in
 //!   the `stravasync-testkit` crate).
 
@@ -30,8 +28,6 @@ pub mod decide;
 pub mod event;
 pub mod export;
 pub mod hash;
-pub mod health;
-pub mod insight;
 pub mod job;
 pub mod json;
 pub mod metrics;
@@ -41,10 +37,8 @@ pub mod ports;
 pub mod ration;
 pub mod secret;
 pub mod signed;
-pub mod site;
 pub mod streams;
 pub mod telemetry;
-pub mod view;
 
 pub use date::LocalDate;
 pub use secret::Secret;

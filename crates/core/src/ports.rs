@@ -48,12 +48,14 @@ pub struct ActivityCounts {
     pub pending_streams: usize,
 }
 
-/// Athletes, activities, stream chunks and PMC rows (one DynamoDB table in AWS).
-pub trait ActivityStore: Send + Sync {
+/// Athletes' profiles: read by every function, created by the OAuth connection, changed by
+/// the consumer.
+pub trait ProfileStore: Send + Sync {
     fn get_profile(
         &self,
         athlete: AthleteId,
     ) -> impl Future<Output = Result<Option<AthleteProfile>, StoreError>> + Send;
+
     /// Creates or replaces the profile, whatever is stored (a new connection).
     fn put_profile(&self, profile: &AthleteProfile) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -70,13 +72,50 @@ pub trait ActivityStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<AthleteProfile>, StoreError>> + Send
     where
         F: FnMut(&mut AthleteProfile) -> bool + Send;
+}
 
+/// What the read side reads (the read API, the export, the operator CLI; the consumer reads
+/// activities and their streams through it too).
+pub trait ReadStore: Send + Sync {
     fn get_activity(
         &self,
         athlete: AthleteId,
         activity: ActivityId,
     ) -> impl Future<Output = Result<Option<ActivityState>, StoreError>> + Send;
 
+    /// The chunks of one stream set, in index order (empty if none).
+    fn get_stream_chunks(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+        set: StreamSetRef<'_>,
+    ) -> impl Future<Output = Result<Vec<Vec<u8>>, StoreError>> + Send;
+
+    /// PMC rows with `from <= date <= to`, in date order.
+    fn pmc_rows(
+        &self,
+        athlete: AthleteId,
+        from: LocalDate,
+        to: LocalDate,
+    ) -> impl Future<Output = Result<Vec<PmcRow>, StoreError>> + Send;
+
+    /// Live activities before `before` (all when `None`), newest first in the by-date
+    /// order ([`ActivityCursor`]), `limit` of them unless fewer are left: one page of the
+    /// list, so that a short page is the last.
+    fn activities_page(
+        &self,
+        athlete: AthleteId,
+        before: Option<ActivityCursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<StoredActivity>, StoreError>> + Send;
+
+    /// How many live activities the athlete has, and how many of them wait for streams.
+    fn activity_counts(&self, athlete: AthleteId) -> impl Future<Output = Result<ActivityCounts, StoreError>> + Send;
+}
+
+/// What the consumer writes: activities, tombstones, stream chunks, and the PMC's dirty
+/// marker.
+pub trait WriteStore: Send + Sync {
     /// Writes a live activity unless the stored version is newer, or equal and a
     /// tombstone (a delete wins a tie with an update or create of the same second).
     fn put_activity(&self, activity: &StoredActivity) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
@@ -95,14 +134,6 @@ pub trait ActivityStore: Send + Sync {
         chunks: &[Vec<u8>],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The chunks of one stream set, in index order (empty if none).
-    fn get_stream_chunks(
-        &self,
-        athlete: AthleteId,
-        activity: ActivityId,
-        set: StreamSetRef<'_>,
-    ) -> impl Future<Output = Result<Vec<Vec<u8>>, StoreError>> + Send;
-
     /// Deletes every stream chunk of the activity except those of set `keep` (all of them
     /// for `None`); returns how many were deleted.
     fn delete_stream_chunks(
@@ -119,15 +150,13 @@ pub trait ActivityStore: Send + Sync {
         activity: ActivityId,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 
-    fn put_pmc_rows(&self, athlete: AthleteId, rows: &[PmcRow]) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// PMC rows with `from <= date <= to`, in date order.
-    fn pmc_rows(
+    /// Records that the athlete's PMC must be recomputed from `from`; an earlier date
+    /// already recorded wins.
+    fn mark_pmc_dirty(
         &self,
         athlete: AthleteId,
         from: LocalDate,
-        to: LocalDate,
-    ) -> impl Future<Output = Result<Vec<PmcRow>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Live activities whose local date is in `from..=to`, in date order; never a scan.
     fn activities_between(
@@ -136,6 +165,12 @@ pub trait ActivityStore: Send + Sync {
         from: LocalDate,
         to: LocalDate,
     ) -> impl Future<Output = Result<Vec<StoredActivity>, StoreError>> + Send;
+}
+
+/// What the rollup needs: which athletes' PMC to recompute, their daily loads, and the
+/// rows it writes.
+pub trait RollupStore: Send + Sync {
+    fn put_pmc_rows(&self, athlete: AthleteId, rows: &[PmcRow]) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// `(local date, load)` of every live activity dated `from..=to`, in date order: what
     /// the rollup needs and nothing more (an unscored activity has load 0).
@@ -145,26 +180,6 @@ pub trait ActivityStore: Send + Sync {
         from: LocalDate,
         to: LocalDate,
     ) -> impl Future<Output = Result<Vec<(LocalDate, f64)>, StoreError>> + Send;
-
-    /// Live activities before `before` (all when `None`), newest first in the by-date
-    /// order ([`crate::view::ActivityCursor`]), at most `limit`: one page of the list.
-    fn activities_page(
-        &self,
-        athlete: AthleteId,
-        before: Option<crate::view::ActivityCursor>,
-        limit: usize,
-    ) -> impl Future<Output = Result<Vec<StoredActivity>, StoreError>> + Send;
-
-    /// How many live activities the athlete has, and how many of them wait for streams.
-    fn activity_counts(&self, athlete: AthleteId) -> impl Future<Output = Result<ActivityCounts, StoreError>> + Send;
-
-    /// Records that the athlete's PMC must be recomputed from `from`; an earlier date
-    /// already recorded wins.
-    fn mark_pmc_dirty(
-        &self,
-        athlete: AthleteId,
-        from: LocalDate,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The date the athlete's PMC is dirty from, if any.
     fn pmc_dirty_from(&self, athlete: AthleteId) -> impl Future<Output = Result<Option<LocalDate>, StoreError>> + Send;
@@ -182,7 +197,10 @@ pub trait ActivityStore: Send + Sync {
         athlete: AthleteId,
         from: LocalDate,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
 
+/// What deleting an athlete needs: the deletion, and the check that nothing is left.
+pub trait EraseStore: Send + Sync {
     /// Deletes every item of the athlete (profile, activities, tombstones, chunks, PMC);
     /// returns how many items were deleted.
     fn delete_athlete(&self, athlete: AthleteId) -> impl Future<Output = Result<usize, StoreError>> + Send;
@@ -192,11 +210,84 @@ pub trait ActivityStore: Send + Sync {
     fn athlete_has_items(&self, athlete: AthleteId) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// Every storage role at once: what the operator CLI and test support use. Each function's
+/// crate names only the roles it uses ([`ProfileStore`], [`ReadStore`], [`WriteStore`],
+/// [`RollupStore`], [`EraseStore`], [`RationStore`]); both stores implement all of them.
+pub trait ActivityStore: ProfileStore + ReadStore + WriteStore + RollupStore + EraseStore {}
+
+impl<S: ProfileStore + ReadStore + WriteStore + RollupStore + EraseStore> ActivityStore for S {}
+
+/// Every storage role, for tests and tools that use a store whole (`use ...::roles::*`).
+pub mod roles {
+    pub use super::{ActivityStore, EraseStore, ProfileStore, ReadStore, RollupStore, WriteStore};
+}
+
+/// Read capacity a store's queries have used, in DynamoDB's units (a read unit per 4 KB of
+/// a query's page, halved for an index's eventually consistent read): what benchmarks and
+/// cost figures count, and what the contract suite holds both stores to. Item reads
+/// (`GetItem`) are not counted.
+pub trait QueryMeter {
+    fn query_read_units(&self) -> f64;
+}
+
+/// A position in an athlete's activities, newest first: everything strictly before `date`
+/// (and, on that date, before `activity` in the by-date order). The by-date order is the
+/// local date, then, within a date, the activity id's decimal digits compared as text
+/// (`"10" < "9"`): the order of the DynamoDB index, whose sort key is that text, and the
+/// order every store follows (the contract suite holds both to it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityCursor {
+    pub date: LocalDate,
+    pub activity: Option<ActivityId>,
+}
+
+impl ActivityCursor {
+    /// The cursor just past `a` (for the next page).
+    pub fn after(a: &StoredActivity) -> Self {
+        ActivityCursor { date: a.local_date, activity: Some(a.activity_id) }
+    }
+
+    /// Whether `a` comes before this cursor in the by-date order (is on the next page).
+    pub fn precedes(&self, a: &StoredActivity) -> bool {
+        match (a.local_date.cmp(&self.date), self.activity) {
+            (std::cmp::Ordering::Less, _) => true,
+            (std::cmp::Ordering::Equal, Some(id)) => same_day_order(a.activity_id, id).is_lt(),
+            _ => false,
+        }
+    }
+}
+
+/// The by-date order of two activities (oldest first; see [`ActivityCursor`]).
+pub fn by_date_order(a: &StoredActivity, b: &StoredActivity) -> std::cmp::Ordering {
+    a.local_date.cmp(&b.local_date).then_with(|| same_day_order(a.activity_id, b.activity_id))
+}
+
+/// Two ids of one date: their decimal digits as text, without making the strings.
+fn same_day_order(a: ActivityId, b: ActivityId) -> std::cmp::Ordering {
+    let mut da = [0u8; 20];
+    let mut db = [0u8; 20];
+    digits(a, &mut da).cmp(digits(b, &mut db))
+}
+
+fn digits(id: ActivityId, buf: &mut [u8; 20]) -> &[u8] {
+    let mut n = id.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
 /// Hands the live activities dated `from..=to` to `each` a page at a time (at most `page`,
-/// newest first, through [`ActivityStore::activities_page`]), so that a reader holds one
+/// newest first, through [`ReadStore::activities_page`]), so that a reader holds one
 /// page whatever the history. Stops at the first activity older than `from`, or at an empty
-/// page (not at a short one: DynamoDB ends a page at 1 MB whatever the limit).
-pub async fn activities_by_page<S: ActivityStore>(
+/// or short page.
+pub async fn activities_by_page<S: ReadStore>(
     store: &S,
     athlete: AthleteId,
     from: LocalDate,
@@ -204,13 +295,13 @@ pub async fn activities_by_page<S: ActivityStore>(
     page: usize,
     mut each: impl FnMut(&[StoredActivity]),
 ) -> Result<(), StoreError> {
-    let mut before = Some(crate::view::ActivityCursor { date: to.add_days(1), activity: None });
+    let mut before = Some(ActivityCursor { date: to.add_days(1), activity: None });
     loop {
         let items = store.activities_page(athlete, before, page).await?;
         let within = items.iter().take_while(|a| a.local_date >= from).count();
         each(&items[..within]);
         match items.last() {
-            Some(last) if within == items.len() => before = Some(crate::view::ActivityCursor::after(last)),
+            Some(last) if within == items.len() && items.len() == page => before = Some(ActivityCursor::after(last)),
             _ => return Ok(()),
         }
     }

@@ -18,22 +18,6 @@ type HmacSha256 = Hmac<Sha256>;
 /// How long a session lasts: 30 days, then the athlete connects again (a click, no consent
 /// screen: Strava remembers the grant).
 pub const SESSION_TTL_S: i64 = 30 * 86_400;
-/// The session cookie over HTTPS. `__Host-`: the browser keeps it only if it was set by
-/// this very host, with `Secure`, `Path=/` and no `Domain`.
-pub const SESSION_COOKIE: &str = "__Host-stravasync_session";
-/// The session cookie over plain HTTP (local runs only: browsers refuse `__Host-` without
-/// `Secure`).
-pub const SESSION_COOKIE_INSECURE: &str = "stravasync_session";
-
-/// `(name, attributes)` of the session cookie on a site served over HTTPS or not.
-pub fn session_cookie(secure: bool) -> (&'static str, &'static str) {
-    if secure {
-        (SESSION_COOKIE, "Path=/; HttpOnly; SameSite=Lax; Secure")
-    } else {
-        (SESSION_COOKIE_INSECURE, "Path=/; HttpOnly; SameSite=Lax")
-    }
-}
-
 fn mac(key: &[u8], message: &str) -> HmacSha256 {
     // HMAC takes keys of any length: `new_from_slice` cannot fail.
     let mut m = <HmacSha256 as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key"));

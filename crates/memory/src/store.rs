@@ -15,10 +15,10 @@ use stravasync_core::model::{
     ActivityId, ActivityState, AthleteId, AthleteProfile, PmcRow, StoredActivity, StreamSetRef, Tombstone,
 };
 use stravasync_core::ports::{
-    ActivityCounts, ActivityStore, RateBudget, Ration, RationStore, Reservation, StoreError, WriteOutcome,
+    ActivityCounts, ActivityCursor, EraseStore, ProfileStore, QueryMeter, RateBudget, Ration, RationStore, ReadStore,
+    Reservation, RollupStore, StoreError, WriteOutcome, WriteStore, by_date_order,
 };
 use stravasync_core::ration::{BackfillAllowance, BackfillGrant, backfill_grant, export_wait};
-use stravasync_core::view::ActivityCursor;
 
 use crate::budget::MemoryRateBudget;
 
@@ -44,6 +44,9 @@ pub struct MemoryStore {
     data: Arc<Mutex<StoreData>>,
     budget: MemoryRateBudget,
     meter: Option<Arc<Meter>>,
+    /// Half read units of the queries so far, counted as `DynamoStore` counts them
+    /// ([`QueryMeter`]): half a unit per started 4 KB of each query's answer.
+    query_half_units: Arc<AtomicU64>,
 }
 
 /// DynamoDB capacity units (on demand: request units), read and write.
@@ -109,6 +112,17 @@ impl MemoryStore {
     fn metering(&self) -> bool {
         self.meter.is_some()
     }
+
+    /// A query answering `bytes` of items (one page), for [`QueryMeter`].
+    fn queried(&self, bytes: usize) {
+        self.query_half_units.fetch_add(bytes.div_ceil(4096).max(1) as u64, Ordering::Relaxed);
+    }
+}
+
+impl QueryMeter for MemoryStore {
+    fn query_read_units(&self) -> f64 {
+        self.query_half_units.load(Ordering::Relaxed) as f64 / 2.0
+    }
 }
 
 /// The version rule shared by both writes: `incoming_is_delete` wins ties.
@@ -123,7 +137,7 @@ fn version_allows(stored: Option<&ActivityState>, incoming: i64, incoming_is_del
     }
 }
 
-impl ActivityStore for MemoryStore {
+impl ProfileStore for MemoryStore {
     async fn get_profile(&self, athlete: AthleteId) -> Result<Option<AthleteProfile>, StoreError> {
         let p = self.with(|d| d.profiles.get(&athlete).cloned());
         if self.metering() {
@@ -160,7 +174,9 @@ impl ActivityStore for MemoryStore {
         }
         Ok(p)
     }
+}
 
+impl ReadStore for MemoryStore {
     async fn get_activity(
         &self,
         athlete: AthleteId,
@@ -178,6 +194,70 @@ impl ActivityStore for MemoryStore {
         Ok(a)
     }
 
+    async fn get_stream_chunks(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+        set: StreamSetRef<'_>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let key = (athlete, activity, set_key(Some(set)).flatten());
+        let chunks = self.with(|d| d.chunks.get(&key).cloned().unwrap_or_default());
+        let bytes = chunks.iter().map(|c| c.len() + ITEM_OVERHEAD).sum();
+        self.read(bytes);
+        self.queried(bytes);
+        Ok(chunks)
+    }
+
+    async fn pmc_rows(&self, athlete: AthleteId, from: LocalDate, to: LocalDate) -> Result<Vec<PmcRow>, StoreError> {
+        let rows: Vec<PmcRow> = self.with(|d| d.pmc.range((athlete, from)..=(athlete, to)).map(|(_, r)| *r).collect());
+        self.read(rows.len() * ITEM_OVERHEAD);
+        self.queried(rows.len() * ITEM_OVERHEAD);
+        Ok(rows)
+    }
+
+    async fn activities_page(
+        &self,
+        athlete: AthleteId,
+        before: Option<ActivityCursor>,
+        limit: usize,
+    ) -> Result<Vec<StoredActivity>, StoreError> {
+        Ok(self.with(|d| {
+            // Sorted by reference in the index's order, only the page cloned.
+            let mut out: Vec<&StoredActivity> = d
+                .activities
+                .range((athlete, ActivityId::MIN)..=(athlete, ActivityId::MAX))
+                .filter_map(|(_, s)| match s {
+                    ActivityState::Live(a) => Some(&**a),
+                    _ => None,
+                })
+                .filter(|a| before.is_none_or(|c| c.precedes(a)))
+                .collect();
+            out.sort_unstable_by(|a, b| by_date_order(b, a));
+            let page: Vec<StoredActivity> = out.into_iter().take(limit).cloned().collect();
+            self.queried(page.iter().map(json_len).sum());
+            page
+        }))
+    }
+
+    async fn activity_counts(&self, athlete: AthleteId) -> Result<ActivityCounts, StoreError> {
+        Ok(self.with(|d| {
+            let live = d.activities.range((athlete, ActivityId::MIN)..=(athlete, ActivityId::MAX)).filter_map(
+                |(_, s)| match s {
+                    ActivityState::Live(a) => Some(a),
+                    _ => None,
+                },
+            );
+            let counts = live.fold(ActivityCounts::default(), |c, a| ActivityCounts {
+                stored: c.stored + 1,
+                pending_streams: c.pending_streams + usize::from(a.pending_streams),
+            });
+            self.queried(counts.stored * 60);
+            counts
+        }))
+    }
+}
+
+impl WriteStore for MemoryStore {
     async fn put_activity(&self, a: &StoredActivity) -> Result<WriteOutcome, StoreError> {
         if self.metering() {
             // The table and the `by_date` index hold the item; `loads` its key and load.
@@ -222,18 +302,6 @@ impl ActivityStore for MemoryStore {
         Ok(())
     }
 
-    async fn get_stream_chunks(
-        &self,
-        athlete: AthleteId,
-        activity: ActivityId,
-        set: StreamSetRef<'_>,
-    ) -> Result<Vec<Vec<u8>>, StoreError> {
-        let key = (athlete, activity, set_key(Some(set)).flatten());
-        let chunks = self.with(|d| d.chunks.get(&key).cloned().unwrap_or_default());
-        self.read(chunks.iter().map(|c| c.len() + ITEM_OVERHEAD).sum());
-        Ok(chunks)
-    }
-
     async fn delete_stream_chunks(
         &self,
         athlete: AthleteId,
@@ -251,28 +319,13 @@ impl ActivityStore for MemoryStore {
             doomed.iter().filter_map(|k| d.chunks.remove(k)).map(|c| c.len()).sum::<usize>()
         });
         self.read(0); // the keys-only query
+        self.queried(0);
         self.write(ITEM_OVERHEAD, deleted as u64);
         Ok(deleted)
     }
 
     async fn stream_chunk_count(&self, athlete: AthleteId, activity: ActivityId) -> Result<usize, StoreError> {
         Ok(self.with(|d| d.chunks.range(chunk_range(athlete, activity)).map(|(_, c)| c.len()).sum()))
-    }
-
-    async fn put_pmc_rows(&self, athlete: AthleteId, rows: &[PmcRow]) -> Result<(), StoreError> {
-        self.write(ITEM_OVERHEAD, rows.len() as u64);
-        self.with(|d| {
-            for r in rows {
-                d.pmc.insert((athlete, r.date), *r);
-            }
-        });
-        Ok(())
-    }
-
-    async fn pmc_rows(&self, athlete: AthleteId, from: LocalDate, to: LocalDate) -> Result<Vec<PmcRow>, StoreError> {
-        let rows: Vec<PmcRow> = self.with(|d| d.pmc.range((athlete, from)..=(athlete, to)).map(|(_, r)| *r).collect());
-        self.read(rows.len() * ITEM_OVERHEAD);
-        Ok(rows)
     }
 
     async fn activities_between(
@@ -291,8 +344,30 @@ impl ActivityStore for MemoryStore {
                 })
                 .collect();
             out.sort_by_key(|a| (a.local_date, a.activity_id));
+            self.queried(out.iter().map(json_len).sum());
             out
         }))
+    }
+
+    async fn mark_pmc_dirty(&self, athlete: AthleteId, from: LocalDate) -> Result<(), StoreError> {
+        self.write(ITEM_OVERHEAD, 2); // the profile's marker and the `listing` index
+        self.with(|d| {
+            let e = d.dirty.entry(athlete).or_insert(from);
+            *e = (*e).min(from);
+        });
+        Ok(())
+    }
+}
+
+impl RollupStore for MemoryStore {
+    async fn put_pmc_rows(&self, athlete: AthleteId, rows: &[PmcRow]) -> Result<(), StoreError> {
+        self.write(ITEM_OVERHEAD, rows.len() as u64);
+        self.with(|d| {
+            for r in rows {
+                d.pmc.insert((athlete, r.date), *r);
+            }
+        });
+        Ok(())
     }
 
     async fn daily_loads(
@@ -316,52 +391,6 @@ impl ActivityStore for MemoryStore {
         }))
     }
 
-    async fn activities_page(
-        &self,
-        athlete: AthleteId,
-        before: Option<ActivityCursor>,
-        limit: usize,
-    ) -> Result<Vec<StoredActivity>, StoreError> {
-        Ok(self.with(|d| {
-            // Sorted by reference in the index's order, only the page cloned.
-            let mut out: Vec<&StoredActivity> = d
-                .activities
-                .range((athlete, ActivityId::MIN)..=(athlete, ActivityId::MAX))
-                .filter_map(|(_, s)| match s {
-                    ActivityState::Live(a) => Some(&**a),
-                    _ => None,
-                })
-                .filter(|a| before.is_none_or(|c| by_date_order_before(a, &c)))
-                .collect();
-            out.sort_unstable_by(|a, b| by_date_order(b, a));
-            out.into_iter().take(limit).cloned().collect()
-        }))
-    }
-
-    async fn activity_counts(&self, athlete: AthleteId) -> Result<ActivityCounts, StoreError> {
-        Ok(self.with(|d| {
-            let live = d.activities.range((athlete, ActivityId::MIN)..=(athlete, ActivityId::MAX)).filter_map(
-                |(_, s)| match s {
-                    ActivityState::Live(a) => Some(a),
-                    _ => None,
-                },
-            );
-            live.fold(ActivityCounts::default(), |c, a| ActivityCounts {
-                stored: c.stored + 1,
-                pending_streams: c.pending_streams + usize::from(a.pending_streams),
-            })
-        }))
-    }
-
-    async fn mark_pmc_dirty(&self, athlete: AthleteId, from: LocalDate) -> Result<(), StoreError> {
-        self.write(ITEM_OVERHEAD, 2); // the profile's marker and the `listing` index
-        self.with(|d| {
-            let e = d.dirty.entry(athlete).or_insert(from);
-            *e = (*e).min(from);
-        });
-        Ok(())
-    }
-
     async fn pmc_dirty_from(&self, athlete: AthleteId) -> Result<Option<LocalDate>, StoreError> {
         Ok(self.with(|d| d.dirty.get(&athlete).copied()))
     }
@@ -371,6 +400,7 @@ impl ActivityStore for MemoryStore {
             let mut v: Vec<AthleteId> = d.profiles.keys().copied().collect();
             v.sort();
             self.index_read(v.len() * 60);
+            self.queried(v.len() * 60);
             v
         }))
     }
@@ -378,6 +408,7 @@ impl ActivityStore for MemoryStore {
     async fn dirty_athletes(&self) -> Result<Vec<(AthleteId, LocalDate)>, StoreError> {
         let dirty: Vec<_> = self.with(|d| d.dirty.iter().map(|(a, f)| (*a, *f)).collect());
         self.index_read(dirty.len() * 60);
+        self.queried(dirty.len() * 60);
         Ok(dirty)
     }
 
@@ -392,7 +423,9 @@ impl ActivityStore for MemoryStore {
             }
         }))
     }
+}
 
+impl EraseStore for MemoryStore {
     async fn delete_athlete(&self, athlete: AthleteId) -> Result<usize, StoreError> {
         Ok(self.with(|d| {
             let mut n = usize::from(d.profiles.remove(&athlete).is_some());
@@ -511,20 +544,5 @@ impl RateBudget for MemoryStore {
     ) -> Result<Reservation, StoreError> {
         self.write(ITEM_OVERHEAD, 1);
         self.budget.reserve_background(window, requests, limit).await
-    }
-}
-
-/// The by-date index's order of two activities ([`stravasync_core::view::activity_sort_key`]: `<date>#<id>` as
-/// strings), without making the strings but on a date's tie.
-fn by_date_order(a: &StoredActivity, b: &StoredActivity) -> std::cmp::Ordering {
-    a.local_date.cmp(&b.local_date).then_with(|| a.activity_id.to_string().cmp(&b.activity_id.to_string()))
-}
-
-/// Whether `a` sorts before the cursor ([`ActivityCursor::sort_key`]) in that order.
-fn by_date_order_before(a: &StoredActivity, c: &ActivityCursor) -> bool {
-    match (a.local_date.cmp(&c.date), c.activity) {
-        (std::cmp::Ordering::Less, _) => true,
-        (std::cmp::Ordering::Equal, Some(id)) => a.activity_id.to_string() < id.to_string(),
-        _ => false,
     }
 }

@@ -5,7 +5,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use stravasync_core::LocalDate;
 use stravasync_core::model::AthleteProfile;
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::roles::*;
 use stravasync_rollup::{Rollup, RollupRequest};
 use stravasync_testkit::memory::{MemoryQueue, MemoryStore};
 use stravasync_testkit::scored_activity;

@@ -10,7 +10,7 @@ use stravasync_aws::local::{LocalStack, local_app_credentials, unique_suffix};
 use stravasync_aws::resources::ResourceNames;
 use stravasync_core::LocalDate;
 use stravasync_core::model::AthleteProfile;
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::roles::*;
 use stravasync_rollup::{Rollup, RollupRequest};
 use stravasync_testkit::scored_activity;
 

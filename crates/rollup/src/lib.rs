@@ -28,7 +28,7 @@ use stravasync_core::LocalDate;
 use stravasync_core::job::{Job, QueueMessage};
 use stravasync_core::model::{AthleteId, PmcRow};
 use stravasync_core::pmc::{self, PmcState};
-use stravasync_core::ports::{ActivityStore, EventQueue, QueueError, StoreError};
+use stravasync_core::ports::{EventQueue, ProfileStore, QueueError, ReadStore, RollupStore, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -82,7 +82,7 @@ fn first_day() -> LocalDate {
     LocalDate::from_days_since_epoch(0)
 }
 
-impl<S: ActivityStore, Q: EventQueue> Rollup<S, Q> {
+impl<S: ProfileStore + ReadStore + RollupStore, Q: EventQueue> Rollup<S, Q> {
     pub fn new(store: S, queue: Q) -> Self {
         Rollup { store, queue, reconcile_every_days: RECONCILE_EVERY_DAYS }
     }

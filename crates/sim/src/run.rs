@@ -20,7 +20,7 @@ use stravasync_core::Secret;
 use stravasync_core::event::WebhookEvent;
 use stravasync_core::job::{Job, Lane, QueueMessage};
 use stravasync_core::model::{AppCredentials, AthleteProfile, OAuthTokens, Scopes, Sex, Thresholds};
-use stravasync_core::ports::{ActivityStore, TokenVault};
+use stravasync_core::ports::{ProfileStore, ReadStore, TokenVault};
 use stravasync_rollup::{Mode, Rollup, RollupRequest};
 use stravasync_strava::{StravaClient, StravaConfig};
 

@@ -30,7 +30,8 @@ use fake_strava::RunningFake;
 use stravasync_core::Secret;
 use stravasync_core::model::ActivityState;
 use stravasync_core::model::{AthleteProfile, OAuthTokens, Scopes, Sex, Thresholds};
-use stravasync_core::ports::{ActivityStore, TokenVault};
+use stravasync_core::ports::TokenVault;
+use stravasync_core::ports::roles::*;
 
 /// The athlete of the shared recordings.
 pub const ATHLETE: i64 = 5_123_456_789;
@@ -216,7 +217,7 @@ pub const SESSION_GENERATION: u64 = 7001;
 pub fn session_cookie(key: &str, athlete: i64, generation: u64, expires_at: i64) -> String {
     let session = stravasync_core::signed::Session { athlete, generation };
     let value = stravasync_core::signed::sign_session(key.as_bytes(), session, expires_at);
-    format!("{}={value}", stravasync_core::signed::SESSION_COOKIE)
+    format!("{}={value}", stravasync_read::site::SESSION_COOKIE)
 }
 
 /// What [`store_history`] wrote.

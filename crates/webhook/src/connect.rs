@@ -2,7 +2,7 @@
 
 use stravasync_core::job::{Job, QueueMessage};
 use stravasync_core::model::{AthleteProfile, ConnectionState, OAuthTokens, Scopes, Sex, Thresholds};
-use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault};
+use stravasync_core::ports::{EventQueue, ProfileStore, TokenVault};
 use stravasync_strava::{AthleteInfo, AthleteSession, StravaError};
 
 use std::collections::HashMap;
@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering;
 
 use stravasync_core::signed::{self, SESSION_TTL_S, Session};
 
-impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
+impl<Q: EventQueue, V: TokenVault, S: ProfileStore> Webhook<Q, V, S> {
     fn now(&self) -> i64 {
         self.strava.now()
     }
@@ -125,7 +125,8 @@ impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
 
     /// `303` to the dashboard (which greets a new connection), with the session cookie.
     fn signed_in(&self, session: Session) -> Response {
-        let (name, attributes) = signed::session_cookie(self.config.public_base_url.starts_with("https://"));
+        let (name, attributes) =
+            stravasync_read::site::session_cookie(self.config.public_base_url.starts_with("https://"));
         let value = signed::sign_session(self.session_key.expose().as_bytes(), session, self.now() + SESSION_TTL_S);
         let cookie = format!("{name}={value}; Max-Age={SESSION_TTL_S}; {attributes}");
         match HeaderValue::from_str(&cookie) {

@@ -43,7 +43,7 @@ use stravasync_core::Secret;
 use stravasync_core::event::{AspectType, MAX_EVENT_CLOCK_SKEW_S, ObjectType, WebhookEvent};
 use stravasync_core::job::QueueMessage;
 use stravasync_core::model::AppCredentials;
-use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault, VaultError};
+use stravasync_core::ports::{EventQueue, ProfileStore, TokenVault, VaultError};
 use stravasync_strava::{StravaClient, StravaConfig};
 
 pub use config::{ConfigError, WebhookConfig};
@@ -167,7 +167,7 @@ impl AwsWebhook {
     }
 }
 
-impl<Q: EventQueue, V: TokenVault, S: ActivityStore> Webhook<Q, V, S> {
+impl<Q: EventQueue, V: TokenVault, S: ProfileStore> Webhook<Q, V, S> {
     /// Loads the app credentials from the vault (once) and builds the Strava client.
     pub async fn new(config: WebhookConfig, queue: Q, vault: V, store: S) -> Result<Self, StartupError> {
         let app = vault.app_credentials().await.map_err(StartupError::AppSecret)?;
@@ -311,7 +311,7 @@ pub fn router<Q, V, S>(webhook: Arc<Webhook<Q, V, S>>) -> Router
 where
     Q: EventQueue + 'static,
     V: TokenVault + 'static,
-    S: ActivityStore + 'static,
+    S: ProfileStore + 'static,
 {
     Router::new()
         .route("/webhook/{secret}", get(challenge_route::<Q, V, S>).post(event_route::<Q, V, S>))
@@ -325,7 +325,7 @@ where
 
 type Shared<Q, V, S> = State<Arc<Webhook<Q, V, S>>>;
 
-async fn challenge_route<Q: EventQueue, V: TokenVault, S: ActivityStore>(
+async fn challenge_route<Q: EventQueue, V: TokenVault, S: ProfileStore>(
     State(w): Shared<Q, V, S>,
     Path(secret): Path<String>,
     Query(query): Query<HashMap<String, String>>,
@@ -336,7 +336,7 @@ async fn challenge_route<Q: EventQueue, V: TokenVault, S: ActivityStore>(
     }
 }
 
-async fn event_route<Q: EventQueue, V: TokenVault, S: ActivityStore>(
+async fn event_route<Q: EventQueue, V: TokenVault, S: ProfileStore>(
     State(w): Shared<Q, V, S>,
     Path(secret): Path<String>,
     body: Bytes,
@@ -350,11 +350,11 @@ async fn event_route<Q: EventQueue, V: TokenVault, S: ActivityStore>(
     }
 }
 
-async fn connect_route<Q: EventQueue, V: TokenVault, S: ActivityStore>(State(w): Shared<Q, V, S>) -> Response {
+async fn connect_route<Q: EventQueue, V: TokenVault, S: ProfileStore>(State(w): Shared<Q, V, S>) -> Response {
     w.connect()
 }
 
-async fn callback_route<Q: EventQueue, V: TokenVault, S: ActivityStore>(
+async fn callback_route<Q: EventQueue, V: TokenVault, S: ProfileStore>(
     State(w): Shared<Q, V, S>,
     Query(query): Query<HashMap<String, String>>,
     cookies: CookieJar,

@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use stravasync_core::site::{PRODUCT_NAME, escape, footer};
+use stravasync_read::site::{PRODUCT_NAME, escape, footer};
 
 fn body(title: &str, message: &str, support_email: &str) -> String {
     format!(

@@ -19,7 +19,7 @@ use stravasync_consumer::{Consumer, Outcome};
 use stravasync_core::Secret;
 use stravasync_core::job::Job;
 use stravasync_core::model::ActivityState;
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::roles::*;
 use stravasync_rollup::{Mode, Rollup, RollupRequest};
 use stravasync_strava::{StravaClient, StravaConfig};
 use stravasync_testkit::{ATHLETE, CLIENT_SECRET, SESSION_GENERATION, connect};
@@ -332,7 +332,7 @@ pub async fn connect_through_site(site: &str, athlete: i64) -> (u16, String, Str
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with(stravasync_core::signed::SESSION_COOKIE_INSECURE))
+        .find(|c| c.starts_with(stravasync_read::site::SESSION_COOKIE_INSECURE))
         .map(|c| c.split(';').next().unwrap_or_default().to_string())
         .unwrap_or_default();
     (status, cookie, landed.text().await.unwrap_or_default())

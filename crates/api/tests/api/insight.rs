@@ -9,7 +9,7 @@ use serde_json::Value;
 use stravasync_core::LocalDate;
 use stravasync_core::metrics::PEAK_WINDOWS;
 use stravasync_core::model::{PmcConstants, StoredActivity};
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::roles::*;
 use stravasync_rollup::{Mode, Rollup, RollupRequest};
 use stravasync_testkit::ATHLETE;
 
@@ -215,7 +215,7 @@ async fn form_is_the_pmc_of_the_stored_scores_with_the_band_ramp_and_banner() {
     for (k, v) in [("ctl", last.ctl), ("atl", last.atl), ("tsb", last.tsb)] {
         assert!((f[k].as_f64().unwrap() - v).abs() < 1e-6, "{k}: {} vs {v}", f[k]);
     }
-    let zone = stravasync_core::insight::form_zone(last.tsb);
+    let zone = stravasync_read::insight::form_zone(last.tsb);
     assert_eq!(f["zone"]["key"], zone.key);
     let week_ago = rows.iter().find(|r| r.date == today.add_days(-7)).unwrap();
     assert!((f["ramp"]["ctl_change"].as_f64().unwrap() - (last.ctl - week_ago.ctl)).abs() < 1e-6);

@@ -4,7 +4,7 @@
 
 use stravasync_core::codec::{encode_chunks, stream_set_id};
 use stravasync_core::model::StoredActivity;
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::roles::*;
 use stravasync_core::streams::{MAX_SAMPLES, NumericKey, StreamSet};
 use stravasync_testkit::{ATHLETE, EDGE810};
 

@@ -10,7 +10,7 @@ use stravasync_consumer::Outcome;
 use stravasync_core::Secret;
 use stravasync_core::job::Job;
 use stravasync_core::model::BackfillProgress;
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::roles::*;
 use stravasync_testkit::{ATHLETE, EDGE810, FENIX2};
 use tower::ServiceExt;
 

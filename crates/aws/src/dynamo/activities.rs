@@ -7,8 +7,10 @@ use stravasync_core::LocalDate;
 use stravasync_core::model::{
     ActivityId, ActivityState, AthleteId, AthleteProfile, PmcRow, StoredActivity, StreamSetRef, Tombstone, check_schema,
 };
-use stravasync_core::ports::{ActivityCounts, ActivityStore, StoreError, WriteOutcome};
-use stravasync_core::view::{ActivityCursor, activity_sort_key};
+use stravasync_core::ports::{
+    ActivityCounts, ActivityCursor, EraseStore, ProfileStore, QueryMeter, ReadStore, RollupStore, StoreError,
+    WriteOutcome, WriteStore,
+};
 
 use super::keys::*;
 use super::*;
@@ -37,7 +39,13 @@ impl DynamoStore {
     }
 }
 
-impl ActivityStore for DynamoStore {
+impl QueryMeter for DynamoStore {
+    fn query_read_units(&self) -> f64 {
+        DynamoStore::query_read_units(self)
+    }
+}
+
+impl ProfileStore for DynamoStore {
     async fn get_profile(&self, athlete: AthleteId) -> Result<Option<AthleteProfile>, StoreError> {
         let Some(item) = self.get_item(&athlete_pk(athlete), "PROFILE").await? else { return Ok(None) };
         schema_of(&item, "profile")?;
@@ -105,7 +113,9 @@ impl ActivityStore for DynamoStore {
             "profile of athlete {athlete} changed by other writers {PROFILE_UPDATE_ATTEMPTS} times in a row"
         )))
     }
+}
 
+impl ReadStore for DynamoStore {
     async fn get_activity(
         &self,
         athlete: AthleteId,
@@ -117,6 +127,113 @@ impl ActivityStore for DynamoStore {
         }
     }
 
+    async fn get_stream_chunks(
+        &self,
+        athlete: AthleteId,
+        activity: ActivityId,
+        set: StreamSetRef<'_>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let items = self.items_with_prefix(athlete, chunk_prefix(activity, set), false).await?;
+        items
+            .iter()
+            .map(|item| match item.get("data") {
+                Some(AttributeValue::B(b)) => Ok(b.as_ref().to_vec()),
+                _ => Err(malformed(item, "attribute data missing or not binary")),
+            })
+            .collect()
+    }
+
+    async fn pmc_rows(&self, athlete: AthleteId, from: LocalDate, to: LocalDate) -> Result<Vec<PmcRow>, StoreError> {
+        let items = self
+            .query_all(
+                None,
+                "pk = :pk AND sk BETWEEN :from AND :to",
+                vec![(":pk", s(athlete_pk(athlete))), (":from", s(pmc_sk(from))), (":to", s(pmc_sk(to)))],
+                false,
+            )
+            .await?;
+        items.iter().map(pmc_row).collect()
+    }
+
+    async fn activities_page(
+        &self,
+        athlete: AthleteId,
+        before: Option<ActivityCursor>,
+        limit: usize,
+    ) -> Result<Vec<StoredActivity>, StoreError> {
+        let (condition, mut values) = match before {
+            Some(c) => ("gsi1pk = :pk AND gsi1sk < :before", vec![(":before", s(by_date_sort_key(&c)))]),
+            None => ("gsi1pk = :pk", vec![]),
+        };
+        values.push((":pk", s(by_date_pk(athlete))));
+        // DynamoDB ends a page at 1 MB whatever the limit: go on from where it stopped
+        // until the page is full or the index has no more, so that a short page always
+        // means the end.
+        let mut items: Vec<Item> = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let remaining = limit.saturating_sub(items.len());
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("by_date")
+                .key_condition_expression(condition)
+                .scan_index_forward(false)
+                .limit(i32::try_from(remaining).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take());
+            for (k, v) in &values {
+                q = q.expression_attribute_values(*k, v.clone());
+            }
+            let page = q.send().await.map_err(sdk_err)?;
+            let page_items = page.items.unwrap_or_default();
+            self.count_query_reads(&page_items);
+            items.extend(page_items);
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() && items.len() < limit => start = Some(k),
+                _ => break,
+            }
+        }
+        items
+            .iter()
+            .map(|item| match activity_state(item)? {
+                ActivityState::Live(a) => Ok(*a),
+                ActivityState::Deleted(_) => Err(malformed(item, "tombstone in the by_date index")),
+            })
+            .collect()
+    }
+
+    /// One count query over the `loads` index (keys, `load`, `pending`: about 60 B an
+    /// activity, not the whole item): `ScannedCount` is every live activity, `Count` those
+    /// the filter keeps (waiting for streams).
+    async fn activity_counts(&self, athlete: AthleteId) -> Result<ActivityCounts, StoreError> {
+        let mut counts = ActivityCounts::default();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("loads")
+                .key_condition_expression("gsi1pk = :pk")
+                .filter_expression("attribute_exists(pending)")
+                .expression_attribute_values(":pk", s(by_date_pk(athlete)))
+                .select(Select::Count)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(sdk_err)?;
+            counts.stored += usize::try_from(page.scanned_count).unwrap_or_default();
+            counts.pending_streams += usize::try_from(page.count).unwrap_or_default();
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(counts),
+            }
+        }
+    }
+}
+
+impl WriteStore for DynamoStore {
     async fn put_activity(&self, a: &StoredActivity) -> Result<WriteOutcome, StoreError> {
         let mut item = Self::key(athlete_pk(a.athlete_id), activity_sk(a.activity_id));
         item.insert("data".into(), s(to_json(a)?));
@@ -124,7 +241,7 @@ impl ActivityStore for DynamoStore {
         item.insert("version".into(), n(a.version));
         item.insert("tombstone".into(), AttributeValue::Bool(false));
         item.insert("gsi1pk".into(), s(by_date_pk(a.athlete_id)));
-        item.insert("gsi1sk".into(), s(activity_sort_key(a)));
+        item.insert("gsi1sk".into(), s(by_date_sort_key(&ActivityCursor::after(a))));
         // Projected alone by the `loads` index (the rollup's read).
         item.insert("load".into(), n(a.load()));
         if a.pending_streams {
@@ -167,22 +284,6 @@ impl ActivityStore for DynamoStore {
         self.batch_write(requests).await
     }
 
-    async fn get_stream_chunks(
-        &self,
-        athlete: AthleteId,
-        activity: ActivityId,
-        set: StreamSetRef<'_>,
-    ) -> Result<Vec<Vec<u8>>, StoreError> {
-        let items = self.items_with_prefix(athlete, chunk_prefix(activity, set), false).await?;
-        items
-            .iter()
-            .map(|item| match item.get("data") {
-                Some(AttributeValue::B(b)) => Ok(b.as_ref().to_vec()),
-                _ => Err(malformed(item, "attribute data missing or not binary")),
-            })
-            .collect()
-    }
-
     async fn delete_stream_chunks(
         &self,
         athlete: AthleteId,
@@ -202,32 +303,6 @@ impl ActivityStore for DynamoStore {
         Ok(self.all_chunk_keys(athlete, activity).await?.len())
     }
 
-    async fn put_pmc_rows(&self, athlete: AthleteId, rows: &[PmcRow]) -> Result<(), StoreError> {
-        let requests = rows
-            .iter()
-            .map(|r| {
-                let mut item = Self::key(athlete_pk(athlete), pmc_sk(r.date));
-                for (attr, v) in [("load", r.load), ("ctl", r.ctl), ("atl", r.atl), ("tsb", r.tsb)] {
-                    item.insert(attr.into(), n(v));
-                }
-                Self::put_request(item)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        self.batch_write(requests).await
-    }
-
-    async fn pmc_rows(&self, athlete: AthleteId, from: LocalDate, to: LocalDate) -> Result<Vec<PmcRow>, StoreError> {
-        let items = self
-            .query_all(
-                None,
-                "pk = :pk AND sk BETWEEN :from AND :to",
-                vec![(":pk", s(athlete_pk(athlete))), (":from", s(pmc_sk(from))), (":to", s(pmc_sk(to)))],
-                false,
-            )
-            .await?;
-        items.iter().map(pmc_row).collect()
-    }
-
     async fn activities_between(
         &self,
         athlete: AthleteId,
@@ -242,6 +317,43 @@ impl ActivityStore for DynamoStore {
                 ActivityState::Deleted(_) => Err(malformed(item, "tombstone in the by_date index")),
             })
             .collect()
+    }
+
+    async fn mark_pmc_dirty(&self, athlete: AthleteId, from: LocalDate) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(athlete_pk(athlete), "PMCDIRTY".into())))
+            .update_expression("SET dirty_from = :d, gsi2pk = :g, gsi2sk = :a")
+            .condition_expression("attribute_not_exists(dirty_from) OR dirty_from > :d")
+            .expression_attribute_values(":d", s(from.to_string()))
+            .expression_attribute_values(":g", s("PMC_DIRTY"))
+            .expression_attribute_values(":a", s(athlete.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // An earlier date is already recorded: it wins.
+            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => Ok(()),
+            Err(e) => Err(sdk_err(e)),
+        }
+    }
+}
+
+impl RollupStore for DynamoStore {
+    async fn put_pmc_rows(&self, athlete: AthleteId, rows: &[PmcRow]) -> Result<(), StoreError> {
+        let requests = rows
+            .iter()
+            .map(|r| {
+                let mut item = Self::key(athlete_pk(athlete), pmc_sk(r.date));
+                for (attr, v) in [("load", r.load), ("ctl", r.ctl), ("atl", r.atl), ("tsb", r.tsb)] {
+                    item.insert(attr.into(), n(v));
+                }
+                Self::put_request(item)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.batch_write(requests).await
     }
 
     /// One query of the `loads` index: keys and `load` only (about 70 bytes an activity).
@@ -272,90 +384,6 @@ impl ActivityStore for DynamoStore {
             }
         }
         Ok(out)
-    }
-
-    async fn activities_page(
-        &self,
-        athlete: AthleteId,
-        before: Option<ActivityCursor>,
-        limit: usize,
-    ) -> Result<Vec<StoredActivity>, StoreError> {
-        let (condition, mut values) = match before {
-            Some(c) => ("gsi1pk = :pk AND gsi1sk < :before", vec![(":before", s(c.sort_key()))]),
-            None => ("gsi1pk = :pk", vec![]),
-        };
-        values.push((":pk", s(by_date_pk(athlete))));
-        let mut q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("by_date")
-            .key_condition_expression(condition)
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
-        for (k, v) in values {
-            q = q.expression_attribute_values(k, v);
-        }
-        let page = q.send().await.map_err(sdk_err)?;
-        let items = page.items.unwrap_or_default();
-        self.count_query_reads(&items);
-        items
-            .iter()
-            .map(|item| match activity_state(item)? {
-                ActivityState::Live(a) => Ok(*a),
-                ActivityState::Deleted(_) => Err(malformed(item, "tombstone in the by_date index")),
-            })
-            .collect()
-    }
-
-    /// One count query over the `loads` index (keys, `load`, `pending`: about 60 B an
-    /// activity, not the whole item): `ScannedCount` is every live activity, `Count` those
-    /// the filter keeps (waiting for streams).
-    async fn activity_counts(&self, athlete: AthleteId) -> Result<ActivityCounts, StoreError> {
-        let mut counts = ActivityCounts::default();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("loads")
-                .key_condition_expression("gsi1pk = :pk")
-                .filter_expression("attribute_exists(pending)")
-                .expression_attribute_values(":pk", s(by_date_pk(athlete)))
-                .select(Select::Count)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(sdk_err)?;
-            counts.stored += usize::try_from(page.scanned_count).unwrap_or_default();
-            counts.pending_streams += usize::try_from(page.count).unwrap_or_default();
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(counts),
-            }
-        }
-    }
-
-    async fn mark_pmc_dirty(&self, athlete: AthleteId, from: LocalDate) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(athlete_pk(athlete), "PMCDIRTY".into())))
-            .update_expression("SET dirty_from = :d, gsi2pk = :g, gsi2sk = :a")
-            .condition_expression("attribute_not_exists(dirty_from) OR dirty_from > :d")
-            .expression_attribute_values(":d", s(from.to_string()))
-            .expression_attribute_values(":g", s("PMC_DIRTY"))
-            .expression_attribute_values(":a", s(athlete.to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // An earlier date is already recorded: it wins.
-            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => Ok(()),
-            Err(e) => Err(sdk_err(e)),
-        }
     }
 
     async fn pmc_dirty_from(&self, athlete: AthleteId) -> Result<Option<LocalDate>, StoreError> {
@@ -411,7 +439,9 @@ impl ActivityStore for DynamoStore {
             Err(e) => Err(sdk_err(e)),
         }
     }
+}
 
+impl EraseStore for DynamoStore {
     async fn delete_athlete(&self, athlete: AthleteId) -> Result<usize, StoreError> {
         // The profile goes first: a background import that finds it still there after its
         // own write is sure to be seen by the query below; one that finds it gone undoes

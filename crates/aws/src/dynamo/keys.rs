@@ -35,6 +35,18 @@ pub(super) fn by_date_pk(athlete: AthleteId) -> String {
     format!("ATH#{athlete}#ACT")
 }
 
+/// The `by_date` index's sort key of a position in an athlete's activities:
+/// `<date>#<activity>` for the cursor just past an activity (and so the sort key of that
+/// activity's item), `<date>#` for a whole date. As text, these order the items exactly as
+/// the ports' by-date order says ([`stravasync_core::ports::ActivityCursor`]: same-day ids
+/// compared as their digits).
+pub(super) fn by_date_sort_key(c: &stravasync_core::ports::ActivityCursor) -> String {
+    match c.activity {
+        Some(id) => format!("{}#{id}", c.date),
+        None => format!("{}#", c.date),
+    }
+}
+
 pub(super) fn window_sk(w: RateWindow) -> String {
     let kind = match w.kind {
         RateWindowKind::QuarterHour => "15min",

@@ -10,7 +10,8 @@ use stravasync_aws::dynamo::TOKENS_SK;
 use stravasync_aws::kms_vault::KmsVault;
 use stravasync_core::Secret;
 use stravasync_core::model::{AthleteId, OAuthTokens, Scopes};
-use stravasync_core::ports::{ActivityStore, TokenVault, VaultError};
+use stravasync_core::ports::roles::*;
+use stravasync_core::ports::{TokenVault, VaultError};
 
 async fn kms_stack(label: &str) -> common::Stack {
     common::stack(label).await.with_kms_token_store().await.expect("KMS key on moto")

@@ -5,9 +5,9 @@
 
 use stravasync_aws::local::LocalStack;
 use stravasync_core::LocalDate;
-use stravasync_core::insight::{self, BestsRange};
 use stravasync_core::model::{AthleteProfile, PmcRow, StoredActivity};
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::roles::*;
+use stravasync_read::insight::{self, BestsRange};
 
 use crate::operator::run;
 

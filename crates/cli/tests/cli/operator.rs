@@ -13,7 +13,8 @@ async fn test_stack(label: &str) -> LocalStack {
 use stravasync_core::LocalDate;
 use stravasync_core::job::{Job, QueueMessage};
 use stravasync_core::model::{AthleteProfile, BackfillProgress, PmcRow};
-use stravasync_core::ports::{ActivityStore, EventQueue};
+use stravasync_core::ports::EventQueue;
+use stravasync_core::ports::roles::*;
 use stravasync_testkit::scored_activity;
 
 const ATHLETE: i64 = 77;

@@ -6,7 +6,7 @@ use stravasync_consumer::Outcome;
 use stravasync_consumer::pump::pump_until_idle;
 use stravasync_core::job::Job;
 use stravasync_core::model::ActivityState;
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::roles::*;
 use stravasync_core::streams::NumericKey;
 
 fn backfill(athlete: i64, n: Option<u32>) -> Job {

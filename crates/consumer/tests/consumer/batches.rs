@@ -12,7 +12,8 @@ use stravasync_consumer::Outcome;
 use stravasync_consumer::pump::{Delivery, deliver_once};
 use stravasync_core::job::{Job, QueueMessage};
 use stravasync_core::model::ActivityState;
-use stravasync_core::ports::{ActivityStore, EventQueue};
+use stravasync_core::ports::EventQueue;
+use stravasync_core::ports::roles::*;
 
 const T: i64 = 1_763_755_200;
 

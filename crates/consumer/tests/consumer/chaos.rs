@@ -23,7 +23,8 @@ use stravasync_consumer::pump::deliver_once;
 use stravasync_consumer::{Consumer, ConsumerPolicy, Outcome};
 use stravasync_core::Secret;
 use stravasync_core::job::{Job, QueueMessage};
-use stravasync_core::ports::{ActivityStore, EventQueue, TokenVault};
+use stravasync_core::ports::roles::*;
+use stravasync_core::ports::{EventQueue, TokenVault};
 use stravasync_strava::{StravaClient, StravaConfig};
 use stravasync_testkit::memory::{MemoryQueue, MemoryStore, MemoryVault};
 

@@ -14,7 +14,7 @@ use stravasync_consumer::{Consumer, Outcome};
 use stravasync_core::Secret;
 use stravasync_core::job::Job;
 use stravasync_core::model::ActivityState;
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::roles::*;
 use stravasync_strava::{StravaClient, StravaConfig};
 use stravasync_testkit::memory::MemoryQueue;
 

@@ -7,7 +7,8 @@ use stravasync_consumer::Outcome;
 use stravasync_core::codec::decode_chunks;
 use stravasync_core::job::Job;
 use stravasync_core::model::{ActivityState, ScoreSource, StoredActivity};
-use stravasync_core::ports::{ActivityStore, TokenVault};
+use stravasync_core::ports::TokenVault;
+use stravasync_core::ports::roles::*;
 
 const T: i64 = 1_763_755_200;
 

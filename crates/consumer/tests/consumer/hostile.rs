@@ -14,7 +14,8 @@ use stravasync_core::job::Job;
 use stravasync_core::model::{
     ActivityId, ActivityState, AthleteId, AthleteProfile, PmcRow, RateWindow, StoredActivity, StreamSetRef, Tombstone,
 };
-use stravasync_core::ports::{ActivityStore, RateBudget, Reservation, StoreError, TokenVault, WriteOutcome};
+use stravasync_core::ports::roles::*;
+use stravasync_core::ports::{RateBudget, Reservation, StoreError, TokenVault, WriteOutcome};
 use stravasync_core::streams::{MAX_RESAMPLED_S, NumericKey, StreamSet};
 
 const T: i64 = 1_763_755_200;
@@ -116,33 +117,69 @@ impl StaleReads {
     }
 }
 
-impl ActivityStore for StaleReads {
+impl ProfileStore for StaleReads {
     async fn get_profile(&self, a: AthleteId) -> Result<Option<AthleteProfile>, StoreError> {
         self.inner.get_profile(a).await
     }
+
     async fn put_profile(&self, p: &AthleteProfile) -> Result<(), StoreError> {
         self.inner.put_profile(p).await
     }
+
     async fn update_profile<F>(&self, a: AthleteId, change: F) -> Result<Option<AthleteProfile>, StoreError>
     where
         F: FnMut(&mut AthleteProfile) -> bool + Send,
     {
         self.inner.update_profile(a, change).await
     }
+}
+
+impl ReadStore for StaleReads {
     async fn get_activity(&self, a: AthleteId, id: ActivityId) -> Result<Option<ActivityState>, StoreError> {
         if self.armed.swap(false, Ordering::SeqCst) {
             return Ok(None);
         }
         self.inner.get_activity(a, id).await
     }
+
+    async fn get_stream_chunks(
+        &self,
+        a: AthleteId,
+        id: ActivityId,
+        set: StreamSetRef<'_>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.inner.get_stream_chunks(a, id, set).await
+    }
+
+    async fn pmc_rows(&self, a: AthleteId, from: LocalDate, to: LocalDate) -> Result<Vec<PmcRow>, StoreError> {
+        self.inner.pmc_rows(a, from, to).await
+    }
+
+    async fn activities_page(
+        &self,
+        a: AthleteId,
+        before: Option<stravasync_core::ports::ActivityCursor>,
+        limit: usize,
+    ) -> Result<Vec<StoredActivity>, StoreError> {
+        self.inner.activities_page(a, before, limit).await
+    }
+
+    async fn activity_counts(&self, a: AthleteId) -> Result<stravasync_core::ports::ActivityCounts, StoreError> {
+        self.inner.activity_counts(a).await
+    }
+}
+
+impl WriteStore for StaleReads {
     async fn put_activity(&self, x: &StoredActivity) -> Result<WriteOutcome, StoreError> {
         self.deauthorize_now(x.athlete_id).await?;
         self.inner.put_activity(x).await
     }
+
     async fn put_tombstone(&self, t: Tombstone) -> Result<WriteOutcome, StoreError> {
         self.deauthorize_now(t.athlete_id).await?;
         self.inner.put_tombstone(t).await
     }
+
     async fn put_stream_chunks(
         &self,
         a: AthleteId,
@@ -152,14 +189,7 @@ impl ActivityStore for StaleReads {
     ) -> Result<(), StoreError> {
         self.inner.put_stream_chunks(a, id, set, c).await
     }
-    async fn get_stream_chunks(
-        &self,
-        a: AthleteId,
-        id: ActivityId,
-        set: StreamSetRef<'_>,
-    ) -> Result<Vec<Vec<u8>>, StoreError> {
-        self.inner.get_stream_chunks(a, id, set).await
-    }
+
     async fn delete_stream_chunks(
         &self,
         a: AthleteId,
@@ -168,15 +198,11 @@ impl ActivityStore for StaleReads {
     ) -> Result<usize, StoreError> {
         self.inner.delete_stream_chunks(a, id, keep).await
     }
+
     async fn stream_chunk_count(&self, a: AthleteId, id: ActivityId) -> Result<usize, StoreError> {
         self.inner.stream_chunk_count(a, id).await
     }
-    async fn put_pmc_rows(&self, a: AthleteId, rows: &[PmcRow]) -> Result<(), StoreError> {
-        self.inner.put_pmc_rows(a, rows).await
-    }
-    async fn pmc_rows(&self, a: AthleteId, from: LocalDate, to: LocalDate) -> Result<Vec<PmcRow>, StoreError> {
-        self.inner.pmc_rows(a, from, to).await
-    }
+
     async fn activities_between(
         &self,
         a: AthleteId,
@@ -185,6 +211,17 @@ impl ActivityStore for StaleReads {
     ) -> Result<Vec<StoredActivity>, StoreError> {
         self.inner.activities_between(a, from, to).await
     }
+
+    async fn mark_pmc_dirty(&self, a: AthleteId, from: LocalDate) -> Result<(), StoreError> {
+        self.inner.mark_pmc_dirty(a, from).await
+    }
+}
+
+impl RollupStore for StaleReads {
+    async fn put_pmc_rows(&self, a: AthleteId, rows: &[PmcRow]) -> Result<(), StoreError> {
+        self.inner.put_pmc_rows(a, rows).await
+    }
+
     async fn daily_loads(
         &self,
         a: AthleteId,
@@ -193,35 +230,29 @@ impl ActivityStore for StaleReads {
     ) -> Result<Vec<(LocalDate, f64)>, StoreError> {
         self.inner.daily_loads(a, from, to).await
     }
-    async fn activities_page(
-        &self,
-        a: AthleteId,
-        before: Option<stravasync_core::view::ActivityCursor>,
-        limit: usize,
-    ) -> Result<Vec<StoredActivity>, StoreError> {
-        self.inner.activities_page(a, before, limit).await
-    }
-    async fn activity_counts(&self, a: AthleteId) -> Result<stravasync_core::ports::ActivityCounts, StoreError> {
-        self.inner.activity_counts(a).await
-    }
-    async fn mark_pmc_dirty(&self, a: AthleteId, from: LocalDate) -> Result<(), StoreError> {
-        self.inner.mark_pmc_dirty(a, from).await
-    }
+
     async fn pmc_dirty_from(&self, a: AthleteId) -> Result<Option<LocalDate>, StoreError> {
         self.inner.pmc_dirty_from(a).await
     }
+
     async fn athletes(&self) -> Result<Vec<AthleteId>, StoreError> {
         self.inner.athletes().await
     }
+
     async fn dirty_athletes(&self) -> Result<Vec<(AthleteId, LocalDate)>, StoreError> {
         self.inner.dirty_athletes().await
     }
+
     async fn clear_pmc_dirty(&self, a: AthleteId, from: LocalDate) -> Result<bool, StoreError> {
         self.inner.clear_pmc_dirty(a, from).await
     }
+}
+
+impl EraseStore for StaleReads {
     async fn delete_athlete(&self, a: AthleteId) -> Result<usize, StoreError> {
         self.inner.delete_athlete(a).await
     }
+
     async fn athlete_has_items(&self, a: AthleteId) -> Result<bool, StoreError> {
         self.inner.athlete_has_items(a).await
     }

@@ -9,7 +9,8 @@ use stravasync_consumer::Record;
 use stravasync_consumer::pump::deliver_once;
 use stravasync_core::job::{Job, Lane};
 use stravasync_core::model::{ActivityState, RateWindow, RateWindowKind};
-use stravasync_core::ports::{ActivityStore, RateBudget, Reservation};
+use stravasync_core::ports::roles::*;
+use stravasync_core::ports::{RateBudget, Reservation};
 
 const T: i64 = 1_763_755_200;
 

@@ -9,7 +9,7 @@ use crate::common::*;
 use stravasync_aws::local::LocalStack;
 use stravasync_aws::template_stack::iam_enforced;
 use stravasync_consumer::{Consumer, Outcome};
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::roles::*;
 use stravasync_testkit::FENIX2;
 
 #[tokio::test]

@@ -13,7 +13,8 @@ use stravasync_aws::sqs::SqsQueue;
 use stravasync_consumer::{Consumer, Outcome};
 use stravasync_core::Secret;
 use stravasync_core::model::{AppCredentials, AthleteId, OAuthTokens};
-use stravasync_core::ports::{ActivityStore, TokenVault, VaultError};
+use stravasync_core::ports::roles::*;
+use stravasync_core::ports::{TokenVault, VaultError};
 use stravasync_strava::{StravaClient, StravaConfig};
 
 const T: i64 = 1_763_755_200;

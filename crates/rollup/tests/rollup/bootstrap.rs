@@ -8,7 +8,7 @@ use stravasync_aws::local::LocalStack;
 use stravasync_core::job::Job;
 use stravasync_core::model::{AthleteProfile, PmcConstants};
 use stravasync_core::pmc;
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::roles::*;
 use stravasync_core::telemetry::{COLD_START, ROLLUP_ATHLETES, ROLLUP_ROWS};
 use stravasync_core::{LocalDate, clock};
 use stravasync_testkit::emf;

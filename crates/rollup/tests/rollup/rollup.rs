@@ -4,7 +4,7 @@ use stravasync_core::LocalDate;
 use stravasync_core::job::Job;
 use stravasync_core::model::{AthleteProfile, PmcConstants};
 use stravasync_core::pmc;
-use stravasync_core::ports::ActivityStore;
+use stravasync_core::ports::roles::*;
 use stravasync_rollup::{Mode, Rollup, RollupRequest};
 use stravasync_testkit::memory::{MemoryQueue, MemoryStore};
 use stravasync_testkit::scored_activity;

@@ -6,7 +6,8 @@ use stravasync_aws::sqs::SqsQueue;
 use stravasync_core::event::AspectType;
 use stravasync_core::job::Job;
 use stravasync_core::model::ConnectionState;
-use stravasync_core::ports::{ActivityStore, TokenVault};
+use stravasync_core::ports::TokenVault;
+use stravasync_core::ports::roles::*;
 use stravasync_webhook::Webhook;
 
 #[tokio::test]

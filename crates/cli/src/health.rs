@@ -1,9 +1,9 @@
 //! `stravasync status`'s judgement: what was read from a stack (its app secret, Strava's
 //! push subscriptions, its webhook's answer to a challenge, its queues, its budget and its
 //! athletes) in, a line per concern out, each healthy (✓) or not (✗, saying what to do).
-//! The reading is the CLI's (`stravasync_cli::status`); this is pure.
+//! The reading is the CLI's (`crate::status`); this is pure.
 
-use crate::date::LocalDate;
+use stravasync_core::LocalDate;
 
 /// What `status` read. A read that failed is `Err` with what went wrong.
 #[derive(Debug, Clone, PartialEq)]

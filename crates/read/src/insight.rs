@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::LocalDate;
-use crate::json::{FieldError, field_error};
-use crate::metrics::{PEAK_WINDOWS, PeakSeries};
-use crate::model::{ActivityId, PmcConstants, PmcRow, StoredActivity};
-use crate::pmc::{PmcState, roll_forward_days};
+use stravasync_core::LocalDate;
+use stravasync_core::json::{FieldError, field_error};
+use stravasync_core::metrics::{PEAK_WINDOWS, PeakSeries};
+use stravasync_core::model::{ActivityId, PmcConstants, PmcRow, StoredActivity};
+use stravasync_core::pmc::{PmcState, roll_forward_days};
 
 // ---- form ----
 
@@ -526,9 +526,9 @@ pub fn weekly_totals(activities: &[StoredActivity], today: LocalDate) -> Vec<Wee
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{ActivityMetrics, Peaks, Score, ScoreSource, Zones};
-    use crate::model::ActivitySummary;
-    use crate::pmc::{daily_loads, series};
+    use stravasync_core::metrics::{ActivityMetrics, Peaks, Score, ScoreSource, Zones};
+    use stravasync_core::model::ActivitySummary;
+    use stravasync_core::pmc::{daily_loads, series};
 
     fn d(s: &str) -> LocalDate {
         s.parse().unwrap()

@@ -1,0 +1,91 @@
+//! The facts the dashboard shows without computing them, served by `GET /api/catalog`
+//! so that the page copies none of them: the peak windows and their labels, the score
+//! sources and their names, the sport groups, the speed under which no pace is drawn.
+
+use serde::Serialize;
+use stravasync_core::metrics::{PEAK_WINDOWS, ScoreSource};
+use stravasync_core::model::RUN_SPORT_TYPES;
+
+/// Below this speed (m/s) an athlete is standing: the pace chart draws nothing there
+/// (2,000 s per km would flatten the rest of the chart).
+pub const PACE_MIN_SPEED_MS: f64 = 0.5;
+
+/// A peak window and how it is labelled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PeakWindow {
+    pub seconds: usize,
+    pub label: String,
+}
+
+/// A score source (`ScoreSource`'s JSON value) and its name on the page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceName {
+    pub source: ScoreSource,
+    pub name: &'static str,
+}
+
+/// The sport types of each group the page tells apart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SportGroups {
+    /// Runs: their speed is shown as pace, and only they have pace bests.
+    pub run: &'static [&'static str],
+}
+
+/// `GET /api/catalog`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Catalog {
+    pub peak_windows: Vec<PeakWindow>,
+    pub score_sources: Vec<SourceName>,
+    pub sport_groups: SportGroups,
+    pub pace_min_speed_ms: f64,
+}
+
+/// A window's label: `5s`, `1m`, `20m`, `1h`.
+pub fn window_label(seconds: usize) -> String {
+    match (seconds % 3600, seconds % 60) {
+        _ if seconds < 60 => format!("{seconds}s"),
+        (0, _) => format!("{}h", seconds / 3600),
+        (_, 0) => format!("{}m", seconds / 60),
+        (_, s) => format!("{}m{s:02}s", seconds / 60),
+    }
+}
+
+/// The name of a score source on the page and in the CLI.
+pub fn source_name(source: ScoreSource) -> &'static str {
+    match source {
+        ScoreSource::Power => "TSS (power)",
+        ScoreSource::Pace => "rTSS (pace)",
+        ScoreSource::Heartrate => "hrTSS (heart rate)",
+        ScoreSource::None => "no score",
+    }
+}
+
+pub fn catalog() -> Catalog {
+    Catalog {
+        peak_windows: PEAK_WINDOWS
+            .iter()
+            .map(|&seconds| PeakWindow { seconds, label: window_label(seconds) })
+            .collect(),
+        score_sources: [ScoreSource::Power, ScoreSource::Pace, ScoreSource::Heartrate, ScoreSource::None]
+            .into_iter()
+            .map(|source| SourceName { source, name: source_name(source) })
+            .collect(),
+        sport_groups: SportGroups { run: RUN_SPORT_TYPES },
+        pace_min_speed_ms: PACE_MIN_SPEED_MS,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_labelled_as_athletes_read_them() {
+        let labels: Vec<String> = catalog().peak_windows.into_iter().map(|w| w.label).collect();
+        assert_eq!(labels, ["5s", "15s", "30s", "1m", "5m", "10m", "20m", "30m", "1h"]);
+        assert_eq!(
+            (window_label(90), window_label(5400), window_label(7200)),
+            ("1m30s".into(), "90m".into(), "2h".into())
+        );
+    }
+}
