@@ -71,7 +71,8 @@ use stravasync_core::signed::{self, Session, SessionError};
 use stravasync_read::ReadError;
 use stravasync_read::answers::Refusal;
 
-use crate::routes::{Access, ROUTES};
+use crate::routes::ROUTES;
+use crate::session::Access;
 
 pub use config::ApiConfig;
 

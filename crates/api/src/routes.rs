@@ -27,24 +27,12 @@ use stravasync_read::answers::{self, Accepted, BackfillAccepted, Disconnection, 
 use stravasync_read::insight::BestsRange;
 use stravasync_read::query;
 
+pub use crate::session::Access;
 use crate::session::{SignedIn, SignedInChange};
 use crate::{Api, ApiError, pages};
 
 pub(crate) type Shared<S, Q> = State<Arc<Api<S, Q>>>;
 pub(crate) type Params = Query<HashMap<String, String>>;
-
-/// Who may call a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone: the pages that work signed out, static assets, and the export link (which
-    /// carries its own signed token).
-    Public,
-    /// The athlete of a valid session of their current connection ([`SignedIn`]).
-    Private,
-    /// As `Private`, for a request that changes state: a JSON body from this site's own
-    /// pages ([`SignedInChange`]).
-    Change,
-}
 
 /// One route of the read API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,8 +15,20 @@ use axum_extra::extract::CookieJar;
 use stravasync_core::model::{AthleteId, AthleteProfile};
 use stravasync_core::ports::{EventQueue, ProfileStore};
 
-use crate::routes::Access;
 use crate::{Api, ApiError, SignedOut};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: the pages that work signed out, static assets, and the export link (which
+    /// carries its own signed token).
+    Public,
+    /// The athlete of a valid session of their current connection ([`SignedIn`]).
+    Private,
+    /// As `Private`, for a request that changes state: a JSON body from this site's own
+    /// pages ([`SignedInChange`]).
+    Change,
+}
 
 /// The athlete of a valid session of their current connection, and their profile as read
 /// for this request: a missing, forged or expired cookie, or one whose generation is not

@@ -9,22 +9,12 @@ use stravasync_aws::dynamo::DynamoStore;
 use stravasync_core::LocalDate;
 use stravasync_core::metrics::PEAK_WINDOWS;
 use stravasync_core::model::{AthleteId, AthleteProfile};
-use stravasync_read::ReadError;
 use stravasync_read::answers::{self, BestsAnswer, WeeksAnswer};
 use stravasync_read::catalog::window_label;
 use stravasync_read::insight::{self, BestsRange, ChannelBests, Estimate, Form, Week};
 
-use crate::stack::{sdk, store};
+use crate::stack::{read_error, sdk, store};
 use crate::{CliError, InputError, block_on};
-
-/// A read of the read side that failed: a refusal names the input, the rest is the stack's.
-pub(crate) fn read_error(what: &'static str) -> impl Fn(ReadError) -> CliError {
-    move |e| match e {
-        ReadError::Bad(e) => InputError::new(format!("--{e}")).into(),
-        ReadError::NotFound(why) => InputError::new(why).into(),
-        e => CliError::runtime(what)(e),
-    }
-}
 
 fn today() -> LocalDate {
     LocalDate::from_unix_seconds(stravasync_core::clock::unix_now())

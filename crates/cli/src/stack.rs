@@ -14,6 +14,7 @@ use stravasync_core::config::{ConfigError, Env};
 use stravasync_core::job::{BackfillRequest, Job, QueueMessage, Requester};
 use stravasync_core::model::{AthleteId, PmcRow};
 use stravasync_core::ports::{EraseStore, EventQueue, ProfileStore};
+use stravasync_read::ReadError;
 use stravasync_read::answers;
 use stravasync_read::query;
 
@@ -154,6 +155,15 @@ fn queue(sdk: &stravasync_aws::SdkConfig, var: &'static str) -> Result<SqsQueue,
     ))
 }
 
+/// A read of the read side that failed: a refusal names the input, the rest is the stack's.
+pub(crate) fn read_error(what: &'static str) -> impl Fn(ReadError) -> CliError {
+    move |e| match e {
+        ReadError::Bad(e) => InputError::new(format!("--{e}")).into(),
+        ReadError::NotFound(why) => InputError::new(why).into(),
+        e => CliError::runtime(what)(e),
+    }
+}
+
 fn now() -> i64 {
     stravasync_core::clock::unix_now()
 }
@@ -167,7 +177,7 @@ pub async fn pmc_rows(athlete: AthleteId, from: Option<&str>, to: Option<&str>) 
     let (from, to) = query::pmc_range(from, to, LocalDate::from_unix_seconds(now())).map_err(field)?;
     let sdk = sdk().await;
     let answer = answers::pmc(&store(&sdk)?, athlete, from, to).await;
-    Ok(answer.map_err(crate::insight::read_error("reading the PMC"))?.rows)
+    Ok(answer.map_err(read_error("reading the PMC"))?.rows)
 }
 
 /// One page of the athlete's activities, newest first, as a table; the last line gives
@@ -177,7 +187,7 @@ pub async fn activities(athlete: AthleteId, before: Option<&str>, limit: Option<
     let sdk = sdk().await;
     let page = answers::activity_page(&store(&sdk)?, athlete, before, limit)
         .await
-        .map_err(crate::insight::read_error("reading activities"))?;
+        .map_err(read_error("reading activities"))?;
     let mut out = format!(
         "{:<10}  {:>12}  {:<16}  {:>8}  {:>6}  {:<9}  name\n",
         "date", "id", "type", "moving", "score", "source"
