@@ -45,12 +45,6 @@ pub fn routes() -> Router<FakeState> {
         .route("/admin/push", post(push))
 }
 
-impl FakeState {
-    fn owner_of(&self, id: i64) -> Option<i64> {
-        self.world().activities.get(&id).map(|a| a.owner)
-    }
-}
-
 async fn maybe_push(state: &FakeState, push: bool, event: Value) -> Value {
     if !push {
         return json!({"event": event});

@@ -9,80 +9,22 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::extract::{Form, MatchedPath, Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use stravasync_core::streams::NumericKey;
-
+use crate::data::Activity;
 use crate::reply::{bearer_token, not_found, rate_limited, strava_error, unauthorized};
-use crate::state::{FakeState, FaultKind, Grant, LoggedRequest, Subscription};
+use crate::state::activities::served_streams;
+use crate::state::oauth::Grant;
+use crate::state::{FakeState, FaultKind, Subscription};
 
 fn grant(state: &FakeState, headers: &HeaderMap) -> Result<Grant, Response> {
     let now = state.now();
     let token = bearer_token(headers).ok_or_else(unauthorized)?;
-    match state.world().access.get(&token) {
-        Some(g) if g.expires_at > now => Ok(g.clone()),
-        _ => Err(unauthorized()),
-    }
-}
-
-fn has_scope(grant: &Grant, scope: &str) -> bool {
-    grant.scope.split([',', ' ']).any(|s| s == scope)
-}
-
-/// Takes one use of the first fault that matches the route.
-/// The next fault for a request: one injected for every route (`*`), its route template
-/// (`/api/v3/activities/{id}`) or its concrete path (`/api/v3/activities/17000000101`).
-fn take_fault(state: &FakeState, route: &str, path: &str) -> Option<(FaultKind, u64)> {
-    let mut w = state.world();
-    let i = w.faults.iter().position(|f| f.count > 0 && (f.route == "*" || f.route == route || f.route == path))?;
-    let f = &mut w.faults[i];
-    f.count -= 1;
-    let out = (f.kind, f.delay_ms);
-    if f.count == 0 {
-        w.faults.remove(i);
-    }
-    Some(out)
-}
-
-/// Counts the request if the budget allows; `Err(())` when a limit is reached.
-fn account(state: &FakeState, read: bool) -> Result<(), ()> {
-    let now = state.now();
-    let c = &state.config;
-    let mut w = state.world();
-    let q = w.quarter.get(&(now - now.rem_euclid(900))).copied().unwrap_or_default();
-    let d = w.daily.get(&(now - now.rem_euclid(86_400))).copied().unwrap_or_default();
-    let over = q.0 >= c.limit_15min
-        || d.0 >= c.limit_daily
-        || (read && (q.1 >= c.read_limit_15min || d.1 >= c.read_limit_daily));
-    if over {
-        return Err(());
-    }
-    let w = &mut *w;
-    for (map, start) in [(&mut w.quarter, now - now.rem_euclid(900)), (&mut w.daily, now - now.rem_euclid(86_400))] {
-        let e = map.entry(start).or_default();
-        e.0 += 1;
-        e.1 += u32::from(read);
-    }
-    Ok(())
-}
-
-fn set_rate_headers(state: &FakeState, response: &mut Response) {
-    let c = &state.config;
-    let ((q_all, q_read), (d_all, d_read)) = state.usage();
-    let h = response.headers_mut();
-    for (name, value) in [
-        ("x-ratelimit-limit", format!("{},{}", c.limit_15min, c.limit_daily)),
-        ("x-ratelimit-usage", format!("{q_all},{d_all}")),
-        ("x-readratelimit-limit", format!("{},{}", c.read_limit_15min, c.read_limit_daily)),
-        ("x-readratelimit-usage", format!("{q_read},{d_read}")),
-    ] {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            h.insert(name, v);
-        }
-    }
+    let grant = state.world().oauth.grant(&token, now).cloned();
+    grant.ok_or_else(unauthorized)
 }
 
 pub async fn strava_middleware(
@@ -95,7 +37,8 @@ pub async fn strava_middleware(
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let api = route.starts_with("/api/v3/");
-    let mut response = match take_fault(&state, &route, &path) {
+    let fault = state.world().faults.take(&route, &path);
+    let mut response = match fault {
         Some((FaultKind::ServerError, _)) => {
             (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"message": "Internal Server Error"}))).into_response()
         }
@@ -115,22 +58,23 @@ pub async fn strava_middleware(
             tokio::time::sleep(Duration::from_millis(delay)).await;
             next.run(request).await
         }
-        None if api => match account(&state, method == Method::GET) {
-            Ok(()) => next.run(request).await,
-            Err(()) => rate_limited(),
-        },
+        None if api => {
+            let now = state.now();
+            let admitted = state.world().limits.admit(now, method == Method::GET);
+            if admitted { next.run(request).await } else { rate_limited() }
+        }
         None => next.run(request).await,
     };
     if api {
-        set_rate_headers(&state, &mut response);
+        let now = state.now();
+        state.world().limits.set_headers(now, response.headers_mut());
     }
     let status = response.status().as_u16();
     let mut w = state.world();
-    w.api_calls += u64::from(api);
-    w.api_429s += u64::from(api && status == 429);
-    if state.config.keep_log {
-        w.log.push(LoggedRequest { method: method.to_string(), route, path, status });
+    if api {
+        w.limits.count_answer(status);
     }
+    w.requests.record(&method, route, path, status);
     response
 }
 
@@ -139,8 +83,9 @@ pub async fn athlete(State(state): State<FakeState>, headers: HeaderMap) -> Resp
         Ok(g) => g,
         Err(r) => return r,
     };
-    match state.world().athletes.get(&g.athlete) {
-        Some(a) => axum::Json(a.json()).into_response(),
+    let profile = state.world().athletes.get(g.athlete).map(crate::data::Athlete::json);
+    match profile {
+        Some(json) => axum::Json(json).into_response(),
         None => not_found("Athlete"),
     }
 }
@@ -150,7 +95,7 @@ pub async fn zones(State(state): State<FakeState>, headers: HeaderMap) -> Respon
         Ok(g) => g,
         Err(r) => return r,
     };
-    if !has_scope(&g, "profile:read_all") {
+    if !g.has_scope("profile:read_all") {
         return strava_error(
             StatusCode::FORBIDDEN,
             "Authorization Error",
@@ -159,8 +104,9 @@ pub async fn zones(State(state): State<FakeState>, headers: HeaderMap) -> Respon
             "missing",
         );
     }
-    match state.world().athletes.get(&g.athlete) {
-        Some(a) => axum::Json(a.zones_json()).into_response(),
+    let zones = state.world().athletes.get(g.athlete).map(crate::data::Athlete::zones_json);
+    match zones {
+        Some(json) => axum::Json(json).into_response(),
         None => not_found("Athlete"),
     }
 }
@@ -192,29 +138,19 @@ pub async fn list_activities(
     };
     let page = page.unwrap_or(1).max(1) as usize;
     let per_page = per_page.unwrap_or(30).clamp(1, 200) as usize;
-    let read_all = has_scope(&g, "activity:read_all");
+    let read_all = g.has_scope("activity:read_all");
     let w = state.world();
-    let mut list: Vec<&crate::data::Activity> = w
-        .activities_of(g.athlete)
-        .filter(|a| !a.deleted && (read_all || !a.private))
-        .filter(|a| before.is_none_or(|b| a.start < b) && after.is_none_or(|x| a.start > x))
-        .collect();
-    list.sort_by_key(|a| std::cmp::Reverse((a.start, a.id)));
+    let list = w.activities.listed(g.athlete, read_all, before, after);
     let body: Vec<Value> =
-        list.into_iter().skip((page - 1) * per_page).take(per_page).map(crate::data::Activity::summary_json).collect();
+        list.into_iter().skip((page - 1) * per_page).take(per_page).map(Activity::summary_json).collect();
     axum::Json(body).into_response()
 }
 
 /// The activity if the grant may see it.
-fn visible(state: &FakeState, g: &Grant, id: &str) -> Result<crate::data::Activity, Response> {
+fn visible(state: &FakeState, g: &Grant, id: &str) -> Result<Activity, Response> {
     let id: i64 = id.parse().map_err(|_| not_found("Activity"))?;
-    let w = state.world();
-    match w.activities.get(&id) {
-        Some(a) if a.owner == g.athlete && !a.deleted && (!a.private || has_scope(g, "activity:read_all")) => {
-            Ok(a.clone())
-        }
-        _ => Err(not_found("Activity")),
-    }
+    let found = state.world().activities.visible(id, g.athlete, g.has_scope("activity:read_all")).cloned();
+    found.ok_or_else(|| not_found("Activity"))
 }
 
 pub async fn activity(State(state): State<FakeState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
@@ -236,36 +172,17 @@ pub async fn streams(
         Err(r) => return r,
     };
     if a.empty_stream_fetches > 0 {
-        if let Some(stored) = state.world().activities.get_mut(&a.id) {
-            stored.empty_stream_fetches -= 1;
-        }
+        state.world().activities.spend_empty_fetch(a.id);
         return axum::Json(json!({})).into_response();
     }
-    let Some(mut set) = a.streams() else { return not_found("Activity") };
-    if state.config.stream_step > 1 && matches!(a.streams, crate::data::StreamSource::Generated { .. }) {
-        let kept: Vec<usize> = (0..set.len()).step_by(state.config.stream_step).collect();
-        set = set.select(&kept);
+    match served_streams(&a, state.config.stream_step, q.get("keys").map(String::as_str)) {
+        Some(set) => axum::Json(set).into_response(),
+        None => not_found("Activity"),
     }
-    if let Some(keys) = q.get("keys") {
-        let wanted: Vec<&str> = keys.split(',').collect();
-        for key in NumericKey::ALL {
-            if !wanted.contains(&key.name()) {
-                set.set(key, None);
-            }
-        }
-        if !wanted.contains(&"latlng") {
-            set.latlng = None;
-        }
-        if !wanted.contains(&"moving") {
-            set.moving = None;
-        }
-    }
-    let body = set;
-    axum::Json(body).into_response()
 }
 
 fn app_ok(state: &FakeState, q: &HashMap<String, String>) -> bool {
-    q.get("client_id") == Some(&state.config.client_id) && q.get("client_secret") == Some(&state.config.client_secret)
+    state.world().oauth.authenticates(q.get("client_id"), q.get("client_secret"))
 }
 
 /// `POST /push_subscriptions`: validates the callback with Strava's GET challenge first.
@@ -300,9 +217,8 @@ pub async fn create_subscription(
         );
     }
     let mut w = state.world();
-    w.serial += 1;
-    let id = 100_000 + w.serial as i64;
-    w.subscription = Some(Subscription { id, callback_url: callback.clone() });
+    let id = 100_000 + w.serial.next() as i64;
+    w.activities.subscribe(Subscription { id, callback_url: callback.clone() });
     (StatusCode::CREATED, axum::Json(json!({"id": id}))).into_response()
 }
 
@@ -326,10 +242,12 @@ pub async fn list_subscriptions(State(state): State<FakeState>, Query(q): Query<
     if !app_ok(&state, &q) {
         return unauthorized();
     }
-    let list: Vec<Value> = state
+    let w = state.world();
+    let list: Vec<Value> = w
+        .activities
         .subscription()
         .into_iter()
-        .map(|s| json!({"id": s.id, "resource_state": 2, "application_id": state.config.client_id, "callback_url": s.callback_url}))
+        .map(|s| json!({"id": s.id, "resource_state": 2, "application_id": w.oauth.client_id(), "callback_url": s.callback_url}))
         .collect();
     axum::Json(list).into_response()
 }
@@ -342,12 +260,6 @@ pub async fn delete_subscription(
     if !app_ok(&state, &q) {
         return unauthorized();
     }
-    let mut w = state.world();
-    match &w.subscription {
-        Some(s) if s.id == id => {
-            w.subscription = None;
-            StatusCode::NO_CONTENT.into_response()
-        }
-        _ => not_found("PushSubscription"),
-    }
+    let deleted = state.world().activities.unsubscribe(id);
+    if deleted { StatusCode::NO_CONTENT.into_response() } else { not_found("PushSubscription") }
 }

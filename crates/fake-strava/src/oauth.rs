@@ -31,7 +31,7 @@ fn redirect(to: &str, params: &[(&str, &str)]) -> Response {
 /// `GET /oauth/authorize`. Fake extensions: `athlete_id` picks who consents (default: the
 /// first athlete), `deny=1` answers as if the athlete clicked Cancel.
 pub async fn authorize(State(state): State<FakeState>, Query(q): Query<HashMap<String, String>>) -> Response {
-    if q.get("client_id") != Some(&state.config.client_id) {
+    if !state.world().oauth.is_client(q.get("client_id")) {
         return bad_request("Application", "client_id");
     }
     let Some(redirect_uri) = q.get("redirect_uri") else { return bad_request("Application", "redirect_uri") };
@@ -40,27 +40,25 @@ pub async fn authorize(State(state): State<FakeState>, Query(q): Query<HashMap<S
         return redirect(redirect_uri, &[("state", st), ("error", "access_denied")]);
     }
     let requested = q.get("scope").map(String::as_str).unwrap_or("read");
-    let scope = state.config.granted_scope.clone().unwrap_or_else(|| requested.to_string());
     let mut w = state.world();
+    let scope = w.oauth.scope_granted(requested);
     let athlete = match q.get("athlete_id").and_then(|a| a.parse::<i64>().ok()) {
-        Some(a) if w.athletes.contains_key(&a) => a,
+        Some(a) if w.athletes.contains(a) => a,
         Some(_) => return bad_request("Athlete", "athlete_id"),
-        None => match w.athletes.keys().next() {
-            Some(a) => *a,
+        None => match w.athletes.first() {
+            Some(a) => a,
             None => return bad_request("Athlete", "athlete_id"),
         },
     };
-    w.serial += 1;
-    let code = format!("fake-code-{}-{:x}", w.serial, stravasync_core::hash::fnv1a64(redirect_uri.as_bytes()));
-    w.codes.insert(code.clone(), (athlete, scope.clone()));
+    let serial = w.serial.next();
+    let code = w.oauth.new_code(serial, athlete, &scope, redirect_uri);
     drop(w);
     redirect(redirect_uri, &[("state", st), ("code", &code), ("scope", &scope)])
 }
 
 /// `POST /oauth/token`.
 pub async fn token(State(state): State<FakeState>, Form(form): Form<HashMap<String, String>>) -> Response {
-    let creds_ok = form.get("client_id") == Some(&state.config.client_id)
-        && form.get("client_secret") == Some(&state.config.client_secret);
+    let creds_ok = state.world().oauth.authenticates(form.get("client_id"), form.get("client_secret"));
     if !creds_ok {
         return strava_error(
             StatusCode::UNAUTHORIZED,
@@ -70,37 +68,36 @@ pub async fn token(State(state): State<FakeState>, Form(form): Form<HashMap<Stri
             "invalid",
         );
     }
-    let expires_at = state.now() + state.config.token_ttl_s;
+    let now = state.now();
     let mut w = state.world();
     let (athlete, scope, with_athlete) = match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
-            let Some((athlete, scope)) = form.get("code").and_then(|c| w.codes.remove(c)) else {
+            let Some((athlete, scope)) = form.get("code").and_then(|c| w.oauth.redeem_code(c)) else {
                 return bad_request("AuthorizationCode", "code");
             };
-            let full = state.config.athlete_capacity.is_some_and(|cap| w.connected.len() >= cap as usize);
-            if full && !w.connected.contains(&athlete) {
+            if !w.oauth.admits(athlete) {
                 return capacity_reached();
             }
             (athlete, scope, true)
         }
         Some("refresh_token") => {
-            // Rotation: the presented refresh token is spent, whatever happens next.
-            let Some((athlete, scope)) = form.get("refresh_token").and_then(|r| w.refresh.remove(r)) else {
+            let Some((athlete, scope)) = form.get("refresh_token").and_then(|r| w.oauth.redeem_refresh(r)) else {
                 return bad_request("RefreshToken", "refresh_token");
             };
             (athlete, scope, false)
         }
         _ => return bad_request("Application", "grant_type"),
     };
-    let (access, refresh, expires_at) = w.issue(athlete, &scope, expires_at);
+    let serial = w.serial.next();
+    let (access, refresh, expires_at) = w.oauth.issue(serial, athlete, &scope, now);
     let mut body = json!({
         "token_type": "Bearer",
         "access_token": access,
         "refresh_token": refresh,
         "expires_at": expires_at,
-        "expires_in": state.config.token_ttl_s,
+        "expires_in": w.oauth.token_ttl_s(),
     });
-    if with_athlete && let Some(a) = w.athletes.get(&athlete) {
+    if with_athlete && let Some(a) = w.athletes.get(athlete) {
         body["athlete"] = a.json();
     }
     axum::Json(body).into_response()
@@ -117,8 +114,7 @@ pub async fn deauthorize(
 ) -> Response {
     let now = state.now();
     let token = form.get("access_token").cloned().or_else(|| bearer_token(&headers));
-    let athlete =
-        token.as_ref().and_then(|t| state.world().access.get(t).filter(|g| g.expires_at > now).map(|g| g.athlete));
+    let athlete = token.as_ref().and_then(|t| state.world().oauth.grant(t, now).map(|g| g.athlete));
     match (athlete, token) {
         (Some(athlete), Some(token)) => {
             state.revoke(athlete);
