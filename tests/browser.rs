@@ -469,7 +469,7 @@ async fn visit() {
     c.find(Locator::Id("export-link")).await.unwrap().click().await.unwrap();
     let archive = saved_zip(&downloads).await;
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(std::fs::read(&archive).unwrap())).unwrap();
-    let rows = stravasync_core::export::parse_csv(&zip_text(&mut zip, "activities.csv"));
+    let rows = stravasync_read::export::parse_csv(&zip_text(&mut zip, "activities.csv"));
     let stored = newest(&report, 100).await;
     let exported: Vec<(i64, String)> = rows[1..].iter().map(|r| (r[0].parse().unwrap(), r[1].clone())).collect();
     let expected: Vec<(i64, String)> = stored.iter().map(|a| (a.activity_id, a.local_date.to_string())).collect();
@@ -483,7 +483,7 @@ async fn visit() {
         exported.iter().take(shown.len()).map(|(id, _)| *id).collect::<Vec<_>>(),
         "the ZIP matches the list"
     );
-    let pmc = stravasync_core::export::parse_csv(&zip_text(&mut zip, "pmc.csv"));
+    let pmc = stravasync_read::export::parse_csv(&zip_text(&mut zip, "pmc.csv"));
     let all_days = report
         .stack
         .store()

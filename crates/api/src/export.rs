@@ -1,4 +1,4 @@
-//! The athlete's data export: one ZIP ([`stravasync_core::export`] lists its files),
+//! The athlete's data export: one ZIP ([`stravasync_read::export`] lists its files),
 //! written while it is sent.
 //!
 //! Memory stays bounded whatever the history: activities are read a page at a time, one
@@ -21,13 +21,13 @@ use std::sync::{Arc, Mutex};
 use axum::body::{Body, Bytes};
 use stravasync_core::LocalDate;
 use stravasync_core::codec::decode_chunks;
-use stravasync_core::export::{
-    ACTIVITIES_FILE, PMC_COLUMNS, PMC_FILE, PROFILE_FILE, README_FILE, README_TEXT, activity_columns, activity_fields,
-    csv_line, pmc_fields, streams_file,
-};
 use stravasync_core::model::{AthleteId, AthleteProfile};
 use stravasync_core::ports::ActivityCursor;
 use stravasync_core::ports::{ReadStore, StoreError};
+use stravasync_read::export::{
+    ACTIVITIES_FILE, PMC_COLUMNS, PMC_FILE, PROFILE_FILE, README_FILE, README_TEXT, activity_columns, activity_fields,
+    csv_line, pmc_fields, streams_file,
+};
 use zip::write::SimpleFileOptions;
 
 /// Bytes written before they are handed to the response body.

@@ -20,6 +20,11 @@ include!(concat!(env!("OUT_DIR"), "/brand.rs"));
 
 /// `(name, content type, bytes)` of every static file.
 const ASSETS: &[(&str, &str, &[u8])] = &[
+    ("common.js", "text/javascript; charset=utf-8", include_bytes!("../assets/common.js")),
+    ("chart.js", "text/javascript; charset=utf-8", include_bytes!("../assets/chart.js")),
+    ("insight.js", "text/javascript; charset=utf-8", include_bytes!("../assets/insight.js")),
+    ("activities.js", "text/javascript; charset=utf-8", include_bytes!("../assets/activities.js")),
+    ("account.js", "text/javascript; charset=utf-8", include_bytes!("../assets/account.js")),
     ("app.js", "text/javascript; charset=utf-8", include_bytes!("../assets/app.js")),
     ("app.css", "text/css; charset=utf-8", include_bytes!("../assets/app.css")),
     ("uPlot.iife.min.js", "text/javascript; charset=utf-8", include_bytes!("../assets/vendor/uPlot.iife.min.js")),

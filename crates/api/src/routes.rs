@@ -16,7 +16,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use serde::Serialize;
-use stravasync_core::export::archive_name;
 use stravasync_core::job::{BackfillRequest, Job, QueueMessage, Requester};
 use stravasync_core::json::parse_body;
 use stravasync_core::model::ThresholdsUpdate;
@@ -24,6 +23,7 @@ use stravasync_core::ports::{EraseStore, EventQueue, ProfileStore, Ration, Ratio
 use stravasync_core::ration::EXPORT_EVERY_S;
 use stravasync_core::signed::{self, EXPORT_LINK_TTL_S, Session};
 use stravasync_read::answers::{self, Accepted, BackfillAccepted, Disconnection, ExportLink, Limits, activity_id};
+use stravasync_read::export::archive_name;
 use stravasync_read::insight::BestsRange;
 use stravasync_read::query;
 

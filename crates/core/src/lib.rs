@@ -15,7 +15,6 @@
 //! - [`metrics`]: 1 Hz resampling, NP/TSS, rTSS, hrTSS, zones, peaks (docs/design.md §6).
 //! - [`pmc`]: the Performance Management Chart (CTL, ATL, TSB).
 //! - [`signed`]: HMAC-signed values (OAuth state, session cookie).
-//! - [`export`]: the files and CSV lines of an athlete's data export.
 //! - [`ration`]: how much export and backfill one athlete may ask for.
 //! - [`ports`]: the storage, vault and queue traits (in-memory versions for tests live in
 //!   the `stravasync-testkit` crate).
@@ -26,7 +25,6 @@ pub mod config;
 pub mod date;
 pub mod decide;
 pub mod event;
-pub mod export;
 pub mod hash;
 pub mod job;
 pub mod json;

@@ -12,11 +12,13 @@
 //!   the stores, as typed answers.
 //! - [`catalog`]: the facts the dashboard shows without computing them (peak windows and
 //!   their labels, score sources, sport groups, the moving cut-off).
+//! - [`export`]: the files and CSV lines of an athlete's data export.
 //! - [`site`]: what every page says about the site (name, privacy, support, attribution),
 //!   the session cookie's name, and Strava's activity links.
 
 pub mod answers;
 pub mod catalog;
+pub mod export;
 pub mod insight;
 pub mod query;
 pub mod site;

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use stravasync_consumer::Outcome;
 use stravasync_core::codec::decode_chunks;
-use stravasync_core::export::parse_csv;
 use stravasync_core::job::{Job, Requester};
 use stravasync_core::model::OAuthTokens;
 use stravasync_core::ports::TokenVault;
 use stravasync_core::ports::roles::*;
 use stravasync_core::streams::parse_streams_json;
+use stravasync_read::export::parse_csv;
 use stravasync_testkit::{ATHLETE, EDGE810};
 
 use crate::helpers::*;

@@ -11,8 +11,8 @@
 //! Numbers are written in Rust's shortest round-trip form, so a value read back from
 //! the CSV is the stored `f64` exactly.
 
-use crate::metrics::{PEAK_WINDOWS, PeakSeries, ZoneTimes};
-use crate::model::{ActivityId, PmcRow, StoredActivity};
+use stravasync_core::metrics::{PEAK_WINDOWS, PeakSeries, ZoneTimes};
+use stravasync_core::model::{ActivityId, PmcRow, StoredActivity};
 
 pub const PROFILE_FILE: &str = "profile.json";
 pub const ACTIVITIES_FILE: &str = "activities.csv";
@@ -25,7 +25,7 @@ pub fn streams_file(activity: ActivityId) -> String {
 }
 
 /// The archive's file name, as the browser saves it.
-pub fn archive_name(athlete: crate::model::AthleteId, today: crate::LocalDate) -> String {
+pub fn archive_name(athlete: stravasync_core::model::AthleteId, today: stravasync_core::LocalDate) -> String {
     format!("training-data-{athlete}-{today}.zip")
 }
 
@@ -242,7 +242,7 @@ mod tests {
 
     #[test]
     fn every_activity_row_has_a_field_per_column_and_numbers_round_trip() {
-        let a = crate::model::StoredActivity {
+        let a = stravasync_core::model::StoredActivity {
             schema: 1,
             athlete_id: 7,
             activity_id: 99,

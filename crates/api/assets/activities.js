@@ -1,0 +1,122 @@
+// The activity list (/api/activities) and one activity: facts, streams, zones, peaks.
+"use strict";
+
+function activityRow(a) {
+  const score = a.score == null ? "–" : a.score.toFixed(1);
+  const source = a.score_source ? sourceName(a.score_source) : a.unscored || "";
+  const tr = el("tr", { "data-id": String(a.id) },
+    el("td", {}, a.date),
+    el("td", {}, el("a", { href: `#/activity/${a.id}` }, a.name || "(untitled)")),
+    el("td", {}, a.sport_type || ""),
+    el("td", { class: "num" }, duration(a.moving_time_s)),
+    el("td", { class: "num score" }, score),
+    el("td", { class: "src" }, source),
+    el("td", {}, el("a", { class: "view-on-strava", href: a.strava_url, target: "_blank", rel: "noopener" }, "View on Strava")));
+  tr.addEventListener("click", (e) => {
+    if (e.target.tagName !== "A") location.hash = `#/activity/${a.id}`;
+  });
+  return tr;
+}
+
+async function loadActivities(append) {
+  const query = append && nextCursor ? `?before=${encodeURIComponent(nextCursor)}` : "";
+  const page = await api(`/api/activities${query}`);
+  const body = $("#activities tbody");
+  const rows = page.activities.map(activityRow);
+  if (append) body.append(...rows); else body.replaceChildren(...rows);
+  nextCursor = page.next;
+  $("#more").hidden = !page.next;
+  return page.activities;
+}
+
+// ---- one activity ----
+
+function fact(k, v) {
+  return [el("dt", {}, k), el("dd", {}, v)];
+}
+
+async function showActivity(id) {
+  const detail = await api(`/api/activities/${encodeURIComponent(id)}`);
+  const a = detail.activity, s = detail.summary, m = detail.metrics;
+  const run = isRun(a.sport_type);
+  $("#activity-title").textContent = `${a.name || "(untitled)"} · ${a.date}`;
+  $("#activity-strava").href = a.strava_url;
+  const facts = [
+    fact("Type", a.sport_type || "–"),
+    fact("Moving time", duration(s.moving_time)),
+    fact("Distance", s.distance == null ? "–" : `${(s.distance / 1000).toFixed(2)} km`),
+    fact("Score", a.score == null ? `– (${a.unscored || "unscored"})` : `${a.score.toFixed(1)} ${sourceName(a.score_source)}`),
+  ];
+  if (m && m.power) facts.push(fact("NP / IF", `${m.power.np == null ? "–" : m.power.np.toFixed(0)} W / ${m.power.if == null ? "–" : m.power.if.toFixed(2)}`));
+  if (m && m.pace && m.pace.ngs) facts.push(fact("Graded pace", `${paceOf(m.pace.ngs)} /km`));
+  if (m && m.heartrate && m.heartrate.trimp != null) facts.push(fact("TRIMP", m.heartrate.trimp.toFixed(0)));
+  $("#activity-facts").replaceChildren(...facts.flat());
+  renderZones(m);
+  renderPeaks(m, run);
+  const container = $("#streams-chart");
+  if (!detail.has_streams) {
+    container.textContent = "No streams for this activity (manual entry).";
+    return;
+  }
+  const st = await api(`/api/activities/${encodeURIComponent(id)}/streams?resolution=800`);
+  const series = [{ label: "Time", value: (u, t) => (t == null ? "–" : duration(t)) }];
+  const data = [st.time];
+  const axes = [{ values: (u, ticks) => ticks.map((t) => duration(t)) }];
+  const scales = { x: { time: false } };
+  if (st.watts) {
+    series.push({ label: "Power (W)", stroke: COLORS.watts, scale: "W", value: fixed(0) });
+    data.push(st.watts);
+    axes.push({ scale: "W", label: "W" });
+  }
+  if (st.heartrate) {
+    series.push({ label: "Heart rate (bpm)", stroke: COLORS.hr, scale: "bpm", value: fixed(0) });
+    data.push(st.heartrate);
+    axes.push({ scale: "bpm", label: "bpm", side: 1, grid: { show: false } });
+  }
+  if (st.velocity_smooth) {
+    if (run) {
+      series.push({ label: "Pace (/km)", stroke: COLORS.speed, scale: "pace", value: (u, v) => (v == null ? "–" : duration(v)) });
+      data.push(st.velocity_smooth.map((v) => (v > catalog.pace_min_speed_ms ? 1000 / v : null)));
+      scales.pace = { dir: -1 };
+      axes.push({ scale: "pace", label: "pace /km", side: 1, grid: { show: false }, values: (u, ticks) => ticks.map((t) => duration(t)) });
+    } else {
+      series.push({ label: "Speed (km/h)", stroke: COLORS.speed, scale: "kmh", value: fixed(1) });
+      data.push(st.velocity_smooth.map((v) => v * 3.6));
+      axes.push({ scale: "kmh", label: "km/h", side: 1, grid: { show: false } });
+    }
+  }
+  draw("streams", container, { series, axes, scales }, data);
+}
+
+function renderZones(m) {
+  const out = $("#zones");
+  out.textContent = "";
+  const sets = m ? [["Power", m.zones.power, "W"], ["Heart rate", m.zones.heartrate, "bpm"]] : [];
+  for (const [name, z, unit] of sets) {
+    if (!z) continue;
+    const total = z.seconds.reduce((x, y) => x + y, 0) || 1;
+    out.append(el("h4", {}, `${name} (zones from ${z.boundaries.map((b) => Math.round(b)).join(", ")} ${unit})`));
+    z.seconds.forEach((sec, i) => {
+      const bar = el("div", { class: "bar", style: `width:${((100 * sec) / total).toFixed(1)}%` });
+      out.append(el("div", { class: "zone" }, el("span", {}, `Z${i + 1}`), el("div", {}, bar), el("span", { class: "num" }, duration(sec))));
+    });
+  }
+  if (!out.childNodes.length) out.textContent = "No power or heart-rate zones for this activity.";
+}
+
+function renderPeaks(m, run) {
+  const container = $("#peaks-chart");
+  const peaks = m && m.peaks;
+  const pick = peaks && (peaks.watts ? ["watts", "Power (W)", (v) => v] : peaks.velocity_smooth ? ["velocity_smooth", run ? "Pace (/km)" : "Speed (km/h)", (v) => (run ? 1000 / v : v * 3.6)] : peaks.heartrate ? ["heartrate", "Heart rate (bpm)", (v) => v] : null);
+  if (!pick) {
+    if (charts.peaks) { charts.peaks.destroy(); delete charts.peaks; }
+    container.textContent = "No peaks for this activity.";
+    return;
+  }
+  const [key, label, conv] = pick;
+  const windows = Object.keys(peaks[key]).map(Number).sort((x, y) => x - y).filter((w) => peaks[key][w] != null);
+  const values = windows.map((w) => conv(peaks[key][w]));
+  const pace = key === "velocity_smooth" && run;
+  const fmt = pace ? (u, v) => (v == null ? "–" : duration(v)) : fixed(0);
+  drawPeakCurve("peaks", container, windows, values, { windowName: "Window", label, fmt, reversed: pace });
+}
