@@ -10,6 +10,8 @@ export CARGO_TERM_COLOR ?= never
 # Clean builds (CI) gain nothing from incremental state, and it is most of target/.
 export CARGO_INCREMENTAL ?= 0
 export SAM_CLI_TELEMETRY := 0
+# Where cargo builds (CARGO_TARGET_DIR when set): the template check runs the binary there.
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
 .PHONY: demo demo-serve invoke test least-privilege check fmt-check clippy lint lint-static check-template bench build venv system-deps clean-venv
 
@@ -54,9 +56,12 @@ lint-static: venv
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/sam validate --lint --region us-east-1 -t template.yaml
 
+# The template against the code: its resources (resources.rs) and every function's
+# environment against the deployment manifest (crates/core/src/config/manifest.rs), after
+# the check's own self-test on broken copies of both.
 check-template: venv
 	mkdir -p target
-	target/debug/stravasync resources > target/resources.json
+	$(TARGET_DIR)/debug/stravasync resources > target/resources.json
 	$(VENV)/bin/python infra/check_template.py template.yaml target/resources.json
 
 # Release arm64 Lambda binaries with cargo-lambda (zig from .venv), and their sizes.

@@ -1,9 +1,16 @@
 #!/usr/bin/env python3
 """Checks template.yaml against the resource definitions the local bootstrap uses
-(crates/aws/src/resources.rs, printed by `stravasync resources`), so the two cannot drift.
+(crates/aws/src/resources.rs) and against the deployment manifest, every environment
+variable the code reads (crates/core/src/config/manifest.rs), both printed by `stravasync
+resources`, so that none of them can drift.
 
 Usage: infra/check_template.py template.yaml spec.json
+
+The manifest's checks (check_environment) first run on broken copies of the two inputs,
+each of which they must catch (self_test): a report of no differences cannot come from a
+check that lets everything through.
 """
+import copy
 import json
 from pathlib import Path
 import re
@@ -65,9 +72,6 @@ def check_http_api(res, params, spec, errors):
     secret = params.get("WebhookPathSecret", {})
     if not secret.get("NoEcho") or secret.get("MinLength", 0) < 16 or "Default" in secret:
         errors.append("WebhookPathSecret must be NoEcho, without a default, at least 16 characters")
-    expect_env = res["WebhookFunction"]["Properties"]["Environment"]["Variables"].get("WEBHOOK_PATH_SECRET")
-    if expect_env != {"Ref": "WebhookPathSecret"}:
-        errors.append("WebhookFunction's WEBHOOK_PATH_SECRET must be the WebhookPathSecret parameter")
     stage = next((r["Properties"] for r in res.values() if r["Type"] == "AWS::ApiGatewayV2::Stage"), {})
     default = stage.get("DefaultRouteSettings", {})
     if default != {"ThrottlingBurstLimit": {"Ref": "WebhookRouteBurstLimit"}, "ThrottlingRateLimit": {"Ref": "WebhookRouteRateLimit"}}:
@@ -87,6 +91,128 @@ def check_http_api(res, params, spec, errors):
     depends = set(res_of_stage(res).get("DependsOn", []))
     if depends != set(routes):
         errors.append(f"the stage must depend on every route (its RouteSettings name them): missing {sorted(set(routes) - depends)}")
+
+
+def same_default(parameter_default, code_default) -> bool:
+    """Whether a parameter's Default (as YAML reads it) is the code's default (as JSON)."""
+    if isinstance(code_default, bool):
+        return str(parameter_default).lower() == str(code_default).lower()
+    if isinstance(code_default, (int, float)):
+        try:
+            return float(parameter_default) == float(code_default)
+        except (TypeError, ValueError):
+            return False
+    return parameter_default == code_default
+
+
+def check_environment(template, manifest) -> list[str]:
+    """Every function's Environment.Variables against the deployment manifest: exactly
+    the variables the function reads but those the manifest leaves to the code's default
+    (default-only, with its reason), each with the manifest's value (a parameter, a
+    resource, a `!Sub`); no variable the manifest does not list for the function. Each
+    parameter a variable comes from exists, with the code's default as its `Default` where
+    the code has one; each resource exists; the operator's resources are stack outputs."""
+    errors = []
+    res, params = template["Resources"], template.get("Parameters", {})
+    variables = {v["name"]: v for v in manifest["variables"]}
+    functions = {r["Metadata"]["BuildProperties"]["Binary"]: logical for logical, r in res.items()
+                 if r["Type"] == "AWS::Serverless::Function"}
+    if sorted(functions) != sorted(manifest["functions"]):
+        errors.append(f"the template's functions {sorted(functions)} are not the manifest's {sorted(manifest['functions'])}")
+    for binary, logical in sorted(functions.items()):
+        env = res[logical]["Properties"].get("Environment", {}).get("Variables", {})
+        for name, v in variables.items():
+            if binary not in v["read_by"]:
+                continue
+            if binary in v["template"]:
+                want = v["template"][binary]
+                if name not in env:
+                    errors.append(f"{logical} does not set {name}, which the {binary} function reads: set it to "
+                                  f"{want!r}, or declare it default-only in the manifest, with the reason")
+                elif env[name] != want:
+                    errors.append(f"{logical} sets {name} to {env[name]!r}; the manifest says {want!r}")
+            elif name in env:
+                errors.append(f"{logical} sets {name}, which the manifest leaves to the code's default for the "
+                              f"{binary} function: {v['default_only'].get(binary)}")
+        for name in sorted(env):
+            if name not in variables:
+                errors.append(f"{logical} sets {name}, which is not in the manifest: no function reads it")
+            elif binary not in variables[name]["read_by"]:
+                errors.append(f"{logical} sets {name}, which the {binary} function does not read "
+                              f"(the manifest: {', '.join(variables[name]['read_by'])})")
+    outputs = [o.get("Value") for o in template.get("Outputs", {}).values()]
+    # SAM makes a function's URL itself, as `<Function>Url`.
+    resources = set(res) | {f"{logical}Url" for logical, r in res.items()
+                            if r["Type"] == "AWS::Serverless::Function" and "FunctionUrlConfig" in r["Properties"]}
+    for name, v in variables.items():
+        parameter = v["parameter"]
+        if parameter is not None:
+            if parameter not in params:
+                errors.append(f"{name} comes from the parameter {parameter}, which the template does not have")
+            elif v["default"] is not None and not same_default(params[parameter].get("Default"), v["default"]):
+                errors.append(f"the parameter {parameter} defaults to {params[parameter].get('Default')!r}; "
+                              f"the code's default of {name} is {v['default']!r}")
+        for resource in v["resources"]:
+            if resource not in resources:
+                errors.append(f"{name} comes from the resource {resource}, which the template does not have")
+            elif "operator" in v["read_by"] and {"Ref": resource} not in outputs:
+                errors.append(f"{name} is an operator variable, the resource {resource}, which no output of the stack gives")
+    return errors
+
+
+def self_test(template, manifest) -> list[str]:
+    """Breaks the real inputs one way at a time and checks that check_environment names
+    what broke (the variable and the function): the checks that cannot pass when they
+    should not. Returns what went uncaught."""
+    variables = manifest["variables"]
+    consumer = next(logical for logical, r in template["Resources"].items()
+                    if r["Type"] == "AWS::Serverless::Function"
+                    and r["Metadata"]["BuildProperties"]["Binary"] == "consumer")
+    def consumer_env(t):
+        return t["Resources"][consumer]["Properties"]["Environment"]["Variables"]
+
+    cases = []
+    # A variable the consumer reads, which the template does not set and the manifest does
+    # not declare default-only (as BACKFILL_BATCH was).
+    m = copy.deepcopy(manifest)
+    m["variables"].append({"name": "SELF_TEST_READ", "about": "", "read_by": ["consumer"], "required": "always",
+                           "default": None, "parameter": None, "resources": [],
+                           "template": {"consumer": {"Ref": "AWS::StackName"}}, "default_only": {}})
+    cases.append(("a variable the consumer reads and the template does not set", template, m, ["SELF_TEST_READ", consumer]))
+    # One of the consumer's variables taken out of the template.
+    taken = next(v["name"] for v in variables if "consumer" in v["template"])
+    t = copy.deepcopy(template)
+    del consumer_env(t)[taken]
+    cases.append((f"{taken} taken out of {consumer}", t, manifest, [taken, consumer]))
+    # A variable the manifest does not list.
+    t = copy.deepcopy(template)
+    consumer_env(t)["SELF_TEST_UNLISTED"] = "1"
+    cases.append(("a variable the manifest does not list", t, manifest, ["SELF_TEST_UNLISTED", consumer]))
+    # A default-only variable set after all.
+    default_only = next(v["name"] for v in variables if "consumer" in v["default_only"])
+    t = copy.deepcopy(template)
+    consumer_env(t)[default_only] = "1"
+    cases.append((f"default-only {default_only} set", t, manifest, [default_only, consumer]))
+    # A variable from another source.
+    t = copy.deepcopy(template)
+    consumer_env(t)[taken] = {"Ref": "SelfTestElsewhere"}
+    cases.append((f"{taken} from another source", t, manifest, [taken, "SelfTestElsewhere"]))
+    # A parameter whose default is not the code's.
+    defaulted = next(v for v in variables if v["parameter"] and v["default"] is not None)
+    t = copy.deepcopy(template)
+    t["Parameters"][defaulted["parameter"]]["Default"] = "self-test"
+    cases.append((f"{defaulted['parameter']}'s default changed", t, manifest, [defaulted["parameter"], defaulted["name"]]))
+    # An operator's resource without an output.
+    operator = next(v for v in variables if "operator" in v["read_by"] and v["resources"])
+    t = copy.deepcopy(template)
+    t["Outputs"] = {k: o for k, o in t["Outputs"].items() if o.get("Value") != {"Ref": operator["resources"][0]}}
+    cases.append((f"no output of {operator['name']}", t, manifest, [operator["name"], operator["resources"][0]]))
+
+    uncaught = []
+    for what, t, m, names in cases:
+        if not any(all(n in e for n in names) for e in check_environment(t, m)):
+            uncaught.append(f"{what}: no error names {' and '.join(names)}")
+    return uncaught
 
 
 def dashboard_metrics(body):
@@ -157,7 +283,14 @@ def main() -> int:
     template = yaml.load(open(sys.argv[1]), Loader=CfnLoader)
     spec = json.load(open(sys.argv[2]))
     res = template["Resources"]
-    errors = []
+    manifest = spec["environment"]
+    uncaught = self_test(template, manifest)
+    for u in uncaught:
+        print(f"check_template: self-test: {u}", file=sys.stderr)
+    if uncaught:
+        print("check_template: the environment checks let a broken template through; no report")
+        return 2
+    errors = check_environment(template, manifest)
 
     def expect(what, got, want):
         if got != want:
@@ -201,9 +334,6 @@ def main() -> int:
     elif template["Parameters"]["ConsumerReservedConcurrency"]["MinValue"] <= background_max:
         errors.append("ConsumerReservedConcurrency may not leave the events lane an invocation of its own")
     expect("background response types", lanes["Background"]["Properties"].get("FunctionResponseTypes"), ["ReportBatchItemFailures"])
-    for name in FUNCTIONS:
-        env = res[name]["Properties"]["Environment"]["Variables"]
-        expect(f"{name} BACKGROUND_QUEUE_URL", env.get("BACKGROUND_QUEUE_URL"), {"Ref": "BackgroundQueue"})
     dlq = res["EventsDlq"]["Properties"]
     expect("dlq FIFO", dlq["FifoQueue"], True)
     expect("dlq retention", dlq["MessageRetentionPeriod"], spec["queue"]["dlq_retention_s"])
@@ -239,12 +369,8 @@ def main() -> int:
                     if any(a.startswith("dynamodb:") for a in actions) and "dynamodb:LeadingKeys" not in json.dumps(st.get("Condition", {})):
                         errors.append(f"{name} reaches the table beyond athlete partitions")
     check_http_api(res, template["Parameters"], spec, errors)
-    api = res["ApiFunction"]["Properties"]
-    expect("ApiFunction environment", sorted(api["Environment"]["Variables"]), sorted(spec["api"]["env"]))
     export = res["ExportFunction"]["Properties"]
-    expect("ExportFunction environment", sorted(export["Environment"]["Variables"]), sorted(v for v in spec["api"]["env"] if v != "EXPORT_URL"))
     expect("ExportFunction URL", export.get("FunctionUrlConfig"), {"AuthType": "NONE", "InvokeMode": "RESPONSE_STREAM"})
-    expect("ApiFunction EXPORT_URL", api["Environment"]["Variables"].get("EXPORT_URL"), {"GetAtt": "ExportFunctionUrl.FunctionUrl"})
     if "sqs" in json.dumps(export.get("Policies", [])).lower():
         errors.append("ExportFunction may use a queue")
     for name in ("ApiFunction", "ExportFunction"):
@@ -252,30 +378,18 @@ def main() -> int:
         if "athlete/" in policies or "AppSecret" in policies:
             errors.append(f"{name} can reach token secrets or the app secret")
     params = template["Parameters"]
-    expect("BackfillDailyLimit default", params.get("BackfillDailyLimit", {}).get("Default"), spec["api"]["backfill_daily_limit"])
-    expect("ApiFunction BACKFILL_DAILY_LIMIT", api["Environment"]["Variables"].get("BACKFILL_DAILY_LIMIT"), {"Ref": "BackfillDailyLimit"})
     # Strava's review: a support contact on every page; no stack deploys without one.
     support = params.get("SupportEmail", {})
     if "Default" in support or "AllowedPattern" not in support or "ConstraintDescription" not in support:
         errors.append("SupportEmail must have no default, an AllowedPattern and a ConstraintDescription")
-    for name in ("WebhookFunction", "ApiFunction", "ExportFunction"):
-        expect(f"{name} SUPPORT_EMAIL", res[name]["Properties"]["Environment"]["Variables"].get("SUPPORT_EMAIL"), {"Ref": "SupportEmail"})
-    if "SessionSecret" not in json.dumps(res["WebhookFunction"]["Properties"]["Environment"]["Variables"]):
-        errors.append("WebhookFunction has no SESSION_SECRET_ID")
     if "secretsmanager" in json.dumps(res["RollupFunction"]["Properties"].get("Policies", [])):
         errors.append("RollupFunction has access to secrets")
-    consumer_env = res["ConsumerFunction"]["Properties"]["Environment"]["Variables"]
-    expect("consumer DLQ_URL", consumer_env.get("DLQ_URL"), {"Ref": "EventsDlq"})
-    if int(consumer_env.get("MAX_RECEIVES", 5)) >= queue["RedrivePolicy"]["maxReceiveCount"]:
-        errors.append("the consumer's MAX_RECEIVES must stay below the queue's maxReceiveCount (a backstop)")
-    if int(consumer_env.get("RESEND_AFTER", 10)) >= queue["RedrivePolicy"]["maxReceiveCount"]:
-        errors.append("the consumer's RESEND_AFTER must stay below the queue's maxReceiveCount")
-    # The consumer's budget comes from parameters whose defaults are the code's defaults.
-    params = template["Parameters"]
-    for var, param in (("RATE_LIMIT_15MIN", "StravaReadLimit15Min"), ("RATE_LIMIT_DAILY", "StravaReadLimitDaily"),
-                       ("BACKGROUND_SHARE", "BackgroundShare")):
-        expect(f"consumer {var}", consumer_env.get(var), {"Ref": param})
-        expect(f"{param} default", params.get(param, {}).get("Default"), spec["consumer_defaults"][var])
+    # The consumer gives up and re-sends before the queue's redrive would act (a backstop):
+    # the manifest's defaults, which the template leaves them at (default-only).
+    defaults = {v["name"]: v["default"] for v in manifest["variables"]}
+    for var in ("MAX_RECEIVES", "RESEND_AFTER"):
+        if defaults[var] >= queue["RedrivePolicy"]["maxReceiveCount"]:
+            errors.append(f"the consumer's {var} ({defaults[var]}) must stay below the queue's maxReceiveCount")
     alarms = [name for name, r in res.items() if r["Type"] == "AWS::CloudWatch::Alarm"]
     for alarm in alarms:
         expect(f"{alarm} actions", res[alarm]["Properties"].get("AlarmActions"), [{"Ref": "AlarmTopic"}])
@@ -286,24 +400,19 @@ def main() -> int:
     check_metrics(res, spec, errors)
 
     # The token key (TokenStore=dynamodb-kms): the webhook seals only, the consumer seals and
-    # opens, nothing else may use it; both find it (and the store) in their environment.
+    # opens, nothing else may use it (their TOKEN_STORE and TOKEN_KEY_ID: the manifest).
     kms_allowed = {"WebhookFunction": {"kms:GenerateDataKey"}, "ConsumerFunction": {"kms:GenerateDataKey", "kms:Decrypt"}}
     for name in FUNCTIONS:
         used = {a for policy in res[name]["Properties"].get("Policies", []) for st in statements(policy)
                 for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]]) if a.startswith("kms:")}
         expect(f"{name} KMS actions", used, kms_allowed.get(name, set()))
-        if name in kms_allowed:
-            env = res[name]["Properties"]["Environment"]["Variables"]
-            expect(f"{name} TOKEN_STORE", env.get("TOKEN_STORE"), {"Ref": "TokenStore"})
-            if "TokenKey" not in json.dumps(env.get("TOKEN_KEY_ID")):
-                errors.append(f"{name} has no TOKEN_KEY_ID of the TokenKey")
     if res.get("TokenKey", {}).get("Condition") != "TokensInTable":
         errors.append("TokenKey must exist only with TokenStore=dynamodb-kms")
 
     # Every schedule of a function has its EventBridge Scheduler event in events/
     # (`<function>-<schedule>.json`, e.g. rollup-hourly.json): exactly the schedule's Input,
     # which is what the Scheduler delivers as the payload.
-    events_dir = Path(sys.argv[1]).resolve().parent / "events"
+    events_dir = Path(__file__).resolve().parent.parent / "events"
     for name, resource in res.items():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
@@ -321,7 +430,7 @@ def main() -> int:
 
     for e in errors:
         print(f"check_template: {e}", file=sys.stderr)
-    print(f"check_template: {len(errors)} difference(s) between template.yaml and resources.rs")
+    print(f"check_template: {len(errors)} difference(s) between template.yaml and the code (resources.rs, the manifest)")
     return 1 if errors else 0
 
 

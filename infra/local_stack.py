@@ -1,6 +1,6 @@
 """The local stack, made from template.yaml: what `sam deploy` would create, on a moto server.
 
-    python infra/local_stack.py up --name NAME [--endpoint URL] [--token-store secretsmanager]
+    python infra/local_stack.py up --name NAME [--endpoint URL] [--parameter KEY=VALUE ...]
                                   [--function-users]
 
 1. template.yaml is translated with samtranslator (SAM's own transform, offline), every
@@ -8,7 +8,8 @@
    archive: the functions run on this machine, under cargo-lambda's emulator, not in moto).
 2. The translated template gets the patches listed in PATCHES, and nothing else.
 3. The stack is created on moto's CloudFormation (AWS_ENDPOINT_URL), with the parameters
-   of a local deployment (LOCAL_PARAMETERS).
+   of a local deployment (`--parameter`, as `sam deploy --parameter-overrides`): the caller
+   chooses them (crates/aws/src/local.rs, keyed by the deployment manifest's variables).
 4. What moto's CloudFormation created short of its definition is completed from the
    template's own properties (FIXES).
 
@@ -37,15 +38,6 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-# The parameters of a local deployment: what an operator passes to `sam deploy`. The
-# webhook path secret and support contact are the local stack's well-known ones
-# (crates/aws/src/local.rs); Strava's URLs are overridden per run (fake-strava's port).
-LOCAL_PARAMETERS = {
-    "SupportEmail": "support@example.test",
-    "WebhookPathSecret": "path-secret-value",
-}
-
 
 def patch_fifo_names(template: dict, ctx: "Context") -> list[str]:
     """moto names a FIFO queue without a QueueName `<stack>-<logical>-<random>`, which SQS
@@ -353,7 +345,7 @@ def up(args: argparse.Namespace) -> dict:
     template = translate(ROOT / "template.yaml", bucket, key)
     ctx = Context(stack, client)
     patched = {patch.__name__: patch(template, ctx) for patch in PATCHES}
-    parameters = dict(LOCAL_PARAMETERS, TokenStore=args.token_store)
+    parameters = dict(p.split("=", 1) for p in args.parameter)
     cfn = client("cloudformation")
     cfn.create_stack(
         StackName=stack,
@@ -419,7 +411,8 @@ def main() -> None:
     p = sub.add_parser("up", help="create the stack and print it as JSON")
     p.add_argument("--name", required=True)
     p.add_argument("--endpoint")
-    p.add_argument("--token-store", default="secretsmanager", choices=["secretsmanager", "dynamodb-kms"])
+    p.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
+                   help="a template parameter of the local deployment (repeatable)")
     p.add_argument("--function-users", action="store_true", help="an IAM user per function with its role's policies")
     sub.add_parser("translate", help="print the translated template (before the patches)")
     sub.add_parser("operator", help="create the operator user of an IAM-enforcing server")

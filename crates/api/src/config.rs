@@ -2,6 +2,10 @@
 
 pub use stravasync_core::config::ConfigError;
 use stravasync_core::config::Env;
+use stravasync_core::config::manifest::{
+    BACKFILL_DAILY_LIMIT, BACKGROUND_QUEUE_URL, EXPORT_URL, PUBLIC_BASE_URL, QUEUE_URL, SESSION_SECRET_ID,
+    STRAVA_SCOPE, SUPPORT_EMAIL, TABLE_NAME, Var,
+};
 
 /// The scopes `/connect` asks for unless `STRAVA_SCOPE` says otherwise (the webhook's
 /// default too).
@@ -39,34 +43,33 @@ impl ApiConfig {
 
     /// Reads the variables through `get` (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Env(get);
-        let url = |var: &'static str, value: String| {
+        let env = Env::new(get);
+        let url = |var: &'static Var, value: String| {
             if value.starts_with("https://") || value.starts_with("http://") {
                 Ok(value.trim_end_matches('/').to_string())
             } else {
-                Err(ConfigError::Invalid { var, reason: "must be an http(s) URL".into() })
+                Err(ConfigError::Invalid { var: var.name(), reason: "must be an http(s) URL".into() })
             }
         };
-        let public_base_url = url("PUBLIC_BASE_URL", env.required("PUBLIC_BASE_URL")?)?;
-        let export_url = match env.optional("EXPORT_URL").filter(|u| !u.is_empty()) {
-            Some(u) => url("EXPORT_URL", u)?,
+        let public_base_url = url(&PUBLIC_BASE_URL, env.required(&PUBLIC_BASE_URL)?)?;
+        let export_url = match env.optional(&EXPORT_URL) {
+            Some(u) => url(&EXPORT_URL, u)?,
             None => public_base_url.clone(),
         };
-        let backfill_daily_limit =
-            env.parsed_or("BACKFILL_DAILY_LIMIT", stravasync_core::ration::BACKFILL_DAILY_ACTIVITIES)?;
+        let backfill_daily_limit = env.parsed(&BACKFILL_DAILY_LIMIT)?;
         if backfill_daily_limit == 0 {
-            return Err(ConfigError::Invalid { var: "BACKFILL_DAILY_LIMIT", reason: "must be at least 1".into() });
+            return Err(ConfigError::Invalid { var: BACKFILL_DAILY_LIMIT.name(), reason: "must be at least 1".into() });
         }
         Ok(ApiConfig {
-            table_name: env.required("TABLE_NAME")?,
-            queue_url: env.required("QUEUE_URL")?,
-            background_queue_url: env.optional("BACKGROUND_QUEUE_URL").filter(|u| !u.is_empty()),
-            session_secret_id: env.required("SESSION_SECRET_ID")?,
+            table_name: env.required(&TABLE_NAME)?,
+            queue_url: env.required(&QUEUE_URL)?,
+            background_queue_url: env.optional(&BACKGROUND_QUEUE_URL),
+            session_secret_id: env.required(&SESSION_SECRET_ID)?,
             public_base_url,
             export_url,
-            support_email: env.email("SUPPORT_EMAIL")?,
+            support_email: env.email(&SUPPORT_EMAIL)?,
             backfill_daily_limit,
-            scope: env.optional("STRAVA_SCOPE").filter(|s| !s.is_empty()).unwrap_or_else(|| DEFAULT_SCOPE.to_string()),
+            scope: env.text(&STRAVA_SCOPE)?,
         })
     }
 
@@ -122,5 +125,14 @@ mod tests {
         assert_eq!((ok.origin(), ok.is_https()), ("https://abc.example.test", true));
         assert_eq!(ok.export_url, "https://abc.example.test/prod", "exports on this site by default");
         assert_eq!((ok.backfill_daily_limit, ok.scope.as_str()), (500, DEFAULT_SCOPE));
+    }
+
+    /// The API and the export function run on this configuration alike.
+    #[test]
+    fn the_variables_read_are_the_manifests() {
+        use stravasync_core::config::manifest::{Reader, check_reader};
+        for reader in [Reader::Api, Reader::Export] {
+            check_reader(reader, |get| ApiConfig::from_lookup(get)).unwrap();
+        }
     }
 }

@@ -5,7 +5,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use stravasync_core::Secret;
-use stravasync_core::config::TokenStore;
+use stravasync_core::config::manifest::{self, Reader, Var};
+use stravasync_core::config::{Env, TokenStore};
 use stravasync_core::model::AppCredentials;
 
 use crate::dynamo::DynamoStore;
@@ -77,16 +78,38 @@ pub struct LocalStack {
 }
 
 /// The variables whose values are endpoints of the machine a function runs on (Strava's
-/// URLs, the site's own addresses): the caller of a local run sets them, not the stack.
-pub const ENDPOINT_VARIABLES: &[&str] = &["STRAVA_API_URL", "STRAVA_OAUTH_URL", "PUBLIC_BASE_URL", "EXPORT_URL"];
+/// URLs, the site's own addresses): the caller of a local run sets them
+/// ([`LocalStack::endpoint_env`]), not the stack.
+pub const ENDPOINT_VARIABLES: &[&Var] =
+    &[&manifest::STRAVA_API_URL, &manifest::STRAVA_OAUTH_URL, &manifest::PUBLIC_BASE_URL, &manifest::EXPORT_URL];
 
 /// Where Lambda gives a function its role's credentials: [`LocalStack::function_env`] sets
 /// them to the function's own IAM user's key where the server enforces IAM.
 const CREDENTIAL_VARIABLES: [&str; 2] = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
 
-/// What a local run sets besides the template: on the wall clock, a paced background share
-/// would hold a run just after midnight UTC (the simulation and the deployed stack pace it).
-const LOCAL_OVERRIDES: &[(&str, &str)] = &[("PACE_BACKGROUND", "false")];
+/// What a local stack chooses where a deployment must or may: on a stack made from the
+/// template, the values of these variables' parameters (`sam deploy`'s
+/// `--parameter-overrides`); on the code's bootstrap, the variables themselves. One list,
+/// so the two local stacks agree.
+const LOCAL_VALUES: &[(&Var, &str)] = &[
+    (&manifest::SUPPORT_EMAIL, LOCAL_SUPPORT_EMAIL),
+    (&manifest::WEBHOOK_PATH_SECRET, LOCAL_WEBHOOK_PATH_SECRET),
+    // On the wall clock, a paced background share would hold a run just after midnight
+    // UTC (the simulation and the deployed stack pace it).
+    (&manifest::PACE_BACKGROUND, "false"),
+];
+
+/// The template parameters of a local deployment: [`LOCAL_VALUES`] by their variables'
+/// parameters, and the token store.
+fn local_parameters(token_store: &str) -> Result<Vec<(&'static str, String)>, String> {
+    let mut parameters = Vec::new();
+    for (var, value) in LOCAL_VALUES.iter().chain([&(&manifest::TOKEN_STORE, token_store)]) {
+        let parameter =
+            var.source().parameter().ok_or_else(|| format!("{} comes from no template parameter", var.name()))?;
+        parameters.push((parameter, value.to_string()));
+    }
+    Ok(parameters)
+}
 
 impl LocalStack {
     /// Bootstraps the resources named `names` (creating what is missing) with `app`.
@@ -111,8 +134,8 @@ impl LocalStack {
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
             .collect();
-        let template =
-            crate::template_stack::create(&name, if kms_tokens { "dynamodb-kms" } else { "secretsmanager" }).await?;
+        let token_store = if kms_tokens { TokenStore::DYNAMODB_KMS } else { TokenStore::SECRETS_MANAGER };
+        let template = crate::template_stack::create(&name, &local_parameters(token_store)?).await?;
         Self::on_template(sdk, template, &local_app_credentials()).await
     }
 
@@ -139,16 +162,12 @@ impl LocalStack {
             background_queue_url: template.id("BackgroundQueue")?.to_string(),
             dlq_url: template.id("EventsDlq")?.to_string(),
         };
-        let consumer = template.function("consumer")?;
-        let token_store = match consumer.environment.get("TOKEN_STORE").map(String::as_str) {
-            Some("dynamodb-kms") => {
-                TokenStore::DynamoKms { key_id: consumer.environment.get("TOKEN_KEY_ID").cloned().unwrap_or_default() }
-            }
-            _ => TokenStore::SecretsManager,
-        };
+        let consumer = template.function(Reader::Consumer.name())?;
+        let token_store = TokenStore::read(&Env::new(|k: &str| consumer.environment.get(k).cloned()))
+            .map_err(|e| format!("the consumer's token store: {e}"))?;
         let stack = LocalStack { sdk, names, urls, token_store, template: Some(template) };
-        // Every function's variables are ones a handler reads: refused here, once, so that
-        // no later reading of the environment meets an unknown one.
+        // Every function's variables are ones the manifest lists for it: refused here, once,
+        // so that no later reading of the environment meets an unknown one.
         for binary in stack.template.iter().flat_map(|t| t.functions.keys()) {
             stack.function_env(binary)?;
         }
@@ -164,29 +183,44 @@ impl LocalStack {
 
     /// The environment of the function `binary` for a local run: on a stack made from the
     /// template, its `AWS::Lambda::Function`'s variables but the [`ENDPOINT_VARIABLES`]
-    /// (the caller's), with the [`LOCAL_OVERRIDES`]; on a bootstrapped one,
-    /// [`LocalStack::handler_env`]. A variable no handler reads is an error (a typo in the
-    /// template, or a setting nothing uses).
+    /// (the caller's); on a bootstrapped one, [`LocalStack::handler_env`]. A variable the
+    /// manifest does not list for the function is an error (a typo in the template, or a
+    /// setting it does not read).
     pub fn function_env(&self, binary: &str) -> Result<Vec<(&'static str, String)>, String> {
         let Some(template) = &self.template else { return Ok(self.handler_env()) };
         let function = template.function(binary)?;
+        let reader = Reader::from_name(binary)
+            .filter(|r| r.is_function())
+            .ok_or_else(|| format!("{binary} is not a function of the manifest"))?;
         let mut env = Vec::new();
         for (key, value) in &function.environment {
-            let name = crate::resources::HANDLER_ENV
-                .iter()
-                .find(|known| *known == key)
-                .ok_or_else(|| format!("{binary}'s environment has {key}, which no handler reads"))?;
-            if !ENDPOINT_VARIABLES.contains(name) && !LOCAL_OVERRIDES.iter().any(|(k, _)| k == name) {
-                env.push((*name, value.clone()));
+            let var = manifest::var(key)
+                .filter(|v| v.is_read_by(reader))
+                .ok_or_else(|| format!("{binary}'s environment has {key}, which the manifest does not list for it"))?;
+            if !ENDPOINT_VARIABLES.contains(&var) {
+                env.push((var.name(), value.clone()));
             }
         }
-        env.extend(LOCAL_OVERRIDES.iter().map(|(k, v)| (*k, v.to_string())));
         if let Some(key) = &function.credentials {
             let [id, secret] = CREDENTIAL_VARIABLES;
             env.push((id, key.access_key_id.clone()));
             env.push((secret, key.secret_access_key.expose().to_string()));
         }
         Ok(env)
+    }
+
+    /// The [`ENDPOINT_VARIABLES`] of a local run: Strava's API and OAuth URLs (fake-strava's)
+    /// and the site's own URL (`EXPORT_URL` unset: exports on the same site).
+    pub fn endpoint_env(
+        strava_api_url: &str,
+        strava_oauth_url: &str,
+        public_base_url: &str,
+    ) -> Vec<(&'static str, String)> {
+        vec![
+            (manifest::STRAVA_API_URL.name(), strava_api_url.to_string()),
+            (manifest::STRAVA_OAUTH_URL.name(), strava_oauth_url.to_string()),
+            (manifest::PUBLIC_BASE_URL.name(), public_base_url.to_string()),
+        ]
     }
 
     /// The SDK configuration the function `binary` runs with: on a stack made from the
@@ -256,21 +290,20 @@ impl LocalStack {
             return env;
         }
         let mut env = vec![
-            ("TABLE_NAME", self.names.table.clone()),
-            ("QUEUE_URL", self.urls.queue_url.clone()),
-            ("BACKGROUND_QUEUE_URL", self.urls.background_queue_url.clone()),
-            ("DLQ_URL", self.urls.dlq_url.clone()),
-            ("APP_SECRET_ID", self.names.app_secret_id.clone()),
-            ("TOKEN_SECRET_PREFIX", self.names.token_secret_prefix.clone()),
-            ("SESSION_SECRET_ID", self.names.session_secret_id.clone()),
-            // On the wall clock, a paced background share would hold a demo run just after
-            // midnight UTC (the simulation and the deployed stack pace it).
-            ("PACE_BACKGROUND", "false".to_string()),
-            ("WEBHOOK_PATH_SECRET", LOCAL_WEBHOOK_PATH_SECRET.to_string()),
-            ("SUPPORT_EMAIL", LOCAL_SUPPORT_EMAIL.to_string()),
+            (manifest::TABLE_NAME.name(), self.names.table.clone()),
+            (manifest::QUEUE_URL.name(), self.urls.queue_url.clone()),
+            (manifest::BACKGROUND_QUEUE_URL.name(), self.urls.background_queue_url.clone()),
+            (manifest::DLQ_URL.name(), self.urls.dlq_url.clone()),
+            (manifest::APP_SECRET_ID.name(), self.names.app_secret_id.clone()),
+            (manifest::TOKEN_SECRET_PREFIX.name(), self.names.token_secret_prefix.clone()),
+            (manifest::SESSION_SECRET_ID.name(), self.names.session_secret_id.clone()),
         ];
+        env.extend(LOCAL_VALUES.iter().map(|(var, value)| (var.name(), value.to_string())));
         if let TokenStore::DynamoKms { key_id } = &self.token_store {
-            env.extend([("TOKEN_STORE", "dynamodb-kms".to_string()), ("TOKEN_KEY_ID", key_id.clone())]);
+            env.extend([
+                (manifest::TOKEN_STORE.name(), TokenStore::DYNAMODB_KMS.to_string()),
+                (manifest::TOKEN_KEY_ID.name(), key_id.clone()),
+            ]);
         }
         env
     }

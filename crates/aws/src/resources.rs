@@ -2,6 +2,7 @@
 //! exactly these on a moto server, and a test compares them with `template.yaml`.
 
 use serde::{Deserialize, Serialize};
+use stravasync_core::config::manifest;
 
 /// Names of one deployment's resources, from the environment in a Lambda.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,51 +110,15 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("ANY", "/api/{proxy+}"),
 ];
 
-/// The environment variables the `api` function reads (`ApiConfig`); the `export`
-/// function reads the same.
-pub const API_ENV: &[&str] = &[
-    "TABLE_NAME",
-    "QUEUE_URL",
-    "BACKGROUND_QUEUE_URL",
-    "SESSION_SECRET_ID",
-    "PUBLIC_BASE_URL",
-    "EXPORT_URL",
-    "SUPPORT_EMAIL",
-    "BACKFILL_DAILY_LIMIT",
-];
-
-/// Every environment variable a handler reads (webhook, api, export, consumer, rollup). A
-/// variable the template sets must be one of these (checked when a local run takes a
-/// function's environment from the stack made from the template).
-pub const HANDLER_ENV: &[&str] = &[
-    "TABLE_NAME",
-    "QUEUE_URL",
-    "BACKGROUND_QUEUE_URL",
-    "DLQ_URL",
-    "APP_SECRET_ID",
-    "TOKEN_SECRET_PREFIX",
-    "SESSION_SECRET_ID",
-    "TOKEN_STORE",
-    "TOKEN_KEY_ID",
-    "STRAVA_API_URL",
-    "STRAVA_OAUTH_URL",
-    "PUBLIC_BASE_URL",
-    "EXPORT_URL",
-    "SUPPORT_EMAIL",
-    "WEBHOOK_PATH_SECRET",
-    "BACKFILL_COUNT",
-    "BACKFILL_DAILY_LIMIT",
-    "MAX_RECEIVES",
-    "RATE_LIMIT_15MIN",
-    "RATE_LIMIT_DAILY",
-    "BACKGROUND_SHARE",
-    "PACE_BACKGROUND",
-];
-
 /// Timeout of the consumer function; the queue's visibility timeout is 6× this.
 pub const CONSUMER_TIMEOUT_S: u32 = 180;
 
 const _: () = assert!(QUEUE.visibility_timeout_s >= 6 * CONSUMER_TIMEOUT_S);
+// The consumer gives up a transient failure, and re-sends a record waiting for the budget,
+// before the events queue's redrive would move it: their variables are default-only for
+// that reason (the manifest), so these defaults are what a deployment runs with.
+const _: () = assert!(manifest::MAX_RECEIVES.whole_default() < QUEUE.max_receive_count);
+const _: () = assert!(manifest::RESEND_AFTER.whole_default() < QUEUE.max_receive_count);
 
 /// What the bootstrap created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -346,8 +311,9 @@ async fn create_queues(
     Ok((urls.pop().unwrap_or_default(), background_url, dlq_url))
 }
 
-/// The definitions above as JSON, for `stravasync resources` and the template check
-/// (`infra/check_template.py`).
+/// The definitions above and the deployment manifest (every environment variable:
+/// `stravasync_core::config::manifest`) as JSON, for `stravasync resources` and the
+/// template check (`infra/check_template.py`).
 pub fn spec_json() -> serde_json::Value {
     let key = |k: &KeySpec| serde_json::json!({"partition": k.partition, "sort": k.sort});
     serde_json::json!({
@@ -365,9 +331,8 @@ pub fn spec_json() -> serde_json::Value {
         "consumer_timeout_s": CONSUMER_TIMEOUT_S,
         "api": {
             "routes": API_ROUTES.iter().map(|(m, p)| serde_json::json!({"method": m, "path": p})).collect::<Vec<_>>(),
-            "env": API_ENV,
             "ration_attributes": crate::dynamo::RATION_ATTRIBUTES,
-            "backfill_daily_limit": stravasync_core::ration::BACKFILL_DAILY_ACTIVITIES,
         },
+        "environment": manifest::to_json(),
     })
 }

@@ -88,16 +88,19 @@ pub fn repository_root() -> PathBuf {
 }
 
 /// Creates the stack `name` from template.yaml on the server of `AWS_ENDPOINT_URL`, with
-/// athletes' tokens in `token_store` (`secretsmanager` or `dynamodb-kms`, the template's
-/// parameter). Needs the project's virtualenv (`make venv`).
-pub async fn create(name: &str, token_store: &str) -> Result<TemplateStack, String> {
+/// the template `parameters` of a local deployment (`crate::local`: the support contact,
+/// the webhook's path secret, the token store …). Needs the project's virtualenv (`make venv`).
+pub async fn create(name: &str, parameters: &[(&str, String)]) -> Result<TemplateStack, String> {
     let root = repository_root();
     let python = root.join(".venv/bin/python");
     if !python.exists() {
         return Err(format!("{} is missing: run `make venv` first", python.display()));
     }
     let mut command = std::process::Command::new(&python);
-    command.arg(root.join("infra/local_stack.py")).args(["up", "--name", name, "--token-store", token_store]);
+    command.arg(root.join("infra/local_stack.py")).args(["up", "--name", name]);
+    for (parameter, value) in parameters {
+        command.args(["--parameter", &format!("{parameter}={value}")]);
+    }
     if iam_enforced() {
         command.arg("--function-users");
     }

@@ -204,11 +204,7 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(step("listen"))?;
     let base = format!("http://{}", listener.local_addr().map_err(step("listen"))?);
     let mut env = stack.handler_env();
-    env.extend([
-        ("STRAVA_API_URL", fake.api_url()),
-        ("STRAVA_OAUTH_URL", fake.oauth_url()),
-        ("PUBLIC_BASE_URL", base.clone()),
-    ]);
+    env.extend(LocalStack::endpoint_env(&fake.api_url(), &fake.oauth_url(), &base));
     let lookup = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
     let clock_now = options.now;
     let strava_config = || {

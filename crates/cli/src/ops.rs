@@ -34,6 +34,13 @@ pub enum LocalCommand {
         /// not on this machine (its app secret holds the well-known local credentials).
         #[arg(long)]
         yes_real_aws: bool,
+        /// Also print the endpoint variables for a Strava at this base URL (fake-strava's:
+        /// `/api/v3` and `/oauth` under it)...
+        #[arg(long, requires = "site")]
+        strava: Option<String>,
+        /// ... and a site (the webhook's and the API's) at this URL.
+        #[arg(long, requires = "strava")]
+        site: Option<String>,
     },
     /// Play the SQS event source mapping into the consumer handler until the queue is idle
     /// (consumer environment: QUEUE_URL, TABLE_NAME, APP_SECRET_ID, TOKEN_SECRET_PREFIX, STRAVA_*).
@@ -46,8 +53,9 @@ pub enum LocalCommand {
 impl LocalCommand {
     pub fn run(self) -> Result<String, CliError> {
         match self {
-            LocalCommand::Up { name, function, from_code, yes_real_aws } => {
-                block_on(up(&name, function.as_deref(), from_code || yes_real_aws, yes_real_aws))
+            LocalCommand::Up { name, function, from_code, yes_real_aws, strava, site } => {
+                let endpoints = strava.zip(site);
+                block_on(up(&name, function.as_deref(), from_code || yes_real_aws, yes_real_aws, endpoints))
             }
             LocalCommand::Pump { max_rounds } => block_on(pump(max_rounds)),
         }
@@ -84,11 +92,10 @@ impl SubscribeArgs {
     }
 }
 
-/// The AWS resource definitions the local bootstrap uses, the consumer's defaults and the
-/// metrics the functions emit, as JSON (`stravasync resources`, checked against template.yaml by infra/check_template.py).
+/// The AWS resource definitions the local bootstrap uses, the deployment manifest (every
+/// environment variable) and the metrics the functions emit, as JSON (`stravasync resources`, checked against template.yaml by infra/check_template.py).
 pub fn resources() -> Result<String, CliError> {
     let mut spec = stravasync_aws::resources::spec_json();
-    spec["consumer_defaults"] = stravasync_consumer::ConsumerPolicy::defaults_json();
     spec["metrics"] = serde_json::json!({
         "namespace": stravasync_core::telemetry::NAMESPACE,
         "every_metric_dimension": stravasync_core::telemetry::FUNCTION_DIMENSION,
@@ -108,9 +115,16 @@ fn input(e: impl std::fmt::Display) -> CliError {
 pub use stravasync_aws::local::endpoint_is_local;
 
 /// Creates the table, queues and app secret under `name` and prints the environment the
-/// handlers need. The app secret holds the well-known local credentials, so anything but
-/// a local endpoint is refused unless `real_aws` says the operator means it.
-pub async fn up(name: &str, function: Option<&str>, from_code: bool, real_aws: bool) -> Result<String, CliError> {
+/// handlers need, with the endpoint variables of `endpoints` (Strava's base URL, the
+/// site's) when given. The app secret holds the well-known local credentials, so anything
+/// but a local endpoint is refused unless `real_aws` says the operator means it.
+pub async fn up(
+    name: &str,
+    function: Option<&str>,
+    from_code: bool,
+    real_aws: bool,
+    endpoints: Option<(String, String)>,
+) -> Result<String, CliError> {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
     if !real_aws && !endpoint_is_local(endpoint.as_deref()) {
         return Err(input(format!(
@@ -129,10 +143,14 @@ pub async fn up(name: &str, function: Option<&str>, from_code: bool, real_aws: b
             .await
             .map_err(|e| CliError::Runtime { context: "creating the stack from template.yaml", source: e.into() })?
     };
-    let env = match function {
+    let mut env = match function {
         Some(function) => stack.function_env(function).map_err(input)?,
         None => stack.handler_env(),
     };
+    if let Some((strava, site)) = endpoints {
+        let strava = strava.trim_end_matches('/');
+        env.extend(LocalStack::endpoint_env(&format!("{strava}/api/v3"), &format!("{strava}/oauth"), &site));
+    }
     Ok(env.iter().map(|(k, v)| format!("export {k}={v}")).collect::<Vec<_>>().join("\n"))
 }
 
@@ -167,10 +185,8 @@ pub async fn rollup(daily: bool, athlete: Option<i64>) -> Result<String, CliErro
 /// Creates Strava's push subscription for `callback` with the app secret's credentials
 /// and verify token, and stores the subscription id in the app secret.
 pub async fn subscribe(callback: &str) -> Result<String, CliError> {
-    let var =
-        |k: &'static str| std::env::var(k).map_err(|_| InputError::new(format!("environment variable {k} is not set")));
     let sdk = crate::sdk_config().await;
-    let secret_id = var("APP_SECRET_ID")?;
+    let secret_id = crate::stack::operator_var(&stravasync_core::config::manifest::APP_SECRET_ID)?;
     let vault =
         stravasync_aws::secrets::SecretsVault::new(aws_sdk_secretsmanager::Client::new(&sdk), &secret_id, "unused");
     let mut app = vault.app_credentials().await.map_err(CliError::runtime("reading the app secret"))?;

@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::sqs::{ReceivedMessage, SqsQueue};
 use stravasync_core::LocalDate;
+use stravasync_core::config::manifest::{self, Reader, Var};
 use stravasync_core::config::{ConfigError, Env};
 use stravasync_core::job::{BackfillRequest, Job, QueueMessage, Requester};
 use stravasync_core::model::{AthleteId, PmcRow};
@@ -132,8 +133,11 @@ impl DlqCommand {
     }
 }
 
-fn env_var(var: &'static str) -> Result<String, CliError> {
-    Env(|k: &str| std::env::var(k).ok()).required(var).map_err(|e: ConfigError| InputError::new(e.to_string()).into())
+/// An operator variable (the manifest's `operator` reader: the stack's outputs), set and
+/// non-empty.
+pub(crate) fn operator_var(var: &'static Var) -> Result<String, CliError> {
+    debug_assert!(var.is_read_by(Reader::Operator), "{} is not an operator variable of the manifest", var.name());
+    Env::process().required(var).map_err(|e: ConfigError| InputError::new(e.to_string()).into())
 }
 
 pub(crate) async fn sdk() -> stravasync_aws::SdkConfig {
@@ -141,18 +145,15 @@ pub(crate) async fn sdk() -> stravasync_aws::SdkConfig {
 }
 
 pub(crate) fn store(sdk: &stravasync_aws::SdkConfig) -> Result<DynamoStore, CliError> {
-    Ok(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &env_var("TABLE_NAME")?))
+    Ok(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &operator_var(&manifest::TABLE_NAME)?))
 }
 
 /// The queue named by `var`; for `QUEUE_URL`, with the background lane's queue
 /// (`BACKGROUND_QUEUE_URL`) when it is set, so jobs go to their lane.
-fn queue(sdk: &stravasync_aws::SdkConfig, var: &'static str) -> Result<SqsQueue, CliError> {
-    let background = if var == "QUEUE_URL" { std::env::var("BACKGROUND_QUEUE_URL").ok() } else { None };
-    Ok(SqsQueue::for_lanes(
-        aws_sdk_sqs::Client::new(sdk),
-        &env_var(var)?,
-        background.as_deref().filter(|u| !u.is_empty()),
-    ))
+fn queue(sdk: &stravasync_aws::SdkConfig, var: &'static Var) -> Result<SqsQueue, CliError> {
+    let background =
+        if *var == manifest::QUEUE_URL { Env::process().optional(&manifest::BACKGROUND_QUEUE_URL) } else { None };
+    Ok(SqsQueue::for_lanes(aws_sdk_sqs::Client::new(sdk), &operator_var(var)?, background.as_deref()))
 }
 
 /// A read of the read side that failed: a refusal names the input, the rest is the stack's.
@@ -235,7 +236,7 @@ pub async fn backfill(athlete: AthleteId, request: &BackfillRequest, follow: boo
         ))
         .into());
     }
-    queue(&sdk, "QUEUE_URL")?
+    queue(&sdk, &manifest::QUEUE_URL)?
         .enqueue(&QueueMessage::for_job(&job, &format!("cli-backfill-{requested_at}")))
         .await
         .map_err(CliError::runtime("enqueueing the backfill"))?;
@@ -276,7 +277,7 @@ pub async fn athlete_delete(athlete: AthleteId, wait: bool) -> Result<String, Cl
     if !store.athlete_has_items(athlete).await.map_err(CliError::runtime("reading the table"))? {
         return Ok(format!("nothing of athlete {athlete} is stored; nothing to delete"));
     }
-    queue(&sdk, "QUEUE_URL")?
+    queue(&sdk, &manifest::QUEUE_URL)?
         .enqueue(&QueueMessage::for_job(&job, &format!("cli-delete-{requested_at}")))
         .await
         .map_err(CliError::runtime("enqueueing the deletion"))?;
@@ -303,7 +304,7 @@ pub async fn athlete_delete(athlete: AthleteId, wait: bool) -> Result<String, Cl
 pub async fn rescore(athlete: AthleteId) -> Result<String, CliError> {
     let job = Job::Rescore { athlete_id: athlete, activity_id: None };
     let sdk = sdk().await;
-    queue(&sdk, "QUEUE_URL")?
+    queue(&sdk, &manifest::QUEUE_URL)?
         .enqueue(&QueueMessage::for_job(&job, &format!("cli-rescore-{}", now())))
         .await
         .map_err(CliError::runtime("enqueueing the rescore"))?;
@@ -336,7 +337,7 @@ pub(crate) async fn receive_dlq(dlq: &SqsQueue, max: usize) -> Result<Vec<Receiv
 /// why, receives, and the start of the body.
 pub async fn dlq_list(max: usize) -> Result<String, CliError> {
     let sdk = sdk().await;
-    let dlq = queue(&sdk, "DLQ_URL")?;
+    let dlq = queue(&sdk, &manifest::DLQ_URL)?;
     let messages = receive_dlq(&dlq, max).await?;
     let mut out = String::new();
     for m in &messages {
@@ -363,8 +364,8 @@ pub async fn dlq_list(max: usize) -> Result<String, CliError> {
 /// cause, not at once.
 pub async fn dlq_redrive(max: usize) -> Result<String, CliError> {
     let sdk = sdk().await;
-    let dlq = queue(&sdk, "DLQ_URL")?;
-    let target = queue(&sdk, "QUEUE_URL")?;
+    let dlq = queue(&sdk, &manifest::DLQ_URL)?;
+    let target = queue(&sdk, &manifest::QUEUE_URL)?;
     let depth = dlq.approximate_depth().await.map_err(CliError::runtime("reading the DLQ"))?;
     let total = (depth as usize).min(max);
     let progress = Progress::new("redrive", Some(total as u64));

@@ -1,7 +1,8 @@
-//! `stravasync status`: is this stack healthy? Reads a deployed or local stack (the
-//! operator commands' variables: `APP_SECRET_ID`, `TABLE_NAME`, `QUEUE_URL`,
-//! `BACKGROUND_QUEUE_URL`, `DLQ_URL`; `STRAVA_API_URL` for fake-strava; `RATE_LIMIT_15MIN`
-//! and `RATE_LIMIT_DAILY` when the stack's limits are not Strava's defaults), Strava's push
+//! `stravasync status`: is this stack healthy? Reads a deployed or local stack (every
+//! variable of the manifest's `operator` reader, [`StatusEnv`]: `APP_SECRET_ID`,
+//! `TABLE_NAME`, `QUEUE_URL`, `BACKGROUND_QUEUE_URL`, `DLQ_URL`; `STRAVA_API_URL` and
+//! `STRAVA_OAUTH_URL` for fake-strava; `RATE_LIMIT_15MIN` and `RATE_LIMIT_DAILY` when the
+//! stack's limits are not Strava's defaults), Strava's push
 //! subscriptions and the webhook's answer to a challenge through its public URL, and prints
 //! one line per concern (`crate::health`). The age of each queue's oldest message
 //! is CloudWatch's (`ApproximateAgeOfOldestMessage`): reading the queue for it would count
@@ -13,6 +14,11 @@ use clap::Args;
 use crate::health::{self, AthletesFacts, Facts, QueueDepth};
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::secrets::SecretsVault;
+use stravasync_core::config::manifest::{
+    APP_SECRET_ID, BACKGROUND_QUEUE_URL, DLQ_URL, QUEUE_URL, RATE_LIMIT_15MIN, RATE_LIMIT_DAILY, STRAVA_API_URL,
+    STRAVA_OAUTH_URL, TABLE_NAME,
+};
+use stravasync_core::config::{ConfigError, Env};
 use stravasync_core::model::{ConnectionState, RateWindow, RateWindowKind};
 use stravasync_core::ports::{EventQueue, ProfileStore, RateBudget, ReadStore, RollupStore, TokenVault};
 use stravasync_strava::{StravaClient, StravaConfig};
@@ -37,43 +43,61 @@ impl StatusArgs {
 /// How many dead-letter reasons the report quotes.
 const DLQ_REASONS: usize = 3;
 
-fn var(name: &'static str) -> Result<String, CliError> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| InputError::new(format!("environment variable {name} is not set")).into())
+/// What `stravasync status` reads of its environment: every variable of the manifest's
+/// `operator` reader (a test), read before anything else, so a missing one is named first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusEnv {
+    pub app_secret_id: String,
+    pub table: String,
+    pub queue_url: String,
+    pub background_queue_url: String,
+    pub dlq_url: String,
+    pub limit_15min: u32,
+    pub limit_daily: u32,
+    /// Strava's, unless set (fake-strava's locally).
+    pub strava_api_url: Option<String>,
+    pub strava_oauth_url: Option<String>,
 }
 
-fn limit(name: &'static str, default: u32) -> Result<u32, CliError> {
-    match std::env::var(name) {
-        Err(_) => Ok(default),
-        Ok(v) => v.parse().map_err(|_| InputError::new(format!("{name} is not a whole number: {v:?}")).into()),
+impl StatusEnv {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env::new(get);
+        Ok(StatusEnv {
+            app_secret_id: env.required(&APP_SECRET_ID)?,
+            table: env.required(&TABLE_NAME)?,
+            queue_url: env.required(&QUEUE_URL)?,
+            background_queue_url: env.required(&BACKGROUND_QUEUE_URL)?,
+            dlq_url: env.required(&DLQ_URL)?,
+            limit_15min: env.parsed(&RATE_LIMIT_15MIN)?,
+            limit_daily: env.parsed(&RATE_LIMIT_DAILY)?,
+            strava_api_url: env.optional(&STRAVA_API_URL),
+            strava_oauth_url: env.optional(&STRAVA_OAUTH_URL),
+        })
     }
 }
 
 /// Reads the stack and judges it; `Err(CliError::Unhealthy)` carries the report when a
 /// check fails.
 pub async fn status(callback: Option<String>) -> Result<String, CliError> {
+    let vars = StatusEnv::from_lookup(|k| std::env::var(k).ok()).map_err(|e| InputError::new(e.to_string()))?;
     let sdk = crate::sdk_config().await;
-    let (secret_id, table) = (var("APP_SECRET_ID")?, var("TABLE_NAME")?);
-    let queues = [("events", var("QUEUE_URL")?), ("background", var("BACKGROUND_QUEUE_URL")?)];
-    let dlq_url = var("DLQ_URL")?;
-    let policy = stravasync_consumer::ConsumerPolicy::default();
+    let (secret_id, table, dlq_url) = (&vars.app_secret_id, &vars.table, &vars.dlq_url);
+    let queues = [("events", &vars.queue_url), ("background", &vars.background_queue_url)];
     let limits = [
-        ("15-minute", RateWindowKind::QuarterHour, limit("RATE_LIMIT_15MIN", policy.limit_15min)?),
-        ("daily", RateWindowKind::Daily, limit("RATE_LIMIT_DAILY", policy.limit_daily)?),
+        ("15-minute", RateWindowKind::QuarterHour, vars.limit_15min),
+        ("daily", RateWindowKind::Daily, vars.limit_daily),
     ];
     let now = stravasync_core::clock::unix_now();
 
-    let vault = SecretsVault::new(aws_sdk_secretsmanager::Client::new(&sdk), &secret_id, "unused");
-    let app_secret: Result<serde_json::Value, String> = match vault.named_secret(&secret_id).await {
+    let vault = SecretsVault::new(aws_sdk_secretsmanager::Client::new(&sdk), secret_id, "unused");
+    let app_secret: Result<serde_json::Value, String> = match vault.named_secret(secret_id).await {
         Ok(Some(text)) => serde_json::from_str(text.expose()).map_err(|e| format!("not JSON: {e}")),
         Ok(None) => Err("no value".to_string()),
         Err(e) => Err(e.to_string()),
     };
     let text = |key: &str| app_secret.as_ref().ok().and_then(|s| s[key].as_str()).filter(|v| !v.is_empty());
     let subscriptions = match (text("client_id"), text("client_secret")) {
-        (Some(id), Some(secret)) => Some(list_subscriptions(id, secret).await),
+        (Some(id), Some(secret)) => Some(list_subscriptions(&vars, id, secret).await),
         _ => None,
     };
     let challenge = match (&callback, text("verify_token")) {
@@ -90,9 +114,9 @@ pub async fn status(callback: Option<String>) -> Result<String, CliError> {
         };
         depths.push((*lane, depth));
     }
-    let dlq = dead_letters(&sqs, &dlq_url).await;
+    let dlq = dead_letters(&sqs, dlq_url).await;
 
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
     let mut budget = Ok(Vec::new());
     for (name, kind, limit) in limits {
         let window = RateWindow::containing(kind, now);
@@ -113,8 +137,18 @@ pub async fn status(callback: Option<String>) -> Result<String, CliError> {
     if checks.iter().all(|c| c.ok) { Ok(report) } else { Err(CliError::Unhealthy(report)) }
 }
 
-async fn list_subscriptions(client_id: &str, client_secret: &str) -> Result<Vec<(i64, String)>, String> {
-    let config = StravaConfig::new(client_id.to_string(), stravasync_core::Secret::new(client_secret)).with_env_urls();
+async fn list_subscriptions(
+    vars: &StatusEnv,
+    client_id: &str,
+    client_secret: &str,
+) -> Result<Vec<(i64, String)>, String> {
+    let mut config = StravaConfig::new(client_id.to_string(), stravasync_core::Secret::new(client_secret));
+    if let Some(url) = &vars.strava_api_url {
+        config.api_url = url.clone();
+    }
+    if let Some(url) = &vars.strava_oauth_url {
+        config.oauth_url = url.clone();
+    }
     let strava = StravaClient::new(config).map_err(|e| e.to_string())?;
     let subs = strava.list_subscriptions().await.map_err(|e| e.to_string())?;
     Ok(subs.into_iter().map(|s| (s.id, s.callback_url.unwrap_or_default())).collect())
@@ -230,4 +264,15 @@ async fn athletes(store: &DynamoStore) -> Result<AthletesFacts, String> {
         facts.last_activity = facts.last_activity.max(newest.first().map(|a| a.local_date));
     }
     Ok(facts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_reads_the_operator_variables_of_the_manifest() {
+        use stravasync_core::config::manifest::{Reader, check_reader};
+        check_reader(Reader::Operator, |get| StatusEnv::from_lookup(get)).unwrap();
+    }
 }

@@ -33,10 +33,10 @@ impl ConsumerEnv {
 
     /// Reads the variables through `get` (tests and the demo pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Env(&get);
+        let env = Env::new(&get);
         Ok(ConsumerEnv {
             stack: StackEnv::read(&env)?,
-            dlq_url: env.optional("DLQ_URL").filter(|u| !u.is_empty()),
+            dlq_url: env.optional(&stravasync_core::config::manifest::DLQ_URL),
             policy: ConsumerPolicy::from_lookup(&get)?,
         })
     }
@@ -111,5 +111,16 @@ pub fn record_from_sqs(m: SqsMessage) -> Record {
         receipt_handle: m.receipt_handle.unwrap_or_default(),
         body: m.body.unwrap_or_default(),
         sent_at: attr("SentTimestamp").and_then(|t| t.parse::<i64>().ok()).map(|ms| ms / 1000),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_variables_read_are_the_manifests() {
+        use stravasync_core::config::manifest::{Reader, check_reader};
+        check_reader(Reader::Consumer, |get| ConsumerEnv::from_lookup(get)).unwrap();
     }
 }

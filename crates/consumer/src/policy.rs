@@ -4,6 +4,10 @@
 
 pub use stravasync_core::config::ConfigError;
 use stravasync_core::config::Env;
+use stravasync_core::config::manifest::{
+    BACKFILL_BATCH, BACKGROUND_SHARE, MAX_RECEIVES, PACE_BACKGROUND, RATE_LIMIT_15MIN, RATE_LIMIT_DAILY, RESEND_AFTER,
+    RETRY_BASE_SECONDS,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsumerPolicy {
@@ -53,37 +57,26 @@ impl Default for ConsumerPolicy {
             max_receives: Self::DEFAULT_MAX_RECEIVES,
             resend_after: Self::DEFAULT_RESEND_AFTER,
             retry_base_s: Self::DEFAULT_RETRY_BASE_S,
-            pace_background: true,
+            pace_background: PACE_BACKGROUND.flag_default(),
         }
     }
 }
 
 impl ConsumerPolicy {
-    /// `BACKFILL_BATCH` unless set.
-    pub const DEFAULT_BACKFILL_BATCH: u32 = 10;
+    /// `BACKFILL_BATCH` unless set (the manifest's default, as all of these).
+    pub const DEFAULT_BACKFILL_BATCH: u32 = BACKFILL_BATCH.whole_default();
     /// `RESEND_AFTER` unless set.
-    pub const DEFAULT_RESEND_AFTER: u32 = 10;
+    pub const DEFAULT_RESEND_AFTER: u32 = RESEND_AFTER.whole_default();
     /// `RATE_LIMIT_15MIN` unless set: Strava's default read limit per 15 minutes.
-    pub const DEFAULT_LIMIT_15MIN: u32 = 100;
+    pub const DEFAULT_LIMIT_15MIN: u32 = RATE_LIMIT_15MIN.whole_default();
     /// `RATE_LIMIT_DAILY` unless set: Strava's default read limit per UTC day.
-    pub const DEFAULT_LIMIT_DAILY: u32 = 1000;
+    pub const DEFAULT_LIMIT_DAILY: u32 = RATE_LIMIT_DAILY.whole_default();
     /// `BACKGROUND_SHARE` unless set.
-    pub const DEFAULT_BACKGROUND_SHARE: f64 = 0.7;
+    pub const DEFAULT_BACKGROUND_SHARE: f64 = BACKGROUND_SHARE.share_default();
     /// `MAX_RECEIVES` unless set.
-    pub const DEFAULT_MAX_RECEIVES: u32 = 5;
+    pub const DEFAULT_MAX_RECEIVES: u32 = MAX_RECEIVES.whole_default();
     /// `RETRY_BASE_SECONDS` unless set.
-    pub const DEFAULT_RETRY_BASE_S: u32 = 10;
-
-    /// The defaults a deployment's parameters must match (`stravasync resources`, checked
-    /// against template.yaml's parameter defaults by infra/check_template.py).
-    pub fn defaults_json() -> serde_json::Value {
-        serde_json::json!({
-            "RATE_LIMIT_15MIN": Self::DEFAULT_LIMIT_15MIN,
-            "RATE_LIMIT_DAILY": Self::DEFAULT_LIMIT_DAILY,
-            "BACKGROUND_SHARE": Self::DEFAULT_BACKGROUND_SHARE,
-            "BACKFILL_BATCH": Self::DEFAULT_BACKFILL_BATCH,
-        })
-    }
+    pub const DEFAULT_RETRY_BASE_S: u32 = RETRY_BASE_SECONDS.whole_default();
 
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
@@ -93,24 +86,24 @@ impl ConsumerPolicy {
     /// (`RATE_LIMIT_15MIN`, `RATE_LIMIT_DAILY`, `BACKGROUND_SHARE`, `BACKFILL_BATCH`,
     /// `MAX_RECEIVES`, `RESEND_AFTER`, `RETRY_BASE_SECONDS`, `PACE_BACKGROUND`).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Env(get);
-        let background_share: f64 = env.parsed_or("BACKGROUND_SHARE", Self::DEFAULT_BACKGROUND_SHARE)?;
+        let env = Env::new(get);
+        let background_share: f64 = env.parsed(&BACKGROUND_SHARE)?;
         if !(0.0..=1.0).contains(&background_share) {
-            return Err(ConfigError::Invalid { var: "BACKGROUND_SHARE", reason: "must be within 0..=1".into() });
+            return Err(ConfigError::Invalid { var: BACKGROUND_SHARE.name(), reason: "must be within 0..=1".into() });
         }
-        let limit_15min = env.parsed_or("RATE_LIMIT_15MIN", Self::DEFAULT_LIMIT_15MIN)?;
-        let limit_daily = env.parsed_or("RATE_LIMIT_DAILY", Self::DEFAULT_LIMIT_DAILY)?;
-        let backfill_batch = env.parsed_or("BACKFILL_BATCH", Self::DEFAULT_BACKFILL_BATCH)?;
+        let limit_15min = env.parsed(&RATE_LIMIT_15MIN)?;
+        let limit_daily = env.parsed(&RATE_LIMIT_DAILY)?;
+        let backfill_batch = env.parsed(&BACKFILL_BATCH)?;
         if backfill_batch == 0 {
-            return Err(ConfigError::Invalid { var: "BACKFILL_BATCH", reason: "must be > 0".into() });
+            return Err(ConfigError::Invalid { var: BACKFILL_BATCH.name(), reason: "must be > 0".into() });
         }
-        let max_receives = env.parsed_or("MAX_RECEIVES", Self::DEFAULT_MAX_RECEIVES)?;
+        let max_receives = env.parsed(&MAX_RECEIVES)?;
         if max_receives == 0 {
-            return Err(ConfigError::Invalid { var: "MAX_RECEIVES", reason: "must be > 0".into() });
+            return Err(ConfigError::Invalid { var: MAX_RECEIVES.name(), reason: "must be > 0".into() });
         }
-        let resend_after = env.parsed_or("RESEND_AFTER", Self::DEFAULT_RESEND_AFTER)?;
+        let resend_after = env.parsed(&RESEND_AFTER)?;
         if resend_after < 2 {
-            return Err(ConfigError::Invalid { var: "RESEND_AFTER", reason: "must be >= 2".into() });
+            return Err(ConfigError::Invalid { var: RESEND_AFTER.name(), reason: "must be >= 2".into() });
         }
         Ok(ConsumerPolicy {
             limit_15min,
@@ -119,8 +112,8 @@ impl ConsumerPolicy {
             backfill_batch,
             max_receives,
             resend_after,
-            retry_base_s: env.parsed_or("RETRY_BASE_SECONDS", Self::DEFAULT_RETRY_BASE_S)?,
-            pace_background: env.parsed_or("PACE_BACKGROUND", true)?,
+            retry_base_s: env.parsed(&RETRY_BASE_SECONDS)?,
+            pace_background: env.parsed(&PACE_BACKGROUND)?,
             ..Self::default()
         })
     }

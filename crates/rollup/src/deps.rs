@@ -3,6 +3,7 @@
 
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::sqs::SqsQueue;
+use stravasync_core::config::manifest::{BACKGROUND_QUEUE_URL, QUEUE_URL, RECONCILE_EVERY_DAYS, TABLE_NAME};
 use stravasync_core::config::{ConfigError, Env};
 
 use crate::{Rollup, RollupError, RollupReport, RollupRequest};
@@ -25,13 +26,18 @@ impl RollupConfig {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Env(get);
+        let env = Env::new(get);
         Ok(RollupConfig {
-            table_name: env.required("TABLE_NAME")?,
-            queue_url: env.required("QUEUE_URL")?,
-            background_queue_url: env.optional("BACKGROUND_QUEUE_URL").filter(|u| !u.is_empty()),
-            reconcile_every_days: match env.parsed_or("RECONCILE_EVERY_DAYS", crate::RECONCILE_EVERY_DAYS)? {
-                0 => return Err(ConfigError::Invalid { var: "RECONCILE_EVERY_DAYS", reason: "must be > 0".into() }),
+            table_name: env.required(&TABLE_NAME)?,
+            queue_url: env.required(&QUEUE_URL)?,
+            background_queue_url: env.optional(&BACKGROUND_QUEUE_URL),
+            reconcile_every_days: match env.parsed(&RECONCILE_EVERY_DAYS)? {
+                0 => {
+                    return Err(ConfigError::Invalid {
+                        var: RECONCILE_EVERY_DAYS.name(),
+                        reason: "must be > 0".into(),
+                    });
+                }
                 n => n,
             },
         })
@@ -76,6 +82,12 @@ impl From<RollupError> for lambda_runtime::Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_variables_read_are_the_manifests() {
+        use stravasync_core::config::manifest::{Reader, check_reader};
+        check_reader(Reader::Rollup, |get| RollupConfig::from_lookup(get)).unwrap();
+    }
 
     #[test]
     fn names_the_missing_variable() {

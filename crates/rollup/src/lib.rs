@@ -75,8 +75,8 @@ pub struct Rollup<S, Q> {
     pub reconcile_every_days: u32,
 }
 
-/// Default of [`Rollup::reconcile_every_days`].
-pub const RECONCILE_EVERY_DAYS: u32 = 7;
+/// Default of [`Rollup::reconcile_every_days`] (`RECONCILE_EVERY_DAYS`'s, in the manifest).
+pub const RECONCILE_EVERY_DAYS: u32 = stravasync_core::config::manifest::RECONCILE_EVERY_DAYS.whole_default();
 
 fn first_day() -> LocalDate {
     LocalDate::from_days_since_epoch(0)

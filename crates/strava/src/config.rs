@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use stravasync_core::Secret;
 pub use stravasync_core::clock::{Clock, system_clock};
+use stravasync_core::config::{Env, manifest};
 
 pub const DEFAULT_API_URL: &str = "https://www.strava.com/api/v3";
 pub const DEFAULT_OAUTH_URL: &str = "https://www.strava.com/oauth";
@@ -51,12 +52,18 @@ impl StravaConfig {
         }
     }
 
-    /// Takes `STRAVA_API_URL` and `STRAVA_OAUTH_URL` from the environment when set.
-    pub fn with_env_urls(mut self) -> Self {
-        if let Ok(url) = std::env::var("STRAVA_API_URL") {
+    /// Takes `STRAVA_API_URL` and `STRAVA_OAUTH_URL` from the process environment when set
+    /// (the operator commands; the functions require them: `StackEnv`).
+    pub fn with_env_urls(self) -> Self {
+        self.with_urls_of(&Env::process())
+    }
+
+    /// Takes `STRAVA_API_URL` and `STRAVA_OAUTH_URL` from `env` when set.
+    pub fn with_urls_of<F: Fn(&str) -> Option<String>>(mut self, env: &Env<F>) -> Self {
+        if let Some(url) = env.optional(&manifest::STRAVA_API_URL) {
             self.api_url = url;
         }
-        if let Ok(url) = std::env::var("STRAVA_OAUTH_URL") {
+        if let Some(url) = env.optional(&manifest::STRAVA_OAUTH_URL) {
             self.oauth_url = url;
         }
         self

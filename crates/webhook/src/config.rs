@@ -2,6 +2,9 @@
 
 use stravasync_core::Secret;
 pub use stravasync_core::config::ConfigError;
+use stravasync_core::config::manifest::{
+    BACKFILL_COUNT, PUBLIC_BASE_URL, SESSION_SECRET_ID, STRAVA_SCOPE, SUPPORT_EMAIL, WEBHOOK_PATH_SECRET,
+};
 use stravasync_core::config::{Env, StackEnv};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,21 +35,20 @@ impl WebhookConfig {
 
     /// Reads the variables through `get` (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Env(get);
-        let required = |var| env.required(var);
-        let backfill_count = env.parsed_or("BACKFILL_COUNT", 30)?;
-        let public_base_url = required("PUBLIC_BASE_URL")?;
+        let env = Env::new(get);
+        let backfill_count = env.parsed(&BACKFILL_COUNT)?;
+        let public_base_url = env.required(&PUBLIC_BASE_URL)?;
         if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://")) {
-            return Err(ConfigError::Invalid { var: "PUBLIC_BASE_URL", reason: "must be an http(s) URL".into() });
+            return Err(ConfigError::Invalid { var: PUBLIC_BASE_URL.name(), reason: "must be an http(s) URL".into() });
         }
         Ok(WebhookConfig {
             stack: StackEnv::read(&env)?,
             public_base_url: public_base_url.trim_end_matches('/').to_string(),
             backfill_count,
-            scope: env.optional("STRAVA_SCOPE").unwrap_or_else(|| stravasync_core::model::DEFAULT_SCOPE.to_string()),
-            session_secret_id: required("SESSION_SECRET_ID")?,
+            scope: env.text(&STRAVA_SCOPE)?,
+            session_secret_id: env.required(&SESSION_SECRET_ID)?,
             path_secret: path_secret(&env)?,
-            support_email: env.email("SUPPORT_EMAIL")?,
+            support_email: env.email(&SUPPORT_EMAIL)?,
         })
     }
 }
@@ -54,10 +56,10 @@ impl WebhookConfig {
 /// `WEBHOOK_PATH_SECRET`: at least 16 characters of `[A-Za-z0-9_-]` (a URL path segment
 /// that is hard to guess).
 fn path_secret<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Secret, ConfigError> {
-    let value = env.required("WEBHOOK_PATH_SECRET")?;
+    let value = env.required(&WEBHOOK_PATH_SECRET)?;
     if value.len() < 16 || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(ConfigError::Invalid {
-            var: "WEBHOOK_PATH_SECRET",
+            var: WEBHOOK_PATH_SECRET.name(),
             reason: "must be at least 16 letters, digits, - or _".into(),
         });
     }
@@ -96,6 +98,12 @@ mod tests {
         let ok = WebhookConfig::from_lookup(|k| env().get(k).map(|v| v.to_string())).unwrap();
         assert_eq!(ok.public_base_url, "https://example.test");
         assert_eq!(ok.backfill_count, 30);
+    }
+
+    #[test]
+    fn the_variables_read_are_the_manifests() {
+        use stravasync_core::config::manifest::{Reader, check_reader};
+        check_reader(Reader::Webhook, |get| WebhookConfig::from_lookup(get)).unwrap();
     }
 
     #[test]

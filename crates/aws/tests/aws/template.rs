@@ -2,13 +2,13 @@
 //! code's own bootstrap (`stravasync_aws::resources`, which the in-process tests use): the
 //! same key schema, indexes and projections, TTL, queue attributes, redrive policies and
 //! secrets. And the functions' environments, as the created functions hold them, are
-//! variables the handlers read.
+//! variables the manifest lists for them, with the local deployment's parameters.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use stravasync_aws::local::LocalStack;
-use stravasync_aws::resources::HANDLER_ENV;
+use stravasync_core::config::manifest::{self, Reader};
 
 use crate::common::{sdk, stack};
 
@@ -131,7 +131,7 @@ async fn the_bootstrap_creates_exactly_what_the_template_does() {
 }
 
 #[tokio::test]
-async fn every_variable_the_template_sets_is_one_a_handler_reads_and_each_function_finds_its_resources() {
+async fn every_variable_the_template_sets_is_one_the_function_reads_and_each_function_finds_its_resources() {
     let stack = LocalStack::from_template("env", false).await.expect("the template's stack on moto");
     let template = stack.template.as_ref().unwrap();
     assert_eq!(
@@ -139,9 +139,18 @@ async fn every_variable_the_template_sets_is_one_a_handler_reads_and_each_functi
         ["api", "consumer", "export", "rollup", "webhook"]
     );
     for (binary, function) in &template.functions {
+        let reader = Reader::from_name(binary).unwrap();
         for key in function.environment.keys() {
-            assert!(HANDLER_ENV.contains(&key.as_str()), "{binary} sets {key}, which no handler reads");
+            let var = manifest::var(key);
+            assert!(var.is_some_and(|v| v.is_read_by(reader)), "{binary} sets {key}, which it does not read");
         }
+        // Exactly the manifest's, but the default-only ones.
+        let set: Vec<&str> = manifest::read_by(reader)
+            .filter(|v| v.source().for_function(reader).is_ok())
+            .map(|v| v.name())
+            .filter(|name| !function.environment.contains_key(*name))
+            .collect();
+        assert_eq!(set, Vec::<&str>::new(), "{binary} lacks these");
         let env = stack.function_env(binary).unwrap();
         let get = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("TABLE_NAME"), Some(stack.names.table.as_str()), "{binary}");
@@ -154,7 +163,12 @@ async fn every_variable_the_template_sets_is_one_a_handler_reads_and_each_functi
     assert_eq!(get("DLQ_URL"), Some(stack.urls.dlq_url.clone()));
     assert_eq!(get("APP_SECRET_ID"), Some(stack.names.app_secret_id.clone()));
     assert_eq!(get("TOKEN_SECRET_PREFIX"), Some(template.stack.clone()));
-    assert_eq!(get("MAX_RECEIVES").as_deref(), Some("5"));
+    // Left to the code's default (default-only), and the local deployment's parameter.
+    assert_eq!(get("MAX_RECEIVES"), None);
+    assert_eq!(get("PACE_BACKGROUND").as_deref(), Some("false"));
+    assert_eq!(get("RATE_LIMIT_15MIN").as_deref(), Some("100"));
+    let rollup = stack.function_env("rollup").unwrap();
+    assert!(rollup.contains(&("RECONCILE_EVERY_DAYS", "7".to_string())), "{rollup:?}");
 }
 
 #[tokio::test]

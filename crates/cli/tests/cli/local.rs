@@ -29,12 +29,29 @@ fn local_up_pump_and_rollup() {
     let (ok, out, err) = stravasync(&["local", "up", "--name", &format!("{name}-fn"), "--function", "rollup"], &[]);
     assert!(ok, "{err}");
     let keys: Vec<String> = exports(&out).into_iter().map(|(k, _)| k).collect();
-    assert_eq!(keys, ["BACKGROUND_QUEUE_URL", "QUEUE_URL", "TABLE_NAME", "PACE_BACKGROUND"], "{out}");
+    assert_eq!(keys, ["BACKGROUND_QUEUE_URL", "QUEUE_URL", "RECONCILE_EVERY_DAYS", "TABLE_NAME"], "{out}");
+    // With the endpoints of a local run (`make invoke`'s), named by the manifest.
+    let endpoints = ["--strava", "http://127.0.0.1:9", "--site", "https://site.test"];
+    let (ok, out, err) = stravasync(
+        &[&["local", "up", "--name", &format!("{name}-ep"), "--function", "consumer"][..], &endpoints].concat(),
+        &[],
+    );
+    assert!(ok, "{err}");
+    let env = exports(&out);
+    for (key, value) in [
+        ("STRAVA_API_URL", "http://127.0.0.1:9/api/v3"),
+        ("STRAVA_OAUTH_URL", "http://127.0.0.1:9/oauth"),
+        ("PUBLIC_BASE_URL", "https://site.test"),
+        ("PACE_BACKGROUND", "false"),
+    ] {
+        assert!(env.contains(&(key.to_string(), value.to_string())), "{key}={value}: {out}");
+    }
     // By default, from the template: every function's variables but the endpoints.
     let (ok, out, err) = stravasync(&["local", "up", "--name", &name], &[]);
     assert!(ok, "{err}");
     let mut env = exports(&out);
-    for key in ["APP_SECRET_ID", "DLQ_URL", "SESSION_SECRET_ID", "MAX_RECEIVES", "WEBHOOK_PATH_SECRET", "SUPPORT_EMAIL"]
+    for key in
+        ["APP_SECRET_ID", "DLQ_URL", "SESSION_SECRET_ID", "RATE_LIMIT_DAILY", "WEBHOOK_PATH_SECRET", "SUPPORT_EMAIL"]
     {
         assert!(env.iter().any(|(k, _)| k == key), "{key}: {out}");
     }

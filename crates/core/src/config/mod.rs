@@ -1,5 +1,9 @@
 //! Reading a Lambda's configuration from its environment: one error type that names the
-//! variable, and the two ways a variable is read.
+//! variable, and [`Env`], which reads only the variables of the deployment [`manifest`].
+
+pub mod manifest;
+
+use manifest::{Unset, Var};
 
 /// A required variable is missing or a value does not parse; names the variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,14 +93,19 @@ pub enum TokenStore {
 }
 
 impl TokenStore {
+    /// `TOKEN_STORE` of [`TokenStore::SecretsManager`] (the default).
+    pub const SECRETS_MANAGER: &str = "secretsmanager";
+    /// `TOKEN_STORE` of [`TokenStore::DynamoKms`].
+    pub const DYNAMODB_KMS: &str = "dynamodb-kms";
+
     /// `TOKEN_STORE` (`secretsmanager`, the default, or `dynamodb-kms`, which requires
     /// `TOKEN_KEY_ID`).
     pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
-        match env.optional("TOKEN_STORE").as_deref() {
-            None | Some("") | Some("secretsmanager") => Ok(TokenStore::SecretsManager),
-            Some("dynamodb-kms") => Ok(TokenStore::DynamoKms { key_id: env.required("TOKEN_KEY_ID")? }),
-            Some(other) => Err(ConfigError::Invalid {
-                var: "TOKEN_STORE",
+        match env.text(&manifest::TOKEN_STORE)?.as_str() {
+            Self::SECRETS_MANAGER => Ok(TokenStore::SecretsManager),
+            Self::DYNAMODB_KMS => Ok(TokenStore::DynamoKms { key_id: env.required(&manifest::TOKEN_KEY_ID)? }),
+            other => Err(ConfigError::Invalid {
+                var: manifest::TOKEN_STORE.name(),
                 reason: format!("{other:?} is neither \"secretsmanager\" nor \"dynamodb-kms\""),
             }),
         }
@@ -108,47 +117,100 @@ impl StackEnv {
     /// `STRAVA_OAUTH_URL`: all required; `BACKGROUND_QUEUE_URL` optional; the token store as
     /// [`TokenStore::read`].
     pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        use manifest::*;
         Ok(StackEnv {
-            queue_url: env.required("QUEUE_URL")?,
-            background_queue_url: env.optional("BACKGROUND_QUEUE_URL").filter(|u| !u.is_empty()),
-            table_name: env.required("TABLE_NAME")?,
-            app_secret_id: env.required("APP_SECRET_ID")?,
-            token_secret_prefix: env.required("TOKEN_SECRET_PREFIX")?,
-            strava_api_url: env.required("STRAVA_API_URL")?,
-            strava_oauth_url: env.required("STRAVA_OAUTH_URL")?,
+            queue_url: env.required(&QUEUE_URL)?,
+            background_queue_url: env.optional(&BACKGROUND_QUEUE_URL),
+            table_name: env.required(&TABLE_NAME)?,
+            app_secret_id: env.required(&APP_SECRET_ID)?,
+            token_secret_prefix: env.required(&TOKEN_SECRET_PREFIX)?,
+            strava_api_url: env.required(&STRAVA_API_URL)?,
+            strava_oauth_url: env.required(&STRAVA_OAUTH_URL)?,
             token_store: TokenStore::read(env)?,
         })
     }
 }
 
-/// Variables looked up through `get` (the process environment, or a map in tests).
-pub struct Env<F>(pub F);
+/// The variables of the [`manifest`], looked up through a function (the process
+/// environment, or a map in tests). Every method takes a manifest [`Var`]: nothing else
+/// can be read, and a default is the manifest's.
+pub struct Env<F>(F);
+
+impl Env<fn(&str) -> Option<String>> {
+    /// The process environment.
+    pub fn process() -> Self {
+        Env(|name| std::env::var(name).ok())
+    }
+}
 
 impl<F: Fn(&str) -> Option<String>> Env<F> {
-    /// A variable that must be set and non-empty.
-    pub fn required(&self, var: &'static str) -> Result<String, ConfigError> {
-        (self.0)(var).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(var))
+    /// Variables looked up through `get`.
+    pub fn new(get: F) -> Self {
+        Env(get)
     }
 
-    /// An optional variable, parsed; `default` when unset.
-    pub fn parsed_or<T: std::str::FromStr>(&self, var: &'static str, default: T) -> Result<T, ConfigError> {
-        match (self.0)(var) {
-            None => Ok(default),
-            Some(v) => v.parse().map_err(|_| ConfigError::Invalid { var, reason: format!("{v:?} does not parse") }),
+    /// A variable that must be set and non-empty.
+    pub fn required(&self, var: &'static Var) -> Result<String, ConfigError> {
+        self.optional(var).ok_or(ConfigError::Missing(var.name()))
+    }
+
+    /// A variable set and non-empty, or `None`.
+    pub fn optional(&self, var: &'static Var) -> Option<String> {
+        (self.0)(var.name()).filter(|v| !v.is_empty())
+    }
+
+    /// A text variable: its value when set and non-empty, else its default.
+    pub fn text(&self, var: &'static Var) -> Result<String, ConfigError> {
+        match (self.optional(var), var.unset()) {
+            (Some(value), _) => Ok(value),
+            (None, Unset::Text(default)) => Ok(default.to_string()),
+            (None, _) => Err(ConfigError::Missing(var.name())),
         }
     }
 
-    pub fn optional(&self, var: &str) -> Option<String> {
-        (self.0)(var)
+    /// A variable parsed, or its default when unset (missing when it has none of `T`).
+    pub fn parsed<T: Setting>(&self, var: &'static Var) -> Result<T, ConfigError> {
+        match (self.0)(var.name()) {
+            None => T::default_of(var.unset()).ok_or(ConfigError::Missing(var.name())),
+            Some(v) => {
+                v.parse().map_err(|_| ConfigError::Invalid { var: var.name(), reason: format!("{v:?} does not parse") })
+            }
+        }
     }
 
     /// A variable that must hold an e-mail address (`SUPPORT_EMAIL`, shown on every page).
-    pub fn email(&self, var: &'static str) -> Result<String, ConfigError> {
+    pub fn email(&self, var: &'static Var) -> Result<String, ConfigError> {
         let value = self.required(var)?;
         if !is_email(&value) {
-            return Err(ConfigError::Invalid { var, reason: format!("{value:?} is not an e-mail address") });
+            return Err(ConfigError::Invalid {
+                var: var.name(),
+                reason: format!("{value:?} is not an e-mail address"),
+            });
         }
         Ok(value)
+    }
+}
+
+/// A type a variable is parsed into, with the manifest's default of its kind.
+pub trait Setting: std::str::FromStr {
+    fn default_of(unset: Unset) -> Option<Self>;
+}
+
+impl Setting for u32 {
+    fn default_of(unset: Unset) -> Option<Self> {
+        if let Unset::Whole(n) = unset { Some(n) } else { None }
+    }
+}
+
+impl Setting for f64 {
+    fn default_of(unset: Unset) -> Option<Self> {
+        if let Unset::Share(x) = unset { Some(x) } else { None }
+    }
+}
+
+impl Setting for bool {
+    fn default_of(unset: Unset) -> Option<Self> {
+        if let Unset::Flag(b) = unset { Some(b) } else { None }
     }
 }
 
@@ -179,7 +241,7 @@ mod tests {
     fn the_token_store_is_read_and_a_bad_one_is_named() {
         let read = |vars: &[(&str, &str)]| {
             let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-            TokenStore::read(&Env(move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())))
+            TokenStore::read(&Env::new(move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())))
         };
         assert_eq!(read(&[]), Ok(TokenStore::SecretsManager));
         assert_eq!(read(&[("TOKEN_STORE", "secretsmanager")]), Ok(TokenStore::SecretsManager));
