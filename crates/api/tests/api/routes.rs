@@ -423,7 +423,7 @@ async fn the_pages_and_assets_load_nothing_from_elsewhere() {
     assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
     let html = page.text();
     let assets: Vec<&str> = html.split('"').filter(|s| s.starts_with("/static/")).collect();
-    assert_eq!(assets.len(), 4, "{assets:?}");
+    assert_eq!(assets.len(), 9, "the chart library and its styles, the styles, six scripts: {assets:?}");
     let mut total = html.len();
     for path in assets {
         let r = call(&h.api, get(path, None)).await;
