@@ -17,11 +17,11 @@ TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
 # The whole pipeline on this machine: moto (AWS), fake-strava, the real handler code.
 demo: venv
-	infra/with-moto.sh $(CARGO) run --quiet -p stravasync-cli --features demo -- demo
+	infra/with-moto.sh $(CARGO) run --quiet -p stravasync-devtools -- demo
 
 # The same, then kept running for a person: the dashboard URL is printed; Ctrl-C stops it.
 demo-serve: venv
-	infra/with-moto.sh $(CARGO) run --quiet -p stravasync-cli --features demo -- demo --serve
+	infra/with-moto.sh $(CARGO) run --quiet -p stravasync-devtools -- demo --serve
 
 # One function's real bootstrap under cargo-lambda's emulator, on a stack made from
 # template.yaml, with one event: make invoke FN=consumer EVENT=events/sqs-activity-create.json

@@ -15,11 +15,11 @@ use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
-use stravasync_cli::demo::{DemoOptions, DemoReport, run};
 use stravasync_core::LocalDate;
 use stravasync_core::model::{ActivityState, StoredActivity};
 use stravasync_core::ports::TokenVault;
 use stravasync_core::ports::roles::*;
+use stravasync_devtools::demo::{DemoOptions, DemoReport, run};
 
 /// Waits on the page are for conditions, bounded only so that a broken page fails the
 /// test instead of hanging it.

@@ -1,8 +1,8 @@
-//! `stravasync cost`'s measurement on the local stack, for both token stores: what each
+//! `stravasync-dev cost`'s measurement on the local stack, for both token stores: what each
 //! store's calls are, and that the bill follows from them. In a test binary of its own:
 //! the request meter counts every SDK call of the process.
 
-use stravasync_cli::cost::{Prices, bill, measure};
+use stravasync_devtools::cost::{Prices, bill, measure};
 
 #[tokio::test]
 async fn the_measured_calls_of_each_token_store_and_their_bills() {
@@ -22,7 +22,7 @@ async fn the_measured_calls_of_each_token_store_and_their_bills() {
         assert!(m.consumer_ms > 0.0 && m.webhook_ms > 0.0);
     }
     // The rotation: a fresh read and a write, in each store's own service.
-    let ops = |m: &stravasync_cli::cost::Measured| m.per_refresh.keys().cloned().collect::<Vec<_>>();
+    let ops = |m: &stravasync_devtools::cost::Measured| m.per_refresh.keys().cloned().collect::<Vec<_>>();
     assert_eq!(ops(&secrets), ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]);
     assert_eq!(ops(&kms), ["dynamodb:GetItem", "dynamodb:UpdateItem", "kms:Decrypt", "kms:GenerateDataKey"]);
 

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use stravasync_cli::demo::{DemoOptions, run};
 use stravasync_core::LocalDate;
 use stravasync_core::metrics;
 use stravasync_core::model::{ActivitySummary, PmcConstants};
 use stravasync_core::pmc::{self, PmcState};
 use stravasync_core::ports::TokenVault;
 use stravasync_core::ports::roles::*;
+use stravasync_devtools::demo::{DemoOptions, run};
 
 #[tokio::test]
 async fn the_demo_scenario_ends_in_the_pmc_of_the_athletes_activities() {

@@ -7,8 +7,8 @@
 //! Handler CPU per route on the demo's data (one athlete, a 60-activity season scored by
 //! the real consumer from fake-strava's generated streams, its PMC by the real rollup),
 //! in-memory ports, one request through the axum router as Lambda hands it over. The
-//! loopback latency against the local stack is `cargo run --release -p stravasync-cli
-//! --features demo --example api_latency`.
+//! loopback latency against the local stack is `cargo run --release -p
+//! stravasync-devtools --example api_latency`.
 
 use std::hint::black_box;
 

@@ -1,7 +1,7 @@
 //! DynamoDB capacity units of a request, from its wire JSON, as on-demand billing counts
 //! them: one write unit per started KB of each item written, one read unit per started
 //! 4 KB read (half for an eventually consistent read). For the request meter of
-//! [`crate::http::meter`] (the `stravasync cost` measurement), not for the data path.
+//! [`crate::http::meter`] (the `stravasync-dev cost` measurement), not for the data path.
 //!
 //! Approximations, each on the side the pipeline's items make small: an `UpdateItem`
 //! counts its key and new values (the item it updates is not in the request); a delete

@@ -66,7 +66,7 @@ impl Emf {
         }
     }
 
-    /// Writes the metrics recorded since the last flush to `writer` (`stravasync cost`
+    /// Writes the metrics recorded since the last flush to `writer` (`stravasync-dev cost`
     /// measures their bytes).
     pub fn flush_to(&self, writer: impl std::io::Write) -> std::io::Result<()> {
         self.collector.flush(writer)

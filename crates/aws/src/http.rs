@@ -122,7 +122,7 @@ pub fn sdk_http_client() -> SharedHttpClient {
     SharedHttpClient::new(ReqwestHttpClient)
 }
 
-/// A request meter for measurements (`stravasync cost`): off unless started, and then it
+/// A request meter for measurements (`stravasync-dev cost`): off unless started, and then it
 /// counts every SDK call of the process by service and operation, with its bytes and (for
 /// DynamoDB) the capacity units it bills ([`crate::capacity`]). While on, response
 /// bodies are read whole before the SDK parses them.

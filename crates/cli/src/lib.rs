@@ -7,24 +7,18 @@
 //!   `rollup`, `subscribe`).
 //! - [`stack`]: operator commands on a stack's data (`pmc --athlete`, `activities`,
 //!   `backfill`, `rescore`, `dlq list|redrive`), with [`progress`] bars on a terminal.
-//! - [`demo`] (feature `demo`): the whole pipeline on one machine; it alone links
-//!   fake-strava and the HTTP server.
 //! - [`metrics_report`] (`metrics`, `tile`), [`pmc`] (`pmc`, of a file or a stored athlete).
-//! - [`cost`], [`simulate`] (feature `demo`): the bill, measured and simulated.
+//!
+//! The demo, the measured bill and the simulation are developer tools, in
+//! `stravasync-devtools` (`stravasync-dev`).
 
 pub mod chart;
-#[cfg(feature = "demo")]
-pub mod cost;
-#[cfg(feature = "demo")]
-pub mod demo;
 pub mod health;
 pub mod insight;
 pub mod metrics_report;
 pub mod ops;
 pub mod pmc;
 pub mod progress;
-#[cfg(feature = "demo")]
-pub mod simulate;
 pub mod stack;
 pub mod status;
 
@@ -95,4 +89,31 @@ pub fn block_on<T>(f: impl std::future::Future<Output = Result<T, CliError>>) ->
 pub(crate) fn to_json<T: serde::Serialize>(value: &T, pretty: bool) -> Result<String, CliError> {
     if pretty { serde_json::to_string_pretty(value) } else { serde_json::to_string(value) }
         .map_err(CliError::runtime("output"))
+}
+
+/// A command's result as the process ends: its output on stdout (exit 0), an unhealthy
+/// report on stdout (exit 1), or the error and its causes on stderr (exit 1 or 2).
+pub fn finish(result: Result<String, CliError>) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    match result {
+        Ok(out) => {
+            use std::io::Write;
+            // A reader that went away (`| head`) ends the output quietly, not with a panic.
+            match writeln!(std::io::stdout().lock(), "{}", out.trim_end()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!("error: writing the output: {e}");
+                    ExitCode::FAILURE
+                }
+                _ => ExitCode::SUCCESS,
+            }
+        }
+        Err(CliError::Unhealthy(report)) => {
+            println!("{}", report.trim_end());
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {}", stravasync_core::config::Chain(&e));
+            ExitCode::from(e.exit_code())
+        }
+    }
 }

@@ -52,11 +52,6 @@ enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
-    /// Run the whole pipeline locally (needs AWS_ENDPOINT_URL of a moto server: use
-    /// `make demo`) and print the resulting Performance Management Chart. Built with the
-    /// `demo` feature only.
-    #[cfg(feature = "demo")]
-    Demo(stravasync_cli::demo::DemoArgs),
     /// Local stack commands (against AWS_ENDPOINT_URL, e.g. a moto server).
     Local {
         #[command(subcommand)]
@@ -73,15 +68,6 @@ enum Command {
     /// 1 otherwise. Reads the operator variables (APP_SECRET_ID, TABLE_NAME, QUEUE_URL,
     /// BACKGROUND_QUEUE_URL, DLQ_URL).
     Status(stravasync_cli::status::StatusArgs),
-    /// The monthly AWS bill per athlete for both token stores, from a measurement of the
-    /// pipeline on the local stack (needs the moto server: `infra/with-moto.sh`).
-    #[cfg(feature = "demo")]
-    Cost(stravasync_cli::cost::CostArgs),
-    /// Simulate many athletes for days under Strava's rate limits: the real consumer and
-    /// rollup on in-memory ports, fake-strava and SQS's rules on a virtual clock (no AWS,
-    /// no sleeping). Prints latency per lane, backfill times, budget use and the bill.
-    #[cfg(feature = "demo")]
-    Simulate(stravasync_cli::simulate::SimulateArgs),
     /// Print the AWS resource definitions the local bootstrap uses, as JSON (checked
     /// against template.yaml by infra/check_template.py).
     Resources,
@@ -101,46 +87,20 @@ fn run(cli: Cli) -> Result<String, CliError> {
         Command::Rescore(args) => args.run(),
         Command::Athlete { command } => command.run(),
         Command::Dlq { command } => command.run(),
-        #[cfg(feature = "demo")]
-        Command::Demo(args) => args.run(),
         Command::Local { command } => command.run(),
         Command::Rollup(args) => args.run(),
         Command::Subscribe(args) => args.run(),
         Command::Status(args) => args.run(),
-        #[cfg(feature = "demo")]
-        Command::Cost(args) => args.run(),
-        #[cfg(feature = "demo")]
-        Command::Simulate(args) => args.run(),
         Command::Resources => ops::resources(),
         Command::Tile(args) => args.run(),
     }
 }
 
 fn main() -> ExitCode {
-    // The handlers' logs on stderr, filtered by RUST_LOG (`RUST_LOG=debug make demo`).
+    // The handlers' logs on stderr, filtered by RUST_LOG.
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    match run(Cli::parse()) {
-        Ok(out) => {
-            use std::io::Write;
-            // A reader that went away (`| head`) ends the output quietly, not with a panic.
-            match writeln!(std::io::stdout().lock(), "{}", out.trim_end()) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    eprintln!("error: writing the output: {e}");
-                    ExitCode::FAILURE
-                }
-                _ => ExitCode::SUCCESS,
-            }
-        }
-        Err(CliError::Unhealthy(report)) => {
-            println!("{}", report.trim_end());
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            eprintln!("error: {}", stravasync_core::config::Chain(&e));
-            ExitCode::from(e.exit_code())
-        }
-    }
+    stravasync_cli::finish(run(Cli::parse()))
 }

@@ -1,8 +1,8 @@
-//! The monthly bill of what a run used, at list prices (as `stravasync cost` prices it).
+//! The monthly bill of what a run used, at list prices (as `stravasync-dev cost` prices it).
 
 use stravasync_memory::Units;
 
-/// List prices in USD (us-east-1, on demand), as `stravasync cost` uses them.
+/// List prices in USD (us-east-1, on demand), as `stravasync-dev cost` uses them.
 #[derive(Debug, Clone, Copy)]
 pub struct Prices {
     pub lambda_gb_second: f64,

@@ -1,4 +1,4 @@
-//! `stravasync simulate`: the pipeline on in-memory ports, many athletes, a month, on a
+//! `stravasync-dev simulate`: the pipeline on in-memory ports, many athletes, a month, on a
 //! virtual clock (docs/design.md §10).
 //!
 //! - [`queue`]: SQS FIFO's rules on a virtual clock, one queue per lane.

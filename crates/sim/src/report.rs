@@ -149,7 +149,7 @@ impl Report {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "stravasync simulate: {} athletes × {} days, limits {}/15 min and {}/day, background share {:.0} %, seed {}",
+            "stravasync-dev simulate: {} athletes × {} days, limits {}/15 min and {}/day, background share {:.0} %, seed {}",
             o.athletes,
             o.days,
             o.limit_15min,

@@ -166,34 +166,7 @@ impl ReadStore for DynamoStore {
             None => ("gsi1pk = :pk", vec![]),
         };
         values.push((":pk", s(by_date_pk(athlete))));
-        // DynamoDB ends a page at 1 MB whatever the limit: go on from where it stopped
-        // until the page is full or the index has no more, so that a short page always
-        // means the end.
-        let mut items: Vec<Item> = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let remaining = limit.saturating_sub(items.len());
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("by_date")
-                .key_condition_expression(condition)
-                .scan_index_forward(false)
-                .limit(i32::try_from(remaining).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take());
-            for (k, v) in &values {
-                q = q.expression_attribute_values(*k, v.clone());
-            }
-            let page = q.send().await.map_err(sdk_err)?;
-            let page_items = page.items.unwrap_or_default();
-            self.count_query_reads(&page_items);
-            items.extend(page_items);
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() && items.len() < limit => start = Some(k),
-                _ => break,
-            }
-        }
+        let items = self.query_up_to(Some("by_date"), condition, &values, false, true, Some(limit)).await?;
         items
             .iter()
             .map(|item| match activity_state(item)? {

@@ -194,18 +194,39 @@ impl DynamoStore {
         values: Vec<(&str, AttributeValue)>,
         keys_only: bool,
     ) -> Result<Vec<Item>, StoreError> {
+        self.query_up_to(index, condition, &values, keys_only, false, None).await
+    }
+
+    /// Every item the query finds (at most `limit`), in the key's order or backwards,
+    /// page after page: DynamoDB ends a page at 1 MB (or at the store's page size) whatever
+    /// the limit, so a short answer always means the end.
+    async fn query_up_to(
+        &self,
+        index: Option<&str>,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+        keys_only: bool,
+        backwards: bool,
+        limit: Option<usize>,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
+            let remaining = limit.map(|l| i32::try_from(l.saturating_sub(items.len())).unwrap_or(i32::MAX));
+            let page_limit = match (remaining, self.page_size) {
+                (Some(r), Some(p)) => Some(r.min(p)),
+                (r, p) => r.or(p),
+            };
             let mut q = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression(condition)
                 .set_index_name(index.map(str::to_string))
-                .set_limit(self.page_size)
+                .set_limit(page_limit)
+                .scan_index_forward(!backwards)
                 .set_exclusive_start_key(start.take());
-            for (k, v) in &values {
+            for (k, v) in values {
                 q = q.expression_attribute_values(*k, v.clone());
             }
             if keys_only {
@@ -215,8 +236,9 @@ impl DynamoStore {
             let page_items = page.items.unwrap_or_default();
             self.count_query_reads(&page_items);
             items.extend(page_items);
+            let full = limit.is_some_and(|l| items.len() >= l);
             match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
+                Some(k) if !k.is_empty() && !full => start = Some(k),
                 _ => return Ok(items),
             }
         }

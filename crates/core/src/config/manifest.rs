@@ -514,7 +514,7 @@ pub const BACKFILL_BATCH: Var = Var {
     read_by: &[Consumer],
     unset: Unset::Whole(10),
     source: Source::DefaultOnly(
-        "the background lane's fairness slice, chosen with the simulation (`stravasync simulate --backfill-batch`, \
+        "the background lane's fairness slice, chosen with the simulation (`stravasync-dev simulate --backfill-batch`, \
          docs/design.md §5); a property of the scheduling, not of a deployment",
     ),
     example: "20",

@@ -20,7 +20,7 @@ fn club(backfill_batch: u32) -> SimOptions {
     }
 }
 
-/// One simulation on a thread of its own, as `stravasync simulate` runs it (a
+/// One simulation on a thread of its own, as `stravasync-dev simulate` runs it (a
 /// current-thread runtime: the simulation is sequential), so two run side by side.
 fn simulate_on_a_thread(options: SimOptions) -> std::thread::JoinHandle<stravasync_sim::Report> {
     std::thread::spawn(move || {

@@ -1,4 +1,4 @@
-//! `stravasync cost`: the monthly AWS bill per athlete, from what the pipeline measurably
+//! `stravasync-dev cost`: the monthly AWS bill per athlete, from what the pipeline measurably
 //! does, at list prices, for both token stores.
 //!
 //! Measured, on the local stack (moto, fake-strava, the real handler code; see
@@ -34,9 +34,9 @@ use stravasync_core::ports::TokenVault;
 use stravasync_rollup::{Mode, RollupRequest};
 
 use crate::demo::{DemoError, DemoOptions};
-use crate::{CliError, InputError};
+use stravasync_cli::{CliError, InputError};
 
-/// `stravasync cost`'s arguments.
+/// `stravasync-dev cost`'s arguments.
 #[derive(Debug, Args)]
 pub struct CostArgs {
     /// Athletes of the deployment (shares its fixed costs).
@@ -54,7 +54,7 @@ impl CostArgs {
     /// Measures both token stores on the local stack and prints the bill.
     pub fn run(self) -> Result<String, CliError> {
         let CostArgs { athletes, activities_per_month, sample } = self;
-        if !crate::ops::endpoint_is_local(std::env::var("AWS_ENDPOINT_URL").ok().as_deref()) {
+        if !stravasync_cli::ops::endpoint_is_local(std::env::var("AWS_ENDPOINT_URL").ok().as_deref()) {
             return Err(InputError::new(
                 "the cost measurement runs against a local moto server: use infra/with-moto.sh",
             )
@@ -76,7 +76,7 @@ impl CostArgs {
     }
 }
 
-/// List prices in USD (us-east-1, on demand), shared with `stravasync simulate`'s bill.
+/// List prices in USD (us-east-1, on demand), shared with `stravasync-dev simulate`'s bill.
 pub use stravasync_sim::Prices;
 
 /// Memory of each function in `template.yaml`, GB.
@@ -314,7 +314,7 @@ pub fn bill(m: &Measured, athletes: u32, activities_per_month: f64, p: &Prices) 
     Bill { lines }
 }
 
-/// The report `stravasync cost` prints: the measurement, then both bills side by side.
+/// The report `stravasync-dev cost` prints: the measurement, then both bills side by side.
 pub fn report(measured: &[Measured], athletes: u32, activities_per_month: f64, p: &Prices) -> String {
     let mut out = String::new();
     let _ = writeln!(

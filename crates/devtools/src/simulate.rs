@@ -1,13 +1,13 @@
-//! `stravasync simulate`: checks the options, runs [`stravasync_sim::simulate`] on a
+//! `stravasync-dev simulate`: checks the options, runs [`stravasync_sim::simulate`] on a
 //! current-thread runtime (the simulation is sequential; fake-strava runs on the same
 //! thread), prints the report.
 
 use clap::Args;
 use stravasync_sim::SimOptions;
 
-use crate::{CliError, InputError};
+use stravasync_cli::{CliError, InputError};
 
-/// `stravasync simulate`'s arguments.
+/// `stravasync-dev simulate`'s arguments.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     #[arg(long, default_value_t = 100)]

@@ -1,5 +1,5 @@
 //! The whole pipeline on one machine: moto (AWS), fake-strava (Strava), and the real
-//! handler code of the three Lambdas. `stravasync demo` (and `make demo`) runs it; the
+//! handler code of the three Lambdas. `stravasync-dev demo` (and `make demo`) runs it; the
 //! end-to-end tests under `tests/` run the same scenario and check its result.
 //!
 //! Scenario: bootstrap the stack; start fake-strava with a generated athlete; serve the
@@ -30,9 +30,9 @@ use stravasync_rollup::{Mode, RollupRequest};
 use stravasync_strava::{StravaClient, StravaConfig};
 use stravasync_webhook::{AwsWebhook, WebhookConfig};
 
-use crate::{CliError, InputError, chart};
+use stravasync_cli::{CliError, InputError, chart};
 
-/// `stravasync demo`'s arguments.
+/// `stravasync-dev demo`'s arguments.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Generated activities of the demo athlete (about one every 1-2 days).
@@ -54,7 +54,7 @@ impl DemoArgs {
     /// Runs the scenario on the local moto server, writes the chart, prints the summary;
     /// with `--serve`, keeps the stack syncing until interrupted.
     pub fn run(self) -> Result<String, CliError> {
-        if !crate::ops::endpoint_is_local(std::env::var("AWS_ENDPOINT_URL").ok().as_deref()) {
+        if !stravasync_cli::ops::endpoint_is_local(std::env::var("AWS_ENDPOINT_URL").ok().as_deref()) {
             return Err(InputError::new(
                 "the demo runs against a local moto server: use `make demo` (AWS_ENDPOINT_URL must be on this machine)",
             )
@@ -83,7 +83,7 @@ impl DemoArgs {
             report.deleted_activities,
             report.strava_requests,
             chart::text_chart(&report.pmc, 21),
-            crate::insight::render_form(report.form().as_ref()),
+            stravasync_cli::insight::render_form(report.form().as_ref()),
             svg.display(),
             report.base_url,
         );
@@ -135,7 +135,7 @@ pub struct DemoReport {
 
 impl DemoReport {
     /// What Lambda does in AWS, forever: the queue into the consumer, then the rollup of
-    /// what changed, every `interval`. For `stravasync demo --serve` and the browser test.
+    /// what changed, every `interval`. For `stravasync-dev demo --serve` and the browser test.
     pub async fn keep_syncing(&self, interval: std::time::Duration) {
         loop {
             if let Err(e) = pump_until_idle(&self.consumer, 100).await {

@@ -2,14 +2,14 @@
 //! axum on 127.0.0.1, DynamoDB on the local moto server, 200 requests per route after 20
 //! of warm-up, one at a time on a kept-alive connection; p50 and p90 in ms.
 //!
-//! `infra/with-moto.sh cargo run --release -p stravasync-cli --features demo --example api_latency`
+//! `infra/with-moto.sh cargo run --release -p stravasync-devtools --example api_latency`
 //!
 //! The figures are dominated by moto (a Python server) answering DynamoDB; the handler's
 //! own CPU is `cargo bench -p stravasync-api --bench routes`.
 
 use std::time::Instant;
 
-use stravasync_cli::demo::{DemoOptions, run};
+use stravasync_devtools::demo::{DemoOptions, run};
 
 #[tokio::main]
 async fn main() {
