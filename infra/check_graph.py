@@ -10,7 +10,11 @@
    (a child sees its parent's items, a parent declares its children).
 3. `stravasync-core`, the pure rules, builds and tests without the AWS SDK, an HTTP
    server or an HTTP client: no `aws-*`, `axum` or `reqwest` among its dependencies and
-   dev-dependencies, transitively (what `cargo tree -e normal,dev -p stravasync-core` lists).
+   dev-dependencies, transitively (what `cargo tree -e normal,dev -p stravasync-core` lists);
+   and it holds no HTML (pages and their text belong to the read side and the functions).
+4. The docs match the graph: the README's table of paths lists exactly the workspace's
+   crates, and each row of docs/design.md's layout table names every workspace crate the
+   crate depends on (normal dependencies; dev ones for `tests/`, whose crate has only those).
 
 Reads `cargo metadata` (run from the workspace root); prints the crate graph with
 `--print`. Exit status 1 on any violation, naming it.
@@ -125,6 +129,67 @@ def module_graph(modules):
     return graph
 
 
+HTML_TAG = re.compile(r'"[^"\n]*<(a|p|div|span|footer|header|main|section|h[1-6]|img|html|body|script|ul|li|table|tr|td|form|button)[ >/][^"\n]*"')
+
+
+def core_html(root):
+    """HTML in a string of `crates/core/src`."""
+    found = []
+    for dirpath, _, files in os.walk(os.path.join(root, "crates/core/src")):
+        for file in files:
+            if file.endswith(".rs"):
+                path = os.path.join(dirpath, file)
+                with open(path, encoding="utf-8") as f:
+                    for n, line in enumerate(f, 1):
+                        if HTML_TAG.search(line):
+                            found.append(f"HTML in {os.path.relpath(path, root)}:{n} (the read side or the function that shows it owns it)")
+    return found
+
+
+def short(name):
+    return name[len("stravasync-"):] if name.startswith("stravasync-") else name
+
+
+def docs_match(root, meta, graph):
+    """The README's path table and docs/design.md's layout table against `cargo metadata`."""
+    problems = []
+    members = {p["name"]: os.path.relpath(os.path.dirname(p["manifest_path"]), root)
+               for p in meta["packages"] if p["id"] in meta["workspace_members"]}
+    with open(os.path.join(root, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    table = readme[readme.index("| path | what lives there |"):]
+    table = table[: table.index("\n\n")]
+    listed = set()
+    for row in table.split("\n")[2:]:
+        first = row.split("|")[1]
+        listed |= {p.strip("/") for p in re.findall(r"`([^`]+)`", first)}
+    for name, path in sorted(members.items()):
+        if path not in listed:
+            problems.append(f"README.md's table of paths has no row for {path} ({name})")
+    for path in sorted(p for p in listed if (p.startswith("crates/") or p == "tests") and p not in members.values()):
+        problems.append(f"README.md's table of paths lists {path}, which is not a workspace crate")
+    with open(os.path.join(root, "docs/design.md"), encoding="utf-8") as f:
+        design = f.read()
+    layout = design[design.index("| path | what lives there | may depend on |"):]
+    layout = layout[: layout.index("\n\n")]
+    rows = {}
+    for row in layout.split("\n")[2:]:
+        cells = row.split("|")
+        m = re.match(r"\s*`([^`]+)`", cells[1])
+        if m:
+            rows[m.group(1).strip("/")] = cells[-2]
+    for name, path in sorted(members.items()):
+        if path not in rows:
+            problems.append(f"docs/design.md's layout table has no row for {path} ({name})")
+            continue
+        kinds = ({"dev"} if path == "tests" else {"normal"})
+        named = set(re.findall(r"[\w-]+", rows[path]))
+        for dep, dep_kinds in sorted(graph[name].items()):
+            if dep_kinds & kinds and short(dep) not in named:
+                problems.append(f"docs/design.md: {path} depends on {short(dep)}, which its row does not name")
+    return problems
+
+
 def main():
     meta = metadata()
     graph = workspace_graph(meta)
@@ -169,6 +234,9 @@ def main():
     forbidden = sorted({names[i] for i in seen if FORBIDDEN_IN_PURE.match(names[i])})
     if forbidden:
         problems.append(f"{PURE_CRATE} (with its dev-dependencies) pulls in: {', '.join(forbidden)}")
+
+    problems += core_html(root)
+    problems += docs_match(root, meta, graph)
 
     for p in problems:
         print(f"check_graph: {p}", file=sys.stderr)
