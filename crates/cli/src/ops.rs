@@ -101,10 +101,20 @@ pub fn resources() -> Result<String, CliError> {
         "every_metric_dimension": stravasync_core::telemetry::FUNCTION_DIMENSION,
         "metrics": stravasync_core::telemetry::METRICS.iter().map(|m| serde_json::json!({
             "name": m.name, "unit": m.unit, "functions": m.functions,
-            "dimensions": m.dimensions.iter().map(|d| serde_json::json!({"name": d.name, "values": d.values})).collect::<Vec<_>>(),
+            "dimensions": m.dimensions.iter().map(|d| serde_json::json!({"name": d.name, "values": dimension_values(m.name, d)})).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     });
     to_json(&spec, true)
+}
+
+/// The values the code gives a metric's dimension: the catalog's list, or for the API's
+/// `Route` (open in the catalog) the routes of its table.
+fn dimension_values(metric: &str, d: &stravasync_core::telemetry::Dimension) -> Vec<&'static str> {
+    if metric == stravasync_core::telemetry::API_LATENCY && d.name == "Route" {
+        stravasync_api::routes::latency_routes()
+    } else {
+        d.values.to_vec()
+    }
 }
 
 /// A configuration error (a variable) is the input's fault; anything else is a runtime failure.

@@ -186,6 +186,8 @@ pub const METRICS: &[MetricSpec] = &[
         name: API_LATENCY,
         kind: Kind::Histogram,
         unit: "Milliseconds",
+        // `Route` is open here: its values are the API's route table
+        // (`stravasync_api::routes::latency_routes`), checked against it by the API's tests.
         dimensions: &[dim("Route", &[]), dim("Status", &["1xx", "2xx", "3xx", "4xx", "5xx"])],
         functions: &["api", "export"],
         meaning: "each request's handling time by route (its template) and status class (2xx … 5xx)",

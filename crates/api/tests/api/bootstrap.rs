@@ -75,6 +75,11 @@ async fn the_api_bootstrap_answers_the_fixtures_as_the_router_does() {
     assert_eq!(latencies("/api/activities/{id}", "2xx"), 1);
     assert_eq!(latencies("/api/me/thresholds", "2xx"), 1);
     assert_eq!(latencies("/api/export", "3xx"), 1);
+    // The `Route` dimension is open in the catalog: its values are the route table's.
+    let routes = stravasync_api::routes::latency_routes();
+    for (name, dims) in values.keys().filter(|(n, _)| n == API_LATENCY) {
+        assert!(routes.contains(&dims["Route"].as_str()), "{name}: {dims:?} is no route of the table");
+    }
     let requests: usize = values.iter().filter(|((n, _), _)| n == API_LATENCY).map(|(_, v)| v.len()).sum();
     assert_eq!(requests, 11, "one value per invocation");
     assert!(values.iter().filter(|((n, _), _)| n == API_LATENCY).flat_map(|(_, v)| v).all(|ms| *ms >= 0.0));
