@@ -32,7 +32,7 @@ invoke: venv
 test: fmt-check clippy lint-static system-deps
 	@# Every test, and the benchmarks run once each; the examples (measurement tools) are
 	@# checked by clippy, not linked again here.
-	infra/with-moto.sh $(CARGO) test --workspace --lib --bins --tests --benches
+	infra/with-moto.sh $(CARGO) test --workspace --tests --benches
 	@# Least privilege by running: the end-to-end, chaos and bootstrap flows again on a moto
 	@# server enforcing IAM, each function under exactly its role's policies, then the
 	@# report of grants no call used (target/least-privilege.md).
@@ -72,7 +72,7 @@ build: venv
 
 # The same checks without the moto-backed tests.
 check: fmt-check clippy
-	$(CARGO) test --workspace --lib --bins
+	$(CARGO) test --workspace --lib
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
