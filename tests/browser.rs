@@ -1,13 +1,18 @@
 //! The dashboard the way an athlete sees it: headless Chromium (Debian's `chromium` and
 //! `chromium-driver`, which `make test` installs) drives the local stack of the demo
 //! (moto, fake-strava, the webhook and read API on one site, the consumer and rollup kept
-//! running). It connects through the OAuth redirect, lands on the dashboard, reads the
-//! chart and the list against the table, follows "View on Strava", opens an activity,
-//! changes FTP and sees the scores change, reads its form (bands, banner, ramp), season
-//! bests and weekly totals, uses the estimated FTP and sees the rescore, downloads its data and reads the ZIP against
-//! the API, reads the privacy page, and finally disconnects: the confirmation, the page
-//! after it, nothing stored, the old cookie refused. It leaves screenshots and its
-//! measurements under `target/browser/`.
+//! running, the scheduled rollup off: the page must not wait for it). It connects through
+//! the OAuth redirect, lands on the dashboard, reads the chart and the list against the
+//! table, follows "View on Strava", opens an activity (and a manual one, and resizes), is
+//! refused implausible thresholds in words, changes FTP and sees the scores and the chart
+//! change on their own, reads its form on a short history (provisional, no false banner),
+//! imports the older history it is offered and reads its settled form (the banner), reads
+//! season bests and weekly totals, uses the estimated FTP and sees the rescore, downloads
+//! its data and reads the ZIP against the API, reads the privacy page, reads every page at
+//! phone widths (360 and 390 px: nothing wider than the screen), and finally disconnects:
+//! the confirmation, the page after it, nothing stored, the old cookie refused. The
+//! console holds no error at the end. It leaves screenshots and its measurements under
+//! `target/browser/`.
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -17,8 +22,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use stravasync_core::LocalDate;
 use stravasync_core::model::{ActivityState, StoredActivity};
-use stravasync_core::ports::TokenVault;
 use stravasync_core::ports::roles::*;
+use stravasync_core::ports::{RationStore, TokenVault};
 use stravasync_devtools::demo::{DemoOptions, DemoReport, run};
 
 /// Waits on the page are for conditions, bounded only so that a broken page fails the
@@ -72,6 +77,7 @@ async fn browser(profile_dir: &std::path::Path, downloads: &std::path::Path) -> 
             },
         }),
     );
+    caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     let client = ClientBuilder::new(connector)
         .capabilities(caps)
@@ -79,6 +85,38 @@ async fn browser(profile_dir: &std::path::Path, downloads: &std::path::Path) -> 
         .await
         .expect("a Chromium session");
     (driver, client)
+}
+
+/// Chromedriver's log of the page's console since the last read (`POST /se/log`).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({ "type": "browser" }).to_string()))
+    }
+}
+
+/// The console's errors since the last read: what a script threw or logged as an error.
+/// A refused request (a 4xx the page then explains) is the network's line, not the page's.
+async fn console_errors(c: &Client) -> Vec<String> {
+    let log = c.issue_cmd(BrowserLog).await.expect("the browser's console log");
+    log.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["level"] == "SEVERE" && e["source"] != "network")
+        .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The page's width against the window's: nothing may be wider than a phone's screen.
+async fn assert_fits(c: &Client, what: &str) {
+    let widths = script(c, "return [document.documentElement.scrollWidth, window.innerWidth]").await;
+    assert!(widths[0].as_u64() <= widths[1].as_u64(), "{what}: {widths} (scrolls sideways)");
 }
 
 async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
@@ -140,18 +178,25 @@ fn an_athlete_connects_sees_the_dashboard_and_the_rescore_of_a_new_ftp() {
 async fn visit() {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
     assert!(endpoint.starts_with("http://127.0.0.1"), "run through `make test` (needs the local moto server)");
-    let now = stravasync_core::clock::unix_now();
+    // Ten in the morning of today: the test moves the demo's clock on by hours at most, and
+    // the day stays the browser's day.
+    let now = stravasync_core::clock::unix_now() / 86_400 * 86_400 + 10 * 3600;
+    // A season long enough that the athlete's whole history settles CTL (about 180 days);
+    // the connection imports only the last 30 of it.
     let options = DemoOptions {
         suffix: format!("browser-{}", std::process::id()),
-        activities: 40,
+        activities: 120,
         seed: 11,
         now,
         kms_tokens: false,
+        // An application past Strava's review: enough of Strava's window for the older
+        // history in one go.
+        read_limits: Some((600, 6000)),
     };
     let report = run(options, |_| {}).await.expect("the demo stack");
     let syncing = {
         let r = report.clone();
-        tokio::spawn(async move { r.keep_syncing(Duration::from_millis(250)).await })
+        tokio::spawn(async move { r.keep_syncing(Duration::from_millis(250), None).await })
     };
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser");
     std::fs::create_dir_all(&out).unwrap();
@@ -161,6 +206,8 @@ async fn visit() {
     let (_driver, c) = browser(&profile, &downloads).await;
     let base = &report.base_url;
 
+    // A minute after the demo's own connection (its clock is the demo's, not the wall's).
+    report.clock.advance(60);
     // A browser without a session: the connect page. Its link goes through Strava's
     // consent (the fake consents at once) and the callback to the dashboard.
     c.goto(&format!("{base}/")).await.unwrap();
@@ -170,8 +217,13 @@ async fn visit() {
     wait_for(&c, "body[data-pmc-ready='1']").await;
     let url = c.current_url().await.unwrap();
     assert_eq!((url.path(), url.query()), ("/", None), "landed on the dashboard: {url}");
-    assert!(c.find(Locator::Css("#banner")).await.unwrap().text().await.unwrap().contains("Connected"));
+    let welcome = script(&c, "return document.querySelector('#banner').textContent").await;
+    assert!(welcome.as_str().unwrap().contains("Connected"), "{welcome}");
     let first_chart_ms = script(&c, "return window.firstChartMs").await.as_f64().unwrap();
+    // The welcome goes once the connection's import has run (the page follows it).
+    wait_until(&c, "return document.querySelector('#banner').hidden").await;
+    let import = report.stack.store().get_profile(report.athlete).await.unwrap().unwrap().backfill.unwrap();
+    assert!(import.finished_at.is_some(), "{import:?}");
 
     // The chart: the stored PMC rows of the last 91 days, with axes and a legend that
     // shows the hovered day's values.
@@ -182,30 +234,39 @@ async fn visit() {
     assert_eq!(drawn, json!(rows.len()));
     assert_eq!(c.find_all(Locator::Css("#pmc-chart canvas")).await.unwrap().len(), 1);
     let axes = script(&c, "return document.querySelectorAll('#pmc-chart .u-axis').length").await;
-    assert_eq!(axes, json!(2));
+    assert_eq!(axes, json!(3), "days, CTL/ATL, load");
     let hovered = script(
         &c,
         "const o = document.querySelector('#pmc-chart .u-over'); const r = o.getBoundingClientRect();
-         o.dispatchEvent(new MouseEvent('mousemove', {clientX: r.right - 1, clientY: r.top + r.height / 2, bubbles: true}));
-         return [...document.querySelectorAll('#pmc-chart .u-legend .u-series')].map(s =>
-           [s.querySelector('.u-label').textContent, s.querySelector('.u-value').textContent]);",
+         o.dispatchEvent(new MouseEvent('mousemove', {clientX: r.right - 2, clientY: r.top + r.height / 2, bubbles: true}));
+         const read = (chart) => [...document.querySelectorAll(chart + ' .u-legend .u-series')].map(s =>
+           [s.querySelector('.u-label').textContent, s.querySelector('.u-value').textContent]);
+         return [read('#pmc-chart'), read('#tsb-chart')];",
     )
     .await;
     let last = rows.last().unwrap();
-    assert_eq!(hovered[0], json!(["Date", last.date.to_string()]), "{hovered}");
-    assert_eq!(hovered[1], json!(["CTL (fitness)", format!("{:.1}", last.ctl)]), "{hovered}");
-    assert_eq!(hovered[2], json!(["ATL (fatigue)", format!("{:.1}", last.atl)]), "{hovered}");
-    assert_eq!(hovered[3], json!(["TSB (form)", format!("{:.1}", last.tsb)]), "{hovered}");
-    // Form: the bands behind the chart with their legend, today's band and ramp beside
-    // CTL, and the banner (the demo athlete ends in a hard week: TSB below −20 for days),
-    // all as core computes them from the stored rows.
-    let form = stravasync_read::insight::form(
+    let minus = |v: f64, digits: usize| format!("{v:.digits$}").replace('-', "\u{2212}");
+    // The last day is whole on the chart, and the form panel follows the same cursor.
+    assert_eq!(hovered[0][0], json!(["Date", last.date.to_string()]), "{hovered}");
+    assert_eq!(hovered[0][1], json!(["Load", minus(last.load, 0)]), "{hovered}");
+    assert_eq!(hovered[0][2], json!(["CTL (fitness)", minus(last.ctl, 1)]), "{hovered}");
+    assert_eq!(hovered[0][3], json!(["ATL (fatigue)", minus(last.atl, 1)]), "{hovered}");
+    assert_eq!(hovered[1][1], json!(["TSB (form)", minus(last.tsb, 1)]), "{hovered}");
+    // Form on a short history (the last 30 activities): what the page shows is what the
+    // read side says, provisional, and the banner the raw chart would raise stays silent.
+    let athlete = report.stack.store().get_profile(report.athlete).await.unwrap().unwrap();
+    let answer = stravasync_read::answers::form(&report.stack.store(), &athlete, today).await.unwrap();
+    let form = answer.form.clone().expect("a form today");
+    let settling = answer.settling.clone().expect("a history");
+    assert!(form.provisional && form.overreaching.is_none(), "{form:?}");
+    let raw = stravasync_read::insight::form(
         &report.stack.store().pmc_rows(report.athlete, today.add_days(-365), today).await.unwrap(),
         today,
         Default::default(),
     )
-    .expect("a form today");
-    let bands = script(&c, "return document.querySelector('#pmc-chart').dataset.bands").await;
+    .unwrap();
+    assert!(raw.overreaching.is_some(), "the chart from zero would warn");
+    let bands = script(&c, "return document.querySelector('#tsb-chart').dataset.bands").await;
     let bands: Vec<&str> = bands.as_str().unwrap().split(',').collect();
     assert!(bands.contains(&"optimal") && bands.contains(&"high_risk"), "{bands:?}");
     let legend = script(&c, "return [...document.querySelectorAll('#form-zones li')].map(l => l.textContent)").await;
@@ -214,22 +275,27 @@ async fn visit() {
         json!([
             "Transition (above +25)",
             "Fresh (+5 to +25)",
-            "Neutral (-10 to +5)",
-            "Optimal training (-30 to -10)",
-            "High risk (below -30)"
+            "Neutral (\u{2212}10 to +5)",
+            "Optimal training (\u{2212}30 to \u{2212}10)",
+            "High risk (below \u{2212}30)"
         ])
     );
-    assert_eq!(c.find(Locator::Id("form-zone")).await.unwrap().text().await.unwrap(), form.zone.label);
-    assert_eq!(c.find(Locator::Id("form-tsb")).await.unwrap().text().await.unwrap(), format!("{:.1}", form.tsb));
-    let ramp = c.find(Locator::Id("form-ramp")).await.unwrap().text().await.unwrap();
-    let change = form.ramp.ctl_change;
-    assert_eq!(ramp, format!("({}{:.1} in 7 days)", if change >= 0.0 { "+" } else { "−" }, change.abs()));
-    let overreaching = form.overreaching.as_ref().expect("the demo athlete's form is below −20 for days");
-    let banner = c.find(Locator::Id("form-banner")).await.unwrap();
-    assert!(banner.is_displayed().await.unwrap(), "the banner is shown");
-    let banner = banner.text().await.unwrap();
-    assert!(banner.contains(&format!("Since {}", overreaching.since)), "{banner}");
-    assert!(banner.contains("Schedule recovery"), "{banner}");
+    let zone = c.find(Locator::Id("form-zone")).await.unwrap().text().await.unwrap();
+    assert_eq!(zone, format!("{} (provisional)", form.zone.label));
+    let tsb = c.find(Locator::Id("form-tsb")).await.unwrap().text().await.unwrap();
+    assert_eq!(tsb, format!("{}{}", if form.tsb > 0.0 { "+" } else { "" }, minus(form.tsb, 1)));
+    let why = c.find(Locator::Id("form-provisional")).await.unwrap();
+    assert!(why.is_displayed().await.unwrap());
+    assert_eq!(why.text().await.unwrap(), settling.reason);
+    assert!(!c.find(Locator::Id("form-banner")).await.unwrap().is_displayed().await.unwrap(), "no false banner");
+    assert!(c.find(Locator::Id("ramp-note")).await.is_err(), "no ramp note on a settling day");
+    let settled = script(&c, "return document.querySelector('#pmc-chart').dataset.settledFrom").await;
+    assert_eq!(settled, json!(settling.settled_from.to_string()), "the chart shows where settling ends");
+    let start = c.find(Locator::Id("history-start")).await.unwrap().text().await.unwrap();
+    assert_eq!(start, format!("Your history starts on {}.", settling.history_from));
+    let offer = settling.import_offer.expect("an import that would settle today");
+    let offered = c.find(Locator::Id("import-offer-text")).await.unwrap().text().await.unwrap();
+    assert_eq!(offered, format!("Import {} to {} for a reliable form.", offer.after, offer.before));
 
     // The range picker: a year is more rows than three months.
     c.find(Locator::Css("#ranges button[data-days='365']")).await.unwrap().click().await.unwrap();
@@ -310,19 +376,78 @@ async fn visit() {
     let zones = script(&c, "return document.querySelectorAll('#zones .zone').length").await;
     assert!(zones.as_u64().unwrap() >= 5, "{zones}");
     std::fs::write(out.join("activity.png"), c.screenshot().await.unwrap()).unwrap();
+    // A manual activity: no streams, no score, and a sentence that says why; resizing the
+    // window then redraws what is shown and nothing else (no error in the console).
+    let manual = newest(&report, 100).await.into_iter().find(|a| a.stream_chunks == 0).expect("a manual activity");
+    c.goto(&format!("{base}/#/activity/{}", manual.activity_id)).await.unwrap();
+    let why = wait_for(&c, "#activity-unscored:not([hidden])").await.text().await.unwrap();
+    assert!(why.starts_with("No score: this activity was entered by hand"), "{why}");
+    let empty = c.find(Locator::Id("streams-chart")).await.unwrap().text().await.unwrap();
+    assert!(empty.contains("No streams"), "{empty}");
+    c.set_window_size(900, 2000).await.unwrap();
+    c.set_window_size(1280, 3000).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await; // the resize handler's debounce
+    assert_eq!(console_errors(&c).await, Vec::<String>::new(), "resizing with a manual activity open");
 
-    // Back to the dashboard; FTP from 250 to 300: after the consumer's rescore the list
-    // shows the new scores, the stored ones.
-    c.find(Locator::Css("#activity-view a[href='#']")).await.unwrap().click().await.unwrap();
-    wait_until(&c, "return document.querySelector('#dashboard').offsetParent !== null").await;
+    // Back to the dashboard; thresholds a person could not have are refused, in words.
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_for(&c, "body[data-pmc-ready='1']").await;
     assert!(!c.find(Locator::Id("activity-view")).await.unwrap().is_displayed().await.unwrap());
+    let thresholds_before = report.stack.store().get_profile(report.athlete).await.unwrap().unwrap().thresholds;
+    let hr_max = thresholds_before.hr_max.unwrap();
+    let above_max = (hr_max + 5.0).min(230.0);
+    let cases: [(&[(&str, String)], String); 4] = [
+        (&[("ftp", "2x0".into())], "FTP: enter a whole number, not “2x0”.".into()),
+        (
+            &[("lthr", format!("{above_max:.0}"))],
+            format!("Threshold heart rate ({above_max:.0} bpm) cannot be above maximum heart rate ({hr_max:.0} bpm)."),
+        ),
+        (
+            &[("lthr", "100".into()), ("hr_rest", "110".into())],
+            "Resting heart rate (110 bpm) must be below threshold heart rate (100 bpm).".into(),
+        ),
+        (&[("pace", "0:30".into())], "Threshold pace must be between 1:40 and 16:40 per km.".into()),
+    ];
+    for (fields, said) in cases {
+        c.goto(&format!("{base}/")).await.unwrap();
+        wait_for(&c, "body[data-pmc-ready='1']").await;
+        for (field, typed) in fields {
+            let input = c.find(Locator::Css(&format!("#thresholds input[name='{field}']"))).await.unwrap();
+            input.clear().await.unwrap();
+            input.send_keys(typed).await.unwrap();
+        }
+        c.find(Locator::Css("#thresholds button[type='submit']")).await.unwrap().click().await.unwrap();
+        let shown =
+            wait_until(&c, "const t = document.querySelector('#thresholds-status').textContent; return t || null")
+                .await;
+        assert_eq!(shown, json!(said), "{fields:?}");
+    }
+    let thresholds_after = report.stack.store().get_profile(report.athlete).await.unwrap().unwrap().thresholds;
+    assert_eq!(thresholds_after, thresholds_before, "nothing refused was stored");
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_for(&c, "body[data-pmc-ready='1']").await;
+
+    // FTP from 250 to 300: after the consumer's rescore the list shows the new scores, the
+    // stored ones, and the chart its recomputed rows, without the scheduled rollup and
+    // without a reload.
     let before = live(&report, powered.activity_id).await;
+    let chart_before = report.stack.store().pmc_rows(report.athlete, today, today).await.unwrap();
     let ftp = c.find(Locator::Id("ftp")).await.unwrap();
     let old_ftp: f64 = ftp.prop("value").await.unwrap().unwrap().parse().unwrap();
     ftp.clear().await.unwrap();
     ftp.send_keys("300").await.unwrap();
     c.find(Locator::Css("#thresholds button[type='submit']")).await.unwrap().click().await.unwrap();
     wait_until(&c, "return document.querySelector('#thresholds-status').textContent.startsWith('Rescored')").await;
+    let chart_after = report.stack.store().pmc_rows(report.athlete, today, today).await.unwrap();
+    assert_ne!(chart_after, chart_before, "the stored chart follows the rescore at once");
+    let shown_ctl = script(
+        &c,
+        "const o = document.querySelector('#pmc-chart .u-over'); const r = o.getBoundingClientRect();
+         o.dispatchEvent(new MouseEvent('mousemove', {clientX: r.right - 2, clientY: r.top + r.height / 2, bubbles: true}));
+         return document.querySelectorAll('#pmc-chart .u-legend .u-series')[2].querySelector('.u-value').textContent;",
+    )
+    .await;
+    assert_eq!(shown_ctl, json!(minus(chart_after[0].ctl, 1)), "the page shows it");
     let after = live(&report, powered.activity_id).await;
     let (b, a) = (before.metrics.unwrap().score.value.unwrap(), after.metrics.as_ref().unwrap().score.value.unwrap());
     let expected_score = b * (old_ftp / 300.0).powi(2);
@@ -398,6 +523,83 @@ async fn visit() {
     assert!(rows.iter().any(|r| r[3] != json!("0")), "some weeks have activities");
     wait_for(&c, "#weeks-chart canvas").await;
 
+    // The import form says what remains of today's allowance, and refuses a range that
+    // starts in the future, as the API behind it does.
+    let remaining = report.stack.store().backfill_remaining(report.athlete, 500, report.clock.now()).await.unwrap();
+    let allowance = c.find(Locator::Id("backfill-allowance")).await.unwrap().text().await.unwrap();
+    assert!(allowance.starts_with(&format!("You can import up to {remaining} more activities today")), "{allowance}");
+    let tomorrow = today.add_days(1);
+    script(
+        &c,
+        &format!(
+            "const f = document.querySelector('#backfill'); f.elements.mode.value = 'range';
+             f.elements.after.value = '{tomorrow}'; f.requestSubmit();"
+        ),
+    )
+    .await;
+    let refused =
+        wait_until(&c, "const t = document.querySelector('#backfill-status').textContent; return t || null").await;
+    assert_eq!(refused, json!(format!("The range starts in the future: choose a first day up to {today}.")));
+    let http = stravasync_strava::tls::http_client_builder().build().unwrap();
+    let session = format!(
+        "{}={}",
+        stravasync_read::site::SESSION_COOKIE_INSECURE,
+        c.get_named_cookie(stravasync_read::site::SESSION_COOKIE_INSECURE).await.unwrap().value()
+    );
+    let api = http
+        .post(format!("{base}/api/backfill"))
+        .header("cookie", &session)
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"after": "{tomorrow}"}}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status().as_u16(), 400);
+    let body: serde_json::Value = api.json().await.unwrap();
+    assert_eq!(body["field"], json!("after"), "{body}");
+    let after = report.stack.store().backfill_remaining(report.athlete, 500, report.clock.now()).await.unwrap();
+    assert_eq!(after, remaining, "nothing charged");
+
+    // The older history it is offered: imported (in a rate window of its own), and the
+    // page follows on its own, without a reload: the form settles, is provisional no
+    // more, and the hard block at the end raises the banner the chart now supports.
+    script(&c, "window.sameVisit = true").await;
+    report.clock.advance(16 * 60);
+    c.find(Locator::Id("import-offer-use")).await.unwrap().click().await.unwrap();
+    wait_until(&c, "return document.querySelector('#backfill-status').textContent.startsWith('Import started')").await;
+    let banner = wait_until(
+        &c,
+        "const b = document.querySelector('#form-banner'); return b.offsetParent !== null && b.textContent",
+    )
+    .await;
+    let athlete = report.stack.store().get_profile(report.athlete).await.unwrap().unwrap();
+    assert_eq!(athlete.history_imported_from, Some(offer.after), "the history begins where the import did");
+    let settled = stravasync_read::answers::form(&report.stack.store(), &athlete, today).await.unwrap();
+    let settled_form = settled.form.clone().unwrap();
+    assert!(!settled_form.provisional, "{settled_form:?}");
+    let overreaching = settled_form.overreaching.as_ref().expect("the hard block, on a settled chart");
+    let banner = banner.as_str().unwrap();
+    assert!(banner.contains(&format!("Since {}", overreaching.since)), "{banner}");
+    assert!(banner.contains("Schedule recovery"), "{banner}");
+    let zone = c.find(Locator::Id("form-zone")).await.unwrap().text().await.unwrap();
+    assert_eq!(zone, settled_form.zone.label);
+    assert!(!c.find(Locator::Id("form-provisional")).await.unwrap().is_displayed().await.unwrap());
+    assert!(!c.find(Locator::Id("import-offer")).await.unwrap().is_displayed().await.unwrap(), "nothing to offer");
+    assert_eq!(script(&c, "return window.sameVisit === true").await, json!(true), "no reload");
+    let finished = wait_until(
+        &c,
+        "const t = document.querySelector('#backfill-status').textContent; return t.startsWith('Import finished') && t",
+    )
+    .await;
+    let import = athlete.backfill.unwrap();
+    assert_eq!(
+        finished,
+        json!(format!("Import finished: {} activities imported, {} looked at.", import.imported, import.done))
+    );
+    assert!(import.imported > 20, "{import:?}");
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_for(&c, "body[data-pmc-ready='1']").await;
+
     // "Update existing activities": the import form's checkbox re-syncs the most recent
     // ones (their streams fetched again and rescored) on the background lane; the sync
     // card says when it is done.
@@ -435,6 +637,37 @@ async fn visit() {
     )
     .await;
     std::fs::write(out.join("dashboard.png"), c.screenshot().await.unwrap()).unwrap();
+    // A phone: every page fits a 360 and a 390 px screen (nothing scrolls sideways), the
+    // tables read as lists, the charts take the width there is.
+    for width in [360u32, 390] {
+        c.set_window_size(width, 3000).await.unwrap();
+        c.goto(&format!("{base}/")).await.unwrap();
+        wait_for(&c, "body[data-pmc-ready='1']").await;
+        wait_for(&c, "#weeks-chart canvas").await;
+        assert_fits(&c, &format!("the dashboard at {width} px")).await;
+        let lists = script(
+            &c,
+            "return [getComputedStyle(document.querySelector('#activities thead')).display,
+                     document.querySelector('#activities tbody td').getAttribute('data-label')]",
+        )
+        .await;
+        assert_eq!(lists, json!(["none", "Date"]), "tables read as lists at {width} px");
+        let chart =
+            script(&c, "return document.querySelector('#pmc-chart canvas').getBoundingClientRect().right").await;
+        assert!(chart.as_f64().unwrap() <= f64::from(width), "the chart fits: {chart}");
+        if width == 360 {
+            std::fs::write(out.join("dashboard-phone.png"), c.screenshot().await.unwrap()).unwrap();
+        }
+        c.goto(&format!("{base}/#/activity/{}", powered.activity_id)).await.unwrap();
+        wait_for(&c, "#streams-chart canvas").await;
+        assert_fits(&c, &format!("an activity at {width} px")).await;
+        c.goto(&format!("{base}/privacy")).await.unwrap();
+        wait_for(&c, "#back").await;
+        assert_fits(&c, &format!("the privacy page at {width} px")).await;
+    }
+    c.set_window_size(1280, 3000).await.unwrap();
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_for(&c, "body[data-pmc-ready='1']").await;
     let metrics = json!({ "first_chart_ms": first_chart_ms, "transferred": transferred });
     std::fs::write(out.join("metrics.json"), serde_json::to_string_pretty(&metrics).unwrap()).unwrap();
     println!("browser metrics: {metrics}");
@@ -461,6 +694,8 @@ async fn visit() {
         assert!(notice.contains(phrase), "{phrase} in {notice}");
     }
     assert!(notice.contains(stravasync_aws::local::LOCAL_SUPPORT_EMAIL));
+    let back = c.find(Locator::Id("back")).await.unwrap();
+    assert_eq!(back.attr("href").await.unwrap().as_deref(), Some("/"), "the privacy page leads back");
     std::fs::write(out.join("privacy.png"), c.screenshot().await.unwrap()).unwrap();
     c.back().await.unwrap();
     wait_for(&c, "body[data-pmc-ready='1']").await;
@@ -470,7 +705,7 @@ async fn visit() {
     let archive = saved_zip(&downloads).await;
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(std::fs::read(&archive).unwrap())).unwrap();
     let rows = stravasync_read::export::parse_csv(&zip_text(&mut zip, "activities.csv"));
-    let stored = newest(&report, 100).await;
+    let stored = newest(&report, 1000).await;
     let exported: Vec<(i64, String)> = rows[1..].iter().map(|r| (r[0].parse().unwrap(), r[1].clone())).collect();
     let expected: Vec<(i64, String)> = stored.iter().map(|a| (a.activity_id, a.local_date.to_string())).collect();
     assert_eq!(exported, expected, "a row per stored activity, newest first");
@@ -495,7 +730,12 @@ async fn visit() {
     assert_eq!(zip.file_names().filter(|n| n.as_ref().is_ok_and(|n| n.starts_with("streams/"))).count(), with_streams);
     // A second download within minutes is refused, and the page says when to come back.
     c.find(Locator::Id("export-link")).await.unwrap().click().await.unwrap();
-    wait_until(&c, "return document.querySelector('#export-status').textContent.includes('try again in')").await;
+    let refused = wait_until(
+        &c,
+        "const t = document.querySelector('#export-status').textContent; return t.includes('Try again in') && t",
+    )
+    .await;
+    assert_eq!(refused.as_str().unwrap().matches("again").count(), 1, "one time to come back: {refused}");
 
     // Disconnect: a confirmation names what goes; cancel keeps everything.
     let cookie = c.get_named_cookie(stravasync_read::site::SESSION_COOKIE_INSECURE).await.unwrap().value().to_string();
@@ -524,6 +764,11 @@ async fn visit() {
     assert!(c.find(Locator::Css("footer.site a[href='/privacy']")).await.is_ok());
     assert!(!report.stack.store().athlete_has_items(report.athlete).await.unwrap(), "nothing of the athlete stored");
     assert!(report.stack.token_vault().get_tokens_fresh(report.athlete).await.unwrap().is_none(), "tokens gone");
+    let again = c.find(Locator::Id("connect-again")).await.unwrap();
+    assert_eq!(again.attr("href").await.unwrap().as_deref(), Some("/connect"), "straight to Strava's consent");
+    c.set_window_size(360, 3000).await.unwrap();
+    assert_fits(&c, "the page after a disconnect at 360 px").await;
+    c.set_window_size(1280, 3000).await.unwrap();
     assert!(!report.fake.state.connected_athletes().contains(&report.athlete), "revoked at Strava");
     // The old cookie, put back by hand, is refused: the connect page, and 401 from the API.
     let name = stravasync_read::site::SESSION_COOKIE_INSECURE;
@@ -534,6 +779,7 @@ async fn visit() {
     let me = http.get(format!("{base}/api/me")).header("cookie", format!("{name}={cookie}")).send().await.unwrap();
     assert_eq!(me.status().as_u16(), 401);
 
+    assert_eq!(console_errors(&c).await, Vec::<String>::new(), "the console holds no error");
     c.close().await.unwrap();
     syncing.abort();
     let _ = std::fs::remove_dir_all(&profile);

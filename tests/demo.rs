@@ -34,6 +34,7 @@ async fn demo_scenario(kms_tokens: bool) {
             seed: 3,
             now,
             kms_tokens,
+            read_limits: None,
         },
         |_| {},
     )
@@ -89,4 +90,90 @@ async fn demo_scenario(kms_tokens: bool) {
     assert_eq!(in_store.map(|t| t.athlete_id), Some(report.athlete));
     let as_secret = report.stack.vault().get_tokens_fresh(report.athlete).await.unwrap();
     assert_eq!(as_secret.is_some(), !kms_tokens, "a per-athlete secret exists only on the Secrets Manager store");
+}
+
+/// The served demo keeps time: its clock moves on (here by half an hour at once, no
+/// waiting), and what counts time follows it. One export every 5 minutes: a second is
+/// refused, one after the half hour is served. After a disconnect and a reconnect the
+/// connection's history import runs to its end in the new rate windows.
+#[tokio::test]
+async fn the_served_demo_keeps_time_exports_again_and_imports_after_reconnecting() {
+    use stravasync_consumer::pump::pump_until_idle;
+    let now = 1_795_300_000; // 2026-11-21
+    let options = DemoOptions {
+        suffix: format!("clock-{}", std::process::id()),
+        activities: 40,
+        seed: 5,
+        now,
+        kms_tokens: false,
+        read_limits: None,
+    };
+    let report = run(options, |_| {}).await.expect("demo scenario");
+    let http =
+        stravasync_strava::tls::http_client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let site = report.base_url.clone();
+    let export = |cookie: String| {
+        let (http, site) = (http.clone(), site.clone());
+        async move {
+            let link = http
+                .get(format!("{site}/api/export"))
+                .header("cookie", cookie)
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap();
+            let status = link.status().as_u16();
+            let body: serde_json::Value = link.json().await.unwrap();
+            if status != 200 {
+                return (status, body);
+            }
+            let zip = http.get(body["url"].as_str().unwrap()).send().await.unwrap();
+            (zip.status().as_u16(), serde_json::json!({ "bytes": zip.bytes().await.unwrap().len() }))
+        }
+    };
+    let cookie = report.session_cookie.clone();
+    let (status, body) = export(cookie.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["bytes"].as_u64().unwrap() > 1000);
+    let (status, body) = export(cookie.clone()).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(body["retry_after_s"].as_i64().unwrap() > 250, "{body}");
+    report.clock.advance(30 * 60);
+    assert_eq!(report.clock.now(), now + 1800);
+    let (status, body) = export(cookie.clone()).await;
+    assert_eq!(status, 200, "half an hour later: {body}");
+
+    // Disconnect, then connect again: the new connection's import runs to its end.
+    let gone = http
+        .post(format!("{site}/api/me/disconnect"))
+        .header("cookie", cookie)
+        .header("content-type", "application/json")
+        .body("{}");
+    let deleting = tokio::spawn(gone.send());
+    // The API waits for the consumer, which this test plays.
+    let mut deleted = false;
+    for _ in 0..200 {
+        pump_until_idle(&report.consumer, 100).await.unwrap();
+        if !report.stack.store().athlete_has_items(report.athlete).await.unwrap() {
+            deleted = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(deleted, "the disconnect is carried out");
+    assert_eq!(deleting.await.unwrap().unwrap().status().as_u16(), 200);
+    report.clock.advance(60);
+    let connect = http.get(format!("{site}/connect")).send().await.unwrap();
+    let header = |r: &reqwest::Response, h: &str| r.headers().get(h).unwrap().to_str().unwrap().to_string();
+    let nonce = header(&connect, "set-cookie").split(';').next().unwrap().to_string();
+    let consent =
+        http.get(format!("{}&athlete_id={}", header(&connect, "location"), report.athlete)).send().await.unwrap();
+    let landed = http.get(header(&consent, "location")).header("cookie", nonce).send().await.unwrap();
+    assert_eq!(landed.status().as_u16(), 303, "connected again");
+    pump_until_idle(&report.consumer, 100).await.unwrap();
+    let profile = report.stack.store().get_profile(report.athlete).await.unwrap().expect("connected");
+    let import = profile.backfill.expect("the connection's import");
+    assert!(import.finished_at.is_some(), "the import ran to its end: {import:?}");
+    assert_eq!(import.done, 30, "{import:?}");
+    assert!(import.requested_at >= now + 1800, "on the demo's clock: {import:?}");
 }

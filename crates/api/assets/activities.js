@@ -24,6 +24,10 @@ async function loadActivities(append) {
   const body = $("#activities tbody");
   const rows = page.activities.map(activityRow);
   if (append) body.append(...rows); else body.replaceChildren(...rows);
+  labelCells($("#activities"));
+  const none = !append && page.activities.length === 0;
+  $("#activities-empty").hidden = !none;
+  $("#activities").hidden = none;
   nextCursor = page.next;
   $("#more").hidden = !page.next;
   return page.activities;
@@ -47,6 +51,11 @@ async function showActivity(id) {
     fact("Distance", s.distance == null ? "–" : `${(s.distance / 1000).toFixed(2)} km`),
     fact("Score", a.score == null ? `– (${a.unscored || "unscored"})` : `${a.score.toFixed(1)} ${sourceName(a.score_source)}`),
   ];
+  // Why an activity is unscored, in a sentence (a manual entry has nothing recorded to score).
+  $("#activity-unscored").textContent = a.score != null ? "" : !detail.has_streams
+    ? "No score: this activity was entered by hand (or recorded without a device), so there are no streams of power, pace or heart rate to score it from."
+    : `No score: ${a.unscored || "it has not been scored yet"}.`;
+  $("#activity-unscored").hidden = a.score != null;
   if (m && m.power) facts.push(fact("NP / IF", `${m.power.np == null ? "–" : m.power.np.toFixed(0)} W / ${m.power.if == null ? "–" : m.power.if.toFixed(2)}`));
   if (m && m.pace && m.pace.ngs) facts.push(fact("Graded pace", `${paceOf(m.pace.ngs)} /km`));
   if (m && m.heartrate && m.heartrate.trimp != null) facts.push(fact("TRIMP", m.heartrate.trimp.toFixed(0)));
@@ -55,13 +64,13 @@ async function showActivity(id) {
   renderPeaks(m, run);
   const container = $("#streams-chart");
   if (!detail.has_streams) {
-    container.textContent = "No streams for this activity (manual entry).";
+    clearChart("streams", container, "No streams for this activity (entered by hand).");
     return;
   }
   const st = await api(`/api/activities/${encodeURIComponent(id)}/streams?resolution=800`);
   const series = [{ label: "Time", value: (u, t) => (t == null ? "–" : duration(t)) }];
   const data = [st.time];
-  const axes = [{ values: (u, ticks) => ticks.map((t) => duration(t)) }];
+  const axes = [{ splits: roundTicks, values: (u, ticks) => ticks.map((t) => clockTime(t)) }];
   const scales = { x: { time: false } };
   if (st.watts) {
     series.push({ label: "Power (W)", stroke: COLORS.watts, scale: "W", value: fixed(0) });
@@ -88,6 +97,22 @@ async function showActivity(id) {
   draw("streams", container, { series, axes, scales }, data);
 }
 
+// Ticks of an activity's time axis on round steps (1, 5, 10, 15, 30 min, 1 or 2 h), about
+// one per 90 pixels.
+function roundTicks(u, axis, min, max) {
+  const fits = Math.max(2, Math.floor(u.bbox.width / devicePixelRatio / 90));
+  const step = [60, 300, 600, 900, 1800, 3600, 7200, 14400].find((s) => (max - min) / s <= fits) || 14400;
+  const ticks = [];
+  for (let t = Math.ceil(min / step) * step; t <= max; t += step) ticks.push(t);
+  return ticks;
+}
+
+// Seconds into an activity as h:mm.
+function clockTime(t) {
+  const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60);
+  return `${h}:${String(m).padStart(2, "0")}`;
+}
+
 function renderZones(m) {
   const out = $("#zones");
   out.textContent = "";
@@ -109,8 +134,7 @@ function renderPeaks(m, run) {
   const peaks = m && m.peaks;
   const pick = peaks && (peaks.watts ? ["watts", "Power (W)", (v) => v] : peaks.velocity_smooth ? ["velocity_smooth", run ? "Pace (/km)" : "Speed (km/h)", (v) => (run ? 1000 / v : v * 3.6)] : peaks.heartrate ? ["heartrate", "Heart rate (bpm)", (v) => v] : null);
   if (!pick) {
-    if (charts.peaks) { charts.peaks.destroy(); delete charts.peaks; }
-    container.textContent = "No peaks for this activity.";
+    clearChart("peaks", container, "No peaks for this activity: it has no power, speed or heart-rate stream.");
     return;
   }
   const [key, label, conv] = pick;

@@ -1,22 +1,19 @@
 // The dashboard's start and its two views: the dashboard (#) and one activity (#/activity/<id>).
 "use strict";
 
-// ---- routing ----
-
 async function route() {
   const match = location.hash.match(/^#\/activity\/(\d+)$/);
   $("#dashboard").hidden = !!match;
   $("#activity-view").hidden = !match;
   $("#error").hidden = true;
   if (match) await showActivity(match[1]);
-  else {
-    if (charts.pmc) charts.pmc.setSize({ width: chartWidth($("#pmc-chart")), height: 320 });
-    for (const name of ["bests", "weeks"]) if (charts[name]) charts[name].setSize({ width: chartWidth(charts[name].root.parentElement), height: 240 });
-  }
+  else resizeCharts();
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
-  if (new URLSearchParams(location.search).has("connected")) {
+  const params = new URLSearchParams(location.search);
+  if (params.has("connected")) {
+    connectedImport = Number(params.get("connected")) || 0;
     const banner = $("#banner");
     banner.textContent = "Connected. Your recent activities are being imported; new ones follow within seconds of upload.";
     banner.hidden = false;
@@ -28,6 +25,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     await loadCatalog();
     await refresh();
     await route();
+    watchSync();
   } catch (e) {
     showError(e);
   }

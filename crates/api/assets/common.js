@@ -16,6 +16,9 @@ const charts = {};
 let me = null;
 let formInfo = null;
 let nextCursor = null;
+// The history import a new connection started (`/?connected=<its id>`): the welcome banner
+// stays until it has run.
+let connectedImport = Infinity;
 
 async function api(path, options) {
   const resp = await fetch(path, Object.assign({ credentials: "same-origin" }, options));
@@ -26,9 +29,11 @@ async function api(path, options) {
   }
   const body = await resp.json().catch(() => ({}));
   if (!resp.ok) {
-    // A spent ration (429) says when to come back.
-    const wait = body.retry_after_s ? ` (try again in ${waitText(body.retry_after_s)})` : "";
-    throw new Error((body.error || `${resp.status}`) + wait);
+    // A spent ration (429) says when to come back, once.
+    const wait = body.retry_after_s ? ` Try again in ${waitText(body.retry_after_s)}.` : "";
+    const error = new Error((body.error || `The site answered ${resp.status}.`) + wait);
+    error.field = body.field;
+    throw error;
   }
   return body;
 }
@@ -76,15 +81,48 @@ function windowLabel(w) {
 async function loadCatalog() {
   catalog = await api("/api/catalog");
 }
-const fixed = (digits) => (u, v) => (v == null ? "–" : v.toFixed(digits));
+// Numbers as the page shows them: one minus sign (U+2212) throughout; `signed` also gives
+// positive values their plus (a change, a form value).
+const num = (v, digits) => v.toFixed(digits).replace("-", "\u2212");
+const signed = (v, digits) => (v > 0 ? "+" : "") + num(v, digits);
+const fixed = (digits) => (u, v) => (v == null ? "–" : num(v, digits));
 
 function chartWidth(container) {
   return Math.max(280, container.clientWidth || container.parentElement.clientWidth - 40);
 }
 
+function chartHeight(container) {
+  if (container.classList.contains("tiny")) return 180;
+  return container.classList.contains("small") ? 240 : 320;
+}
+
 function draw(name, container, opts, data) {
-  if (charts[name]) charts[name].destroy();
-  container.textContent = "";
-  charts[name] = new uPlot(Object.assign({ width: chartWidth(container), height: container.classList.contains("small") ? 240 : 320 }, opts), data, container);
+  clearChart(name, container, "");
+  charts[name] = new uPlot(Object.assign({ width: chartWidth(container), height: chartHeight(container) }, opts), data, container);
   return charts[name];
+}
+
+// A chart taken down (and forgotten, so a resize never reaches for it), `text` in its place.
+function clearChart(name, container, text) {
+  if (charts[name]) {
+    charts[name].destroy();
+    delete charts[name];
+  }
+  container.textContent = text;
+}
+
+// Every chart on the page fitted to its container again (a resize, a view shown again).
+function resizeCharts() {
+  for (const c of Object.values(charts)) {
+    const container = c.root.parentElement;
+    if (container && container.offsetParent) c.setSize({ width: chartWidth(container), height: chartHeight(container) });
+  }
+}
+
+// Tables read as lists on a phone: each cell carries its column's name.
+function labelCells(table) {
+  const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent);
+  for (const row of table.tBodies[0].rows) {
+    [...row.cells].forEach((cell, i) => cell.setAttribute("data-label", names[i] || ""));
+  }
 }

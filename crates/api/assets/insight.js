@@ -30,6 +30,9 @@ async function loadBests(range) {
   const r = await api(`/api/bests?range=${encodeURIComponent(range)}`);
   const b = r.bests;
   const body = $("#bests tbody");
+  const any = [b.power, b.heartrate, b.pace].some((channel) => channel.some(Boolean));
+  $("#bests-empty").hidden = any;
+  $("#bests").hidden = !any;
   body.replaceChildren(...r.windows.map((w, i) => {
     const power = b.power[i], hr = b.heartrate[i], pace = b.pace[i];
     return el("tr", { "data-window": String(w) },
@@ -38,11 +41,11 @@ async function loadBests(range) {
       bestCell(hr, (v) => `${v.toFixed(0)} bpm`), fromCell(hr),
       bestCell(pace, (v) => `${paceOf(v)} /km`), fromCell(pace));
   }));
+  labelCells($("#bests"));
   const container = $("#bests-chart");
   const power = b.power.filter(Boolean);
   if (power.length === 0) {
-    if (charts.bests) { charts.bests.destroy(); delete charts.bests; }
-    container.textContent = "No power in this range.";
+    clearChart("bests", container, "No power in this range: the curve of your best efforts appears once an activity with a power meter is stored.");
   } else {
     drawPeakCurve("bests", container, power.map((x) => x.window_s), power.map((x) => x.value), { windowName: "Duration", label: "Best power (W)", fmt: fixed(0), unit: "W" });
   }
@@ -87,12 +90,19 @@ async function loadWeeks() {
     el("td", { class: "num" }, duration(w.total.moving_time_s)),
     el("td", { class: "num" }, `${(w.total.distance_m / 1000).toFixed(1)} km`),
     el("td", { class: "num" }, String(w.total.count)),
-    el("td", { class: "src" }, Object.entries(w.sports).map(([s, t]) => `${s} ${t.count}× ${t.load.toFixed(0)}`).join(", ")))));
+    el("td", { class: "src" }, Object.entries(w.sports).map(([s, t]) => `${s} ${t.count}× ${t.load.toFixed(0)}`).join(", ") || "–"))));
+  labelCells($("#weeks"));
+  $("#weeks-empty").hidden = weeks.some((w) => w.total.count > 0);
   const data = [weeks.map((w) => dateToUnix(w.start)), weeks.map((w) => w.total.load)];
+  // One tick a week, on its Monday (every other one on a narrow chart).
+  const mondays = (u) => {
+    const step = u.bbox.width / devicePixelRatio < 500 ? 2 : 1;
+    return u.data[0].filter((_, i) => (u.data[0].length - 1 - i) % step === 0);
+  };
   draw("weeks", $("#weeks-chart"), {
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
     scales: { x: { time: true, range: (u, min, max) => [min - 4 * DAY, max + 4 * DAY] } },
-    axes: [{}, { label: "load", labelSize: 18 }],
+    axes: [{ splits: mondays, values: (u, ticks) => ticks.map((t) => unixToDate(t).slice(5)) }, { label: "load", labelSize: 18 }],
     series: [
       { label: "Week of", value: (u, t) => (t == null ? "–" : unixToDate(t)) },
       { label: "Load", stroke: COLORS.ctl, fill: "rgba(31, 111, 235, 0.35)", width: 0, value: fixed(0), paths: uPlot.paths.bars({ size: [0.6, 40] }), points: { show: false } },

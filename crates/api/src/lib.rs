@@ -82,12 +82,14 @@ pub use config::ApiConfig;
 pub struct ApiError {
     pub status: StatusCode,
     pub reason: String,
+    /// The request field at fault, for the API's clients (the reason says it in words).
+    pub field: Option<String>,
     pub retry_after_s: Option<i64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, reason: impl Into<String>) -> Self {
-        ApiError { status, reason: reason.into(), retry_after_s: None }
+        ApiError { status, reason: reason.into(), field: None, retry_after_s: None }
     }
 
     /// 429: a ration is spent; come back in `retry_after_s`.
@@ -95,6 +97,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::TOO_MANY_REQUESTS,
             reason: reason.into(),
+            field: None,
             retry_after_s: Some(retry_after_s.max(1)),
         }
     }
@@ -108,7 +111,7 @@ impl ApiError {
 impl From<ReadError> for ApiError {
     fn from(e: ReadError) -> Self {
         match e {
-            ReadError::Bad(e) => ApiError::new(StatusCode::BAD_REQUEST, e.to_string()),
+            ReadError::Bad(e) => e.into(),
             ReadError::NotFound(what) => ApiError::new(StatusCode::NOT_FOUND, what),
             ReadError::Unavailable { what, error } => ApiError::unavailable(what, error),
             ReadError::Damaged(what) => {
@@ -121,13 +124,13 @@ impl From<ReadError> for ApiError {
 
 impl From<stravasync_core::json::FieldError> for ApiError {
     fn from(e: stravasync_core::json::FieldError) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, e.to_string())
+        ApiError { field: Some(e.field.clone()), ..ApiError::new(StatusCode::BAD_REQUEST, e.sentence()) }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Refusal { error: self.reason, retry_after_s: self.retry_after_s };
+        let body = Refusal { error: self.reason, field: self.field, retry_after_s: self.retry_after_s };
         let mut response = (self.status, [(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response();
         if let Some(value) = self.retry_after_s.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
             response.headers_mut().insert(header::RETRY_AFTER, value);

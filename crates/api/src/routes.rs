@@ -150,11 +150,21 @@ async fn catalog(_: SignedIn) -> Result<Response, ApiError> {
 }
 
 /// `GET /api/me`.
-async fn me<S: ProfileStore + ReadStore, Q: EventQueue>(
+async fn me<S: ProfileStore + ReadStore + RationStore, Q: EventQueue>(
     State(api): Shared<S, Q>,
     s: SignedIn,
 ) -> Result<Response, ApiError> {
-    let limits = Limits { backfill_daily_activities: api.config.backfill_daily_limit, export_every_s: EXPORT_EVERY_S };
+    let limit = api.config.backfill_daily_limit;
+    let remaining = api
+        .store
+        .backfill_remaining(s.athlete, limit, api.now())
+        .await
+        .map_err(|e| ApiError::unavailable("allowance", e))?;
+    let limits = Limits {
+        backfill_daily_activities: limit,
+        backfill_remaining_today: remaining,
+        export_every_s: EXPORT_EVERY_S,
+    };
     ok(answers::me(&api.store, &s.profile, limits, api.now()).await?)
 }
 
@@ -173,7 +183,7 @@ async fn form<S: ProfileStore + ReadStore, Q: EventQueue>(
     State(api): Shared<S, Q>,
     s: SignedIn,
 ) -> Result<Response, ApiError> {
-    ok(answers::form(&api.store, s.athlete, s.profile.pmc, api.today()).await?)
+    ok(answers::form(&api.store, &s.profile, api.today()).await?)
 }
 
 /// `GET /api/bests?range=42d|90d|1y|all` (default 90d).
@@ -256,7 +266,7 @@ async fn backfill<S: ProfileStore + RationStore, Q: EventQueue>(
     if let Some(running) = s.profile.backfill.as_ref().filter(|b| b.is_running(api.now())) {
         return Err(ApiError::too_many(
             format!(
-                "a history import is already running ({} activities done); one runs at a time, try again when it has finished",
+                "A history import is already running ({} activities done so far): one runs at a time.",
                 running.done
             ),
             BACKFILL_RUNNING_RETRY_S,
@@ -268,8 +278,8 @@ async fn backfill<S: ProfileStore + RationStore, Q: EventQueue>(
         Ok(Ration::Wait { retry_after_s, remaining }) => {
             return Err(ApiError::too_many(
                 format!(
-                    "history imports may ask for {limit} activities a day; {remaining} remain today (try again after midnight UTC{})",
-                    if remaining > 0 { ", or ask for fewer" } else { "" }
+                    "History imports may bring {limit} activities a day; {remaining} remain today{}.",
+                    if remaining > 0 { ": ask for fewer" } else { "" }
                 ),
                 retry_after_s,
             ));
@@ -279,12 +289,14 @@ async fn backfill<S: ProfileStore + RationStore, Q: EventQueue>(
         }
         Err(e) => return Err(ApiError::unavailable("allowance", e)),
     };
-    // A range is capped at what remains of the day's allowance.
+    // A range is capped at what remains of the day's allowance; what the import does not
+    // bring is given back when it ends (the consumer).
     if let Job::Backfill { most_recent, .. } = &mut job
         && most_recent.is_none()
     {
         *most_recent = Some(granted);
     }
+    let job = job.charged(granted);
     let mut message = QueueMessage::for_job(&job, "");
     let last = s.profile.backfill.as_ref().map_or(0, |b| b.requested_at);
     message.dedup_id = format!("backfill-{athlete}-after-{last}");
@@ -342,7 +354,10 @@ async fn export_link<S: ProfileStore + RationStore, Q: EventQueue>(
     match api.store.take_export(athlete, api.now(), EXPORT_EVERY_S).await {
         Ok(Ration::Granted { .. }) => {}
         Ok(Ration::Wait { retry_after_s, .. }) => {
-            return Err(ApiError::too_many(format!("one export every {} minutes", EXPORT_EVERY_S / 60), retry_after_s));
+            return Err(ApiError::too_many(
+                format!("One download every {} minutes.", EXPORT_EVERY_S / 60),
+                retry_after_s,
+            ));
         }
         Ok(Ration::NotConnected) => {
             return Err(ApiError::new(StatusCode::UNAUTHORIZED, "not connected: connect again at /connect"));

@@ -52,10 +52,10 @@ impl<S: ProfileStore, Q: EventQueue> Api<S, Q> {
         let refused = |e: SignedOut| {
             tracing::info!(reason = %e, outcome = "unauthenticated", "api request refused");
             let reason = match e {
-                SignedOut::Cookie(stravasync_core::signed::SessionError::Malformed) => "you are signed out".to_string(),
-                e => format!("you are signed out ({e})"),
+                SignedOut::Cookie(stravasync_core::signed::SessionError::Malformed) => "You are signed out".to_string(),
+                e => format!("You are signed out ({e})"),
             };
-            ApiError::new(StatusCode::UNAUTHORIZED, format!("{reason}: sign in at /connect"))
+            ApiError::new(StatusCode::UNAUTHORIZED, format!("{reason}: sign in with Strava again at /connect."))
         };
         let session = self.cookie_session(cookies).map_err(|e| refused(e.into()))?;
         let profile = self.current(session).await?.map_err(refused)?;

@@ -9,9 +9,9 @@ use stravasync_aws::dynamo::DynamoStore;
 use stravasync_core::LocalDate;
 use stravasync_core::metrics::PEAK_WINDOWS;
 use stravasync_core::model::{AthleteId, AthleteProfile};
-use stravasync_read::answers::{self, BestsAnswer, WeeksAnswer};
+use stravasync_read::answers::{self, BestsAnswer, FormAnswer, WeeksAnswer};
 use stravasync_read::catalog::window_label;
-use stravasync_read::insight::{self, BestsRange, ChannelBests, Estimate, Form, Week};
+use stravasync_read::insight::{self, BestsRange, ChannelBests, Estimate, Form, Settling, Week};
 
 use crate::stack::{read_error, sdk, store};
 use crate::{CliError, InputError, block_on};
@@ -28,22 +28,26 @@ async fn athlete_store(athlete: AthleteId) -> Result<(DynamoStore, AthleteProfil
     Ok((store, profile))
 }
 
-/// Today's form of a stored athlete (`None` before anything is scored).
-pub async fn stored_form(athlete: AthleteId) -> Result<Option<Form>, CliError> {
+/// Today's form of a stored athlete, and where their history begins.
+pub async fn stored_form(athlete: AthleteId) -> Result<FormAnswer, CliError> {
     let (store, profile) = athlete_store(athlete).await?;
-    let answer = answers::form(&store, athlete, profile.pmc, today()).await.map_err(read_error("reading the PMC"))?;
-    Ok(answer.form)
+    answers::form(&store, &profile, today()).await.map_err(read_error("reading the PMC"))
 }
 
-/// The form lines under the chart: the band, the ramp and, when it is up, the banner.
-pub fn render_form(form: Option<&Form>) -> String {
+/// The form lines under the chart: the band, the ramp and, when it is up, the banner; on a
+/// settling day, that the form is provisional and why.
+pub fn render_form(form: Option<&Form>, settling: Option<&Settling>) -> String {
     let Some(f) = form else {
         return "form: no training load yet\n".into();
     };
+    let provisional = if f.provisional { " (provisional)" } else { "" };
     let mut out = format!(
-        "form on {}: TSB {:.1}, {} ({})\nCTL {:.1} ({:+.1} in {} days), ATL {:.1}\n",
+        "form on {}: TSB {:.1}, {}{provisional} ({})\nCTL {:.1} ({:+.1} in {} days), ATL {:.1}\n",
         f.date, f.tsb, f.zone.label, f.zone.meaning, f.ctl, f.ramp.ctl_change, f.ramp.days, f.atl
     );
+    if let Some(s) = settling.filter(|_| f.provisional) {
+        let _ = writeln!(out, "settling: {}", s.reason);
+    }
     if let Some(note) = f.ramp.note {
         let _ = writeln!(out, "note: {note}");
     }

@@ -52,7 +52,8 @@ impl PmcArgs {
                 let rows = block_on(stack::pmc_rows(athlete, self.from.as_deref(), self.to.as_deref()))?;
                 let mut out = chart::text_chart(&rows, rows.len());
                 out.push('\n');
-                out.push_str(&crate::insight::render_form(block_on(crate::insight::stored_form(athlete))?.as_ref()));
+                let answer = block_on(crate::insight::stored_form(athlete))?;
+                out.push_str(&crate::insight::render_form(answer.form.as_ref(), answer.settling.as_ref()));
                 if let Some(path) = self.svg {
                     let svg = chart::svg_chart(&rows).map_err(InputError::new)?;
                     std::fs::write(&path, svg).map_err(|e| InputError::new(format!("{}: {e}", path.display())))?;

@@ -1,6 +1,7 @@
 //! Backfill and reconcile: page the activity list, import what is missing.
 
 use crate::ConsumerStore;
+use stravasync_core::LocalDate;
 use stravasync_core::job::{Job, QueueMessage};
 use stravasync_core::model::{ActivityState, AthleteId, BackfillProgress};
 use stravasync_core::ports::{EventQueue, TokenVault};
@@ -14,6 +15,15 @@ use crate::{Consumer, Priority};
 const BACKFILL_VERSION: i64 = 0;
 const PER_PAGE: u32 = 200;
 
+/// How a backfill ends: which tracked import it is, what it was charged, and the first
+/// day of its range when it ran to it.
+#[derive(Debug, Clone, Copy)]
+struct Ending {
+    requested_at: Option<i64>,
+    charged: Option<u32>,
+    range_start: Option<LocalDate>,
+}
+
 impl<S, V, Q> Consumer<S, V, Q>
 where
     S: ConsumerStore,
@@ -25,12 +35,42 @@ where
     /// after `backfill_batch` imports or when the background budget runs out.
     #[tracing::instrument(skip_all, fields(athlete_id = job.athlete_id()))]
     pub(crate) async fn backfill(&self, job: &Job) -> Step<()> {
-        let (athlete, most_recent, after, before, mut page, mut index, mut done, requested_at, refresh) = match *job {
-            Job::Backfill { athlete_id, most_recent, after, before, page, index, done, requested_at, refresh } => {
-                (athlete_id, most_recent, after, before, page, index, done, requested_at, refresh)
+        let (
+            athlete,
+            most_recent,
+            after,
+            before,
+            mut page,
+            mut index,
+            mut done,
+            requested_at,
+            refresh,
+            charged,
+            mut total,
+        ) = match *job {
+            Job::Backfill {
+                athlete_id,
+                most_recent,
+                after,
+                before,
+                page,
+                index,
+                done,
+                requested_at,
+                refresh,
+                charged,
+                imported,
+            } => (athlete_id, most_recent, after, before, page, index, done, requested_at, refresh, charged, imported),
+            Job::Reconcile { athlete_id, since } => {
+                (athlete_id, None, Some(since), None, 1, 0, 0, None, false, None, 0)
             }
-            Job::Reconcile { athlete_id, since } => (athlete_id, None, Some(since), None, 1, 0, 0, None, false),
             _ => return Ok(()),
+        };
+        // A history import of a date range that runs to its end knows where the history
+        // begins (a reconcile looks only at what is new).
+        let range_start = match *job {
+            Job::Backfill { after: Some(after), .. } => Some(LocalDate::from_unix_seconds(after.saturating_add(1))),
+            _ => None,
         };
         if self.tokens(athlete).await?.is_none() {
             tracing::info!(outcome = "not_connected", "backfill of an athlete without tokens dropped");
@@ -39,10 +79,14 @@ where
         if let Some(id) = requested_at
             && !self.claim_backfill(job, id).await?
         {
+            // A request that does not run is charged nothing.
+            if let Some(c) = charged.filter(|_| (page, index, done) == (1, 0, 0)) {
+                self.store.refund_backfill(athlete, LocalDate::from_unix_seconds(id), c).await?;
+            }
             return Ok(());
         }
         let mut imported = 0u32;
-        let continuation = |page: u32, index: u32, done: u32| Job::Backfill {
+        let continuation = |page: u32, index: u32, done: u32, total: u32| Job::Backfill {
             athlete_id: athlete,
             most_recent,
             after,
@@ -52,27 +96,30 @@ where
             done,
             requested_at,
             refresh,
+            charged,
+            imported: total,
         };
+        let ending = Ending { requested_at, charged, range_start: None };
         loop {
             if imported >= self.policy.backfill_batch {
                 // Hand over before listing a page this message would not get to import.
-                return self.hand_over(&continuation(page, index, done)).await;
+                return self.hand_over(&continuation(page, index, done, total)).await;
             }
             let mut session = AthleteSession::new(&self.strava, &self.vault, athlete);
             let query = ActivityQuery { before, after, page, per_page: PER_PAGE };
             let list = match self.call(athlete, Priority::Background, session.activities(query)).await {
                 Ok(list) => list.unwrap_or_default(),
                 Err(Outcome::Defer { .. }) if imported > 0 => {
-                    return self.hand_over(&continuation(page, index, done)).await;
+                    return self.hand_over(&continuation(page, index, done, total)).await;
                 }
                 Err(o) => return Err(o),
             };
             for (i, summary) in list.iter().enumerate().skip(index as usize) {
                 if most_recent.is_some_and(|n| done >= n) {
-                    return self.finish_backfill(athlete, done, requested_at).await;
+                    return self.finish_backfill(athlete, done, total, ending).await;
                 }
                 if imported >= self.policy.backfill_batch {
-                    return self.hand_over(&continuation(page, i as u32, done)).await;
+                    return self.hand_over(&continuation(page, i as u32, done, total)).await;
                 }
                 // Import what is missing, or live but still waiting for its streams (keeping
                 // its version), or, re-syncing, any live one (keeping its versions: the
@@ -85,15 +132,17 @@ where
                 if let Some(stamp) = needed {
                     match self.fetch_and_store(athlete, summary.id, stamp, Some(summary), 1, Priority::Background).await
                     {
-                        Ok(()) => imported += 1,
-                        Err(Outcome::Defer { .. }) => return self.hand_over(&continuation(page, i as u32, done)).await,
+                        Ok(()) => (imported, total) = (imported + 1, total + 1),
+                        Err(Outcome::Defer { .. }) => {
+                            return self.hand_over(&continuation(page, i as u32, done, total)).await;
+                        }
                         Err(o) => return Err(o),
                     }
                 }
                 done += 1;
             }
             if list.len() < PER_PAGE as usize {
-                return self.finish_backfill(athlete, done, requested_at).await;
+                return self.finish_backfill(athlete, done, total, Ending { range_start, ..ending }).await;
             }
             page += 1;
             index = 0;
@@ -108,25 +157,38 @@ where
             _ => format!("cont-{}", self.now()),
         };
         self.queue.enqueue(&QueueMessage::for_job(next, &key)).await?;
-        if let Job::Backfill { athlete_id, done, requested_at: Some(id), .. } = *next {
-            self.update_progress(athlete_id, id, done).await?;
+        if let Job::Backfill { athlete_id, done, imported, requested_at: Some(id), .. } = *next {
+            self.update_progress(athlete_id, id, done, imported).await?;
         }
         tracing::info!(athlete_id = next.athlete_id(), outcome = "continued", "backfill handed over");
         Ok(())
     }
 
-    async fn finish_backfill(&self, athlete: AthleteId, done: u32, requested_at: Option<i64>) -> Step<()> {
+    /// Records the end of a backfill (`done` looked at, `imported` fetched and stored):
+    /// the import's progress finished; where the history begins, for a range imported to
+    /// its first day; and what it was charged but did not import, given back.
+    async fn finish_backfill(&self, athlete: AthleteId, done: u32, imported: u32, ending: Ending) -> Step<()> {
         let now = self.now();
-        self.store
+        let Ending { requested_at, charged, range_start } = ending;
+        let stored = self
+            .store
             .update_profile(athlete, |p| {
                 p.last_sync = Some(now);
+                if let Some(start) = range_start {
+                    p.history_imported_from = Some(p.history_imported_from.map_or(start, |d| d.min(start)));
+                }
                 if let Some(b) = p.backfill.as_mut().filter(|b| Some(b.requested_at) == requested_at) {
-                    (b.done, b.updated_at, b.finished_at) = (done, now, Some(now));
+                    (b.done, b.imported, b.updated_at, b.finished_at) = (done, imported, now, Some(now));
                 }
                 true
             })
             .await?;
-        tracing::info!(activities = done, outcome = "backfilled", "backfill complete");
+        if let (Some(_), Some(charged), Some(id)) = (stored, charged, requested_at)
+            && charged > imported
+        {
+            self.store.refund_backfill(athlete, LocalDate::from_unix_seconds(id), charged - imported).await?;
+        }
+        tracing::info!(activities = done, imported, outcome = "backfilled", "backfill complete");
         Ok(())
     }
 }
@@ -172,6 +234,7 @@ where
                     after,
                     before,
                     done: 0,
+                    imported: 0,
                     finished_at: None,
                     refresh,
                 });
@@ -201,12 +264,12 @@ where
         }
     }
 
-    async fn update_progress(&self, athlete: AthleteId, id: i64, done: u32) -> Step<()> {
+    async fn update_progress(&self, athlete: AthleteId, id: i64, done: u32, imported: u32) -> Step<()> {
         let now = self.now();
         self.store
             .update_profile(athlete, |p| match p.backfill.as_mut().filter(|b| b.requested_at == id) {
                 Some(b) => {
-                    (b.done, b.updated_at) = (done, now);
+                    (b.done, b.imported, b.updated_at) = (done, imported, now);
                     true
                 }
                 None => false,

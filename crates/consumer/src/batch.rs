@@ -112,6 +112,7 @@ where
             groups.insert(group, state);
             report.failed.push(record.message_id.clone());
         }
+        self.recompute_dirtied().await;
         let seen = std::mem::take(&mut *self.budget_seen.lock().unwrap_or_else(|p| p.into_inner()));
         for (window, used) in seen {
             metrics::histogram!(BUDGET_USED, "Window" => window).record(f64::from(used));

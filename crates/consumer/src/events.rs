@@ -116,7 +116,7 @@ where
         }
         if self.store.put_activity(&a).await? == WriteOutcome::Written {
             if retyped {
-                self.store.mark_pmc_dirty(a.athlete_id, a.local_date).await?;
+                self.mark_dirty(a.athlete_id, a.local_date).await?;
             }
             if self.deleted_meanwhile(a.athlete_id).await? {
                 return Ok(());
@@ -137,7 +137,7 @@ where
         if outcome == WriteOutcome::Written {
             self.store.delete_stream_chunks(athlete, id, None).await?;
             if let Some(ActivityState::Live(a)) = stored {
-                self.store.mark_pmc_dirty(athlete, a.local_date).await?;
+                self.mark_dirty(athlete, a.local_date).await?;
             }
             if self.deleted_meanwhile(athlete).await? {
                 return Ok(());

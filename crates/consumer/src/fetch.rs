@@ -49,8 +49,14 @@ where
     Q: EventQueue,
 {
     /// The athlete's tokens, or `None` when they are not connected (deauthorized, or never).
+    /// The athlete's tokens. "None" from the vault's cache is confirmed at the source: a
+    /// disconnect this container carried out leaves "none" cached, and a reconnect made
+    /// meanwhile on another container (the webhook) must not see its work dropped.
     pub(crate) async fn tokens(&self, athlete: AthleteId) -> Step<Option<OAuthTokens>> {
-        Ok(self.vault.get_tokens(athlete).await?)
+        match self.vault.get_tokens(athlete).await? {
+            Some(tokens) => Ok(Some(tokens)),
+            None => Ok(self.vault.get_tokens_fresh(athlete).await?),
+        }
     }
 
     pub(crate) async fn thresholds(&self, athlete: AthleteId) -> Step<Thresholds> {
@@ -196,7 +202,7 @@ where
                 // Sets the activity no longer points at (an older fetch, or one whose
                 // activity write never happened) go.
                 self.store.delete_stream_chunks(athlete, id, activity.streams_ref()).await?;
-                self.store.mark_pmc_dirty(athlete, local_date).await?;
+                self.mark_dirty(athlete, local_date).await?;
                 if self.deleted_meanwhile(athlete).await? {
                     // The athlete is gone: nothing more for this record to do.
                     return Err(Outcome::Done);

@@ -45,9 +45,14 @@ mod rescore;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
+use stravasync_core::LocalDate;
 use stravasync_core::job::Job;
+use stravasync_core::model::AthleteId;
 use stravasync_core::model::RateWindow;
-use stravasync_core::ports::{EraseStore, EventQueue, ProfileStore, RateBudget, ReadStore, TokenVault, WriteStore};
+use stravasync_core::ports::{
+    EraseStore, EventQueue, ProfileStore, RateBudget, RationStore, ReadStore, RollupStore, StoreError, TokenVault,
+    WriteStore,
+};
 use stravasync_strava::StravaClient;
 
 pub use batch::BatchReport;
@@ -57,10 +62,18 @@ pub use policy::{ConfigError, ConsumerPolicy};
 pub use record::Record;
 
 /// The storage roles the consumer uses: profiles, the activities it reads and writes, the
-/// deletion of a departing athlete, and the shared rate budget (the same table in AWS).
-pub trait ConsumerStore: ProfileStore + ReadStore + WriteStore + EraseStore + RateBudget {}
+/// PMC of the athletes it changed (recomputed at once, as the rollup does), the deletion of
+/// a departing athlete, what an import did not use of its allowance (given back), and the
+/// shared rate budget (the same table in AWS).
+pub trait ConsumerStore:
+    ProfileStore + ReadStore + WriteStore + RollupStore + EraseStore + RationStore + RateBudget
+{
+}
 
-impl<S: ProfileStore + ReadStore + WriteStore + EraseStore + RateBudget> ConsumerStore for S {}
+impl<S: ProfileStore + ReadStore + WriteStore + RollupStore + EraseStore + RationStore + RateBudget> ConsumerStore
+    for S
+{
+}
 
 /// The consumer: its policy, the Strava client and the ports, built once per container
 /// (`deps::AwsConsumer` on AWS; in-memory ports in tests and the simulation).
@@ -77,6 +90,8 @@ pub struct Consumer<S, V, Q> {
     /// The highest count seen in each shared window (`15min`, `daily`) during the batch in
     /// hand: the `BudgetUsed` metric.
     budget_seen: std::sync::Mutex<std::collections::BTreeMap<&'static str, u32>>,
+    /// The athletes whose PMC this batch marked: recomputed when the batch ends.
+    dirtied: std::sync::Mutex<std::collections::BTreeSet<AthleteId>>,
 }
 
 impl<S, V, Q> Consumer<S, V, Q>
@@ -86,11 +101,42 @@ where
     Q: EventQueue,
 {
     pub fn new(policy: ConsumerPolicy, strava: StravaClient, store: S, vault: V, queue: Q) -> Self {
-        Consumer { policy, strava, store, vault, queue, spent: Default::default(), budget_seen: Default::default() }
+        Consumer {
+            policy,
+            strava,
+            store,
+            vault,
+            queue,
+            spent: Default::default(),
+            budget_seen: Default::default(),
+            dirtied: Default::default(),
+        }
     }
 
     pub fn now(&self) -> i64 {
         self.strava.now()
+    }
+
+    /// Marks the athlete's PMC dirty from `from`, and notes them for the recompute at the
+    /// end of the batch.
+    pub(crate) async fn mark_dirty(&self, athlete: AthleteId, from: LocalDate) -> Result<(), StoreError> {
+        self.store.mark_pmc_dirty(athlete, from).await?;
+        self.dirtied.lock().unwrap_or_else(|p| p.into_inner()).insert(athlete);
+        Ok(())
+    }
+
+    /// The PMC of every athlete this batch changed, recomputed now (a new activity, a
+    /// finished import or rescore shows on the chart at once, not at the next scheduled
+    /// rollup, which stays the backstop). A failure leaves the marker for that rollup.
+    pub async fn recompute_dirtied(&self) {
+        let athletes = std::mem::take(&mut *self.dirtied.lock().unwrap_or_else(|p| p.into_inner()));
+        let today = LocalDate::from_unix_seconds(self.now());
+        for athlete in athletes {
+            match stravasync_rollup::recompute_marked(&self.store, athlete, today).await {
+                Ok(rows) => tracing::info!(athlete_id = athlete, rows, outcome = "pmc_recomputed", "PMC follows"),
+                Err(e) => tracing::warn!(athlete_id = athlete, error = %e, "PMC left to the scheduled rollup"),
+            }
+        }
     }
 
     /// One record, start to end.

@@ -41,7 +41,7 @@ where
             }
         }
         if let Some(d) = earliest {
-            self.store.mark_pmc_dirty(athlete, d).await?;
+            self.mark_dirty(athlete, d).await?;
             if self.deleted_meanwhile(athlete).await? {
                 return Ok(());
             }

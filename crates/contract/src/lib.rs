@@ -199,6 +199,7 @@ pub async fn write_store<S: WriteStore + ReadStore>(store: &S) {
 pub async fn read_store<S: ReadStore + WriteStore + RollupStore>(store: &S) {
     let athlete = 4;
     assert_eq!(store.get_activity(athlete, 1).await.unwrap(), None);
+    assert_eq!(store.first_activity_date(athlete).await.unwrap(), None);
     let listed: [(ActivityId, &str); 6] = [
         (9, "2026-03-02"),
         (10, "2026-03-02"),
@@ -232,15 +233,21 @@ pub async fn read_store<S: ReadStore + WriteStore + RollupStore>(store: &S) {
     let whole_day = ActivityCursor { date: day("2026-03-02"), activity: None };
     assert_eq!(ids(&store.activities_page(athlete, Some(whole_day), 10).await.unwrap()), [8, 100]);
     assert!(store.activities_page(athlete, Some(ActivityCursor::after(&want[5])), 10).await.unwrap().is_empty());
+    assert_eq!(store.first_activity_date(athlete).await.unwrap(), Some(day("2026-03-01")));
+    store.put_tombstone(Tombstone { athlete_id: athlete, activity_id: 100, version: 2 }).await.unwrap();
+    store.put_tombstone(Tombstone { athlete_id: athlete, activity_id: 8, version: 2 }).await.unwrap();
+    assert_eq!(store.first_activity_date(athlete).await.unwrap(), Some(day("2026-03-02")), "live ones only");
+    store.put_activity(&activity(athlete, 8, 3, "2026-03-01", 10.0)).await.unwrap();
+    store.put_activity(&activity(athlete, 100, 3, "2026-03-01", 10.0)).await.unwrap();
 
     let counts = store.activity_counts(athlete).await.unwrap();
     assert_eq!((counts.stored, counts.pending_streams), (6, 0), "live ones only");
-    let mut waiting = activity(athlete, 8, 2, "2026-03-01", 0.0);
+    let mut waiting = activity(athlete, 8, 4, "2026-03-01", 0.0);
     waiting.metrics = None;
     waiting.pending_streams = true;
     store.put_activity(&waiting).await.unwrap();
     assert_eq!(store.activity_counts(athlete).await.unwrap().pending_streams, 1);
-    store.put_activity(&activity(athlete, 8, 3, "2026-03-01", 5.0)).await.unwrap();
+    store.put_activity(&activity(athlete, 8, 5, "2026-03-01", 5.0)).await.unwrap();
     assert_eq!(store.activity_counts(athlete).await.unwrap().pending_streams, 0, "a rewrite drops the marker");
 
     // PMC rows: exactly what was written, by inclusive range, across pages.
@@ -278,18 +285,28 @@ pub async fn rollup_store<S: RollupStore + WriteStore + ReadStore + ProfileStore
     assert_eq!(athletes, [7, BIG]);
 
     assert_eq!(store.pmc_dirty_from(1).await.unwrap(), None);
+    assert_eq!(store.pmc_dirty_mark(1).await.unwrap(), None);
     store.mark_pmc_dirty(1, day("2024-03-10")).await.unwrap();
+    let first = store.pmc_dirty_mark(1).await.unwrap().unwrap();
     store.mark_pmc_dirty(1, day("2024-03-12")).await.unwrap();
-    assert_eq!(store.pmc_dirty_from(1).await.unwrap(), Some(day("2024-03-10")));
+    assert_eq!(store.pmc_dirty_from(1).await.unwrap(), Some(day("2024-03-10")), "the earlier day stays");
+    let later = store.pmc_dirty_mark(1).await.unwrap().unwrap();
+    assert!(later.seq > first.seq, "every mark counts: {first:?} {later:?}");
+    // A rollup that read the first mark clears nothing: a later activity (even of a later
+    // day) came in meanwhile.
+    assert!(!store.clear_pmc_dirty(1, first).await.unwrap(), "marked again meanwhile: kept");
     store.mark_pmc_dirty(1, day("2024-03-01")).await.unwrap();
     store.mark_pmc_dirty(2, day("2024-01-01")).await.unwrap();
     let mut dirty = store.dirty_athletes().await.unwrap();
     dirty.sort();
-    assert_eq!(dirty, [(1, day("2024-03-01")), (2, day("2024-01-01"))]);
-    assert!(!store.clear_pmc_dirty(1, day("2024-03-10")).await.unwrap(), "moved meanwhile: kept");
-    assert!(store.clear_pmc_dirty(1, day("2024-03-01")).await.unwrap());
-    assert_eq!(store.dirty_athletes().await.unwrap(), [(2, day("2024-01-01"))]);
+    let days: Vec<_> = dirty.iter().map(|(a, m)| (*a, m.from)).collect();
+    assert_eq!(days, [(1, day("2024-03-01")), (2, day("2024-01-01"))]);
+    assert_eq!(Some(dirty[0].1), store.pmc_dirty_mark(1).await.unwrap(), "the listing's mark is the athlete's");
+    assert!(store.clear_pmc_dirty(1, dirty[0].1).await.unwrap());
+    assert_eq!(store.dirty_athletes().await.unwrap(), [dirty[1]]);
     assert_eq!(store.pmc_dirty_from(1).await.unwrap(), None);
+    store.mark_pmc_dirty(1, day("2024-05-01")).await.unwrap();
+    assert_eq!(store.pmc_dirty_from(1).await.unwrap(), Some(day("2024-05-01")), "cleared, then marked anew");
 
     let (from, to) = (day("2024-01-01"), day("2024-12-31"));
     let mut written = Vec::new();
@@ -379,6 +396,20 @@ pub async fn ration_store<S: RationStore + ProfileStore>(store: &S) {
     ));
     assert_eq!(store.take_backfill(athlete, None, 10, now).await.unwrap(), Ration::Granted { activities: 2 });
     assert!(matches!(store.take_backfill(athlete, None, 10, now).await.unwrap(), Ration::Wait { remaining: 0, .. }));
+    // What an import did not bring is given back, on its day only; what remains is read.
+    let today = LocalDate::from_unix_seconds(now);
+    assert_eq!(store.backfill_remaining(athlete, 10, now).await.unwrap(), 0);
+    store.refund_backfill(athlete, today, 7).await.unwrap();
+    assert_eq!(store.backfill_remaining(athlete, 10, now).await.unwrap(), 7);
+    store.refund_backfill(athlete, today.add_days(-1), 7).await.unwrap();
+    assert_eq!(store.backfill_remaining(athlete, 10, now).await.unwrap(), 7, "another day's refund");
+    store.refund_backfill(athlete, today, 70).await.unwrap();
+    assert_eq!(store.backfill_remaining(athlete, 10, now).await.unwrap(), 10, "never below nothing used");
+    assert_eq!(store.backfill_remaining(athlete, 10, now + 86_400).await.unwrap(), 10, "a new day");
+    assert_eq!(store.take_backfill(athlete, Some(10), 10, now).await.unwrap(), Ration::Granted { activities: 10 });
+    store.refund_backfill(404, today, 3).await.unwrap();
+    assert_eq!(store.get_profile(404).await.unwrap(), None, "no profile is created by a refund");
+    assert_eq!(store.backfill_remaining(404, 10, now).await.unwrap(), 10);
     // Concurrent requests never share one allowance.
     let other = 7;
     store.put_profile(&AthleteProfile::new(other)).await.unwrap();

@@ -50,6 +50,15 @@ pub enum Job {
         /// again, with their streams, stored again and rescored; without it they are skipped.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         refresh: bool,
+        /// Activities charged to the athlete's daily allowance for this import (the read
+        /// API's requests; `None` for an operator's or the connection's own): what it did
+        /// not import is given back when it ends.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        charged: Option<u32>,
+        /// Activities fetched and stored so far (missing, waiting for streams, or re-synced):
+        /// what the allowance is charged for in the end. Skipped ones cost no request.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        imported: u32,
     },
     /// List activities since `since` (unix seconds) and fetch the missing ones: the
     /// backstop for missed webhooks.
@@ -105,6 +114,8 @@ impl Job {
             done: 0,
             requested_at,
             refresh: false,
+            charged: None,
+            imported: 0,
         }
     }
 
@@ -119,6 +130,20 @@ impl Job {
 
 fn first_page() -> u32 {
     1
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl Job {
+    /// The same backfill, charged `activities` of the athlete's daily allowance.
+    pub fn charged(mut self, activities: u32) -> Job {
+        if let Job::Backfill { charged, .. } = &mut self {
+            *charged = Some(activities);
+        }
+        self
+    }
 }
 
 impl Job {
@@ -316,7 +341,10 @@ pub struct BackfillRequest {
 }
 
 fn parse_date(field: &str, value: &str) -> Result<LocalDate, FieldError> {
-    value.parse().map_err(|_| field_error(field, format!("{value:?} is not a date YYYY-MM-DD")))
+    value.parse().map_err(|_| {
+        field_error(field, format!("{value:?} is not a date YYYY-MM-DD"))
+            .said(format!("{value:?} is not a date (YYYY-MM-DD)."))
+    })
 }
 
 fn day_start(date: LocalDate) -> i64 {
@@ -331,17 +359,34 @@ impl BackfillRequest {
         };
         match (self.count, &self.after, &self.before) {
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                Err(field_error("count", "give either count or after (and before), not both"))
+                Err(field_error("count", "give either count or after (and before), not both")
+                    .said("Give a number of activities or a range of dates, not both."))
             }
             (Some(n), None, None) if (1..=MAX_BACKFILL_COUNT).contains(&n) => Ok(job(Some(n), None, None)),
-            (Some(n), None, None) => Err(field_error("count", format!("{n} is outside 1..={MAX_BACKFILL_COUNT}"))),
-            (None, None, Some(_)) => Err(field_error("after", "required with before")),
-            (None, None, None) => Err(field_error("count", "give count, or after (and before)")),
+            (Some(n), None, None) => Err(field_error("count", format!("{n} is outside 1..={MAX_BACKFILL_COUNT}"))
+                .said(format!("Import between 1 and {MAX_BACKFILL_COUNT} activities."))),
+            (None, None, Some(_)) => {
+                Err(field_error("after", "required with before").said("Give the first day of the range."))
+            }
+            (None, None, None) => Err(field_error("count", "give count, or after (and before)")
+                .said("Give a number of activities or a range of dates.")),
             (None, Some(after), before) => {
                 let after = parse_date("after", after)?;
                 let before = before.as_deref().map(|b| parse_date("before", b)).transpose()?;
                 if before.is_some_and(|b| b <= after) {
-                    return Err(field_error("before", "must be after `after`"));
+                    return Err(
+                        field_error("before", "must be after `after`").said("The range must end after it starts.")
+                    );
+                }
+                // Strava has nothing from the future: such a range would only spend the
+                // day's allowance.
+                let today = LocalDate::from_unix_seconds(now);
+                if after > today {
+                    return Err(field_error(
+                        "after",
+                        format!("{after} is in the future: the range must start by {today}"),
+                    )
+                    .said(format!("The range starts in the future: choose a first day up to {today}.")));
                 }
                 Ok(job(None, Some(day_start(after) - 1), before.map(day_start)))
             }
@@ -437,6 +482,8 @@ mod tests {
                 done: 0,
                 requested_at: None,
                 refresh: false,
+                charged: None,
+                imported: 0,
             }
         );
         let m = QueueMessage::for_job(&j, "p1");
@@ -483,14 +530,16 @@ mod tests {
     #[test]
     fn backfill_requests_become_jobs_or_name_the_field() {
         use crate::json::parse_body;
-        let req = |json: &[u8]| parse_body::<BackfillRequest>(json).unwrap().to_job(7, 1_000);
+        // Asked on 2026-05-28.
+        let now = 1_780_000_000;
+        let req = |json: &[u8]| parse_body::<BackfillRequest>(json).unwrap().to_job(7, now);
         match req(br#"{"count": 50}"#).unwrap() {
             Job::Backfill {
                 most_recent: Some(50),
                 after: None,
                 before: None,
                 page: 1,
-                requested_at: Some(1_000),
+                requested_at: Some(1_780_000_000),
                 ..
             } => {}
             other => panic!("{other:?}"),
@@ -514,6 +563,7 @@ mod tests {
             (br#"{"before": "2026-01-01"}"#, "after"),
             (br#"{"after": "01/01/2026"}"#, "after"),
             (br#"{"after": "2026-02-01", "before": "2026-01-01"}"#, "before"),
+            (br#"{"after": "2026-05-29"}"#, "after"),
         ] {
             assert_eq!(req(json).unwrap_err().field, field, "{}", String::from_utf8_lossy(json));
         }

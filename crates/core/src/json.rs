@@ -48,16 +48,33 @@ mod tests {
 }
 
 /// A request field that is missing, malformed or out of range: the API answers 400 with
-/// this sentence.
+/// the field's name (for its clients) and a sentence (for the athlete: [`FieldError::said`]
+/// where the page asks for the field, else this `field: reason`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
 pub struct FieldError {
     pub field: String,
     pub reason: String,
+    /// The refusal as the athlete reads it ("Threshold pace must be between 1:40 and 16:40
+    /// per km"), for the fields a person fills in.
+    pub message: Option<String>,
 }
 
 pub fn field_error(field: &str, reason: impl Into<String>) -> FieldError {
-    FieldError { field: field.to_string(), reason: reason.into() }
+    FieldError { field: field.to_string(), reason: reason.into(), message: None }
+}
+
+impl FieldError {
+    /// The same refusal, worded for the athlete.
+    pub fn said(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+
+    /// What a person is shown: the athlete's wording, else `field: reason`.
+    pub fn sentence(&self) -> String {
+        self.message.clone().unwrap_or_else(|| self.to_string())
+    }
 }
 
 /// A request body parsed strictly (unknown fields refused); an error names the JSON path.

@@ -3,12 +3,22 @@
 //! `CTL[d] = CTL[d−1] + (S[d] − CTL[d−1])·(1 − e^(−1/τ_ctl))`, ATL likewise with τ_atl,
 //! and `TSB[d] = CTL[d−1] − ATL[d−1]`: the form going into the day, as TrainingPeaks and
 //! GoldenCheetah show it. Before the first day CTL = ATL = 0. Days without activities are
-//! zero load and still get a row.
+//! zero load and still get a row. A value that decays below [`NEGLIGIBLE`] is zero: after
+//! a long break ATL reaches 1e-270, which DynamoDB (numbers down to 1e-130) refuses to
+//! store, and no chart could show.
 
 use std::collections::BTreeMap;
 
 use crate::date::LocalDate;
 use crate::model::{PmcConstants, PmcRow};
+
+/// Fitness and fatigue smaller than this are zero (a year without training takes ATL below
+/// it; the rows stay storable and the chart is unchanged to any digit it shows).
+pub const NEGLIGIBLE: f64 = 1e-9;
+
+fn settle(x: f64) -> f64 {
+    if x.abs() < NEGLIGIBLE { 0.0 } else { x }
+}
 
 /// CTL and ATL at the end of a day: all the recurrence needs to carry on.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -59,8 +69,10 @@ pub fn roll_forward_days(first: LocalDate, prev: PmcState, loads: &[f64], k: Pmc
     let mut state = prev;
     for (offset, &load) in loads.iter().enumerate() {
         let tsb = state.ctl - state.atl;
-        state =
-            PmcState { ctl: state.ctl + (load - state.ctl) * ctl_gain, atl: state.atl + (load - state.atl) * atl_gain };
+        state = PmcState {
+            ctl: settle(state.ctl + (load - state.ctl) * ctl_gain),
+            atl: settle(state.atl + (load - state.atl) * atl_gain),
+        };
         rows.push(PmcRow { date: first.add_days(offset as i32), load, ctl: state.ctl, atl: state.atl, tsb });
     }
     rows
@@ -146,5 +158,23 @@ mod tests {
     fn custom_time_constants() {
         let rows = series(&daily_loads([(d("2024-01-01"), 100.0)]), PmcConstants { ctl_days: 1.0, atl_days: 1.0 });
         assert!((rows[0].ctl - 100.0 * (1.0 - (-1.0f64).exp())).abs() < 1e-12);
+    }
+
+    /// Years without a load: fitness and fatigue reach zero, not a number too small to
+    /// store (DynamoDB refuses magnitudes under 1e-130).
+    #[test]
+    fn a_long_break_decays_to_zero_not_to_an_unstorable_number() {
+        let start = d("2013-08-16");
+        let rows = roll_forward(
+            start,
+            start.add_days(4_400),
+            PmcState::default(),
+            &[(start, 150.0)].into(),
+            PmcConstants::default(),
+        );
+        let last = rows.last().unwrap();
+        assert_eq!((last.ctl, last.atl, last.tsb), (0.0, 0.0, 0.0));
+        assert!(rows.iter().all(|r| r.ctl == 0.0 || r.ctl.abs() >= NEGLIGIBLE), "nothing in between");
+        assert!(rows.iter().all(|r| r.atl == 0.0 || r.atl.abs() >= NEGLIGIBLE));
     }
 }

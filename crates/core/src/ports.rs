@@ -40,6 +40,16 @@ pub enum WriteOutcome {
     },
 }
 
+/// That an athlete's PMC must be recomputed: from which day, and which mark it is. Every
+/// [`WriteStore::mark_pmc_dirty`] counts `seq` up, so a rollup clears only the mark it
+/// read ([`RollupStore::clear_pmc_dirty`]): a later activity, even of a later day, keeps
+/// the marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DirtyMark {
+    pub from: LocalDate,
+    pub seq: u64,
+}
+
 /// The sync status numbers of one athlete's activities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct ActivityCounts {
@@ -109,6 +119,22 @@ pub trait ReadStore: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<StoredActivity>, StoreError>> + Send;
 
+    /// The local date of the athlete's oldest live activity (`None` without any): where the
+    /// stored history begins. One key read of the by-date order, whatever the history.
+    fn first_activity_date(
+        &self,
+        athlete: AthleteId,
+    ) -> impl Future<Output = Result<Option<LocalDate>, StoreError>> + Send;
+
+    /// The athlete's PMC marker, if any: whether their chart is waiting to be recomputed
+    /// (the read side says so; the rollup clears it).
+    fn pmc_dirty_mark(&self, athlete: AthleteId) -> impl Future<Output = Result<Option<DirtyMark>, StoreError>> + Send;
+
+    /// The date the athlete's PMC is dirty from, if any.
+    fn pmc_dirty_from(&self, athlete: AthleteId) -> impl Future<Output = Result<Option<LocalDate>, StoreError>> + Send {
+        async move { Ok(self.pmc_dirty_mark(athlete).await?.map(|m| m.from)) }
+    }
+
     /// How many live activities the athlete has, and how many of them wait for streams.
     fn activity_counts(&self, athlete: AthleteId) -> impl Future<Output = Result<ActivityCounts, StoreError>> + Send;
 }
@@ -151,7 +177,8 @@ pub trait WriteStore: Send + Sync {
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 
     /// Records that the athlete's PMC must be recomputed from `from`; an earlier date
-    /// already recorded wins.
+    /// already recorded wins, and every mark counts ([`DirtyMark::seq`]): a rollup that
+    /// read the marker before this call does not clear it.
     fn mark_pmc_dirty(
         &self,
         athlete: AthleteId,
@@ -181,21 +208,19 @@ pub trait RollupStore: Send + Sync {
         to: LocalDate,
     ) -> impl Future<Output = Result<Vec<(LocalDate, f64)>, StoreError>> + Send;
 
-    /// The date the athlete's PMC is dirty from, if any.
-    fn pmc_dirty_from(&self, athlete: AthleteId) -> impl Future<Output = Result<Option<LocalDate>, StoreError>> + Send;
-
     /// Every athlete with a profile (a sparse index; never a scan).
     fn athletes(&self) -> impl Future<Output = Result<Vec<AthleteId>, StoreError>> + Send;
 
-    /// Every athlete with a dirty PMC and the date it is dirty from (a sparse index; never a scan).
-    fn dirty_athletes(&self) -> impl Future<Output = Result<Vec<(AthleteId, LocalDate)>, StoreError>> + Send;
+    /// Every athlete with a dirty PMC and their marker (a sparse index; never a scan).
+    fn dirty_athletes(&self) -> impl Future<Output = Result<Vec<(AthleteId, DirtyMark)>, StoreError>> + Send;
 
-    /// Clears the marker only if it still says `from` (an activity stored meanwhile
-    /// moved it and must not be lost); returns whether it was cleared.
+    /// Clears the marker only if nothing marked it since `mark` was read (an activity
+    /// stored meanwhile, whatever its day, must not be lost); returns whether it was
+    /// cleared.
     fn clear_pmc_dirty(
         &self,
         athlete: AthleteId,
-        from: LocalDate,
+        mark: DirtyMark,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
@@ -321,7 +346,8 @@ pub enum Ration {
 
 /// The rations of expensive requests per athlete ([`crate::ration`]), kept with the
 /// athlete's profile so that deleting the athlete deletes them too, and never written for
-/// an athlete without one. The read API takes them; nothing else writes them.
+/// an athlete without one. The read API takes them; the consumer gives back what an
+/// import did not use.
 pub trait RationStore: Send + Sync {
     /// One export per `every_s`: taken at `now` unless an export was taken less than
     /// `every_s` before.
@@ -342,6 +368,25 @@ pub trait RationStore: Send + Sync {
         limit: u32,
         now: i64,
     ) -> impl Future<Output = Result<Ration, StoreError>> + Send;
+
+    /// What remains of today's backfill allowance of `limit` (all of it for an athlete
+    /// without a profile: nothing is stored for them).
+    fn backfill_remaining(
+        &self,
+        athlete: AthleteId,
+        limit: u32,
+        now: i64,
+    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+
+    /// Gives back `activities` of a backfill granted on `day` ([`crate::ration::backfill_refund`]):
+    /// an import is charged only what it imported. Nothing is written for an athlete
+    /// without a profile, or when the allowance has moved on to another day.
+    fn refund_backfill(
+        &self,
+        athlete: AthleteId,
+        day: LocalDate,
+        activities: u32,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Outcome of reserving requests in a shared rate-limit window.

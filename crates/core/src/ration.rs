@@ -57,6 +57,24 @@ pub fn backfill_grant(stored: BackfillAllowance, wanted: Option<u32>, limit: u32
     }
 }
 
+/// What remains of today's allowance of `limit`.
+pub fn backfill_remaining(stored: BackfillAllowance, limit: u32, now: i64) -> u32 {
+    let today = LocalDate::from_unix_seconds(now);
+    limit.saturating_sub(if stored.day == Some(today) { stored.used } else { 0 })
+}
+
+/// The allowance once `activities` of a request made on `day` are given back: an import
+/// charged more than it imported (a range takes what remains of the day up front; a count
+/// may find most activities already stored). Only that day's use goes down, never below
+/// zero; a later day's allowance is not touched.
+pub fn backfill_refund(stored: BackfillAllowance, day: LocalDate, activities: u32) -> BackfillAllowance {
+    if stored.day == Some(day) {
+        BackfillAllowance { day: stored.day, used: stored.used.saturating_sub(activities) }
+    } else {
+        stored
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +121,19 @@ mod tests {
             BackfillGrant::Granted { activities: 500, .. }
         ));
         assert!(matches!(backfill_grant(fresh, Some(0), 500, NOON), BackfillGrant::Spent { .. }));
+    }
+
+    #[test]
+    fn what_an_import_did_not_bring_is_given_back_on_its_day() {
+        let today = LocalDate::from_unix_seconds(NOON);
+        let used = BackfillAllowance { day: Some(today), used: 500 };
+        assert_eq!(backfill_remaining(used, 500, NOON), 0);
+        let back = backfill_refund(used, today, 470);
+        assert_eq!(back, BackfillAllowance { day: Some(today), used: 30 });
+        assert_eq!(backfill_remaining(back, 500, NOON), 470);
+        assert_eq!(backfill_refund(back, today, 100).used, 0, "never below zero");
+        assert_eq!(backfill_refund(used, today.add_days(-1), 470), used, "yesterday's import leaves today alone");
+        assert_eq!(backfill_remaining(used, 500, NOON + 86_400), 500, "a new day");
+        assert_eq!(backfill_remaining(BackfillAllowance::default(), 500, NOON), 500);
     }
 }

@@ -20,6 +20,7 @@ async fn main() {
         seed: 7,
         now,
         kms_tokens: false,
+        read_limits: None,
     };
     let report = run(options, |_| {}).await.expect("the demo stack (run under infra/with-moto.sh)");
     let http = stravasync_strava::tls::http_client_builder().build().expect("an HTTP client");

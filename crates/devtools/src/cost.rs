@@ -162,6 +162,7 @@ pub async fn measure(kms_tokens: bool, activities: u32, now: i64) -> Result<Meas
         seed: 5,
         now,
         kms_tokens,
+        read_limits: None,
     };
     let report = crate::demo::run(options, |_| {}).await?;
     let (fake, athlete) = (&report.fake, report.athlete);

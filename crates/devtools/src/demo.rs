@@ -12,7 +12,8 @@
 //! and the schedule for a person (or a browser test) clicking through.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use clap::Args;
 
@@ -68,8 +69,10 @@ impl DemoArgs {
             seed: self.seed,
             now,
             kms_tokens: false,
+            read_limits: None,
         };
         let report = runtime.block_on(run(options, |line| println!("- {line}"))).map_err(CliError::runtime("demo"))?;
+        let form = runtime.block_on(report.form()).map_err(CliError::runtime("demo"))?;
         let svg = &self.svg;
         if let Some(dir) = svg.parent() {
             std::fs::create_dir_all(dir).map_err(|e| InputError::new(format!("{}: {e}", dir.display())))?;
@@ -83,7 +86,7 @@ impl DemoArgs {
             report.deleted_activities,
             report.strava_requests,
             chart::text_chart(&report.pmc, 21),
-            stravasync_cli::insight::render_form(report.form().as_ref()),
+            stravasync_cli::insight::render_form(form.form.as_ref(), form.settling.as_ref()),
             svg.display(),
             report.base_url,
         );
@@ -91,10 +94,62 @@ impl DemoArgs {
             return Ok(format!("{summary} (up while the demo runs; `make demo-serve` keeps it up)"));
         }
         println!(
-            "{summary}\n\nServing until interrupted (Ctrl-C): open the dashboard and click \"Connect with Strava\"."
+            "{summary}\n\nServing until interrupted (Ctrl-C): open the dashboard and click \"Connect with Strava\". \
+             The demo's clock now follows real time; the rollup runs hourly, as deployed."
         );
-        runtime.block_on(report.keep_syncing(std::time::Duration::from_secs(1)));
+        report.clock.follow();
+        runtime.block_on(async {
+            tokio::select! {
+                _ = report.keep_syncing(std::time::Duration::from_secs(1), Some(ROLLUP_EVERY_S)) => {}
+                _ = tokio::signal::ctrl_c() => println!("\ninterrupted: stopping the demo"),
+            }
+        });
         Ok(String::new())
+    }
+}
+
+/// The demo's clock. The scripted run happens at its start instant (so that its output is
+/// the same every time); [`DemoClock::follow`] then lets it move with real time, and
+/// [`DemoClock::advance`] moves it on at once (a test's half hour). Every part of the demo
+/// reads this one clock: fake-strava, the webhook's Strava client, the API, the consumer,
+/// the rollup; so rate windows roll over, rations run out and come back, and every sync
+/// time is the demo's own.
+#[derive(Clone)]
+pub struct DemoClock {
+    start: i64,
+    offset: Arc<AtomicI64>,
+    followed_since: Arc<Mutex<Option<std::time::Instant>>>,
+}
+
+impl DemoClock {
+    pub fn new(start: i64) -> Self {
+        DemoClock { start, offset: Arc::default(), followed_since: Arc::default() }
+    }
+
+    /// Unix seconds now, on the demo's clock.
+    pub fn now(&self) -> i64 {
+        let real = self
+            .followed_since
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map_or(0, |since| i64::try_from(since.elapsed().as_secs()).unwrap_or(i64::MAX));
+        self.start + self.offset.load(Ordering::Relaxed) + real
+    }
+
+    /// Moves the clock on by `seconds` at once.
+    pub fn advance(&self, seconds: i64) {
+        self.offset.fetch_add(seconds, Ordering::Relaxed);
+    }
+
+    /// From now on the clock moves with real time (the served demo, for a person).
+    pub fn follow(&self) {
+        self.followed_since.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(std::time::Instant::now);
+    }
+
+    /// The clock as the components take one.
+    pub fn clock(&self) -> stravasync_core::clock::Clock {
+        let me = self.clone();
+        Arc::new(move || me.now())
     }
 }
 
@@ -109,6 +164,9 @@ pub struct DemoOptions {
     /// Tokens sealed with KMS in the table (`TOKEN_STORE=dynamodb-kms`) instead of one
     /// Secrets Manager secret per athlete.
     pub kms_tokens: bool,
+    /// Strava's read limits (per 15 minutes, per day) for fake-strava and the consumer's
+    /// budget alike, instead of a new application's 100 and 1,000 (a long history import).
+    pub read_limits: Option<(u32, u32)>,
 }
 
 #[derive(Clone)]
@@ -126,24 +184,37 @@ pub struct DemoReport {
     pub stack: Arc<LocalStack>,
     pub consumer: Arc<AwsConsumer>,
     pub rollup: Arc<AwsRollup>,
-    /// The demo's clock (unix seconds).
+    /// When the scripted run happened, on the demo's clock (unix seconds).
     pub now: i64,
+    /// The demo's clock, for what comes after the script ([`DemoReport::keep_syncing`]).
+    pub clock: DemoClock,
     /// What the callback showed a second athlete, whom Strava refused (the application's
     /// athlete capacity: Single Player Mode): `(status, title, message)`.
     pub capacity_refusal: (u16, String, String),
 }
 
+/// The scheduled rollup as the template runs it: hourly, on the demo's clock.
+pub const ROLLUP_EVERY_S: i64 = 3600;
+
 impl DemoReport {
-    /// What Lambda does in AWS, forever: the queue into the consumer, then the rollup of
-    /// what changed, every `interval`. For `stravasync-dev demo --serve` and the browser test.
-    pub async fn keep_syncing(&self, interval: std::time::Duration) {
+    /// What Lambda does in AWS, forever: the SQS event source into the consumer every
+    /// `interval` (the consumer recomputes the chart of what it changed at once), and the
+    /// scheduled rollup every `rollup_every_s` of the demo's clock (`None`: never, to show
+    /// that the page does not wait for it). For `stravasync-dev demo --serve` and the
+    /// browser test.
+    pub async fn keep_syncing(&self, interval: std::time::Duration, rollup_every_s: Option<i64>) {
+        let mut last_rollup = self.clock.now();
         loop {
             if let Err(e) = pump_until_idle(&self.consumer, 100).await {
                 tracing::warn!(error = %e, "pump failed; retrying");
             }
-            let request = RollupRequest { mode: Mode::Dirty, athlete_id: None };
-            if let Err(e) = self.rollup.run(&request, self.now).await {
-                tracing::warn!(error = %e, "rollup failed; retrying");
+            let now = self.clock.now();
+            if rollup_every_s.is_some_and(|every| now - last_rollup >= every) {
+                last_rollup = now;
+                let request = RollupRequest { mode: Mode::Dirty, athlete_id: None };
+                if let Err(e) = self.rollup.run(&request, now).await {
+                    tracing::warn!(error = %e, "rollup failed; retrying");
+                }
             }
             tokio::time::sleep(interval).await;
         }
@@ -180,7 +251,8 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
 
     let today = LocalDate::from_unix_seconds(options.now);
     let season_end = i64::from(today.add_days(-1).days_since_epoch()) * 86_400;
-    let fake = fake_strava::start(FakeConfig {
+    let demo_clock = DemoClock::new(options.now);
+    let fake = fake_strava::FakeState::new(FakeConfig {
         fixtures_dir: None,
         season: Some(Season {
             athletes: 1,
@@ -193,11 +265,15 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
         client_secret: app.client_secret.expose().to_string(),
         // A new Strava application: its developer only, until Strava has reviewed it.
         athlete_capacity: Some(1),
+        read_limit_15min: options.read_limits.map_or(FakeConfig::default().read_limit_15min, |l| l.0),
+        read_limit_daily: options.read_limits.map_or(FakeConfig::default().read_limit_daily, |l| l.1),
+        limit_15min: options.read_limits.map_or(FakeConfig::default().limit_15min, |l| 2 * l.0),
+        limit_daily: options.read_limits.map_or(FakeConfig::default().limit_daily, |l| 2 * l.1),
         ..Default::default()
     })
-    .await
-    .map_err(step("fake-strava"))?;
-    fake.state.set_now(options.now);
+    .map_err(step("fake-strava"))?
+    .with_clock(demo_clock.clock());
+    let fake = fake_strava::serve(fake).await.map_err(step("fake-strava"))?;
     let athlete = GENERATED_ATHLETE_BASE + 1;
     say(&format!("fake-strava at {} with athlete {athlete} and {} activities", fake.base_url(), options.activities));
 
@@ -205,12 +281,15 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
     let base = format!("http://{}", listener.local_addr().map_err(step("listen"))?);
     let mut env = stack.handler_env();
     env.extend(LocalStack::endpoint_env(&fake.api_url(), &fake.oauth_url(), &base));
+    if let Some((quarter, day)) = options.read_limits {
+        env.retain(|(k, _)| *k != "RATE_LIMIT_15MIN" && *k != "RATE_LIMIT_DAILY");
+        env.extend([("RATE_LIMIT_15MIN", quarter.to_string()), ("RATE_LIMIT_DAILY", day.to_string())]);
+    }
     let lookup = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
-    let clock_now = options.now;
     let strava_config = || {
         StravaConfig::new(app.client_id.clone(), app.client_secret.clone())
             .with_urls(fake.api_url(), fake.oauth_url())
-            .with_clock(Arc::new(move || clock_now))
+            .with_clock(demo_clock.clock())
     };
     // A webhook "cold start": reads the app secret, as the Lambda does; then its router is
     // served over HTTP, as API Gateway does in AWS.
@@ -227,11 +306,9 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
     let api = AwsApi::build(&sdk("api")?, api_config.clone())
         .await
         .map_err(step("api start"))?
-        .with_clock(Arc::new(move || clock_now));
-    let export = AwsApi::build(&sdk("export")?, api_config)
-        .await
-        .map_err(step("export start"))?
-        .with_clock(Arc::new(move || clock_now));
+        .with_clock(demo_clock.clock());
+    let export =
+        AwsApi::build(&sdk("export")?, api_config).await.map_err(step("export start"))?.with_clock(demo_clock.clock());
     let router = stravasync_api::export_router::<_, _, ()>(Arc::new(export)).fallback_service(
         stravasync_api::router(Arc::new(api)).fallback_service(stravasync_webhook::router(Arc::new(webhook))),
     );
@@ -363,15 +440,18 @@ pub async fn run(options: DemoOptions, say: impl Fn(&str)) -> Result<DemoReport,
         consumer: Arc::new(consumer),
         rollup: Arc::new(rollup),
         now: options.now,
+        clock: demo_clock,
         capacity_refusal,
     })
 }
 
 impl DemoReport {
-    /// The athlete's form today, from the rows the demo's rollup stored.
-    pub fn form(&self) -> Option<stravasync_read::insight::Form> {
+    /// The athlete's form today, as the dashboard shows it (from what the demo stored).
+    pub async fn form(&self) -> Result<stravasync_read::answers::FormAnswer, DemoError> {
+        let store = self.stack.store();
+        let profile = stravasync_read::answers::profile(&store, self.athlete).await.map_err(step("read"))?;
         let today = LocalDate::from_unix_seconds(self.now);
-        stravasync_read::insight::form(&self.pmc, today, Default::default())
+        stravasync_read::answers::form(&store, &profile, today).await.map_err(step("read"))
     }
 }
 

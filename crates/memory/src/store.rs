@@ -15,10 +15,12 @@ use stravasync_core::model::{
     ActivityId, ActivityState, AthleteId, AthleteProfile, PmcRow, StoredActivity, StreamSetRef, Tombstone,
 };
 use stravasync_core::ports::{
-    ActivityCounts, ActivityCursor, EraseStore, ProfileStore, QueryMeter, RateBudget, Ration, RationStore, ReadStore,
-    Reservation, RollupStore, StoreError, WriteOutcome, WriteStore, by_date_order,
+    ActivityCounts, ActivityCursor, DirtyMark, EraseStore, ProfileStore, QueryMeter, RateBudget, Ration, RationStore,
+    ReadStore, Reservation, RollupStore, StoreError, WriteOutcome, WriteStore, by_date_order,
 };
-use stravasync_core::ration::{BackfillAllowance, BackfillGrant, backfill_grant, export_wait};
+use stravasync_core::ration::{
+    BackfillAllowance, BackfillGrant, backfill_grant, backfill_refund, backfill_remaining, export_wait,
+};
 
 use crate::budget::MemoryRateBudget;
 
@@ -28,7 +30,7 @@ struct StoreData {
     activities: BTreeMap<(AthleteId, ActivityId), ActivityState>,
     chunks: BTreeMap<(AthleteId, ActivityId, Option<String>), Vec<Vec<u8>>>,
     pmc: BTreeMap<(AthleteId, LocalDate), PmcRow>,
-    dirty: BTreeMap<AthleteId, LocalDate>,
+    dirty: BTreeMap<AthleteId, DirtyMark>,
     /// The rations kept with each profile (attributes of the profile item in DynamoDB).
     rations: HashMap<AthleteId, StoredRations>,
 }
@@ -239,6 +241,24 @@ impl ReadStore for MemoryStore {
         }))
     }
 
+    async fn first_activity_date(&self, athlete: AthleteId) -> Result<Option<LocalDate>, StoreError> {
+        let first = self.with(|d| {
+            d.activities
+                .range((athlete, ActivityId::MIN)..=(athlete, ActivityId::MAX))
+                .filter_map(|(_, s)| match s {
+                    ActivityState::Live(a) => Some(a.local_date),
+                    _ => None,
+                })
+                .min()
+        });
+        self.queried(60);
+        Ok(first)
+    }
+
+    async fn pmc_dirty_mark(&self, athlete: AthleteId) -> Result<Option<DirtyMark>, StoreError> {
+        Ok(self.with(|d| d.dirty.get(&athlete).copied()))
+    }
+
     async fn activity_counts(&self, athlete: AthleteId) -> Result<ActivityCounts, StoreError> {
         Ok(self.with(|d| {
             let live = d.activities.range((athlete, ActivityId::MIN)..=(athlete, ActivityId::MAX)).filter_map(
@@ -352,8 +372,8 @@ impl WriteStore for MemoryStore {
     async fn mark_pmc_dirty(&self, athlete: AthleteId, from: LocalDate) -> Result<(), StoreError> {
         self.write(ITEM_OVERHEAD, 2); // the profile's marker and the `listing` index
         self.with(|d| {
-            let e = d.dirty.entry(athlete).or_insert(from);
-            *e = (*e).min(from);
+            let e = d.dirty.entry(athlete).or_insert(DirtyMark { from, seq: 0 });
+            (e.from, e.seq) = (e.from.min(from), e.seq + 1);
         });
         Ok(())
     }
@@ -391,10 +411,6 @@ impl RollupStore for MemoryStore {
         }))
     }
 
-    async fn pmc_dirty_from(&self, athlete: AthleteId) -> Result<Option<LocalDate>, StoreError> {
-        Ok(self.with(|d| d.dirty.get(&athlete).copied()))
-    }
-
     async fn athletes(&self) -> Result<Vec<AthleteId>, StoreError> {
         Ok(self.with(|d| {
             let mut v: Vec<AthleteId> = d.profiles.keys().copied().collect();
@@ -405,17 +421,17 @@ impl RollupStore for MemoryStore {
         }))
     }
 
-    async fn dirty_athletes(&self) -> Result<Vec<(AthleteId, LocalDate)>, StoreError> {
+    async fn dirty_athletes(&self) -> Result<Vec<(AthleteId, DirtyMark)>, StoreError> {
         let dirty: Vec<_> = self.with(|d| d.dirty.iter().map(|(a, f)| (*a, *f)).collect());
         self.index_read(dirty.len() * 60);
         self.queried(dirty.len() * 60);
         Ok(dirty)
     }
 
-    async fn clear_pmc_dirty(&self, athlete: AthleteId, from: LocalDate) -> Result<bool, StoreError> {
+    async fn clear_pmc_dirty(&self, athlete: AthleteId, mark: DirtyMark) -> Result<bool, StoreError> {
         self.write(ITEM_OVERHEAD, 2);
         Ok(self.with(|d| {
-            if d.dirty.get(&athlete) == Some(&from) {
+            if d.dirty.get(&athlete) == Some(&mark) {
                 d.dirty.remove(&athlete);
                 true
             } else {
@@ -494,6 +510,19 @@ impl RationStore for MemoryStore {
                 Ration::Granted { activities }
             }
         }))
+    }
+
+    async fn backfill_remaining(&self, athlete: AthleteId, limit: u32, now: i64) -> Result<u32, StoreError> {
+        let stored = self.with(|d| d.rations.get(&athlete).map(|r| r.backfill)).unwrap_or_default();
+        Ok(backfill_remaining(stored, limit, now))
+    }
+
+    async fn refund_backfill(&self, athlete: AthleteId, day: LocalDate, activities: u32) -> Result<(), StoreError> {
+        self.ration(athlete, |r| {
+            r.backfill = backfill_refund(r.backfill, day, activities);
+            Ration::Granted { activities }
+        });
+        Ok(())
     }
 }
 

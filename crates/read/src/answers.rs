@@ -17,7 +17,7 @@ use stravasync_core::ports::{ActivityCursor, ProfileStore, ReadStore, StoreError
 
 use crate::insight::{
     self, BestsRange, Estimates, FORM_ZONES, Form, FormZone, OVERREACHING_DAYS, OVERREACHING_TSB, RAMP_NOTE_ABOVE,
-    SeasonBests, Week, WeeklyTotals,
+    SeasonBests, Settling, Week, WeeklyTotals,
 };
 use crate::query::{MAX_PAGE, PageCursor};
 use crate::views::{ActivityRow, ChartStreams};
@@ -53,6 +53,8 @@ pub const FOLD_PAGE: usize = MAX_PAGE;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Limits {
     pub backfill_daily_activities: u32,
+    /// What remains of today's allowance (the import form says it up front).
+    pub backfill_remaining_today: u32,
     pub export_every_s: i64,
 }
 
@@ -65,6 +67,8 @@ pub struct BackfillStatus {
     pub after: Option<i64>,
     pub before: Option<i64>,
     pub done: u32,
+    /// Of those looked at, fetched and stored: what the import is charged for.
+    pub imported: u32,
     pub finished_at: Option<i64>,
     pub refresh: bool,
     pub running: bool,
@@ -80,6 +84,9 @@ pub struct SyncStatus {
     pub backfill: Option<BackfillStatus>,
     /// A threshold change is stored but its rescore has not finished.
     pub rescore_pending: bool,
+    /// The chart is waiting to be recomputed (something changed since its rows were
+    /// written): the page waits for it before it reloads the chart.
+    pub pmc_pending: bool,
 }
 
 /// `GET /api/me`: the profile, thresholds, scopes, sync status and limits.
@@ -97,6 +104,7 @@ pub struct Me {
 
 pub async fn me<S: ReadStore>(store: &S, p: &AthleteProfile, limits: Limits, now: i64) -> Result<Me, ReadError> {
     let counts = store.activity_counts(p.athlete_id).await.map_err(unavailable("activities"))?;
+    let pmc_pending = store.pmc_dirty_mark(p.athlete_id).await.map_err(unavailable("pmc"))?.is_some();
     let backfill = p.backfill.as_ref().map(|b| BackfillStatus {
         requested_at: b.requested_at,
         updated_at: b.updated_at,
@@ -104,6 +112,7 @@ pub async fn me<S: ReadStore>(store: &S, p: &AthleteProfile, limits: Limits, now
         after: b.after,
         before: b.before,
         done: b.done,
+        imported: b.imported,
         finished_at: b.finished_at,
         refresh: b.refresh,
         running: b.is_running(now),
@@ -122,6 +131,7 @@ pub async fn me<S: ReadStore>(store: &S, p: &AthleteProfile, limits: Limits, now
             last_sync: p.last_sync,
             backfill,
             rescore_pending: p.rescored_version < p.thresholds_version,
+            pmc_pending,
         },
         limits,
     })
@@ -157,11 +167,13 @@ pub async fn pmc<S: ReadStore>(
 }
 
 /// `GET /api/form`: today's form (`None` before anything is scored), with the bands and
-/// the banner's rule, which the chart and the page show.
+/// the banner's rule, which the chart and the page show, and where the history begins and
+/// CTL settles (`None` without any stored history).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FormAnswer {
     pub today: LocalDate,
     pub form: Option<Form>,
+    pub settling: Option<Settling>,
     pub zones: &'static [FormZone],
     pub overreaching_below: f64,
     pub overreaching_days: usize,
@@ -170,15 +182,23 @@ pub struct FormAnswer {
 
 pub async fn form<S: ReadStore>(
     store: &S,
-    athlete: AthleteId,
-    constants: PmcConstants,
+    profile: &AthleteProfile,
     today: LocalDate,
 ) -> Result<FormAnswer, ReadError> {
+    let (athlete, constants) = (profile.athlete_id, profile.pmc);
     let (first, last) = insight::form_read_days(today);
     let rows = store.pmc_rows(athlete, first, last).await.map_err(unavailable("pmc"))?;
+    let first_activity = store.first_activity_date(athlete).await.map_err(unavailable("activities"))?;
+    let settling = insight::history_start(first_activity, profile.history_imported_from)
+        .map(|from| Settling::new(from, constants, today));
+    let form = insight::form(&rows, today, constants).map(|f| match &settling {
+        Some(s) => s.apply(f),
+        None => f,
+    });
     Ok(FormAnswer {
         today,
-        form: insight::form(&rows, today, constants),
+        form,
+        settling,
         zones: &FORM_ZONES,
         overreaching_below: OVERREACHING_TSB,
         overreaching_days: OVERREACHING_DAYS,
@@ -371,10 +391,13 @@ pub struct ExportLink {
     pub url: String,
 }
 
-/// Every refusal: the reason, and for a spent ration when to come back.
+/// Every refusal: the reason, in words the athlete reads; the request field at fault, for
+/// the API's clients; and for a spent ration when to come back (the page says it once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Refusal {
     pub error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_s: Option<i64>,
 }

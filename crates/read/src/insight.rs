@@ -115,6 +115,94 @@ pub struct Form {
     pub zone: &'static FormZone,
     pub ramp: Ramp,
     pub overreaching: Option<Overreaching>,
+    /// CTL is still settling on this day ([`Settling`]): the zone is shown as provisional,
+    /// and neither the banner nor the ramp's note is raised.
+    pub provisional: bool,
+}
+
+// ---- settling ----
+
+/// CTL counts as settled once the stored history is this many CTL time constants long:
+/// after three, what was missing before the history began weighs e^-3 ≈ 5 % of the
+/// starting fitness.
+pub const SETTLING_CONSTANTS: f64 = 3.0;
+
+/// Where the athlete's stored history begins, and until when CTL is still *settling*:
+/// a chart that starts from zero on a month of history reads as a steep build and deep
+/// fatigue that the training never had. A day is settling while the history begins less
+/// than [`SETTLING_CONSTANTS`] × the athlete's CTL time constant before it. Only the
+/// beginning counts: a gap of months inside the history is rest, and the PMC carries it
+/// at zero load as it does any day without activities.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Settling {
+    /// The first stored activity's day, or the start of the earliest completed history
+    /// import if that is earlier (an import of a range knows the days before its first
+    /// activity were empty).
+    pub history_from: LocalDate,
+    /// The first settled day: `history_from` + ⌈3 × ctl_days⌉.
+    pub settled_from: LocalDate,
+    /// Why form is provisional, in a line ("your history starts on …").
+    pub reason: String,
+    /// For a settling today: the history import that would settle it (from ⌈3 × ctl_days⌉
+    /// before today up to where the history begins).
+    pub import_offer: Option<ImportOffer>,
+}
+
+/// A range of history to import, dates as the import form takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ImportOffer {
+    pub after: LocalDate,
+    pub before: LocalDate,
+}
+
+/// Days of history CTL needs: ⌈3 × ctl_days⌉.
+pub fn settling_days(k: PmcConstants) -> i32 {
+    (SETTLING_CONSTANTS * k.ctl_days).ceil().clamp(0.0, 100_000.0) as i32
+}
+
+/// The first day of the stored history: the earlier of the first stored activity and the
+/// start of the earliest completed history import (`None` without either).
+pub fn history_start(first_activity: Option<LocalDate>, imported_from: Option<LocalDate>) -> Option<LocalDate> {
+    match (first_activity, imported_from) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+impl Settling {
+    pub fn new(history_from: LocalDate, k: PmcConstants, today: LocalDate) -> Self {
+        let days = settling_days(k);
+        let settled_from = history_from.add_days(days);
+        let import_offer = (today < settled_from)
+            .then(|| ImportOffer { after: today.add_days(-days), before: history_from })
+            .filter(|o| o.after < o.before);
+        Settling {
+            history_from,
+            settled_from,
+            reason: format!(
+                "Your history starts on {history_from}: fitness needs {days} days of it to settle, until {settled_from}. \
+                 Import older activities for a reliable form."
+            ),
+            import_offer,
+        }
+    }
+
+    /// Whether CTL on `day` still depends on the history missing before `history_from`.
+    pub fn is_settling(&self, day: LocalDate) -> bool {
+        day < self.settled_from
+    }
+
+    /// `form` as it may be read on its day: on a settling day provisional, without the
+    /// banner or the ramp's note (they would report the chart's start from zero, not
+    /// training).
+    pub fn apply(&self, mut form: Form) -> Form {
+        if self.is_settling(form.date) {
+            form.provisional = true;
+            form.overreaching = None;
+            form.ramp.note = None;
+        }
+        form
+    }
 }
 
 /// The stored rows (in date order, any range ending on or before `today`) carried on to
@@ -158,6 +246,7 @@ pub fn form(rows: &[PmcRow], today: LocalDate, k: PmcConstants) -> Option<Form> 
             days: streak,
             message: OVERREACHING_MESSAGE,
         }),
+        provisional: false,
     })
 }
 
@@ -762,5 +851,62 @@ mod tests {
         assert_eq!(last.total.moving_time_s, 3 * 3_600 + 3 + 4 + 5);
         assert_eq!(last.sports["Ride"].distance_m, 20_009.0);
         assert!(weeks[1..11].iter().all(|w| w.total.count == 0));
+    }
+
+    /// A month of hard training from nothing: the chart starts at zero and reads as deep
+    /// fatigue and a steep ramp. Settling silences both and says why.
+    #[test]
+    fn a_short_history_is_provisional_and_raises_no_banner() {
+        let start = d("2026-11-01");
+        let loads: Vec<_> = (0..32).map(|i| (start.add_days(i), 120.0)).collect();
+        let r = rows(&loads);
+        let today = start.add_days(31);
+        let raw = form(&r, today, PmcConstants::default()).unwrap();
+        assert!(raw.overreaching.is_some() && raw.ramp.note.is_some(), "the raw chart would warn");
+        let settling = Settling::new(start, PmcConstants::default(), today);
+        assert_eq!(settling.settled_from, start.add_days(126));
+        assert!(settling.is_settling(today) && !settling.is_settling(start.add_days(126)));
+        let f = settling.apply(raw.clone());
+        assert!(f.provisional && f.overreaching.is_none() && f.ramp.note.is_none());
+        assert_eq!((f.tsb, f.ctl, f.zone.key), (raw.tsb, raw.ctl, raw.zone.key), "the numbers stay");
+        assert!(settling.reason.contains("2026-11-01") && settling.reason.contains("Import older activities"));
+        assert_eq!(
+            settling.import_offer,
+            Some(ImportOffer { after: today.add_days(-126), before: start }),
+            "what would settle today"
+        );
+    }
+
+    /// Months without activities inside the history are rest: the chart carries them at zero
+    /// load, and form read after them is settled (the banner as ever).
+    #[test]
+    fn a_gap_inside_the_history_is_rest_not_missing_data() {
+        let start = d("2025-01-01");
+        let mut loads: Vec<_> = (0..60).map(|i| (start.add_days(i), 60.0)).collect();
+        // Nothing from March to October, then a hard block.
+        let back = d("2025-11-01");
+        loads.extend((0..12).map(|i| (back.add_days(i), 220.0)));
+        let r = rows(&loads);
+        let today = back.add_days(11);
+        let settling = Settling::new(start, PmcConstants::default(), today);
+        assert!(!settling.is_settling(today), "the history began 10 months ago");
+        assert_eq!(settling.import_offer, None);
+        let raw = form(&r, today, PmcConstants::default()).unwrap();
+        let f = settling.apply(raw.clone());
+        assert_eq!(f, raw, "settled form is the chart's own");
+        assert!(f.overreaching.is_some() && !f.provisional);
+        // The same block on a history that began with the block is provisional.
+        let fresh = Settling::new(back, PmcConstants::default(), today);
+        assert!(fresh.apply(raw).provisional);
+    }
+
+    #[test]
+    fn the_history_starts_at_the_earlier_of_the_first_activity_and_the_import() {
+        let (a, b) = (d("2025-03-01"), d("2025-01-01"));
+        assert_eq!(history_start(Some(a), Some(b)), Some(b));
+        assert_eq!(history_start(Some(b), Some(a)), Some(b));
+        assert_eq!((history_start(Some(a), None), history_start(None, None)), (Some(a), None));
+        let slow = PmcConstants { ctl_days: 50.5, atl_days: 7.0 };
+        assert_eq!(settling_days(slow), 152, "⌈3 × 50.5⌉");
     }
 }

@@ -28,7 +28,7 @@ use stravasync_core::LocalDate;
 use stravasync_core::job::{Job, QueueMessage};
 use stravasync_core::model::{AthleteId, PmcRow};
 use stravasync_core::pmc::{self, PmcState};
-use stravasync_core::ports::{EventQueue, ProfileStore, QueueError, ReadStore, RollupStore, StoreError};
+use stravasync_core::ports::{DirtyMark, EventQueue, ProfileStore, QueueError, ReadStore, RollupStore, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -124,11 +124,8 @@ impl<S: ProfileStore + ReadStore + RollupStore, Q: EventQueue> Rollup<S, Q> {
             report.athletes = 1;
             return Ok(report);
         }
-        for (athlete, from) in self.store.dirty_athletes().await? {
-            report.rows_written += self.recompute(athlete, Some(from), today).await?;
-            if !self.store.clear_pmc_dirty(athlete, from).await? {
-                tracing::info!(athlete_id = athlete, "marker moved during the rollup; next run picks it up");
-            }
+        for (athlete, mark) in self.store.dirty_athletes().await? {
+            report.rows_written += recompute_from_mark(&self.store, athlete, mark, today).await?;
             report.athletes += 1;
         }
         if req.mode == Mode::Daily {
@@ -152,44 +149,13 @@ impl<S: ProfileStore + ReadStore + RollupStore, Q: EventQueue> Rollup<S, Q> {
         Ok(report)
     }
 
-    /// Recomputes from `from` (or from the first activity) to today; writes changed rows.
     async fn recompute(
         &self,
         athlete: AthleteId,
         from: Option<LocalDate>,
         today: LocalDate,
     ) -> Result<usize, RollupError> {
-        let constants = self.store.get_profile(athlete).await?.map(|p| p.pmc).unwrap_or_default();
-        // The state going into `from`: the stored row of the day before, if there is one.
-        let prev = match from {
-            Some(d) => self.store.pmc_rows(athlete, d.add_days(-1), d.add_days(-1)).await?.first().map(PmcState::from),
-            None => None,
-        };
-        // One read of dates and loads: from `from` when the day before has a row, else the
-        // whole history (the chart starts at the first activity, from zero).
-        let horizon = today.add_days(366);
-        let read_from = if prev.is_some() { from.unwrap_or_else(first_day) } else { first_day() };
-        let loads = self.store.daily_loads(athlete, read_from, horizon).await?;
-        let (start, prev) = match (from, prev) {
-            (Some(d), Some(p)) => (d, p),
-            _ => match loads.first() {
-                Some((first, _)) => ((*first).min(from.unwrap_or(*first)), PmcState::default()),
-                None => return Ok(0),
-            },
-        };
-        let end = loads.last().map_or(today, |(d, _)| *d).max(today);
-        // Days indexed from `start` in a Vec: no map, no clone of a stored activity.
-        let mut by_day = vec![0.0; (start.days_until(end) + 1).max(0) as usize];
-        for (date, load) in &loads {
-            if let Some(slot) = usize::try_from(start.days_until(*date)).ok().and_then(|i| by_day.get_mut(i)) {
-                *slot += load;
-            }
-        }
-        let new_rows = pmc::roll_forward_days(start, prev, &by_day, constants);
-        let old_rows = self.store.pmc_rows(athlete, start, end).await?;
-        let changed: Vec<PmcRow> = pmc::changed_rows(&old_rows, &new_rows).into_iter().copied().collect();
-        self.store.put_pmc_rows(athlete, &changed).await?;
-        Ok(changed.len())
+        Ok(recompute(&self.store, athlete, from, today).await?)
     }
 
     /// Adds zero-load rows from the last stored row up to today.
@@ -203,5 +169,75 @@ impl<S: ProfileStore + ReadStore + RollupStore, Q: EventQueue> Rollup<S, Q> {
         let rows = pmc::roll_forward(last.date.add_days(1), today, PmcState::from(last), &BTreeMap::new(), constants);
         self.store.put_pmc_rows(athlete, &rows).await?;
         Ok(rows.len())
+    }
+}
+
+/// Recomputes `athlete`'s PMC from `from` (or from the first activity) to today, from the
+/// stored state of the day before; writes the rows that changed and returns how many.
+pub async fn recompute<S: ProfileStore + ReadStore + RollupStore>(
+    store: &S,
+    athlete: AthleteId,
+    from: Option<LocalDate>,
+    today: LocalDate,
+) -> Result<usize, StoreError> {
+    let constants = store.get_profile(athlete).await?.map(|p| p.pmc).unwrap_or_default();
+    // The state going into `from`: the stored row of the day before, if there is one.
+    let prev = match from {
+        Some(d) => store.pmc_rows(athlete, d.add_days(-1), d.add_days(-1)).await?.first().map(PmcState::from),
+        None => None,
+    };
+    // One read of dates and loads: from `from` when the day before has a row, else the
+    // whole history (the chart starts at the first activity, from zero).
+    let horizon = today.add_days(366);
+    let read_from = if prev.is_some() { from.unwrap_or_else(first_day) } else { first_day() };
+    let loads = store.daily_loads(athlete, read_from, horizon).await?;
+    let (start, prev) = match (from, prev) {
+        (Some(d), Some(p)) => (d, p),
+        _ => match loads.first() {
+            Some((first, _)) => ((*first).min(from.unwrap_or(*first)), PmcState::default()),
+            None => return Ok(0),
+        },
+    };
+    let end = loads.last().map_or(today, |(d, _)| *d).max(today);
+    // Days indexed from `start` in a Vec: no map, no clone of a stored activity.
+    let mut by_day = vec![0.0; (start.days_until(end) + 1).max(0) as usize];
+    for (date, load) in &loads {
+        if let Some(slot) = usize::try_from(start.days_until(*date)).ok().and_then(|i| by_day.get_mut(i)) {
+            *slot += load;
+        }
+    }
+    let new_rows = pmc::roll_forward_days(start, prev, &by_day, constants);
+    let old_rows = store.pmc_rows(athlete, start, end).await?;
+    let changed: Vec<PmcRow> = pmc::changed_rows(&old_rows, &new_rows).into_iter().copied().collect();
+    store.put_pmc_rows(athlete, &changed).await?;
+    Ok(changed.len())
+}
+
+/// The rollup of one marked athlete: recomputed from the marker's day, then the marker
+/// cleared unless something marked it meanwhile (that mark's rollup follows). The consumer
+/// runs this for the athletes it just changed, so the chart follows at once rather than
+/// at the next scheduled run; the schedule remains the backstop.
+pub async fn recompute_from_mark<S: ProfileStore + ReadStore + RollupStore>(
+    store: &S,
+    athlete: AthleteId,
+    mark: DirtyMark,
+    today: LocalDate,
+) -> Result<usize, StoreError> {
+    let rows = recompute(store, athlete, Some(mark.from), today).await?;
+    if !store.clear_pmc_dirty(athlete, mark).await? {
+        tracing::info!(athlete_id = athlete, "marked again during the rollup; the next run picks it up");
+    }
+    Ok(rows)
+}
+
+/// [`recompute_from_mark`] of `athlete`'s current marker, if there is one.
+pub async fn recompute_marked<S: ProfileStore + ReadStore + RollupStore>(
+    store: &S,
+    athlete: AthleteId,
+    today: LocalDate,
+) -> Result<usize, StoreError> {
+    match store.pmc_dirty_mark(athlete).await? {
+        Some(mark) => recompute_from_mark(store, athlete, mark, today).await,
+        None => Ok(0),
     }
 }

@@ -111,10 +111,10 @@ impl<Q: EventQueue, V: TokenVault, S: ProfileStore> Webhook<Q, V, S> {
             );
         }
         match self.complete_connection(code, scopes).await {
-            Ok(session) => {
+            Ok((session, import)) => {
                 tracing::info!(owner_id = session.athlete, outcome = "connected", "athlete connected");
                 count_connection("connected");
-                self.signed_in(session)
+                self.signed_in(session, import)
             }
             Err((status, title, message)) => {
                 count_connection(if title == CAPACITY_TITLE { "capacity_refused" } else { "failed" });
@@ -123,30 +123,33 @@ impl<Q: EventQueue, V: TokenVault, S: ProfileStore> Webhook<Q, V, S> {
         }
     }
 
-    /// `303` to the dashboard (which greets a new connection), with the session cookie.
-    fn signed_in(&self, session: Session) -> Response {
+    /// `303` to the dashboard, with the session cookie. The dashboard greets the new
+    /// connection until its history import (`import`, the job's `requested_at`) has run.
+    fn signed_in(&self, session: Session, import: i64) -> Response {
         let (name, attributes) =
             stravasync_read::site::session_cookie(self.config.public_base_url.starts_with("https://"));
         let value = signed::sign_session(self.session_key.expose().as_bytes(), session, self.now() + SESSION_TTL_S);
         let cookie = format!("{name}={value}; Max-Age={SESSION_TTL_S}; {attributes}");
-        match HeaderValue::from_str(&cookie) {
-            Ok(cookie) => (
+        match (HeaderValue::from_str(&cookie), HeaderValue::from_str(&format!("/?connected={import}"))) {
+            (Ok(cookie), Ok(dashboard)) => (
                 StatusCode::SEE_OTHER,
                 [
-                    (header::LOCATION, HeaderValue::from_static("/?connected=1")),
+                    (header::LOCATION, dashboard),
                     (header::SET_COOKIE, cookie),
                     (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
                 ],
                 "Connected",
             )
                 .into_response(),
-            Err(_) => self.page(500, "Not connected", "The session could not be started."),
+            _ => self.page(500, "Not connected", "The session could not be started."),
         }
     }
 
     /// Code exchange, token storage, profile, backfill job. Returns the new session, or the
     /// status, title and message of the failure page.
-    async fn complete_connection(&self, code: &str, mut scopes: Scopes) -> Result<Session, Failure> {
+    /// The connection made: the athlete's session, and the id of the history import it
+    /// started.
+    async fn complete_connection(&self, code: &str, mut scopes: Scopes) -> Result<(Session, i64), Failure> {
         let grant = match self.strava.exchange_code(code).await {
             Ok(grant) => grant,
             Err(StravaError::AthleteCapacity { .. }) => {
@@ -258,13 +261,14 @@ impl<Q: EventQueue, V: TokenVault, S: ProfileStore> Webhook<Q, V, S> {
             not_connected(503, "Your connection could not be saved. Please try again in a minute.")
         })?;
 
-        let job = Job::start_backfill(athlete, Some(self.config.backfill_count), None, None, Some(self.now()));
-        let message = QueueMessage::for_job(&job, &format!("connect-{}", self.now()));
+        let import = self.now();
+        let job = Job::start_backfill(athlete, Some(self.config.backfill_count), None, None, Some(import));
+        let message = QueueMessage::for_job(&job, &format!("connect-{import}"));
         self.queue.enqueue(&message).await.map_err(|e| {
             tracing::error!(owner_id = athlete, error = %e, "backfill job not enqueued");
             not_connected(503, "Your history import could not be started. Please try again in a minute.")
         })?;
-        Ok(Session { athlete, generation })
+        Ok((Session { athlete, generation }, import))
     }
 }
 

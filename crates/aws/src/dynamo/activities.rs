@@ -8,8 +8,8 @@ use stravasync_core::model::{
     ActivityId, ActivityState, AthleteId, AthleteProfile, PmcRow, StoredActivity, StreamSetRef, Tombstone, check_schema,
 };
 use stravasync_core::ports::{
-    ActivityCounts, ActivityCursor, EraseStore, ProfileStore, QueryMeter, ReadStore, RollupStore, StoreError,
-    WriteOutcome, WriteStore,
+    ActivityCounts, ActivityCursor, DirtyMark, EraseStore, ProfileStore, QueryMeter, ReadStore, RollupStore,
+    StoreError, WriteOutcome, WriteStore,
 };
 
 use super::keys::*;
@@ -37,6 +37,18 @@ impl DynamoStore {
         )
         .await
     }
+}
+
+/// The PMC marker of a `PMCDIRTY` item (no `dirty_seq`: written before the count, 0).
+fn dirty_mark(item: &Item) -> Result<DirtyMark, StoreError> {
+    let from = get_s(item, "dirty_from")?.parse().map_err(|_| malformed(item, "dirty_from is not a date"))?;
+    let seq = match item.get("dirty_seq") {
+        None => 0,
+        Some(v) => {
+            v.as_n().ok().and_then(|n| n.parse().ok()).ok_or_else(|| malformed(item, "dirty_seq is not a count"))?
+        }
+    };
+    Ok(DirtyMark { from, seq })
 }
 
 impl QueryMeter for DynamoStore {
@@ -179,6 +191,27 @@ impl ReadStore for DynamoStore {
     /// One count query over the `loads` index (keys, `load`, `pending`: about 60 B an
     /// activity, not the whole item): `ScannedCount` is every live activity, `Count` those
     /// the filter keeps (waiting for streams).
+    async fn first_activity_date(&self, athlete: AthleteId) -> Result<Option<LocalDate>, StoreError> {
+        // The `loads` index (keys, load and the pending marker only): the first key in date
+        // order names the oldest live activity's day.
+        let first = self
+            .query_up_to(Some("loads"), "gsi1pk = :pk", &[(":pk", s(by_date_pk(athlete)))], false, false, Some(1))
+            .await?;
+        let Some(item) = first.first() else { return Ok(None) };
+        let key = item.get("gsi1sk").and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or_default();
+        key.get(..10)
+            .and_then(|d| d.parse().ok())
+            .map(Some)
+            .ok_or_else(|| malformed(item, "gsi1sk does not begin with a date"))
+    }
+
+    async fn pmc_dirty_mark(&self, athlete: AthleteId) -> Result<Option<DirtyMark>, StoreError> {
+        match self.get_item(&athlete_pk(athlete), "PMCDIRTY").await? {
+            Some(item) => dirty_mark(&item).map(Some),
+            None => Ok(None),
+        }
+    }
+
     async fn activity_counts(&self, athlete: AthleteId) -> Result<ActivityCounts, StoreError> {
         let mut counts = ActivityCounts::default();
         let mut start: Option<Item> = None;
@@ -293,23 +326,52 @@ impl WriteStore for DynamoStore {
     }
 
     async fn mark_pmc_dirty(&self, athlete: AthleteId, from: LocalDate) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(athlete_pk(athlete), "PMCDIRTY".into())))
-            .update_expression("SET dirty_from = :d, gsi2pk = :g, gsi2sk = :a")
-            .condition_expression("attribute_not_exists(dirty_from) OR dirty_from > :d")
-            .expression_attribute_values(":d", s(from.to_string()))
-            .expression_attribute_values(":g", s("PMC_DIRTY"))
-            .expression_attribute_values(":a", s(athlete.to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // An earlier date is already recorded: it wins.
-            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => Ok(()),
-            Err(e) => Err(sdk_err(e)),
+        // The date moves only earlier (a condition: DynamoDB has no `min`); the count goes up
+        // either way, so a rollup that read the marker before never clears this mark.
+        let key = Self::key(athlete_pk(athlete), "PMCDIRTY".into());
+        let conditional_failed = |e: &SdkError<_, _>| match e {
+            SdkError::ServiceError(se) => {
+                let err: &aws_sdk_dynamodb::operation::update_item::UpdateItemError = se.err();
+                err.is_conditional_check_failed_exception()
+            }
+            _ => false,
+        };
+        loop {
+            let earlier = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key.clone()))
+                .update_expression("SET dirty_from = :d, gsi2pk = :g, gsi2sk = :a ADD dirty_seq :one")
+                .condition_expression("attribute_not_exists(dirty_from) OR dirty_from > :d")
+                .expression_attribute_values(":d", s(from.to_string()))
+                .expression_attribute_values(":g", s("PMC_DIRTY"))
+                .expression_attribute_values(":a", s(athlete.to_string()))
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .send()
+                .await;
+            match earlier {
+                Ok(_) => return Ok(()),
+                // An earlier date is already recorded: it stays, and this mark counts.
+                Err(e) if conditional_failed(&e) => {}
+                Err(e) => return Err(sdk_err(e)),
+            }
+            let counted = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key.clone()))
+                .update_expression("ADD dirty_seq :one")
+                .condition_expression("attribute_exists(dirty_from)")
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .send()
+                .await;
+            match counted {
+                Ok(_) => return Ok(()),
+                // Cleared in between: mark again, with this date.
+                Err(e) if conditional_failed(&e) => {}
+                Err(e) => return Err(sdk_err(e)),
+            }
         }
     }
 }
@@ -359,16 +421,6 @@ impl RollupStore for DynamoStore {
         Ok(out)
     }
 
-    async fn pmc_dirty_from(&self, athlete: AthleteId) -> Result<Option<LocalDate>, StoreError> {
-        match self.get_item(&athlete_pk(athlete), "PMCDIRTY").await? {
-            Some(item) => {
-                let d = get_s(&item, "dirty_from")?;
-                d.parse().map(Some).map_err(|_| malformed(&item, "dirty_from is not a date"))
-            }
-            None => Ok(None),
-        }
-    }
-
     async fn athletes(&self) -> Result<Vec<AthleteId>, StoreError> {
         let items = self.query_all(Some("listing"), "gsi2pk = :g", vec![(":g", s("PROFILE"))], true).await?;
         items
@@ -382,31 +434,36 @@ impl RollupStore for DynamoStore {
             .collect()
     }
 
-    async fn dirty_athletes(&self) -> Result<Vec<(AthleteId, LocalDate)>, StoreError> {
+    async fn dirty_athletes(&self) -> Result<Vec<(AthleteId, DirtyMark)>, StoreError> {
         let items = self.query_all(Some("listing"), "gsi2pk = :g", vec![(":g", s("PMC_DIRTY"))], false).await?;
         items
             .iter()
             .map(|item| {
                 let athlete =
                     get_s(item, "gsi2sk")?.parse().map_err(|_| malformed(item, "gsi2sk is not an athlete id"))?;
-                let from =
-                    get_s(item, "dirty_from")?.parse().map_err(|_| malformed(item, "dirty_from is not a date"))?;
-                Ok((athlete, from))
+                Ok((athlete, dirty_mark(item)?))
             })
             .collect()
     }
 
-    async fn clear_pmc_dirty(&self, athlete: AthleteId, from: LocalDate) -> Result<bool, StoreError> {
-        let result = self
+    async fn clear_pmc_dirty(&self, athlete: AthleteId, mark: DirtyMark) -> Result<bool, StoreError> {
+        // A marker written before the count existed has none: it clears on its date alone.
+        let condition = if mark.seq == 0 {
+            "dirty_from = :d AND attribute_not_exists(dirty_seq)"
+        } else {
+            "dirty_from = :d AND dirty_seq = :n"
+        };
+        let mut delete = self
             .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(athlete_pk(athlete), "PMCDIRTY".into())))
-            .condition_expression("dirty_from = :d")
-            .expression_attribute_values(":d", s(from.to_string()))
-            .send()
-            .await;
-        match result {
+            .condition_expression(condition)
+            .expression_attribute_values(":d", s(mark.from.to_string()));
+        if mark.seq > 0 {
+            delete = delete.expression_attribute_values(":n", AttributeValue::N(mark.seq.to_string()));
+        }
+        match delete.send().await {
             Ok(_) => Ok(true),
             Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => Ok(false),
             Err(e) => Err(sdk_err(e)),

@@ -7,7 +7,9 @@ use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use stravasync_core::LocalDate;
 use stravasync_core::model::AthleteId;
 use stravasync_core::ports::{Ration, RationStore, StoreError};
-use stravasync_core::ration::{BackfillAllowance, BackfillGrant, backfill_grant, export_wait};
+use stravasync_core::ration::{
+    BackfillAllowance, BackfillGrant, backfill_grant, backfill_refund, backfill_remaining, export_wait,
+};
 
 use super::keys::*;
 use super::*;
@@ -17,6 +19,16 @@ const RATION_ATTEMPTS: usize = 8;
 
 /// The ration attributes the read API may write (the template's `dynamodb:Attributes`).
 pub const RATION_ATTRIBUTES: &[&str] = &["export_at", "backfill_day", "backfill_used"];
+
+impl DynamoStore {
+    /// The profile item's stored backfill allowance (`None`: no profile).
+    async fn backfill_allowance(&self, athlete: AthleteId) -> Result<Option<BackfillAllowance>, StoreError> {
+        let Some(item) = self.get_item(&athlete_pk(athlete), "PROFILE").await? else { return Ok(None) };
+        let day = item.get("backfill_day").and_then(|v| v.as_s().ok()).and_then(|d| d.parse::<LocalDate>().ok());
+        let used = item.get("backfill_used").map_or(Ok(0), |_| get_n::<u32>(&item, "backfill_used"))?;
+        Ok(Some(BackfillAllowance { day, used }))
+    }
+}
 
 impl RationStore for DynamoStore {
     async fn take_export(&self, athlete: AthleteId, now: i64, every_s: i64) -> Result<Ration, StoreError> {
@@ -62,12 +74,10 @@ impl RationStore for DynamoStore {
     ) -> Result<Ration, StoreError> {
         let key = Self::key(athlete_pk(athlete), "PROFILE".into());
         for _ in 0..RATION_ATTEMPTS {
-            let Some(item) = self.get_item(&athlete_pk(athlete), "PROFILE").await? else {
+            let Some(stored) = self.backfill_allowance(athlete).await? else {
                 return Ok(Ration::NotConnected);
             };
-            let day = item.get("backfill_day").and_then(|v| v.as_s().ok()).and_then(|d| d.parse::<LocalDate>().ok());
-            let used = item.get("backfill_used").map_or(Ok(0), |_| get_n::<u32>(&item, "backfill_used"))?;
-            let stored = BackfillAllowance { day, used };
+            let used = stored.used;
             let (activities, after) = match backfill_grant(stored, wanted, limit, now) {
                 BackfillGrant::Spent { retry_after_s, remaining } => {
                     return Ok(Ration::Wait { retry_after_s, remaining });
@@ -94,6 +104,40 @@ impl RationStore for DynamoStore {
             };
             match update.send().await {
                 Ok(_) => return Ok(Ration::Granted { activities }),
+                Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => continue,
+                Err(e) => return Err(sdk_err(e)),
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "backfill allowance of athlete {athlete} changed by other requests {RATION_ATTEMPTS} times in a row"
+        )))
+    }
+
+    async fn backfill_remaining(&self, athlete: AthleteId, limit: u32, now: i64) -> Result<u32, StoreError> {
+        let stored = self.backfill_allowance(athlete).await?.unwrap_or_default();
+        Ok(backfill_remaining(stored, limit, now))
+    }
+
+    async fn refund_backfill(&self, athlete: AthleteId, day: LocalDate, activities: u32) -> Result<(), StoreError> {
+        for _ in 0..RATION_ATTEMPTS {
+            let Some(stored) = self.backfill_allowance(athlete).await? else { return Ok(()) };
+            let after = backfill_refund(stored, day, activities);
+            if after == stored {
+                return Ok(());
+            }
+            // Conditional on the allowance as read, as a grant is.
+            let update = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(Self::key(athlete_pk(athlete), "PROFILE".into())))
+                .update_expression("SET backfill_used = :used")
+                .condition_expression("attribute_exists(pk) AND backfill_day = :day AND backfill_used = :read")
+                .expression_attribute_values(":used", n(after.used))
+                .expression_attribute_values(":day", s(day.to_string()))
+                .expression_attribute_values(":read", n(stored.used));
+            match update.send().await {
+                Ok(_) => return Ok(()),
                 Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => continue,
                 Err(e) => return Err(sdk_err(e)),
             }

@@ -100,9 +100,25 @@ async fn pmc_prints_the_form_band_the_ramp_and_the_banner() {
         .rev()
         .collect();
     stack.store().put_pmc_rows(ATHLETE, &rows).await.unwrap();
-    let (code, out, err) = run(&["pmc", "--athlete", "79", "--from", &today().add_days(-9).to_string()], &env);
+    // 120 days of history: CTL is still settling (it needs 126), so the form is
+    // provisional and raises no banner; the line says why.
+    let pmc = ["pmc", "--athlete", "79", "--from", &today().add_days(-9).to_string()].map(str::to_string);
+    let (code, out, err) = run(&pmc.iter().map(String::as_str).collect::<Vec<_>>(), &env);
     assert_eq!(code, Some(0), "{err}");
-    assert!(out.contains(&format!("form on {}: TSB -25.0, Optimal training", today())), "{out}");
+    assert!(out.contains(&format!("form on {}: TSB -25.0, Optimal training (provisional)", today())), "{out}");
+    assert!(out.contains(&format!("settling: Your history starts on {}", today().add_days(-120))), "{out}");
+    assert!(!out.contains("WARNING"), "no banner on a settling day: {out}");
+    // A history import of a range that reached a year back: settled, the banner as ever.
+    let since = today().add_days(-365);
+    let settle = |p: &mut AthleteProfile| {
+        p.history_imported_from = Some(since);
+        true
+    };
+    stack.store().update_profile(ATHLETE, settle).await.unwrap();
+    let (code, out, err) = run(&pmc.iter().map(String::as_str).collect::<Vec<_>>(), &env);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains(&format!("form on {}: TSB -25.0, Optimal training (", today())), "{out}");
+    assert!(!out.contains("provisional") && !out.contains("settling"), "{out}");
     assert!(out.contains("CTL 60.0 (+7.0 in 7 days), ATL 80.0"), "{out}");
     assert!(!out.contains("note:"), "a ramp of 7 a week is no note: {out}");
     assert!(out.contains(&format!("WARNING since {} (4 days below -20)", today().add_days(-3))), "{out}");

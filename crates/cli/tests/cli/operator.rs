@@ -137,6 +137,7 @@ async fn backfill_and_rescore_enqueue_for_the_consumer() {
         after: None,
         before: None,
         done: 40,
+        imported: 0,
         finished_at: None,
         refresh: false,
     });

@@ -108,8 +108,16 @@ async fn snapshot(store: &impl ActivityStore, vault: &impl TokenVault, ids: &[(i
     for (athlete, acts) in ids {
         let tokens = vault.get_tokens_fresh(*athlete).await.unwrap().is_some();
         let profile = store.get_profile(*athlete).await.unwrap().is_some();
-        let dirty = store.pmc_dirty_from(*athlete).await.unwrap();
-        out.push(format!("athlete {athlete}: tokens={tokens} profile={profile} dirty={dirty:?}"));
+        // The chart once every mark is rolled up (the containers recompute it as they go,
+        // the reference leaves it to the rollup): what it ends as, not when.
+        let today = stravasync_core::LocalDate::from_unix_seconds(T);
+        stravasync_rollup::recompute_marked(store, *athlete, today).await.unwrap();
+        let rows = store.pmc_rows(*athlete, stravasync_core::LocalDate::from_days_since_epoch(0), today).await.unwrap();
+        let last = rows.last().map(|r| format!("{} ctl={:.9} atl={:.9} tsb={:.9}", r.date, r.ctl, r.atl, r.tsb));
+        out.push(format!(
+            "athlete {athlete}: tokens={tokens} profile={profile} pmc={} rows, last {last:?}",
+            rows.len()
+        ));
         for &id in acts {
             out.push(format!("  {}", stravasync_testkit::describe_activity(store, *athlete, id).await));
         }

@@ -98,7 +98,8 @@ async fn other_updates_refetch() {
 async fn delete_tombstones_and_nothing_resurrects_it() {
     let h = harness("delete", "read,activity:read_all").await;
     h.run(&event_job("activity", EDGE810, "create", json!({}), T)).await;
-    h.consumer.store.clear_pmc_dirty(ATHLETE, "2013-08-16".parse().unwrap()).await.unwrap();
+    let mark = h.consumer.store.pmc_dirty_mark(ATHLETE).await.unwrap().expect("marked");
+    h.consumer.store.clear_pmc_dirty(ATHLETE, mark).await.unwrap();
     h.fake.state.clear_requests();
     h.run(&event_job("activity", EDGE810, "delete", json!({}), T + 60)).await;
     assert_eq!(h.api_calls(), 0);

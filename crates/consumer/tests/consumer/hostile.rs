@@ -15,7 +15,9 @@ use stravasync_core::model::{
     ActivityId, ActivityState, AthleteId, AthleteProfile, PmcRow, RateWindow, StoredActivity, StreamSetRef, Tombstone,
 };
 use stravasync_core::ports::roles::*;
-use stravasync_core::ports::{RateBudget, Reservation, StoreError, TokenVault, WriteOutcome};
+use stravasync_core::ports::{
+    DirtyMark, RateBudget, Ration, RationStore, Reservation, StoreError, TokenVault, WriteOutcome,
+};
 use stravasync_core::streams::{MAX_RESAMPLED_S, NumericKey, StreamSet};
 
 const T: i64 = 1_763_755_200;
@@ -167,6 +169,14 @@ impl ReadStore for StaleReads {
     async fn activity_counts(&self, a: AthleteId) -> Result<stravasync_core::ports::ActivityCounts, StoreError> {
         self.inner.activity_counts(a).await
     }
+
+    async fn first_activity_date(&self, a: AthleteId) -> Result<Option<LocalDate>, StoreError> {
+        self.inner.first_activity_date(a).await
+    }
+
+    async fn pmc_dirty_mark(&self, a: AthleteId) -> Result<Option<DirtyMark>, StoreError> {
+        self.inner.pmc_dirty_mark(a).await
+    }
 }
 
 impl WriteStore for StaleReads {
@@ -217,6 +227,30 @@ impl WriteStore for StaleReads {
     }
 }
 
+impl RationStore for StaleReads {
+    async fn take_export(&self, a: AthleteId, now: i64, every_s: i64) -> Result<Ration, StoreError> {
+        self.inner.take_export(a, now, every_s).await
+    }
+
+    async fn take_backfill(
+        &self,
+        a: AthleteId,
+        wanted: Option<u32>,
+        limit: u32,
+        now: i64,
+    ) -> Result<Ration, StoreError> {
+        self.inner.take_backfill(a, wanted, limit, now).await
+    }
+
+    async fn backfill_remaining(&self, a: AthleteId, limit: u32, now: i64) -> Result<u32, StoreError> {
+        self.inner.backfill_remaining(a, limit, now).await
+    }
+
+    async fn refund_backfill(&self, a: AthleteId, day: LocalDate, activities: u32) -> Result<(), StoreError> {
+        self.inner.refund_backfill(a, day, activities).await
+    }
+}
+
 impl RollupStore for StaleReads {
     async fn put_pmc_rows(&self, a: AthleteId, rows: &[PmcRow]) -> Result<(), StoreError> {
         self.inner.put_pmc_rows(a, rows).await
@@ -231,20 +265,16 @@ impl RollupStore for StaleReads {
         self.inner.daily_loads(a, from, to).await
     }
 
-    async fn pmc_dirty_from(&self, a: AthleteId) -> Result<Option<LocalDate>, StoreError> {
-        self.inner.pmc_dirty_from(a).await
-    }
-
     async fn athletes(&self) -> Result<Vec<AthleteId>, StoreError> {
         self.inner.athletes().await
     }
 
-    async fn dirty_athletes(&self) -> Result<Vec<(AthleteId, LocalDate)>, StoreError> {
+    async fn dirty_athletes(&self) -> Result<Vec<(AthleteId, DirtyMark)>, StoreError> {
         self.inner.dirty_athletes().await
     }
 
-    async fn clear_pmc_dirty(&self, a: AthleteId, from: LocalDate) -> Result<bool, StoreError> {
-        self.inner.clear_pmc_dirty(a, from).await
+    async fn clear_pmc_dirty(&self, a: AthleteId, mark: DirtyMark) -> Result<bool, StoreError> {
+        self.inner.clear_pmc_dirty(a, mark).await
     }
 }
 

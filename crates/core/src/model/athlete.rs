@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{AthleteId, SCHEMA_VERSION, schema_v1};
+use crate::LocalDate;
 use crate::json::{FieldError, field_error};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -139,17 +140,22 @@ impl ThresholdsUpdate {
     /// Each given field within [`Self::RANGES`], at least one given.
     pub fn validate(&self) -> Result<(), FieldError> {
         if self.fields().iter().all(Option::is_none) {
-            return Err(field_error("(body)", "no threshold given (ftp, lthr, hr_max, hr_rest, threshold_speed)"));
+            return Err(field_error("(body)", "no threshold given (ftp, lthr, hr_max, hr_rest, threshold_speed)")
+                .said("Nothing to save: give at least one threshold."));
         }
         for ((field, lo, hi), value) in Self::RANGES.into_iter().zip(self.fields()) {
             if let Some(v) = value.filter(|v| !(v.is_finite() && (lo..=hi).contains(v))) {
-                return Err(field_error(field, format!("{v} is outside {lo}..={hi}")));
+                return Err(
+                    field_error(field, format!("{v} is outside {lo}..={hi}")).said(range_sentence(field, lo, hi))
+                );
             }
         }
         Ok(())
     }
 
-    /// `current` with the given fields replaced, validated as a whole (`hr_rest < hr_max`).
+    /// `current` with the given fields replaced, validated as a whole: resting heart rate
+    /// below threshold heart rate, threshold at most maximum (a swapped pair is refused
+    /// with what to change, not stored).
     pub fn apply(&self, current: &Thresholds) -> Result<Thresholds, FieldError> {
         self.validate()?;
         let t = Thresholds {
@@ -160,8 +166,61 @@ impl ThresholdsUpdate {
             threshold_speed: self.threshold_speed.or(current.threshold_speed),
             ..current.clone()
         };
-        t.validate().map_err(|e| field_error(e.field, e.to_string()))?;
+        if let (Some(rest), Some(max)) = (t.hr_rest, t.hr_max)
+            && rest >= max
+        {
+            return Err(field_error("hr_rest", format!("{rest} is not below hr_max {max}"))
+                .said(format!("Resting heart rate ({rest:.0} bpm) must be below maximum heart rate ({max:.0} bpm).")));
+        }
+        t.validate().map_err(|e| {
+            field_error(e.field, e.to_string()).said(format!("Check your {}: {}.", field_name(e.field), e.value))
+        })?;
+        if let (Some(lthr), Some(max)) = (t.lthr, t.hr_max)
+            && lthr > max
+        {
+            return Err(field_error("lthr", format!("{lthr} is above hr_max {max}")).said(format!(
+                "Threshold heart rate ({lthr:.0} bpm) cannot be above maximum heart rate ({max:.0} bpm)."
+            )));
+        }
+        if let (Some(rest), Some(lthr)) = (t.hr_rest, t.lthr)
+            && rest >= lthr
+        {
+            return Err(field_error("hr_rest", format!("{rest} is not below lthr {lthr}")).said(format!(
+                "Resting heart rate ({rest:.0} bpm) must be below threshold heart rate ({lthr:.0} bpm)."
+            )));
+        }
         Ok(t)
+    }
+}
+
+/// A threshold's name on the page.
+fn field_name(field: &str) -> &'static str {
+    match field {
+        "ftp" => "FTP",
+        "lthr" => "threshold heart rate",
+        "hr_max" => "maximum heart rate",
+        "hr_rest" => "resting heart rate",
+        "threshold_speed" => "threshold pace",
+        _ => "thresholds",
+    }
+}
+
+/// `lo..=hi` of a threshold as the athlete enters it: watts, beats per minute, or a pace
+/// per km (m:ss) for the threshold speed.
+fn range_sentence(field: &str, lo: f64, hi: f64) -> String {
+    let pace = |speed: f64| {
+        let s = (1000.0 / speed).round() as i64;
+        format!("{}:{:02}", s / 60, s % 60)
+    };
+    match field {
+        "ftp" => format!("FTP must be between {lo:.0} and {hi:.0} W."),
+        "threshold_speed" => format!("Threshold pace must be between {} and {} per km.", pace(hi), pace(lo)),
+        other => {
+            let name = field_name(other);
+            let mut words = name.chars();
+            let name = words.next().map_or(String::new(), |c| c.to_uppercase().chain(words).collect());
+            format!("{name} must be between {lo:.0} and {hi:.0} bpm.")
+        }
     }
 }
 
@@ -274,6 +333,11 @@ pub struct AthleteProfile {
     /// the next sign-in draws one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_generation: Option<u64>,
+    /// The first day of the earliest history import of a date range that completed: the
+    /// days from there to the first activity are known to be empty. With the first stored
+    /// activity, where the stored history begins (docs/design.md §8, "settling").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_imported_from: Option<LocalDate>,
 }
 
 /// A backfill not advanced for this long is taken as abandoned (its message was
@@ -296,6 +360,9 @@ pub struct BackfillProgress {
     pub before: Option<i64>,
     /// Activities looked at so far (imported or already stored).
     pub done: u32,
+    /// Of those, fetched and stored (what the import is charged for).
+    #[serde(default)]
+    pub imported: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<i64>,
     /// A re-sync of stored activities (`refresh`), not only an import of missing ones.
@@ -327,6 +394,7 @@ impl AthleteProfile {
             rescored_version: 0,
             backfill: None,
             session_generation: None,
+            history_imported_from: None,
         }
     }
 
@@ -441,5 +509,21 @@ mod tests {
         assert_eq!(bad(br#"{"lthr": 16}"#), "lthr");
         assert_eq!(bad(br#"{"threshold_speed": 0}"#), "threshold_speed");
         assert_eq!(bad(br#"{"hr_rest": 110, "hr_max": 105}"#), "hr_rest");
+        // Said as the athlete enters them.
+        let said = |json: &[u8]| {
+            crate::json::parse_body::<ThresholdsUpdate>(json).unwrap().apply(&current).unwrap_err().sentence()
+        };
+        assert_eq!(said(br#"{"threshold_speed": 0.167}"#), "Threshold pace must be between 1:40 and 16:40 per km.");
+        assert_eq!(said(br#"{"ftp": 2500}"#), "FTP must be between 30 and 2000 W.");
+        assert_eq!(said(br#"{"lthr": 16}"#), "Threshold heart rate must be between 80 and 230 bpm.");
+        assert_eq!(said(b"{}"), "Nothing to save: give at least one threshold.");
+        // Implausible pairs: LTHR above HR max, resting at or above LTHR.
+        assert_eq!(bad(br#"{"lthr": 200, "hr_max": 190}"#), "lthr");
+        assert_eq!(
+            said(br#"{"lthr": 200, "hr_max": 190}"#),
+            "Threshold heart rate (200 bpm) cannot be above maximum heart rate (190 bpm)."
+        );
+        assert_eq!(bad(br#"{"hr_rest": 110, "lthr": 110}"#), "hr_rest");
+        assert!(said(br#"{"hr_rest": 110, "lthr": 110}"#).starts_with("Resting heart rate (110 bpm) must be below"));
     }
 }
