@@ -17,11 +17,15 @@ TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
 # The whole pipeline on this machine: moto (AWS), fake-strava, the real handler code.
 demo: venv
-	infra/with-moto.sh $(CARGO) run --quiet -p stravasync-devtools -- demo
+	@echo "demo: building stravasync-dev (the first build takes a few minutes; cargo shows its progress)"
+	$(CARGO) build -p stravasync-devtools
+	infra/with-moto.sh $(TARGET_DIR)/debug/stravasync-dev demo
 
 # The same, then kept running for a person: the dashboard URL is printed; Ctrl-C stops it.
 demo-serve: venv
-	infra/with-moto.sh $(CARGO) run --quiet -p stravasync-devtools -- demo --serve
+	@echo "demo-serve: building stravasync-dev (the first build takes a few minutes; cargo shows its progress)"
+	$(CARGO) build -p stravasync-devtools
+	infra/with-moto.sh $(TARGET_DIR)/debug/stravasync-dev demo --serve
 
 # One function's real bootstrap under cargo-lambda's emulator, on a stack made from
 # template.yaml, with one event: make invoke FN=consumer EVENT=events/sqs-activity-create.json

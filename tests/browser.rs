@@ -373,6 +373,11 @@ async fn visit() {
     let legend =
         script(&c, "return [...document.querySelectorAll('#streams-chart .u-label')].map(l => l.textContent)").await;
     assert!(legend.as_array().unwrap().contains(&json!("Power (W)")), "{legend}");
+    // The time axis ticks on round minutes (here every 5, 10, 15 or 30 minutes).
+    let ticks = script(&c, "return document.querySelector('#streams-chart').dataset.ticks").await;
+    let ticks: Vec<u64> = ticks.as_str().unwrap().split(',').map(|t| t.parse().unwrap()).collect();
+    let step = ticks[1] - ticks[0];
+    assert!([300, 600, 900, 1800, 3600].contains(&step) && ticks.iter().all(|t| t % step == 0), "{ticks:?}");
     let zones = script(&c, "return document.querySelectorAll('#zones .zone').length").await;
     assert!(zones.as_u64().unwrap() >= 5, "{zones}");
     std::fs::write(out.join("activity.png"), c.screenshot().await.unwrap()).unwrap();
@@ -522,6 +527,12 @@ async fn visit() {
     }
     assert!(rows.iter().any(|r| r[3] != json!("0")), "some weeks have activities");
     wait_for(&c, "#weeks-chart canvas").await;
+    // The weekly chart's ticks fall on Mondays.
+    let ticks = script(&c, "return document.querySelector('#weeks-chart').dataset.ticks").await;
+    for tick in ticks.as_str().unwrap().split(',') {
+        let day: LocalDate = tick.parse().unwrap();
+        assert_eq!(stravasync_read::insight::week_start(day), day, "{tick} is a Monday");
+    }
 
     // The import form says what remains of today's allowance, and refuses a range that
     // starts in the future, as the API behind it does.

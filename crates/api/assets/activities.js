@@ -104,6 +104,7 @@ function roundTicks(u, axis, min, max) {
   const step = [60, 300, 600, 900, 1800, 3600, 7200, 14400].find((s) => (max - min) / s <= fits) || 14400;
   const ticks = [];
   for (let t = Math.ceil(min / step) * step; t <= max; t += step) ticks.push(t);
+  u.root.parentElement.dataset.ticks = ticks.join(",");
   return ticks;
 }
 

@@ -97,7 +97,9 @@ async function loadWeeks() {
   // One tick a week, on its Monday (every other one on a narrow chart).
   const mondays = (u) => {
     const step = u.bbox.width / devicePixelRatio < 500 ? 2 : 1;
-    return u.data[0].filter((_, i) => (u.data[0].length - 1 - i) % step === 0);
+    const ticks = u.data[0].filter((_, i) => (u.data[0].length - 1 - i) % step === 0);
+    u.root.parentElement.dataset.ticks = ticks.map(unixToDate).join(",");
+    return ticks;
   };
   draw("weeks", $("#weeks-chart"), {
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),

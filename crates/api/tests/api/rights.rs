@@ -401,6 +401,47 @@ async fn backfills_share_a_daily_allowance() {
     assert_eq!(r.status, 202, "{}", r.text());
 }
 
+/// An import is charged what it imports: a range takes what remains of the day up front,
+/// and what it did not bring (activities already stored, a range emptier than the
+/// allowance) is given back when it ends. `/api/me` says what remains before anyone asks.
+#[tokio::test]
+async fn an_import_is_charged_only_what_it_imported() {
+    let h = harness("rights-backfill-refund").await;
+    let mut env = h.stack.handler_env();
+    env.extend([("PUBLIC_BASE_URL", ORIGIN.to_string()), ("BACKFILL_DAILY_LIMIT", "10".to_string())]);
+    let config =
+        stravasync_api::ApiConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
+    let api = Arc::new(
+        stravasync_api::Api::new(
+            config,
+            stravasync_core::Secret::new(LOCAL_SESSION_KEY),
+            h.stack.store(),
+            h.stack.queue(),
+        )
+        .with_clock(Arc::new(|| NOW)),
+    );
+    let remaining = || async {
+        call(&api, get("/api/me", Some(&session()))).await.json()["limits"]["backfill_remaining_today"].clone()
+    };
+    assert_eq!(remaining().await, 10);
+    // The recordings are all stored: the range imports none of them.
+    let r = call(&api, change("POST", "/api/backfill", &session(), r#"{"after": "2013-01-01"}"#)).await;
+    assert_eq!((r.status, r.json()["activities"].as_u64()), (202, Some(10)), "{}", r.text());
+    assert_eq!(remaining().await, 0, "taken up front");
+    let jobs = drain(&h.stack).await;
+    assert!(matches!(jobs.as_slice(), [Job::Backfill { charged: Some(10), .. }]), "{jobs:?}");
+    assert_eq!(h.consumer.process(&record(&jobs[0], "range", 1)).await, Outcome::Done);
+    let progress = h.stack.store().get_profile(ATHLETE).await.unwrap().unwrap().backfill.unwrap();
+    assert_eq!((progress.done, progress.imported, progress.finished_at.is_some()), (4, 0, true), "{progress:?}");
+    assert_eq!(remaining().await, 10, "given back: nothing imported");
+    // A re-sync of the two newest imports them again: two are charged.
+    let r = call(&api, change("POST", "/api/backfill", &session(), r#"{"count": 2, "refresh": true}"#)).await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let jobs = drain(&h.stack).await;
+    assert_eq!(h.consumer.process(&record(&jobs[0], "refresh", 1)).await, Outcome::Done);
+    assert_eq!(remaining().await, 8);
+}
+
 #[tokio::test]
 async fn a_threshold_change_while_a_rescore_is_pending_is_absorbed_by_it() {
     let h = harness("rights-thresholds").await;
