@@ -33,14 +33,10 @@ invoke: venv
 	@[ -n "$(FN)" ] && [ -n "$(EVENT)" ] || { echo "usage: make invoke FN=<webhook|api|export|consumer|rollup> EVENT=<file>" >&2; exit 2; }
 	infra/with-moto.sh infra/invoke.sh $(FN) $(EVENT)
 
-test: fmt-check clippy lint-static system-deps
-	@# Every test, and the benchmarks run once each; the examples (measurement tools) are
-	@# checked by clippy, not linked again here.
-	infra/with-moto.sh $(CARGO) test --workspace --tests --benches
-	@# Least privilege by running: the end-to-end, chaos and bootstrap flows again on a moto
-	@# server enforcing IAM, each function under exactly its role's policies, then the
-	@# report of grants no call used (target/least-privilege.md).
-	CARGO="$(CARGO)" infra/with-moto.sh --iam infra/least_privilege.sh
+test: fmt-check lint-static system-deps
+	@# Every test (the benchmarks run once each), clippy on every target while they run,
+	@# and least privilege by running (infra/test.sh says how).
+	CARGO="$(CARGO)" TARGET_DIR="$(TARGET_DIR)" infra/test.sh
 	@# The template against the binary the tests just built (no second build of the CLI).
 	$(MAKE) --no-print-directory check-template
 
