@@ -34,8 +34,8 @@ invoke: venv
 	infra/with-moto.sh infra/invoke.sh $(FN) $(EVENT)
 
 test: fmt-check lint-static system-deps
-	@# Every test (the benchmarks run once each), clippy on every target while they run,
-	@# and least privilege by running (infra/test.sh says how).
+	@# Every test (the benchmarks run once each) and least privilege by running
+	@# (infra/test.sh says how). Clippy is `make lint`'s.
 	CARGO="$(CARGO)" TARGET_DIR="$(TARGET_DIR)" infra/test.sh
 	@# The template against the binary the tests just built (no second build of the CLI).
 	$(MAKE) --no-print-directory check-template
@@ -47,7 +47,7 @@ least-privilege: venv
 # The workspace's shape (no crate or module cycle, dev-dependencies included; core
 # without AWS or HTTP crates), the SAM template (cfn-lint and SAM's own validation, both
 # offline), and the template's resources checked against the local bootstrap's definitions.
-lint: lint-static
+lint: lint-static clippy
 	$(CARGO) build --quiet -p stravasync-cli
 	$(MAKE) --no-print-directory check-template
 
