@@ -25,6 +25,10 @@ pub const MAX_INTERPOLATED_GAP_S: i64 = 90;
 pub const ROLLING_WINDOW: usize = 30;
 /// Peak windows in seconds: 5 s … 60 min.
 pub const PEAK_WINDOWS: [usize; 9] = [5, 15, 30, 60, 300, 600, 1200, 1800, 3600];
+/// §6b's peak windows (docs/design.md §6b "Peaks"): [`PEAK_WINDOWS`] plus 3 and 12 min,
+/// the CP model's durations that §6 lacks. A separate set so that the stored peaks keep
+/// their nine windows until the stored format moves to these.
+pub const EXTENDED_PEAK_WINDOWS: [usize; 11] = [5, 15, 30, 60, 180, 300, 600, 720, 1200, 1800, 3600];
 /// Coggan power zones: lower bounds in % of FTP.
 pub const POWER_ZONE_PCT: [f64; 6] = [55.0, 75.0, 90.0, 105.0, 120.0, 150.0];
 /// Heart-rate zones: lower bounds in % of LTHR.
@@ -32,12 +36,14 @@ pub const HEARTRATE_ZONE_PCT: [f64; 4] = [68.0, 83.0, 94.0, 105.0];
 /// Minetti's grade is clamped to ±45 %.
 pub const MAX_GRADE: f64 = 0.45;
 
-/// Where an activity's training score came from (docs/design.md §6 "Score").
+/// Where an activity's training score came from (docs/design.md §6 "Score"; `swim`, sTSS,
+/// only from §6b's per-sport selection).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScoreSource {
     Power,
     Pace,
+    Swim,
     Heartrate,
     None,
 }
@@ -115,33 +121,64 @@ impl PeakSeries {
 
 impl Serialize for PeakSeries {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(PEAK_WINDOWS.len()))?;
-        for (w, v) in PEAK_WINDOWS.iter().zip(&self.0) {
-            map.serialize_entry(&w.to_string(), v)?;
-        }
-        map.end()
+        serialize_peaks(&PEAK_WINDOWS, &self.0, s)
     }
 }
 
 impl<'de> Deserialize<'de> for PeakSeries {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = PeakSeries;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a map of window seconds to best mean")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PeakSeries, A::Error> {
-                let mut out = PeakSeries::default();
-                while let Some((k, v)) = map.next_entry::<String, Option<f64>>()? {
-                    if let Some(i) = PEAK_WINDOWS.iter().position(|w| w.to_string() == k) {
-                        out.0[i] = v;
-                    }
-                }
-                Ok(out)
+        d.deserialize_map(PeaksVisitor(&PEAK_WINDOWS)).map(PeakSeries)
+    }
+}
+
+/// Best mean over each of [`EXTENDED_PEAK_WINDOWS`] (§6b); `None` where the activity is
+/// shorter. Serialized like [`PeakSeries`], a map keyed by the window in seconds.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExtendedPeakSeries(pub [Option<f64>; 11]);
+
+impl ExtendedPeakSeries {
+    pub fn get(&self, window_s: usize) -> Option<f64> {
+        EXTENDED_PEAK_WINDOWS.iter().position(|&w| w == window_s).and_then(|i| self.0[i])
+    }
+}
+
+impl Serialize for ExtendedPeakSeries {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_peaks(&EXTENDED_PEAK_WINDOWS, &self.0, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ExtendedPeakSeries {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(PeaksVisitor(&EXTENDED_PEAK_WINDOWS)).map(ExtendedPeakSeries)
+    }
+}
+
+fn serialize_peaks<S: Serializer>(windows: &[usize], values: &[Option<f64>], s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(windows.len()))?;
+    for (w, v) in windows.iter().zip(values) {
+        map.serialize_entry(&w.to_string(), v)?;
+    }
+    map.end()
+}
+
+/// Reads a map of window seconds to best mean into the slots of `windows`; keys of other
+/// windows are ignored.
+struct PeaksVisitor<const N: usize>(&'static [usize; N]);
+
+impl<'de, const N: usize> Visitor<'de> for PeaksVisitor<N> {
+    type Value = [Option<f64>; N];
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a map of window seconds to best mean")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = [None; N];
+        while let Some((k, v)) = map.next_entry::<String, Option<f64>>()? {
+            if let Some(i) = self.0.iter().position(|w| w.to_string() == k) {
+                out[i] = v;
             }
         }
-        d.deserialize_map(V)
+        Ok(out)
     }
 }
 
@@ -186,6 +223,18 @@ pub struct Grid {
     pub duration_s: u64,
     pub gaps_interpolated: usize,
     pub pauses_removed_s: i64,
+    /// Every removed pause, in order. W'bal recovers over a pause (§6b), so it needs to
+    /// know where each one was and how long it lasted; no other metric does.
+    pub pauses: Vec<Pause>,
+}
+
+/// A gap over [`MAX_INTERPOLATED_GAP_S`] that was removed from the 1 Hz series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pause {
+    /// Index in the 1 Hz series of the first sample after the pause.
+    pub before_sample: usize,
+    /// The recorded gap `t[i+1] − t[i]`, s (the series lost `dt_s − 1` seconds).
+    pub dt_s: i64,
 }
 
 impl Grid {
@@ -205,6 +254,7 @@ impl Grid {
                 grid.duration_s = grid.duration_s.saturating_add(dt as u64);
                 grid.gaps_interpolated += usize::from(dt > 1);
             } else {
+                grid.pauses.push(Pause { before_sample: grid.duration_s as usize, dt_s: dt });
                 grid.duration_s = grid.duration_s.saturating_add(1);
                 grid.pauses_removed_s = grid.pauses_removed_s.saturating_add(dt - 1);
             }
@@ -222,7 +272,8 @@ pub fn resample_1hz(set: &StreamSet) -> Resampled {
     resample_on(set, time, &Grid::of(time))
 }
 
-fn resample_on(set: &StreamSet, time: &[f64], grid: &Grid) -> Resampled {
+/// [`resample_1hz`] on a grid already built (and checked against [`MAX_RESAMPLED_S`]).
+pub(crate) fn resample_on(set: &StreamSet, time: &[f64], grid: &Grid) -> Resampled {
     let duration = grid.duration_s as usize;
     let channel = |key| set.get(key).map(|v| resample_channel(time, &grid.kept, v, duration));
     Resampled {
@@ -365,19 +416,43 @@ pub fn heartrate_metrics(hr: &[f64], th: &Thresholds) -> HeartrateMetrics {
 /// Seconds per zone; `bounds` are ascending lower bounds of zones 2..=N. A value on a
 /// boundary belongs to the upper zone. Samples for which `skip` is true are not counted.
 pub fn zone_seconds(values: &[f64], bounds: &[f64], skip: impl Fn(f64) -> bool) -> ZoneTimes {
-    let mut seconds = vec![0u64; bounds.len() + 1];
-    for &v in values.iter().filter(|&&v| !skip(v)) {
-        seconds[bounds.partition_point(|&b| b <= v)] += 1;
-    }
-    ZoneTimes { boundaries: bounds.to_vec(), seconds }
+    zone_seconds_and_ties(values, bounds, skip).0
 }
 
-fn percent_bounds(threshold: f64, pct: &[f64]) -> Vec<f64> {
+/// [`zone_seconds`] and, in the same pass, how many counted samples lie exactly on a
+/// boundary (the samples the upper-zone rule decides).
+pub(crate) fn zone_seconds_and_ties(values: &[f64], bounds: &[f64], skip: impl Fn(f64) -> bool) -> (ZoneTimes, u64) {
+    let mut seconds = vec![0u64; bounds.len() + 1];
+    let mut ties = 0u64;
+    for &v in values.iter().filter(|&&v| !skip(v)) {
+        let zone = bounds.partition_point(|&b| b <= v);
+        seconds[zone] += 1;
+        ties += u64::from(zone > 0 && bounds[zone - 1] == v);
+    }
+    (ZoneTimes { boundaries: bounds.to_vec(), seconds }, ties)
+}
+
+pub(crate) fn percent_bounds(threshold: f64, pct: &[f64]) -> Vec<f64> {
     pct.iter().map(|p| threshold * p / 100.0).collect()
 }
 
 /// Best mean over every window of [`PEAK_WINDOWS`].
 pub fn peak_series(values: &[f64]) -> PeakSeries {
+    let mut out = PeakSeries::default();
+    best_means(values, &PEAK_WINDOWS, &mut out.0);
+    out
+}
+
+/// Best mean over every window of [`EXTENDED_PEAK_WINDOWS`] (§6b).
+pub fn extended_peak_series(values: &[f64]) -> ExtendedPeakSeries {
+    let mut out = ExtendedPeakSeries::default();
+    best_means(values, &EXTENDED_PEAK_WINDOWS, &mut out.0);
+    out
+}
+
+/// Fills `slots[i]` with the best mean of `values` over `windows[i]` samples (left `None`
+/// where the series is shorter), from one prefix sum shared by every window.
+fn best_means(values: &[f64], windows: &[usize], slots: &mut [Option<f64>]) {
     let mut prefix = Vec::with_capacity(values.len() + 1);
     prefix.push(0.0);
     let mut acc = 0.0;
@@ -385,14 +460,12 @@ pub fn peak_series(values: &[f64]) -> PeakSeries {
         acc += v;
         prefix.push(acc);
     }
-    let mut out = PeakSeries::default();
-    for (slot, &w) in out.0.iter_mut().zip(&PEAK_WINDOWS) {
+    for (slot, &w) in slots.iter_mut().zip(windows) {
         if values.len() >= w {
             let best = (w..=values.len()).map(|end| prefix[end] - prefix[end - w]).fold(f64::MIN, f64::max);
             *slot = Some(best / w as f64);
         }
     }
-    out
 }
 
 /// Every metric of one activity (docs/design.md §6). Validates streams and thresholds first, so
