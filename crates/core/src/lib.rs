@@ -13,6 +13,7 @@
 //! - [`job`]: what travels on the queues: jobs, lanes, message groups, the SQS message.
 //! - [`codec`]: compact columnar encoding of a stream set, split into DynamoDB-sized chunks.
 //! - [`metrics`]: 1 Hz resampling, NP/TSS, rTSS, hrTSS, zones, peaks (docs/design.md §6).
+//! - [`thresholds`]: sport groups and the dated threshold history (docs/design.md §6b).
 //! - [`pmc`]: the Performance Management Chart (CTL, ATL, TSB).
 //! - [`signed`]: HMAC-signed values (OAuth state, session cookie).
 //! - [`view`]: the read side's shaping: pages, ranges, downsampled series, validated requests.
@@ -44,6 +45,7 @@ pub mod signed;
 pub mod site;
 pub mod streams;
 pub mod telemetry;
+pub mod thresholds;
 pub mod view;
 
 pub use date::LocalDate;
