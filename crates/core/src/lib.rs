@@ -14,6 +14,7 @@
 //! - [`codec`]: compact columnar encoding of a stream set, split into DynamoDB-sized chunks.
 //! - [`metrics`]: 1 Hz resampling, NP/TSS, rTSS, hrTSS, zones, peaks (docs/design.md §6).
 //! - [`thresholds`]: sport groups and the dated threshold history (docs/design.md §6b).
+//! - [`physiology`]: sTSS, the CP/W′ fit, W′ balance, aerobic decoupling, EF (§6b).
 //! - [`pmc`]: the Performance Management Chart (CTL, ATL, TSB).
 //! - [`signed`]: HMAC-signed values (OAuth state, session cookie).
 //! - [`view`]: the read side's shaping: pages, ranges, downsampled series, validated requests.
@@ -37,6 +38,7 @@ pub mod job;
 pub mod json;
 pub mod metrics;
 pub mod model;
+pub mod physiology;
 pub mod pmc;
 pub mod ports;
 pub mod ration;
