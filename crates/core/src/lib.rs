@@ -15,6 +15,8 @@
 //! - [`metrics`]: 1 Hz resampling, NP/TSS, rTSS, hrTSS, zones, peaks (docs/design.md §6).
 //! - [`thresholds`]: sport groups and the dated threshold history (docs/design.md §6b).
 //! - [`physiology`]: sTSS, the CP/W′ fit, W′ balance, aerobic decoupling, EF (§6b).
+//! - [`analysis`]: one activity under §6b: thresholds in force, score per sport group,
+//!   every candidate, the models, zones and peaks, in one serializable report.
 //! - [`pmc`]: the Performance Management Chart (CTL, ATL, TSB).
 //! - [`signed`]: HMAC-signed values (OAuth state, session cookie).
 //! - [`view`]: the read side's shaping: pages, ranges, downsampled series, validated requests.
@@ -24,6 +26,7 @@
 //! - [`ports`]: the storage, vault and queue traits (in-memory versions for tests live in
 //!   the `stravasync-testkit` crate).
 
+pub mod analysis;
 pub mod clock;
 pub mod codec;
 pub mod config;

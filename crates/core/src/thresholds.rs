@@ -686,6 +686,25 @@ mod tests {
             })
     }
 
+    /// Two minutes with every channel a score can use.
+    fn short_activity_streams() -> crate::streams::StreamSet {
+        use crate::streams::NumericKey;
+        let n = 120;
+        crate::streams::StreamSet::default()
+            .with(NumericKey::Time, (0..n).map(f64::from).collect())
+            .with(NumericKey::Watts, (0..n).map(|i| f64::from(150 + i % 7 * 40)).collect())
+            .with(NumericKey::Heartrate, (0..n).map(|i| f64::from(120 + i / 3)).collect())
+            .with(NumericKey::VelocitySmooth, (0..n).map(|i| f64::from(30 + i % 5) / 10.0).collect())
+    }
+
+    fn activity_on(sport: &str, d: LocalDate) -> ActivitySummary {
+        serde_json::from_value(serde_json::json!({
+            "id": 1, "sport_type": sport, "start_date": format!("{d}T08:00:00Z"),
+            "start_date_local": format!("{d}T09:00:00Z"), "distance": 150.0, "moving_time": 120,
+        }))
+        .unwrap()
+    }
+
     /// What a save, an edit, a move or a removal of an entry dated `d` can do.
     #[derive(Debug, Clone)]
     enum Change {
@@ -726,13 +745,24 @@ mod tests {
                     e.effective_from.min(to)
                 }
             };
+            let streams = short_activity_streams();
             for offset in -3..70 {
                 let d = LocalDate::from_days_since_epoch(19_000 + offset);
                 if d >= from {
                     continue;
                 }
-                for g in [SportGroup::Cycling, SportGroup::Running, SportGroup::Swimming, SportGroup::Other] {
+                for (g, sport) in [
+                    (SportGroup::Cycling, "Ride"),
+                    (SportGroup::Running, "Run"),
+                    (SportGroup::Swimming, "Swim"),
+                    (SportGroup::Other, "Rowing"),
+                ] {
                     prop_assert_eq!(before.in_force(g, d), after.in_force(g, d), "{:?} on {}", g, d);
+                    let summary = activity_on(sport, d);
+                    let score = |h: &ThresholdHistory| {
+                        crate::analysis::analyse_activity(&summary, &streams, h).map(|a| a.score)
+                    };
+                    prop_assert_eq!(score(&before), score(&after), "{} on {}", sport, d);
                 }
             }
         }
