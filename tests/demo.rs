@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use stravasync_core::LocalDate;
-use stravasync_core::metrics;
+use stravasync_core::analysis::score_single;
 use stravasync_core::model::{ActivitySummary, PmcConstants};
 use stravasync_core::pmc::{self, PmcState};
 use stravasync_core::ports::TokenVault;
@@ -62,7 +62,7 @@ async fn demo_scenario(kms_tokens: bool) {
     for id in expected_ids {
         let summary: ActivitySummary = serde_json::from_value(fake.activity_json(*id).unwrap()).unwrap();
         let streams = fake.activity_streams(*id).unwrap_or_default();
-        let m = metrics::compute(&summary.sport().unwrap(), &streams, &thresholds).unwrap();
+        let m = score_single(&summary, &streams, &thresholds).unwrap();
         scores.push((summary.local_date().unwrap(), m.score.load()));
     }
     let loads: BTreeMap<LocalDate, f64> = pmc::daily_loads(scores);

@@ -118,6 +118,7 @@ impl From<ReadError> for ApiError {
                 tracing::error!(what = %what, "a stored item does not decode");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, what)
             }
+            ReadError::Conflict(why) => ApiError::new(StatusCode::CONFLICT, why),
         }
     }
 }
@@ -249,7 +250,7 @@ where
 {
     let mut routes = Router::new();
     for route in ROUTES {
-        let handler = routes::handler::<S, Q>(route.path)
+        let handler = routes::handler::<S, Q>(route)
             .unwrap_or_else(|| panic!("route {} {} has no handler", route.method, route.path));
         let handler = match route.access {
             Access::Public => handler,

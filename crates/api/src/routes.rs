@@ -22,6 +22,7 @@ use stravasync_core::model::ThresholdsUpdate;
 use stravasync_core::ports::{EraseStore, EventQueue, ProfileStore, Ration, RationStore, ReadStore};
 use stravasync_core::ration::EXPORT_EVERY_S;
 use stravasync_core::signed::{self, EXPORT_LINK_TTL_S, Session};
+use stravasync_core::thresholds::ThresholdChange;
 use stravasync_read::answers::{self, Accepted, BackfillAccepted, Disconnection, ExportLink, Limits, activity_id};
 use stravasync_read::export::archive_name;
 use stravasync_read::insight::BestsRange;
@@ -63,6 +64,9 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/static/brand/{file}", Access::Public),
     route("GET", "/api/catalog", Access::Private),
     route("GET", "/api/me", Access::Private),
+    route("GET", "/api/me/thresholds", Access::Private),
+    route("POST", "/api/me/thresholds", Access::Change),
+    route("DELETE", "/api/me/thresholds", Access::Change),
     route("PUT", "/api/me/thresholds", Access::Change),
     route("POST", "/api/me/disconnect", Access::Change),
     route("GET", "/api/export", Access::Private),
@@ -86,15 +90,24 @@ pub fn latency_routes() -> Vec<&'static str> {
     ROUTES.iter().map(|r| r.path).chain(["unmatched"]).collect()
 }
 
-/// The handler of a route of [`ROUTES`] (`None` for a path the table does not have: the
+/// The handler of a route of [`ROUTES`] (`None` for a route the table does not have: the
 /// router refuses to build then, and a test builds it).
-pub(crate) fn handler<S, Q>(path: &str) -> Option<MethodRouter<Arc<Api<S, Q>>>>
+pub(crate) fn handler<S, Q>(route: &Route) -> Option<MethodRouter<Arc<Api<S, Q>>>>
 where
     S: ProfileStore + ReadStore + EraseStore + RationStore + Clone + 'static,
     Q: EventQueue + 'static,
 {
-    use axum::routing::{get, post, put};
-    Some(match path {
+    use axum::routing::{delete, get, post, put};
+    if route.path == "/api/me/thresholds" {
+        return match route.method {
+            "GET" => Some(get(thresholds::<S, Q>)),
+            "POST" => Some(post(save_threshold::<S, Q>)),
+            "DELETE" => Some(delete(remove_threshold::<S, Q>)),
+            "PUT" => Some(put(set_thresholds::<S, Q>)),
+            _ => None,
+        };
+    }
+    Some(match route.path {
         "/" => get(pages::home::<S, Q>),
         "/logout" => get(pages::logout::<S, Q>),
         stravasync_read::site::PRIVACY_PATH => get(pages::privacy::<S, Q>),
@@ -103,7 +116,6 @@ where
         "/static/brand/{file}" => get(pages::brand_asset),
         "/api/catalog" => get(catalog),
         "/api/me" => get(me::<S, Q>),
-        "/api/me/thresholds" => put(thresholds::<S, Q>),
         "/api/me/disconnect" => post(disconnect::<S, Q>),
         "/api/export" => get(export_link::<S, Q>),
         "/api/pmc" => get(pmc::<S, Q>),
@@ -193,7 +205,7 @@ async fn bests<S: ProfileStore + ReadStore, Q: EventQueue>(
     Query(q): Params,
 ) -> Result<Response, ApiError> {
     let range = BestsRange::parse("range", q.get("range").map(String::as_str))?;
-    ok(answers::bests(&api.store, s.athlete, &s.profile.thresholds, range, api.today()).await?)
+    ok(answers::bests(&api.store, &s.profile, range, api.today()).await?)
 }
 
 /// `GET /api/weeks`: the last 12 weeks, Monday to Sunday.
@@ -232,23 +244,113 @@ async fn streams<S: ProfileStore + ReadStore, Q: EventQueue>(
     Query(q): Params,
 ) -> Result<Response, ApiError> {
     let resolution = query::resolution(q.get("resolution").map(String::as_str))?;
-    ok(answers::activity_streams(&api.store, s.athlete, activity_id("id", &id)?, resolution).await?)
+    ok(answers::activity_streams(&api.store, &s.profile, activity_id("id", &id)?, resolution).await?)
 }
 
-/// `PUT /api/me/thresholds`: validated here against the stored thresholds, then enqueued
-/// for the consumer, which stores them and rescores (a change made while a rescore is
-/// pending is absorbed by it: no second full pass).
+/// `GET /api/me/thresholds`: the threshold history, its version as the `ETag` too.
 async fn thresholds<S: ProfileStore, Q: EventQueue>(
+    State(api): Shared<S, Q>,
+    s: SignedIn,
+) -> Result<Response, ApiError> {
+    let answer = stravasync_read::thresholds::answer(&api.store, &s.profile).await?;
+    let mut response = json_no_store(StatusCode::OK, &answer);
+    if let Ok(tag) = HeaderValue::from_str(&format!("\"{}\"", answer.version)) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    Ok(response)
+}
+
+/// `POST /api/me/thresholds`: save an entry (`{"entry": {...}, "version": N}` or
+/// `If-Match: "N"`), replacing the one of its group and date.
+async fn save_threshold<S: ProfileStore + RationStore, Q: EventQueue>(
+    State(api): Shared<S, Q>,
+    SignedInChange(s): SignedInChange,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: stravasync_read::thresholds::SaveRequest = parse_body(&body)?;
+    let version = stravasync_read::thresholds::version_of(if_match(&headers), request.version)?;
+    let change = ThresholdChange::Save { entry: request.entry };
+    threshold_change(&api, &s, change, version).await
+}
+
+/// `DELETE /api/me/thresholds?group=…&effective_from=…` with `If-Match: "N"` (or
+/// `&version=N`): remove an entry.
+async fn remove_threshold<S: ProfileStore + RationStore, Q: EventQueue>(
+    State(api): Shared<S, Q>,
+    SignedInChange(s): SignedInChange,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Result<Response, ApiError> {
+    let change = stravasync_read::thresholds::removal(
+        q.get("group").map(String::as_str),
+        q.get("effective_from").map(String::as_str),
+    )?;
+    let field = match q.get("version") {
+        Some(v) => Some(
+            v.parse().map_err(|_| stravasync_core::json::field_error("version", format!("{v:?} is not a version")))?,
+        ),
+        None => None,
+    };
+    let version = stravasync_read::thresholds::version_of(if_match(&headers), field)?;
+    threshold_change(&api, &s, change, version).await
+}
+
+fn if_match(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok())
+}
+
+/// A checked change, rationed, handed to the consumer: `202` with what will be stored.
+async fn threshold_change<S: ProfileStore + RationStore, Q: EventQueue>(
+    api: &Api<S, Q>,
+    s: &SignedIn,
+    change: ThresholdChange,
+    version: u64,
+) -> Result<Response, ApiError> {
+    let job = stravasync_read::thresholds::change(&api.store, &s.profile, change.clone(), version).await?;
+    take_threshold_change(api, s.athlete).await?;
+    api.enqueue(&QueueMessage::for_job(&job, &format!("thresholds-{}-{version}", api.now()))).await?;
+    tracing::info!(athlete_id = s.athlete, outcome = "thresholds_enqueued", "threshold change accepted");
+    Ok(json_no_store(StatusCode::ACCEPTED, Accepted::new(change)))
+}
+
+/// One of the day's threshold changes, or `429` with when to come back.
+async fn take_threshold_change<S: ProfileStore + RationStore, Q: EventQueue>(
+    api: &Api<S, Q>,
+    athlete: i64,
+) -> Result<(), ApiError> {
+    let limit = stravasync_read::thresholds::THRESHOLD_CHANGES_DAILY;
+    match api.store.take_threshold_change(athlete, limit, api.now()).await {
+        Ok(Ration::Granted { .. }) => Ok(()),
+        Ok(Ration::Wait { retry_after_s, .. }) => Err(ApiError::too_many(
+            format!("Thresholds may change {limit} times a day: each change rescores your history from its date."),
+            retry_after_s,
+        )),
+        Ok(Ration::NotConnected) => {
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, "not connected: connect again at /connect"))
+        }
+        Err(e) => Err(ApiError::unavailable("allowance", e)),
+    }
+}
+
+/// `PUT /api/me/thresholds`: the single-value shorthand (`{"ftp": 280}`): the values hold
+/// from the day the consumer applies them (each group's entry in force that day with them
+/// replaced), checked here against today's entries.
+async fn set_thresholds<S: ProfileStore + RationStore, Q: EventQueue>(
     State(api): Shared<S, Q>,
     SignedInChange(s): SignedInChange,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let update: ThresholdsUpdate = parse_body(&body)?;
-    let thresholds = update.apply(&s.profile.thresholds)?;
+    update.validate()?;
+    let (history, _) = stravasync_read::thresholds::current(&api.store, &s.profile).await?;
+    let today = stravasync_core::LocalDate::from_unix_seconds(api.now());
+    let changes = history.shorthand_changes(&update, today)?;
+    take_threshold_change(&api, s.athlete).await?;
     let job = Job::SetThresholds { athlete_id: s.athlete, thresholds: update };
     api.enqueue(&QueueMessage::for_job(&job, &format!("thresholds-{}", api.now()))).await?;
     tracing::info!(athlete_id = s.athlete, outcome = "thresholds_enqueued", "thresholds change accepted");
-    Ok(json_no_store(StatusCode::ACCEPTED, Accepted::new(thresholds)))
+    Ok(json_no_store(StatusCode::ACCEPTED, Accepted::new(changes)))
 }
 
 /// `POST /api/backfill`: one import at a time per athlete, and at most the day's

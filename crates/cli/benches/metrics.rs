@@ -4,8 +4,9 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use stravasync_cli::metrics_report::metrics_from_json;
+use stravasync_cli::metrics_report::analysis_from_json;
 use stravasync_core::streams::parse_streams_json;
+use stravasync_core::thresholds::ThresholdHistory;
 
 fn six_hour_ride(c: &mut Criterion) {
     let dir = stravasync_testkit::fixtures_dir();
@@ -14,11 +15,11 @@ fn six_hour_ride(c: &mut Criterion) {
     let tiled = parse_streams_json(&streams).unwrap().tiled(6 * 3600);
     let json = serde_json::to_vec(&tiled).unwrap();
     println!("6-hour ride: {} samples, {} B of streams JSON", tiled.len(), json.len());
-    let thresholds = stravasync_testkit::thresholds();
+    let history = ThresholdHistory::from_profile(&stravasync_testkit::thresholds());
     let mut group = c.benchmark_group("metrics");
     group.throughput(Throughput::Elements(tiled.len() as u64));
     group.bench_function("full_suite_with_json_parse/6h_ride", |b| {
-        b.iter(|| metrics_from_json(black_box(&activity), black_box(&json), &thresholds).unwrap())
+        b.iter(|| analysis_from_json(black_box(&activity), black_box(&json), &history).unwrap())
     });
     group.bench_function("parse_only/6h_ride", |b| b.iter(|| parse_streams_json(black_box(&json)).unwrap()));
     group.finish();

@@ -11,7 +11,7 @@ use stravasync_core::metrics::PEAK_WINDOWS;
 use stravasync_core::model::{AthleteId, AthleteProfile};
 use stravasync_read::answers::{self, BestsAnswer, FormAnswer, WeeksAnswer};
 use stravasync_read::catalog::window_label;
-use stravasync_read::insight::{self, BestsRange, ChannelBests, Estimate, Form, Settling, Week};
+use stravasync_read::insight::{self, BestsRange, ChannelBests, CpView, EfTrend, Estimate, Form, Settling, Week};
 
 use crate::stack::{read_error, sdk, store};
 use crate::{CliError, InputError, block_on};
@@ -83,9 +83,7 @@ impl BestsArgs {
 
 pub async fn bests(athlete: AthleteId, range: BestsRange) -> Result<String, CliError> {
     let (store, profile) = athlete_store(athlete).await?;
-    let answer = answers::bests(&store, athlete, &profile.thresholds, range, today())
-        .await
-        .map_err(read_error("reading activities"))?;
+    let answer = answers::bests(&store, &profile, range, today()).await.map_err(read_error("reading activities"))?;
     Ok(render_bests(&answer))
 }
 
@@ -98,7 +96,52 @@ pub fn render_bests(answer: &BestsAnswer) -> String {
     render_channel(&mut out, "pace (/km, runs)", &bests.pace, pace);
     render_estimate(&mut out, "FTP", estimates.ftp.as_ref(), |v| format!("{v:.0} W"));
     render_estimate(&mut out, "threshold pace", estimates.threshold_speed.as_ref(), pace);
+    render_cp(&mut out, &answer.cp);
+    render_ef_trend(&mut out, &answer.ef_trend);
     out
+}
+
+/// The CP/W′ fit of the last 90 days' rides, or why there is none.
+fn render_cp(out: &mut String, cp: &CpView) {
+    let _ = writeln!(
+        out,
+        "
+critical power from {} ({} rides with power)",
+        cp.first, cp.rides
+    );
+    match (cp.fit.cp, cp.fit.w_prime, &cp.reason) {
+        (Some(c), Some(w), _) => {
+            let _ = writeln!(
+                out,
+                "  CP {c:.0} W, W' {:.1} kJ, model eFTP {c:.0} W, fit within {:.1} W over {} durations",
+                w / 1000.0,
+                cp.fit.rmse_w.unwrap_or_default(),
+                cp.fit.n
+            );
+        }
+        (_, _, reason) => {
+            let _ = writeln!(out, "  no fit: {}", reason.as_deref().unwrap_or("no bests"));
+        }
+    }
+}
+
+/// The EF of each ride and run of the last 90 days, oldest first.
+fn render_ef_trend(out: &mut String, trend: &EfTrend) {
+    let _ = writeln!(
+        out,
+        "
+efficiency factor from {}",
+        trend.first
+    );
+    for (name, points, unit) in [("rides", &trend.cycling, "W/bpm"), ("runs", &trend.running, "m/min per bpm")] {
+        if points.is_empty() {
+            let _ = writeln!(out, "  {name}: none with output and heart rate");
+            continue;
+        }
+        let scale = if name == "runs" { 60.0 } else { 1.0 };
+        let values: Vec<String> = points.iter().map(|p| format!("{:.2}", p.ef * scale)).collect();
+        let _ = writeln!(out, "  {name} ({unit}): {}", values.join(" "));
+    }
 }
 
 /// Speed (m/s) as pace, `m:ss` per km.

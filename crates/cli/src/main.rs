@@ -5,10 +5,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use stravasync_cli::insight::{BestsArgs, WeeksArgs};
-use stravasync_cli::metrics_report::{MetricsArgs, TileArgs};
+use stravasync_cli::metrics_report::{CpfitArgs, MetricsArgs, TileArgs};
 use stravasync_cli::ops::{LocalCommand, RollupArgs, SubscribeArgs};
 use stravasync_cli::pmc::PmcArgs;
-use stravasync_cli::stack::{ActivitiesArgs, AthleteCommand, BackfillArgs, DlqCommand, RescoreArgs};
+use stravasync_cli::stack::{
+    ActivitiesArgs, AthleteCommand, BackfillArgs, DlqCommand, MigrateArgs, RescoreArgs, ThresholdsArgs,
+};
 use stravasync_cli::{CliError, ops};
 
 #[derive(Parser)]
@@ -20,9 +22,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print every metric of one activity as JSON (docs/design.md §6). Exit code 2 on bad input.
+    /// Print every metric of one activity as JSON under the athlete's thresholds in force on
+    /// its day (docs/design.md §6, §6b): the group, the score and every candidate, sTSS,
+    /// decoupling, EF, W′ balance, zones and peaks. Exit code 2 on bad input.
     #[command(allow_negative_numbers = true)]
     Metrics(MetricsArgs),
+    /// Fit critical power and W′ (2-parameter model, docs/design.md §6b) to best powers;
+    /// prints cp, w_prime, points, n, eftp, rmse_w and the reason of a refusal.
+    Cpfit(CpfitArgs),
     /// The daily PMC: of a `date,load` CSV (`--loads`, printed as CSV date,load,ctl,atl,tsb),
     /// or of an athlete as stored in TABLE_NAME (`--athlete`, a text chart with today's
     /// form band, CTL ramp and over-reaching warning; `--svg` also writes it as an SVG chart).
@@ -42,6 +49,16 @@ enum Command {
     Backfill(BackfillArgs),
     /// Recompute the scores of an athlete's stored activities (QUEUE_URL).
     Rescore(RescoreArgs),
+    /// An athlete's threshold history (TABLE_NAME); with --group, --from and values (or
+    /// --delete), a change of one entry, enqueued for the consumer, which stores it and
+    /// rescores that group's activities from that day (QUEUE_URL).
+    #[command(allow_negative_numbers = true)]
+    Thresholds(ThresholdsArgs),
+    /// The one-time move of stored athletes to dated thresholds per sport (docs/design.md
+    /// §6b): their single thresholds become the history's first entries and every stored
+    /// activity is rescored, in chunks. Resumable: run it again until it reports every
+    /// athlete done (TABLE_NAME, QUEUE_URL).
+    Migrate(MigrateArgs),
     /// Athletes' rights, for support requests.
     Athlete {
         #[command(subcommand)]
@@ -79,12 +96,15 @@ enum Command {
 fn run(cli: Cli) -> Result<String, CliError> {
     match cli.command {
         Command::Metrics(args) => args.run(),
+        Command::Cpfit(args) => args.run(),
         Command::Pmc(args) => args.run(),
         Command::Activities(args) => args.run(),
         Command::Bests(args) => args.run(),
         Command::Weeks(args) => args.run(),
         Command::Backfill(args) => args.run(),
         Command::Rescore(args) => args.run(),
+        Command::Thresholds(args) => args.run(),
+        Command::Migrate(args) => args.run(),
         Command::Athlete { command } => command.run(),
         Command::Dlq { command } => command.run(),
         Command::Local { command } => command.run(),

@@ -12,9 +12,10 @@ use stravasync_aws::sqs::{ReceivedMessage, SqsQueue};
 use stravasync_core::LocalDate;
 use stravasync_core::config::manifest::{self, Reader, Var};
 use stravasync_core::config::{ConfigError, Env};
-use stravasync_core::job::{BackfillRequest, Job, QueueMessage, Requester};
+use stravasync_core::job::{BackfillRequest, Job, QueueMessage, Requester, RescoreScope};
 use stravasync_core::model::{AthleteId, PmcRow};
-use stravasync_core::ports::{EraseStore, EventQueue, ProfileStore};
+use stravasync_core::ports::{EraseStore, EventQueue, ProfileStore, RollupStore};
+use stravasync_core::thresholds::{MODEL_VERSION, ThresholdChange, ThresholdEntry};
 use stravasync_read::ReadError;
 use stravasync_read::answers;
 use stravasync_read::query;
@@ -82,6 +83,88 @@ pub struct RescoreArgs {
 impl RescoreArgs {
     pub fn run(self) -> Result<String, CliError> {
         block_on(rescore(self.athlete))
+    }
+}
+
+/// `stravasync thresholds`' arguments: show an athlete's threshold history, or change one
+/// entry of it (docs/design.md §6b), as the dashboard does.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("values").multiple(true).args([
+    "ftp", "cp", "w_prime", "threshold_speed", "css", "lthr", "hr_max", "hr_rest"
+])))]
+pub struct ThresholdsArgs {
+    #[arg(long)]
+    pub athlete: i64,
+    /// The entry's group: default (the heart rates of every group), cycling, running,
+    /// swimming or other.
+    #[arg(long, requires = "from")]
+    pub group: Option<String>,
+    /// The first day the entry holds (YYYY-MM-DD, the athlete's local day).
+    #[arg(long, requires = "group")]
+    pub from: Option<String>,
+    /// Remove the entry of --group from --from instead of saving one.
+    #[arg(long, requires = "from", conflicts_with = "values")]
+    pub delete: bool,
+    #[arg(long, requires = "from")]
+    pub ftp: Option<f64>,
+    #[arg(long, requires = "from")]
+    pub cp: Option<f64>,
+    /// W′, J.
+    #[arg(long, requires = "from")]
+    pub w_prime: Option<f64>,
+    /// Threshold running speed, m/s.
+    #[arg(long, requires = "from")]
+    pub threshold_speed: Option<f64>,
+    /// Critical swim speed, m/s.
+    #[arg(long, requires = "from")]
+    pub css: Option<f64>,
+    #[arg(long, requires = "from")]
+    pub lthr: Option<f64>,
+    #[arg(long, requires = "from")]
+    pub hr_max: Option<f64>,
+    #[arg(long, requires = "from")]
+    pub hr_rest: Option<f64>,
+}
+
+impl ThresholdsArgs {
+    pub fn run(self) -> Result<String, CliError> {
+        block_on(thresholds(self))
+    }
+
+    /// The change the flags ask for, if any.
+    fn change(&self) -> Result<Option<ThresholdChange>, CliError> {
+        let (Some(group), Some(from)) = (&self.group, &self.from) else { return Ok(None) };
+        let removal = stravasync_read::thresholds::removal(Some(group), Some(from)).map_err(field)?;
+        if self.delete {
+            return Ok(Some(removal));
+        }
+        let ThresholdChange::Remove { group, effective_from } = removal else { return Ok(None) };
+        let entry = ThresholdEntry {
+            ftp: self.ftp,
+            cp: self.cp,
+            w_prime: self.w_prime,
+            threshold_speed: self.threshold_speed,
+            css: self.css,
+            lthr: self.lthr,
+            hr_max: self.hr_max,
+            hr_rest: self.hr_rest,
+            ..ThresholdEntry::new(group, effective_from)
+        };
+        Ok(Some(ThresholdChange::Save { entry }))
+    }
+}
+
+/// `stravasync migrate`'s arguments.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// One athlete (default: every athlete not yet migrated).
+    #[arg(long)]
+    pub athlete: Option<i64>,
+}
+
+impl MigrateArgs {
+    pub fn run(self) -> Result<String, CliError> {
+        block_on(migrate(self.athlete))
     }
 }
 
@@ -300,9 +383,74 @@ pub async fn athlete_delete(athlete: AthleteId, wait: bool) -> Result<String, Cl
     }
 }
 
+/// The athlete's threshold history as a table; with a change, the change checked against
+/// it and enqueued for the consumer (which stores it if the history has not changed
+/// meanwhile, and rescores from its date).
+pub async fn thresholds(args: ThresholdsArgs) -> Result<String, CliError> {
+    let change = args.change()?;
+    let sdk = sdk().await;
+    let store = store(&sdk)?;
+    let profile = answers::profile(&store, args.athlete).await.map_err(read_error("reading the profile"))?;
+    let answer =
+        stravasync_read::thresholds::answer(&store, &profile).await.map_err(read_error("reading thresholds"))?;
+    let Some(change) = change else { return Ok(stravasync_read::thresholds::table(&answer, args.athlete)) };
+    let job = stravasync_read::thresholds::change(&store, &profile, change.clone(), answer.version)
+        .await
+        .map_err(read_error("checking the change"))?;
+    queue(&sdk, &manifest::QUEUE_URL)?
+        .enqueue(&QueueMessage::for_job(&job, &format!("cli-thresholds-{}", now())))
+        .await
+        .map_err(CliError::runtime("enqueueing the change"))?;
+    let (group, from) = change.scope();
+    Ok(format!(
+        "{} enqueued (history version {}): the consumer stores it and rescores {group} activities from {from}",
+        match change {
+            ThresholdChange::Save { .. } => "entry",
+            ThresholdChange::Remove { .. } => "removal",
+        },
+        answer.version
+    ))
+}
+
+/// The one-time move to the athlete model of docs/design.md §6b: for each athlete not yet
+/// at [`MODEL_VERSION`], a rescore of every stored activity that first stores the
+/// profile's single thresholds as the history's first entries (0001-01-01). Resumable: the
+/// rescore goes on by itself, chunk by chunk; run again, this enqueues only the athletes
+/// whose rescore has not finished.
+pub async fn migrate(only: Option<AthleteId>) -> Result<String, CliError> {
+    let sdk = sdk().await;
+    let store = store(&sdk)?;
+    let athletes = match only {
+        Some(a) => vec![a],
+        None => store.athletes().await.map_err(CliError::runtime("listing athletes"))?,
+    };
+    let queue = queue(&sdk, &manifest::QUEUE_URL)?;
+    let (mut enqueued, mut done) = (0, 0);
+    for athlete in athletes {
+        let Some(p) = store.get_profile(athlete).await.map_err(CliError::runtime("reading a profile"))? else {
+            continue;
+        };
+        if p.model_version >= MODEL_VERSION {
+            done += 1;
+            continue;
+        }
+        let scope = RescoreScope { migrate: true, ..RescoreScope::everything(p.thresholds_version) };
+        let job = Job::Rescore { athlete_id: athlete, activity_id: None, scope: Some(scope) };
+        queue
+            .enqueue(&QueueMessage::for_job(&job, &format!("migrate-{athlete}-{}", now())))
+            .await
+            .map_err(CliError::runtime("enqueueing a migration"))?;
+        enqueued += 1;
+    }
+    Ok(format!(
+        "migration to athlete model {MODEL_VERSION}: {enqueued} athletes enqueued, {done} already done \
+         (run again to see it finish: it counts them as done)"
+    ))
+}
+
 /// Enqueues a rescore of every stored activity of the athlete (after a rules change).
 pub async fn rescore(athlete: AthleteId) -> Result<String, CliError> {
-    let job = Job::Rescore { athlete_id: athlete, activity_id: None };
+    let job = Job::Rescore { athlete_id: athlete, activity_id: None, scope: None };
     let sdk = sdk().await;
     queue(&sdk, &manifest::QUEUE_URL)?
         .enqueue(&QueueMessage::for_job(&job, &format!("cli-rescore-{}", now())))

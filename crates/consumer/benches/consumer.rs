@@ -11,10 +11,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use fake_strava::data::{GENERATED_ATHLETE_BASE, Season};
 use serde_json::json;
 use stravasync_consumer::{ConsumerPolicy, Outcome, Record};
+use stravasync_core::analysis::score_single;
 use stravasync_core::codec::encode_chunks;
 use stravasync_core::job::Job;
-use stravasync_core::metrics;
-use stravasync_core::model::{SportType, Thresholds};
+use stravasync_core::model::{ActivitySummary, Thresholds};
 use stravasync_core::streams::parse_streams_json;
 
 fn record(job: &Job) -> Record {
@@ -92,12 +92,13 @@ fn cpu_per_activity(c: &mut Criterion) {
     let dir = fake_strava::default_fixtures_dir().expect("shared fixtures");
     let streams = std::fs::read(dir.join("ride_power_edge810.streams.json")).unwrap();
     let json = serde_json::to_vec(&parse_streams_json(&streams).unwrap().tiled(6 * 3600)).unwrap();
-    let sport = SportType::parse("Ride").unwrap();
+    let summary: ActivitySummary =
+        serde_json::from_slice(&std::fs::read(dir.join("ride_power_edge810.activity.json")).unwrap()).unwrap();
     let th = Thresholds::starter(stravasync_core::model::Sex::Male);
     c.bench_function("consumer/cpu_per_6h_activity", |b| {
         b.iter(|| {
             let set = parse_streams_json(black_box(&json)).unwrap();
-            let m = metrics::compute(&sport, &set, &th).unwrap();
+            let m = score_single(&summary, &set, &th).unwrap();
             let chunks = encode_chunks(&set).unwrap();
             black_box((m, chunks))
         })

@@ -1,14 +1,16 @@
 //! Fetching, scoring and storing one activity, and the reads it needs.
 
 use crate::ConsumerStore;
+use stravasync_core::analysis::{AnalysisError, ZoneSettings, score_activity};
 use stravasync_core::codec::{decode_chunks, encode_chunks, stream_set_id};
-use stravasync_core::metrics::{self, ActivityMetrics, MetricsError};
+use stravasync_core::metrics::ActivityMetrics;
 use stravasync_core::model::{
     ActivityId, ActivityState, ActivitySummary, AthleteId, FieldVersions, OAuthTokens, SCHEMA_VERSION, Sex,
     StoredActivity, Thresholds,
 };
 use stravasync_core::ports::{EventQueue, TokenVault, WriteOutcome};
 use stravasync_core::streams::{MAX_SAMPLES, StreamSet};
+use stravasync_core::thresholds::ThresholdHistory;
 use stravasync_strava::AthleteSession;
 
 use crate::outcome::{Outcome, Step};
@@ -32,6 +34,37 @@ impl From<i64> for Stamp {
 impl Stamp {
     pub(crate) fn of(a: &StoredActivity) -> Self {
         Stamp { version: a.version, fields: a.field_versions }
+    }
+}
+
+/// An athlete's threshold history and zone settings, read once for every activity a
+/// record scores.
+pub(crate) struct AthleteModel {
+    pub(crate) history: ThresholdHistory,
+    pub(crate) zones: ZoneSettings,
+}
+
+/// [`score_activity`] of one activity, or why it has no score (see `Consumer::score`).
+pub(crate) fn score_with(
+    summary: &ActivitySummary,
+    set: &StreamSet,
+    model: &AthleteModel,
+) -> Step<(Option<ActivityMetrics>, Option<String>)> {
+    let unscored = |reason: String| {
+        tracing::warn!(reason, "activity left unscored");
+        Ok((None, Some(reason)))
+    };
+    if let Err(e) = summary.sport() {
+        return unscored(e.to_string());
+    }
+    match score_activity(summary, set, &model.history, &model.zones) {
+        Ok(m) => Ok((Some(m), None)),
+        Err(AnalysisError::Thresholds(e)) => unscored(format!("athlete thresholds invalid: {e}")),
+        Err(AnalysisError::Summary(e)) => unscored(e.to_string()),
+        Err(AnalysisError::Streams(e)) if e.is_over_limit() => unscored(e.to_string()),
+        Err(AnalysisError::Streams(e)) => {
+            Err(Outcome::Poison { reason: format!("streams of activity {} from Strava: {e}", summary.id) })
+        }
     }
 }
 
@@ -59,13 +92,18 @@ where
         }
     }
 
-    pub(crate) async fn thresholds(&self, athlete: AthleteId) -> Step<Thresholds> {
-        Ok(self
-            .store
-            .get_profile(athlete)
-            .await?
-            .map(|p| p.thresholds)
-            .unwrap_or_else(|| Thresholds::starter(Sex::Male)))
+    /// What an athlete's activities are scored with (docs/design.md §6b): the stored
+    /// threshold history, or before one is stored the profile's single thresholds as the
+    /// entries the migration makes of them (the starter thresholds without a profile); and
+    /// the athlete's own zone boundaries from Strava, kept in the profile.
+    pub(crate) async fn athlete_model(&self, athlete: AthleteId) -> Step<AthleteModel> {
+        let single = self.store.get_profile(athlete).await?.map(|p| p.thresholds);
+        let single = single.unwrap_or_else(|| Thresholds::starter(Sex::Male));
+        let history = match self.store.threshold_history(athlete).await? {
+            Some(stored) => stored.history,
+            None => ThresholdHistory::from_profile(&single),
+        };
+        Ok(AthleteModel { history, zones: ZoneSettings::of(&single) })
     }
 
     /// Whether the athlete was deleted (a deauthorization, which has a message group of its
@@ -87,31 +125,18 @@ where
         Ok(true)
     }
 
-    /// Metrics with the athlete's thresholds, or why there are none. An unknown sport, bad
-    /// thresholds or streams longer than the pipeline scores leave the activity unscored
-    /// rather than unstored; invalid streams are poison.
+    /// Metrics with the athlete's thresholds in force on the activity's day, or why there
+    /// are none. An unknown sport, a bad date or history, or streams longer than the
+    /// pipeline scores leave the activity unscored rather than unstored; invalid streams
+    /// are poison.
     pub(crate) async fn score(
         &self,
         summary: &ActivitySummary,
         set: &StreamSet,
         athlete: AthleteId,
     ) -> Step<(Option<ActivityMetrics>, Option<String>)> {
-        let unscored = |reason: String| {
-            tracing::warn!(reason, "activity left unscored");
-            Ok((None, Some(reason)))
-        };
-        let sport = match summary.sport() {
-            Ok(s) => s,
-            Err(e) => return unscored(e.to_string()),
-        };
-        match metrics::compute(&sport, set, &self.thresholds(athlete).await?) {
-            Ok(m) => Ok((Some(m), None)),
-            Err(MetricsError::Thresholds(e)) => unscored(format!("athlete thresholds invalid: {e}")),
-            Err(MetricsError::Streams(e)) if e.is_over_limit() => unscored(e.to_string()),
-            Err(MetricsError::Streams(e)) => {
-                Err(Outcome::Poison { reason: format!("streams of activity {} from Strava: {e}", summary.id) })
-            }
-        }
+        let model = self.athlete_model(athlete).await?;
+        score_with(summary, set, &model)
     }
 
     /// The decoded stream set an activity points at (empty when it has none).

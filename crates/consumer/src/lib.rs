@@ -60,6 +60,7 @@ pub use budget::Priority;
 pub use outcome::Outcome;
 pub use policy::{ConfigError, ConsumerPolicy};
 pub use record::Record;
+pub use rescore::RESCORE_CHUNK;
 
 /// The storage roles the consumer uses: profiles, the activities it reads and writes, the
 /// PMC of the athletes it changed (recomputed at once, as the rollup does), the deletion of
@@ -151,7 +152,12 @@ where
         let result = match &job {
             Job::WebhookEvent { event, .. } => Box::pin(self.apply_event(event, record.receive_count)).await,
             Job::Backfill { .. } | Job::Reconcile { .. } => Box::pin(self.backfill(&job)).await,
-            Job::Rescore { athlete_id, activity_id } => Box::pin(self.rescore(*athlete_id, *activity_id)).await,
+            Job::Rescore { athlete_id, activity_id, scope } => {
+                Box::pin(self.rescore(*athlete_id, *activity_id, scope.as_ref())).await
+            }
+            Job::ChangeThresholds { athlete_id, change, version } => {
+                Box::pin(self.change_thresholds(*athlete_id, change, *version)).await
+            }
             Job::SetThresholds { athlete_id, thresholds } => {
                 Box::pin(self.set_thresholds(*athlete_id, thresholds)).await
             }

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use futures_util::future::join_all;
 use stravasync_core::LocalDate;
 use stravasync_core::codec::{decode_chunks, encode_chunks_sized, stream_set_id};
-use stravasync_core::metrics::{ActivityMetrics, Peaks, Score, ScoreSource, Zones};
+use stravasync_core::metrics::{ActivityMetrics, Score, ScoreSource};
 use stravasync_core::model::{
     ActivityId, ActivityState, AthleteId, AthleteProfile, PmcConstants, RateWindow, RateWindowKind, SCHEMA_VERSION,
     StoredActivity, StreamSetRef, Tombstone,
@@ -53,8 +53,7 @@ pub fn activity(athlete: AthleteId, id: ActivityId, version: i64, date: &str, lo
             pace: None,
             heartrate: None,
             score: Score { source: ScoreSource::Power, value: Some(load) },
-            zones: Zones { power: None, heartrate: None },
-            peaks: Peaks { watts: None, heartrate: None, velocity_smooth: None },
+            ..Default::default()
         }),
         stream_chunks: 0,
         streams_id: None,

@@ -33,7 +33,7 @@ impl LocalDate {
         Some(LocalDate(era * 146_097 + doe - 719_468))
     }
 
-    pub fn from_days_since_epoch(days: i32) -> Self {
+    pub const fn from_days_since_epoch(days: i32) -> Self {
         LocalDate(days)
     }
 

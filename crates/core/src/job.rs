@@ -63,17 +63,25 @@ pub enum Job {
     /// List activities since `since` (unix seconds) and fetch the missing ones: the
     /// backstop for missed webhooks.
     Reconcile { athlete_id: AthleteId, since: i64 },
-    /// Recompute metrics from stored streams (after a threshold change): one activity, or
-    /// all of the athlete's when `activity_id` is `None`.
+    /// Recompute metrics from stored streams: one activity (`activity_id`), or the
+    /// activities `scope` covers, one chunk per message (docs/design.md §6b, "Rescoring a
+    /// dated change"). Without either, every activity of the athlete (messages of earlier
+    /// versions).
     Rescore {
         athlete_id: AthleteId,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         activity_id: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope: Option<RescoreScope>,
     },
-    /// The athlete changed thresholds on the dashboard: store them, then rescore every
-    /// activity (the read API cannot write the table; the consumer does it, in order with
-    /// the athlete's other messages).
+    /// The single-value shorthand (`PUT /api/me/thresholds`): values that hold from the
+    /// day the consumer applies them, as [`crate::thresholds::ThresholdHistory::shorthand_changes`].
     SetThresholds { athlete_id: AthleteId, thresholds: crate::model::ThresholdsUpdate },
+    /// A change of the athlete's threshold history made from its version `version` (the
+    /// dashboard, `POST`/`DELETE /api/me/thresholds`): stored only if the history is still
+    /// at that version, then the rescore of what it covers (the read API cannot write the
+    /// table; the consumer does it, in order with the athlete's other messages).
+    ChangeThresholds { athlete_id: AthleteId, change: crate::thresholds::ThresholdChange, version: u64 },
     /// The athlete asked to disconnect (the dashboard), or an operator deletes them at
     /// their request (`stravasync athlete delete`): the authorization is revoked at Strava,
     /// then the tokens and every item of the athlete are deleted, as for a
@@ -84,6 +92,35 @@ pub enum Job {
         #[serde(default)]
         by: Requester,
     },
+}
+
+/// Which activities a rescore covers and how far it has come: those of `group` (every
+/// group's for `default`) on or after `from`, newest first, `chunk` at a time; `before` is
+/// where the next chunk starts. `version` is the profile's thresholds version the rescore
+/// brings them to; `migrate` marks the one-time move of an athlete to §6b, which stores the
+/// profile's single thresholds as the first entries of the history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RescoreScope {
+    pub from: LocalDate,
+    pub group: crate::thresholds::ThresholdGroup,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<crate::ports::ActivityCursor>,
+    pub version: u32,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub migrate: bool,
+}
+
+impl RescoreScope {
+    /// Every activity of every group.
+    pub fn everything(version: u32) -> RescoreScope {
+        RescoreScope {
+            from: crate::thresholds::MIGRATED_EFFECTIVE_FROM,
+            group: crate::thresholds::ThresholdGroup::Default,
+            before: None,
+            version,
+            migrate: false,
+        }
+    }
 }
 
 /// Who asked for a deletion (it is logged, nothing else depends on it).
@@ -154,6 +191,7 @@ impl Job {
             | Job::Reconcile { athlete_id, .. }
             | Job::Rescore { athlete_id, .. }
             | Job::SetThresholds { athlete_id, .. }
+            | Job::ChangeThresholds { athlete_id, .. }
             | Job::Disconnect { athlete_id, .. } => *athlete_id,
         }
     }
@@ -164,9 +202,11 @@ impl Job {
     pub fn lane(&self) -> Lane {
         match self {
             Job::Backfill { .. } | Job::Reconcile { .. } => Lane::Background,
-            Job::WebhookEvent { .. } | Job::Rescore { .. } | Job::SetThresholds { .. } | Job::Disconnect { .. } => {
-                Lane::Events
-            }
+            Job::WebhookEvent { .. }
+            | Job::Rescore { .. }
+            | Job::SetThresholds { .. }
+            | Job::ChangeThresholds { .. }
+            | Job::Disconnect { .. } => Lane::Events,
         }
     }
 
@@ -405,7 +445,7 @@ mod tests {
         for tail in ["{}", " garbage", ",", "\u{0}"] {
             let e = WebhookEvent::parse(format!("{CREATE}{tail}").as_bytes()).unwrap_err();
             assert_eq!(e.path, "(end of document)", "{tail:?}");
-            let body = serde_json::to_string(&Job::Rescore { athlete_id: 5, activity_id: None }).unwrap();
+            let body = serde_json::to_string(&Job::Rescore { athlete_id: 5, activity_id: None, scope: None }).unwrap();
             assert!(Job::parse(&format!("{body}{tail}")).is_err(), "{tail:?}");
         }
         // A type error after which garbage follows is still reported at its field.
@@ -497,7 +537,7 @@ mod tests {
     fn history_travels_in_the_background_lane_under_its_own_group() {
         let backfill = Job::start_backfill(7, Some(30), None, None, Some(1));
         let reconcile = Job::Reconcile { athlete_id: 7, since: 0 };
-        let rescore = Job::Rescore { athlete_id: 7, activity_id: None };
+        let rescore = Job::Rescore { athlete_id: 7, activity_id: None, scope: None };
         for (job, lane, group) in [
             (&backfill, Lane::Background, "background-7"),
             (&reconcile, Lane::Background, "background-7"),

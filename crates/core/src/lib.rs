@@ -13,12 +13,17 @@
 //! - [`job`]: what travels on the queues: jobs, lanes, message groups, the SQS message.
 //! - [`codec`]: compact columnar encoding of a stream set, split into DynamoDB-sized chunks.
 //! - [`metrics`]: 1 Hz resampling, NP/TSS, rTSS, hrTSS, zones, peaks (docs/design.md §6).
+//! - [`thresholds`]: sport groups and the dated threshold history (docs/design.md §6b).
+//! - [`physiology`]: sTSS, the CP/W′ fit, W′ balance, aerobic decoupling, EF (§6b).
+//! - [`analysis`]: one activity under §6b: thresholds in force, score per sport group,
+//!   every candidate, the models, zones and peaks, in one serializable report.
 //! - [`pmc`]: the Performance Management Chart (CTL, ATL, TSB).
 //! - [`signed`]: HMAC-signed values (OAuth state, session cookie).
 //! - [`ration`]: how much export and backfill one athlete may ask for.
 //! - [`ports`]: the storage, vault and queue traits (in-memory versions for tests live in
 //!   the `stravasync-testkit` crate).
 
+pub mod analysis;
 pub mod clock;
 pub mod codec;
 pub mod config;
@@ -30,6 +35,7 @@ pub mod job;
 pub mod json;
 pub mod metrics;
 pub mod model;
+pub mod physiology;
 pub mod pmc;
 pub mod ports;
 pub mod ration;
@@ -37,6 +43,7 @@ pub mod secret;
 pub mod signed;
 pub mod streams;
 pub mod telemetry;
+pub mod thresholds;
 
 pub use date::LocalDate;
 pub use secret::Secret;

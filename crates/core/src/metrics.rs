@@ -16,15 +16,19 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::model::athlete::{Sex, SportType, ThresholdError, Thresholds};
-use crate::streams::{MAX_RESAMPLED_S, NumericKey, StreamError, StreamSet};
+use crate::model::athlete::{Sex, Thresholds};
+use crate::physiology::{Decoupling, SwimMetrics, WPrimeBalance};
+use crate::streams::{NumericKey, StreamSet};
+use crate::thresholds::{SportGroup, ThresholdsInForce};
 
 /// Longest gap (s) that is interpolated; anything longer is a pause.
 pub const MAX_INTERPOLATED_GAP_S: i64 = 90;
 /// Rolling window (samples) of NP and NGS.
 pub const ROLLING_WINDOW: usize = 30;
-/// Peak windows in seconds: 5 s … 60 min.
-pub const PEAK_WINDOWS: [usize; 9] = [5, 15, 30, 60, 300, 600, 1200, 1800, 3600];
+/// Peak windows in seconds, 5 s … 60 min, with 3 and 12 min for the CP model (docs/design.md
+/// §6b "Peaks"). Activities stored before those two were added have no value there until
+/// they are rescored.
+pub const PEAK_WINDOWS: [usize; 11] = [5, 15, 30, 60, 180, 300, 600, 720, 1200, 1800, 3600];
 /// Coggan power zones: lower bounds in % of FTP.
 pub const POWER_ZONE_PCT: [f64; 6] = [55.0, 75.0, 90.0, 105.0, 120.0, 150.0];
 /// Heart-rate zones: lower bounds in % of LTHR.
@@ -32,22 +36,17 @@ pub const HEARTRATE_ZONE_PCT: [f64; 4] = [68.0, 83.0, 94.0, 105.0];
 /// Minetti's grade is clamped to ±45 %.
 pub const MAX_GRADE: f64 = 0.45;
 
-/// Where an activity's training score came from (docs/design.md §6 "Score").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Where an activity's training score came from (docs/design.md §6 "Score"; `swim`, sTSS,
+/// only from §6b's per-sport selection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ScoreSource {
     Power,
     Pace,
+    Swim,
     Heartrate,
+    #[default]
     None,
-}
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum MetricsError {
-    #[error(transparent)]
-    Streams(#[from] StreamError),
-    #[error(transparent)]
-    Thresholds(#[from] ThresholdError),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,7 +73,7 @@ pub struct HeartrateMetrics {
     pub samples_with_hr: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Score {
     pub source: ScoreSource,
     /// `None` when the source is `none`; a PMC counts it as 0.
@@ -96,7 +95,7 @@ pub struct ZoneTimes {
     pub seconds: Vec<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Zones {
     pub power: Option<ZoneTimes>,
     pub heartrate: Option<ZoneTimes>,
@@ -105,7 +104,7 @@ pub struct Zones {
 /// Best mean over each of [`PEAK_WINDOWS`]; `None` where the activity is shorter.
 /// Serialized as a map keyed by the window in seconds (`"5"`, `"15"`, …).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct PeakSeries(pub [Option<f64>; 9]);
+pub struct PeakSeries(pub [Option<f64>; 11]);
 
 impl PeakSeries {
     pub fn get(&self, window_s: usize) -> Option<f64> {
@@ -115,45 +114,55 @@ impl PeakSeries {
 
 impl Serialize for PeakSeries {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(PEAK_WINDOWS.len()))?;
-        for (w, v) in PEAK_WINDOWS.iter().zip(&self.0) {
-            map.serialize_entry(&w.to_string(), v)?;
-        }
-        map.end()
+        serialize_peaks(&PEAK_WINDOWS, &self.0, s)
     }
 }
 
 impl<'de> Deserialize<'de> for PeakSeries {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = PeakSeries;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a map of window seconds to best mean")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PeakSeries, A::Error> {
-                let mut out = PeakSeries::default();
-                while let Some((k, v)) = map.next_entry::<String, Option<f64>>()? {
-                    if let Some(i) = PEAK_WINDOWS.iter().position(|w| w.to_string() == k) {
-                        out.0[i] = v;
-                    }
-                }
-                Ok(out)
-            }
-        }
-        d.deserialize_map(V)
+        d.deserialize_map(PeaksVisitor(&PEAK_WINDOWS)).map(PeakSeries)
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+fn serialize_peaks<S: Serializer>(windows: &[usize], values: &[Option<f64>], s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(windows.len()))?;
+    for (w, v) in windows.iter().zip(values) {
+        map.serialize_entry(&w.to_string(), v)?;
+    }
+    map.end()
+}
+
+/// Reads a map of window seconds to best mean into the slots of `windows`; keys of other
+/// windows are ignored.
+struct PeaksVisitor<const N: usize>(&'static [usize; N]);
+
+impl<'de, const N: usize> Visitor<'de> for PeaksVisitor<N> {
+    type Value = [Option<f64>; N];
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a map of window seconds to best mean")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = [None; N];
+        while let Some((k, v)) = map.next_entry::<String, Option<f64>>()? {
+            if let Some(i) = self.0.iter().position(|w| w.to_string() == k) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Peaks {
     pub watts: Option<PeakSeries>,
     pub heartrate: Option<PeakSeries>,
     pub velocity_smooth: Option<PeakSeries>,
 }
 
-/// All metrics of one activity. Field names are those `stravasync metrics` prints.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The metrics stored with an activity ([`crate::analysis::ActivityAnalysis::stored`]).
+/// Field names are those `stravasync metrics` prints; the §6b fields are absent from
+/// activities scored before them, until they are rescored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ActivityMetrics {
     pub duration_s: usize,
     pub power: Option<PowerMetrics>,
@@ -162,6 +171,21 @@ pub struct ActivityMetrics {
     pub score: Score,
     pub zones: Zones,
     pub peaks: Peaks,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<SportGroup>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds_in_force: Option<ThresholdsInForce>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swim: Option<SwimMetrics>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoupling: Option<Decoupling>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ef: Option<f64>,
+    /// The W′ balance summary (cp, w_prime, min, min_at_s, end); its series is not stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wbal: Option<WPrimeBalance>,
 }
 
 /// The channels the metrics use, on a 1 Hz grid.
@@ -186,6 +210,18 @@ pub struct Grid {
     pub duration_s: u64,
     pub gaps_interpolated: usize,
     pub pauses_removed_s: i64,
+    /// Every removed pause, in order. W'bal recovers over a pause (§6b), so it needs to
+    /// know where each one was and how long it lasted; no other metric does.
+    pub pauses: Vec<Pause>,
+}
+
+/// A gap over [`MAX_INTERPOLATED_GAP_S`] that was removed from the 1 Hz series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pause {
+    /// Index in the 1 Hz series of the first sample after the pause.
+    pub before_sample: usize,
+    /// The recorded gap `t[i+1] − t[i]`, s (the series lost `dt_s − 1` seconds).
+    pub dt_s: i64,
 }
 
 impl Grid {
@@ -205,6 +241,7 @@ impl Grid {
                 grid.duration_s = grid.duration_s.saturating_add(dt as u64);
                 grid.gaps_interpolated += usize::from(dt > 1);
             } else {
+                grid.pauses.push(Pause { before_sample: grid.duration_s as usize, dt_s: dt });
                 grid.duration_s = grid.duration_s.saturating_add(1);
                 grid.pauses_removed_s = grid.pauses_removed_s.saturating_add(dt - 1);
             }
@@ -222,7 +259,8 @@ pub fn resample_1hz(set: &StreamSet) -> Resampled {
     resample_on(set, time, &Grid::of(time))
 }
 
-fn resample_on(set: &StreamSet, time: &[f64], grid: &Grid) -> Resampled {
+/// [`resample_1hz`] on a grid already built (and checked against [`MAX_RESAMPLED_S`]).
+pub(crate) fn resample_on(set: &StreamSet, time: &[f64], grid: &Grid) -> Resampled {
     let duration = grid.duration_s as usize;
     let channel = |key| set.get(key).map(|v| resample_channel(time, &grid.kept, v, duration));
     Resampled {
@@ -365,19 +403,36 @@ pub fn heartrate_metrics(hr: &[f64], th: &Thresholds) -> HeartrateMetrics {
 /// Seconds per zone; `bounds` are ascending lower bounds of zones 2..=N. A value on a
 /// boundary belongs to the upper zone. Samples for which `skip` is true are not counted.
 pub fn zone_seconds(values: &[f64], bounds: &[f64], skip: impl Fn(f64) -> bool) -> ZoneTimes {
-    let mut seconds = vec![0u64; bounds.len() + 1];
-    for &v in values.iter().filter(|&&v| !skip(v)) {
-        seconds[bounds.partition_point(|&b| b <= v)] += 1;
-    }
-    ZoneTimes { boundaries: bounds.to_vec(), seconds }
+    zone_seconds_and_ties(values, bounds, skip).0
 }
 
-fn percent_bounds(threshold: f64, pct: &[f64]) -> Vec<f64> {
+/// [`zone_seconds`] and, in the same pass, how many counted samples lie exactly on a
+/// boundary (the samples the upper-zone rule decides).
+pub(crate) fn zone_seconds_and_ties(values: &[f64], bounds: &[f64], skip: impl Fn(f64) -> bool) -> (ZoneTimes, u64) {
+    let mut seconds = vec![0u64; bounds.len() + 1];
+    let mut ties = 0u64;
+    for &v in values.iter().filter(|&&v| !skip(v)) {
+        let zone = bounds.partition_point(|&b| b <= v);
+        seconds[zone] += 1;
+        ties += u64::from(zone > 0 && bounds[zone - 1] == v);
+    }
+    (ZoneTimes { boundaries: bounds.to_vec(), seconds }, ties)
+}
+
+pub(crate) fn percent_bounds(threshold: f64, pct: &[f64]) -> Vec<f64> {
     pct.iter().map(|p| threshold * p / 100.0).collect()
 }
 
 /// Best mean over every window of [`PEAK_WINDOWS`].
 pub fn peak_series(values: &[f64]) -> PeakSeries {
+    let mut out = PeakSeries::default();
+    best_means(values, &PEAK_WINDOWS, &mut out.0);
+    out
+}
+
+/// Fills `slots[i]` with the best mean of `values` over `windows[i]` samples (left `None`
+/// where the series is shorter), from one prefix sum shared by every window.
+fn best_means(values: &[f64], windows: &[usize], slots: &mut [Option<f64>]) {
     let mut prefix = Vec::with_capacity(values.len() + 1);
     prefix.push(0.0);
     let mut acc = 0.0;
@@ -385,68 +440,32 @@ pub fn peak_series(values: &[f64]) -> PeakSeries {
         acc += v;
         prefix.push(acc);
     }
-    let mut out = PeakSeries::default();
-    for (slot, &w) in out.0.iter_mut().zip(&PEAK_WINDOWS) {
+    for (slot, &w) in slots.iter_mut().zip(windows) {
         if values.len() >= w {
             let best = (w..=values.len()).map(|end| prefix[end] - prefix[end - w]).fold(f64::MIN, f64::max);
             *slot = Some(best / w as f64);
         }
     }
-    out
-}
-
-/// Every metric of one activity (docs/design.md §6). Validates streams and thresholds first, so
-/// bad input is an error that names the field, never a panic or a silent NaN.
-pub fn compute(sport: &SportType, streams: &StreamSet, th: &Thresholds) -> Result<ActivityMetrics, MetricsError> {
-    streams.validate()?;
-    th.validate()?;
-    let Some(time) = streams.time().filter(|t| !t.is_empty()) else {
-        return Ok(compute_resampled(sport, &Resampled::default(), th));
-    };
-    let grid = Grid::of(time);
-    if grid.duration_s > MAX_RESAMPLED_S {
-        return Err(StreamError::TooLong { duration_s: grid.duration_s, limit_s: MAX_RESAMPLED_S }.into());
-    }
-    Ok(compute_resampled(sport, &resample_on(streams, time, &grid), th))
-}
-
-/// As [`compute`], on an already resampled and validated series.
-pub fn compute_resampled(sport: &SportType, r: &Resampled, th: &Thresholds) -> ActivityMetrics {
-    let power = r.watts.as_deref().map(|w| power_metrics(w, th.ftp));
-    let pace = match (&r.velocity_smooth, sport.is_run()) {
-        (Some(v), true) => Some(pace_metrics(&grade_adjusted_speed(v, r.grade_smooth.as_deref()), th.threshold_speed)),
-        _ => None,
-    };
-    let heartrate = r.heartrate.as_deref().map(|hr| heartrate_metrics(hr, th));
-
-    let score = if let Some(tss) = power.as_ref().and_then(|p| p.tss) {
-        Score { source: ScoreSource::Power, value: Some(tss) }
-    } else if let Some(rtss) = pace.as_ref().and_then(|p| p.rtss) {
-        Score { source: ScoreSource::Pace, value: Some(rtss) }
-    } else if let Some(hrtss) = heartrate.as_ref().filter(|h| h.samples_with_hr > 0).and_then(|h| h.hrtss) {
-        Score { source: ScoreSource::Heartrate, value: Some(hrtss) }
-    } else {
-        Score { source: ScoreSource::None, value: None }
-    };
-
-    let power_bounds = th.power_zones.clone().or_else(|| th.ftp.map(|ftp| percent_bounds(ftp, &POWER_ZONE_PCT)));
-    let hr_bounds = th.heartrate_zones.clone().or_else(|| th.lthr.map(|l| percent_bounds(l, &HEARTRATE_ZONE_PCT)));
-    let zones = Zones {
-        power: r.watts.as_deref().zip(power_bounds).map(|(w, b)| zone_seconds(w, &b, |_| false)),
-        heartrate: r.heartrate.as_deref().zip(hr_bounds).map(|(h, b)| zone_seconds(h, &b, |v| v <= 0.0)),
-    };
-    let peaks = Peaks {
-        watts: r.watts.as_deref().map(peak_series),
-        heartrate: r.heartrate.as_deref().map(peak_series),
-        velocity_smooth: r.velocity_smooth.as_deref().map(peak_series),
-    };
-    ActivityMetrics { duration_s: r.duration_s, power, pace, heartrate, score, zones, peaks }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::{AnalysisError, score_single};
+    use crate::model::ActivitySummary;
+    use crate::streams::{MAX_RESAMPLED_S, StreamError};
     use proptest::prelude::*;
+
+    /// The stored metrics of a `sport` activity under single thresholds: the history the
+    /// migration makes of them, and their custom zones as zone settings.
+    fn compute(sport: &str, streams: &StreamSet, th: &Thresholds) -> Result<ActivityMetrics, AnalysisError> {
+        let summary: ActivitySummary = serde_json::from_value(serde_json::json!({
+            "id": 1, "sport_type": sport, "start_date": "2024-05-01T08:00:00Z",
+            "start_date_local": "2024-05-01T09:00:00Z",
+        }))
+        .unwrap();
+        score_single(&summary, streams, th)
+    }
 
     fn close(a: f64, b: f64, rel: f64) -> bool {
         (a - b).abs() <= rel * b.abs().max(1e-12)
@@ -471,13 +490,9 @@ mod tests {
         }
     }
 
-    fn sport(s: &str) -> SportType {
-        SportType::parse(s).unwrap()
-    }
-
     #[test]
     fn one_hour_at_ftp_is_100_tss() {
-        let m = compute(&sport("Ride"), &ride(3600, 250.0), &thresholds()).unwrap();
+        let m = compute("Ride", &ride(3600, 250.0), &thresholds()).unwrap();
         let p = m.power.unwrap();
         assert!(close(p.np.unwrap(), 250.0, 1e-12));
         assert!(close(p.tss.unwrap(), 100.0, 1e-9));
@@ -488,11 +503,11 @@ mod tests {
     fn one_hour_at_lthr_is_100_hrtss() {
         let s =
             StreamSet::default().with(NumericKey::Time, seconds(3600)).with(NumericKey::Heartrate, vec![165.0; 3600]);
-        let m = compute(&sport("Ride"), &s, &thresholds()).unwrap();
+        let m = compute("Ride", &s, &thresholds()).unwrap();
         assert!(close(m.heartrate.unwrap().hrtss.unwrap(), 100.0, 1e-9));
         assert_eq!(m.score.source, ScoreSource::Heartrate);
         let female = Thresholds { sex: Sex::Female, ..thresholds() };
-        let m = compute(&sport("Ride"), &s, &female).unwrap();
+        let m = compute("Ride", &s, &female).unwrap();
         assert!(close(m.score.value.unwrap(), 100.0, 1e-9));
     }
 
@@ -502,11 +517,11 @@ mod tests {
             .with(NumericKey::Time, seconds(3600))
             .with(NumericKey::VelocitySmooth, vec![3.9; 3600])
             .with(NumericKey::GradeSmooth, vec![0.0; 3600]);
-        let m = compute(&sport("Run"), &s, &thresholds()).unwrap();
+        let m = compute("Run", &s, &thresholds()).unwrap();
         assert!(close(m.pace.unwrap().rtss.unwrap(), 100.0, 1e-9));
         assert_eq!(m.score.source, ScoreSource::Pace);
         // The same streams as a ride are not scored by pace.
-        let m = compute(&sport("Ride"), &s, &thresholds()).unwrap();
+        let m = compute("Ride", &s, &thresholds()).unwrap();
         assert!(m.pace.is_none());
         assert_eq!(m.score.source, ScoreSource::None);
     }
@@ -523,15 +538,25 @@ mod tests {
     }
 
     #[test]
-    fn power_beats_pace_for_runs_and_needs_30_samples() {
+    fn a_run_with_power_is_not_scored_against_the_bike_ftp() {
+        // The single FTP is cycling's (docs/design.md §6b): a Stryd run without a running
+        // FTP is scored by pace.
         let s = StreamSet::default()
-            .with(NumericKey::Time, seconds(29))
-            .with(NumericKey::Watts, vec![300.0; 29])
-            .with(NumericKey::VelocitySmooth, vec![4.0; 29]);
-        let m = compute(&sport("Run"), &s, &thresholds()).unwrap();
+            .with(NumericKey::Time, seconds(3600))
+            .with(NumericKey::Watts, vec![300.0; 3600])
+            .with(NumericKey::VelocitySmooth, vec![3.9; 3600]);
+        let m = compute("Run", &s, &thresholds()).unwrap();
+        assert_eq!(m.score.source, ScoreSource::Pace);
+        assert!(close(m.score.value.unwrap(), 100.0, 1e-9));
+        assert_eq!(m.power.unwrap().tss, None, "no running FTP, no power TSS");
+        assert_eq!(m.group, Some(SportGroup::Running));
+    }
+
+    #[test]
+    fn power_needs_30_samples() {
+        let m = compute("Ride", &ride(29, 300.0), &thresholds()).unwrap();
         assert_eq!(m.score, Score { source: ScoreSource::Power, value: Some(0.0) });
         assert_eq!(m.power.unwrap().np, None);
-        assert_eq!(m.pace.unwrap().ngs, None);
     }
 
     #[test]
@@ -557,8 +582,8 @@ mod tests {
         let s = StreamSet::default()
             .with(NumericKey::Time, vec![0.0, 1e19, 1.8e19])
             .with(NumericKey::Watts, vec![100.0, 100.0, 100.0]);
-        let e = compute(&sport("Ride"), &s, &thresholds()).unwrap_err();
-        assert!(matches!(e, MetricsError::Streams(StreamError::TimeOutOfRange { index: 1, .. })), "{e}");
+        let e = compute("Ride", &s, &thresholds()).unwrap_err();
+        assert!(matches!(e, AnalysisError::Streams(StreamError::TimeOutOfRange { index: 1, .. })), "{e}");
         assert!(e.to_string().contains("stream time at index 1"), "{e}");
         // The grid itself saturates rather than wraps, even unvalidated.
         let g = Grid::of(&[0.0, 9.0e18, 9.2e18]);
@@ -572,19 +597,19 @@ mod tests {
         let s = StreamSet::default()
             .with(NumericKey::Time, (0..n).map(|i| f64::from(i) * 90.0).collect())
             .with(NumericKey::Watts, vec![200.0; n as usize]);
-        let e = compute(&sport("Ride"), &s, &thresholds()).unwrap_err();
-        let MetricsError::Streams(e) = e else { panic!("{e}") };
+        let e = compute("Ride", &s, &thresholds()).unwrap_err();
+        let AnalysisError::Streams(e) = e else { panic!("{e}") };
         assert_eq!(e, StreamError::TooLong { duration_s: 90 * (u64::from(n) - 1) + 1, limit_s: MAX_RESAMPLED_S });
         assert!(e.is_over_limit());
         // Exactly 48 h is scored; one second more is not.
         for (secs, ok) in [(MAX_RESAMPLED_S, true), (MAX_RESAMPLED_S + 1, false)] {
             let s = StreamSet::default().with(NumericKey::Time, (0..secs).map(|t| t as f64).collect());
-            assert_eq!(compute(&sport("Ride"), &s, &thresholds()).is_ok(), ok, "{secs} s");
+            assert_eq!(compute("Ride", &s, &thresholds()).is_ok(), ok, "{secs} s");
         }
         let many = crate::streams::MAX_SAMPLES + 1;
         let s = StreamSet::default().with(NumericKey::Time, vec![0.0; many]);
-        let e = compute(&sport("Ride"), &s, &thresholds()).unwrap_err();
-        assert!(matches!(e, MetricsError::Streams(StreamError::TooManySamples { len, .. }) if len == many), "{e}");
+        let e = compute("Ride", &s, &thresholds()).unwrap_err();
+        assert!(matches!(e, AnalysisError::Streams(StreamError::TooManySamples { len, .. }) if len == many), "{e}");
     }
 
     #[test]
@@ -598,7 +623,7 @@ mod tests {
     #[test]
     fn custom_zone_boundaries_are_used() {
         let th = Thresholds { power_zones: Some(vec![100.0, 200.0]), ..thresholds() };
-        let m = compute(&sport("Ride"), &ride(10, 150.0), &th).unwrap();
+        let m = compute("Ride", &ride(10, 150.0), &th).unwrap();
         assert_eq!(m.zones.power.unwrap().seconds, vec![0, 10, 0]);
     }
 
@@ -615,7 +640,7 @@ mod tests {
 
     #[test]
     fn empty_streams_score_nothing() {
-        let m = compute(&sport("Ride"), &StreamSet::default(), &thresholds()).unwrap();
+        let m = compute("Ride", &StreamSet::default(), &thresholds()).unwrap();
         assert_eq!(m.duration_s, 0);
         assert_eq!(m.score, Score { source: ScoreSource::None, value: None });
         assert!(m.power.is_none() && m.heartrate.is_none());
@@ -624,9 +649,9 @@ mod tests {
     #[test]
     fn bad_thresholds_and_streams_are_errors() {
         let bad = Thresholds { ftp: Some(-1.0), ..thresholds() };
-        assert!(matches!(compute(&sport("Ride"), &ride(5, 1.0), &bad), Err(MetricsError::Thresholds(_))));
+        assert!(matches!(compute("Ride", &ride(5, 1.0), &bad), Err(AnalysisError::Thresholds(_))));
         let s = ride(5, 1.0).with(NumericKey::Heartrate, vec![1.0; 4]);
-        assert!(matches!(compute(&sport("Ride"), &s, &thresholds()), Err(MetricsError::Streams(_))));
+        assert!(matches!(compute("Ride", &s, &thresholds()), Err(AnalysisError::Streams(_))));
     }
 
     fn arb_streams() -> impl Strategy<Value = (StreamSet, bool)> {
@@ -668,8 +693,8 @@ mod tests {
     proptest! {
         #[test]
         fn random_streams_give_finite_non_negative_scores((s, run) in arb_streams()) {
-            let sp = sport(if run { "Run" } else { "Ride" });
-            let m = compute(&sp, &s, &thresholds()).unwrap();
+            let sp = if run { "Run" } else { "Ride" };
+            let m = compute(sp, &s, &thresholds()).unwrap();
             if let Some(v) = m.score.value {
                 prop_assert!(v.is_finite() && v >= 0.0);
             }
@@ -689,8 +714,8 @@ mod tests {
             let Some(watts) = s.get(NumericKey::Watts).map(<[f64]>::to_vec) else { return Ok(()); };
             let scaled = s.clone().with(NumericKey::Watts, watts.iter().map(|w| w * factor).collect());
             let th = thresholds();
-            let a = compute(&sport("Ride"), &s, &th).unwrap().power.unwrap();
-            let b = compute(&sport("Ride"), &scaled, &th).unwrap().power.unwrap();
+            let a = compute("Ride", &s, &th).unwrap().power.unwrap();
+            let b = compute("Ride", &scaled, &th).unwrap().power.unwrap();
             // TSS = duration · NP² / (FTP² · 3600) · 100, and NP scales linearly.
             prop_assert!(close(b.tss.unwrap(), a.tss.unwrap() * factor * factor, 1e-9) || a.tss.unwrap() < 1e-9);
             if let (Some(na), Some(nb)) = (a.np, b.np) {

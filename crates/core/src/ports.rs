@@ -13,6 +13,7 @@ use crate::model::{
     ActivityId, ActivityState, AppCredentials, AthleteId, AthleteProfile, OAuthTokens, PmcRow, RateWindow,
     StoredActivity, StreamSetRef, Tombstone,
 };
+use crate::thresholds::ThresholdHistory;
 
 /// Why a storage call failed. Messages never contain item contents.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -82,6 +83,31 @@ pub trait ProfileStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<AthleteProfile>, StoreError>> + Send
     where
         F: FnMut(&mut AthleteProfile) -> bool + Send;
+
+    /// The athlete's threshold history as stored, with its version (docs/design.md §6b).
+    /// `None` before one is stored: the profile's single thresholds are then the history
+    /// ([`crate::thresholds::ThresholdHistory::from_profile`]), at version 0.
+    fn threshold_history(
+        &self,
+        athlete: AthleteId,
+    ) -> impl Future<Output = Result<Option<VersionedHistory>, StoreError>> + Send;
+
+    /// Stores `history` as version `expected + 1` when the stored version is `expected`
+    /// (0: none stored yet). `false`, and nothing written, when another version is stored:
+    /// a change made from what someone else has since changed never overwrites theirs.
+    fn put_threshold_history(
+        &self,
+        athlete: AthleteId,
+        history: &ThresholdHistory,
+        expected: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// A stored threshold history and its version (its item's own, counted from 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionedHistory {
+    pub history: ThresholdHistory,
+    pub version: u64,
 }
 
 /// What the read side reads (the read API, the export, the operator CLI; the consumer reads
@@ -260,7 +286,7 @@ pub trait QueryMeter {
 /// local date, then, within a date, the activity id's decimal digits compared as text
 /// (`"10" < "9"`): the order of the DynamoDB index, whose sort key is that text, and the
 /// order every store follows (the contract suite holds both to it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ActivityCursor {
     pub date: LocalDate,
     pub activity: Option<ActivityId>,
@@ -365,6 +391,15 @@ pub trait RationStore: Send + Sync {
         &self,
         athlete: AthleteId,
         wanted: Option<u32>,
+        limit: u32,
+        now: i64,
+    ) -> impl Future<Output = Result<Ration, StoreError>> + Send;
+
+    /// One threshold change of the day's `limit` (docs/design.md §6b: each change rescores
+    /// history from its date); recorded atomically with the check, as a backfill's grant.
+    fn take_threshold_change(
+        &self,
+        athlete: AthleteId,
         limit: u32,
         now: i64,
     ) -> impl Future<Output = Result<Ration, StoreError>> + Send;

@@ -16,11 +16,12 @@ use stravasync_core::model::{
 };
 use stravasync_core::ports::{
     ActivityCounts, ActivityCursor, DirtyMark, EraseStore, ProfileStore, QueryMeter, RateBudget, Ration, RationStore,
-    ReadStore, Reservation, RollupStore, StoreError, WriteOutcome, WriteStore, by_date_order,
+    ReadStore, Reservation, RollupStore, StoreError, VersionedHistory, WriteOutcome, WriteStore, by_date_order,
 };
 use stravasync_core::ration::{
     BackfillAllowance, BackfillGrant, backfill_grant, backfill_refund, backfill_remaining, export_wait,
 };
+use stravasync_core::thresholds::ThresholdHistory;
 
 use crate::budget::MemoryRateBudget;
 
@@ -33,12 +34,14 @@ struct StoreData {
     dirty: BTreeMap<AthleteId, DirtyMark>,
     /// The rations kept with each profile (attributes of the profile item in DynamoDB).
     rations: HashMap<AthleteId, StoredRations>,
+    thresholds: HashMap<AthleteId, VersionedHistory>,
 }
 
 #[derive(Default, Clone, Copy)]
 struct StoredRations {
     export_at: Option<i64>,
     backfill: BackfillAllowance,
+    threshold_changes: BackfillAllowance,
 }
 
 #[derive(Default, Clone)]
@@ -175,6 +178,33 @@ impl ProfileStore for MemoryStore {
             }
         }
         Ok(p)
+    }
+
+    async fn threshold_history(&self, athlete: AthleteId) -> Result<Option<VersionedHistory>, StoreError> {
+        let h = self.with(|d| d.thresholds.get(&athlete).cloned());
+        if self.metering() {
+            self.read(h.as_ref().map_or(0, |h| json_len(&h.history)));
+        }
+        Ok(h)
+    }
+
+    async fn put_threshold_history(
+        &self,
+        athlete: AthleteId,
+        history: &ThresholdHistory,
+        expected: u64,
+    ) -> Result<bool, StoreError> {
+        if self.metering() {
+            self.write(json_len(history), 2); // a transaction: the write and the profile's check
+        }
+        Ok(self.with(|d| {
+            let stored = d.thresholds.get(&athlete).map_or(0, |h| h.version);
+            let written = stored == expected && d.profiles.contains_key(&athlete);
+            if written {
+                d.thresholds.insert(athlete, VersionedHistory { history: history.clone(), version: expected + 1 });
+            }
+            written
+        }))
     }
 }
 
@@ -447,6 +477,7 @@ impl EraseStore for MemoryStore {
             let mut n = usize::from(d.profiles.remove(&athlete).is_some());
             d.rations.remove(&athlete);
             n += usize::from(d.dirty.remove(&athlete).is_some());
+            n += usize::from(d.thresholds.remove(&athlete).is_some());
             let before = d.activities.len() + d.pmc.len();
             d.activities.retain(|(a, _), _| *a != athlete);
             d.pmc.retain(|(a, _), _| *a != athlete);
@@ -463,6 +494,7 @@ impl EraseStore for MemoryStore {
         Ok(self.with(|d| {
             d.profiles.contains_key(&athlete)
                 || d.dirty.contains_key(&athlete)
+                || d.thresholds.contains_key(&athlete)
                 || d.activities.keys().any(|(a, _)| *a == athlete)
                 || d.pmc.keys().any(|(a, _)| *a == athlete)
                 || d.chunks.keys().any(|(a, _, _)| *a == athlete)
@@ -507,6 +539,16 @@ impl RationStore for MemoryStore {
             BackfillGrant::Spent { retry_after_s, remaining } => Ration::Wait { retry_after_s, remaining },
             BackfillGrant::Granted { activities, after } => {
                 r.backfill = after;
+                Ration::Granted { activities }
+            }
+        }))
+    }
+
+    async fn take_threshold_change(&self, athlete: AthleteId, limit: u32, now: i64) -> Result<Ration, StoreError> {
+        Ok(self.ration(athlete, |r| match backfill_grant(r.threshold_changes, Some(1), limit, now) {
+            BackfillGrant::Spent { retry_after_s, remaining } => Ration::Wait { retry_after_s, remaining },
+            BackfillGrant::Granted { activities, after } => {
+                r.threshold_changes = after;
                 Ration::Granted { activities }
             }
         }))

@@ -16,11 +16,13 @@ use stravasync_core::model::{
 use stravasync_core::ports::{ActivityCursor, ProfileStore, ReadStore, StoreError, activities_by_page};
 
 use crate::insight::{
-    self, BestsRange, Estimates, FORM_ZONES, Form, FormZone, OVERREACHING_DAYS, OVERREACHING_TSB, RAMP_NOTE_ABOVE,
-    SeasonBests, Settling, Week, WeeklyTotals,
+    self, BestsRange, CpView, EfTrend, Estimates, FORM_ZONES, Form, FormZone, ModelFold, OVERREACHING_DAYS,
+    OVERREACHING_TSB, RAMP_NOTE_ABOVE, SeasonBests, Settling, Week, WeeklyTotals,
 };
 use crate::query::{MAX_PAGE, PageCursor};
-use crate::views::{ActivityRow, ChartStreams};
+use crate::views::{ActivityRow, ChartStreams, WbalLine};
+use stravasync_core::analysis::analyse_activity;
+use stravasync_core::thresholds::{SportGroup, ThresholdsInForce};
 
 /// Why a slice could not be answered. The API maps each to a status; the CLI to its exit.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -37,6 +39,9 @@ pub enum ReadError {
     /// A stored item does not decode.
     #[error("{0}")]
     Damaged(String),
+    /// The change was made from a version someone has since changed (the athlete's words).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 fn unavailable(what: &'static str) -> impl Fn(StoreError) -> ReadError {
@@ -210,33 +215,45 @@ pub async fn form<S: ReadStore>(
 
 /// `GET /api/bests?range`: the bests of each peak window over the range, and the FTP and
 /// threshold pace estimated from the last 90 days next to the stored ones.
+/// With them the CP/W′ fit of the last 90 days' rides and the EF trend (§6b), and the
+/// thresholds in force today that the estimates are compared with.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BestsAnswer {
     pub windows: &'static [usize],
     pub bests: SeasonBests,
     pub estimates: Estimates,
+    pub cp: CpView,
+    pub ef_trend: EfTrend,
+    /// Today's cycling and running thresholds (what "Use" replaces).
+    pub cycling_today: ThresholdsInForce,
+    pub running_today: ThresholdsInForce,
 }
 
-pub async fn bests<S: ReadStore>(
+pub async fn bests<S: ReadStore + ProfileStore>(
     store: &S,
-    athlete: AthleteId,
-    thresholds: &Thresholds,
+    profile: &AthleteProfile,
     range: BestsRange,
     today: LocalDate,
 ) -> Result<BestsAnswer, ReadError> {
     let (first, last) = insight::bests_read_days(range, today);
     let mut bests = SeasonBests::new(range, today);
     let mut recent = SeasonBests::new(BestsRange::Days90, today);
-    activities_by_page(store, athlete, first, last, FOLD_PAGE, |page| {
+    let mut model = ModelFold::new(today);
+    activities_by_page(store, profile.athlete_id, first, last, FOLD_PAGE, |page| {
         for a in page {
             bests.add(a);
             recent.add(a);
+            model.add(a);
         }
     })
     .await
     .map_err(unavailable("activities"))?;
-    let estimates = insight::estimates_from(&recent, thresholds.ftp, thresholds.threshold_speed);
-    Ok(BestsAnswer { windows: &PEAK_WINDOWS, bests, estimates })
+    let (history, _) = crate::thresholds::current(store, profile).await?;
+    let cycling_today = history.in_force(SportGroup::Cycling, today);
+    let running_today = history.in_force(SportGroup::Running, today);
+    let estimates = insight::estimates_from(&recent, cycling_today.ftp, running_today.threshold_speed);
+    let (cp, ef_trend) = model.finish();
+    Ok(BestsAnswer { windows: &PEAK_WINDOWS, bests, estimates, cp, ef_trend, cycling_today, running_today })
 }
 
 /// `GET /api/weeks`: the last 12 weeks, Monday to Sunday, in total and per sport.
@@ -319,24 +336,35 @@ pub async fn activity<S: ReadStore>(
 }
 
 /// `GET /api/activities/{id}/streams?resolution`: charted from the stored samples in one
-/// pass ([`ChartStreams::of`]), whatever span they claim.
-pub async fn activity_streams<S: ReadStore>(
+/// pass ([`ChartStreams::of`]), whatever span they claim; for a ride with a CP and W′ in
+/// force on its day, with its W′ balance, computed from the same samples.
+pub async fn activity_streams<S: ReadStore + ProfileStore>(
     store: &S,
-    athlete: AthleteId,
+    profile: &AthleteProfile,
     id: ActivityId,
     resolution: usize,
 ) -> Result<ChartStreams, ReadError> {
-    let a = live_activity(store, athlete, id).await?;
+    let a = live_activity(store, profile.athlete_id, id).await?;
     let no_streams = || ReadError::NotFound(format!("activity {} has no streams", a.activity_id));
     let Some(set) = a.streams_ref() else {
         return Err(no_streams());
     };
-    let chunks = store.get_stream_chunks(athlete, a.activity_id, set).await.map_err(unavailable("streams"))?;
+    let chunks =
+        store.get_stream_chunks(profile.athlete_id, a.activity_id, set).await.map_err(unavailable("streams"))?;
     let decoded = decode_chunks(&chunks).map_err(|e| {
         ReadError::Damaged(format!("the stored streams of activity {} are damaged ({e})", a.activity_id))
     })?;
     drop(chunks);
-    ChartStreams::of(&decoded, resolution).ok_or_else(no_streams)
+    let mut chart = ChartStreams::of(&decoded, resolution).ok_or_else(no_streams)?;
+    if chart.watts.is_some() && a.metrics.as_ref().is_some_and(|m| m.group == Some(SportGroup::Cycling)) {
+        let (history, _) = crate::thresholds::current(store, profile).await?;
+        // The analysis refuses what scoring refused too (a damaged history, an over-long
+        // recording): the chart is drawn without the line then.
+        if let Ok(analysis) = analyse_activity(&a.summary, &decoded, &history) {
+            chart.wbal = analysis.wbal.as_ref().and_then(|w| WbalLine::at(w, &chart.time));
+        }
+    }
+    Ok(chart)
 }
 
 // ---- changes ----

@@ -55,6 +55,7 @@ pub fn source_name(source: ScoreSource) -> &'static str {
     match source {
         ScoreSource::Power => "TSS (power)",
         ScoreSource::Pace => "rTSS (pace)",
+        ScoreSource::Swim => "sTSS (swim)",
         ScoreSource::Heartrate => "hrTSS (heart rate)",
         ScoreSource::None => "no score",
     }
@@ -66,10 +67,16 @@ pub fn catalog() -> Catalog {
             .iter()
             .map(|&seconds| PeakWindow { seconds, label: window_label(seconds) })
             .collect(),
-        score_sources: [ScoreSource::Power, ScoreSource::Pace, ScoreSource::Heartrate, ScoreSource::None]
-            .into_iter()
-            .map(|source| SourceName { source, name: source_name(source) })
-            .collect(),
+        score_sources: [
+            ScoreSource::Power,
+            ScoreSource::Pace,
+            ScoreSource::Swim,
+            ScoreSource::Heartrate,
+            ScoreSource::None,
+        ]
+        .into_iter()
+        .map(|source| SourceName { source, name: source_name(source) })
+        .collect(),
         sport_groups: SportGroups { run: RUN_SPORT_TYPES },
         pace_min_speed_ms: PACE_MIN_SPEED_MS,
     }
@@ -82,7 +89,7 @@ mod tests {
     #[test]
     fn windows_are_labelled_as_athletes_read_them() {
         let labels: Vec<String> = catalog().peak_windows.into_iter().map(|w| w.label).collect();
-        assert_eq!(labels, ["5s", "15s", "30s", "1m", "5m", "10m", "20m", "30m", "1h"]);
+        assert_eq!(labels, ["5s", "15s", "30s", "1m", "3m", "5m", "10m", "12m", "20m", "30m", "1h"]);
         assert_eq!(
             (window_label(90), window_label(5400), window_label(7200)),
             ("1m30s".into(), "90m".into(), "2h".into())

@@ -12,7 +12,9 @@ use stravasync_core::LocalDate;
 use stravasync_core::json::{FieldError, field_error};
 use stravasync_core::metrics::{PEAK_WINDOWS, PeakSeries};
 use stravasync_core::model::{ActivityId, PmcConstants, PmcRow, StoredActivity};
+use stravasync_core::physiology::{CpBests, CpFit, cp_range};
 use stravasync_core::pmc::{PmcState, roll_forward_days};
+use stravasync_core::thresholds::{SportGroup, ThresholdGroup};
 
 // ---- form ----
 
@@ -612,10 +614,107 @@ pub fn weekly_totals(activities: &[StoredActivity], today: LocalDate) -> Vec<Wee
     totals.weeks()
 }
 
+// ---- the athlete model (docs/design.md §6b) ----
+
+/// The 2-parameter CP/W′ fit of the last 90 days' rides, from each ride's
+/// stored peaks at the model's durations: what the season-bests chart draws as
+/// P(t) = CP + W′/t, with the reason when no fit is offered. A suggestion: nothing is
+/// rescored until the athlete saves it as a cycling entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CpView {
+    #[serde(flatten)]
+    pub fit: CpFit,
+    /// The refusal in words (`None` with a fit).
+    pub reason: Option<String>,
+    pub first: LocalDate,
+    /// Rides with power looked at.
+    pub rides: usize,
+}
+
+/// The efficiency factor of each ride and run of the last [`EF_TREND_DAYS`] days, oldest
+/// first: output per heartbeat rising at the same effort is aerobic fitness gained.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EfTrend {
+    pub first: LocalDate,
+    pub cycling: Vec<EfPoint>,
+    pub running: Vec<EfPoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EfPoint {
+    pub date: LocalDate,
+    pub ef: f64,
+    pub activity_id: ActivityId,
+}
+
+/// Days the EF trend covers.
+pub const EF_TREND_DAYS: i32 = 90;
+
+/// The CP fit and the EF trend, folded over the activities of a range that covers the
+/// last 90 days, one page at a time.
+#[derive(Debug, Clone)]
+pub struct ModelFold {
+    first: LocalDate,
+    rides: Vec<(String, PeakSeries)>,
+    trend: EfTrend,
+}
+
+impl ModelFold {
+    pub fn new(today: LocalDate) -> Self {
+        let first = *cp_range(today).start();
+        ModelFold {
+            first,
+            rides: Vec::new(),
+            trend: EfTrend { first: last_days(today, EF_TREND_DAYS), cycling: Vec::new(), running: Vec::new() },
+        }
+    }
+
+    pub fn add(&mut self, a: &StoredActivity) {
+        let Some(m) = &a.metrics else { return };
+        let group = m.group.unwrap_or_else(|| SportGroup::of_summary(&a.summary));
+        if group == SportGroup::Cycling
+            && a.local_date >= self.first
+            && let Some(watts) = &m.peaks.watts
+        {
+            self.rides.push((a.activity_id.to_string(), watts.clone()));
+        }
+        if a.local_date >= self.trend.first
+            && let Some(ef) = m.ef
+        {
+            let point = EfPoint { date: a.local_date, ef, activity_id: a.activity_id };
+            match group {
+                SportGroup::Cycling => self.trend.cycling.push(point),
+                SportGroup::Running => self.trend.running.push(point),
+                SportGroup::Swimming | SportGroup::Other => {}
+            }
+        }
+    }
+
+    pub fn finish(mut self) -> (CpView, EfTrend) {
+        let bests = CpBests::collect(ThresholdGroup::Cycling, self.rides.iter().map(|(n, p)| (n.as_str(), p)));
+        let fit = bests.fit();
+        let reason = fit.refused.map(|r| r.to_string());
+        for points in [&mut self.trend.cycling, &mut self.trend.running] {
+            points.sort_by_key(|p| (p.date, p.activity_id));
+        }
+        (CpView { fit, reason, first: self.first, rides: self.rides.len() }, self.trend)
+    }
+}
+
+/// What a decoupling figure says, with its reference: under 5 % on a steady endurance
+/// effort is aerobically fit (Friel; GoldenCheetah's Pw:HR and Pa:HR).
+pub fn decoupling_reading(pct: f64) -> &'static str {
+    if pct < 5.0 {
+        "Under 5 %: on a steady endurance effort, aerobically fit (Friel; GoldenCheetah)."
+    } else {
+        "5 % or more: heart rate drifted up for the same output; on a steady endurance effort, aerobic endurance to build (Friel; GoldenCheetah)."
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stravasync_core::metrics::{ActivityMetrics, Peaks, Score, ScoreSource, Zones};
+    use stravasync_core::metrics::{ActivityMetrics, Peaks, Score, ScoreSource};
     use stravasync_core::model::ActivitySummary;
     use stravasync_core::pmc::{daily_loads, series};
 
@@ -724,8 +823,8 @@ mod tests {
         id: i64,
         date: &str,
         sport: &str,
-        watts: Option<[Option<f64>; 9]>,
-        speed: Option<[Option<f64>; 9]>,
+        watts: Option<[Option<f64>; PEAK_WINDOWS.len()]>,
+        speed: Option<[Option<f64>; PEAK_WINDOWS.len()]>,
     ) -> StoredActivity {
         let summary = serde_json::json!({
             "id": id, "name": format!("activity {id}"), "sport_type": sport,
@@ -752,21 +851,22 @@ mod tests {
             pace: None,
             heartrate: None,
             score: Score { source: ScoreSource::Power, value: Some(id as f64 * 1.5) },
-            zones: Zones { power: None, heartrate: None },
             peaks: Peaks { watts: watts.map(PeakSeries), heartrate: None, velocity_smooth: speed.map(PeakSeries) },
+            ..Default::default()
         });
         a
     }
 
-    fn flat(v: f64) -> Option<[Option<f64>; 9]> {
-        Some([Some(v); 9])
+    fn flat(v: f64) -> Option<[Option<f64>; PEAK_WINDOWS.len()]> {
+        Some([Some(v); PEAK_WINDOWS.len()])
     }
 
     #[test]
     fn bests_are_the_plain_maximum_of_the_stored_peaks_in_the_range() {
         let today = d("2026-06-30");
-        let mut short = [Some(400.0); 9];
-        short[6..].fill(None); // shorter than 20 minutes
+        let mut short = [Some(400.0); PEAK_WINDOWS.len()];
+        let twenty = PEAK_WINDOWS.iter().position(|&w| w == 1200).unwrap();
+        short[twenty..].fill(None); // shorter than 20 minutes
         let acts = vec![
             activity(1, "2026-01-10", "Ride", flat(500.0), None), // over 90 days ago
             activity(2, "2026-05-01", "Ride", flat(300.0), None),

@@ -13,6 +13,7 @@
 //! - [`catalog`]: the facts the dashboard shows without computing them (peak windows and
 //!   their labels, score sources, sport groups, the moving cut-off).
 //! - [`export`]: the files and CSV lines of an athlete's data export.
+//! - [`thresholds`]: the threshold history as shown and changed (docs/design.md §6b).
 //! - [`site`]: what every page says about the site (name, privacy, support, attribution),
 //!   the session cookie's name, and Strava's activity links.
 
@@ -22,6 +23,7 @@ pub mod export;
 pub mod insight;
 pub mod query;
 pub mod site;
+pub mod thresholds;
 pub mod views;
 
 pub use answers::ReadError;

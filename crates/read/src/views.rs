@@ -23,6 +23,9 @@ pub struct ActivityRow {
     pub score_source: Option<ScoreSource>,
     /// Why there is no score, when there is none.
     pub unscored: Option<String>,
+    /// Aerobic decoupling, % (docs/design.md §6b), and the efficiency factor.
+    pub decoupling_pct: Option<f64>,
+    pub ef: Option<f64>,
     /// The activity on Strava ("View on Strava").
     pub strava_url: String,
 }
@@ -48,6 +51,8 @@ impl ActivityRow {
             score: a.metrics.as_ref().and_then(|m| m.score.value),
             score_source: a.metrics.as_ref().map(|m| m.score.source),
             unscored,
+            decoupling_pct: a.metrics.as_ref().and_then(|m| m.decoupling.as_ref()?.pct),
+            ef: a.metrics.as_ref().and_then(|m| m.ef),
             strava_url: strava_activity_url(a.activity_id),
         }
     }
@@ -74,6 +79,31 @@ pub struct ChartStreams {
     pub heartrate: Option<Vec<f64>>,
     /// m/s (the dashboard shows it as pace for runs).
     pub velocity_smooth: Option<Vec<f64>>,
+    /// W′ balance under the power line, where a CP and W′ are in force (cycling).
+    pub wbal: Option<WbalLine>,
+}
+
+/// The W′ balance of a ride as charted: its value at each point's second, and where it was
+/// lowest (docs/design.md §6b; computed from the stored streams when viewed, not stored).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WbalLine {
+    pub cp: f64,
+    pub w_prime: f64,
+    /// J, at each of the chart's `time` points.
+    pub values: Vec<f64>,
+    pub min: f64,
+    /// Second of the 1 Hz series (pauses removed) at the minimum.
+    pub min_at_s: usize,
+}
+
+impl WbalLine {
+    /// The line of a 1 Hz W′ balance series at the chart's `time` points (seconds on the
+    /// moving clock, which is the 1 Hz series' index).
+    pub fn at(wbal: &stravasync_core::physiology::WPrimeBalance, time: &[f64]) -> Option<WbalLine> {
+        let last = wbal.series.len().checked_sub(1)?;
+        let values = time.iter().map(|t| wbal.series[(t.max(0.0) as usize).min(last)]).collect();
+        Some(WbalLine { cp: wbal.cp, w_prime: wbal.w_prime, values, min: wbal.min, min_at_s: wbal.min_at_s })
+    }
 }
 
 /// Means of `values` over `buckets` consecutive, near-equal slices (all of them when
@@ -173,6 +203,7 @@ impl ChartStreams {
             watts: series(NumericKey::Watts),
             heartrate: series(NumericKey::Heartrate),
             velocity_smooth: series(NumericKey::VelocitySmooth),
+            wbal: None,
         })
     }
 }

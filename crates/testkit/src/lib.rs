@@ -85,7 +85,7 @@ pub fn scored_activity(
     date: stravasync_core::LocalDate,
     load: f64,
 ) -> stravasync_core::model::StoredActivity {
-    use stravasync_core::metrics::{ActivityMetrics, Peaks, Score, Zones};
+    use stravasync_core::metrics::{ActivityMetrics, Score};
     use stravasync_core::model::{SCHEMA_VERSION, ScoreSource, StoredActivity};
     let day = date.to_string();
     StoredActivity {
@@ -104,8 +104,7 @@ pub fn scored_activity(
             pace: None,
             heartrate: None,
             score: Score { source: ScoreSource::Power, value: Some(load) },
-            zones: Zones { power: None, heartrate: None },
-            peaks: Peaks { watts: None, heartrate: None, velocity_smooth: None },
+            ..Default::default()
         }),
         stream_chunks: 0,
         streams_id: None,
@@ -250,8 +249,8 @@ pub async fn store_history(
         let (Ok(activity), Ok(streams)) = (read("activity"), read("streams")) else { continue };
         let summary: ActivitySummary = serde_json::from_slice(&activity).expect("a fixture activity");
         let streams = stravasync_core::streams::parse_streams_json(&streams).expect("fixture streams");
-        let sport = summary.sport().expect("a fixture sport");
-        let metrics = stravasync_core::metrics::compute(&sport, &streams, &thresholds).expect("fixture metrics");
+        let metrics =
+            stravasync_core::analysis::score_single(&summary, &streams, &thresholds).expect("fixture metrics");
         let chunks = encode_chunks(&streams).expect("fixture chunks");
         recordings.push((summary, metrics, chunks));
     }

@@ -5,12 +5,14 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use stravasync_core::LocalDate;
 use stravasync_core::model::{
-    ActivityId, ActivityState, AthleteId, AthleteProfile, PmcRow, StoredActivity, StreamSetRef, Tombstone, check_schema,
+    ActivityId, ActivityState, AthleteId, AthleteProfile, PmcRow, SCHEMA_VERSION, StoredActivity, StreamSetRef,
+    Tombstone, check_schema,
 };
 use stravasync_core::ports::{
     ActivityCounts, ActivityCursor, DirtyMark, EraseStore, ProfileStore, QueryMeter, ReadStore, RollupStore,
-    StoreError, WriteOutcome, WriteStore,
+    StoreError, VersionedHistory, WriteOutcome, WriteStore,
 };
+use stravasync_core::thresholds::ThresholdHistory;
 
 use super::keys::*;
 use super::*;
@@ -124,6 +126,45 @@ impl ProfileStore for DynamoStore {
         Err(StoreError::Unavailable(format!(
             "profile of athlete {athlete} changed by other writers {PROFILE_UPDATE_ATTEMPTS} times in a row"
         )))
+    }
+
+    async fn threshold_history(&self, athlete: AthleteId) -> Result<Option<VersionedHistory>, StoreError> {
+        let Some(item) = self.get_item(&athlete_pk(athlete), THRESHOLDS_SK).await? else { return Ok(None) };
+        schema_of(&item, "threshold history")?;
+        Ok(Some(VersionedHistory { history: parse_json(&item)?, version: get_n(&item, "version")? }))
+    }
+
+    /// A PutItem conditional on the stored version, after a check that the profile exists.
+    /// A deletion between the two is undone by the consumer's check after its writes
+    /// (docs/design.md §5, "deleted meanwhile"), as for any other item.
+    async fn put_threshold_history(
+        &self,
+        athlete: AthleteId,
+        history: &ThresholdHistory,
+        expected: u64,
+    ) -> Result<bool, StoreError> {
+        if self.get_item(&athlete_pk(athlete), "PROFILE").await?.is_none() {
+            return Ok(false);
+        }
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(athlete_pk(athlete)))
+            .item("sk", s(THRESHOLDS_SK))
+            .item("data", s(to_json(history)?))
+            .item("schema", n(SCHEMA_VERSION))
+            .item("version", n(expected + 1));
+        let put = if expected == 0 {
+            put.condition_expression("attribute_not_exists(pk)")
+        } else {
+            put.condition_expression("version = :expected").expression_attribute_values(":expected", n(expected))
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => Ok(false),
+            Err(e) => Err(sdk_err(e)),
+        }
     }
 }
 

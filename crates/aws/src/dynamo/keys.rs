@@ -54,3 +54,6 @@ pub(super) fn window_sk(w: RateWindow) -> String {
     };
     format!("{kind}#{}", w.start)
 }
+
+/// The sort key of an athlete's threshold history (docs/design.md §6b), beside `PROFILE`.
+pub(super) const THRESHOLDS_SK: &str = "THRESHOLDS";

@@ -1,5 +1,6 @@
 //! The [`RationStore`] port: rations kept as attributes of the athlete's profile item
-//! (`export_at`, `backfill_day`, `backfill_used`), written with conditions that never
+//! (`export_at`, `backfill_day`, `backfill_used`, `threshold_changes_day`,
+//! `threshold_changes_used`), written with conditions that never
 //! create the item, so a deleted athlete's rations are gone with the profile and are not
 //! recreated by a request that raced the deletion.
 
@@ -18,15 +19,84 @@ use super::*;
 const RATION_ATTEMPTS: usize = 8;
 
 /// The ration attributes the read API may write (the template's `dynamodb:Attributes`).
-pub const RATION_ATTRIBUTES: &[&str] = &["export_at", "backfill_day", "backfill_used"];
+pub const RATION_ATTRIBUTES: &[&str] =
+    &["export_at", "backfill_day", "backfill_used", "threshold_changes_day", "threshold_changes_used"];
+
+/// A daily allowance's two attributes on the profile item: its day and what was used.
+#[derive(Clone, Copy)]
+struct Daily {
+    day: &'static str,
+    used: &'static str,
+    what: &'static str,
+}
+
+const BACKFILL: Daily = Daily { day: "backfill_day", used: "backfill_used", what: "backfill allowance" };
+const THRESHOLD_CHANGES: Daily =
+    Daily { day: "threshold_changes_day", used: "threshold_changes_used", what: "threshold-change allowance" };
 
 impl DynamoStore {
     /// The profile item's stored backfill allowance (`None`: no profile).
     async fn backfill_allowance(&self, athlete: AthleteId) -> Result<Option<BackfillAllowance>, StoreError> {
+        self.daily_allowance(athlete, BACKFILL).await
+    }
+
+    /// A daily allowance as stored on the profile item (`None`: no profile).
+    async fn daily_allowance(&self, athlete: AthleteId, a: Daily) -> Result<Option<BackfillAllowance>, StoreError> {
         let Some(item) = self.get_item(&athlete_pk(athlete), "PROFILE").await? else { return Ok(None) };
-        let day = item.get("backfill_day").and_then(|v| v.as_s().ok()).and_then(|d| d.parse::<LocalDate>().ok());
-        let used = item.get("backfill_used").map_or(Ok(0), |_| get_n::<u32>(&item, "backfill_used"))?;
+        let day = item.get(a.day).and_then(|v| v.as_s().ok()).and_then(|d| d.parse::<LocalDate>().ok());
+        let used = item.get(a.used).map_or(Ok(0), |_| get_n::<u32>(&item, a.used))?;
         Ok(Some(BackfillAllowance { day, used }))
+    }
+
+    /// Takes `wanted` of a daily allowance of `limit` ([`backfill_grant`]'s rule),
+    /// conditional on the allowance as read, so that two requests never both spend it.
+    async fn take_daily(
+        &self,
+        athlete: AthleteId,
+        a: Daily,
+        wanted: Option<u32>,
+        limit: u32,
+        now: i64,
+    ) -> Result<Ration, StoreError> {
+        let key = Self::key(athlete_pk(athlete), "PROFILE".into());
+        for _ in 0..RATION_ATTEMPTS {
+            let Some(stored) = self.daily_allowance(athlete, a).await? else {
+                return Ok(Ration::NotConnected);
+            };
+            let used = stored.used;
+            let (activities, after) = match backfill_grant(stored, wanted, limit, now) {
+                BackfillGrant::Spent { retry_after_s, remaining } => {
+                    return Ok(Ration::Wait { retry_after_s, remaining });
+                }
+                BackfillGrant::Granted { activities, after } => (activities, after),
+            };
+            let mut update = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key.clone()))
+                .update_expression("SET #day = :day, #used = :used")
+                .expression_attribute_names("#day", a.day)
+                .expression_attribute_names("#used", a.used)
+                .expression_attribute_values(":day", s(after.day.map(|d| d.to_string()).unwrap_or_default()))
+                .expression_attribute_values(":used", n(after.used));
+            update = match stored.day {
+                Some(d) => update
+                    .condition_expression("attribute_exists(pk) AND #day = :read_day AND #used = :read_used")
+                    .expression_attribute_values(":read_day", s(d.to_string()))
+                    .expression_attribute_values(":read_used", n(used)),
+                None => update.condition_expression("attribute_exists(pk) AND attribute_not_exists(#day)"),
+            };
+            match update.send().await {
+                Ok(_) => return Ok(Ration::Granted { activities }),
+                Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => continue,
+                Err(e) => return Err(sdk_err(e)),
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "{} of athlete {athlete} changed by other requests {RATION_ATTEMPTS} times in a row",
+            a.what
+        )))
     }
 }
 
@@ -72,45 +142,11 @@ impl RationStore for DynamoStore {
         limit: u32,
         now: i64,
     ) -> Result<Ration, StoreError> {
-        let key = Self::key(athlete_pk(athlete), "PROFILE".into());
-        for _ in 0..RATION_ATTEMPTS {
-            let Some(stored) = self.backfill_allowance(athlete).await? else {
-                return Ok(Ration::NotConnected);
-            };
-            let used = stored.used;
-            let (activities, after) = match backfill_grant(stored, wanted, limit, now) {
-                BackfillGrant::Spent { retry_after_s, remaining } => {
-                    return Ok(Ration::Wait { retry_after_s, remaining });
-                }
-                BackfillGrant::Granted { activities, after } => (activities, after),
-            };
-            // Conditional on the allowance as read: two requests never both spend it.
-            let mut update = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(key.clone()))
-                .update_expression("SET backfill_day = :day, backfill_used = :used")
-                .expression_attribute_values(":day", s(after.day.map(|d| d.to_string()).unwrap_or_default()))
-                .expression_attribute_values(":used", n(after.used));
-            update = match stored.day {
-                Some(d) => update
-                    .condition_expression(
-                        "attribute_exists(pk) AND backfill_day = :read_day AND backfill_used = :read_used",
-                    )
-                    .expression_attribute_values(":read_day", s(d.to_string()))
-                    .expression_attribute_values(":read_used", n(used)),
-                None => update.condition_expression("attribute_exists(pk) AND attribute_not_exists(backfill_day)"),
-            };
-            match update.send().await {
-                Ok(_) => return Ok(Ration::Granted { activities }),
-                Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => continue,
-                Err(e) => return Err(sdk_err(e)),
-            }
-        }
-        Err(StoreError::Unavailable(format!(
-            "backfill allowance of athlete {athlete} changed by other requests {RATION_ATTEMPTS} times in a row"
-        )))
+        self.take_daily(athlete, BACKFILL, wanted, limit, now).await
+    }
+
+    async fn take_threshold_change(&self, athlete: AthleteId, limit: u32, now: i64) -> Result<Ration, StoreError> {
+        self.take_daily(athlete, THRESHOLD_CHANGES, Some(1), limit, now).await
     }
 
     async fn backfill_remaining(&self, athlete: AthleteId, limit: u32, now: i64) -> Result<u32, StoreError> {

@@ -8,4 +8,5 @@ mod insight;
 mod local;
 mod manifest;
 mod operator;
+mod science;
 mod status;

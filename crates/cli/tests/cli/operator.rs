@@ -114,7 +114,7 @@ async fn backfill_and_rescore_enqueue_for_the_consumer() {
     // queue (received after the events, under the athlete's background group).
     let messages = drain(&stack).await;
     let jobs: Vec<Job> = messages.iter().map(|m| Job::parse(&m.body).unwrap()).collect();
-    assert!(matches!(jobs[0], Job::Rescore { athlete_id: ATHLETE, activity_id: None }));
+    assert!(matches!(jobs[0], Job::Rescore { athlete_id: ATHLETE, activity_id: None, scope: None }));
     assert!(matches!(
         jobs[1],
         Job::Backfill { athlete_id: ATHLETE, most_recent: Some(25), requested_at: Some(_), refresh: false, .. }

@@ -187,9 +187,8 @@ async fn a_refresh_replaces_changed_streams_and_rescores() {
     assert_eq!(stored.get(NumericKey::Watts).unwrap(), &watts[..]);
     assert!(chunks_before > 0);
     assert_eq!(h.consumer.store.stream_chunk_count(ATHLETE, EDGE810).await.unwrap(), after.stream_chunks as usize);
-    let sport = after.summary.sport().unwrap();
     let thresholds = h.consumer.store.get_profile(ATHLETE).await.unwrap().unwrap().thresholds;
-    let expected = stravasync_core::metrics::compute(&sport, &stored, &thresholds).unwrap();
+    let expected = stravasync_core::analysis::score_single(&after.summary, &stored, &thresholds).unwrap();
     // Scored from them (to the last bits of floating point: the consumer's path sums in
     // another order).
     let m = after.metrics.as_ref().unwrap();

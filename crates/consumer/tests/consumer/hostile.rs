@@ -16,9 +16,10 @@ use stravasync_core::model::{
 };
 use stravasync_core::ports::roles::*;
 use stravasync_core::ports::{
-    DirtyMark, RateBudget, Ration, RationStore, Reservation, StoreError, TokenVault, WriteOutcome,
+    DirtyMark, RateBudget, Ration, RationStore, Reservation, StoreError, TokenVault, VersionedHistory, WriteOutcome,
 };
 use stravasync_core::streams::{MAX_RESAMPLED_S, NumericKey, StreamSet};
+use stravasync_core::thresholds::ThresholdHistory;
 
 const T: i64 = 1_763_755_200;
 
@@ -134,6 +135,19 @@ impl ProfileStore for StaleReads {
     {
         self.inner.update_profile(a, change).await
     }
+
+    async fn threshold_history(&self, a: AthleteId) -> Result<Option<VersionedHistory>, StoreError> {
+        self.inner.threshold_history(a).await
+    }
+
+    async fn put_threshold_history(
+        &self,
+        a: AthleteId,
+        h: &ThresholdHistory,
+        expected: u64,
+    ) -> Result<bool, StoreError> {
+        self.inner.put_threshold_history(a, h, expected).await
+    }
 }
 
 impl ReadStore for StaleReads {
@@ -240,6 +254,10 @@ impl RationStore for StaleReads {
         now: i64,
     ) -> Result<Ration, StoreError> {
         self.inner.take_backfill(a, wanted, limit, now).await
+    }
+
+    async fn take_threshold_change(&self, a: AthleteId, limit: u32, now: i64) -> Result<Ration, StoreError> {
+        self.inner.take_threshold_change(a, limit, now).await
     }
 
     async fn backfill_remaining(&self, a: AthleteId, limit: u32, now: i64) -> Result<u32, StoreError> {

@@ -322,6 +322,14 @@ pub struct AthleteProfile {
     pub thresholds_version: u32,
     #[serde(default)]
     pub rescored_version: u32,
+    /// The last threshold change the consumer refused (made from a version since changed
+    /// elsewhere), in the athlete's words; cleared by the next change stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold_refusal: Option<String>,
+    /// The version of the athlete model (docs/design.md §6b) every stored activity has been
+    /// rescored under: 0 before the one-time migration, 1 after it.
+    #[serde(default)]
+    pub model_version: u32,
     /// The latest history import, running or finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backfill: Option<BackfillProgress>,
@@ -392,6 +400,9 @@ impl AthleteProfile {
             last_event_at: None,
             thresholds_version: 0,
             rescored_version: 0,
+            threshold_refusal: None,
+            // A new connection's activities are all scored under the current model.
+            model_version: crate::thresholds::MODEL_VERSION,
             backfill: None,
             session_generation: None,
             history_imported_from: None,
