@@ -347,7 +347,7 @@ async fn set_thresholds<S: ProfileStore + RationStore, Q: EventQueue>(
     let today = stravasync_core::LocalDate::from_unix_seconds(api.now());
     let changes = history.shorthand_changes(&update, today)?;
     take_threshold_change(&api, s.athlete).await?;
-    let job = Job::SetThresholds { athlete_id: s.athlete, thresholds: update };
+    let job = Job::SetThresholds { athlete_id: s.athlete, thresholds: update, from: Some(today) };
     api.enqueue(&QueueMessage::for_job(&job, &format!("thresholds-{}", api.now()))).await?;
     tracing::info!(athlete_id = s.athlete, outcome = "thresholds_enqueued", "thresholds change accepted");
     Ok(json_no_store(StatusCode::ACCEPTED, Accepted::new(changes)))

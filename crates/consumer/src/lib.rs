@@ -158,8 +158,8 @@ where
             Job::ChangeThresholds { athlete_id, change, version } => {
                 Box::pin(self.change_thresholds(*athlete_id, change, *version)).await
             }
-            Job::SetThresholds { athlete_id, thresholds } => {
-                Box::pin(self.set_thresholds(*athlete_id, thresholds)).await
+            Job::SetThresholds { athlete_id, thresholds, from } => {
+                Box::pin(self.set_thresholds(*athlete_id, thresholds, *from)).await
             }
             Job::Disconnect { athlete_id, requested_at, by } => {
                 Box::pin(self.disconnect(*athlete_id, *requested_at, *by, record.receive_count)).await

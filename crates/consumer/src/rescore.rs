@@ -123,17 +123,22 @@ where
         self.apply_threshold_changes(athlete, std::slice::from_ref(change), Some(expected)).await
     }
 
-    /// The single-value shorthand: the values hold from today (the consumer's clock), each
-    /// group's entry in force today with them replaced.
+    /// The single-value shorthand: the values hold from `from` (else today, the consumer's
+    /// clock), each group's entry in force that day with them replaced.
     #[tracing::instrument(skip(self, update))]
-    pub(crate) async fn set_thresholds(&self, athlete: AthleteId, update: &ThresholdsUpdate) -> Step<()> {
+    pub(crate) async fn set_thresholds(
+        &self,
+        athlete: AthleteId,
+        update: &ThresholdsUpdate,
+        from: Option<LocalDate>,
+    ) -> Step<()> {
         let Some((history, _)) = self.stored_history(athlete).await? else {
             tracing::info!(outcome = "not_connected", "thresholds of an unknown athlete dropped");
             return Ok(());
         };
-        let today = LocalDate::from_unix_seconds(self.now());
+        let from = from.unwrap_or_else(|| LocalDate::from_unix_seconds(self.now()));
         let changes = history
-            .shorthand_changes(update, today)
+            .shorthand_changes(update, from)
             .map_err(|e| Outcome::Poison { reason: format!("thresholds: {e}") })?;
         self.apply_threshold_changes(athlete, &changes, None).await
     }

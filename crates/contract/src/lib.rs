@@ -117,6 +117,42 @@ pub async fn profile_store<S: ProfileStore>(store: &S) {
     assert_eq!((kept.firstname.as_deref(), kept.session_generation), (Some("Ada"), Some(12)), "the generation stays");
 }
 
+/// [`ProfileStore`]'s threshold history: none before one is stored; each write names the
+/// version it replaces (0: none), so of two writes from one version one lands; never for
+/// an athlete without a profile; gone with the athlete.
+pub async fn threshold_history<S: ProfileStore + EraseStore>(store: &S) {
+    use stravasync_core::thresholds::{ThresholdEntry, ThresholdGroup, ThresholdHistory};
+    let athlete = 31;
+    let mut h = ThresholdHistory::from_profile(&stravasync_core::model::Thresholds {
+        ftp: Some(250.0),
+        lthr: Some(165.0),
+        ..Default::default()
+    });
+    assert!(!store.put_threshold_history(athlete, &h, 0).await.unwrap(), "no profile, nothing written");
+    assert_eq!(store.threshold_history(athlete).await.unwrap(), None);
+    store.put_profile(&AthleteProfile::new(athlete)).await.unwrap();
+    assert_eq!(store.threshold_history(athlete).await.unwrap(), None, "none stored yet");
+    assert!(store.put_threshold_history(athlete, &h, 0).await.unwrap());
+    let stored = store.threshold_history(athlete).await.unwrap().unwrap();
+    assert_eq!((stored.history.clone(), stored.version), (h.clone(), 1));
+    assert!(!store.put_threshold_history(athlete, &h, 0).await.unwrap(), "version 0 is gone");
+    // Two changes made from version 1: one lands, the other is refused.
+    let mut a = h.clone();
+    a.save(ThresholdEntry { ftp: Some(280.0), ..ThresholdEntry::new(ThresholdGroup::Running, day("2026-10-01")) })
+        .unwrap();
+    h.save(ThresholdEntry { css: Some(1.2), ..ThresholdEntry::new(ThresholdGroup::Swimming, day("2026-10-01")) })
+        .unwrap();
+    let both = join_all([store.put_threshold_history(athlete, &a, 1), store.put_threshold_history(athlete, &h, 1)]);
+    let landed: Vec<bool> = both.await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(landed.iter().filter(|w| **w).count(), 1, "exactly one of two writes from one version lands");
+    let stored = store.threshold_history(athlete).await.unwrap().unwrap();
+    assert_eq!(stored.version, 2);
+    assert!(stored.history == a || stored.history == h);
+    store.delete_athlete(athlete).await.unwrap();
+    assert_eq!(store.threshold_history(athlete).await.unwrap(), None, "deleted with the athlete");
+    assert!(!store.athlete_has_items(athlete).await.unwrap());
+}
+
 /// [`WriteStore`]: versions decide and a delete wins a tie; tombstones block resurrection
 /// and are not listed; concurrent writers leave the newest; stream sets round-trip, never
 /// share keys and are pruned exactly; the PMC marker keeps the earliest date; the range
@@ -423,6 +459,14 @@ pub async fn ration_store<S: RationStore + ProfileStore>(store: &S) {
     assert_eq!(granted, 9, "three grants of three, then refusals");
     // The profile's other fields survive the rations' writes.
     assert!(store.get_profile(other).await.unwrap().is_some_and(|p| p.athlete_id == other));
+    // Threshold changes: a daily count of their own, atomic as the backfill's.
+    assert_eq!(store.take_threshold_change(404, 3, now).await.unwrap(), Ration::NotConnected);
+    let changes = join_all((0..5).map(|_| store.take_threshold_change(other, 3, now))).await;
+    let granted = changes.into_iter().filter(|g| matches!(g, Ok(Ration::Granted { .. }))).count();
+    assert_eq!(granted, 3, "three of the day's three, then refusals");
+    assert!(matches!(store.take_threshold_change(other, 3, now).await.unwrap(), Ration::Wait { remaining: 0, .. }));
+    assert_eq!(store.take_threshold_change(other, 3, now + 86_400).await.unwrap(), Ration::Granted { activities: 1 });
+    assert_eq!(store.backfill_remaining(other, 10, now).await.unwrap(), 1, "the backfill's count is its own");
 }
 
 /// [`RateBudget`]: a window never passes its limit under concurrent reservations; Strava's
@@ -500,6 +544,11 @@ macro_rules! store_contract {
         async fn contract_profile_store() {
             let (store, _guard) = $make("contract-profiles").await;
             $crate::profile_store(&store).await;
+        }
+        #[tokio::test]
+        async fn contract_threshold_history() {
+            let (store, _guard) = $make("contract-thresholds").await;
+            $crate::threshold_history(&store).await;
         }
         #[tokio::test]
         async fn contract_write_store() {

@@ -74,9 +74,15 @@ pub enum Job {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         scope: Option<RescoreScope>,
     },
-    /// The single-value shorthand (`PUT /api/me/thresholds`): values that hold from the
-    /// day the consumer applies them, as [`crate::thresholds::ThresholdHistory::shorthand_changes`].
-    SetThresholds { athlete_id: AthleteId, thresholds: crate::model::ThresholdsUpdate },
+    /// The single-value shorthand (`PUT /api/me/thresholds`): values that hold from `from`
+    /// (the day the API accepted them; the day the consumer applies them in messages of
+    /// earlier versions), as [`crate::thresholds::ThresholdHistory::shorthand_changes`].
+    SetThresholds {
+        athlete_id: AthleteId,
+        thresholds: crate::model::ThresholdsUpdate,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<LocalDate>,
+    },
     /// A change of the athlete's threshold history made from its version `version` (the
     /// dashboard, `POST`/`DELETE /api/me/thresholds`): stored only if the history is still
     /// at that version, then the rescore of what it covers (the read API cannot write the

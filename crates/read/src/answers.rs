@@ -94,7 +94,9 @@ pub struct SyncStatus {
     pub pmc_pending: bool,
 }
 
-/// `GET /api/me`: the profile, thresholds, scopes, sync status and limits.
+/// `GET /api/me`: the profile, the thresholds in force today (cycling's FTP, running's
+/// threshold speed, the default heart rates; the history is `GET /api/me/thresholds`),
+/// scopes, sync status and limits.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Me {
     pub athlete_id: AthleteId,
@@ -107,7 +109,14 @@ pub struct Me {
     pub limits: Limits,
 }
 
-pub async fn me<S: ReadStore>(store: &S, p: &AthleteProfile, limits: Limits, now: i64) -> Result<Me, ReadError> {
+pub async fn me<S: ReadStore + ProfileStore>(
+    store: &S,
+    p: &AthleteProfile,
+    limits: Limits,
+    now: i64,
+) -> Result<Me, ReadError> {
+    let (history, _) = crate::thresholds::current(store, p).await?;
+    let thresholds = crate::thresholds::today(&history, &p.thresholds, LocalDate::from_unix_seconds(now));
     let counts = store.activity_counts(p.athlete_id).await.map_err(unavailable("activities"))?;
     let pmc_pending = store.pmc_dirty_mark(p.athlete_id).await.map_err(unavailable("pmc"))?.is_some();
     let backfill = p.backfill.as_ref().map(|b| BackfillStatus {
@@ -127,7 +136,7 @@ pub async fn me<S: ReadStore>(store: &S, p: &AthleteProfile, limits: Limits, now
         firstname: p.firstname.clone(),
         lastname: p.lastname.clone(),
         scopes: p.scopes.clone(),
-        thresholds: p.thresholds.clone(),
+        thresholds,
         pmc_constants: p.pmc,
         sync: SyncStatus {
             activities_stored: counts.stored,

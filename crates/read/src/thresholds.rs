@@ -8,9 +8,9 @@ use serde::Serialize;
 use stravasync_core::LocalDate;
 use stravasync_core::job::Job;
 use stravasync_core::json::{FieldError, field_error};
-use stravasync_core::model::{AthleteId, AthleteProfile, Sex};
+use stravasync_core::model::{AthleteId, AthleteProfile, Sex, Thresholds};
 use stravasync_core::ports::ProfileStore;
-use stravasync_core::thresholds::{ThresholdChange, ThresholdEntry, ThresholdGroup, ThresholdHistory};
+use stravasync_core::thresholds::{SportGroup, ThresholdChange, ThresholdEntry, ThresholdGroup, ThresholdHistory};
 
 use crate::answers::ReadError;
 
@@ -64,6 +64,23 @@ pub async fn current<S: ProfileStore>(
         Some(s) => (s.history, s.version),
         None => (ThresholdHistory::from_profile(&profile.thresholds), 0),
     })
+}
+
+/// Today's thresholds as single values: the cycling FTP, the running threshold speed and
+/// the default heart rates in force on `day`, with the undated settings (sex, zones).
+pub fn today(history: &ThresholdHistory, settings: &Thresholds, day: LocalDate) -> Thresholds {
+    let cycling = history.in_force(SportGroup::Cycling, day);
+    let running = history.in_force(SportGroup::Running, day);
+    let default = history.entry_in_force(ThresholdGroup::Default, day);
+    Thresholds {
+        ftp: cycling.ftp,
+        threshold_speed: running.threshold_speed,
+        lthr: default.and_then(|e| e.lthr),
+        hr_max: default.and_then(|e| e.hr_max),
+        hr_rest: default.and_then(|e| e.hr_rest),
+        sex: history.sex,
+        ..settings.clone()
+    }
 }
 
 /// The history with its entries in the dashboard's order: by group, then by date.

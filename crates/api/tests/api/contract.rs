@@ -78,6 +78,7 @@ async fn every_json_answer_is_pinned() {
     for (name, path) in [
         ("catalog", "/api/catalog".to_string()),
         ("me", "/api/me".to_string()),
+        ("threshold_history", "/api/me/thresholds".to_string()),
         ("pmc", "/api/pmc?from=2025-11-10&to=2025-11-21".to_string()),
         ("form", "/api/form".to_string()),
         ("bests", "/api/bests?range=90d".to_string()),
@@ -94,6 +95,24 @@ async fn every_json_answer_is_pinned() {
     for (name, method, path, body) in [
         ("thresholds", "PUT", "/api/me/thresholds", r#"{"ftp": 260}"#),
         ("thresholds_refused", "PUT", "/api/me/thresholds", r#"{"ftp": 2600}"#),
+        (
+            "threshold_entry",
+            "POST",
+            "/api/me/thresholds",
+            r#"{"entry": {"group": "running", "effective_from": "2025-10-01", "ftp": 280}, "version": 0}"#,
+        ),
+        (
+            "threshold_entry_refused",
+            "POST",
+            "/api/me/thresholds",
+            r#"{"entry": {"group": "cycling", "effective_from": "2025-10-01", "cp": 250, "w_prime": 20}, "version": 0}"#,
+        ),
+        (
+            "threshold_entry_unknown_field",
+            "POST",
+            "/api/me/thresholds",
+            r#"{"entry": {"group": "running", "effective_from": "2025-10-01", "ftp": 280}, "version": 0, "x": 1}"#,
+        ),
         ("backfill", "POST", "/api/backfill", r#"{"count": 40}"#),
         ("backfill_spent", "POST", "/api/backfill", r#"{"count": 1000}"#),
     ] {
@@ -162,7 +181,10 @@ fn the_public_routes_are_exactly_the_listed_ones() {
         "a new public route is a decision: add it here"
     );
     let changes: Vec<&str> = ROUTES.iter().filter(|r| r.access == Access::Change).map(|r| r.path).collect();
-    assert_eq!(changes, ["/api/me/thresholds", "/api/me/disconnect", "/api/backfill"]);
+    assert_eq!(
+        changes,
+        ["/api/me/thresholds", "/api/me/thresholds", "/api/me/thresholds", "/api/me/disconnect", "/api/backfill"]
+    );
     assert!(
         ROUTES.iter().filter(|r| r.method != "GET").all(|r| r.access == Access::Change),
         "every state-changing method is a change route"

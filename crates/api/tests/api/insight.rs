@@ -1,7 +1,7 @@
 //! The insight routes on the moto-backed stack: form, season bests with the estimated
 //! thresholds, weekly totals, each equal to a plain computation over what is stored; and
-//! an estimate applied through the normal threshold change, rescoring every power score
-//! by (old FTP / new FTP)² and the PMC following.
+//! an estimate saved as a dated threshold entry, rescoring the power scores from its date
+//! by (old FTP / new FTP)², and nothing before it, the PMC following from that day only.
 
 use std::sync::Arc;
 
@@ -235,66 +235,94 @@ async fn form_is_the_pmc_of_the_stored_scores_with_the_band_ramp_and_banner() {
     assert_eq!(call(&api, get("/api/form", None)).await.status, 401);
 }
 
-/// Checks that every score of `source` went from `before` to `after` times `factor` (to
-/// 1e-9) and every other score stayed; returns how many were of `source`.
+/// Checks that every score of `source` dated `from` or later went from `before` to `after`
+/// times `factor` (to 1e-9), and every other score stayed exactly; returns how many were
+/// rescaled.
 fn rescaled(
     before: &[StoredActivity],
     after: &[StoredActivity],
     source: stravasync_core::metrics::ScoreSource,
     factor: f64,
+    from: LocalDate,
 ) -> usize {
     let mut n = 0;
     for (b, a) in before.iter().zip(after) {
         assert_eq!(b.activity_id, a.activity_id);
         let (old, new) = (b.metrics.as_ref().unwrap().score.clone(), a.metrics.as_ref().unwrap().score.clone());
-        if old.source == source {
+        if old.source == source && a.local_date >= from {
             let want = old.value.unwrap() * factor;
             assert!((new.value.unwrap() - want).abs() <= 1e-9 * want, "{}: {:?} vs {want}", a.activity_id, new.value);
             n += 1;
         } else {
-            assert_eq!(new, old, "{}: only {source:?} scores depend on this threshold", a.activity_id);
+            assert_eq!(new, old, "{} of {}: only {source:?} scores from {from} change", a.activity_id, a.local_date);
         }
     }
     n
 }
 
+/// Saves `entry` from the history's current version, as the dashboard's form does.
+async fn save_entry(api: &Arc<LocalApi>, entry: Value) -> crate::helpers::Reply {
+    let history = get_json(api, "/api/me/thresholds").await;
+    let body = serde_json::json!({"entry": entry, "version": history["version"]}).to_string();
+    call(api, change("POST", "/api/me/thresholds", &session_at(api), &body)).await
+}
+
 #[tokio::test]
-async fn using_the_estimated_ftp_rescales_every_power_score_and_the_pmc_follows() {
+async fn the_estimated_ftp_saved_from_a_date_rescales_only_later_power_scores_and_pmc_rows() {
     let h = harness("api-use-eftp").await;
     let today = day("2025-11-21");
     let before = season(&h, today).await;
+    let store = h.stack.store();
+    let rows_before = store.pmc_rows(ATHLETE, today.add_days(-90), today).await.unwrap();
     let api = api_on(&h, today);
     let body = get_json(&api, "/api/bests").await;
     let ftp = &body["estimates"]["ftp"];
     assert_eq!(ftp["suggest"], true, "{ftp}");
     let new_ftp = ftp["value"].as_f64().unwrap();
-    // "Use N W": the normal threshold change, then the consumer's rescore.
-    let r =
-        call(&api, change("PUT", "/api/me/thresholds", &session_at(&api), &format!(r#"{{"ftp": {new_ftp}}}"#))).await;
+    // "Use N W" from a day in the middle of the season: a cycling entry from then on.
+    let from = today.add_days(-20);
+    let entry = serde_json::json!({"group": "cycling", "effective_from": from.to_string(), "ftp": new_ftp});
+    let r = save_entry(&api, entry).await;
     assert_eq!(r.status, 202, "{}", r.text());
+    assert!(store.threshold_history(ATHLETE).await.unwrap().is_none(), "the API writes nothing");
     h.settle().await;
-    let store = h.stack.store();
     let after = store.activities_between(ATHLETE, LocalDate::from_days_since_epoch(0), today).await.unwrap();
-    let power = rescaled(&before, &after, stravasync_core::metrics::ScoreSource::Power, (250.0 / new_ftp).powi(2));
-    assert!(power >= 10, "{power} power scores");
-    // The PMC follows at the rollup: its loads are the new scores.
+    let factor = (250.0 / new_ftp).powi(2);
+    let power = rescaled(&before, &after, stravasync_core::metrics::ScoreSource::Power, factor, from);
+    assert!(power >= 6, "{power} power scores rescaled");
+    assert!(before.iter().any(|a| a.local_date < from && a.load() > 0.0), "scores before the date, kept");
+    // The PMC follows from the entry's day only: every row before it is as it was, to the bit.
     Rollup::new(store.clone(), h.stack.queue())
         .run(&RollupRequest { mode: Mode::Dirty, athlete_id: None }, noon(today))
         .await
         .unwrap();
-    let rows = store.pmc_rows(ATHLETE, today.add_days(-6), today).await.unwrap();
-    for r in &rows {
+    let rows = store.pmc_rows(ATHLETE, today.add_days(-90), today).await.unwrap();
+    assert_eq!(rows.len(), rows_before.len());
+    for (r, was) in rows.iter().zip(&rows_before) {
         let load: f64 = after.iter().filter(|a| a.local_date == r.date).map(StoredActivity::load).sum();
         assert!((r.load - load).abs() < 1e-9, "{}", r.date);
+        if r.date < from {
+            assert_eq!(r, was, "a row before {from} changed");
+        }
     }
-    // Now the estimate is the stored FTP: nothing to suggest.
+    assert!(rows.iter().zip(&rows_before).any(|(r, was)| r.date >= from && r != was), "later rows follow");
+    // Now the estimate is the FTP in force: nothing to suggest.
     let again = get_json(&api, "/api/bests").await;
     assert_eq!(again["estimates"]["ftp"]["stored"], new_ftp);
     assert_eq!(again["estimates"]["ftp"]["suggest"], false);
+    // The first change stores the history: the single values as its first entries
+    // (0001-01-01), and this one.
+    let history = get_json(&api, "/api/me/thresholds").await;
+    assert_eq!(history["version"], 1, "{history}");
+    let cycling: Vec<&Value> =
+        history["history"].as_array().unwrap().iter().filter(|e| e["group"] == "cycling").collect();
+    assert_eq!(cycling.len(), 2, "{history}");
+    assert_eq!((cycling[0]["effective_from"].as_str(), cycling[0]["ftp"].as_f64()), (Some("0001-01-01"), Some(250.0)));
+    assert_eq!(cycling[1]["effective_from"], from.to_string());
 }
 
 #[tokio::test]
-async fn using_the_estimated_threshold_pace_rescales_every_pace_score() {
+async fn the_estimated_threshold_pace_saved_from_a_date_rescales_only_later_runs() {
     let h = harness("api-use-pace").await;
     let today = day("2025-11-21");
     let before = season(&h, today).await;
@@ -307,18 +335,18 @@ async fn using_the_estimated_threshold_pace_rescales_every_pace_score() {
     assert_ne!(new_speed, old_speed, "an estimate that changes the scores");
     assert_eq!(pace["suggest"], ((new_speed - old_speed) / old_speed).abs() > 0.03, "{pace}");
     assert!(pace["definition"].as_str().unwrap().contains("30-minute"));
-    // The dashboard's "Use m:ss /km": the same threshold change, in m/s.
-    let r = call(
-        &api,
-        change("PUT", "/api/me/thresholds", &session_at(&api), &format!(r#"{{"threshold_speed": {new_speed}}}"#)),
-    )
-    .await;
+    // The dashboard's "Use m:ss /km": a running entry, in m/s, from a day of the season.
+    let from = today.add_days(-30);
+    let entry =
+        serde_json::json!({"group": "running", "effective_from": from.to_string(), "threshold_speed": new_speed});
+    let r = save_entry(&api, entry).await;
     assert_eq!(r.status, 202, "{}", r.text());
     h.settle().await;
     let after = h.stack.store().activities_between(ATHLETE, LocalDate::from_days_since_epoch(0), today).await.unwrap();
-    // rTSS grows with (NGS / threshold speed)²: times (old / new)².
-    let paced = rescaled(&before, &after, stravasync_core::metrics::ScoreSource::Pace, (old_speed / new_speed).powi(2));
-    assert!(paced >= 4, "{paced} pace scores");
+    // rTSS grows with (NGS / threshold speed)²: times (old / new)², from the date on.
+    let factor = (old_speed / new_speed).powi(2);
+    let paced = rescaled(&before, &after, stravasync_core::metrics::ScoreSource::Pace, factor, from);
+    assert!(paced >= 2, "{paced} pace scores");
     let again = get_json(&api, "/api/bests").await;
     assert_eq!(again["estimates"]["threshold_speed"]["suggest"], false);
 }

@@ -442,34 +442,69 @@ async fn an_import_is_charged_only_what_it_imported() {
     assert_eq!(remaining().await, 8);
 }
 
+/// Two tabs change the threshold history from one version: the change that reaches the
+/// consumer second is refused, stores nothing and is reported; once the store has moved on,
+/// the API refuses a change from the old version at once (409). A change names its version
+/// by `If-Match` or in its body, and changes are rationed per day.
 #[tokio::test]
-async fn a_threshold_change_while_a_rescore_is_pending_is_absorbed_by_it() {
+async fn two_tabs_cannot_lose_each_others_threshold_change() {
     let h = harness("rights-thresholds").await;
     let store = h.stack.store();
-    let before = live(&store, EDGE810).await.metrics.unwrap().score.value.unwrap();
-    for ftp in [300, 320, 350] {
-        let r = call(&h.api, change("PUT", "/api/me/thresholds", &session(), &format!("{{\"ftp\": {ftp}}}"))).await;
-        assert_eq!(r.status, 202);
+    let thresholds = call(&h.api, get("/api/me/thresholds", Some(&session()))).await;
+    assert_eq!((thresholds.status, thresholds.header("etag")), (200, Some("\"0\"")));
+    let post = |body: &str, tag: Option<&str>| {
+        let mut r = change("POST", "/api/me/thresholds", &session(), body);
+        if let Some(tag) = tag {
+            r.headers_mut().insert("if-match", tag.parse().unwrap());
+        }
+        r
+    };
+    let running = r#"{"entry": {"group": "running", "effective_from": "2013-01-01", "ftp": 280}}"#;
+    let swim = r#"{"entry": {"group": "swimming", "effective_from": "2013-01-01", "css": 1.2}}"#;
+    // Tab one and tab two, both from version 0, before the consumer ran.
+    assert_eq!(call(&h.api, post(running, Some("\"0\""))).await.status, 202);
+    assert_eq!(call(&h.api, post(swim, Some("\"0\""))).await.status, 202);
+    for job in drain(&h.stack).await {
+        assert_eq!(h.consumer.process(&record(&job, "t", 1)).await, Outcome::Done, "{job:?}");
     }
-    let mut rescores = 0;
+    let stored = store.threshold_history(ATHLETE).await.unwrap().unwrap();
+    assert_eq!(stored.version, 1);
+    assert!(stored.history.history.iter().any(|e| e.ftp == Some(280.0)), "the first change stored");
+    assert!(!stored.history.history.iter().any(|e| e.css.is_some()), "the second refused, not merged over it");
+    let shown = call(&h.api, get("/api/me/thresholds", Some(&session()))).await.json();
+    assert!(shown["refused"].as_str().unwrap().contains("changed elsewhere"), "{shown}");
+    // From the old version now: refused at once, with the reason.
+    let stale = call(&h.api, post(swim, Some("\"0\""))).await;
+    assert_eq!(stale.status, 409, "{}", stale.text());
+    assert!(stale.json()["error"].as_str().unwrap().contains("reload"), "{}", stale.text());
+    // No version at all: refused, naming it; in the body it is as good as If-Match.
+    let none = call(&h.api, post(swim, None)).await;
+    assert_eq!((none.status, none.json()["field"].as_str()), (400, Some("version")));
+    let with_body = swim.replace("}}", r#"}, "version": 1}"#);
+    assert_eq!(call(&h.api, post(&with_body, None)).await.status, 202);
+    // Removing an entry that is not there is refused before anything is queued.
+    let gone = change("DELETE", "/api/me/thresholds?group=running&effective_from=2020-01-01&version=1", &session(), "");
+    let gone = call(&h.api, gone).await;
+    assert_eq!((gone.status, gone.json()["field"].as_str()), (400, Some("effective_from")), "{}", gone.text());
+    for job in drain(&h.stack).await {
+        assert_eq!(h.consumer.process(&record(&job, "t", 1)).await, Outcome::Done, "{job:?}");
+    }
+    let shown = call(&h.api, get("/api/me/thresholds", Some(&session()))).await.json();
+    assert_eq!((shown["version"].as_u64(), shown["refused"].is_null()), (Some(2), true), "{shown}");
+    // The day's ration of changes: the two above and the refused one counted, then 429.
+    let limit = stravasync_read::thresholds::THRESHOLD_CHANGES_DAILY;
+    let mut granted = 3;
     loop {
-        let jobs = drain(&h.stack).await;
-        if jobs.is_empty() {
+        let r = call(&h.api, post(running, Some("\"2\""))).await;
+        if r.status == 429 {
+            assert!(r.header("retry-after").is_some());
             break;
         }
-        for job in jobs {
-            rescores += usize::from(matches!(job, Job::Rescore { .. }));
-            assert_eq!(h.consumer.process(&record(&job, "t", 1)).await, Outcome::Done, "{job:?}");
-        }
+        assert_eq!(r.status, 202, "{}", r.text());
+        granted += 1;
+        assert!(granted <= limit, "more than {limit} changes in a day");
     }
-    assert_eq!(rescores, 1, "one full pass for three changes");
-    let profile = store.get_profile(ATHLETE).await.unwrap().unwrap();
-    assert_eq!((profile.thresholds.ftp, profile.thresholds_version, profile.rescored_version), (Some(350.0), 3, 3));
-    let after = live(&store, EDGE810).await.metrics.unwrap().score.value.unwrap();
-    let expected = before * (250.0f64 / 350.0).powi(2);
-    assert!((after - expected).abs() < 1e-9 * expected, "{after} vs {expected}: the last change applied");
-    let me = call(&h.api, get("/api/me", Some(&session()))).await.json();
-    assert_eq!(me["sync"]["rescore_pending"], false);
+    assert_eq!(granted, limit);
 }
 
 #[tokio::test]

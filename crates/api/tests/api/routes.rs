@@ -106,7 +106,7 @@ async fn every_route_answers_from_its_api_gateway_fixture() {
     assert_eq!(post.status, 202, "{}", post.text());
     let jobs = drain(&h.stack).await;
     assert!(
-        matches!(&jobs[0], Job::SetThresholds { athlete_id: ATHLETE, thresholds } if thresholds.ftp == Some(300.0))
+        matches!(&jobs[0], Job::SetThresholds { athlete_id: ATHLETE, thresholds, .. } if thresholds.ftp == Some(300.0))
     );
     assert!(matches!(
         &jobs[1],
@@ -294,25 +294,29 @@ async fn bad_input_gets_a_4xx_naming_the_field_and_enqueues_nothing() {
     assert!(drain(&h.stack).await.is_empty(), "nothing enqueued by a refused request");
 }
 
+/// The single-value shorthand (`PUT {"ftp": 300}`): the value holds from the day it was
+/// made, as a dated entry; the consumer stores it and rescores from that day only.
 #[tokio::test]
-async fn a_threshold_change_is_stored_and_rescored_by_the_consumer() {
+async fn a_threshold_shorthand_holds_from_its_day() {
     let h = harness("api-thresholds").await;
     let store = h.stack.store();
-    let before = live(&store, EDGE810).await.metrics.unwrap().score.value.unwrap();
+    let before = live(&store, EDGE810).await.metrics.unwrap();
     let r = call(&h.api, change("PUT", "/api/me/thresholds", &session(), r#"{"ftp": 300}"#)).await;
     assert_eq!(r.status, 202, "{}", r.text());
-    assert_eq!(r.json()["thresholds"]["ftp"], 300.0);
+    let today = stravasync_core::LocalDate::from_unix_seconds(h.api.now());
+    let saved = &r.json()["thresholds"][0];
+    assert_eq!((saved["op"].as_str(), saved["entry"]["group"].as_str()), (Some("save"), Some("cycling")));
     assert_eq!(
-        store.get_profile(ATHLETE).await.unwrap().unwrap().thresholds.ftp,
-        Some(250.0),
-        "the API writes nothing"
+        (saved["entry"]["ftp"].as_f64(), saved["entry"]["effective_from"].as_str()),
+        (Some(300.0), Some(&*today.to_string()))
     );
-    // Half way (thresholds stored, rescore queued): the dashboard is told to wait.
+    assert!(store.threshold_history(ATHLETE).await.unwrap().is_none(), "the API writes nothing");
+    // Half way (history stored, rescore queued): the dashboard is told to wait.
     let set = drain(&h.stack).await;
     assert_eq!(h.consumer.process(&record(&set[0], "t0", 1)).await, Outcome::Done);
     let me = call(&h.api, get("/api/me", Some(&session()))).await.json();
     assert_eq!((me["thresholds"]["ftp"].clone(), me["sync"]["rescore_pending"].clone()), (300.0.into(), true.into()));
-    // The consumer: the rescore the change enqueued.
+    assert_eq!(me["thresholds"]["lthr"], 165.0, "the rest kept");
     let mut steps = 0;
     loop {
         let jobs = drain(&h.stack).await;
@@ -320,25 +324,17 @@ async fn a_threshold_change_is_stored_and_rescored_by_the_consumer() {
             break;
         }
         for job in jobs {
+            assert!(matches!(job, Job::Rescore { scope: Some(_), .. }), "{job:?}");
             assert_eq!(h.consumer.process(&record(&job, "t", 1)).await, Outcome::Done, "{job:?}");
             steps += 1;
         }
     }
-    assert_eq!(steps, 1, "the rescore the threshold change enqueued");
+    assert_eq!(steps, 1, "one chunk: the rescore from today");
     let me = call(&h.api, get("/api/me", Some(&session()))).await.json();
     assert_eq!(me["sync"]["rescore_pending"], false, "{me}");
-    let me = call(&h.api, get("/api/me", Some(&session()))).await.json();
-    assert_eq!(me["sync"]["rescore_pending"], false, "{me}");
-    let profile = store.get_profile(ATHLETE).await.unwrap().unwrap();
-    assert_eq!(profile.thresholds.ftp, Some(300.0));
-    assert_eq!(profile.thresholds.lthr, Some(165.0), "the rest kept");
-    let after = live(&store, EDGE810).await.metrics.unwrap().score.value.unwrap();
-    // TSS = hours x IF^2 x 100 with IF = NP / FTP: it scales with 1/FTP^2.
-    let expected = before * (250.0f64 / 300.0).powi(2);
-    assert!((after - expected).abs() < 1e-9 * expected, "{after} vs {expected}");
-    let shown = call(&h.api, get(&format!("/api/activities/{EDGE810}"), Some(&session()))).await.json();
-    assert_eq!(shown["activity"]["score"].as_f64(), Some(after));
-    assert_eq!(store.pmc_dirty_from(ATHLETE).await.unwrap(), Some("2013-08-16".parse().unwrap()), "the PMC follows");
+    // The 2013 ride keeps the FTP in force on its day.
+    assert_eq!(live(&store, EDGE810).await.metrics.unwrap(), before, "an earlier ride is not rescored");
+    assert_eq!(store.get_profile(ATHLETE).await.unwrap().unwrap().thresholds.ftp, Some(250.0), "undated settings kept");
 }
 
 #[tokio::test]

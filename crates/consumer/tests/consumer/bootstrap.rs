@@ -74,12 +74,16 @@ fn batch(arn: &str, first: usize, messages: &[QueueMessage]) -> Value {
     json!({"Records": messages.iter().enumerate().map(|(i, m)| record(arn, first + i, &m.group_id, &m.dedup_id, &m.body)).collect::<Vec<_>>()})
 }
 
+/// The day the threshold fixture's values hold from.
+const THRESHOLDS_FROM: &str = "2013-08-01";
+
 /// Every SQS fixture: its file and its event.
 fn fixtures() -> Vec<(&'static str, Value)> {
     let title = |t: &str| json!({"title": t});
     let thresholds = Job::SetThresholds {
         athlete_id: ATHLETE,
         thresholds: ThresholdsUpdate { ftp: Some(265.0), ..Default::default() },
+        from: Some(THRESHOLDS_FROM.parse().unwrap()),
     };
     let backfill = Job::start_backfill(ATHLETE, Some(2), None, None, Some(T0));
     let poison = QueueMessage {
@@ -252,8 +256,11 @@ async fn the_consumer_bootstrap_answers_each_fixture_with_exactly_its_failed_rec
     assert_eq!(renamed.summary.name.as_deref(), Some("Hill repeats, renamed"));
 
     assert_eq!(deliver(&stack, &mut emulator, "sqs-threshold-change.json").await, Vec::<String>::new());
-    let profile = store.get_profile(ATHLETE).await.unwrap().unwrap();
-    assert_eq!(profile.thresholds.ftp, Some(265.0));
+    // The shorthand holds from the day it was applied: a cycling entry of the history.
+    let history = store.threshold_history(ATHLETE).await.unwrap().expect("a history").history;
+    let from = THRESHOLDS_FROM.parse().unwrap();
+    let cycling = history.entry_in_force(stravasync_core::thresholds::ThresholdGroup::Cycling, from).unwrap();
+    assert_eq!((cycling.ftp, cycling.effective_from), (Some(265.0), from));
     let rescores = stack.queue().drain().await.unwrap();
     assert!(
         rescores.iter().any(|m| Job::parse(&m.body).is_ok_and(|j| matches!(j, Job::Rescore { .. }))),
