@@ -4,10 +4,13 @@
 //! running, the scheduled rollup off: the page must not wait for it). It connects through
 //! the OAuth redirect, lands on the dashboard, reads the chart and the list against the
 //! table, follows "View on Strava", opens an activity (and a manual one, and resizes), is
-//! refused implausible thresholds in words, changes FTP and sees the scores and the chart
-//! change on their own, reads its form on a short history (provisional, no false banner),
-//! imports the older history it is offered and reads its settled form (the banner), reads
-//! season bests and weekly totals, uses the estimated FTP and sees the rescore, downloads
+//! refused implausible thresholds in words, adds a running threshold from a date and sees
+//! only the later runs rescored, changes the cycling entry from the start (FTP, CP, W′) and
+//! sees the scores and the chart change on their own, reads a ride's W′ balance, decoupling
+//! and EF, reads its form on a short history (provisional, no false banner), imports the
+//! older history it is offered and reads its settled form (the banner), reads season bests,
+//! the CP curve and weekly totals, uses the estimated FTP and the fitted CP from today and
+//! sees the rescore, downloads
 //! its data and reads the ZIP against the API, reads the privacy page, reads every page at
 //! phone widths (360 and 390 px: nothing wider than the screen), and finally disconnects:
 //! the confirmation, the page after it, nothing stored, the old cookie refused. The
@@ -134,7 +137,16 @@ async fn wait_until(c: &Client, js: &str) -> Value {
         if !(v.is_null() || v == json!(false)) {
             return v;
         }
-        assert!(start.elapsed() < PATIENCE, "never true: {js}");
+        if start.elapsed() >= PATIENCE {
+            // What the page says, for the failure's message.
+            let said = script(
+                c,
+                "return ['#error', '#thresholds-status', '#thresholds-refused', '#backfill-status']
+                   .map(s => `${s}: ${(document.querySelector(s) || {}).textContent || ''}`).join(' | ')",
+            )
+            .await;
+            panic!("never true: {js}\nthe page says: {said}\nconsole: {:?}", console_errors(c).await);
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -147,6 +159,26 @@ async fn live(report: &DemoReport, id: i64) -> StoredActivity {
     match report.stack.store().get_activity(report.athlete, id).await.unwrap() {
         Some(ActivityState::Live(a)) => *a,
         other => panic!("{id}: {other:?}"),
+    }
+}
+
+/// Chooses the sport of the threshold form, as a person picks it.
+async fn choose_group(c: &Client, group: &str) {
+    script(
+        c,
+        &format!(
+            "const s = document.querySelector('#threshold-group'); s.value = '{group}'; s.dispatchEvent(new Event('change')); return true"
+        ),
+    )
+    .await;
+}
+
+/// Types `fields` (by name) into the threshold form, each cleared first.
+async fn fill(c: &Client, fields: &[(&str, String)]) {
+    for (field, typed) in fields {
+        let input = c.find(Locator::Css(&format!("#thresholds input[name='{field}']"))).await.unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(typed).await.unwrap();
     }
 }
 
@@ -398,52 +430,99 @@ async fn visit() {
     c.goto(&format!("{base}/")).await.unwrap();
     wait_for(&c, "body[data-pmc-ready='1']").await;
     assert!(!c.find(Locator::Id("activity-view")).await.unwrap().is_displayed().await.unwrap());
-    let thresholds_before = report.stack.store().get_profile(report.athlete).await.unwrap().unwrap().thresholds;
+    let store = report.stack.store();
+    let thresholds_before = store.get_profile(report.athlete).await.unwrap().unwrap().thresholds;
     let hr_max = thresholds_before.hr_max.unwrap();
     let above_max = (hr_max + 5.0).min(230.0);
-    let cases: [(&[(&str, String)], String); 4] = [
-        (&[("ftp", "2x0".into())], "FTP: enter a whole number, not “2x0”.".into()),
+    let cases: [(&str, &[(&str, String)], String); 5] = [
+        ("cycling", &[("ftp", "2x0".into())], "FTP: enter a whole number, not “2x0”.".into()),
         (
-            &[("lthr", format!("{above_max:.0}"))],
+            "default",
+            &[("lthr", format!("{above_max:.0}")), ("hr_max", format!("{hr_max:.0}"))],
             format!("Threshold heart rate ({above_max:.0} bpm) cannot be above maximum heart rate ({hr_max:.0} bpm)."),
         ),
         (
+            "default",
             &[("lthr", "100".into()), ("hr_rest", "110".into())],
             "Resting heart rate (110 bpm) must be below threshold heart rate (100 bpm).".into(),
         ),
-        (&[("pace", "0:30".into())], "Threshold pace must be between 1:40 and 16:40 per km.".into()),
+        ("running", &[("pace", "0:30".into())], "Threshold pace must be between 1:40 per km and 16:40 per km.".into()),
+        (
+            "cycling",
+            &[("cp", "250".into()), ("w_prime", "20".into())],
+            "W′ is in joules (20 kJ is 20000) and must be above CP.".into(),
+        ),
     ];
-    for (fields, said) in cases {
+    for (group, fields, said) in cases {
         c.goto(&format!("{base}/")).await.unwrap();
         wait_for(&c, "body[data-pmc-ready='1']").await;
-        for (field, typed) in fields {
-            let input = c.find(Locator::Css(&format!("#thresholds input[name='{field}']"))).await.unwrap();
-            input.clear().await.unwrap();
-            input.send_keys(typed).await.unwrap();
-        }
+        choose_group(&c, group).await;
+        fill(&c, fields).await;
         c.find(Locator::Css("#thresholds button[type='submit']")).await.unwrap().click().await.unwrap();
         let shown =
             wait_until(&c, "const t = document.querySelector('#thresholds-status').textContent; return t || null")
                 .await;
-        assert_eq!(shown, json!(said), "{fields:?}");
+        assert_eq!(shown, json!(said), "{group} {fields:?}");
     }
-    let thresholds_after = report.stack.store().get_profile(report.athlete).await.unwrap().unwrap().thresholds;
-    assert_eq!(thresholds_after, thresholds_before, "nothing refused was stored");
+    assert!(store.threshold_history(report.athlete).await.unwrap().is_none(), "nothing refused was stored");
     c.goto(&format!("{base}/")).await.unwrap();
     wait_for(&c, "body[data-pmc-ready='1']").await;
 
-    // FTP from 250 to 300: after the consumer's rescore the list shows the new scores, the
-    // stored ones, and the chart its recomputed rows, without the scheduled rollup and
-    // without a reload.
-    let before = live(&report, powered.activity_id).await;
-    let chart_before = report.stack.store().pmc_rows(report.athlete, today, today).await.unwrap();
-    let ftp = c.find(Locator::Id("ftp")).await.unwrap();
-    let old_ftp: f64 = ftp.prop("value").await.unwrap().unwrap().parse().unwrap();
-    ftp.clear().await.unwrap();
-    ftp.send_keys("300").await.unwrap();
+    // A running entry from a day in the middle of the runs (a faster threshold pace, and a
+    // running FTP for runs with power): only the runs from that day are rescored; the rides
+    // and the earlier runs keep their scores, to the bit.
+    let all_before = store.activities_between(report.athlete, today.add_days(-400), today).await.unwrap();
+    let runs: Vec<&StoredActivity> =
+        all_before.iter().filter(|a| a.summary.sport_type.as_deref() == Some("Run") && a.metrics.is_some()).collect();
+    assert!(runs.len() >= 4, "{} runs", runs.len());
+    let from = runs[runs.len() / 2].local_date;
+    assert!(runs.iter().any(|a| a.local_date < from), "runs before {from}");
+    let old_speed = thresholds_before.threshold_speed.unwrap();
+    let new_speed = (1000.0f64 / 240.0 * 1000.0).round() / 1000.0; // 4:00 per km, as the page rounds it
+    choose_group(&c, "running").await;
+    script(&c, &format!("document.querySelector('#thresholds [name=effective_from]').value = '{from}'; return true"))
+        .await;
+    fill(&c, &[("ftp", "280".into()), ("pace", "4:00".into())]).await;
     c.find(Locator::Css("#thresholds button[type='submit']")).await.unwrap().click().await.unwrap();
-    wait_until(&c, "return document.querySelector('#thresholds-status').textContent.startsWith('Rescored')").await;
-    let chart_after = report.stack.store().pmc_rows(report.athlete, today, today).await.unwrap();
+    wait_until(&c, "return document.body.dataset.rescored === '1'").await;
+    let all_after = store.activities_between(report.athlete, today.add_days(-400), today).await.unwrap();
+    let mut rescored = 0;
+    for b in &all_before {
+        let a = all_after.iter().find(|a| a.activity_id == b.activity_id).expect("still stored");
+        let (old, new) = (b.metrics.as_ref().map(|m| m.score.clone()), a.metrics.as_ref().map(|m| m.score.clone()));
+        let later_run = a.summary.sport_type.as_deref() == Some("Run") && a.local_date >= from;
+        match (old, new) {
+            (Some(o), Some(n)) if later_run && o.source == stravasync_core::metrics::ScoreSource::Pace => {
+                let want = o.value.unwrap() * (old_speed / new_speed).powi(2);
+                assert!((n.value.unwrap() - want).abs() <= 1e-9 * want, "{}: {n:?} vs {want}", a.activity_id);
+                rescored += 1;
+            }
+            (o, n) => assert_eq!(n, o, "{} of {}: not a run from {from}", a.activity_id, a.local_date),
+        }
+    }
+    assert!(rescored >= 2, "{rescored} runs rescored");
+    let row = format!("#threshold-history table[data-group='running'] tr[data-from='{from}']");
+    let listed = wait_for(&c, &row).await.text().await.unwrap();
+    assert!(listed.contains("FTP 280 W") && listed.contains("pace 4:00 /km"), "{listed}");
+
+    // "Change" the cycling entry that holds from the start: FTP 250 to 300 with a CP and W′.
+    // After the consumer's rescore every ride shows its new score, and the chart its
+    // recomputed rows, without the scheduled rollup and without a reload.
+    let before = live(&report, powered.activity_id).await;
+    let chart_before = store.pmc_rows(report.athlete, today, today).await.unwrap();
+    let old_ftp = thresholds_before.ftp.unwrap();
+    c.find(Locator::Css("#threshold-history table[data-group='cycling'] tr[data-from='0001-01-01'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let prefilled = script(&c, "return document.querySelector('#thresholds [name=ftp]').value").await;
+    assert_eq!(prefilled, json!(format!("{old_ftp:.0}")), "the entry's values in the form");
+    fill(&c, &[("ftp", "300".into()), ("cp", "240".into()), ("w_prime", "20000".into())]).await;
+    c.find(Locator::Css("#thresholds button[type='submit']")).await.unwrap().click().await.unwrap();
+    wait_until(&c, "return document.body.dataset.rescored === '2'").await;
+    let chart_after = store.pmc_rows(report.athlete, today, today).await.unwrap();
     assert_ne!(chart_after, chart_before, "the stored chart follows the rescore at once");
     let shown_ctl = script(
         &c,
@@ -461,9 +540,42 @@ async fn visit() {
     assert_eq!(shown, json!(score_text(&after)));
     assert_ne!(shown, json!(format!("{b:.1}")));
 
+    // A ride with CP and W′ in force: its W′ balance under the power chart, the lowest point
+    // marked, and its decoupling and EF read with their reference.
+    let rides = store.activities_between(report.athlete, today.add_days(-400), today).await.unwrap();
+    let steady = rides
+        .iter()
+        .filter(|a| {
+            a.metrics
+                .as_ref()
+                .is_some_and(|m| m.wbal.is_some() && m.decoupling.as_ref().is_some_and(|d| d.pct.is_some()))
+        })
+        .max_by_key(|a| a.metrics.as_ref().unwrap().duration_s)
+        .expect("a ride with W'bal and decoupling")
+        .clone();
+    c.goto(&format!("{base}/#/activity/{}", steady.activity_id)).await.unwrap();
+    wait_for(&c, "#wbal-chart canvas").await;
+    let m = steady.metrics.as_ref().unwrap();
+    let drawn_min = script(&c, "return Number(document.querySelector('#wbal-chart').dataset.min)").await;
+    let stored_min = m.wbal.as_ref().unwrap().min;
+    assert!(
+        (drawn_min.as_f64().unwrap() - stored_min).abs() <= 1e-9 * stored_min.abs().max(1.0),
+        "{drawn_min} vs {stored_min}"
+    );
+    let note = c.find(Locator::Id("wbal-note")).await.unwrap().text().await.unwrap();
+    assert!(note.contains("CP 240 W") && note.contains("W′ 20.0 kJ") && note.contains("(marked)"), "{note}");
+    let decoupling = c.find(Locator::Id("decoupling")).await.unwrap().text().await.unwrap();
+    let pct = m.decoupling.as_ref().unwrap().pct.unwrap();
+    assert!(decoupling.starts_with(&format!("{} %", minus(pct, 1))) && decoupling.contains("Friel"), "{decoupling}");
+    let ef = c.find(Locator::Id("ef")).await.unwrap().text().await.unwrap();
+    assert_eq!(ef, format!("{:.2} W/bpm", m.ef.unwrap()));
+    std::fs::write(out.join("activity-wbal.png"), c.screenshot().await.unwrap()).unwrap();
+    assert_eq!(console_errors(&c).await, Vec::<String>::new(), "the W'bal chart");
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_for(&c, "body[data-pmc-ready='1']").await;
+
     // Season bests: the mean-maximal power curve and the table, from the stored peaks.
-    let stored_now =
-        report.stack.store().activities_between(report.athlete, today.add_days(-400), today).await.unwrap();
+    let stored_now = store.activities_between(report.athlete, today.add_days(-400), today).await.unwrap();
     let bests =
         stravasync_read::insight::season_bests(&stored_now, stravasync_read::insight::BestsRange::Days90, today);
     wait_for(&c, "#bests-chart canvas").await;
@@ -473,11 +585,11 @@ async fn visit() {
     let cell =
         script(&c, "return document.querySelector(\"#bests tr[data-window='1200']\").cells[1].textContent").await;
     assert_eq!(cell, json!(format!("{:.0} W", best20.value)));
-    let from =
+    let from_link =
         script(&c, "return document.querySelector(\"#bests tr[data-window='1200'] a.view-on-strava\").href").await;
-    assert_eq!(from, json!(best20.strava_url));
-    // The estimated FTP beside the stored 300 W, and "Use N W": the normal threshold
-    // change and rescore (every power score times (300 / N)²).
+    assert_eq!(from_link, json!(best20.strava_url));
+    // The estimated FTP beside the 300 W in force, and "Use N W": the value holds from today
+    // (today's rides rescored, none before).
     let estimate = stravasync_read::insight::estimates(&stored_now, today, Some(300.0), None).ftp.expect("an eFTP");
     assert_eq!(estimate.from.activity_id, best20.activity_id);
     assert!(estimate.suggest, "{} W is more than 3 % from 300 W", estimate.value);
@@ -487,20 +599,46 @@ async fn visit() {
     assert!(definition.contains("95 %") && definition.contains("20-minute"), "{definition}");
     let use_it = c.find(Locator::Css("#eftp button.use")).await.unwrap();
     assert_eq!(use_it.text().await.unwrap(), format!("Use {:.0} W", estimate.value));
-    let at_300 = live(&report, powered.activity_id).await;
     use_it.click().await.unwrap();
-    wait_until(&c, "return document.body.dataset.rescored === '2'").await;
-    let used = live(&report, powered.activity_id).await;
-    let (b, a) = (at_300.metrics.unwrap().score.value.unwrap(), used.metrics.as_ref().unwrap().score.value.unwrap());
-    let expected_score = b * (300.0 / estimate.value).powi(2);
-    assert!((a - expected_score).abs() < 1e-9 * expected_score, "{a} vs {expected_score}");
-    let shown = listed_score(&c, powered.activity_id).await;
-    assert_eq!(shown, json!(score_text(&used)));
+    // (The page was loaded again since the rescores above: its count starts over.)
+    wait_until(&c, "return document.body.dataset.rescored === '1'").await;
+    let used = store.activities_between(report.athlete, today.add_days(-400), today).await.unwrap();
+    for b in stored_now.iter().filter(|b| b.local_date < today) {
+        let a = used.iter().find(|a| a.activity_id == b.activity_id).expect("still stored");
+        assert_eq!(a.metrics, b.metrics, "{}: before today, kept", a.activity_id);
+    }
     assert!(c.find(Locator::Css("#eftp button.use")).await.is_err(), "nothing to suggest once used");
-    assert_eq!(
-        c.find(Locator::Id("ftp")).await.unwrap().prop("value").await.unwrap(),
-        Some(format!("{:.0}", estimate.value))
+    let today_row = format!("#threshold-history table[data-group='cycling'] tr[data-from='{today}']");
+    let listed = wait_for(&c, &today_row).await.text().await.unwrap();
+    assert!(listed.contains(&format!("FTP {:.0} W", estimate.value)) && listed.contains("CP 240 W"), "{listed}");
+
+    // The CP curve over the bests, CP and W′ beside the 95 %-of-20-min estimate, and "Use":
+    // a cycling entry from today with FTP = CP, CP and W′.
+    let mut model = stravasync_read::insight::ModelFold::new(today);
+    used.iter().for_each(|a| model.add(a));
+    let (cp, _) = model.finish();
+    let (fit_cp, fit_w) = (cp.fit.cp.expect("a CP fit"), cp.fit.w_prime.unwrap());
+    wait_for(&c, "#bests-chart[data-model='cp']").await;
+    let legend =
+        script(&c, "return [...document.querySelectorAll('#bests-chart .u-label')].map(l => l.textContent)").await;
+    let curve = format!("CP model (CP {fit_cp:.0} W, W′ {:.1} kJ)", fit_w / 1000.0);
+    assert!(legend.as_array().unwrap().contains(&json!(curve)), "{legend}");
+    assert_eq!(c.find(Locator::Css("#cp .value")).await.unwrap().text().await.unwrap(), format!("{fit_cp:.0} W"));
+    let cp_text = c.find(Locator::Id("cp")).await.unwrap().text().await.unwrap();
+    assert!(
+        cp_text.contains(&format!("model eFTP {fit_cp:.0} W")) && cp_text.contains("95 % of your best 20 minutes"),
+        "{cp_text}"
     );
+    c.find(Locator::Id("cp-use")).await.unwrap().click().await.unwrap();
+    wait_until(&c, "return document.body.dataset.rescored === '2'").await;
+    let history = store.threshold_history(report.athlete).await.unwrap().unwrap().history;
+    let entry = history.entry_in_force(stravasync_core::thresholds::ThresholdGroup::Cycling, today).unwrap();
+    assert_eq!(entry.effective_from, today);
+    assert_eq!((entry.ftp, entry.cp, entry.w_prime), (Some(fit_cp.round()), Some(fit_cp.round()), Some(fit_w.round())));
+    // The EF trend of rides and runs.
+    let ef_points = script(&c, "return Number(document.querySelector('#ef-chart').dataset.points)").await;
+    assert!(ef_points.as_u64().unwrap() > 0, "{ef_points}");
+    std::fs::write(out.join("thresholds.png"), c.screenshot().await.unwrap()).unwrap();
 
     // The last 12 weeks: each row the sums over the stored activities of its week.
     let stored_now =

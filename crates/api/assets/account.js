@@ -1,5 +1,6 @@
-// The athlete's settings and data: profile and sync status (/api/me), thresholds and their
-// rescore, history import, export, disconnect; the dashboard's controls. The page follows
+// The athlete's settings and data: profile and sync status (/api/me), the threshold history
+// by sport and date and its rescores (/api/me/thresholds), history import, export,
+// disconnect; the dashboard's controls. The page follows
 // the sync status on its own (a new activity, an import, a rescore, the chart recomputed)
 // and reloads what changed: what is shown is what is stored.
 "use strict";
@@ -8,12 +9,6 @@ async function loadMe() {
   me = await api("/api/me");
   const name = [me.firstname, me.lastname].filter(Boolean).join(" ");
   $("#who").textContent = name || `athlete ${me.athlete_id}`;
-  const t = me.thresholds;
-  const form = $("#thresholds");
-  if (!form.contains(document.activeElement)) {
-    for (const k of ["ftp", "lthr", "hr_max", "hr_rest"]) form.elements[k].value = t[k] == null ? "" : Math.round(t[k]);
-    form.elements.pace.value = t.threshold_speed ? duration(1000 / t.threshold_speed) : "";
-  }
   renderSync(me.sync);
   renderAllowance(me.limits);
 }
@@ -70,18 +65,153 @@ function offerImport(offer) {
   };
 }
 
-// A threshold change: the API enqueues it, the consumer stores it and rescores
-// (followRescore waits for both).
-async function saveThresholds(body) {
-  await send("PUT", "/api/me/thresholds", body);
-  $("#thresholds-status").textContent = "Saved. Rescoring your activities…";
+// ---- thresholds by sport and date (/api/me/thresholds) ----
+
+let thresholdsInfo = null;
+
+const today = () => new Date().toISOString().slice(0, 10);
+const groupName = (g) => (catalog.threshold_groups.find((x) => x.group === g) || { name: g }).name;
+const groupFields = (g) => (catalog.threshold_groups.find((x) => x.group === g) || { fields: [] }).fields;
+
+// An entry's values as the athlete reads them.
+function entryValues(e) {
+  const parts = [];
+  if (e.ftp != null) parts.push(`FTP ${Math.round(e.ftp)} W`);
+  if (e.cp != null) parts.push(`CP ${Math.round(e.cp)} W`);
+  if (e.w_prime != null) parts.push(`W′ ${(e.w_prime / 1000).toFixed(1)} kJ`);
+  if (e.threshold_speed != null) parts.push(`pace ${paceOf(e.threshold_speed)} /km`);
+  if (e.css != null) parts.push(`CSS ${duration(100 / e.css)} /100 m`);
+  if (e.lthr != null) parts.push(`LTHR ${Math.round(e.lthr)}`);
+  if (e.hr_max != null) parts.push(`HR max ${Math.round(e.hr_max)}`);
+  if (e.hr_rest != null) parts.push(`HR rest ${Math.round(e.hr_rest)}`);
+  return parts.join(", ");
 }
 
+const shownDate = (d) => (d === "0001-01-01" ? "the start" : d);
+
+async function loadThresholds() {
+  thresholdsInfo = await api("/api/me/thresholds");
+  const box = $("#threshold-history");
+  const tables = [];
+  for (const g of catalog.threshold_groups) {
+    const entries = thresholdsInfo.history.filter((e) => e.group === g.group);
+    if (entries.length === 0) continue;
+    const rows = entries.map((e) => {
+      const change = el("button", { type: "button", class: "link" }, "Change");
+      change.addEventListener("click", () => fillEntry(e));
+      const remove = el("button", { type: "button", class: "link danger" }, "Delete");
+      remove.addEventListener("click", () => removeEntry(e).catch((err) => { $("#thresholds-status").textContent = err.message; }));
+      return el("tr", { "data-group": e.group, "data-from": e.effective_from },
+        el("td", {}, shownDate(e.effective_from)), el("td", {}, entryValues(e)), el("td", {}, change, " ", remove));
+    });
+    const table = el("table", { class: "list history", "data-group": g.group },
+      el("caption", {}, g.name),
+      el("thead", {}, el("tr", {}, el("th", {}, "From"), el("th", {}, "Thresholds"), el("th", {}, ""))),
+      el("tbody", {}, ...rows));
+    tables.push(table);
+  }
+  box.replaceChildren(...tables);
+  tables.forEach(labelCells);
+  box.dataset.version = String(thresholdsInfo.version);
+  const refused = $("#thresholds-refused");
+  refused.textContent = thresholdsInfo.refused || "";
+  refused.hidden = !thresholdsInfo.refused;
+  const form = $("#thresholds");
+  if (!form.contains(document.activeElement) && !form.elements.effective_from.value) form.elements.effective_from.value = today();
+}
+
+// The form's sports, from the catalog (cycling first chosen).
+function fillThresholdGroups() {
+  const groups = $("#threshold-group");
+  groups.replaceChildren(...catalog.threshold_groups.map((g) => el("option", { value: g.group }, g.name)));
+  groups.value = "cycling";
+  showGroupFields();
+}
+
+// The form shows the fields the chosen sport may set (the catalog says which).
+function showGroupFields() {
+  const form = $("#thresholds");
+  const fields = groupFields(form.elements.group.value);
+  for (const label of form.querySelectorAll("label[data-field]")) label.hidden = !fields.includes(label.dataset.field);
+}
+
+function fillEntry(e) {
+  const form = $("#thresholds");
+  form.elements.group.value = e.group;
+  form.elements.effective_from.value = e.effective_from;
+  for (const k of ["ftp", "cp", "w_prime", "lthr", "hr_max", "hr_rest"]) form.elements[k].value = e[k] == null ? "" : Math.round(e[k]);
+  form.elements.pace.value = e.threshold_speed ? duration(1000 / e.threshold_speed) : "";
+  form.elements.css.value = e.css ? duration(100 / e.css) : "";
+  showGroupFields();
+  form.elements.effective_from.focus();
+}
+
+// "m:ss" as seconds, or an error naming the field.
+function minutesSeconds(value, name, example) {
+  const match = value.match(/^(\d{1,2}):([0-5]\d)$/);
+  const seconds = match ? Number(match[1]) * 60 + Number(match[2]) : 0;
+  if (!(seconds > 0)) throw new Error(`${name}: enter minutes and seconds, like ${example}.`);
+  return seconds;
+}
+
+const ENTRY_NAMES = { ftp: "FTP", cp: "CP", w_prime: "W′", lthr: "Threshold heart rate", hr_max: "Maximum heart rate", hr_rest: "Resting heart rate" };
+
+// The form's entry as the API takes it: whole numbers and m:ss checked here, naming the
+// field; the ranges and the pairs (LTHR under HR max, W′ above CP, …) the API checks.
+function entryBody(form) {
+  const group = form.elements.group.value;
+  const fields = groupFields(group);
+  const from = form.elements.effective_from.value;
+  if (!from) throw new Error("Choose the first day the thresholds hold.");
+  const entry = { group, effective_from: from };
+  for (const [k, name] of Object.entries(ENTRY_NAMES)) {
+    const value = form.elements[k].value.trim();
+    if (value === "" || !fields.includes(k)) continue;
+    if (!/^\d+$/.test(value)) throw new Error(`${name}: enter a whole number, not “${value}”.`);
+    entry[k] = Number(value);
+  }
+  const pace = form.elements.pace.value.trim();
+  if (pace && fields.includes("threshold_speed")) entry.threshold_speed = Math.round((1000 / minutesSeconds(pace, "Threshold pace", "5:03")) * 1000) / 1000;
+  const css = form.elements.css.value.trim();
+  if (css && fields.includes("css")) entry.css = Math.round((100 / minutesSeconds(css, "CSS", "1:40")) * 1000) / 1000;
+  if (Object.keys(entry).length === 2) throw new Error("Nothing to save: enter at least one threshold.");
+  return entry;
+}
+
+// A change of the history, made from the version shown; the consumer stores it (unless the
+// history changed meanwhile) and rescores from its date.
+async function saveEntry(entry) {
+  await send("POST", "/api/me/thresholds", { entry, version: thresholdsInfo.version });
+  $("#thresholds-status").textContent = `Saved from ${shownDate(entry.effective_from)}. Rescoring ${groupName(entry.group).toLowerCase()} activities from that day…`;
+  await followHistory(thresholdsInfo.version);
+}
+
+async function removeEntry(e) {
+  const path = `/api/me/thresholds?group=${encodeURIComponent(e.group)}&effective_from=${encodeURIComponent(e.effective_from)}`;
+  await api(path, { method: "DELETE", headers: { "Content-Type": "application/json", "If-Match": `"${thresholdsInfo.version}"` } });
+  $("#thresholds-status").textContent = `Deleted the ${groupName(e.group).toLowerCase()} entry from ${shownDate(e.effective_from)}. Rescoring from that day…`;
+  await followHistory(thresholdsInfo.version);
+}
+
+// After a change the consumer stores it, rescores what it covers and recomputes the chart:
+// poll until the history has moved past `version` (or the change was refused) and both
+// are done, then reload the views.
+async function followHistory(version) {
+  await followRescore(async () => {
+    const [now, t] = await Promise.all([api("/api/me"), api("/api/me/thresholds")]);
+    if (t.refused && t.version === version) return "refused";
+    return t.version > version && !t.rescore_pending && !now.sync.pmc_pending;
+  });
+}
+
+// The single-value shorthand (the estimates' "Use"): the values hold from today.
 async function applyThresholds(body, button) {
   button.disabled = true;
-  await saveThresholds(body);
+  await send("PUT", "/api/me/thresholds", body);
+  $("#thresholds-status").textContent = "Saved from today. Rescoring today's activities…";
   button.textContent = "Rescoring…";
-  await followRescore(body);
+  const version = thresholdsInfo ? thresholdsInfo.version : 0;
+  await followHistory(version);
 }
 
 function selectedRange() {
@@ -91,46 +221,23 @@ function selectedRange() {
 
 async function refresh() {
   // The bands and the settling are drawn from the form's answer: the form first, then the chart.
-  await Promise.all([loadMe(), loadForm().then(() => loadPmc(selectedRange())), loadActivities(false), loadBests(selectedBestsRange()), loadWeeks()]);
+  await Promise.all([loadMe(), loadThresholds(), loadForm().then(() => loadPmc(selectedRange())), loadActivities(false), loadBests(selectedBestsRange()), loadWeeks()]);
   document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
 }
 
-const THRESHOLD_NAMES = { ftp: "FTP", lthr: "Threshold heart rate", hr_max: "Maximum heart rate", hr_rest: "Resting heart rate" };
-
-// The form's values as the API takes them: what is not a whole number is refused here,
-// with the field's name; the ranges and the pairs (LTHR under HR max, …) the API checks.
-function thresholdsBody(form) {
-  const body = {};
-  for (const [k, name] of Object.entries(THRESHOLD_NAMES)) {
-    const value = form.elements[k].value.trim();
-    if (value === "") continue;
-    if (!/^\d+$/.test(value)) throw new Error(`${name}: enter a whole number, not “${value}”.`);
-    body[k] = Number(value);
-  }
-  const pace = form.elements.pace.value.trim();
-  if (pace) {
-    const match = pace.match(/^(\d{1,2}):([0-5]\d)$/);
-    const seconds = match ? Number(match[1]) * 60 + Number(match[2]) : 0;
-    if (!(seconds > 0)) throw new Error("Threshold pace: enter minutes and seconds per km, like 5:03.");
-    body.threshold_speed = Math.round((1000 / seconds) * 1000) / 1000;
-  }
-  if (Object.keys(body).length === 0) throw new Error("Nothing to save: enter at least one threshold.");
-  const stored = me ? me.thresholds : {};
-  if (Object.entries(body).every(([k, v]) => stored[k] != null && Math.abs(stored[k] - v) < 1e-6)) {
-    throw new Error("Nothing changed: these are your thresholds already.");
-  }
-  return body;
-}
-
-// After a change the consumer stores the thresholds, rescores every activity and
-// recomputes the chart: poll /api/me until all three are done, then reload the views.
-async function followRescore(expected) {
+// Polls `done` (true when finished, "refused" when the change was refused) every second for
+// two minutes; then the views are reloaded.
+async function followRescore(done) {
   const status = $("#thresholds-status");
   for (let i = 0; i < 120; i++) {
     await new Promise((r) => setTimeout(r, 1000));
-    const now = await api("/api/me");
-    const stored = Object.entries(expected).every(([k, v]) => Math.abs((now.thresholds[k] || 0) - v) < 1e-6);
-    if (stored && !now.sync.rescore_pending && !now.sync.pmc_pending) {
+    const state = await done();
+    if (state === "refused") {
+      await loadThresholds();
+      status.textContent = "Not saved (below).";
+      return;
+    }
+    if (state) {
       await refresh();
       status.textContent = "Rescored: the scores and the chart use the new thresholds.";
       document.body.dataset.rescored = String(Number(document.body.dataset.rescored || 0) + 1);
@@ -207,14 +314,13 @@ function wireDashboard() {
     });
   }
   $("#more").addEventListener("click", () => loadActivities(true).catch(showError));
+  $("#threshold-group").addEventListener("change", showGroupFields);
   $("#thresholds").addEventListener("submit", async (e) => {
     e.preventDefault();
     const status = $("#thresholds-status");
     status.dataset.field = "";
     try {
-      const body = thresholdsBody(e.target);
-      await saveThresholds(body);
-      followRescore(body).catch(showError);
+      await saveEntry(entryBody(e.target));
     } catch (err) {
       status.textContent = err.message;
       status.dataset.field = err.field || "";

@@ -11,6 +11,8 @@ function activityRow(a) {
     el("td", { class: "num" }, duration(a.moving_time_s)),
     el("td", { class: "num score" }, score),
     el("td", { class: "src" }, source),
+    el("td", { class: "num" }, a.decoupling_pct == null ? "–" : `${num(a.decoupling_pct, 1)} %`),
+    el("td", { class: "num" }, a.ef == null ? "–" : efText(a.ef, a.sport_type)),
     el("td", {}, el("a", { class: "view-on-strava", href: a.strava_url, target: "_blank", rel: "noopener" }, "View on Strava")));
   tr.addEventListener("click", (e) => {
     if (e.target.tagName !== "A") location.hash = `#/activity/${a.id}`;
@@ -31,6 +33,11 @@ async function loadActivities(append) {
   nextCursor = page.next;
   $("#more").hidden = !page.next;
   return page.activities;
+}
+
+// An efficiency factor with its unit: W/bpm for power, m/min per bpm for a run's pace.
+function efText(ef, sport) {
+  return isRun(sport) ? `${(ef * 60).toFixed(2)} m/min/bpm` : `${ef.toFixed(2)} W/bpm`;
 }
 
 // ---- one activity ----
@@ -59,6 +66,16 @@ async function showActivity(id) {
   if (m && m.power) facts.push(fact("NP / IF", `${m.power.np == null ? "–" : m.power.np.toFixed(0)} W / ${m.power.if == null ? "–" : m.power.if.toFixed(2)}`));
   if (m && m.pace && m.pace.ngs) facts.push(fact("Graded pace", `${paceOf(m.pace.ngs)} /km`));
   if (m && m.heartrate && m.heartrate.trimp != null) facts.push(fact("TRIMP", m.heartrate.trimp.toFixed(0)));
+  if (m && m.stss != null) facts.push(fact("sTSS", m.stss.toFixed(1)));
+  if (a.decoupling_pct != null) {
+    const kind = m.decoupling && m.decoupling.output === "power" ? "Pw:HR" : "Pa:HR";
+    facts.push(fact(`Decoupling (${kind})`, el("span", { id: "decoupling" }, `${num(a.decoupling_pct, 1)} % `, el("span", { class: "hint" }, detail.decoupling_reading))));
+  }
+  if (a.ef != null) facts.push(fact("Efficiency factor", el("span", { id: "ef" }, efText(a.ef, a.sport_type))));
+  if (m && m.thresholds_in_force && m.thresholds_in_force.entry_effective_from) {
+    const from = m.thresholds_in_force.entry_effective_from;
+    facts.push(fact("Thresholds", from === "0001-01-01" ? "your first entries" : `the entry from ${from}`));
+  }
   $("#activity-facts").replaceChildren(...facts.flat());
   renderZones(m);
   renderPeaks(m, run);
@@ -94,7 +111,41 @@ async function showActivity(id) {
       axes.push({ scale: "kmh", label: "km/h", side: 1, grid: { show: false } });
     }
   }
-  draw("streams", container, { series, axes, scales }, data);
+  draw("streams", container, { series, axes, scales, cursor: { sync: { key: "activity" } } }, data);
+  drawWbal(st);
+}
+
+// W′ balance under the power chart (a ride with CP and W′ in force), its lowest point marked.
+function drawWbal(st) {
+  const container = $("#wbal-chart"), note = $("#wbal-note");
+  container.hidden = note.hidden = !st.wbal;
+  if (!st.wbal) {
+    clearChart("wbal", container, "");
+    return;
+  }
+  const w = st.wbal;
+  const markMin = (u) => {
+    const x = u.valToPos(w.min_at_s, "x", true), y = u.valToPos(w.min / 1000, "y", true);
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.fillStyle = COLORS.atl;
+    ctx.beginPath();
+    ctx.arc(x, y, 4 * devicePixelRatio, 0, 2 * Math.PI);
+    ctx.fill();
+    ctx.restore();
+  };
+  draw("wbal", container, {
+    cursor: { sync: { key: "activity" } },
+    scales: { x: { time: false } },
+    hooks: { draw: [markMin] },
+    axes: [{ splits: roundTicks, values: (u, ticks) => ticks.map((t) => clockTime(t)) }, { label: "W′ kJ", labelSize: 18 }],
+    series: [
+      { label: "Time", value: (u, t) => (t == null ? "–" : duration(t)) },
+      { label: "W′ balance (kJ)", stroke: COLORS.watts, fill: "rgba(130, 80, 223, 0.12)", width: 2, value: fixed(1) },
+    ],
+  }, [st.time, w.values.map((v) => v / 1000)]);
+  container.dataset.min = String(w.min);
+  note.textContent = `W′ balance with CP ${Math.round(w.cp)} W and W′ ${(w.w_prime / 1000).toFixed(1)} kJ: lowest ${(w.min / 1000).toFixed(1)} kJ at ${duration(w.min_at_s)} (marked). Below zero, CP or W′ are set too low for this ride.`;
 }
 
 // Ticks of an activity's time axis on round steps (1, 5, 10, 15, 30 min, 1 or 2 h), about

@@ -23,6 +23,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   window.addEventListener("hashchange", () => route().catch(showError));
   try {
     await loadCatalog();
+    fillThresholdGroups();
     await refresh();
     await route();
     watchSync();

@@ -62,9 +62,11 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+// Seconds as h:mm:ss or m:ss, rounded to the second first (239.99 s is 4:00, not 3:60).
 function duration(s) {
   if (s == null) return "–";
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = Math.round(s % 60);
+  s = Math.round(s);
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${String(sec).padStart(2, "0")}` : `${m}:${String(sec).padStart(2, "0")}`;
 }
 const paceOf = (speed) => (speed > 0.3 ? duration(1000 / speed) : "–");

@@ -308,6 +308,8 @@ pub struct ActivityDetail {
     pub summary: ActivitySummary,
     pub metrics: Option<ActivityMetrics>,
     pub has_streams: bool,
+    /// What the decoupling says, with its reference (docs/design.md §6b).
+    pub decoupling_reading: Option<&'static str>,
 }
 
 /// An activity id of a path: a positive number.
@@ -336,8 +338,10 @@ pub async fn activity<S: ReadStore>(
     id: ActivityId,
 ) -> Result<ActivityDetail, ReadError> {
     let a = live_activity(store, athlete, id).await?;
+    let row = ActivityRow::of(&a);
     Ok(ActivityDetail {
-        activity: ActivityRow::of(&a),
+        decoupling_reading: row.decoupling_pct.map(insight::decoupling_reading),
+        activity: row,
         has_streams: a.streams_ref().is_some(),
         summary: a.summary,
         metrics: a.metrics,

@@ -5,6 +5,7 @@
 use serde::Serialize;
 use stravasync_core::metrics::{PEAK_WINDOWS, ScoreSource};
 use stravasync_core::model::RUN_SPORT_TYPES;
+use stravasync_core::thresholds::{ThresholdField, ThresholdGroup};
 
 /// Below this speed (m/s) an athlete is standing: the pace chart draws nothing there
 /// (2,000 s per km would flatten the rest of the chart).
@@ -31,6 +32,15 @@ pub struct SportGroups {
     pub run: &'static [&'static str],
 }
 
+/// A threshold group (docs/design.md §6b), its name on the page and the fields an entry
+/// of it may set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ThresholdGroupFields {
+    pub group: ThresholdGroup,
+    pub name: &'static str,
+    pub fields: Vec<&'static str>,
+}
+
 /// `GET /api/catalog`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Catalog {
@@ -38,6 +48,8 @@ pub struct Catalog {
     pub score_sources: Vec<SourceName>,
     pub sport_groups: SportGroups,
     pub pace_min_speed_ms: f64,
+    /// The threshold history's groups, in the dashboard's order, with their fields.
+    pub threshold_groups: Vec<ThresholdGroupFields>,
 }
 
 /// A window's label: `5s`, `1m`, `20m`, `1h`.
@@ -61,6 +73,17 @@ pub fn source_name(source: ScoreSource) -> &'static str {
     }
 }
 
+/// A threshold group's name on the page.
+pub fn group_name(group: ThresholdGroup) -> &'static str {
+    match group {
+        ThresholdGroup::Default => "Heart rate, every sport",
+        ThresholdGroup::Cycling => "Cycling",
+        ThresholdGroup::Running => "Running",
+        ThresholdGroup::Swimming => "Swimming",
+        ThresholdGroup::Other => "Other sports",
+    }
+}
+
 pub fn catalog() -> Catalog {
     Catalog {
         peak_windows: PEAK_WINDOWS
@@ -79,6 +102,14 @@ pub fn catalog() -> Catalog {
         .collect(),
         sport_groups: SportGroups { run: RUN_SPORT_TYPES },
         pace_min_speed_ms: PACE_MIN_SPEED_MS,
+        threshold_groups: crate::thresholds::GROUPS
+            .iter()
+            .map(|&group| ThresholdGroupFields {
+                group,
+                name: group_name(group),
+                fields: ThresholdField::ALL.iter().filter(|f| group.allows(**f)).map(|f| f.name()).collect(),
+            })
+            .collect(),
     }
 }
 

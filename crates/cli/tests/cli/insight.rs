@@ -49,7 +49,19 @@ async fn bests_print_the_stored_peaks_maxima_and_the_estimates() {
             assert!(line.is_some(), "{channel} {}s: {value} {} in\n{out}", b.window_s, b.strava_url);
         }
     }
-    assert_eq!(bests.power.0.iter().flatten().count(), 9, "the recordings reach an hour of power");
+    let windows = stravasync_core::metrics::PEAK_WINDOWS.len();
+    assert_eq!(bests.power.0.iter().flatten().count(), windows, "the recordings reach an hour of power");
+    // The CP/W' fit of the rides and the EF trend, as the read side folds them.
+    let mut model = insight::ModelFold::new(today());
+    stored.iter().for_each(|a| model.add(a));
+    let (cp, trend) = model.finish();
+    let (fitted, w_prime) = (cp.fit.cp.expect("a CP fit"), cp.fit.w_prime.unwrap());
+    assert!(
+        out.contains(&format!("CP {fitted:.0} W, W' {:.1} kJ, model eFTP {fitted:.0} W", w_prime / 1000.0)),
+        "{out}"
+    );
+    let efs: Vec<String> = trend.cycling.iter().map(|p| format!("{:.2}", p.ef)).collect();
+    assert!(!efs.is_empty() && out.contains(&format!("rides (W/bpm): {}", efs.join(" "))), "{out}");
     let estimates = insight::estimates(&stored, today(), Some(250.0), None);
     let ftp = estimates.ftp.unwrap();
     assert!(out.contains(&format!("estimated FTP: {:.0} W (stored: 250 W", ftp.value)), "{out}");
