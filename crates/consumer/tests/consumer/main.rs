@@ -2,7 +2,8 @@
 //! (`events`), backfill and reconcile (`backfill`), batches and their failures per group
 //! (`batches`), the lanes under the budget (`lanes`), token rotation across containers
 //! (`rotation`), concurrency and two containers racing (`concurrency`, `chaos`), hostile
-//! input and lost races (`hostile`), and order independence (`property`).
+//! input and lost races (`hostile`), order independence (`property`), and dated thresholds
+//! and the migration to them (`thresholds`).
 
 mod backfill;
 mod batches;
@@ -17,3 +18,4 @@ mod lanes;
 mod least_privilege;
 mod property;
 mod rotation;
+mod thresholds;
