@@ -273,20 +273,22 @@ pub async fn activities(athlete: AthleteId, before: Option<&str>, limit: Option<
         .await
         .map_err(read_error("reading activities"))?;
     let mut out = format!(
-        "{:<10}  {:>12}  {:<16}  {:>8}  {:>6}  {:<9}  name\n",
-        "date", "id", "type", "moving", "score", "source"
+        "{:<10}  {:>12}  {:<16}  {:>8}  {:>6}  {:<9}  {:>6}  {:>5}  name\n",
+        "date", "id", "type", "moving", "score", "source", "decoup", "ef"
     );
     for r in &page.activities {
         let moving = r.moving_time_s.map(|s| format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60));
         let source = r.score_source.map(|s| format!("{s:?}").to_lowercase());
         out.push_str(&format!(
-            "{}  {:>12}  {:<16}  {:>8}  {:>6}  {:<9}  {}\n",
+            "{}  {:>12}  {:<16}  {:>8}  {:>6}  {:<9}  {:>6}  {:>5}  {}\n",
             r.date,
             r.id,
             r.sport_type.as_deref().unwrap_or_default(),
             moving.unwrap_or_default(),
             r.score.map(|s| format!("{s:.1}")).unwrap_or_else(|| "-".into()),
             source.unwrap_or_default(),
+            r.decoupling_pct.map(|d| format!("{d:.1}%")).unwrap_or_else(|| "-".into()),
+            r.ef.map(|e| format!("{e:.2}")).unwrap_or_else(|| "-".into()),
             r.name.as_deref().unwrap_or_default(),
         ));
         if let Some(why) = &r.unscored {

@@ -60,7 +60,7 @@ async fn drain(stack: &LocalStack) -> Vec<stravasync_aws::sqs::ReceivedMessage> 
 
 #[tokio::test]
 async fn pmc_and_activities_read_the_stored_rows() {
-    let (_stack, env) = seeded("cli-read").await;
+    let (stack, env) = seeded("cli-read").await;
     let svg = std::env::temp_dir().join(format!("pmc-{}.svg", std::process::id()));
     let from = today().add_days(-6).to_string();
     let (code, out, err) = run(&["pmc", "--athlete", "77", "--from", &from, "--svg", svg.to_str().unwrap()], &env);
@@ -84,6 +84,20 @@ async fn pmc_and_activities_read_the_stored_rows() {
     assert_eq!(code, Some(0));
     assert_eq!(out.lines().filter(|l| l.contains("  100")).count(), 3, "{out}");
     assert!(out.ends_with("3 activities, no more\n"), "{out}");
+    // Decoupling and EF, where the activity has them.
+    let mut steady = scored_activity(ATHLETE, 3000, today().add_days(-9), 80.0);
+    let m = steady.metrics.as_mut().unwrap();
+    m.ef = Some(1.8512);
+    m.decoupling = serde_json::from_value(serde_json::json!({
+        "output": "power", "half_split": 1800, "valid_1": 1800, "mean_output_1": 200.0, "mean_hr_1": 140.0,
+        "ef_1": 1.43, "valid_2": 1800, "mean_output_2": 200.0, "mean_hr_2": 144.5, "ef_2": 1.38, "pct": 3.21
+    }))
+    .unwrap();
+    stack.store().put_activity(&steady).await.unwrap();
+    let (_, out, _) = run(&["activities", "--athlete", "77", "--limit", "10"], &env);
+    assert!(out.lines().next().unwrap().contains("decoup     ef"), "{out}");
+    let line = out.lines().find(|l| l.contains("3000")).unwrap();
+    assert!(line.contains("3.2%") && line.contains("1.85"), "{out}");
 
     // Bad flags exit 2 naming the flag.
     let (code, _, err) = run(&["activities", "--athlete", "77", "--limit", "0"], &env);
@@ -278,4 +292,61 @@ async fn athlete_delete_takes_the_disconnect_path_and_waits_for_it() {
     let (code, out, _) = run(&["athlete", "delete", "--athlete", "77"], &env);
     assert_eq!(code, Some(0));
     assert!(out.contains("nothing of athlete 77 is stored"), "{out}");
+}
+
+/// `stravasync thresholds`: the history as a table; a change checked against it (refused
+/// naming the field) and enqueued from its version; `stravasync migrate` enqueues the
+/// athletes not yet on the athlete model, and only them.
+#[tokio::test]
+async fn thresholds_and_migrate_for_support() {
+    let (stack, env) = seeded("cli-thresholds").await;
+    let store = stack.store();
+    let mut profile = store.get_profile(ATHLETE).await.unwrap().unwrap();
+    profile.thresholds.ftp = Some(250.0);
+    profile.thresholds.lthr = Some(165.0);
+    profile.model_version = 0;
+    store.put_profile(&profile).await.unwrap();
+    let (code, out, err) = run(&["thresholds", "--athlete", "77"], &env);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("version 0") && out.contains("cycling\n  from 0001-01-01  ftp 250"), "{out}");
+    assert!(out.contains("default\n  from 0001-01-01  lthr 165"), "{out}");
+
+    let (code, out, err) =
+        run(&["thresholds", "--athlete", "77", "--group", "running", "--from", "2026-10-01", "--ftp", "280"], &env);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("rescores running activities from 2026-10-01"), "{out}");
+    let jobs: Vec<Job> = drain(&stack).await.iter().map(|m| Job::parse(&m.body).unwrap()).collect();
+    match &jobs[..] {
+        [Job::ChangeThresholds { athlete_id: ATHLETE, version: 0, change }] => {
+            assert_eq!(
+                change.scope(),
+                (stravasync_core::thresholds::ThresholdGroup::Running, "2026-10-01".parse().unwrap())
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    for (args, says) in [
+        (&["--group", "cycling", "--from", "2026-10-01", "--css", "1.2"][..], "css"),
+        (&["--group", "rowing", "--from", "2026-10-01", "--ftp", "200"][..], "group"),
+        (&["--group", "running", "--from", "2026-10-01", "--delete"][..], "effective_from"),
+        (&["--group", "running", "--ftp", "200"][..], "--from"),
+    ] {
+        let mut full = vec!["thresholds", "--athlete", "77"];
+        full.extend_from_slice(args);
+        let (code, _, err) = run(&full, &env);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert!(drain(&stack).await.is_empty(), "nothing refused was enqueued");
+
+    let other = AthleteProfile::new(78); // a new connection: on the model already
+    store.put_profile(&other).await.unwrap();
+    let (code, out, err) = run(&["migrate"], &env);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("1 athletes enqueued, 1 already done"), "{out}");
+    let jobs: Vec<Job> = drain(&stack).await.iter().map(|m| Job::parse(&m.body).unwrap()).collect();
+    assert!(
+        matches!(&jobs[..], [Job::Rescore { athlete_id: ATHLETE, activity_id: None, scope: Some(s) }] if s.migrate),
+        "{jobs:?}"
+    );
 }
