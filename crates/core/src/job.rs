@@ -202,14 +202,16 @@ impl Job {
         }
     }
 
-    /// History work (backfill, reconcile) travels in the background lane; everything else,
-    /// rescores included (they rewrite activities and must stay in order with the athlete's
-    /// events; they cost no Strava request), in the events lane.
+    /// History work travels in the background lane: backfill, reconcile, and rescores (a
+    /// dated change's or the migration's chunks; they cost no Strava request, and a new
+    /// activity never waits behind a ten-year rescore). A rescore needs no order with the
+    /// athlete's events: it writes an activity at the version it read, so an event that
+    /// changed the activity meanwhile wins (§5). Everything else, threshold changes
+    /// included, in the events lane.
     pub fn lane(&self) -> Lane {
         match self {
-            Job::Backfill { .. } | Job::Reconcile { .. } => Lane::Background,
+            Job::Backfill { .. } | Job::Reconcile { .. } | Job::Rescore { .. } => Lane::Background,
             Job::WebhookEvent { .. }
-            | Job::Rescore { .. }
             | Job::SetThresholds { .. }
             | Job::ChangeThresholds { .. }
             | Job::Disconnect { .. } => Lane::Events,
@@ -547,7 +549,7 @@ mod tests {
         for (job, lane, group) in [
             (&backfill, Lane::Background, "background-7"),
             (&reconcile, Lane::Background, "background-7"),
-            (&rescore, Lane::Events, "athlete-7"),
+            (&rescore, Lane::Background, "background-7"),
         ] {
             assert_eq!(job.lane(), lane);
             let m = QueueMessage::for_job(job, "k");

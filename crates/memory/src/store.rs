@@ -195,7 +195,10 @@ impl ProfileStore for MemoryStore {
         expected: u64,
     ) -> Result<bool, StoreError> {
         if self.metering() {
-            self.write(json_len(history), 2); // a transaction: the write and the profile's check
+            // As DynamoDB does it: the profile's read, then the conditional put.
+            let profile = self.with(|d| d.profiles.get(&athlete).map_or(0, json_len));
+            self.read(profile);
+            self.write(json_len(history), 1);
         }
         Ok(self.with(|d| {
             let stored = d.thresholds.get(&athlete).map_or(0, |h| h.version);

@@ -208,6 +208,7 @@ fn the_page_copies_no_catalog_fact() {
     facts.extend(catalog.score_sources.iter().map(|s| s.name.to_string()));
     facts.extend(catalog.peak_windows.iter().map(|w| format!("\"{}\"", w.label)));
     facts.push(format!("> {}", catalog.pace_min_speed_ms));
+    facts.extend(catalog.threshold_groups.iter().map(|g| g.name.to_string()));
     for (path, text) in &scripts {
         for fact in &facts {
             assert!(!text.contains(fact.as_str()), "{path} copies {fact} (read it from /api/catalog)");

@@ -286,7 +286,7 @@ pub const QUEUE_URL: Var = Var {
     unset: Unset::Fails,
     source: Source::Ref("EventsQueue"),
     example: "https://sqs.eu-west-1.amazonaws.com/1/stravasync-EventsQueue.fifo",
-    about: "The events lane's FIFO queue: webhook events, threshold changes, disconnects, rescores.",
+    about: "The events lane's FIFO queue: webhook events, threshold changes, disconnects.",
 };
 
 pub const BACKGROUND_QUEUE_URL: Var = Var {
@@ -295,7 +295,7 @@ pub const BACKGROUND_QUEUE_URL: Var = Var {
     unset: Unset::Means("background jobs go to the events queue, in message groups of their own"),
     source: Source::Ref("BackgroundQueue"),
     example: "https://sqs.eu-west-1.amazonaws.com/1/stravasync-BackgroundQueue.fifo",
-    about: "The background lane's FIFO queue: backfill and reconcile (docs/design.md §5).",
+    about: "The background lane's FIFO queue: backfill, reconcile and rescores (docs/design.md §5).",
 };
 
 pub const DLQ_URL: Var = Var {
