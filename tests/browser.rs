@@ -162,6 +162,9 @@ async fn live(report: &DemoReport, id: i64) -> StoredActivity {
     }
 }
 
+/// A threshold form that is refused: the sport, the fields typed and what the page says.
+type Refused<'a> = (&'a str, &'a [(&'a str, String)], String);
+
 /// Chooses the sport of the threshold form, as a person picks it.
 async fn choose_group(c: &Client, group: &str) {
     script(
@@ -434,7 +437,7 @@ async fn visit() {
     let thresholds_before = store.get_profile(report.athlete).await.unwrap().unwrap().thresholds;
     let hr_max = thresholds_before.hr_max.unwrap();
     let above_max = (hr_max + 5.0).min(230.0);
-    let cases: [(&str, &[(&str, String)], String); 5] = [
+    let cases: [Refused; 5] = [
         ("cycling", &[("ftp", "2x0".into())], "FTP: enter a whole number, not “2x0”.".into()),
         (
             "default",
@@ -446,7 +449,7 @@ async fn visit() {
             &[("lthr", "100".into()), ("hr_rest", "110".into())],
             "Resting heart rate (110 bpm) must be below threshold heart rate (100 bpm).".into(),
         ),
-        ("running", &[("pace", "0:30".into())], "Threshold pace must be between 1:40 per km and 16:40 per km.".into()),
+        ("running", &[("pace", "0:30".into())], "Threshold pace must be between 1:40 and 16:40 per km.".into()),
         (
             "cycling",
             &[("cp", "250".into()), ("w_prime", "20".into())],

@@ -463,3 +463,372 @@ mod tests {
         assert_eq!((empty.duration_s, empty.resampling.runs, empty.score.source), (0, 0, ScoreSource::None));
     }
 }
+
+/// The stored metrics through the whole scoring path: §6's definitions under single
+/// thresholds (the history the migration makes of them), limits and bad input included.
+#[cfg(test)]
+mod stored_metrics_tests {
+    use super::*;
+    use crate::metrics::*;
+    use crate::model::Sex;
+    use crate::streams::{MAX_RESAMPLED_S, NumericKey};
+    use proptest::prelude::*;
+
+    /// The stored metrics of a `sport` activity under single thresholds: the history the
+    /// migration makes of them, and their custom zones as zone settings.
+    fn compute(sport: &str, streams: &StreamSet, th: &Thresholds) -> Result<ActivityMetrics, AnalysisError> {
+        let summary: ActivitySummary = serde_json::from_value(serde_json::json!({
+            "id": 1, "sport_type": sport, "start_date": "2024-05-01T08:00:00Z",
+            "start_date_local": "2024-05-01T09:00:00Z",
+        }))
+        .unwrap();
+        score_single(&summary, streams, th)
+    }
+
+    fn close(a: f64, b: f64, rel: f64) -> bool {
+        (a - b).abs() <= rel * b.abs().max(1e-12)
+    }
+
+    fn seconds(n: usize) -> Vec<f64> {
+        (0..n).map(|i| i as f64).collect()
+    }
+
+    fn ride(n: usize, watts: f64) -> StreamSet {
+        StreamSet::default().with(NumericKey::Time, seconds(n)).with(NumericKey::Watts, vec![watts; n])
+    }
+
+    fn thresholds() -> Thresholds {
+        Thresholds {
+            ftp: Some(250.0),
+            lthr: Some(165.0),
+            hr_max: Some(190.0),
+            hr_rest: Some(50.0),
+            threshold_speed: Some(3.9),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn one_hour_at_ftp_is_100_tss() {
+        let m = compute("Ride", &ride(3600, 250.0), &thresholds()).unwrap();
+        let p = m.power.unwrap();
+        assert!(close(p.np.unwrap(), 250.0, 1e-12));
+        assert!(close(p.tss.unwrap(), 100.0, 1e-9));
+        assert_eq!(m.score.source, ScoreSource::Power);
+    }
+
+    #[test]
+    fn one_hour_at_lthr_is_100_hrtss() {
+        let s =
+            StreamSet::default().with(NumericKey::Time, seconds(3600)).with(NumericKey::Heartrate, vec![165.0; 3600]);
+        let m = compute("Ride", &s, &thresholds()).unwrap();
+        assert!(close(m.heartrate.unwrap().hrtss.unwrap(), 100.0, 1e-9));
+        assert_eq!(m.score.source, ScoreSource::Heartrate);
+        let female = Thresholds { sex: Sex::Female, ..thresholds() };
+        let m = compute("Ride", &s, &female).unwrap();
+        assert!(close(m.score.value.unwrap(), 100.0, 1e-9));
+    }
+
+    #[test]
+    fn one_flat_hour_at_threshold_speed_is_100_rtss() {
+        let s = StreamSet::default()
+            .with(NumericKey::Time, seconds(3600))
+            .with(NumericKey::VelocitySmooth, vec![3.9; 3600])
+            .with(NumericKey::GradeSmooth, vec![0.0; 3600]);
+        let m = compute("Run", &s, &thresholds()).unwrap();
+        assert!(close(m.pace.unwrap().rtss.unwrap(), 100.0, 1e-9));
+        assert_eq!(m.score.source, ScoreSource::Pace);
+        // The same streams as a ride are not scored by pace.
+        let m = compute("Ride", &s, &thresholds()).unwrap();
+        assert!(m.pace.is_none());
+        assert_eq!(m.score.source, ScoreSource::None);
+    }
+
+    #[test]
+    fn a_run_with_power_is_not_scored_against_the_bike_ftp() {
+        // The single FTP is cycling's (docs/design.md §6b): a Stryd run without a running
+        // FTP is scored by pace.
+        let s = StreamSet::default()
+            .with(NumericKey::Time, seconds(3600))
+            .with(NumericKey::Watts, vec![300.0; 3600])
+            .with(NumericKey::VelocitySmooth, vec![3.9; 3600]);
+        let m = compute("Run", &s, &thresholds()).unwrap();
+        assert_eq!(m.score.source, ScoreSource::Pace);
+        assert!(close(m.score.value.unwrap(), 100.0, 1e-9));
+        assert_eq!(m.power.unwrap().tss, None, "no running FTP, no power TSS");
+        assert_eq!(m.group, Some(SportGroup::Running));
+    }
+
+    #[test]
+    fn power_needs_30_samples() {
+        let m = compute("Ride", &ride(29, 300.0), &thresholds()).unwrap();
+        assert_eq!(m.score, Score { source: ScoreSource::Power, value: Some(0.0) });
+        assert_eq!(m.power.unwrap().np, None);
+    }
+
+    #[test]
+    fn hostile_time_values_are_refused_not_overflowed() {
+        // Near 1e19 the old `pauses_removed_s += dt - 1` overflowed (a panic in debug).
+        let s = StreamSet::default()
+            .with(NumericKey::Time, vec![0.0, 1e19, 1.8e19])
+            .with(NumericKey::Watts, vec![100.0, 100.0, 100.0]);
+        let e = compute("Ride", &s, &thresholds()).unwrap_err();
+        assert!(matches!(e, AnalysisError::Streams(StreamError::TimeOutOfRange { index: 1, .. })), "{e}");
+        assert!(e.to_string().contains("stream time at index 1"), "{e}");
+        // The grid itself saturates rather than wraps, even unvalidated.
+        let g = Grid::of(&[0.0, 9.0e18, 9.2e18]);
+        assert!(g.pauses_removed_s > 0 && g.duration_s == 3);
+    }
+
+    #[test]
+    fn resampled_duration_and_sample_count_are_capped() {
+        // 100,000 samples 90 s apart would interpolate to 9 M seconds.
+        let n: u32 = 100_000;
+        let s = StreamSet::default()
+            .with(NumericKey::Time, (0..n).map(|i| f64::from(i) * 90.0).collect())
+            .with(NumericKey::Watts, vec![200.0; n as usize]);
+        let e = compute("Ride", &s, &thresholds()).unwrap_err();
+        let AnalysisError::Streams(e) = e else { panic!("{e}") };
+        assert_eq!(e, StreamError::TooLong { duration_s: 90 * (u64::from(n) - 1) + 1, limit_s: MAX_RESAMPLED_S });
+        assert!(e.is_over_limit());
+        // Exactly 48 h is scored; one second more is not.
+        for (secs, ok) in [(MAX_RESAMPLED_S, true), (MAX_RESAMPLED_S + 1, false)] {
+            let s = StreamSet::default().with(NumericKey::Time, (0..secs).map(|t| t as f64).collect());
+            assert_eq!(compute("Ride", &s, &thresholds()).is_ok(), ok, "{secs} s");
+        }
+        let many = crate::streams::MAX_SAMPLES + 1;
+        let s = StreamSet::default().with(NumericKey::Time, vec![0.0; many]);
+        let e = compute("Ride", &s, &thresholds()).unwrap_err();
+        assert!(matches!(e, AnalysisError::Streams(StreamError::TooManySamples { len, .. }) if len == many), "{e}");
+    }
+
+    #[test]
+    fn custom_zone_boundaries_are_used() {
+        let th = Thresholds { power_zones: Some(vec![100.0, 200.0]), ..thresholds() };
+        let m = compute("Ride", &ride(10, 150.0), &th).unwrap();
+        assert_eq!(m.zones.power.unwrap().seconds, vec![0, 10, 0]);
+    }
+
+    #[test]
+    fn empty_streams_score_nothing() {
+        let m = compute("Ride", &StreamSet::default(), &thresholds()).unwrap();
+        assert_eq!(m.duration_s, 0);
+        assert_eq!(m.score, Score { source: ScoreSource::None, value: None });
+        assert!(m.power.is_none() && m.heartrate.is_none());
+    }
+
+    #[test]
+    fn bad_thresholds_and_streams_are_errors() {
+        let bad = Thresholds { ftp: Some(-1.0), ..thresholds() };
+        assert!(matches!(compute("Ride", &ride(5, 1.0), &bad), Err(AnalysisError::Thresholds(_))));
+        let s = ride(5, 1.0).with(NumericKey::Heartrate, vec![1.0; 4]);
+        assert!(matches!(compute("Ride", &s, &thresholds()), Err(AnalysisError::Streams(_))));
+    }
+
+    fn arb_streams() -> impl Strategy<Value = (StreamSet, bool)> {
+        (1usize..400, any::<bool>()).prop_flat_map(|(n, run)| {
+            (
+                proptest::collection::vec(1u32..200, n),
+                proptest::collection::vec(0.0f64..2000.0, n),
+                proptest::collection::vec(prop_oneof![Just(0.0), 40.0f64..220.0], n),
+                proptest::collection::vec(0.0f64..25.0, n),
+                proptest::collection::vec(-60.0f64..60.0, n),
+                proptest::collection::vec(any::<bool>(), 4),
+            )
+                .prop_map(move |(dts, w, hr, v, g, present)| {
+                    let mut t = 0.0;
+                    let time: Vec<f64> = dts
+                        .iter()
+                        .map(|&dt| {
+                            let now = t;
+                            t += f64::from(dt % 3 * 60 + dt % 7); // repeats, gaps and pauses
+                            now
+                        })
+                        .collect();
+                    let mut s = StreamSet::default().with(NumericKey::Time, time);
+                    for (on, key, data) in [
+                        (present[0], NumericKey::Watts, w),
+                        (present[1], NumericKey::Heartrate, hr),
+                        (present[2], NumericKey::VelocitySmooth, v),
+                        (present[3], NumericKey::GradeSmooth, g),
+                    ] {
+                        if on {
+                            s.set(key, Some(data));
+                        }
+                    }
+                    (s, run)
+                })
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn random_streams_give_finite_non_negative_scores((s, run) in arb_streams()) {
+            let sp = if run { "Run" } else { "Ride" };
+            let m = compute(sp, &s, &thresholds()).unwrap();
+            if let Some(v) = m.score.value {
+                prop_assert!(v.is_finite() && v >= 0.0);
+            }
+            let total: usize = m.duration_s;
+            if let Some(z) = &m.zones.power {
+                prop_assert_eq!(z.seconds.iter().sum::<u64>() as usize, total);
+            }
+            for p in [&m.peaks.watts, &m.peaks.heartrate, &m.peaks.velocity_smooth].into_iter().flatten() {
+                prop_assert!(p.0.iter().flatten().all(|v| v.is_finite() && *v >= 0.0));
+            }
+        }
+
+        #[test]
+        fn tss_scales_with_the_square_of_uniform_power_scaling(
+            (s, _) in arb_streams(), factor in 0.1f64..5.0
+        ) {
+            let Some(watts) = s.get(NumericKey::Watts).map(<[f64]>::to_vec) else { return Ok(()); };
+            let scaled = s.clone().with(NumericKey::Watts, watts.iter().map(|w| w * factor).collect());
+            let th = thresholds();
+            let a = compute("Ride", &s, &th).unwrap().power.unwrap();
+            let b = compute("Ride", &scaled, &th).unwrap().power.unwrap();
+            // TSS = duration · NP² / (FTP² · 3600) · 100, and NP scales linearly.
+            prop_assert!(close(b.tss.unwrap(), a.tss.unwrap() * factor * factor, 1e-9) || a.tss.unwrap() < 1e-9);
+            if let (Some(na), Some(nb)) = (a.np, b.np) {
+                prop_assert!(close(nb, na * factor, 1e-9) || na < 1e-9);
+            }
+        }
+    }
+}
+
+/// A dated change, end to end: the thresholds in force, the score and the PMC of every
+/// day before the change's date stay as they were.
+#[cfg(test)]
+mod dated_change_tests {
+    use super::*;
+    use crate::model::Sex;
+    use crate::thresholds::{ThresholdEntry, ThresholdField, ThresholdGroup};
+    use proptest::prelude::*;
+
+    fn arb_entry(days: i32) -> impl Strategy<Value = ThresholdEntry> {
+        let group = prop_oneof![
+            Just(ThresholdGroup::Cycling),
+            Just(ThresholdGroup::Running),
+            Just(ThresholdGroup::Swimming),
+            Just(ThresholdGroup::Other),
+            Just(ThresholdGroup::Default),
+        ];
+        (group, 0..days, 100.0f64..400.0, 1.0f64..6.0, proptest::collection::vec(any::<bool>(), 5), 140.0f64..180.0)
+            .prop_map(|(group, d, watts, speed, on, lthr)| {
+                let from = LocalDate::from_days_since_epoch(19_000 + d);
+                let mut e = ThresholdEntry::new(group, from);
+                let set = |allowed: bool, v: f64| allowed.then_some(v);
+                e.ftp = set(on[0] && group.allows(ThresholdField::Ftp), watts);
+                if on[1] && group == ThresholdGroup::Cycling {
+                    e.cp = Some(watts * 0.95);
+                    e.w_prime = Some(watts * 80.0);
+                }
+                e.threshold_speed = set(on[2] && group == ThresholdGroup::Running, speed);
+                e.css = set(on[2] && group == ThresholdGroup::Swimming, speed / 3.0);
+                e.lthr = set(on[3], lthr);
+                if on[4] {
+                    e.hr_max = Some(lthr + 20.0);
+                    e.hr_rest = Some(lthr - 100.0);
+                }
+                if e.validate().is_err() {
+                    e.lthr = Some(lthr); // the only way to be invalid here is to set nothing
+                }
+                e
+            })
+    }
+
+    /// Two minutes with every channel a score can use.
+    fn short_activity_streams() -> crate::streams::StreamSet {
+        use crate::streams::NumericKey;
+        let n = 120;
+        crate::streams::StreamSet::default()
+            .with(NumericKey::Time, (0..n).map(f64::from).collect())
+            .with(NumericKey::Watts, (0..n).map(|i| f64::from(150 + i % 7 * 40)).collect())
+            .with(NumericKey::Heartrate, (0..n).map(|i| f64::from(120 + i / 3)).collect())
+            .with(NumericKey::VelocitySmooth, (0..n).map(|i| f64::from(30 + i % 5) / 10.0).collect())
+    }
+
+    fn activity_on(sport: &str, d: LocalDate) -> ActivitySummary {
+        serde_json::from_value(serde_json::json!({
+            "id": 1, "sport_type": sport, "start_date": format!("{d}T08:00:00Z"),
+            "start_date_local": format!("{d}T09:00:00Z"), "distance": 150.0, "moving_time": 120,
+        }))
+        .unwrap()
+    }
+
+    /// What a save, an edit, a move or a removal of an entry dated `d` can do.
+    #[derive(Debug, Clone)]
+    enum Change {
+        Save(ThresholdEntry),
+        Remove(usize),
+        MoveTo(usize, i32),
+    }
+
+    proptest! {
+        #[test]
+        fn a_change_dated_d_leaves_every_earlier_day_as_it_was(
+            history in proptest::collection::vec(arb_entry(60), 0..12),
+            change in prop_oneof![
+                arb_entry(60).prop_map(Change::Save),
+                (0usize..12).prop_map(Change::Remove),
+                (0usize..12, 0i32..60).prop_map(|(i, d)| Change::MoveTo(i, d)),
+            ],
+        ) {
+            let before = ThresholdHistory { sex: Sex::Male, history };
+            let mut after = before.clone();
+            // The earliest date the change touches (a moved entry: the earlier of its dates).
+            let from = match change {
+                Change::Save(e) => {
+                    let d = e.effective_from;
+                    after.save(e).unwrap();
+                    d
+                }
+                Change::Remove(i) => {
+                    let Some(e) = before.history.get(i) else { return Ok(()) };
+                    after.remove(e.group, e.effective_from);
+                    e.effective_from
+                }
+                Change::MoveTo(i, d) => {
+                    let Some(e) = before.history.get(i).cloned() else { return Ok(()) };
+                    let to = LocalDate::from_days_since_epoch(19_000 + d);
+                    after.remove(e.group, e.effective_from);
+                    after.save(ThresholdEntry { effective_from: to, ..e.clone() }).unwrap();
+                    e.effective_from.min(to)
+                }
+            };
+            let streams = short_activity_streams();
+            let mut loads = (Vec::new(), Vec::new());
+            for offset in -3..70 {
+                let d = LocalDate::from_days_since_epoch(19_000 + offset);
+                for (g, sport) in [
+                    (SportGroup::Cycling, "Ride"),
+                    (SportGroup::Running, "Run"),
+                    (SportGroup::Swimming, "Swim"),
+                    (SportGroup::Other, "Rowing"),
+                ] {
+                    let summary = activity_on(sport, d);
+                    let score = |h: &ThresholdHistory| {
+                        analyse_activity(&summary, &streams, h).map(|a| a.score)
+                    };
+                    let (was, is) = (score(&before), score(&after));
+                    if d < from {
+                        prop_assert_eq!(before.in_force(g, d), after.in_force(g, d), "{:?} on {}", g, d);
+                        prop_assert_eq!(&was, &is, "{} on {}", sport, d);
+                    }
+                    loads.0.push((d, was.map_or(0.0, |s| s.load())));
+                    loads.1.push((d, is.map_or(0.0, |s| s.load())));
+                }
+            }
+            // The chart: every row before the change's day is the same, to the bit.
+            let k = crate::model::PmcConstants::default();
+            let (was, is) = (
+                crate::pmc::series(&crate::pmc::daily_loads(loads.0), k),
+                crate::pmc::series(&crate::pmc::daily_loads(loads.1), k),
+            );
+            prop_assert_eq!(was.len(), is.len());
+            for (a, b) in was.iter().zip(&is).filter(|(a, _)| a.date < from) {
+                prop_assert_eq!(a, b);
+            }
+        }
+    }
+}

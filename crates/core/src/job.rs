@@ -110,7 +110,7 @@ pub struct RescoreScope {
     pub from: LocalDate,
     pub group: crate::thresholds::ThresholdGroup,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub before: Option<crate::ports::ActivityCursor>,
+    pub before: Option<crate::order::ActivityCursor>,
     pub version: u32,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub migrate: bool,

@@ -17,6 +17,8 @@
 //! - [`physiology`]: sTSS, the CP/W′ fit, W′ balance, aerobic decoupling, EF (§6b).
 //! - [`analysis`]: one activity under §6b: thresholds in force, score per sport group,
 //!   every candidate, the models, zones and peaks, in one serializable report.
+//! - [`order`]: the by-date order of an athlete's activities and a position in it.
+//! - [`peaks`]: best means over the peak windows, and how they are stored.
 //! - [`pmc`]: the Performance Management Chart (CTL, ATL, TSB).
 //! - [`signed`]: HMAC-signed values (OAuth state, session cookie).
 //! - [`ration`]: how much export and backfill one athlete may ask for.
@@ -35,6 +37,8 @@ pub mod job;
 pub mod json;
 pub mod metrics;
 pub mod model;
+pub mod order;
+pub mod peaks;
 pub mod physiology;
 pub mod pmc;
 pub mod ports;

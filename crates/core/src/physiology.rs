@@ -12,7 +12,7 @@ use std::ops::RangeInclusive;
 use serde::{Deserialize, Serialize};
 
 use crate::date::LocalDate;
-use crate::metrics::{Pause, PeakSeries};
+use crate::peaks::PeakSeries;
 
 // ---- sTSS ----
 
@@ -202,6 +202,16 @@ pub fn fit_cp(bests: impl IntoIterator<Item = (f64, f64)>) -> CpFit {
 /// [`fit_cp`] of a plain map of window seconds to best watts.
 pub fn fit_cp_map(bests: &BTreeMap<u32, f64>) -> CpFit {
     fit_cp(bests.iter().map(|(&t, &p)| (f64::from(t), p)))
+}
+
+/// A gap over `metrics::MAX_INTERPOLATED_GAP_S` that was removed from the 1 Hz series (W′
+/// balance recovers over it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pause {
+    /// Index in the 1 Hz series of the first sample after the pause.
+    pub before_sample: usize,
+    /// The recorded gap `t[i+1] − t[i]`, s (the series lost `dt_s − 1` seconds).
+    pub dt_s: i64,
 }
 
 // ---- W′ balance ----

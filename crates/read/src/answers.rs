@@ -7,7 +7,6 @@
 use serde::Serialize;
 use stravasync_core::LocalDate;
 use stravasync_core::codec::decode_chunks;
-use stravasync_core::json::FieldError;
 use stravasync_core::metrics::{ActivityMetrics, PEAK_WINDOWS};
 use stravasync_core::model::{
     ActivityId, ActivityState, ActivitySummary, AthleteId, AthleteProfile, PmcConstants, PmcRow, Scopes,
@@ -24,25 +23,7 @@ use crate::views::{ActivityRow, ChartStreams, WbalLine};
 use stravasync_core::analysis::analyse_activity;
 use stravasync_core::thresholds::{SportGroup, ThresholdsInForce};
 
-/// Why a slice could not be answered. The API maps each to a status; the CLI to its exit.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ReadError {
-    /// The request is wrong; the error names the field.
-    #[error(transparent)]
-    Bad(#[from] FieldError),
-    /// Nothing of that name is stored for this athlete.
-    #[error("{0}")]
-    NotFound(String),
-    /// The store could not be read (`what`: which read).
-    #[error("{what} unavailable: {error}")]
-    Unavailable { what: &'static str, error: StoreError },
-    /// A stored item does not decode.
-    #[error("{0}")]
-    Damaged(String),
-    /// The change was made from a version someone has since changed (the athlete's words).
-    #[error("{0}")]
-    Conflict(String),
-}
+pub use crate::error::ReadError;
 
 fn unavailable(what: &'static str) -> impl Fn(StoreError) -> ReadError {
     move |error| ReadError::Unavailable { what, error }

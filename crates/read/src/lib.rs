@@ -10,6 +10,7 @@
 //!   estimated thresholds, weekly totals (docs/design.md §8).
 //! - [`answers`]: each slice the API serves and the CLI prints, computed in one place from
 //!   the stores, as typed answers.
+//! - [`error`]: why a slice could not be answered ([`ReadError`]).
 //! - [`catalog`]: the facts the dashboard shows without computing them (peak windows and
 //!   their labels, score sources, sport groups, the moving cut-off).
 //! - [`export`]: the files and CSV lines of an athlete's data export.
@@ -19,6 +20,7 @@
 
 pub mod answers;
 pub mod catalog;
+pub mod error;
 pub mod export;
 pub mod insight;
 pub mod query;
@@ -26,4 +28,4 @@ pub mod site;
 pub mod thresholds;
 pub mod views;
 
-pub use answers::ReadError;
+pub use error::ReadError;

@@ -12,7 +12,7 @@ use stravasync_core::model::{AthleteId, AthleteProfile, Sex, Thresholds};
 use stravasync_core::ports::ProfileStore;
 use stravasync_core::thresholds::{SportGroup, ThresholdChange, ThresholdEntry, ThresholdGroup, ThresholdHistory};
 
-use crate::answers::ReadError;
+use crate::error::ReadError;
 
 /// Threshold changes one athlete may make per UTC day: each rescores history from its date
 /// (in bounded chunks on the events lane), so a loop of changes is refused, not queued.

@@ -385,6 +385,11 @@ impl BackfillProgress {
     }
 }
 
+/// The version of the athlete model (docs/design.md §6b: thresholds by sport and date) a
+/// profile's activities were last all rescored under ([`AthleteProfile::model_version`]):
+/// 1 is §6b. The one-time migration (`stravasync migrate`) brings profiles of version 0 to it.
+pub const MODEL_VERSION: u32 = 1;
+
 impl AthleteProfile {
     pub fn new(athlete_id: AthleteId) -> Self {
         AthleteProfile {
@@ -402,7 +407,7 @@ impl AthleteProfile {
             rescored_version: 0,
             threshold_refusal: None,
             // A new connection's activities are all scored under the current model.
-            model_version: crate::thresholds::MODEL_VERSION,
+            model_version: MODEL_VERSION,
             backfill: None,
             session_generation: None,
             history_imported_from: None,
