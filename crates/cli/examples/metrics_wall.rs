@@ -43,11 +43,8 @@ fn main() {
     for name in ["ride_power_edge810", "run_fenix2"] {
         let (activity, streams) = (path(&format!("{name}.activity.json")), path(&format!("{name}.streams.json")));
         let history = path("expected/science/thresholds.json");
-        let whole = wall(
-            &binary,
-            &["metrics", "--activity", &activity, "--streams", &streams, "--thresholds", &history],
-            runs,
-        );
+        let whole =
+            wall(&binary, &["metrics", "--activity", &activity, "--streams", &streams, "--thresholds", &history], runs);
         let (a, s) = (std::fs::read(&activity).unwrap(), std::fs::read(&streams).unwrap());
         let h = ThresholdHistory::from_json(&std::fs::read(&history).unwrap()).unwrap();
         let inside = median(
