@@ -213,7 +213,7 @@ async fn weeks<S: ProfileStore + ReadStore, Q: EventQueue>(
     State(api): Shared<S, Q>,
     s: SignedIn,
 ) -> Result<Response, ApiError> {
-    ok(answers::weeks(&api.store, s.athlete, api.today()).await?)
+    ok(answers::weeks(&api.store, s.athlete, api.now()).await?)
 }
 
 /// `GET /api/activities?before&limit`.

@@ -216,8 +216,9 @@ impl WeeksArgs {
 
 pub async fn weeks(athlete: AthleteId) -> Result<String, CliError> {
     let (store, _) = athlete_store(athlete).await?;
-    let WeeksAnswer { weeks } =
-        answers::weeks(&store, athlete, today()).await.map_err(read_error("reading activities"))?;
+    let WeeksAnswer { weeks } = answers::weeks(&store, athlete, stravasync_core::clock::unix_now())
+        .await
+        .map_err(read_error("reading activities"))?;
     Ok(render_weeks(&weeks))
 }
 

@@ -516,10 +516,11 @@ pub async fn dlq_redrive(max: usize) -> Result<String, CliError> {
     let sdk = sdk().await;
     let dlq = queue(&sdk, &manifest::DLQ_URL)?;
     let target = queue(&sdk, &manifest::QUEUE_URL)?;
+    let store = store(&sdk)?;
     let depth = dlq.approximate_depth().await.map_err(CliError::runtime("reading the DLQ"))?;
     let total = (depth as usize).min(max);
     let progress = Progress::new("redrive", Some(total as u64));
-    let mut moved = 0usize;
+    let (mut moved, mut dropped) = (0usize, 0usize);
     while moved < max {
         let batch = dlq.receive(10, 0).await.map_err(CliError::runtime("reading the DLQ"))?;
         if batch.is_empty() {
@@ -528,6 +529,13 @@ pub async fn dlq_redrive(max: usize) -> Result<String, CliError> {
         for m in batch {
             if moved >= max {
                 dlq.defer(&m.receipt_handle, 0).await.map_err(CliError::runtime("releasing a DLQ message"))?;
+                continue;
+            }
+            if of_a_deleted_athlete(&store, &m.body).await? {
+                // Deleted (disconnected, deauthorized, or deleted on request): what they sent
+                // is not replayed (docs/security.md, the DLQ and the deletion promise).
+                dlq.delete(&m.receipt_handle).await.map_err(CliError::runtime("deleting from the DLQ"))?;
+                dropped += 1;
                 continue;
             }
             let message = QueueMessage {
@@ -542,5 +550,25 @@ pub async fn dlq_redrive(max: usize) -> Result<String, CliError> {
         }
     }
     progress.finish();
-    Ok(format!("{moved} message(s) moved from the dead-letter queue back to the event queue"))
+    let dropped = match dropped {
+        0 => String::new(),
+        n => format!("; {n} of athletes no longer connected dropped, not replayed"),
+    };
+    Ok(format!("{moved} message(s) moved from the dead-letter queue back to the event queue{dropped}"))
+}
+
+/// Whether a dead-lettered body is work for an athlete who has no profile any more. A
+/// deletion (a deauthorization, a disconnect) is always replayed: it deletes; a body that
+/// does not parse is replayed for the consumer to refuse again, with its reason.
+async fn of_a_deleted_athlete(store: &DynamoStore, body: &str) -> Result<bool, CliError> {
+    let Ok(job) = Job::parse(body) else { return Ok(false) };
+    let deletes = match &job {
+        Job::Disconnect { .. } => true,
+        Job::WebhookEvent { event, .. } => event.is_deauthorization(),
+        _ => false,
+    };
+    if deletes {
+        return Ok(false);
+    }
+    Ok(store.get_profile(job.athlete_id()).await.map_err(CliError::runtime("reading a profile"))?.is_none())
 }

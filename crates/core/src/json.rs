@@ -18,11 +18,30 @@ pub struct ParseError {
 pub fn parse_json_with_path<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, ParseError> {
     serde_json::from_slice(json).or_else(|_| {
         let de = &mut serde_json::Deserializer::from_slice(json);
-        let value: T = serde_path_to_error::deserialize(&mut *de)
-            .map_err(|e| ParseError { path: e.path().to_string(), message: e.into_inner().to_string() })?;
-        de.end().map_err(|e| ParseError { path: "(end of document)".into(), message: e.to_string() })?;
+        let value: T = serde_path_to_error::deserialize(&mut *de).map_err(|e| ParseError {
+            path: excerpt(&e.path().to_string(), MAX_PATH_CHARS),
+            message: excerpt(&e.into_inner().to_string(), MAX_MESSAGE_CHARS),
+        })?;
+        de.end().map_err(|e| ParseError {
+            path: "(end of document)".into(),
+            message: excerpt(&e.to_string(), MAX_MESSAGE_CHARS),
+        })?;
         Ok(value)
     })
+}
+
+/// At most this many characters of an error's JSON path, and of its message: both quote the
+/// input (a key, serde's quote of a string), which is the sender's to choose, and an error
+/// goes back in a 400 and into the logs. The field stays named; a long quote is cut.
+pub const MAX_PATH_CHARS: usize = 80;
+pub const MAX_MESSAGE_CHARS: usize = 160;
+
+/// `text` cut to `max` characters, `…` marking the cut.
+pub fn excerpt(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -32,6 +51,23 @@ mod tests {
     #[derive(Debug, serde::Deserialize, PartialEq)]
     struct Doc {
         a: i64,
+    }
+
+    #[test]
+    fn an_error_quotes_at_most_a_short_excerpt_of_the_input() {
+        let long = "A".repeat(10_000);
+        let e = parse_json_with_path::<Doc>(format!(r#"{{"a": "{long}"}}"#).as_bytes()).unwrap_err();
+        assert_eq!(e.path, "a", "the field is named");
+        assert!(e.to_string().chars().count() <= MAX_PATH_CHARS + MAX_MESSAGE_CHARS + 8, "{e}");
+        assert!(e.message.ends_with('…') && !e.message.contains(&long[..200]), "{e}");
+        let key = "k".repeat(5_000);
+        let e = parse_json_with_path::<std::collections::BTreeMap<String, Doc>>(
+            format!(r#"{{"{key}": {{"a": "x"}}}}"#).as_bytes(),
+        )
+        .unwrap_err();
+        assert!(e.path.chars().count() <= MAX_PATH_CHARS + 1 && e.path.ends_with('…'), "{}", e.path);
+        assert_eq!(excerpt("ünïcode", 3), "ünï…");
+        assert_eq!(excerpt("short", 80), "short");
     }
 
     #[test]

@@ -252,7 +252,10 @@ pub struct WeeksAnswer {
     pub weeks: Vec<Week>,
 }
 
-pub async fn weeks<S: ReadStore>(store: &S, athlete: AthleteId, today: LocalDate) -> Result<WeeksAnswer, ReadError> {
+/// The weeks up to the athlete's own this week ([`insight::athlete_today`] at `now`).
+pub async fn weeks<S: ReadStore>(store: &S, athlete: AthleteId, now: i64) -> Result<WeeksAnswer, ReadError> {
+    let newest = store.activities_page(athlete, None, 1).await.map_err(unavailable("activities"))?;
+    let today = insight::athlete_today(now, newest.first().map(|a| &a.summary));
     let (first, last) = insight::weeks_read_days(today);
     let mut totals = WeeklyTotals::new(today);
     activities_by_page(store, athlete, first, last, FOLD_PAGE, |page| page.iter().for_each(|a| totals.add(a)))

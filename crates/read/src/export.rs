@@ -84,6 +84,13 @@ pub fn activity_columns() -> Vec<String> {
         "power_zone_seconds",
         "heartrate_zone_bounds_bpm",
         "heartrate_zone_seconds",
+        "group",
+        "stss",
+        "decoupling_pct",
+        "ef",
+        "wbal_cp_w",
+        "wbal_w_prime_j",
+        "wbal_min_j",
     ];
     let mut columns: Vec<String> = fixed.iter().map(|c| c.to_string()).collect();
     for series in ["watts", "heartrate", "velocity_smooth"] {
@@ -100,8 +107,13 @@ fn int<T: ToString>(v: Option<T>) -> String {
     v.map_or(String::new(), |v| v.to_string())
 }
 
+/// A text cell (a name, a type, a reason), made harmless for spreadsheets: one that begins
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return would be read as a formula by Excel,
+/// LibreOffice or Sheets, so it is written after a `'` (OWASP's CSV-injection advice). Number
+/// cells never go through here: they stay numbers.
 fn text(v: &Option<String>) -> String {
-    v.clone().unwrap_or_default()
+    let v = v.as_deref().unwrap_or_default();
+    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{v}") } else { v.to_string() }
 }
 
 fn joined<T: ToString>(values: &[T]) -> String {
@@ -160,6 +172,16 @@ pub fn activity_fields(a: &StoredActivity) -> Vec<String> {
     ];
     row.extend(zones(m.and_then(|m| m.zones.power.as_ref())));
     row.extend(zones(m.and_then(|m| m.zones.heartrate.as_ref())));
+    let wbal = m.and_then(|m| m.wbal.as_ref());
+    row.extend([
+        m.and_then(|m| m.group).map_or(String::new(), |g| g.name().to_string()),
+        num(m.and_then(|m| m.stss)),
+        num(m.and_then(|m| m.decoupling.as_ref()).and_then(|d| d.pct)),
+        num(m.and_then(|m| m.ef)),
+        num(wbal.map(|w| w.cp)),
+        num(wbal.map(|w| w.w_prime)),
+        num(wbal.map(|w| w.min)),
+    ]);
     row.extend(peaks(m.and_then(|m| m.peaks.watts.as_ref())));
     row.extend(peaks(m.and_then(|m| m.peaks.heartrate.as_ref())));
     row.extend(peaks(m.and_then(|m| m.peaks.velocity_smooth.as_ref())));
@@ -264,6 +286,21 @@ mod tests {
         assert_eq!(row.len(), activity_columns().len());
         let back = &parse_csv(&csv_line(&row))[0];
         assert_eq!(back[5], "Lunch, \"easy\"");
+        // A name a spreadsheet would run as a formula is written as text; numbers stay numbers.
+        for (name, written) in [
+            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+            ("-1 km", "'-1 km"),
+            ("@home", "'@home"),
+            ("\tx", "'\tx"),
+            ("+", "'+"),
+            ("Ride -", "Ride -"),
+        ] {
+            let mut b = a.clone();
+            b.summary.name = Some(name.into());
+            assert_eq!(parse_csv(&csv_line(&activity_fields(&b)))[0][5], written, "{name:?}");
+        }
+        let r = PmcRow { date: "2025-11-20".parse().unwrap(), load: 0.0, ctl: 1.0, atl: 2.0, tsb: -1.0 };
+        assert_eq!(parse_csv(&csv_line(&pmc_fields(&r)))[0][4], "-1", "a negative number is a number");
         assert_eq!(back[8].parse::<f64>().unwrap(), 30123.4);
         let r = PmcRow { date: "2025-11-20".parse().unwrap(), load: 0.1 + 0.2, ctl: 1.0 / 3.0, atl: 2.5, tsb: -0.75 };
         let back = &parse_csv(&csv_line(&pmc_fields(&r)))[0];

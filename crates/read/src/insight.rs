@@ -530,6 +530,13 @@ pub fn estimates(
 pub const WEEKS: usize = 12;
 
 /// The Monday of `date`'s week (weeks run Monday to Sunday).
+/// The athlete's today at `now`: the date where they are, taken from the time zone of their
+/// newest activity (Strava's local start time less its UTC one); UTC's without one. The
+/// weekly totals' "this week" is the athlete's week, not the server's.
+pub fn athlete_today(now: i64, newest: Option<&stravasync_core::model::ActivitySummary>) -> LocalDate {
+    LocalDate::from_unix_seconds(now + newest.and_then(|s| s.utc_offset_s()).unwrap_or(0))
+}
+
 pub fn week_start(date: LocalDate) -> LocalDate {
     // 1970-01-01 was a Thursday: day 0 is weekday 3 counting from Monday = 0.
     let weekday = (date.days_since_epoch() + 3).rem_euclid(7);
@@ -859,6 +866,26 @@ mod tests {
 
     fn flat(v: f64) -> Option<[Option<f64>; PEAK_WINDOWS.len()]> {
         Some([Some(v); PEAK_WINDOWS.len()])
+    }
+
+    #[test]
+    fn this_week_is_the_athletes_week() {
+        let summary = |utc: &str, local: &str| -> ActivitySummary {
+            serde_json::from_value(serde_json::json!({"id": 1, "start_date": utc, "start_date_local": local})).unwrap()
+        };
+        // Sunday 2026-12-06, 19:00 UTC: already Monday 05:00 in Sydney (UTC+10), still Sunday in UTC.
+        let now = stravasync_core::date::parse_timestamp("2026-12-06T19:00:00Z").unwrap();
+        let sydney = summary("2026-12-05T20:00:00Z", "2026-12-06T06:00:00Z");
+        assert_eq!(athlete_today(now, Some(&sydney)), d("2026-12-07"));
+        assert_eq!(week_start(athlete_today(now, Some(&sydney))), d("2026-12-07"), "a new week in Sydney");
+        assert_eq!(week_start(athlete_today(now, None)), d("2026-11-30"), "UTC's week without an activity");
+        // Los Angeles (UTC−8): Monday 02:00 UTC is still Sunday there.
+        let la = summary("2026-12-01T16:00:00Z", "2026-12-01T08:00:00Z");
+        let monday_utc = stravasync_core::date::parse_timestamp("2026-12-07T02:00:00Z").unwrap();
+        assert_eq!(athlete_today(monday_utc, Some(&la)), d("2026-12-06"));
+        // A summary whose times do not make a time zone counts as UTC.
+        let odd = summary("2026-12-01T00:00:00Z", "2026-12-03T00:00:00Z");
+        assert_eq!(athlete_today(now, Some(&odd)), d("2026-12-06"));
     }
 
     #[test]

@@ -68,6 +68,13 @@ pub enum RollupError {
 /// How far back a daily reconcile looks when an athlete has never been synced.
 const RECONCILE_LOOKBACK_S: i64 = 2 * 86_400;
 
+/// How far before the last sync a reconcile looks: Strava's `after` filters by an activity's
+/// *start*, so a ride started at 23:00 and uploaded from the watch the next morning, after a
+/// sync in between, would be missed if its push event was lost. Three days covers an upload
+/// from a watch left unsynced over a weekend; the activities of the overlap that are stored
+/// already are skipped without a streams request.
+pub const RECONCILE_OVERLAP_S: i64 = 72 * 3600;
+
 pub struct Rollup<S, Q> {
     pub store: S,
     pub queue: Q,
@@ -139,7 +146,7 @@ impl<S: ProfileStore + ReadStore + RollupStore, Q: EventQueue> Rollup<S, Q> {
                     .get_profile(athlete)
                     .await?
                     .and_then(|p| p.last_sync)
-                    .unwrap_or(now - RECONCILE_LOOKBACK_S);
+                    .map_or(now - RECONCILE_LOOKBACK_S, |last| last - RECONCILE_OVERLAP_S);
                 let job = Job::Reconcile { athlete_id: athlete, since };
                 self.queue.enqueue(&QueueMessage::for_job(&job, &format!("reconcile-{today}"))).await?;
                 report.reconciles_enqueued += 1;

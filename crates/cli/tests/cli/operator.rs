@@ -349,3 +349,30 @@ async fn thresholds_and_migrate_for_support() {
         "{jobs:?}"
     );
 }
+
+/// A deleted athlete's dead-lettered work is dropped on redrive, not replayed; a deletion is
+/// always replayed (it deletes), and so is a connected athlete's work.
+#[tokio::test]
+async fn dlq_redrive_drops_the_work_of_a_deleted_athlete() {
+    let (stack, mut env) = seeded("cli-dlq-deleted").await;
+    env.push(("DLQ_URL", stack.urls.dlq_url.clone()));
+    let dlq = stack.queue().with_dead_letter_queue(&stack.urls.dlq_url);
+    let jobs = [
+        Job::Rescore { athlete_id: ATHLETE, activity_id: None, scope: None },
+        Job::Rescore { athlete_id: 404, activity_id: None, scope: None },
+        Job::Disconnect { athlete_id: 404, requested_at: 1, by: stravasync_core::job::Requester::Athlete },
+    ];
+    for (i, job) in jobs.iter().enumerate() {
+        let message = QueueMessage::for_job(job, &format!("dead-{i}"));
+        dlq.enqueue(&message).await.unwrap();
+        let received = stack.queue().receive(1, 0).await.unwrap();
+        dlq.dead_letter(&received[0].receipt_handle, &message, "poison").await.unwrap();
+    }
+    let (code, out, err) = run(&["dlq", "redrive"], &env);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("2 message(s) moved") && out.contains("1 of athletes no longer connected dropped"), "{out}");
+    let moved: Vec<Job> = drain(&stack).await.iter().map(|m| Job::parse(&m.body).unwrap()).collect();
+    assert_eq!(moved.len(), 2, "{moved:?}");
+    assert!(moved.contains(&jobs[0]) && moved.contains(&jobs[2]), "{moved:?}");
+    assert!(stack.dlq().drain().await.unwrap().is_empty(), "nothing left behind");
+}

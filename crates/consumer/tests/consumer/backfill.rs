@@ -32,6 +32,38 @@ async fn most_recent_n_uses_the_list_summary_and_one_call_per_activity() {
     assert!(h.consumer.store.get_profile(ATHLETE).await.unwrap().unwrap().last_sync.is_some());
 }
 
+/// A ride started at 23:00, a sync at midnight, the ride uploaded from the watch the next
+/// morning and its push event lost: the daily reconcile looks back before the last sync
+/// (Strava's `after` is by start time) and finds it; an activity of that overlap already
+/// stored is skipped without a streams request.
+#[tokio::test]
+async fn the_reconcile_finds_an_activity_started_before_the_last_sync_and_uploaded_after_it() {
+    let h = harness("late-upload", "read,activity:read_all").await;
+    let midnight = h.fake.state.now() / 86_400 * 86_400 - 86_400;
+    let stored = h.fake.state.new_activity(ATHLETE, midnight - 3 * 3600).unwrap();
+    assert_eq!(
+        h.run(&event_job("activity", stored, "create", serde_json::json!({}), midnight - 7200)).await,
+        Outcome::Done
+    );
+    let late = h.fake.state.new_activity(ATHLETE, midnight - 3600).unwrap(); // its event never came
+    let store = &h.consumer.store;
+    let synced = store.update_profile(ATHLETE, |p| {
+        p.last_sync = Some(midnight);
+        true
+    });
+    assert!(synced.await.unwrap().is_some());
+    let rollup = stravasync_rollup::Rollup::new(store.clone(), queue_of(&h.stack)).with_reconcile_every(1);
+    let request = stravasync_rollup::RollupRequest { mode: stravasync_rollup::Mode::Daily, athlete_id: None };
+    rollup.run(&request, midnight + 8 * 3600).await.unwrap();
+    let jobs: Vec<Job> = h.stack.queue().drain().await.unwrap().iter().map(|m| Job::parse(&m.body).unwrap()).collect();
+    let [Job::Reconcile { athlete_id: ATHLETE, since }] = jobs[..] else { panic!("{jobs:?}") };
+    assert_eq!(since, midnight - stravasync_rollup::RECONCILE_OVERLAP_S, "72 hours before the last sync");
+    h.fake.state.clear_requests();
+    assert_eq!(h.run(&jobs[0]).await, Outcome::Done);
+    assert!(store.get_activity(ATHLETE, late).await.unwrap().is_some(), "the late upload is found");
+    assert_eq!(h.fake.state.requests_to("/api/v3/activities/{id}/streams"), 1, "the stored one is skipped");
+}
+
 #[tokio::test]
 async fn a_long_history_is_imported_through_continuations() {
     let season = Season { athletes: 1, activities_per_athlete: 45, seed: 11, end: 1_780_000_000, block_days: 0 };

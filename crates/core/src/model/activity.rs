@@ -96,6 +96,15 @@ impl ActivitySummary {
         LocalDate::from_timestamp_prefix(&self.start_date_local)
             .map_err(|source| SummaryError::Date { id: self.id, source })
     }
+
+    /// Where the activity was recorded, as seconds ahead of UTC: `start_date_local` (wall
+    /// time written with a `Z`) less `start_date`. `None` when either does not parse or
+    /// the difference is not a time zone's (beyond ±14 h).
+    pub fn utc_offset_s(&self) -> Option<i64> {
+        let offset =
+            crate::date::parse_timestamp(&self.start_date_local)? - crate::date::parse_timestamp(&self.start_date)?;
+        (offset.abs() <= 14 * 3600).then_some(offset)
+    }
 }
 
 /// An activity as stored: Strava's summary, our metrics, and the version that makes

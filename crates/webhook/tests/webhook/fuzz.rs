@@ -56,6 +56,25 @@ fn path() -> impl Strategy<Value = String> {
     ]
 }
 
+/// A field's value of several kilobytes: the 400 names the field and quotes a short excerpt.
+#[tokio::test]
+async fn a_400_names_the_field_and_quotes_a_short_excerpt() {
+    let vault = MemoryVault::new(stravasync_aws::local::local_app_credentials());
+    let webhook =
+        Arc::new(Webhook::new(config(), MemoryQueue::default(), vault, MemoryStore::default()).await.unwrap());
+    let chosen = "<script>".repeat(900);
+    let body = VALID.replacen("\"activity\"", &format!("\"{chosen}\""), 1);
+    let req = Request::builder().method("POST").uri("/webhook/path-secret-value").body(Body::from(body)).unwrap();
+    let resp = router(webhook.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let reply: serde_json::Value =
+        serde_json::from_slice(&axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap()).unwrap();
+    let error = reply["error"].as_str().unwrap();
+    assert!(error.contains("object_type") && error.chars().count() <= 400, "{error}");
+    assert!(!error.contains(&chosen[..400]), "echoes the input: {error}");
+    assert!(webhook.queue.messages().is_empty());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
@@ -77,6 +96,14 @@ proptest! {
             let req = Request::builder().method(method).uri(target).body(Body::from(body.clone())).unwrap();
             let resp = router(webhook.clone()).oneshot(req).await.unwrap();
             let status = resp.status().as_u16();
+            let reply = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+            if status == 400 {
+                let error = serde_json::from_slice::<serde_json::Value>(&reply)
+                    .ok()
+                    .and_then(|v| v["error"].as_str().map(str::to_string))
+                    .unwrap_or_default();
+                prop_assert!(error.chars().count() <= 400, "a reason of {} characters: {}", error.len(), error);
+            }
             let enqueued = webhook.queue.messages().len();
             let is_event = method == "POST" && url.path() == "/webhook/path-secret-value";
             if is_event && status == 200 {
