@@ -34,8 +34,8 @@ invoke: venv
 	infra/with-moto.sh infra/invoke.sh $(FN) $(EVENT)
 
 test: fmt-check lint-static system-deps
-	@# Every test (the benchmarks run once each) and least privilege by running
-	@# (infra/test.sh says how). Clippy is `make lint`'s.
+	@# Every test and least privilege by running (infra/test.sh says how). Clippy is
+	@# `make lint`'s, the benchmarks `make bench`'s.
 	CARGO="$(CARGO)" TARGET_DIR="$(TARGET_DIR)" infra/test.sh
 	@# The template against the binary the tests just built (no second build of the CLI).
 	$(MAKE) --no-print-directory check-template
@@ -87,6 +87,7 @@ bench: venv
 	$(CARGO) bench -p stravasync-webhook --bench handler
 	$(CARGO) bench -p stravasync-consumer --bench consumer
 	$(CARGO) bench -p stravasync-rollup --bench rollup
+	$(CARGO) bench -p stravasync-api --bench routes
 
 venv: $(STAMP)
 
