@@ -69,7 +69,11 @@ function offerImport(offer) {
 
 let thresholdsInfo = null;
 
-const today = () => new Date().toISOString().slice(0, 10);
+// The athlete's today: the browser's local date (activities are filed under their local day).
+const today = () => {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+};
 const groupName = (g) => (catalog.threshold_groups.find((x) => x.group === g) || { name: g }).name;
 const groupFields = (g) => (catalog.threshold_groups.find((x) => x.group === g) || { fields: [] }).fields;
 

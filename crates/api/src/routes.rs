@@ -334,9 +334,9 @@ async fn take_threshold_change<S: ProfileStore + RationStore, Q: EventQueue>(
 }
 
 /// `PUT /api/me/thresholds`: the single-value shorthand (`{"ftp": 280}`): the values hold
-/// from the day the consumer applies them (each group's entry in force that day with them
-/// replaced), checked here against today's entries.
-async fn set_thresholds<S: ProfileStore + RationStore, Q: EventQueue>(
+/// from the athlete's today (each group's entry in force that day with them replaced),
+/// checked here against that day's entries.
+async fn set_thresholds<S: ProfileStore + ReadStore + RationStore, Q: EventQueue>(
     State(api): Shared<S, Q>,
     SignedInChange(s): SignedInChange,
     body: Bytes,
@@ -344,7 +344,10 @@ async fn set_thresholds<S: ProfileStore + RationStore, Q: EventQueue>(
     let update: ThresholdsUpdate = parse_body(&body)?;
     update.validate()?;
     let (history, _) = stravasync_read::thresholds::current(&api.store, &s.profile).await?;
-    let today = stravasync_core::LocalDate::from_unix_seconds(api.now());
+    // The athlete's today (their newest activity's time zone), the day their activities are filed under.
+    let newest =
+        api.store.activities_page(s.athlete, None, 1).await.map_err(|e| ApiError::unavailable("activities", e))?;
+    let today = stravasync_read::insight::athlete_today(api.now(), newest.first().map(|a| &a.summary));
     let changes = history.shorthand_changes(&update, today)?;
     take_threshold_change(&api, s.athlete).await?;
     let job = Job::SetThresholds { athlete_id: s.athlete, thresholds: update, from: Some(today) };

@@ -589,6 +589,10 @@ fn field_value(field: ThresholdField, v: f64) -> String {
 
 pub use crate::model::MODEL_VERSION;
 
+/// Entries a history keeps at most: the item stays far below DynamoDB's 400 KB (an entry is
+/// about 150 B) whatever an athlete does, at 20 changes a day for years.
+pub const MAX_HISTORY_ENTRIES: usize = 500;
+
 /// One change of an athlete's history: save an entry (replacing the one of its group and
 /// date) or remove one. What the dashboard, `POST`/`DELETE /api/me/thresholds` and
 /// `stravasync thresholds` send, and what the consumer applies.
@@ -615,6 +619,17 @@ impl ThresholdChange {
         match self {
             ThresholdChange::Save { entry } => {
                 entry.check_saveable()?;
+                let replaces =
+                    history.history.iter().any(|e| e.group == entry.group && e.effective_from == entry.effective_from);
+                if !replaces && history.history.len() >= MAX_HISTORY_ENTRIES {
+                    return Err(crate::json::field_error(
+                        "history",
+                        format!("at most {MAX_HISTORY_ENTRIES} entries"),
+                    )
+                    .said(format!(
+                        "Your threshold history holds {MAX_HISTORY_ENTRIES} entries, the most it keeps: delete old ones first."
+                    )));
+                }
                 history.save(entry.clone()).map_err(|e| crate::json::field_error(e.field(), e.to_string()))
             }
             ThresholdChange::Remove { group, effective_from } => match history.remove(*group, *effective_from) {

@@ -191,3 +191,33 @@ async fn the_migration_stores_the_first_entries_and_brings_every_activity_to_6b(
     let profile = store.get_profile(ATHLETE).await.unwrap().unwrap();
     assert_eq!(profile.model_version, MODEL_VERSION, "done: the migration skips this athlete from now on");
 }
+
+/// A change's record delivered again after its history was stored (a failure before the
+/// record was done) is carried on, not refused; a different change from that old version is.
+#[tokio::test]
+async fn a_change_delivered_again_is_not_refused_as_stale() {
+    let h = harness("thresholds-again", "read,activity:read_all").await;
+    let store = &h.consumer.store;
+    let from: LocalDate = "2025-08-01".parse().unwrap();
+    let entry = ThresholdEntry { ftp: Some(280.0), ..ThresholdEntry::new(ThresholdGroup::Running, from) };
+    let change = Job::ChangeThresholds { athlete_id: ATHLETE, change: ThresholdChange::Save { entry }, version: 0 };
+    assert_eq!(h.run(&change).await, Outcome::Done);
+    assert_eq!(h.run(&change).await, Outcome::Done, "the same record again");
+    let profile = store.get_profile(ATHLETE).await.unwrap().unwrap();
+    assert_eq!(profile.threshold_refusal, None, "a retry is not a conflict");
+    assert_eq!(store.threshold_history(ATHLETE).await.unwrap().unwrap().version, 1, "stored once");
+    let removal = ThresholdChange::Remove { group: ThresholdGroup::Running, effective_from: from };
+    let remove = Job::ChangeThresholds { athlete_id: ATHLETE, change: removal, version: 1 };
+    assert_eq!(h.run(&remove).await, Outcome::Done);
+    assert_eq!(h.run(&remove).await, Outcome::Done, "a removal again");
+    assert_eq!(store.get_profile(ATHLETE).await.unwrap().unwrap().threshold_refusal, None);
+    assert_eq!(store.threshold_history(ATHLETE).await.unwrap().unwrap().version, 2);
+    // Another change made from version 0 (a second tab): refused and said.
+    let other = ThresholdEntry { css: Some(1.2), ..ThresholdEntry::new(ThresholdGroup::Swimming, from) };
+    let stale =
+        Job::ChangeThresholds { athlete_id: ATHLETE, change: ThresholdChange::Save { entry: other }, version: 0 };
+    assert_eq!(h.run(&stale).await, Outcome::Done);
+    let refusal = store.get_profile(ATHLETE).await.unwrap().unwrap().threshold_refusal;
+    assert!(refusal.is_some_and(|r| r.contains("changed elsewhere")));
+    assert_eq!(store.threshold_history(ATHLETE).await.unwrap().unwrap().version, 2, "nothing stored");
+}
