@@ -182,13 +182,7 @@ where
         // write, before the record was done): the stored history is one version on and
         // applying the change again leaves it as it is. The rest (the profile's version, the
         // rescore) is carried out again, not refused.
-        let retried = expected.is_some_and(|e| version == e + 1)
-            && {
-                let mut again = history.clone();
-                changes.iter().all(|c| c.apply(&mut again).is_ok()) && again == history
-                || changes.iter().all(|c| matches!(c, ThresholdChange::Remove { group, effective_from }
-                    if history.entry_in_force(*group, *effective_from).is_none_or(|e| e.effective_from != *effective_from)))
-            };
+        let retried = expected.is_some_and(|e| version == e + 1) && already_applied(changes, &history);
         if !retried {
             if expected.is_some_and(|e| e != version) {
                 return refuse(STALE.to_string()).await;
@@ -226,6 +220,17 @@ where
         tracing::info!(%group, %from, outcome = "thresholds_set", "threshold history stored; rescore enqueued");
         Ok(())
     }
+}
+
+/// Whether `history` already holds what `changes` make of it: each save's entry as saved,
+/// each removed entry gone (a record delivered again after its history was stored).
+fn already_applied(changes: &[ThresholdChange], history: &ThresholdHistory) -> bool {
+    changes.iter().all(|c| match c {
+        ThresholdChange::Save { entry } => history.entry_in_force(entry.group, entry.effective_from) == Some(entry),
+        ThresholdChange::Remove { group, effective_from } => {
+            !history.history.iter().any(|e| e.group == *group && e.effective_from == *effective_from)
+        }
+    })
 }
 
 /// What a change made from a version that is no longer stored is told.
