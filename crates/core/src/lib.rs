@@ -11,6 +11,7 @@
 //! - [`decide`]: what a webhook event asks for, decided from what is stored (no I/O).
 //! - [`event`]: the webhook event Strava pushes.
 //! - [`job`]: what travels on the queues: jobs, lanes, message groups, the SQS message.
+//! - [`convert`]: a recording's samples (FIT, GPX, TCX) as Strava's stream set, exactly.
 //! - [`codec`]: compact columnar encoding of a stream set, split into DynamoDB-sized chunks.
 //! - [`metrics`]: 1 Hz resampling, NP/TSS, rTSS, hrTSS, zones, peaks (docs/design.md §6).
 //! - [`thresholds`]: sport groups and the dated threshold history (docs/design.md §6b).
@@ -29,6 +30,7 @@ pub mod analysis;
 pub mod clock;
 pub mod codec;
 pub mod config;
+pub mod convert;
 pub mod date;
 pub mod decide;
 pub mod event;

@@ -20,6 +20,15 @@ pub use tokens::*;
 pub type AthleteId = i64;
 pub type ActivityId = i64;
 
+/// Where the ids of activities from files without a Strava id begin (2^52; they stay
+/// below 2^53, which a browser's numbers hold exactly). Strava's ids are far below.
+pub const LOCAL_ID_BASE: ActivityId = 1 << 52;
+
+/// Whether an activity id is a local one (a loose file's), not Strava's.
+pub fn is_local_id(id: ActivityId) -> bool {
+    (LOCAL_ID_BASE..2 * LOCAL_ID_BASE).contains(&id)
+}
+
 /// The schema version this release writes and the newest it can read.
 pub const SCHEMA_VERSION: u32 = 1;
 
