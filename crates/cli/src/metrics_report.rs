@@ -20,11 +20,17 @@ use crate::{CliError, InputError, read_input, to_json};
 #[derive(Debug, Args)]
 pub struct MetricsArgs {
     /// Streams JSON as `GET /activities/{id}/streams?key_by_type=true` returns it.
-    #[arg(long)]
-    pub streams: PathBuf,
+    #[arg(long, requires = "activity", required_unless_present = "file")]
+    pub streams: Option<PathBuf>,
     /// Activity JSON as `GET /activities/{id}` returns it.
-    #[arg(long)]
-    pub activity: PathBuf,
+    #[arg(long, requires = "streams", required_unless_present = "file")]
+    pub activity: Option<PathBuf>,
+    /// Instead of the two JSON files: the recording itself, a FIT, GPX or TCX file,
+    /// gzipped or not (`.fit`, `.fit.gz`, `.gpx`, …), converted as an import converts it
+    /// (docs/design.md §4b). Its id is the local id a loose file gets; its day is its own
+    /// (a FIT file's local offset, else UTC).
+    #[arg(long, conflicts_with_all = ["streams", "activity"])]
+    pub file: Option<PathBuf>,
     /// The athlete's threshold history, JSON: `{"sex": …, "history": [{"group",
     /// "effective_from", "ftp", "cp", "w_prime", "threshold_speed", "css", "lthr", "hr_max",
     /// "hr_rest"}, …]}`.
@@ -74,7 +80,13 @@ impl MetricsArgs {
                 ThresholdHistory::from_profile(&single)
             }
         };
-        let analysis = analysis_from_json(&read_input(&self.activity)?, &read_input(&self.streams)?, &history)?;
+        let analysis = match (&self.file, &self.activity, &self.streams) {
+            (Some(file), _, _) => analysis_from_file(file, &read_input(file)?, &history)?,
+            (None, Some(activity), Some(streams)) => {
+                analysis_from_json(&read_input(activity)?, &read_input(streams)?, &history)?
+            }
+            _ => return Err(InputError::new("give --file, or --activity and --streams".to_string()).into()),
+        };
         if let Some(path) = &self.wbal_series {
             std::fs::write(path, wbal_csv(&analysis))
                 .map_err(|e| InputError::new(format!("{}: {e}", path.display())))?;
@@ -175,6 +187,21 @@ impl TileArgs {
 /// (`GET /activities/{id}/streams?key_by_type=true`) and analyses it under `history`: what
 /// `stravasync metrics` prints (docs/design.md §6b; the field names of the shared expected
 /// outputs).
+/// The analysis of a recording file, converted as an import converts it.
+pub fn analysis_from_file(
+    path: &std::path::Path,
+    bytes: &[u8],
+    history: &ThresholdHistory,
+) -> Result<ActivityAnalysis, InputError> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let fail = |e: &dyn std::fmt::Display| InputError(format!("{}: {e}", path.display()));
+    let recording = stravasync_files::read_file(name, bytes).map_err(|e| fail(&e))?;
+    let id = stravasync_files::local_id(bytes);
+    let activity = stravasync_files::FileActivity::new(&recording, id, 0, None, None, &Default::default())
+        .map_err(|e| fail(&e))?;
+    analyse_activity(&activity.summary, &activity.streams, history).map_err(|e| fail(&e))
+}
+
 pub fn analysis_from_json(
     activity_json: &[u8],
     streams_json: &[u8],

@@ -17,12 +17,14 @@ fn metrics_of(name: &str) -> Value {
     let dir = stravasync_testkit::fixtures_dir();
     let streams = dir.join(format!("{name}.streams.json"));
     let activity = dir.join(format!("{name}.activity.json"));
-    let out = stravasync(&[
-        "metrics",
-        "--streams",
-        streams.to_str().unwrap(),
-        "--activity",
-        activity.to_str().unwrap(),
+    metrics_with(name, &["--streams", streams.to_str().unwrap(), "--activity", activity.to_str().unwrap()])
+}
+
+/// `stravasync metrics` of `input` under the fixtures' thresholds.
+fn metrics_with(name: &str, input: &[&str]) -> Value {
+    let mut args = vec!["metrics"];
+    args.extend_from_slice(input);
+    args.extend_from_slice(&[
         "--ftp",
         "250",
         "--lthr",
@@ -36,6 +38,7 @@ fn metrics_of(name: &str) -> Value {
         "--sex",
         "male",
     ]);
+    let out = stravasync(&args);
     assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -83,6 +86,48 @@ fn every_fixture_matches_the_reference_metrics() {
         .unwrap();
         assert_matches(name, &expected, &metrics_of(name));
     }
+}
+
+/// `metrics --file` of the recordings themselves: the FIT files behind two fixtures, and
+/// the export's TCX and GPX copies of the run (docs/design.md §4b).
+#[test]
+fn metrics_of_the_recording_files_match_the_reference() {
+    let expected = |name: &str| -> Value {
+        let path = stravasync_testkit::fixtures_dir().join(format!("expected/{name}.metrics.json"));
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    };
+    let without_id = |mut v: Value| {
+        let id = v["activity_id"].take();
+        (v, id.as_i64().unwrap())
+    };
+    for name in ["ride_power_edge810", "run_fenix2"] {
+        let file = stravasync_fixtures::fit_dir().join(format!("{name}.fit"));
+        let (actual, id) = without_id(metrics_with(name, &["--file", file.to_str().unwrap()]));
+        let (expected, _) = without_id(expected(name));
+        assert_matches(name, &expected, &actual);
+        assert!(stravasync_core::model::is_local_id(id), "a loose file's id: {id}");
+    }
+    let zip = std::fs::read(stravasync_fixtures::export_dir().join("strava-export-small.zip")).unwrap();
+    let mut export = stravasync_files::archive::Export::open(std::io::Cursor::new(zip)).unwrap();
+    let tcx = export.read("activities/17000000112.tcx.gz").unwrap();
+    let tcx_path = write_temp("run.tcx.gz", "");
+    std::fs::write(&tcx_path, tcx).unwrap();
+    let (actual, _) = without_id(metrics_with("tcx", &["--file", tcx_path.to_str().unwrap()]));
+    assert_matches("tcx", &without_id(expected("run_fenix2")).0, &actual);
+    let gpx = export.read("activities/17000000111.gpx").unwrap();
+    let gpx_path = write_temp("run.gpx", std::str::from_utf8(&gpx).unwrap());
+    let m = metrics_with("gpx", &["--file", gpx_path.to_str().unwrap()]);
+    // The export's README: distance from the positions gives NGS 3.46917 and rTSS 62.2901,
+    // and everything that does not depend on distance is the run's.
+    assert_eq!(m["score"]["source"], "pace");
+    assert_eq!(m["duration_s"], 2834);
+    let near = |v: &Value, x: f64| (v.as_f64().unwrap() - x).abs() <= 5e-6 * x;
+    assert!(near(&m["candidates"]["pace"]["ngs"], 3.46917), "{}", m["candidates"]["pace"]);
+    assert!(near(&m["candidates"]["pace"]["rtss"], 62.2901), "{}", m["candidates"]["pace"]);
+    let run = expected("run_fenix2");
+    assert_matches("gpx.heartrate", &run["heartrate"], &m["candidates"]["heartrate"]);
+    assert_matches("gpx.zones", &run["zones"]["heartrate"], &m["zones"]["heartrate"]);
+    assert_matches("gpx.peaks", &run["peaks"]["heartrate"], &m["peaks"]["heartrate"]);
 }
 
 #[test]
