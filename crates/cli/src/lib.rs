@@ -14,6 +14,7 @@
 
 pub mod chart;
 pub mod health;
+pub mod import;
 pub mod insight;
 pub mod metrics_report;
 pub mod ops;

@@ -47,6 +47,11 @@ enum Command {
     /// Import an athlete's history: the most recent --count activities, or those from
     /// --after to --before (QUEUE_URL and BACKGROUND_QUEUE_URL; TABLE_NAME to check and follow its progress).
     Backfill(BackfillArgs),
+    /// Import an athlete's own files without a Strava request: a FIT, GPX or TCX file
+    /// (gzipped or not), a folder of them, or Strava's bulk export ZIP (TABLE_NAME and the
+    /// consumer's variables). Prints one line per file: stored, updated, duplicate, or
+    /// refused with its reason (docs/design.md §4b).
+    Import(stravasync_cli::import::ImportArgs),
     /// Recompute the scores of an athlete's stored activities (QUEUE_URL).
     Rescore(RescoreArgs),
     /// An athlete's threshold history (TABLE_NAME); with --group, --from and values (or
@@ -102,6 +107,7 @@ fn run(cli: Cli) -> Result<String, CliError> {
         Command::Bests(args) => args.run(),
         Command::Weeks(args) => args.run(),
         Command::Backfill(args) => args.run(),
+        Command::Import(args) => args.run(),
         Command::Rescore(args) => args.run(),
         Command::Thresholds(args) => args.run(),
         Command::Migrate(args) => args.run(),

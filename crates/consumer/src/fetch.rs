@@ -6,7 +6,7 @@ use stravasync_core::codec::{decode_chunks, encode_chunks, stream_set_id};
 use stravasync_core::metrics::ActivityMetrics;
 use stravasync_core::model::{
     ActivityId, ActivityState, ActivitySummary, AthleteId, FieldVersions, OAuthTokens, SCHEMA_VERSION, Sex,
-    StoredActivity, Thresholds,
+    StoredActivity, Thresholds, is_local_id, same_recording,
 };
 use stravasync_core::ports::{EventQueue, TokenVault, WriteOutcome};
 use stravasync_core::streams::{MAX_SAMPLES, StreamSet};
@@ -172,7 +172,8 @@ where
                 }
             },
         };
-        let local_date = summary.local_date().map_err(|e| Outcome::Poison { reason: e.to_string() })?;
+        // A bad date is poison before the streams are asked for.
+        summary.local_date().map_err(|e| Outcome::Poison { reason: e.to_string() })?;
         let streams = if summary.manual {
             Streams::Ready(Box::default())
         } else {
@@ -192,6 +193,25 @@ where
                 _ => (StreamSet::default(), true),
             },
         };
+        if self.store_scored(athlete, id, stamp, summary, set, pending).await? && !is_local_id(id) {
+            self.replace_local_copies(athlete, id).await?;
+        }
+        Ok(())
+    }
+
+    /// Scores and stores one activity with its streams at `stamp`: chunks first, under
+    /// their content's own set id, then the activity that points at them, then the PMC
+    /// marker. Whether it was written (`false`: a newer state was kept).
+    pub(crate) async fn store_scored(
+        &self,
+        athlete: AthleteId,
+        id: ActivityId,
+        stamp: Stamp,
+        summary: ActivitySummary,
+        set: StreamSet,
+        pending: bool,
+    ) -> Step<bool> {
+        let local_date = summary.local_date().map_err(|e| Outcome::Poison { reason: e.to_string() })?;
         let (metrics, unscored_reason) = self.score(&summary, &set, athlete).await?;
         // Streams over the sample cap are not stored either (their chunks would be huge).
         let keep_streams = !set.is_empty() && set.len() <= MAX_SAMPLES;
@@ -212,7 +232,7 @@ where
             schema: SCHEMA_VERSION,
             athlete_id: athlete,
             activity_id: id,
-            version,
+            version: stamp.version,
             local_date,
             summary,
             metrics,
@@ -232,7 +252,8 @@ where
                     // The athlete is gone: nothing more for this record to do.
                     return Err(Outcome::Done);
                 }
-                tracing::info!(version, pending, outcome = "stored", "activity stored");
+                tracing::info!(version = stamp.version, pending, outcome = "stored", "activity stored");
+                return Ok(true);
             }
             WriteOutcome::Stale { stored_version } => {
                 // Our set is an orphan unless the stored activity points at the same one.
@@ -243,6 +264,25 @@ where
                 };
                 self.store.delete_stream_chunks(athlete, id, keep).await?;
                 tracing::info!(stored_version, outcome = "stale", "newer state kept");
+            }
+        }
+        Ok(false)
+    }
+
+    /// A Strava activity was stored: a loose file's copy of the same recording (the same
+    /// start within a minute, the same sport group) goes, so the chart never counts it twice.
+    pub(crate) async fn replace_local_copies(&self, athlete: AthleteId, id: ActivityId) -> Step<()> {
+        let Some(ActivityState::Live(stored)) = self.store.get_activity(athlete, id).await? else { return Ok(()) };
+        let day = stored.local_date;
+        for other in self.store.activities_between(athlete, day.add_days(-1), day.add_days(1)).await? {
+            if is_local_id(other.activity_id) && same_recording(&other.summary, &stored.summary) {
+                let state = ActivityState::Live(Box::new(other.clone()));
+                self.delete_activity(athlete, other.activity_id, other.version, Some(&state)).await?;
+                tracing::info!(
+                    replaced = other.activity_id,
+                    outcome = "local_copy_replaced",
+                    "a loose file's copy replaced"
+                );
             }
         }
         Ok(())

@@ -36,6 +36,7 @@ mod budget;
 pub mod deps;
 mod events;
 mod fetch;
+mod import;
 pub mod outcome;
 pub mod policy;
 #[cfg(feature = "aws")]

@@ -121,7 +121,8 @@ pub fn stream_set(samples: &[Sample]) -> StreamSet {
         d
     });
     let altitude = channel(|s| s.altitude).map(|v| round_all(fill(&time, &v, None), 1));
-    let whole = |v: Vec<Option<f64>>| -> Vec<f64> { fill(&time, &v, None).into_iter().map(f64::round_ties_even).collect() };
+    let whole =
+        |v: Vec<Option<f64>>| -> Vec<f64> { fill(&time, &v, None).into_iter().map(f64::round_ties_even).collect() };
     let heartrate = channel(|s| s.heartrate).map(whole);
     let cadence = channel(|s| s.cadence).map(whole);
     let temp = channel(|s| s.temp).map(whole);
@@ -273,7 +274,8 @@ mod tests {
 
     #[test]
     fn gaps_stay_gaps_and_missing_values_are_filled_over_samples() {
-        let s = |time, hr: Option<f64>, d: Option<f64>| Sample { time, heartrate: hr, distance: d, ..Sample::default() };
+        let s =
+            |time, hr: Option<f64>, d: Option<f64>| Sample { time, heartrate: hr, distance: d, ..Sample::default() };
         let set = stream_set(&[
             s(100, None, None),
             s(101, Some(100.0), Some(2.0)),

@@ -353,6 +353,17 @@ pub trait RationStore: Send + Sync {
         now: i64,
     ) -> impl Future<Output = Result<Ration, StoreError>> + Send;
 
+    /// One imported file of `kib` KiB of the day's import allowance
+    /// ([`crate::ration::IMPORT_FILES_DAILY`] files, [`crate::ration::IMPORT_KIB_DAILY`]
+    /// KiB); recorded atomically with the check. An import spends no Strava request, so it
+    /// has this allowance of its own, not the backfill's.
+    fn take_import(
+        &self,
+        athlete: AthleteId,
+        kib: u32,
+        now: i64,
+    ) -> impl Future<Output = Result<Ration, StoreError>> + Send;
+
     /// What remains of today's backfill allowance of `limit` (all of it for an athlete
     /// without a profile: nothing is stored for them).
     fn backfill_remaining(

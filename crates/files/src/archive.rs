@@ -40,24 +40,8 @@ pub enum ArchiveError {
     TooLarge,
 }
 
-/// One row of `activities.csv`, as far as an import needs it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ExportRow {
-    /// The row's line in the file (the header is line 1).
-    pub line: u64,
-    pub activity_id: ActivityId,
-    /// `Activity Date`, which is UTC.
-    pub start_utc: Option<i64>,
-    pub name: Option<String>,
-    pub activity_type: Option<String>,
-    /// `Filename`, relative to the archive's root; `None` for a manual activity.
-    pub filename: Option<String>,
-    /// The first `Elapsed Time` (whole seconds).
-    pub elapsed_time: Option<i64>,
-    pub moving_time: Option<i64>,
-    /// The second `Distance` (metres).
-    pub distance_m: Option<f64>,
-}
+/// One row of `activities.csv` (the import message's row).
+pub use stravasync_core::model::ImportRow as ExportRow;
 
 /// One thing to import from an archive: a row (with its file, or a manual one) or a
 /// loose file; or a refusal with its reason.
@@ -92,7 +76,8 @@ impl<R: Read + Seek> Export<R> {
         let Some(bytes) = self.csv("profile.csv")? else { return Ok(()) };
         let mut reader = csv_reader(&bytes);
         let headers = reader.headers().map_err(|e| ArchiveError::Csv(format!("profile.csv: {e}")))?.clone();
-        let col = column(&headers, &["Athlete ID", "Athleten-ID"], 1).ok_or(ArchiveError::MissingColumn("Athlete ID"))?;
+        let col =
+            column(&headers, &["Athlete ID", "Athleten-ID"], 1).ok_or(ArchiveError::MissingColumn("Athlete ID"))?;
         let row = reader
             .records()
             .next()
@@ -129,10 +114,9 @@ impl<R: Read + Seek> Export<R> {
                 .iter()
                 .filter_map(|e| match e {
                     Ok(name) if Format::of_name(name).is_some() => Some(loose(name)),
-                    Err(name) if !name.is_empty() && Format::of_name(name).is_some() => Some(refused(
-                        &display_name(name),
-                        "the file's name is not UTF-8 text".into(),
-                    )),
+                    Err(name) if !name.is_empty() && Format::of_name(name).is_some() => {
+                        Some(refused(&display_name(name), "the file's name is not UTF-8 text".into()))
+                    }
                     _ => None,
                 })
                 .collect());
@@ -154,7 +138,9 @@ impl<R: Read + Seek> Export<R> {
                         None if !names.contains(file.as_str()) => {
                             refused(file, "activities.csv names this file, but the archive does not hold it".into())
                         }
-                        None => Planned { name: file.clone(), entry: Some(file.clone()), row: Some(row), refused: None },
+                        None => {
+                            Planned { name: file.clone(), entry: Some(file.clone()), row: Some(row), refused: None }
+                        }
                     },
                 },
             })
@@ -168,10 +154,7 @@ impl<R: Read + Seek> Export<R> {
         let compressed = file.compressed_size().max(1);
         let limit = MAX_FILE_BYTES.min(compressed.saturating_mul(MAX_RATIO).max(64 << 10));
         let mut out = Vec::new();
-        (&mut file)
-            .take(limit + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| format!("the archive entry is damaged: {e}"))?;
+        (&mut file).take(limit + 1).read_to_end(&mut out).map_err(|e| format!("the archive entry is damaged: {e}"))?;
         if out.len() as u64 > limit {
             return Err(if limit < MAX_FILE_BYTES {
                 format!("the entry expands more than {MAX_RATIO} times: refused as a possible zip bomb")
@@ -253,7 +236,8 @@ fn column(headers: &csv::StringRecord, names: &[&str], occurrence: usize) -> Opt
 pub fn read_activities_csv(bytes: &[u8]) -> Result<Vec<Result<ExportRow, (u64, String)>>, ArchiveError> {
     let mut reader = csv_reader(bytes);
     let headers = reader.headers().map_err(|e| ArchiveError::Csv(e.to_string()))?.clone();
-    let required = |names: &[&str], label: &'static str| column(&headers, names, 1).ok_or(ArchiveError::MissingColumn(label));
+    let required =
+        |names: &[&str], label: &'static str| column(&headers, names, 1).ok_or(ArchiveError::MissingColumn(label));
     let id = required(&["Activity ID", "Aktivitäts-ID"], "Activity ID")?;
     let date = required(&["Activity Date", "Aktivitätsdatum"], "Activity Date")?;
     let filename = required(&["Filename", "Dateiname"], "Filename")?;
@@ -325,7 +309,10 @@ mod tests {
     fn export_dates() {
         let t = parse_export_date("Aug 16, 2013, 6:05:10 PM").unwrap();
         assert_eq!(stravasync_core::date::format_utc(t), "2013-08-16T18:05:10Z");
-        assert_eq!(stravasync_core::date::format_utc(parse_export_date("Aug 18, 2015, 12:30:00 AM").unwrap()), "2015-08-18T00:30:00Z");
+        assert_eq!(
+            stravasync_core::date::format_utc(parse_export_date("Aug 18, 2015, 12:30:00 AM").unwrap()),
+            "2015-08-18T00:30:00Z"
+        );
         assert_eq!(parse_export_date("2013-08-16 18:05:10"), Some(t));
         assert_eq!(parse_export_date("16.08.2013"), None);
     }

@@ -50,7 +50,10 @@ fn a_fit_file_is_one_activity_with_its_sport_and_offset() {
     assert_eq!((stravasync_core::date::format_utc(unix), utc_offset_s), ("2015-08-15T14:45:08Z".into(), Some(7200)));
     let a = FileActivity::new(&run, 1, 2, None, None, &Dating::default()).unwrap();
     assert_eq!(a.summary.start_date_local, "2015-08-15T16:45:08Z");
-    assert_eq!((a.summary.elapsed_time, a.summary.moving_time, a.summary.distance), (Some(2833), Some(2812), Some(9007.1)));
+    assert_eq!(
+        (a.summary.elapsed_time, a.summary.moving_time, a.summary.distance),
+        (Some(2833), Some(2812), Some(9007.1))
+    );
     // Sessions of different sports make a Workout.
     let multi = read_file("x.fit", &fit("workout_multisport_long_fenix2.fit")).unwrap();
     assert_eq!(multi.sport.sport_type, "Workout");
@@ -58,7 +61,10 @@ fn a_fit_file_is_one_activity_with_its_sport_and_offset() {
     let ride = read_file("x.fit", &fit("ride_power_edge810.fit")).unwrap();
     let dating = Dating { row_start_utc: None, athlete_offset_s: Some(-9000) };
     let a = FileActivity::new(&ride, 1, 2, None, None, &dating).unwrap();
-    assert_eq!((a.summary.start_date.as_str(), a.summary.start_date_local.as_str()), ("2013-08-16T18:05:10Z", "2013-08-16T15:35:10Z"));
+    assert_eq!(
+        (a.summary.start_date.as_str(), a.summary.start_date_local.as_str()),
+        ("2013-08-16T18:05:10Z", "2013-08-16T15:35:10Z")
+    );
 }
 
 #[test]

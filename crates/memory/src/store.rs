@@ -42,6 +42,8 @@ struct StoredRations {
     export_at: Option<i64>,
     backfill: BackfillAllowance,
     threshold_changes: BackfillAllowance,
+    import_files: BackfillAllowance,
+    import_kib: BackfillAllowance,
 }
 
 #[derive(Default, Clone)]
@@ -553,6 +555,28 @@ impl RationStore for MemoryStore {
             BackfillGrant::Granted { activities, after } => {
                 r.threshold_changes = after;
                 Ration::Granted { activities }
+            }
+        }))
+    }
+
+    async fn take_import(&self, athlete: AthleteId, kib: u32, now: i64) -> Result<Ration, StoreError> {
+        use stravasync_core::ration::{IMPORT_FILES_DAILY, IMPORT_KIB_DAILY};
+        Ok(self.ration(athlete, |r| {
+            let files = backfill_grant(r.import_files, Some(1), IMPORT_FILES_DAILY, now);
+            let bytes = backfill_grant(r.import_kib, Some(kib), IMPORT_KIB_DAILY, now);
+            match (files, bytes) {
+                (BackfillGrant::Spent { retry_after_s, .. }, _) | (_, BackfillGrant::Spent { retry_after_s, .. }) => {
+                    Ration::Wait { retry_after_s, remaining: 0 }
+                }
+                (BackfillGrant::Granted { after: f, .. }, BackfillGrant::Granted { activities, after: b }) => {
+                    r.import_files = f;
+                    r.import_kib = b;
+                    if activities < kib {
+                        Ration::Wait { retry_after_s: 86_400 - now.rem_euclid(86_400), remaining: 0 }
+                    } else {
+                        Ration::Granted { activities: 1 }
+                    }
+                }
             }
         }))
     }

@@ -22,6 +22,11 @@ const RATION_ATTEMPTS: usize = 8;
 pub const RATION_ATTRIBUTES: &[&str] =
     &["export_at", "backfill_day", "backfill_used", "threshold_changes_day", "threshold_changes_used"];
 
+/// Seconds until the next UTC day, when the daily allowances renew.
+fn seconds_to_midnight(now: i64) -> i64 {
+    86_400 - now.rem_euclid(86_400)
+}
+
 /// A daily allowance's two attributes on the profile item: its day and what was used.
 #[derive(Clone, Copy)]
 struct Daily {
@@ -31,6 +36,9 @@ struct Daily {
 }
 
 const BACKFILL: Daily = Daily { day: "backfill_day", used: "backfill_used", what: "backfill allowance" };
+const IMPORT_FILES: Daily =
+    Daily { day: "import_files_day", used: "import_files_used", what: "import allowance (files)" };
+const IMPORT_KIB: Daily = Daily { day: "import_kib_day", used: "import_kib_used", what: "import allowance (bytes)" };
 const THRESHOLD_CHANGES: Daily =
     Daily { day: "threshold_changes_day", used: "threshold_changes_used", what: "threshold-change allowance" };
 
@@ -147,6 +155,21 @@ impl RationStore for DynamoStore {
 
     async fn take_threshold_change(&self, athlete: AthleteId, limit: u32, now: i64) -> Result<Ration, StoreError> {
         self.take_daily(athlete, THRESHOLD_CHANGES, Some(1), limit, now).await
+    }
+
+    async fn take_import(&self, athlete: AthleteId, kib: u32, now: i64) -> Result<Ration, StoreError> {
+        use stravasync_core::ration::{IMPORT_FILES_DAILY, IMPORT_KIB_DAILY};
+        match self.take_daily(athlete, IMPORT_FILES, Some(1), IMPORT_FILES_DAILY, now).await? {
+            Ration::Granted { .. } => {}
+            other => return Ok(other),
+        }
+        // A file is taken whole or not at all: a part of its bytes is no grant.
+        match self.take_daily(athlete, IMPORT_KIB, Some(kib), IMPORT_KIB_DAILY, now).await? {
+            Ration::Granted { activities } if activities < kib => {
+                Ok(Ration::Wait { retry_after_s: seconds_to_midnight(now), remaining: 0 })
+            }
+            other => Ok(other),
+        }
     }
 
     async fn backfill_remaining(&self, athlete: AthleteId, limit: u32, now: i64) -> Result<u32, StoreError> {

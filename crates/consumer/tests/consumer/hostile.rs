@@ -260,6 +260,10 @@ impl RationStore for StaleReads {
         self.inner.take_threshold_change(a, limit, now).await
     }
 
+    async fn take_import(&self, a: AthleteId, kib: u32, now: i64) -> Result<Ration, StoreError> {
+        self.inner.take_import(a, kib, now).await
+    }
+
     async fn backfill_remaining(&self, a: AthleteId, limit: u32, now: i64) -> Result<u32, StoreError> {
         self.inner.backfill_remaining(a, limit, now).await
     }

@@ -8,11 +8,13 @@
 
 pub mod activity;
 pub mod athlete;
+pub mod import;
 pub mod records;
 pub mod tokens;
 
 pub use activity::*;
 pub use athlete::*;
+pub use import::*;
 pub use records::*;
 pub use tokens::*;
 

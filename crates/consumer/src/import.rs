@@ -1,0 +1,169 @@
+//! The athlete's own files (docs/design.md §4b): one file of an import, converted, scored
+//! and stored under its Strava id (an export row's) or a local id (a loose file's), at the
+//! lowest version, without a Strava request. The CLI's import runs it; the deployed import
+//! queue's consumer will run the same.
+
+use stravasync_core::date::format_utc;
+use stravasync_core::model::{
+    ActivityId, ActivityState, ActivitySummary, AthleteId, IMPORT_VERSION, ImportFile, ImportLine, ImportOutcome,
+    ImportRow, is_local_id, same_recording,
+};
+use stravasync_core::ports::{EventQueue, Ration, TokenVault};
+use stravasync_core::ration::{IMPORT_FILES_DAILY, IMPORT_KIB_DAILY, import_kib};
+use stravasync_core::streams::StreamSet;
+use stravasync_files::{Dating, FileActivity, Start, local_id, read_file, sport};
+
+use crate::Consumer;
+use crate::ConsumerStore;
+use crate::fetch::Stamp;
+use crate::outcome::{Outcome, Step};
+
+impl<S, V, Q> Consumer<S, V, Q>
+where
+    S: ConsumerStore,
+    V: TokenVault,
+    Q: EventQueue,
+{
+    /// One file of an import (`bytes` is `None` for an export row without a file: a manual
+    /// activity). Its line of the report; an `Err` only for what a retry may mend (the
+    /// store unavailable).
+    #[tracing::instrument(skip_all, fields(athlete_id = job.athlete_id, import_id = %job.import_id))]
+    pub async fn import_file(&self, job: &ImportFile, bytes: Option<&[u8]>) -> Step<ImportLine> {
+        let athlete = job.athlete_id;
+        let row = job.row.as_ref();
+        let row_id = row.map(|r| r.activity_id);
+        let refuse = |id: Option<ActivityId>, reason: String| Ok(ImportLine::refused(&job.name, id, reason));
+        let kib = import_kib(bytes.map_or(0, <[u8]>::len));
+        match self.store.take_import(athlete, kib, self.now()).await? {
+            Ration::Granted { .. } => {}
+            Ration::Wait { retry_after_s, .. } => {
+                return refuse(
+                    row_id,
+                    format!(
+                        "over today's import allowance ({IMPORT_FILES_DAILY} files, {} GiB); try again in {} h",
+                        IMPORT_KIB_DAILY >> 20,
+                        (retry_after_s + 3599) / 3600
+                    ),
+                );
+            }
+            Ration::NotConnected => return refuse(row_id, "the athlete is not connected".into()),
+        }
+        let id = match (row_id, bytes) {
+            (Some(id), _) => id,
+            (None, Some(b)) => local_id(b),
+            (None, None) => return refuse(None, "no file and no activities.csv row".into()),
+        };
+        let stored = self.store.get_activity(athlete, id).await?;
+        let updating = match &stored {
+            Some(ActivityState::Deleted(_)) => {
+                return refuse(Some(id), "deleted on Strava: an import does not bring it back".into());
+            }
+            // Stored without streams (from Strava, waiting; or a manual row) and the file has them.
+            Some(ActivityState::Live(a)) if bytes.is_some() && a.streams_ref().is_none() && !a.summary.manual => {
+                Some(Stamp::of(a))
+            }
+            Some(ActivityState::Live(_)) => return Ok(line(job, id, ImportOutcome::Duplicate)),
+            None => None,
+        };
+        let (summary, set) = match bytes {
+            Some(bytes) => {
+                let name = job.entry.as_deref().unwrap_or(&job.name);
+                let recording = match read_file(name, bytes) {
+                    Ok(r) => r,
+                    Err(e) => return refuse(Some(id), e.to_string()),
+                };
+                let athlete_offset_s = match recording.start {
+                    Start::Utc { utc_offset_s: Some(_), .. } => None,
+                    _ => self.athlete_offset(athlete).await?,
+                };
+                let dating = Dating { row_start_utc: row.and_then(|r| r.start_utc), athlete_offset_s };
+                let sport = row.and_then(|r| r.activity_type.as_deref()).and_then(sport::strava_type);
+                let name = row.and_then(|r| r.name.as_deref());
+                match FileActivity::new(&recording, id, athlete, name, sport, &dating) {
+                    Ok(a) => (a.summary, a.streams),
+                    Err(e) => return refuse(Some(id), e.to_string()),
+                }
+            }
+            None => {
+                let Some(row) = row else { return refuse(None, "no file".into()) };
+                match manual_summary(row, athlete, self.athlete_offset(athlete).await?) {
+                    Ok(s) => (s, StreamSet::default()),
+                    Err(reason) => return refuse(Some(id), reason),
+                }
+            }
+        };
+        if let Err(e) = summary.local_date() {
+            return refuse(Some(id), e.to_string());
+        }
+        if row.is_none()
+            && let Some(same) = self.same_recording_stored(athlete, &summary).await?
+        {
+            return Ok(ImportLine {
+                file: job.name.clone(),
+                activity_id: Some(same),
+                outcome: ImportOutcome::Duplicate,
+                reason: Some("the same recording is stored already".into()),
+            });
+        }
+        let stamp = updating.unwrap_or(Stamp::from(IMPORT_VERSION));
+        if !self.store_scored(athlete, id, stamp, summary, set, false).await? {
+            return Ok(line(job, id, ImportOutcome::Duplicate));
+        }
+        if !is_local_id(id) {
+            self.replace_local_copies(athlete, id).await?;
+        }
+        Ok(line(job, id, if updating.is_some() { ImportOutcome::Updated } else { ImportOutcome::Stored }))
+    }
+
+    /// The athlete's offset from UTC: that of their newest activity from Strava, which
+    /// knows where it was recorded (`None` without one: UTC).
+    async fn athlete_offset(&self, athlete: AthleteId) -> Step<Option<i64>> {
+        let newest = self.store.activities_page(athlete, None, 5).await?;
+        Ok(newest.iter().filter(|a| !is_local_id(a.activity_id)).find_map(|a| a.summary.utc_offset_s()))
+    }
+
+    /// A stored activity that is the same recording as `summary` (a loose file's twin).
+    async fn same_recording_stored(&self, athlete: AthleteId, summary: &ActivitySummary) -> Step<Option<ActivityId>> {
+        let day = summary.local_date().map_err(|e| Outcome::Poison { reason: e.to_string() })?;
+        let near = self.store.activities_between(athlete, day.add_days(-1), day.add_days(1)).await?;
+        Ok(near
+            .iter()
+            .find(|a| a.activity_id != summary.id && same_recording(&a.summary, summary))
+            .map(|a| a.activity_id))
+    }
+}
+
+fn line(job: &ImportFile, id: ActivityId, outcome: ImportOutcome) -> ImportLine {
+    ImportLine { file: job.name.clone(), activity_id: Some(id), outcome, reason: None }
+}
+
+/// An export row without a file: Strava's summary of a manual activity, dated by the row
+/// (UTC) and the athlete's offset.
+fn manual_summary(row: &ImportRow, athlete: AthleteId, offset: Option<i64>) -> Result<ActivitySummary, String> {
+    let start = row.start_utc.ok_or("Activity Date is not a date this import reads")?;
+    let sport = row.activity_type.as_deref().and_then(sport::strava_type).unwrap_or("Workout");
+    Ok(ActivitySummary {
+        id: row.activity_id,
+        athlete_id: Some(athlete),
+        name: row.name.clone(),
+        sport_type: Some(sport.to_string()),
+        legacy_type: None,
+        start_date: format_utc(start),
+        start_date_local: format_utc(start + offset.unwrap_or(0)),
+        timezone: None,
+        distance: row.distance_m,
+        moving_time: row.moving_time.or(row.elapsed_time),
+        elapsed_time: row.elapsed_time,
+        total_elevation_gain: None,
+        average_watts: None,
+        weighted_average_watts: None,
+        device_watts: None,
+        average_heartrate: None,
+        max_heartrate: None,
+        average_speed: None,
+        manual: true,
+        private: false,
+        trainer: false,
+        commute: false,
+    })
+}
