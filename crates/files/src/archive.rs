@@ -208,18 +208,21 @@ pub fn unsafe_name(name: &str) -> Option<String> {
     if name.chars().any(char::is_control) {
         return Some("the name holds control characters".into());
     }
-    let base = name.rsplit('/').next().unwrap_or(name);
-    if base.starts_with(['=', '+', '-', '@']) {
+    if looks_like_formula(name) {
         return Some("the name looks like a spreadsheet formula".into());
     }
     None
 }
 
+/// Whether the name or any of its parts begins as a spreadsheet formula does.
+fn looks_like_formula(name: &str) -> bool {
+    name.split('/').any(|part| part.starts_with(['=', '+', '-', '@']))
+}
+
 /// A name as the report shows it: control characters replaced, a formula disarmed.
 pub fn display_name(name: &str) -> String {
     let clean: String = name.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect();
-    let base = clean.rsplit('/').next().unwrap_or(&clean);
-    if base.starts_with(['=', '+', '-', '@']) { format!("'{clean}") } else { clean }
+    if looks_like_formula(&clean) { format!("'{clean}") } else { clean }
 }
 
 fn csv_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {

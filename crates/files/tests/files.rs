@@ -133,3 +133,126 @@ fn the_exports_tcx_and_gpx_copies_of_the_run() {
         assert_eq!(gpx.streams.get(key), run.get(key), "gpx {}", key.name());
     }
 }
+
+/// A ZIP of `entries` (name, content), deflated.
+fn zip_of(entries: &[(&[u8], Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, content) in entries {
+        zip.start_file(std::str::from_utf8(name).unwrap(), options).unwrap();
+        zip.write_all(content).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+const HEADER: &str = "Activity ID,Activity Date,Activity Name,Activity Type,Filename\n";
+
+#[test]
+fn every_bad_entry_gets_its_line_and_the_rest_imports() {
+    let good = fit("run_fenix2.fit");
+    let mut bad_crc = good.clone();
+    // One flipped bit in the data: the file's CRC no longer matches.
+    let last = bad_crc.len() - 3;
+    bad_crc[last] ^= 0x01;
+    let truncated = good[..good.len() / 3].to_vec();
+    let csv = format!(
+        "{HEADER}1,\"Aug 15, 2015, 2:45:08 PM\",good,Run,activities/1.fit\n\
+         2,\"Aug 15, 2015, 2:45:08 PM\",crc,Run,activities/2.fit\n\
+         3,\"Aug 15, 2015, 2:45:08 PM\",cut,Run,activities/3.fit\n\
+         4,\"Aug 15, 2015, 2:45:08 PM\",empty,Run,activities/4.fit\n\
+         5,\"Aug 15, 2015, 2:45:08 PM\",missing,Run,activities/5.fit\n\
+         6,\"Aug 15, 2015, 2:45:08 PM\",escape,Run,../../etc/passwd\n\
+         7,\"Aug 15, 2015, 2:45:08 PM\",formula,Run,activities/=cmd|' /C calc'!A0.fit\n\
+         8,\"Aug 15, 2015, 2:45:08 PM\",bomb,Run,activities/8.gpx\n\
+         x,not a row,,,\n"
+    );
+    let bomb = vec![b' '; 16 << 20]; // 16 MiB of spaces deflate about 1000:1
+    let archive = zip_of(&[
+        (b"activities.csv", csv.into_bytes()),
+        (b"activities/1.fit", good.clone()),
+        (b"activities/2.fit", bad_crc),
+        (b"activities/3.fit", truncated),
+        (b"activities/4.fit", Vec::new()),
+        (b"activities/=cmd|' /C calc'!A0.fit", good.clone()),
+        (b"activities/8.gpx", bomb),
+        (b"../../etc/passwd", b"root".to_vec()),
+    ]);
+    let mut export = Export::open(std::io::Cursor::new(archive)).unwrap();
+    let plan = export.plan().unwrap();
+    let mut lines = Vec::new();
+    for p in &plan {
+        let outcome = match (&p.refused, &p.entry) {
+            (Some(reason), _) => Err(reason.clone()),
+            (None, Some(entry)) => export
+                .read(entry)
+                .and_then(|b| read_file(entry, &b).map_err(|e| e.to_string()))
+                .map(|r| r.samples.len()),
+            (None, None) => Ok(0),
+        };
+        lines.push((p.name.clone(), outcome));
+    }
+    let reason = |i: usize| lines[i].1.clone().expect_err(&format!("line {i}: {lines:#?}"));
+    assert_eq!(lines[0].1, Ok(2809), "{lines:#?}");
+    assert!(
+        reason(1).starts_with("not a readable FIT file") && reason(1).to_lowercase().contains("crc"),
+        "{}",
+        reason(1)
+    );
+    assert!(reason(2).starts_with("not a readable FIT file"), "{}", reason(2));
+    assert_eq!(reason(3), "the file is empty");
+    assert_eq!(reason(4), "activities.csv names this file, but the archive does not hold it");
+    assert!(reason(5).contains("path traversal"), "{}", reason(5));
+    assert!(reason(6).contains("formula"), "{}", reason(6));
+    assert!(lines[6].0.starts_with("'activities/="), "the report's name is disarmed: {}", lines[6].0);
+    assert!(reason(7).contains("zip bomb"), "{}", reason(7));
+    assert_eq!(lines[8].0, "activities.csv line 10");
+    assert_eq!(reason(8), "Activity ID is not a positive whole number");
+    assert_eq!(lines.len(), 9);
+}
+
+#[test]
+fn whole_archives_that_are_refused() {
+    // Not a ZIP.
+    let err = Export::open(std::io::Cursor::new(b"%PDF-1.4 not an archive".to_vec())).err().unwrap();
+    assert!(err.to_string().starts_with("not a ZIP archive"), "{err}");
+    // Another athlete's.
+    let mut export = small_export();
+    let err = export.check_owner(42).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "this archive is athlete 5123456789's (profile.csv), not athlete 42's: nothing imported"
+    );
+    // activities.csv without a Filename column names it.
+    let archive = zip_of(&[(b"activities.csv", b"Activity ID,Activity Date\n1,x\n".to_vec())]);
+    let err = Export::open(std::io::Cursor::new(archive)).unwrap().plan().unwrap_err();
+    assert_eq!(err.to_string(), "activities.csv has no column \"Filename\"");
+    // A ZIP of loose files: non-UTF-8 names refused, the others planned.
+    let mut archive = zip_of(&[
+        (b"ride.fit", fit("run_fenix2.fit")),
+        (b"cafe.fit", fit("run_fenix2.fit")),
+        (b"notes.txt", b"x".to_vec()),
+    ]);
+    // The name made Latin-1 in both of its records (the local header and the directory).
+    let at: Vec<usize> = archive.windows(8).enumerate().filter(|(_, w)| w == b"cafe.fit").map(|(i, _)| i).collect();
+    assert_eq!(at.len(), 2);
+    for i in at {
+        archive[i + 3] = 0xe9;
+    }
+    let plan = Export::open(std::io::Cursor::new(archive)).unwrap().plan().unwrap();
+    assert_eq!(plan.len(), 2, "{plan:#?}");
+    assert_eq!(plan[0].entry.as_deref(), Some("ride.fit"));
+    assert_eq!(plan[1].refused.as_deref(), Some("the file's name is not UTF-8 text"));
+}
+
+#[test]
+fn a_gzip_bomb_and_a_damaged_gzip_are_refused() {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&vec![0u8; 32 << 20]).unwrap();
+    let bomb = gz.finish().unwrap();
+    assert_eq!(read_file("x.fit.gz", &bomb).unwrap_err(), stravasync_files::FileError::Ratio);
+    let err = read_file("x.fit.gz", b"\x1f\x8b\x08\x00garbage").unwrap_err();
+    assert!(matches!(err, stravasync_files::FileError::Gzip(_)), "{err}");
+    assert_eq!(read_file("x.pdf", b"x").unwrap_err(), stravasync_files::FileError::UnknownFormat);
+}

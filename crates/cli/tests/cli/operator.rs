@@ -376,3 +376,47 @@ async fn dlq_redrive_drops_the_work_of_a_deleted_athlete() {
     assert!(moved.contains(&jobs[0]) && moved.contains(&jobs[2]), "{moved:?}");
     assert!(stack.dlq().drain().await.unwrap().is_empty(), "nothing left behind");
 }
+
+/// `stravasync import` of the small export into a stack: every file's line, the PMC
+/// recomputed, nothing twice on a second run; another athlete's archive and a file that is
+/// no archive refused whole (exit 2), naming why.
+#[tokio::test]
+async fn import_of_an_export_reports_every_file() {
+    const OWNER: i64 = 5_123_456_789;
+    let stack = test_stack("cli-import").await;
+    let store = stack.store();
+    store.put_profile(&AthleteProfile::new(OWNER)).await.unwrap();
+    let mut env = stack.handler_env();
+    // The consumer's variables name Strava; an import never calls it (nothing listens here).
+    env.push(("STRAVA_API_URL", "http://127.0.0.1:9/api/v3".into()));
+    env.push(("STRAVA_OAUTH_URL", "http://127.0.0.1:9/oauth".into()));
+    let zip = stravasync_fixtures::export_dir().join("strava-export-small.zip");
+    let zip = zip.to_str().unwrap();
+    let report = std::env::temp_dir().join(format!("import-report-{}.json", std::process::id()));
+    let (code, out, err) =
+        run(&["import", "--athlete", &OWNER.to_string(), zip, "--report", report.to_str().unwrap()], &env);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert!(out.contains(": 5 stored, 0 updated, 0 duplicate, 0 refused"), "{out}");
+    assert!(out.contains("  stored          17000000111  activities/17000000111.gpx"), "{out}");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(json["files"].as_array().unwrap().len(), 5);
+    assert_eq!(json["files"][4]["file"], "activities.csv line 6 (manual)");
+    // The chart follows at once: its rows reach today from the first imported day.
+    let first: LocalDate = "2013-08-16".parse().unwrap();
+    let rows = store.pmc_rows(OWNER, first, today()).await.unwrap();
+    assert!(rows.len() > 4000 && rows[0].date == first, "{} rows", rows.len());
+    let (code, out, _) = run(&["import", "--athlete", &OWNER.to_string(), zip], &env);
+    assert_eq!(code, Some(0));
+    assert!(out.contains(": 0 stored, 0 updated, 5 duplicate, 0 refused"), "{out}");
+    // Another athlete's archive: nothing at all.
+    store.put_profile(&AthleteProfile::new(ATHLETE)).await.unwrap();
+    let (code, _, err) = run(&["import", "--athlete", &ATHLETE.to_string(), zip], &env);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("this archive is athlete 5123456789's (profile.csv), not athlete 77's"), "{err}");
+    assert!(store.activities_page(ATHLETE, None, 10).await.unwrap().is_empty());
+    let not_zip = std::env::temp_dir().join(format!("not-a-zip-{}.zip", std::process::id()));
+    std::fs::write(&not_zip, "hello").unwrap();
+    let (code, _, err) = run(&["import", "--athlete", &ATHLETE.to_string(), not_zip.to_str().unwrap()], &env);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("not a ZIP archive"), "{err}");
+}
