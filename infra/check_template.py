@@ -326,12 +326,22 @@ def main() -> int:
         expect(f"background queue {prop}", background.get(prop), queue.get(prop))
     expect("background queue DLQ", background["RedrivePolicy"]["deadLetterTargetArn"], queue["RedrivePolicy"]["deadLetterTargetArn"])
     expect("background queue maxReceiveCount", background["RedrivePolicy"]["maxReceiveCount"], spec["queue"]["background_max_receive_count"])
+    # The import queue (docs/design.md §4b): like the lanes' queues, into the same DLQ, with
+    # its own redrive count and a bounded event source of its own.
+    imports = res["ImportQueue"]["Properties"]
+    for prop in ("FifoQueue", "ContentBasedDeduplication", "VisibilityTimeout"):
+        expect(f"import queue {prop}", imports.get(prop), queue.get(prop))
+    expect("import queue DLQ", imports["RedrivePolicy"]["deadLetterTargetArn"], queue["RedrivePolicy"]["deadLetterTargetArn"])
+    expect("import queue maxReceiveCount", imports["RedrivePolicy"]["maxReceiveCount"], spec["queue"]["import_max_receive_count"])
     lanes = res["ConsumerFunction"]["Properties"]["Events"]
-    expect("consumer event sources", sorted(e["Properties"]["Queue"]["GetAtt"].split(".")[0] for e in lanes.values()), ["BackgroundQueue", "EventsQueue"])
+    expect("consumer event sources", sorted(e["Properties"]["Queue"]["GetAtt"].split(".")[0] for e in lanes.values()), ["BackgroundQueue", "EventsQueue", "ImportQueue"])
+    expect("import response types", lanes["Import"]["Properties"].get("FunctionResponseTypes"), ["ReportBatchItemFailures"])
+    if lanes["Import"]["Properties"].get("ScalingConfig", {}).get("MaximumConcurrency") is None:
+        errors.append("the import queue's event source has no MaximumConcurrency")
     background_max = lanes["Background"]["Properties"].get("ScalingConfig", {}).get("MaximumConcurrency")
     if background_max is None:
         errors.append("the background lane's event source has no MaximumConcurrency")
-    elif template["Parameters"]["ConsumerReservedConcurrency"]["MinValue"] <= background_max:
+    elif template["Parameters"]["ConsumerReservedConcurrency"]["MinValue"] <= background_max + lanes["Import"]["Properties"].get("ScalingConfig", {}).get("MaximumConcurrency", 0):
         errors.append("ConsumerReservedConcurrency may not leave the events lane an invocation of its own")
     expect("background response types", lanes["Background"]["Properties"].get("FunctionResponseTypes"), ["ReportBatchItemFailures"])
     dlq = res["EventsDlq"]["Properties"]

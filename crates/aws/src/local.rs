@@ -152,6 +152,7 @@ impl LocalStack {
             table: template.id("Table")?.to_string(),
             queue: queue_name("EventsQueue")?,
             background_queue: queue_name("BackgroundQueue")?,
+            import_queue: queue_name("ImportQueue")?,
             dlq: queue_name("EventsDlq")?,
             app_secret_id: template.id("AppSecret")?.to_string(),
             token_secret_prefix: template.stack.clone(),
@@ -160,6 +161,7 @@ impl LocalStack {
         let urls = Bootstrapped {
             queue_url: template.id("EventsQueue")?.to_string(),
             background_queue_url: template.id("BackgroundQueue")?.to_string(),
+            import_queue_url: template.id("ImportQueue")?.to_string(),
             dlq_url: template.id("EventsDlq")?.to_string(),
         };
         let consumer = template.function(Reader::Consumer.name())?;
@@ -293,6 +295,7 @@ impl LocalStack {
             (manifest::TABLE_NAME.name(), self.names.table.clone()),
             (manifest::QUEUE_URL.name(), self.urls.queue_url.clone()),
             (manifest::BACKGROUND_QUEUE_URL.name(), self.urls.background_queue_url.clone()),
+            (manifest::IMPORT_QUEUE_URL.name(), self.urls.import_queue_url.clone()),
             (manifest::DLQ_URL.name(), self.urls.dlq_url.clone()),
             (manifest::APP_SECRET_ID.name(), self.names.app_secret_id.clone()),
             (manifest::TOKEN_SECRET_PREFIX.name(), self.names.token_secret_prefix.clone()),
@@ -315,6 +318,11 @@ impl LocalStack {
     pub fn queue(&self) -> SqsQueue {
         SqsQueue::new(aws_sdk_sqs::Client::new(&self.sdk), &self.urls.queue_url)
             .with_background_queue(&self.urls.background_queue_url)
+    }
+
+    /// The import queue (one message per file of an athlete's own files).
+    pub fn import_queue(&self) -> SqsQueue {
+        SqsQueue::new(aws_sdk_sqs::Client::new(&self.sdk), &self.urls.import_queue_url)
     }
 
     pub fn dlq(&self) -> SqsQueue {

@@ -12,7 +12,10 @@ pub struct ResourceNames {
     pub queue: String,
     /// Name of the background lane's FIFO queue (ends in `.fifo`).
     pub background_queue: String,
-    /// Name of the dead-letter queue of both (ends in `.fifo`).
+    /// Name of the import queue (ends in `.fifo`): one message per file of an athlete's
+    /// own files (docs/design.md §4b).
+    pub import_queue: String,
+    /// Name of the dead-letter queue of all three (ends in `.fifo`).
     pub dlq: String,
     pub app_secret_id: String,
     /// Athlete token secrets are `<token_secret_prefix>/athlete/<id>`.
@@ -28,6 +31,7 @@ impl ResourceNames {
             table: format!("stravasync-{suffix}"),
             queue: format!("stravasync-events-{suffix}.fifo"),
             background_queue: format!("stravasync-background-{suffix}.fifo"),
+            import_queue: format!("stravasync-import-{suffix}.fifo"),
             dlq: format!("stravasync-events-dlq-{suffix}.fifo"),
             app_secret_id: format!("stravasync/{suffix}/app"),
             token_secret_prefix: format!("stravasync/{suffix}"),
@@ -87,6 +91,9 @@ pub struct QueueSpec {
     /// windows, and keeps its place in the queue (round-robin) only as long as it is not
     /// re-sent; so it waits in place, and this only stops a message that can never run.
     pub background_max_receive_count: u32,
+    /// The import queue's: a file that fails this often (the store unavailable throughout,
+    /// a body that does not parse) goes to the DLQ; a file's own faults are its report line.
+    pub import_max_receive_count: u32,
     /// How long the DLQ keeps a message (14 days, the SQS maximum).
     pub dlq_retention_s: u32,
 }
@@ -95,6 +102,7 @@ pub const QUEUE: QueueSpec = QueueSpec {
     visibility_timeout_s: 1080,
     max_receive_count: 20,
     background_max_receive_count: 1000,
+    import_max_receive_count: 5,
     dlq_retention_s: 1_209_600,
 };
 
@@ -125,6 +133,7 @@ const _: () = assert!(manifest::RESEND_AFTER.whole_default() < QUEUE.max_receive
 pub struct Bootstrapped {
     pub queue_url: String,
     pub background_queue_url: String,
+    pub import_queue_url: String,
     pub dlq_url: String,
 }
 
@@ -152,7 +161,8 @@ pub async fn bootstrap(
     app: Option<&stravasync_core::model::AppCredentials>,
 ) -> Result<Bootstrapped, BootstrapError> {
     create_table(&aws_sdk_dynamodb::Client::new(sdk), &names.table).await?;
-    let (queue_url, background_queue_url, dlq_url) = create_queues(&aws_sdk_sqs::Client::new(sdk), names).await?;
+    let [queue_url, background_queue_url, import_queue_url, dlq_url] =
+        create_queues(&aws_sdk_sqs::Client::new(sdk), names).await?;
     if let Some(app) = app {
         let text = serde_json::to_string(app).map_err(|e| boot_err(&names.app_secret_id)(e.to_string()))?;
         let vault = crate::secrets::SecretsVault::new(
@@ -166,7 +176,7 @@ pub async fn bootstrap(
             .await
             .map_err(|e| boot_err(&names.session_secret_id)(e.to_string()))?;
     }
-    Ok(Bootstrapped { queue_url, background_queue_url, dlq_url })
+    Ok(Bootstrapped { queue_url, background_queue_url, import_queue_url, dlq_url })
 }
 
 /// A symmetric KMS key for the tokens of a local stack (`TokenStore=dynamodb-kms`); its id.
@@ -263,10 +273,7 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<
     Ok(())
 }
 
-async fn create_queues(
-    client: &aws_sdk_sqs::Client,
-    names: &ResourceNames,
-) -> Result<(String, String, String), BootstrapError> {
+async fn create_queues(client: &aws_sdk_sqs::Client, names: &ResourceNames) -> Result<[String; 4], BootstrapError> {
     use aws_sdk_sqs::types::QueueAttributeName as A;
     let dlq_err = boot_err(&names.dlq);
     let dlq = client
@@ -290,10 +297,13 @@ async fn create_queues(
         .ok_or_else(|| dlq_err("no queue ARN returned".into()))?;
     let redrive = |max: u32| serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": max }).to_string();
     let mut urls = Vec::new();
-    // The two lanes' queues: alike but for the redrive count, one dead-letter queue.
-    for (name, max) in
-        [(&names.queue, QUEUE.max_receive_count), (&names.background_queue, QUEUE.background_max_receive_count)]
-    {
+    // The two lanes' queues and the import queue: alike but for the redrive count, one
+    // dead-letter queue.
+    for (name, max) in [
+        (&names.queue, QUEUE.max_receive_count),
+        (&names.background_queue, QUEUE.background_max_receive_count),
+        (&names.import_queue, QUEUE.import_max_receive_count),
+    ] {
         let q_err = boot_err(name);
         let queue = client
             .create_queue()
@@ -307,8 +317,9 @@ async fn create_queues(
             .map_err(|e| q_err(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
         urls.push(queue.queue_url.ok_or_else(|| q_err("no queue URL returned".into()))?);
     }
-    let background_url = urls.pop().unwrap_or_default();
-    Ok((urls.pop().unwrap_or_default(), background_url, dlq_url))
+    let [queue, background, import]: [String; 3] =
+        urls.try_into().map_err(|_| boot_err("queues")("not three queue URLs".into()))?;
+    Ok([queue, background, import, dlq_url])
 }
 
 /// The definitions above and the deployment manifest (every environment variable:
@@ -326,6 +337,7 @@ pub fn spec_json() -> serde_json::Value {
             "visibility_timeout_s": QUEUE.visibility_timeout_s,
             "max_receive_count": QUEUE.max_receive_count,
             "background_max_receive_count": QUEUE.background_max_receive_count,
+            "import_max_receive_count": QUEUE.import_max_receive_count,
             "dlq_retention_s": QUEUE.dlq_retention_s,
         },
         "consumer_timeout_s": CONSUMER_TIMEOUT_S,

@@ -1,17 +1,19 @@
 //! `stravasync import`: an athlete's own files into the stack (TABLE_NAME and the
 //! consumer's variables), without a Strava request: a FIT, GPX or TCX file (gzipped or
 //! not), a folder of them, or Strava's bulk-export ZIP. One message per activity file
-//! ([`ImportFile`]) goes through the consumer's own import code, a few at a time, with a
-//! progress bar; the PMC follows when they are done. The report lists every file as the API
-//! will: stored, updated, duplicate, or refused with its reason.
+//! ([`ImportMessage`], the file's bytes in it) goes on the import queue (`IMPORT_QUEUE_URL`),
+//! and the queue's records go through the consumer's own handler, here, with a progress bar;
+//! the PMC follows. The report is each file's stored line (the API's shape): stored,
+//! updated, duplicate, or refused with its reason.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use futures_util::StreamExt;
+use stravasync_aws::sqs::SqsQueue;
 use stravasync_consumer::deps::AwsConsumer;
-use stravasync_core::model::{ImportFile, ImportLine, ImportOutcome};
-use stravasync_core::ports::ProfileStore;
+use stravasync_core::job::QueueMessage;
+use stravasync_core::model::{ImportFile, ImportLine, ImportMessage, ImportOutcome, MAX_INLINE_BODY, encode_body};
+use stravasync_core::ports::{EventQueue, ImportStore, ProfileStore};
 use stravasync_files::Format;
 use stravasync_files::archive::{Export, Planned, display_name};
 
@@ -27,9 +29,10 @@ pub struct ImportArgs {
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// Files in flight at once.
-    #[arg(long, default_value_t = 4)]
-    pub parallel: usize,
+    /// How long to wait, once the queue looks empty, for files a deployed consumer is still
+    /// storing, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub wait_s: u32,
 }
 
 /// Where the files' bytes come from.
@@ -75,59 +78,93 @@ impl ImportArgs {
         let (mut source, plan) = plan(&self.path, self.athlete)?;
         let sdk = crate::sdk_config().await;
         let consumer = AwsConsumer::from_env(&sdk).await.map_err(|e| InputError::new(e.to_string()))?;
-        let profile =
-            consumer.store.get_profile(self.athlete).await.map_err(CliError::runtime("reading the profile"))?;
-        if profile.is_none() {
-            return Err(InputError::new(format!("athlete {} is not connected: nothing imported", self.athlete)).into());
-        }
-        let import_id = format!("cli-{}", consumer.now());
-        let progress = crate::progress::Progress::new("import", Some(plan.len() as u64));
-        let total = plan.len();
+        let Some(queue_url) = consumer.import_queue_url.clone() else {
+            return Err(
+                InputError::new("IMPORT_QUEUE_URL is not set: the stack has no import queue".to_string()).into()
+            );
+        };
+        let imports = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), &queue_url);
+        let store = &consumer.store;
         let athlete = self.athlete;
-        let consumer = &consumer;
-        let import_id_ref = &import_id;
-        let mut done = 0u64;
-        let mut lines: Vec<(usize, ImportLine)> = Vec::with_capacity(total);
-        let mut work = futures_util::stream::iter(plan.into_iter().enumerate())
-            .map(|(i, planned)| {
-                // Read here, one at a time (the archive is one reader); converted and stored
-                // by up to `parallel` at once.
-                let read = match (&planned.refused, &planned.entry) {
-                    (Some(_), _) | (None, None) => Ok(None),
-                    (None, Some(entry)) => source.read(entry).map(Some),
-                };
-                async move {
-                    let message = ImportFile {
-                        athlete_id: athlete,
-                        import_id: import_id_ref.clone(),
-                        name: planned.name.clone(),
-                        entry: planned.entry.clone(),
-                        row: planned.row.clone(),
-                    };
-                    let line = match (planned.refused, read) {
-                        (Some(reason), _) | (None, Err(reason)) => {
-                            ImportLine::refused(planned.name, planned.row.map(|r| r.activity_id), reason)
-                        }
-                        (None, Ok(bytes)) => import_one(consumer, &message, bytes.as_deref()).await,
-                    };
-                    (i, line)
-                }
-            })
-            .buffer_unordered(self.parallel.max(1));
-        while let Some((i, line)) = work.next().await {
-            done += 1;
-            progress.update(done, &format!("{:?}", line.outcome).to_lowercase());
-            lines.push((i, line));
+        let profile = store.get_profile(athlete).await.map_err(CliError::runtime("reading the profile"))?;
+        if profile.is_none() {
+            return Err(InputError::new(format!("athlete {athlete} is not connected: nothing imported")).into());
         }
-        drop(work);
+        let now = consumer.now();
+        let import_id = format!("cli-{now}-{}", std::process::id());
+        let total = u32::try_from(plan.len()).map_err(|_| InputError::new("too many files".to_string()))?;
+
+        // One message per file on the import queue; what cannot travel is its line at once.
+        let sending = crate::progress::Progress::new("queue", Some(u64::from(total)));
+        for (seq, planned) in (0..total).zip(plan) {
+            let row_id = planned.row.as_ref().map(|r| r.activity_id);
+            let body = match (&planned.refused, &planned.entry) {
+                (Some(reason), _) => Err(reason.clone()),
+                (None, None) => Ok(None),
+                (None, Some(entry)) => source.read(entry).and_then(|bytes| inline(&bytes).map(Some)),
+            };
+            match body {
+                Err(reason) => {
+                    let line = ImportLine::refused(planned.name, row_id, reason);
+                    store
+                        .put_import_line(athlete, &import_id, seq, &line, now)
+                        .await
+                        .map_err(CliError::runtime("storing a report line"))?;
+                }
+                Ok(body) => {
+                    let file = ImportFile {
+                        athlete_id: athlete,
+                        import_id: import_id.clone(),
+                        name: planned.name,
+                        entry: planned.entry,
+                        row: planned.row,
+                    };
+                    let message = ImportMessage { file, seq, total, body };
+                    imports
+                        .enqueue(&QueueMessage::for_import(&message))
+                        .await
+                        .map_err(CliError::runtime("sending to the import queue"))?;
+                }
+            }
+            sending.update(u64::from(seq) + 1, "queued");
+        }
+        sending.finish();
+
+        // The queue's records through the consumer's own handler, here (a deployed stack's
+        // consumer takes its share too), until every file has its line.
+        let progress = crate::progress::Progress::new("import", Some(u64::from(total)));
+        let (mut idle, mut done) = (0u32, 0u64);
+        let lines = loop {
+            let stats = stravasync_consumer::pump::pump_imports_once(&consumer, &imports)
+                .await
+                .map_err(CliError::runtime("pumping the import queue"))?;
+            if stats.received > 0 {
+                done += stats.done as u64;
+                progress.update(done, "files stored");
+                idle = 0;
+                continue;
+            }
+            let lines =
+                store.import_lines(athlete, &import_id).await.map_err(CliError::runtime("reading the report"))?;
+            if lines.len() >= total as usize {
+                break lines;
+            }
+            idle += 1;
+            if idle > self.wait_s.saturating_mul(2) {
+                return Err(InputError::new(format!(
+                    "import {import_id}: {} of {total} files done; the rest are still queued",
+                    lines.len()
+                ))
+                .into());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        };
         progress.finish();
-        consumer.recompute_dirtied().await;
-        lines.sort_by_key(|(i, _)| *i);
         let files: Vec<ImportLine> = lines.into_iter().map(|(_, l)| l).collect();
         let count = |o: ImportOutcome| files.iter().filter(|l| l.outcome == o).count();
         let report = ImportReport {
             import_id,
-            athlete_id: self.athlete,
+            athlete_id: athlete,
             stored: count(ImportOutcome::Stored),
             updated: count(ImportOutcome::Updated),
             duplicate: count(ImportOutcome::Duplicate),
@@ -142,18 +179,16 @@ impl ImportArgs {
     }
 }
 
-/// One file through the consumer's import, retried a few times when the store is
-/// unavailable; a failure that stays is the file's line.
-async fn import_one(consumer: &AwsConsumer, message: &ImportFile, bytes: Option<&[u8]>) -> ImportLine {
-    let mut last = String::new();
-    for attempt in 0..3u64 {
-        match consumer.import_file(message, bytes).await {
-            Ok(line) => return line,
-            Err(outcome) => last = format!("{outcome:?}"),
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200 * (attempt + 1))).await;
+/// A file's bytes as one message's body, or why they cannot travel so.
+fn inline(bytes: &[u8]) -> Result<String, String> {
+    let body = encode_body(bytes);
+    if body.len() > MAX_INLINE_BODY {
+        return Err(format!(
+            "compressed, the file is over the {} KiB one import message carries",
+            MAX_INLINE_BODY >> 10
+        ));
     }
-    ImportLine::refused(&message.name, message.row.as_ref().map(|r| r.activity_id), format!("not stored: {last}"))
+    Ok(body)
 }
 
 /// The files to import and where their bytes are.

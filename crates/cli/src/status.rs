@@ -1,6 +1,6 @@
 //! `stravasync status`: is this stack healthy? Reads a deployed or local stack (every
 //! variable of the manifest's `operator` reader, [`StatusEnv`]: `APP_SECRET_ID`,
-//! `TABLE_NAME`, `QUEUE_URL`, `BACKGROUND_QUEUE_URL`, `DLQ_URL`; `STRAVA_API_URL` and
+//! `TABLE_NAME`, `QUEUE_URL`, `BACKGROUND_QUEUE_URL`, `DLQ_URL` (and `IMPORT_QUEUE_URL`); `STRAVA_API_URL` and
 //! `STRAVA_OAUTH_URL` for fake-strava; `RATE_LIMIT_15MIN` and `RATE_LIMIT_DAILY` when the
 //! stack's limits are not Strava's defaults), Strava's push
 //! subscriptions and the webhook's answer to a challenge through its public URL, and prints
@@ -15,8 +15,8 @@ use crate::health::{self, AthletesFacts, Facts, QueueDepth};
 use stravasync_aws::dynamo::DynamoStore;
 use stravasync_aws::secrets::SecretsVault;
 use stravasync_core::config::manifest::{
-    APP_SECRET_ID, BACKGROUND_QUEUE_URL, DLQ_URL, QUEUE_URL, RATE_LIMIT_15MIN, RATE_LIMIT_DAILY, STRAVA_API_URL,
-    STRAVA_OAUTH_URL, TABLE_NAME,
+    APP_SECRET_ID, BACKGROUND_QUEUE_URL, DLQ_URL, IMPORT_QUEUE_URL, QUEUE_URL, RATE_LIMIT_15MIN, RATE_LIMIT_DAILY,
+    STRAVA_API_URL, STRAVA_OAUTH_URL, TABLE_NAME,
 };
 use stravasync_core::config::{ConfigError, Env};
 use stravasync_core::model::{ConnectionState, RateWindow, RateWindowKind};
@@ -51,6 +51,8 @@ pub struct StatusEnv {
     pub table: String,
     pub queue_url: String,
     pub background_queue_url: String,
+    /// The import queue, when the stack has one.
+    pub import_queue_url: Option<String>,
     pub dlq_url: String,
     pub limit_15min: u32,
     pub limit_daily: u32,
@@ -67,6 +69,7 @@ impl StatusEnv {
             table: env.required(&TABLE_NAME)?,
             queue_url: env.required(&QUEUE_URL)?,
             background_queue_url: env.required(&BACKGROUND_QUEUE_URL)?,
+            import_queue_url: env.optional(&IMPORT_QUEUE_URL),
             dlq_url: env.required(&DLQ_URL)?,
             limit_15min: env.parsed(&RATE_LIMIT_15MIN)?,
             limit_daily: env.parsed(&RATE_LIMIT_DAILY)?,
@@ -82,7 +85,10 @@ pub async fn status(callback: Option<String>) -> Result<String, CliError> {
     let vars = StatusEnv::from_lookup(|k| std::env::var(k).ok()).map_err(|e| InputError::new(e.to_string()))?;
     let sdk = crate::sdk_config().await;
     let (secret_id, table, dlq_url) = (&vars.app_secret_id, &vars.table, &vars.dlq_url);
-    let queues = [("events", &vars.queue_url), ("background", &vars.background_queue_url)];
+    let mut queues = vec![("events", &vars.queue_url), ("background", &vars.background_queue_url)];
+    if let Some(url) = &vars.import_queue_url {
+        queues.push(("import", url));
+    }
     let limits = [
         ("15-minute", RateWindowKind::QuarterHour, vars.limit_15min),
         ("daily", RateWindowKind::Daily, vars.limit_daily),

@@ -23,6 +23,9 @@ pub struct ConsumerEnv {
     /// on their last receive, are moved there at once. Without it they wait for the queue's
     /// redrive policy.
     pub dlq_url: Option<String>,
+    /// The import queue (`IMPORT_QUEUE_URL`, optional): its records are files of an
+    /// athlete's own (docs/design.md §4b), told apart from the lanes' by their source.
+    pub import_queue_url: Option<String>,
     pub policy: ConsumerPolicy,
 }
 
@@ -37,6 +40,7 @@ impl ConsumerEnv {
         Ok(ConsumerEnv {
             stack: StackEnv::read(&env)?,
             dlq_url: env.optional(&stravasync_core::config::manifest::DLQ_URL),
+            import_queue_url: env.optional(&stravasync_core::config::manifest::IMPORT_QUEUE_URL),
             policy: ConsumerPolicy::from_lookup(&get)?,
         })
     }
@@ -70,7 +74,7 @@ impl AwsConsumer {
         if let Some(dlq) = &env.dlq_url {
             queue = queue.with_dead_letter_queue(dlq);
         }
-        Ok(Consumer::new(env.policy, strava, store, vault, queue))
+        Ok(Consumer::new(env.policy, strava, store, vault, queue).with_import_queue(env.import_queue_url))
     }
 }
 
@@ -82,8 +86,24 @@ where
     /// One invocation of the SQS event source: the batch, and the failures to report.
     pub async fn handle_sqs_event(&self, event: SqsEvent) -> SqsBatchResponse {
         let background = self.queue.background_url();
-        let records: Vec<Record> = event
-            .records
+        let import_queue =
+            self.import_queue_url.as_deref().and_then(|u| u.rsplit('/').next()).filter(|n| !n.is_empty());
+        // The import queue's records (one event source mapping delivers one queue's records).
+        let (imports, lanes): (Vec<SqsMessage>, Vec<SqsMessage>) = event.records.into_iter().partition(|m| {
+            import_queue
+                .is_some_and(|name| m.event_source_arn.as_deref().and_then(|a| a.rsplit(':').next()) == Some(name))
+        });
+        let mut response = SqsBatchResponse::default();
+        if !imports.is_empty() {
+            let records: Vec<Record> = imports.into_iter().map(record_from_sqs).collect();
+            for id in self.handle_import_batch(&records).await.failed {
+                response.add_failure(id);
+            }
+        }
+        if lanes.is_empty() {
+            return response;
+        }
+        let records: Vec<Record> = lanes
             .into_iter()
             .map(|m| {
                 let lane = stravasync_aws::sqs::lane_of_source(m.event_source_arn.as_deref(), background);
@@ -92,7 +112,6 @@ where
                 record
             })
             .collect();
-        let mut response = SqsBatchResponse::default();
         for id in self.handle_batch(&records).await.failed {
             response.add_failure(id);
         }

@@ -14,9 +14,11 @@ use stravasync_core::streams::StreamSet;
 use stravasync_files::{Dating, FileActivity, Start, local_id, read_file, sport};
 
 use crate::Consumer;
-use crate::ConsumerStore;
 use crate::fetch::Stamp;
 use crate::outcome::{Outcome, Step};
+use crate::{BatchReport, ConsumerStore, Record};
+use stravasync_core::json::parse_json_with_path;
+use stravasync_core::model::ImportMessage;
 
 impl<S, V, Q> Consumer<S, V, Q>
 where
@@ -24,6 +26,42 @@ where
     V: TokenVault,
     Q: EventQueue,
 {
+    /// One invocation of the import queue's event source: each record's file imported and
+    /// its report line stored, in order; at the first record a retry may mend (the store
+    /// unavailable, a body that is not an import message), it and every later record are
+    /// reported failed (FIFO: the group's order holds), so they come back, and after the
+    /// queue's redrive count (5) go to the DLQ. The PMC of the athletes changed follows.
+    pub async fn handle_import_batch(&self, records: &[Record]) -> BatchReport {
+        let mut report = BatchReport::default();
+        for (i, record) in records.iter().enumerate() {
+            if let Err(reason) = self.process_import(&record.body).await {
+                tracing::warn!(message_id = %record.message_id, reason, outcome = "import_retry", "import record failed");
+                report.failed.extend(records[i..].iter().map(|r| r.message_id.clone()));
+                break;
+            }
+        }
+        self.recompute_dirtied().await;
+        report
+    }
+
+    /// One import record: its file imported and its line stored.
+    pub async fn process_import(&self, body: &str) -> Result<ImportLine, String> {
+        let message: ImportMessage = parse_json_with_path(body.as_bytes())
+            .map_err(|e| format!("import message at {}: {}", e.path, e.message))?;
+        let file = &message.file;
+        let line = match message.bytes() {
+            // A body that does not decode is the file's fault: its line says so.
+            Err(reason) => ImportLine::refused(&file.name, file.row.as_ref().map(|r| r.activity_id), reason),
+            Ok(bytes) => self.import_file(file, bytes.as_deref()).await.map_err(|o| format!("{o:?}"))?,
+        };
+        self.store
+            .put_import_line(file.athlete_id, &file.import_id, message.seq, &line, self.now())
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(athlete_id = file.athlete_id, seq = message.seq, outcome = ?line.outcome, "import line");
+        Ok(line)
+    }
+
     /// One file of an import (`bytes` is `None` for an export row without a file: a manual
     /// activity). Its line of the report; an `Err` only for what a retry may mend (the
     /// store unavailable).

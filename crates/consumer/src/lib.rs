@@ -51,8 +51,8 @@ use stravasync_core::job::Job;
 use stravasync_core::model::AthleteId;
 use stravasync_core::model::RateWindow;
 use stravasync_core::ports::{
-    EraseStore, EventQueue, ProfileStore, RateBudget, RationStore, ReadStore, RollupStore, StoreError, TokenVault,
-    WriteStore,
+    EraseStore, EventQueue, ImportStore, ProfileStore, RateBudget, RationStore, ReadStore, RollupStore, StoreError,
+    TokenVault, WriteStore,
 };
 use stravasync_strava::StravaClient;
 
@@ -68,12 +68,12 @@ pub use rescore::RESCORE_CHUNK;
 /// a departing athlete, what an import did not use of its allowance (given back), and the
 /// shared rate budget (the same table in AWS).
 pub trait ConsumerStore:
-    ProfileStore + ReadStore + WriteStore + RollupStore + EraseStore + RationStore + RateBudget
+    ProfileStore + ReadStore + WriteStore + RollupStore + EraseStore + RationStore + RateBudget + ImportStore
 {
 }
 
-impl<S: ProfileStore + ReadStore + WriteStore + RollupStore + EraseStore + RationStore + RateBudget> ConsumerStore
-    for S
+impl<S: ProfileStore + ReadStore + WriteStore + RollupStore + EraseStore + RationStore + RateBudget + ImportStore>
+    ConsumerStore for S
 {
 }
 
@@ -85,6 +85,9 @@ pub struct Consumer<S, V, Q> {
     pub store: S,
     pub vault: V,
     pub queue: Q,
+    /// The import queue's URL (`IMPORT_QUEUE_URL`): its records are files of an athlete's
+    /// own ([`Consumer::handle_import_batch`]), told apart from the lanes' by their source.
+    pub import_queue_url: Option<String>,
     /// Windows this container found spent, per priority, and until when to wait: they stay
     /// spent until they reset (counts only grow, holds are never lifted), so later records
     /// wait without a write.
@@ -109,10 +112,17 @@ where
             store,
             vault,
             queue,
+            import_queue_url: None,
             spent: Default::default(),
             budget_seen: Default::default(),
             dirtied: Default::default(),
         }
+    }
+
+    /// With the import queue at `url` (see [`Consumer::import_queue_url`]).
+    pub fn with_import_queue(mut self, url: Option<String>) -> Self {
+        self.import_queue_url = url;
+        self
     }
 
     pub fn now(&self) -> i64 {

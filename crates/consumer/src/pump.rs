@@ -42,19 +42,7 @@ where
     S: ConsumerStore,
     V: TokenVault,
 {
-    let messages = consumer.queue.receive(10, 0).await?;
-    let records: Vec<Record> = messages
-        .iter()
-        .map(|m| Record {
-            message_id: m.message_id.clone(),
-            receipt_handle: m.receipt_handle.clone(),
-            body: m.body.clone(),
-            receive_count: m.receive_count,
-            group_id: m.group_id.clone(),
-            dedup_id: m.dedup_id.clone(),
-            sent_at: m.sent_at,
-        })
-        .collect();
+    let records = as_records(&consumer.queue.receive(10, 0).await?);
     let report = consumer.handle_batch(&records).await;
     let mut stats = PumpStats { received: records.len(), ..Default::default() };
     for r in &records {
@@ -108,4 +96,45 @@ where
         on_round(&total);
     }
     Ok(total)
+}
+
+/// The same for the import queue (`imports`): one receive of up to 10 records, one
+/// invocation of [`Consumer::handle_import_batch`], the records done deleted, the failed
+/// left to their visibility (a retry, then the DLQ by the queue's redrive).
+pub async fn pump_imports_once<S, V>(
+    consumer: &Consumer<S, V, SqsQueue>,
+    imports: &SqsQueue,
+) -> Result<PumpStats, QueueError>
+where
+    S: ConsumerStore,
+    V: TokenVault,
+{
+    let records = as_records(&imports.receive(10, 0).await?);
+    let report = consumer.handle_import_batch(&records).await;
+    let mut stats = PumpStats { received: records.len(), ..Default::default() };
+    for r in &records {
+        if report.failed.contains(&r.message_id) {
+            stats.failed += 1;
+        } else {
+            imports.delete(&r.receipt_handle).await?;
+            stats.done += 1;
+        }
+    }
+    Ok(stats)
+}
+
+/// Received messages as the event source's records.
+fn as_records(messages: &[stravasync_aws::sqs::ReceivedMessage]) -> Vec<Record> {
+    messages
+        .iter()
+        .map(|m| Record {
+            message_id: m.message_id.clone(),
+            receipt_handle: m.receipt_handle.clone(),
+            body: m.body.clone(),
+            receive_count: m.receive_count,
+            group_id: m.group_id.clone(),
+            dedup_id: m.dedup_id.clone(),
+            sent_at: m.sent_at,
+        })
+        .collect()
 }

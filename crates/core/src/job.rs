@@ -354,6 +354,11 @@ impl QueueMessage {
 
     /// A job message; `dedup_key` distinguishes jobs that must not collapse (e.g. a
     /// checkpoint's page).
+    /// The import queue's message of one file (docs/design.md §4b).
+    pub fn for_import(message: &crate::model::ImportMessage) -> Self {
+        QueueMessage { group_id: message.group_id(), dedup_id: message.dedup_id(), body: queue_body(message) }
+    }
+
     pub fn for_job(job: &Job, dedup_key: &str) -> Self {
         let body = queue_body(job);
         QueueMessage {

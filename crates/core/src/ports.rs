@@ -270,7 +270,31 @@ impl<S: ProfileStore + ReadStore + WriteStore + RollupStore + EraseStore> Activi
 
 /// Every storage role, for tests and tools that use a store whole (`use ...::roles::*`).
 pub mod roles {
-    pub use super::{ActivityStore, EraseStore, ProfileStore, ReadStore, RollupStore, WriteStore};
+    pub use super::{ActivityStore, EraseStore, ImportStore, ProfileStore, ReadStore, RollupStore, WriteStore};
+}
+
+/// How long an import's report is kept (its items' TTL): 30 days.
+pub const IMPORT_REPORT_TTL_S: i64 = 30 * 86_400;
+
+/// The reports of imports of an athlete's own files (docs/design.md §4b): one line per
+/// file, kept with the athlete (deleted with them) for [`IMPORT_REPORT_TTL_S`].
+pub trait ImportStore: Send + Sync {
+    /// The line of file `seq` of import `import_id` (written again, it is replaced).
+    fn put_import_line(
+        &self,
+        athlete: AthleteId,
+        import_id: &str,
+        seq: u32,
+        line: &crate::model::ImportLine,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The lines of one import, by `seq`.
+    fn import_lines(
+        &self,
+        athlete: AthleteId,
+        import_id: &str,
+    ) -> impl Future<Output = Result<Vec<(u32, crate::model::ImportLine)>, StoreError>> + Send;
 }
 
 /// Read capacity a store's queries have used, in DynamoDB's units (a read unit per 4 KB of

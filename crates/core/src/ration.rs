@@ -75,6 +75,17 @@ pub fn backfill_refund(stored: BackfillAllowance, day: LocalDate, activities: u3
     }
 }
 
+/// An athlete's own files imported per day (docs/design.md §4b): files, counted as read
+/// (stored, duplicate or refused alike). A whole export of 3,000 activities fits in a day.
+pub const IMPORT_FILES_DAILY: u32 = 10_000;
+/// And their bytes as received (compressed where the file is), in KiB: 4 GiB a day.
+pub const IMPORT_KIB_DAILY: u32 = 4 << 20;
+
+/// The KiB a file of `bytes` is charged (at least 1).
+pub fn import_kib(bytes: usize) -> u32 {
+    u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX).max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,13 +149,3 @@ mod tests {
     }
 }
 
-/// An athlete's own files imported per day (docs/design.md §4b): files, counted as read
-/// (stored, duplicate or refused alike). A whole export of 3,000 activities fits in a day.
-pub const IMPORT_FILES_DAILY: u32 = 10_000;
-/// And their bytes as received (compressed where the file is), in KiB: 4 GiB a day.
-pub const IMPORT_KIB_DAILY: u32 = 4 << 20;
-
-/// The KiB a file of `bytes` is charged (at least 1).
-pub fn import_kib(bytes: usize) -> u32 {
-    u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX).max(1)
-}

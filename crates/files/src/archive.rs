@@ -235,8 +235,11 @@ fn column(headers: &csv::StringRecord, names: &[&str], occurrence: usize) -> Opt
     headers.iter().enumerate().filter(|(_, h)| names.contains(&h.trim())).map(|(i, _)| i).nth(occurrence - 1)
 }
 
-/// Each row of `activities.csv`, or its line and why it was not read.
-pub fn read_activities_csv(bytes: &[u8]) -> Result<Vec<Result<ExportRow, (u64, String)>>, ArchiveError> {
+/// A row of `activities.csv`, or its line and why it was not read.
+pub type RowResult = Result<ExportRow, (u64, String)>;
+
+/// Each row of `activities.csv`.
+pub fn read_activities_csv(bytes: &[u8]) -> Result<Vec<RowResult>, ArchiveError> {
     let mut reader = csv_reader(bytes);
     let headers = reader.headers().map_err(|e| ArchiveError::Csv(e.to_string()))?.clone();
     let required =

@@ -35,6 +35,7 @@ struct StoreData {
     /// The rations kept with each profile (attributes of the profile item in DynamoDB).
     rations: HashMap<AthleteId, StoredRations>,
     thresholds: HashMap<AthleteId, VersionedHistory>,
+    imports: HashMap<(AthleteId, String), std::collections::BTreeMap<u32, stravasync_core::model::ImportLine>>,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -483,6 +484,9 @@ impl EraseStore for MemoryStore {
             d.rations.remove(&athlete);
             n += usize::from(d.dirty.remove(&athlete).is_some());
             n += usize::from(d.thresholds.remove(&athlete).is_some());
+            let before = d.imports.len();
+            d.imports.retain(|(a, _), _| *a != athlete);
+            n += before - d.imports.len();
             let before = d.activities.len() + d.pmc.len();
             d.activities.retain(|(a, _), _| *a != athlete);
             d.pmc.retain(|(a, _), _| *a != athlete);
@@ -519,6 +523,33 @@ impl MemoryStore {
             }
             take(d.rations.entry(athlete).or_default())
         })
+    }
+}
+
+impl stravasync_core::ports::ImportStore for MemoryStore {
+    async fn put_import_line(
+        &self,
+        athlete: AthleteId,
+        import_id: &str,
+        seq: u32,
+        line: &stravasync_core::model::ImportLine,
+        _now: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|d| d.imports.entry((athlete, import_id.to_string())).or_default().insert(seq, line.clone()));
+        Ok(())
+    }
+
+    async fn import_lines(
+        &self,
+        athlete: AthleteId,
+        import_id: &str,
+    ) -> Result<Vec<(u32, stravasync_core::model::ImportLine)>, StoreError> {
+        Ok(self.with(|d| {
+            d.imports
+                .get(&(athlete, import_id.to_string()))
+                .map(|m| m.iter().map(|(s, l)| (*s, l.clone())).collect())
+                .unwrap_or_default()
+        }))
     }
 }
 

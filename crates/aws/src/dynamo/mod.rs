@@ -18,6 +18,7 @@
 
 mod activities;
 mod batch;
+mod imports;
 mod keys;
 mod rate_budget;
 mod rations;

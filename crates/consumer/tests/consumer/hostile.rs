@@ -273,6 +273,27 @@ impl RationStore for StaleReads {
     }
 }
 
+impl stravasync_core::ports::ImportStore for StaleReads {
+    async fn put_import_line(
+        &self,
+        a: AthleteId,
+        import_id: &str,
+        seq: u32,
+        line: &stravasync_core::model::ImportLine,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.inner.put_import_line(a, import_id, seq, line, now).await
+    }
+
+    async fn import_lines(
+        &self,
+        a: AthleteId,
+        import_id: &str,
+    ) -> Result<Vec<(u32, stravasync_core::model::ImportLine)>, StoreError> {
+        self.inner.import_lines(a, import_id).await
+    }
+}
+
 impl RollupStore for StaleReads {
     async fn put_pmc_rows(&self, a: AthleteId, rows: &[PmcRow]) -> Result<(), StoreError> {
         self.inner.put_pmc_rows(a, rows).await

@@ -156,3 +156,57 @@ async fn a_loose_file_is_replaced_by_stravas_copy_of_the_same_recording() {
     assert_eq!(line.outcome, ImportOutcome::Refused);
     assert!(line.reason.unwrap().starts_with("not a readable FIT file"));
 }
+
+/// The import queue on moto: each record's file and its report line; a body that does not
+/// decode is its file's refusal; a record that is no import message fails with every later
+/// record of the batch (FIFO), for the queue's redrive to take to the DLQ.
+#[tokio::test]
+async fn the_import_queue_stores_each_files_line_and_fails_what_is_not_a_message() {
+    use stravasync_core::job::QueueMessage;
+    use stravasync_core::model::{ImportMessage, encode_body};
+    use stravasync_core::ports::{EventQueue, ImportStore};
+    let h = harness("import-queue", "read,activity:read_all").await;
+    let fit = std::fs::read(stravasync_fixtures::fit_dir().join("run_fenix2.fit")).unwrap();
+    let message = |seq: u32, body: Option<String>| ImportMessage {
+        file: ImportFile {
+            athlete_id: ATHLETE,
+            import_id: "q-1".into(),
+            name: format!("file-{seq}.fit"),
+            entry: Some(format!("file-{seq}.fit")),
+            row: None,
+        },
+        seq,
+        total: 2,
+        body,
+    };
+    let imports = h.stack.import_queue();
+    for m in [message(0, Some(encode_body(&fit))), message(1, Some("***".into()))] {
+        imports.enqueue(&QueueMessage::for_import(&m)).await.unwrap();
+    }
+    let stats = stravasync_consumer::pump::pump_imports_once(&h.consumer, &imports).await.unwrap();
+    assert_eq!((stats.received, stats.done, stats.failed), (2, 2, 0));
+    let lines = h.consumer.store.import_lines(ATHLETE, "q-1").await.unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!((lines[0].0, lines[0].1.outcome), (0, ImportOutcome::Stored));
+    assert_eq!(lines[1].1.outcome, ImportOutcome::Refused);
+    assert!(lines[1].1.reason.as_deref().unwrap().starts_with("body is not base64"), "{:?}", lines[1]);
+    assert!(imports.drain().await.unwrap().is_empty(), "done records are deleted");
+    // Not an import message: it and the records after it fail, nothing is written for them.
+    let good = serde_json::to_string(&message(5, Some(encode_body(&fit)))).unwrap();
+    let records = [record_body("m-1", "{\"file\": 3}"), record_body("m-2", &good)];
+    let report = h.consumer.handle_import_batch(&records).await;
+    assert_eq!(report.failed, ["m-1", "m-2"]);
+    assert_eq!(h.consumer.store.import_lines(ATHLETE, "q-1").await.unwrap().len(), 2);
+}
+
+fn record_body(id: &str, body: &str) -> stravasync_consumer::Record {
+    stravasync_consumer::Record {
+        message_id: id.into(),
+        receipt_handle: format!("r-{id}"),
+        body: body.into(),
+        receive_count: 1,
+        group_id: Some(format!("import-{ATHLETE}")),
+        dedup_id: Some(id.into()),
+        sent_at: None,
+    }
+}

@@ -298,6 +298,15 @@ pub const BACKGROUND_QUEUE_URL: Var = Var {
     about: "The background lane's FIFO queue: backfill, reconcile and rescores (docs/design.md §5).",
 };
 
+pub const IMPORT_QUEUE_URL: Var = Var {
+    name: "IMPORT_QUEUE_URL",
+    read_by: &[Consumer, Operator],
+    unset: Unset::Means("no import queue: the consumer takes no import records, and `stravasync import` cannot run"),
+    source: Source::Ref("ImportQueue"),
+    example: "https://sqs.eu-west-1.amazonaws.com/1/stravasync-ImportQueue.fifo",
+    about: "The import queue (FIFO, a group per athlete): one message per file of an athlete's own files (docs/design.md §4b).",
+};
+
 pub const DLQ_URL: Var = Var {
     name: "DLQ_URL",
     read_by: &[Consumer, Operator],
@@ -535,6 +544,7 @@ pub const VARS: &[Var] = &[
     TABLE_NAME,
     QUEUE_URL,
     BACKGROUND_QUEUE_URL,
+    IMPORT_QUEUE_URL,
     DLQ_URL,
     APP_SECRET_ID,
     TOKEN_SECRET_PREFIX,

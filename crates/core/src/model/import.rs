@@ -47,6 +47,57 @@ pub struct ImportFile {
     pub row: Option<ImportRow>,
 }
 
+/// The import queue's message (one per file): the file, its place in the import (`seq`
+/// of `total`), and its bytes zstd-compressed in base64 (`None` for an export row without
+/// a file). SQS takes 1 MiB a message, so a file is sent when its body fits
+/// [`MAX_INLINE_BODY`]; an upload through storage of its own will carry a reference instead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportMessage {
+    pub file: ImportFile,
+    pub seq: u32,
+    pub total: u32,
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+/// The largest body a message carries (SQS's 1 MiB less room for the rest).
+pub const MAX_INLINE_BODY: usize = 960 * 1024;
+/// The most bytes a body may expand to (the files' own limit, 64 MiB).
+pub const MAX_BODY_BYTES: usize = 64 << 20;
+
+impl ImportMessage {
+    /// The message group: one per athlete, so one athlete's files are stored in turn.
+    pub fn group_id(&self) -> String {
+        format!("import-{}", self.file.athlete_id)
+    }
+
+    /// The deduplication id: the import and the file's place in it.
+    pub fn dedup_id(&self) -> String {
+        let id: String = self.file.import_id.chars().filter(char::is_ascii_alphanumeric).take(60).collect();
+        format!("import-{id}-{}", self.seq)
+    }
+
+    /// The file's bytes, as sent.
+    pub fn bytes(&self) -> Result<Option<Vec<u8>>, String> {
+        self.body.as_deref().map(decode_body).transpose()
+    }
+}
+
+/// A file's bytes as a message body: zstd, then base64.
+pub fn encode_body(bytes: &[u8]) -> String {
+    use base64::Engine;
+    let compressed = zstd::bulk::compress(bytes, 3).unwrap_or_default();
+    base64::engine::general_purpose::STANDARD.encode(compressed)
+}
+
+/// A message body's bytes, within [`MAX_BODY_BYTES`].
+pub fn decode_body(body: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    let compressed =
+        base64::engine::general_purpose::STANDARD.decode(body).map_err(|e| format!("body is not base64: {e}"))?;
+    zstd::bulk::decompress(&compressed, MAX_BODY_BYTES).map_err(|e| format!("body is not zstd within 64 MiB: {e}"))
+}
+
 /// What became of one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -84,5 +135,18 @@ pub fn same_recording(a: &ActivitySummary, b: &ActivitySummary) -> bool {
     match (start(a), start(b)) {
         (Some(x), Some(y)) => (x - y).abs() <= SAME_START_S && SportGroup::of_summary(a) == SportGroup::of_summary(b),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_round_trips_and_a_bad_one_is_named() {
+        let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        assert_eq!(decode_body(&encode_body(&bytes)).unwrap(), bytes);
+        assert!(decode_body("***").unwrap_err().starts_with("body is not base64"));
+        assert!(decode_body("aGVsbG8=").unwrap_err().starts_with("body is not zstd"));
     }
 }
