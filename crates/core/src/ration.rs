@@ -148,4 +148,3 @@ mod tests {
         assert_eq!(backfill_remaining(BackfillAllowance::default(), 500, NOON), 500);
     }
 }
-
