@@ -71,6 +71,28 @@ fn main() {
             "{name}: whole process {whole:.2} ms; in process (parse, analysis, output) {inside:.2} ms, of which the streams' parse {parse:.2} ms"
         );
     }
+    // The 6.8-hour multisport recording, converted from its FIT file as an import converts
+    // it: its stream set through `metrics --activity/--streams`, and the file itself through
+    // `metrics --file`.
+    let history = path("expected/science/thresholds.json");
+    let fit = stravasync_fixtures::fit_dir().join("workout_multisport_long_fenix2.fit");
+    let bytes = std::fs::read(&fit).unwrap();
+    let recording = stravasync_files::read_file("multisport.fit", &bytes).unwrap();
+    let converted = stravasync_files::FileActivity::new(&recording, 1, 2, None, None, &Default::default()).unwrap();
+    let dir = std::env::temp_dir().join(format!("metrics-wall-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (activity, streams) = (dir.join("activity.json"), dir.join("streams.json"));
+    std::fs::write(&activity, serde_json::to_vec(&converted.summary).unwrap()).unwrap();
+    std::fs::write(&streams, serde_json::to_vec(&converted.streams).unwrap()).unwrap();
+    let (activity, streams) = (activity.display().to_string(), streams.display().to_string());
+    let whole =
+        wall(&binary, &["metrics", "--activity", &activity, "--streams", &streams, "--thresholds", &history], runs);
+    let file = wall(&binary, &["metrics", "--file", &fit.display().to_string(), "--thresholds", &history], runs);
+    println!(
+        "workout_multisport_long_fenix2 ({} samples): whole process {whole:.2} ms from its stream set; {file:.2} ms from the FIT file",
+        converted.streams.len()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
     let floor = wall("/bin/true", &[], runs);
     let version = wall(&binary, &["--version"], runs);
     println!("starting a process (/bin/true) {floor:.2} ms; stravasync --version {version:.2} ms (median of {runs})");

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use stravasync_aws::sqs::SqsQueue;
-use stravasync_consumer::deps::AwsConsumer;
+use stravasync_consumer::deps::{AwsConsumer, ConsumerEnv};
 use stravasync_core::job::QueueMessage;
 use stravasync_core::model::{ImportFile, ImportLine, ImportMessage, ImportOutcome, MAX_INLINE_BODY, encode_body};
 use stravasync_core::ports::{EventQueue, ImportStore, ProfileStore};
@@ -34,6 +34,10 @@ pub struct ImportArgs {
     #[arg(long, default_value_t = 60)]
     pub wait_s: u32,
 }
+
+/// Strava's API and OAuth bases, for a consumer that never calls them.
+const STRAVA_API: &str = "https://www.strava.com/api/v3";
+const STRAVA_OAUTH: &str = "https://www.strava.com/oauth";
 
 /// Where the files' bytes come from.
 enum Source {
@@ -77,7 +81,17 @@ impl ImportArgs {
     async fn import(self) -> Result<String, CliError> {
         let (mut source, plan) = plan(&self.path, self.athlete)?;
         let sdk = crate::sdk_config().await;
-        let consumer = AwsConsumer::from_env(&sdk).await.map_err(|e| InputError::new(e.to_string()))?;
+        // The consumer's variables; Strava's URLs default to Strava's own, which an import
+        // never calls.
+        let env = ConsumerEnv::from_lookup(|k| {
+            std::env::var(k).ok().or_else(|| match k {
+                "STRAVA_API_URL" => Some(STRAVA_API.to_string()),
+                "STRAVA_OAUTH_URL" => Some(STRAVA_OAUTH.to_string()),
+                _ => None,
+            })
+        })
+        .map_err(|e| InputError::new(e.to_string()))?;
+        let consumer = AwsConsumer::build(&sdk, env).await.map_err(|e| InputError::new(e.to_string()))?;
         let Some(queue_url) = consumer.import_queue_url.clone() else {
             return Err(
                 InputError::new("IMPORT_QUEUE_URL is not set: the stack has no import queue".to_string()).into()

@@ -16,13 +16,13 @@ use stravasync_core::LocalDate;
 use stravasync_core::codec::{decode_chunks, encode_chunks_sized, stream_set_id};
 use stravasync_core::metrics::{ActivityMetrics, Score, ScoreSource};
 use stravasync_core::model::{
-    ActivityId, ActivityState, AthleteId, AthleteProfile, PmcConstants, RateWindow, RateWindowKind, SCHEMA_VERSION,
-    StoredActivity, StreamSetRef, Tombstone,
+    ActivityId, ActivityState, AthleteId, AthleteProfile, ImportLine, PmcConstants, RateWindow, RateWindowKind,
+    SCHEMA_VERSION, StoredActivity, StreamSetRef, Tombstone,
 };
 use stravasync_core::pmc;
 use stravasync_core::ports::{
-    ActivityCursor, EraseStore, ProfileStore, QueryMeter, RateBudget, Ration, RationStore, ReadStore, Reservation,
-    RollupStore, WriteOutcome, WriteStore, by_date_order,
+    ActivityCursor, EraseStore, ImportStore, ProfileStore, QueryMeter, RateBudget, Ration, RationStore, ReadStore,
+    Reservation, RollupStore, WriteOutcome, WriteStore, by_date_order,
 };
 use stravasync_core::streams::{NumericKey, StreamSet};
 
@@ -374,7 +374,11 @@ pub async fn rollup_store<S: RollupStore + WriteStore + ReadStore + ProfileStore
 /// [`EraseStore`]: deleting an athlete removes every item of theirs, a thousand and more
 /// of every kind, and nothing of a neighbour's; afterwards nothing is found under their
 /// keys, and a second deletion finds nothing to delete.
-pub async fn erase_store<S: EraseStore + WriteStore + ReadStore + RollupStore + ProfileStore + RationStore>(store: &S) {
+pub async fn erase_store<
+    S: EraseStore + WriteStore + ReadStore + RollupStore + ProfileStore + RationStore + ImportStore,
+>(
+    store: &S,
+) {
     let start = day("2020-01-01");
     assert!(!store.athlete_has_items(42).await.unwrap());
     let loads: BTreeMap<LocalDate, f64> = (0..1100).map(|i| (start.add_days(i), 50.0)).collect();
@@ -389,6 +393,7 @@ pub async fn erase_store<S: EraseStore + WriteStore + ReadStore + RollupStore + 
     let chunks = encode_chunks_sized(&streams(500, 7), 100).unwrap();
     store.put_stream_chunks(42, 1, &stream_set_id(&chunks).unwrap(), &chunks).await.unwrap();
     store.mark_pmc_dirty(42, start).await.unwrap();
+    store.put_import_line(42, "i-1", 0, &ImportLine::refused("a.fit", None, "empty"), 1_000).await.unwrap();
     store.put_profile(&AthleteProfile::new(43)).await.unwrap();
     store.put_activity(&activity(43, 1, 1, "2020-02-01", 10.0)).await.unwrap();
 
@@ -402,6 +407,7 @@ pub async fn erase_store<S: EraseStore + WriteStore + ReadStore + RollupStore + 
     assert_eq!(store.activity_counts(42).await.unwrap().stored, 0);
     assert!(!store.dirty_athletes().await.unwrap().iter().any(|(a, _)| *a == 42));
     assert!(!store.athletes().await.unwrap().contains(&42));
+    assert!(store.import_lines(42, "i-1").await.unwrap().is_empty(), "import reports too");
     assert_eq!(store.delete_athlete(42).await.unwrap(), 0);
     // The neighbour is whole; the rations went with the profile (a fresh start).
     assert!(store.get_profile(43).await.unwrap().is_some());
@@ -467,6 +473,36 @@ pub async fn ration_store<S: RationStore + ProfileStore>(store: &S) {
     assert!(matches!(store.take_threshold_change(other, 3, now).await.unwrap(), Ration::Wait { remaining: 0, .. }));
     assert_eq!(store.take_threshold_change(other, 3, now + 86_400).await.unwrap(), Ration::Granted { activities: 1 });
     assert_eq!(store.backfill_remaining(other, 10, now).await.unwrap(), 1, "the backfill's count is its own");
+}
+
+/// [`ImportStore`]: an import's lines by their place, a line written again replaced, one
+/// import's lines apart from another's and another athlete's; and the imports' daily
+/// allowance of files and bytes ([`RationStore::take_import`]), taken whole or not at all.
+pub async fn import_store<S: ImportStore + RationStore + ProfileStore>(store: &S) {
+    use stravasync_core::model::ImportOutcome;
+    use stravasync_core::ration::IMPORT_KIB_DAILY;
+    let now = 1_764_590_400;
+    let line = |file: &str, outcome| ImportLine { file: file.into(), activity_id: Some(BIG), outcome, reason: None };
+    for seq in [2, 0, 11, 1] {
+        store.put_import_line(BIG, "cli-1", seq, &line(&format!("f{seq}"), ImportOutcome::Stored), now).await.unwrap();
+    }
+    store.put_import_line(BIG, "cli-1", 1, &line("f1", ImportOutcome::Duplicate), now).await.unwrap();
+    store.put_import_line(BIG, "cli-10", 0, &line("other", ImportOutcome::Stored), now).await.unwrap();
+    store.put_import_line(7, "cli-1", 0, &line("neighbour", ImportOutcome::Stored), now).await.unwrap();
+    let lines = store.import_lines(BIG, "cli-1").await.unwrap();
+    let seqs: Vec<u32> = lines.iter().map(|(s, _)| *s).collect();
+    assert_eq!(seqs, [0, 1, 2, 11]);
+    assert_eq!(lines[1].1.outcome, ImportOutcome::Duplicate, "written again, replaced");
+    assert_eq!(store.import_lines(BIG, "cli-10").await.unwrap().len(), 1, "a prefix is not another import");
+    assert!(store.import_lines(BIG, "cli-2").await.unwrap().is_empty());
+    // The allowance: nothing for an athlete without a profile; a file taken whole or not at all.
+    assert_eq!(store.take_import(404, 10, now).await.unwrap(), Ration::NotConnected);
+    store.put_profile(&AthleteProfile::new(BIG)).await.unwrap();
+    assert_eq!(store.take_import(BIG, IMPORT_KIB_DAILY - 10, now).await.unwrap(), Ration::Granted { activities: 1 });
+    assert!(
+        matches!(store.take_import(BIG, 11, now).await.unwrap(), Ration::Wait { retry_after_s, .. } if retry_after_s > 0)
+    );
+    assert_eq!(store.take_import(BIG, 1, now + 86_400).await.unwrap(), Ration::Granted { activities: 1 }, "a new day");
 }
 
 /// [`RateBudget`]: a window never passes its limit under concurrent reservations; Strava's
@@ -574,6 +610,11 @@ macro_rules! store_contract {
         async fn contract_ration_store() {
             let (store, _guard) = $make("contract-rations").await;
             $crate::ration_store(&store).await;
+        }
+        #[tokio::test]
+        async fn contract_import_store() {
+            let (store, _guard) = $make("contract-imports").await;
+            $crate::import_store(&store).await;
         }
         #[tokio::test]
         async fn contract_rate_budget() {

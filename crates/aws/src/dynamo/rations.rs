@@ -168,6 +168,7 @@ impl RationStore for DynamoStore {
             Ration::Granted { activities } if activities < kib => {
                 Ok(Ration::Wait { retry_after_s: seconds_to_midnight(now), remaining: 0 })
             }
+            Ration::Granted { .. } => Ok(Ration::Granted { activities: 1 }),
             other => Ok(other),
         }
     }

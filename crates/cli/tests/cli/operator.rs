@@ -386,10 +386,8 @@ async fn import_of_an_export_reports_every_file() {
     let stack = test_stack("cli-import").await;
     let store = stack.store();
     store.put_profile(&AthleteProfile::new(OWNER)).await.unwrap();
-    let mut env = stack.handler_env();
-    // The consumer's variables name Strava; an import never calls it (nothing listens here).
-    env.push(("STRAVA_API_URL", "http://127.0.0.1:9/api/v3".into()));
-    env.push(("STRAVA_OAUTH_URL", "http://127.0.0.1:9/oauth".into()));
+    // The stack's variables only: an import needs no Strava URL (it never calls Strava).
+    let env = stack.handler_env();
     let zip = stravasync_fixtures::export_dir().join("strava-export-small.zip");
     let zip = zip.to_str().unwrap();
     let report = std::env::temp_dir().join(format!("import-report-{}.json", std::process::id()));
