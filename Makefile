@@ -88,6 +88,10 @@ bench: venv
 	$(CARGO) bench -p stravasync-consumer --bench consumer
 	$(CARGO) bench -p stravasync-rollup --bench rollup
 	$(CARGO) bench -p stravasync-api --bench routes
+	$(CARGO) bench -p stravasync-files --bench files
+	@# The whole local import of a generated 2,000-activity archive, on moto.
+	$(CARGO) build --release -p stravasync-cli
+	infra/with-moto.sh $(CARGO) run --release -p stravasync-cli --example import_archive -- $(TARGET_DIR)/release/stravasync --activities 2000
 
 venv: $(STAMP)
 

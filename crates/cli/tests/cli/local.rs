@@ -24,7 +24,7 @@ fn local_up_pump_and_rollup() {
     // The code's own bootstrap: the variables it knows.
     let (ok, out, err) = stravasync(&["local", "up", "--from-code", "--name", &format!("{name}-code")], &[]);
     assert!(ok, "{err}");
-    assert_eq!(exports(&out).len(), 10, "{out}");
+    assert_eq!(exports(&out).len(), 11, "{out}");
     // One function's environment, from the stack made from the template.
     let (ok, out, err) = stravasync(&["local", "up", "--name", &format!("{name}-fn"), "--function", "rollup"], &[]);
     assert!(ok, "{err}");

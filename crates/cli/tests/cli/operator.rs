@@ -417,4 +417,12 @@ async fn import_of_an_export_reports_every_file() {
     let (code, _, err) = run(&["import", "--athlete", &ATHLETE.to_string(), not_zip.to_str().unwrap()], &env);
     assert_eq!(code, Some(2));
     assert!(err.contains("not a ZIP archive"), "{err}");
+    // A loose file, in a terminal: progress bars drawn in place, then the report.
+    let fit = stravasync_fixtures::fit_dir().join("run_power_stryd.fit");
+    let cmd = format!("{} import --athlete {OWNER} {}", env!("CARGO_BIN_EXE_stravasync"), fit.display());
+    let out = Command::new("script").args(["-qec", &cmd, "/dev/null"]).envs(env.iter().cloned()).output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("queue [") && shown.contains(": 1 stored, 0 updated, 0 duplicate, 0 refused"), "{shown:?}");
+    assert!(shown.contains("run_power_stryd.fit") && !shown.contains("import: 1/1"), "no plain lines: {shown:?}");
 }
