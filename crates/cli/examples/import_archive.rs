@@ -3,11 +3,14 @@
 //! GPX and TCX copies, the two Forerunner 70 runs dated by their rows, a manual row in
 //! fifty), imported by `stravasync import` into a fresh stack on the local moto server, and
 //! the PMC rolled up; prints the wall time and the report's totals (BENCHMARKS.md, "The
-//! athlete's own files").
+//! athlete's own files"). With `--memory`, the same messages go through the consumer's
+//! import handler in this process on the in-memory store instead: the pipeline's own cost,
+//! without moto's (whose queries cost more as its table grows).
 //!
 //! ```text
 //! cargo build --release -p stravasync-cli
 //! infra/with-moto.sh cargo run --release -p stravasync-cli --example import_archive -- target/release/stravasync [--activities 2000]
+//! cargo run --release -p stravasync-cli --example import_archive -- --memory [--activities 2000]
 //! ```
 
 use std::io::Write;
@@ -15,7 +18,7 @@ use std::time::Instant;
 
 use stravasync_aws::local::LocalStack;
 use stravasync_core::model::AthleteProfile;
-use stravasync_core::ports::ProfileStore;
+use stravasync_core::ports::{ImportStore, ProfileStore};
 
 const ATHLETE: i64 = 5_123_456_789;
 
@@ -67,10 +70,45 @@ fn archive(activities: usize) -> Vec<u8> {
     zip.finish().unwrap().into_inner()
 }
 
+/// The import in this process, on the in-memory store: the CLI's messages, the consumer's
+/// import handler ten records at a time (as the event source hands them), the PMC after
+/// each batch.
+async fn in_memory(path: &std::path::Path, activities: usize, archive_mb: f64) {
+    let fake = fake_strava::start(stravasync_testkit::fake_config()).await.unwrap();
+    let consumer = stravasync_consumer::testing::memory_consumer(&fake);
+    consumer.store.put_profile(&AthleteProfile::new(ATHLETE)).await.unwrap();
+    let started = Instant::now();
+    let messages = stravasync_cli::import::Messages::new(path, ATHLETE, "bench").unwrap();
+    let (mut batch, mut refused_early) = (Vec::new(), 0);
+    let run = async |batch: &mut Vec<stravasync_consumer::Record>| {
+        let report = consumer.handle_import_batch(batch).await;
+        assert!(report.failed.is_empty(), "{report:?}");
+        batch.clear();
+    };
+    for (seq, message) in messages {
+        match message {
+            Ok(m) => batch.push(stravasync_consumer::testing::import_record(&m, &format!("m-{seq}"))),
+            Err(_) => refused_early += 1,
+        }
+        if batch.len() == 10 {
+            run(&mut batch).await;
+        }
+    }
+    run(&mut batch).await;
+    let wall = started.elapsed().as_secs_f64();
+    let lines = consumer.store.import_lines(ATHLETE, "bench").await.unwrap();
+    let stored = lines.iter().filter(|(_, l)| l.outcome == stravasync_core::model::ImportOutcome::Stored).count();
+    println!(
+        "{activities} activities, archive {archive_mb:.1} MB, in process on the in-memory store: stored and rolled up in {wall:.1} s ({:.0} files/s); {stored} stored, {} lines, {refused_early} refused before the queue",
+        activities as f64 / wall,
+        lines.len()
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let binary = args.first().expect("the stravasync binary").clone();
+    let memory = args.iter().any(|a| a == "--memory");
     let activities = args
         .iter()
         .position(|a| a == "--activities")
@@ -79,6 +117,12 @@ async fn main() {
     let bytes = archive(activities);
     let path = std::env::temp_dir().join(format!("export-{activities}-{}.zip", std::process::id()));
     std::fs::write(&path, &bytes).unwrap();
+    if memory {
+        in_memory(&path, activities, bytes.len() as f64 / 1e6).await;
+        let _ = std::fs::remove_file(&path);
+        return;
+    }
+    let binary = args.first().expect("the stravasync binary").clone();
     let stack = LocalStack::on_local_endpoint(&format!("bench-import-{}", std::process::id())).await.unwrap();
     stack.store().put_profile(&AthleteProfile::new(ATHLETE)).await.unwrap();
     let started = Instant::now();

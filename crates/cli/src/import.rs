@@ -40,13 +40,13 @@ const STRAVA_API: &str = "https://www.strava.com/api/v3";
 const STRAVA_OAUTH: &str = "https://www.strava.com/oauth";
 
 /// Where the files' bytes come from.
-enum Source {
+pub enum Source {
     Zip(Box<Export<std::fs::File>>),
     Disk(PathBuf),
 }
 
 impl Source {
-    fn read(&mut self, entry: &str) -> Result<Vec<u8>, String> {
+    pub fn read(&mut self, entry: &str) -> Result<Vec<u8>, String> {
         match self {
             Source::Zip(export) => export.read(entry),
             Source::Disk(dir) => {
@@ -79,7 +79,7 @@ impl ImportArgs {
     }
 
     async fn import(self) -> Result<String, CliError> {
-        let (mut source, plan) = plan(&self.path, self.athlete)?;
+        let athlete = self.athlete;
         let sdk = crate::sdk_config().await;
         // The consumer's variables; Strava's URLs default to Strava's own, which an import
         // never calls.
@@ -99,41 +99,26 @@ impl ImportArgs {
         };
         let imports = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), &queue_url);
         let store = &consumer.store;
-        let athlete = self.athlete;
         let profile = store.get_profile(athlete).await.map_err(CliError::runtime("reading the profile"))?;
         if profile.is_none() {
             return Err(InputError::new(format!("athlete {athlete} is not connected: nothing imported")).into());
         }
         let now = consumer.now();
         let import_id = format!("cli-{now}-{}", std::process::id());
-        let total = u32::try_from(plan.len()).map_err(|_| InputError::new("too many files".to_string()))?;
+        let messages = Messages::new(&self.path, athlete, &import_id)?;
+        let total = messages.total;
 
         // One message per file on the import queue; what cannot travel is its line at once.
         let sending = crate::progress::Progress::new("queue", Some(u64::from(total)));
-        for (seq, planned) in (0..total).zip(plan) {
-            let row_id = planned.row.as_ref().map(|r| r.activity_id);
-            let body = match (&planned.refused, &planned.entry) {
-                (Some(reason), _) => Err(reason.clone()),
-                (None, None) => Ok(None),
-                (None, Some(entry)) => source.read(entry).and_then(|bytes| inline(&bytes).map(Some)),
-            };
-            match body {
-                Err(reason) => {
-                    let line = ImportLine::refused(planned.name, row_id, reason);
+        for (seq, message) in messages {
+            match message {
+                Err(line) => {
                     store
                         .put_import_line(athlete, &import_id, seq, &line, now)
                         .await
                         .map_err(CliError::runtime("storing a report line"))?;
                 }
-                Ok(body) => {
-                    let file = ImportFile {
-                        athlete_id: athlete,
-                        import_id: import_id.clone(),
-                        name: planned.name,
-                        entry: planned.entry,
-                        row: planned.row,
-                    };
-                    let message = ImportMessage { file, seq, total, body };
+                Ok(message) => {
                     imports
                         .enqueue(&QueueMessage::for_import(&message))
                         .await
@@ -174,6 +159,7 @@ impl ImportArgs {
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         };
         progress.finish();
+        consumer.recompute_dirtied().await;
         let files: Vec<ImportLine> = lines.into_iter().map(|(_, l)| l).collect();
         let count = |o: ImportOutcome| files.iter().filter(|l| l.outcome == o).count();
         let report = ImportReport {
@@ -190,6 +176,58 @@ impl ImportArgs {
                 .map_err(|e| InputError::new(format!("{}: {e}", path.display())))?;
         }
         Ok(render(&report))
+    }
+}
+
+/// The import queue's messages of an import, one per file in the order planned; a file that
+/// cannot travel is its report line at once.
+pub struct Messages {
+    source: Source,
+    plan: std::vec::IntoIter<Planned>,
+    athlete: i64,
+    import_id: String,
+    seq: u32,
+    pub total: u32,
+}
+
+impl Messages {
+    /// The files at `path` (a file, a folder or an export ZIP, checked as the athlete's).
+    pub fn new(path: &Path, athlete: i64, import_id: &str) -> Result<Self, CliError> {
+        let (source, plan) = plan(path, athlete)?;
+        let total = u32::try_from(plan.len()).map_err(|_| InputError::new("too many files".to_string()))?;
+        Ok(Messages { source, plan: plan.into_iter(), athlete, import_id: import_id.to_string(), seq: 0, total })
+    }
+}
+
+impl Iterator for Messages {
+    type Item = (u32, Result<ImportMessage, ImportLine>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let planned = self.plan.next()?;
+        let seq = self.seq;
+        self.seq += 1;
+        let row_id = planned.row.as_ref().map(|r| r.activity_id);
+        let body = match (&planned.refused, &planned.entry) {
+            (Some(reason), _) => Err(reason.clone()),
+            (None, None) => Ok(None),
+            (None, Some(entry)) => self.source.read(entry).and_then(|bytes| inline(&bytes).map(Some)),
+        };
+        let message = match body {
+            Err(reason) => Err(ImportLine::refused(planned.name, row_id, reason)),
+            Ok(body) => {
+                let file = ImportFile {
+                    athlete_id: self.athlete,
+                    import_id: self.import_id.clone(),
+                    name: planned.name,
+                    entry: planned.entry,
+                    row: planned.row,
+                };
+                // The last file planned; when it is refused before the queue, the command
+                // itself recomputes the chart at the end.
+                Ok(ImportMessage { file, seq, total: self.total, last: seq + 1 == self.total, body })
+            }
+        };
+        Some((seq, message))
     }
 }
 

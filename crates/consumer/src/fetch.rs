@@ -193,15 +193,15 @@ where
                 _ => (StreamSet::default(), true),
             },
         };
-        if self.store_scored(athlete, id, stamp, summary, set, pending).await? && !is_local_id(id) {
-            self.replace_local_copies(athlete, id).await?;
+        if let Some(stored) = self.store_scored(athlete, id, stamp, summary, set, pending).await? {
+            self.replace_local_copies(&stored).await?;
         }
         Ok(())
     }
 
     /// Scores and stores one activity with its streams at `stamp`: chunks first, under
     /// their content's own set id, then the activity that points at them, then the PMC
-    /// marker. Whether it was written (`false`: a newer state was kept).
+    /// marker. The activity as written, or `None` when a newer state was kept.
     pub(crate) async fn store_scored(
         &self,
         athlete: AthleteId,
@@ -210,7 +210,7 @@ where
         summary: ActivitySummary,
         set: StreamSet,
         pending: bool,
-    ) -> Step<bool> {
+    ) -> Step<Option<StoredActivity>> {
         let local_date = summary.local_date().map_err(|e| Outcome::Poison { reason: e.to_string() })?;
         let (metrics, unscored_reason) = self.score(&summary, &set, athlete).await?;
         // Streams over the sample cap are not stored either (their chunks would be huge).
@@ -253,7 +253,7 @@ where
                     return Err(Outcome::Done);
                 }
                 tracing::info!(version = stamp.version, pending, outcome = "stored", "activity stored");
-                return Ok(true);
+                return Ok(Some(activity));
             }
             WriteOutcome::Stale { stored_version } => {
                 // Our set is an orphan unless the stored activity points at the same one.
@@ -266,14 +266,17 @@ where
                 tracing::info!(stored_version, outcome = "stale", "newer state kept");
             }
         }
-        Ok(false)
+        Ok(None)
     }
 
-    /// A Strava activity was stored: a loose file's copy of the same recording (the same
-    /// start within a minute, the same sport group) goes, so the chart never counts it twice.
-    pub(crate) async fn replace_local_copies(&self, athlete: AthleteId, id: ActivityId) -> Step<()> {
-        let Some(ActivityState::Live(stored)) = self.store.get_activity(athlete, id).await? else { return Ok(()) };
-        let day = stored.local_date;
+    /// An activity with a Strava id was stored: a loose file's copy of the same recording
+    /// (the same start within a minute, the same sport group) goes, so the chart never counts
+    /// it twice. One query of the three days around it.
+    pub(crate) async fn replace_local_copies(&self, stored: &StoredActivity) -> Step<()> {
+        if is_local_id(stored.activity_id) {
+            return Ok(());
+        }
+        let (athlete, day) = (stored.athlete_id, stored.local_date);
         for other in self.store.activities_between(athlete, day.add_days(-1), day.add_days(1)).await? {
             if is_local_id(other.activity_id) && same_recording(&other.summary, &stored.summary) {
                 let state = ActivityState::Live(Box::new(other.clone()));

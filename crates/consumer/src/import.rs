@@ -30,22 +30,31 @@ where
     /// its report line stored, in order; at the first record a retry may mend (the store
     /// unavailable, a body that is not an import message), it and every later record are
     /// reported failed (FIFO: the group's order holds), so they come back, and after the
-    /// queue's redrive count (5) go to the DLQ. The PMC of the athletes changed follows.
+    /// queue's redrive count (5) go to the DLQ. The PMC of the athletes changed follows the
+    /// import's last message (until then their charts are marked for it, and the scheduled
+    /// rollup is the backstop).
     pub async fn handle_import_batch(&self, records: &[Record]) -> BatchReport {
         let mut report = BatchReport::default();
+        let mut last = false;
         for (i, record) in records.iter().enumerate() {
-            if let Err(reason) = self.process_import(&record.body).await {
-                tracing::warn!(message_id = %record.message_id, reason, outcome = "import_retry", "import record failed");
-                report.failed.extend(records[i..].iter().map(|r| r.message_id.clone()));
-                break;
+            match self.process_import(&record.body).await {
+                Ok((_, is_last)) => last |= is_last,
+                Err(reason) => {
+                    tracing::warn!(message_id = %record.message_id, reason, outcome = "import_retry", "import record failed");
+                    report.failed.extend(records[i..].iter().map(|r| r.message_id.clone()));
+                    break;
+                }
             }
         }
-        self.recompute_dirtied().await;
+        if last {
+            self.recompute_dirtied().await;
+        }
         report
     }
 
-    /// One import record: its file imported and its line stored.
-    pub async fn process_import(&self, body: &str) -> Result<ImportLine, String> {
+    /// One import record: its file imported and its line stored; whether it was its
+    /// import's last.
+    pub async fn process_import(&self, body: &str) -> Result<(ImportLine, bool), String> {
         let message: ImportMessage = parse_json_with_path(body.as_bytes())
             .map_err(|e| format!("import message at {}: {}", e.path, e.message))?;
         let file = &message.file;
@@ -59,7 +68,7 @@ where
             .await
             .map_err(|e| e.to_string())?;
         tracing::info!(athlete_id = file.athlete_id, seq = message.seq, outcome = ?line.outcome, "import line");
-        Ok(line)
+        Ok((line, message.last))
     }
 
     /// One file of an import (`bytes` is `None` for an export row without a file: a manual
@@ -144,12 +153,10 @@ where
             });
         }
         let stamp = updating.unwrap_or(Stamp::from(IMPORT_VERSION));
-        if !self.store_scored(athlete, id, stamp, summary, set, false).await? {
+        let Some(stored) = self.store_scored(athlete, id, stamp, summary, set, false).await? else {
             return Ok(line(job, id, ImportOutcome::Duplicate));
-        }
-        if !is_local_id(id) {
-            self.replace_local_copies(athlete, id).await?;
-        }
+        };
+        self.replace_local_copies(&stored).await?;
         Ok(line(job, id, if updating.is_some() { ImportOutcome::Updated } else { ImportOutcome::Stored }))
     }
 

@@ -64,3 +64,17 @@ pub fn record(job: &Job, id: &str, receive_count: u32) -> Record {
         sent_at: None,
     }
 }
+
+/// The import queue's record of `message` (docs/design.md §4b).
+pub fn import_record(message: &stravasync_core::model::ImportMessage, id: &str) -> Record {
+    let queued = stravasync_core::job::QueueMessage::for_import(message);
+    Record {
+        message_id: id.to_string(),
+        receipt_handle: format!("receipt-{id}"),
+        body: queued.body,
+        receive_count: 1,
+        group_id: Some(queued.group_id),
+        dedup_id: Some(queued.dedup_id),
+        sent_at: None,
+    }
+}

@@ -177,6 +177,7 @@ async fn the_import_queue_stores_each_files_line_and_fails_what_is_not_a_message
         },
         seq,
         total: 2,
+        last: seq == 1,
         body,
     };
     let imports = h.stack.import_queue();
@@ -191,6 +192,10 @@ async fn the_import_queue_stores_each_files_line_and_fails_what_is_not_a_message
     assert_eq!(lines[1].1.outcome, ImportOutcome::Refused);
     assert!(lines[1].1.reason.as_deref().unwrap().starts_with("body is not base64"), "{:?}", lines[1]);
     assert!(imports.drain().await.unwrap().is_empty(), "done records are deleted");
+    // The import's last message brings the chart up to date from the run's day.
+    let day: stravasync_core::LocalDate = "2015-08-15".parse().unwrap();
+    let rows = h.consumer.store.pmc_rows(ATHLETE, day, day).await.unwrap();
+    assert!(rows.len() == 1 && rows[0].load > 50.0, "{rows:?}");
     // Not an import message: it and the records after it fail, nothing is written for them.
     let good = serde_json::to_string(&message(5, Some(encode_body(&fit)))).unwrap();
     let records = [record_body("m-1", "{\"file\": 3}"), record_body("m-2", &good)];

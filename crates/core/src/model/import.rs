@@ -56,6 +56,10 @@ pub struct ImportMessage {
     pub file: ImportFile,
     pub seq: u32,
     pub total: u32,
+    /// The import's last message: the PMC is recomputed after it (once an import, not once a
+    /// batch: every batch of an old history would rewrite the chart from its day to today).
+    #[serde(default)]
+    pub last: bool,
     #[serde(default)]
     pub body: Option<String>,
 }
