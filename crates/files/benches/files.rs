@@ -9,7 +9,6 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use stravasync_core::analysis::analyse_activity;
-use stravasync_core::model::{Sex, Thresholds};
 use stravasync_core::thresholds::ThresholdHistory;
 use stravasync_files::archive::Export;
 use stravasync_files::{Dating, FileActivity, read_file};
@@ -21,15 +20,7 @@ fn score(name: &str, bytes: &[u8], history: &ThresholdHistory) -> f64 {
 }
 
 fn files(c: &mut Criterion) {
-    let history = ThresholdHistory::from_profile(&Thresholds {
-        ftp: Some(250.0),
-        lthr: Some(165.0),
-        hr_max: Some(190.0),
-        hr_rest: Some(50.0),
-        threshold_speed: Some(3.9),
-        sex: Sex::Male,
-        ..Thresholds::default()
-    });
+    let history = ThresholdHistory::from_profile(&stravasync_testkit::thresholds());
     let fit = |n: &str| std::fs::read(stravasync_fixtures::fit_dir().join(n)).unwrap();
     let zip = std::fs::read(stravasync_fixtures::export_dir().join("strava-export-small.zip")).unwrap();
     let mut export = Export::open(std::io::Cursor::new(zip)).unwrap();
