@@ -50,12 +50,15 @@ impl Source {
         match self {
             Source::Zip(export) => export.read(entry),
             Source::Disk(dir) => {
-                let path = dir.join(entry);
-                let len = std::fs::metadata(&path).map_err(|e| format!("cannot read the file: {e}"))?.len();
-                if len > stravasync_files::MAX_FILE_BYTES {
+                use std::io::Read;
+                let mut bytes = Vec::new();
+                std::fs::File::open(dir.join(entry))
+                    .and_then(|f| f.take(stravasync_files::MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+                    .map_err(|e| format!("cannot read the file: {e}"))?;
+                if bytes.len() as u64 > stravasync_files::MAX_FILE_BYTES {
                     return Err(format!("the file is larger than {} MiB", stravasync_files::MAX_FILE_BYTES >> 20));
                 }
-                std::fs::read(&path).map_err(|e| format!("cannot read the file: {e}"))
+                Ok(bytes)
             }
         }
     }
@@ -104,7 +107,9 @@ impl ImportArgs {
             return Err(InputError::new(format!("athlete {athlete} is not connected: nothing imported")).into());
         }
         let now = consumer.now();
-        let import_id = format!("cli-{now}-{}", std::process::id());
+        // Unique across runs, machines and athletes (SQS deduplicates queue-wide).
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let import_id = format!("cli-{athlete}-{now}-{}-{nanos}", std::process::id());
         let messages = Messages::new(&self.path, athlete, &import_id)?;
         let total = messages.total;
 
@@ -272,13 +277,16 @@ fn plan(path: &Path, athlete: i64) -> Result<(Source, Vec<Planned>), CliError> {
     Ok((Source::Zip(Box::new(export)), plan))
 }
 
-/// Activity files under `dir`, as paths relative to `root`.
+/// Activity files under `dir`, as paths relative to `root`. Symbolic links are not
+/// followed (no loops, nothing from outside the folder) and only regular files are taken.
 fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
+        let entry = entry?;
+        let (path, kind) = (entry.path(), entry.file_type()?);
+        if kind.is_dir() {
             collect(root, &path, out)?;
-        } else if let Some(rel) = path.strip_prefix(root).ok().and_then(|p| p.to_str())
+        } else if kind.is_file()
+            && let Some(rel) = path.strip_prefix(root).ok().and_then(|p| p.to_str())
             && Format::of_name(rel).is_some()
         {
             out.push(rel.to_string());

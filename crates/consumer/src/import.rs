@@ -14,6 +14,10 @@ use stravasync_core::streams::StreamSet;
 use stravasync_files::{Dating, FileActivity, Start, local_id, read_file, sport};
 
 use crate::Consumer;
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
+
 use crate::fetch::Stamp;
 use crate::outcome::{Outcome, Step};
 use crate::{BatchReport, ConsumerStore, Record};
@@ -58,22 +62,43 @@ where
         let message: ImportMessage = parse_json_with_path(body.as_bytes())
             .map_err(|e| format!("import message at {}: {}", e.path, e.message))?;
         let file = &message.file;
-        let line = match message.bytes() {
+        let row_id = file.row.as_ref().map(|r| r.activity_id);
+        let imported = match message.bytes() {
             // A body that does not decode is the file's fault: its line says so.
-            Err(reason) => ImportLine::refused(&file.name, file.row.as_ref().map(|r| r.activity_id), reason),
-            Ok(bytes) => self.import_file(file, bytes.as_deref()).await.map_err(|o| format!("{o:?}"))?,
+            Err(reason) => Ok(ImportLine::refused(&file.name, row_id, reason)),
+            // A panic in a parser on a hostile file is that file's refusal, not the batch's.
+            Ok(bytes) => match AssertUnwindSafe(self.import_file(file, bytes.as_deref())).catch_unwind().await {
+                Ok(result) => result,
+                Err(_) => Ok(ImportLine::refused(&file.name, row_id, "the file could not be read (the reader failed)")),
+            },
+        };
+        let line = match imported {
+            Ok(line) => line,
+            // The athlete is gone (disconnected, or deleted meanwhile): nothing is written for them.
+            Err(Outcome::Done) => {
+                return Ok((ImportLine::refused(&file.name, row_id, "the athlete is not connected"), false));
+            }
+            // What the file itself caused is its line; only the store's failures are retried.
+            Err(Outcome::Poison { reason }) => ImportLine::refused(&file.name, row_id, reason),
+            Err(other) => return Err(format!("{other:?}")),
         };
         self.store
             .put_import_line(file.athlete_id, &file.import_id, message.seq, &line, self.now())
             .await
             .map_err(|e| e.to_string())?;
+        // A deletion that raced this line takes it back (docs/design.md §5, lanes).
+        if self.deleted_meanwhile(file.athlete_id).await.map_err(|o| format!("{o:?}"))? {
+            return Ok((line, false));
+        }
         tracing::info!(athlete_id = file.athlete_id, seq = message.seq, outcome = ?line.outcome, "import line");
         Ok((line, message.last))
     }
 
     /// One file of an import (`bytes` is `None` for an export row without a file: a manual
-    /// activity). Its line of the report; an `Err` only for what a retry may mend (the
-    /// store unavailable).
+    /// activity). Its line of the report; `Err(Outcome::Done)` when the athlete is not
+    /// connected (nothing is written for them), `Poison` for what the file itself caused that
+    /// the scoring refused, and otherwise an `Err` only for what a retry may mend (the store
+    /// unavailable).
     #[tracing::instrument(skip_all, fields(athlete_id = job.athlete_id, import_id = %job.import_id))]
     pub async fn import_file(&self, job: &ImportFile, bytes: Option<&[u8]>) -> Step<ImportLine> {
         let athlete = job.athlete_id;
@@ -93,7 +118,8 @@ where
                     ),
                 );
             }
-            Ration::NotConnected => return refuse(row_id, "the athlete is not connected".into()),
+            // Gone: nothing is stored for them, not even a line.
+            Ration::NotConnected => return Err(Outcome::Done),
         }
         let id = match (row_id, bytes) {
             (Some(id), _) => id,
@@ -127,7 +153,12 @@ where
                 let sport = row.and_then(|r| r.activity_type.as_deref()).and_then(sport::strava_type);
                 let name = row.and_then(|r| r.name.as_deref());
                 match FileActivity::new(&recording, id, athlete, name, sport, &dating) {
-                    Ok(a) => (a.summary, a.streams),
+                    // Strava's summary of a stored activity stays (its name, privacy, figures):
+                    // the file brings its streams only.
+                    Ok(a) => match &stored {
+                        Some(ActivityState::Live(s)) if updating.is_some() => (s.summary.clone(), a.streams),
+                        _ => (a.summary, a.streams),
+                    },
                     Err(e) => return refuse(Some(id), e.to_string()),
                 }
             }
@@ -141,6 +172,11 @@ where
         };
         if let Err(e) = summary.local_date() {
             return refuse(Some(id), e.to_string());
+        }
+        // Streams a file made that Strava would never serve (non-finite numbers, times out of
+        // order or range, positions off the globe) are the file's refusal, not poison.
+        if let Err(e) = set.validate() {
+            return refuse(Some(id), format!("the file's samples are not valid: {e}"));
         }
         if row.is_none()
             && let Some(same) = self.same_recording_stored(athlete, &summary).await?
@@ -157,6 +193,21 @@ where
             return Ok(line(job, id, ImportOutcome::Duplicate));
         };
         self.replace_local_copies(&stored).await?;
+        // A loose file's Strava twin that arrived between the check above and this write
+        // (its own check found nothing yet): the local copy goes again.
+        if is_local_id(id)
+            && let Some(twin) = self.same_recording_stored(athlete, &stored.summary).await?
+            && !is_local_id(twin)
+        {
+            let state = ActivityState::Live(Box::new(stored.clone()));
+            self.delete_activity(athlete, id, stored.version, Some(&state)).await?;
+            return Ok(ImportLine {
+                file: job.name.clone(),
+                activity_id: Some(twin),
+                outcome: ImportOutcome::Duplicate,
+                reason: Some("the same recording arrived from Strava".into()),
+            });
+        }
         Ok(line(job, id, if updating.is_some() { ImportOutcome::Updated } else { ImportOutcome::Stored }))
     }
 

@@ -254,14 +254,16 @@ pub fn read_activities_csv(bytes: &[u8]) -> Result<Vec<RowResult>, ArchiveError>
     let distance_m = column(&headers, &["Distance", "Distanz"], 2);
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
-        let line = i as u64 + 2;
         let record = match record {
             Ok(r) => r,
             Err(e) => {
+                let line = e.position().map_or(i as u64 + 2, |p| p.line());
                 rows.push(Err((line, format!("not a CSV row: {e}"))));
                 continue;
             }
         };
+        // The row's own line (a quoted description may span several).
+        let line = record.position().map_or(i as u64 + 2, |p| p.line());
         let field = |c: Option<usize>| c.and_then(|c| record.get(c)).map(str::trim).filter(|v| !v.is_empty());
         let Some(activity_id) = field(Some(id)).and_then(|v| v.parse::<ActivityId>().ok()).filter(|&v| v > 0) else {
             rows.push(Err((line, "Activity ID is not a positive whole number".into())));
@@ -283,12 +285,23 @@ pub fn read_activities_csv(bytes: &[u8]) -> Result<Vec<RowResult>, ArchiveError>
     Ok(rows)
 }
 
-/// `Activity Date` (UTC): `Aug 16, 2013, 6:05:10 PM` as English exports write it, or
-/// `2013-08-16 18:05:10` / ISO 8601.
+/// `Activity Date` (UTC): `Aug 16, 2013, 6:05:10 PM` as English exports write it, the
+/// day-first `16.08.2013, 18:05:10`, or `2013-08-16 18:05:10` / ISO 8601.
 pub fn parse_export_date(value: &str) -> Option<i64> {
+    let value = value.trim();
     if let Some(t) = crate::xml::parse_time(&value.replacen(' ', "T", 1)) {
         return Some(t);
     }
+    if let Some((date, time)) = value.split_once(", ")
+        && let [d, m, y] = date.split('.').collect::<Vec<_>>()[..]
+    {
+        let date = stravasync_core::LocalDate::from_ymd(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)?;
+        let t = crate::xml::parse_time(&format!("{date}T{}", time.trim()))?;
+        return Some(t);
+    }
+    // A no-break space (before AM/PM, say) reads as a space.
+    let value = value.replace(['\u{a0}', '\u{202f}'], " ");
+    let value = value.as_str();
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let parts: Vec<&str> = value.split([' ', ',']).filter(|p| !p.is_empty()).collect();
     let [month, day, year, time, half] = parts[..] else { return None };
@@ -320,6 +333,8 @@ mod tests {
             "2015-08-18T00:30:00Z"
         );
         assert_eq!(parse_export_date("2013-08-16 18:05:10"), Some(t));
+        assert_eq!(parse_export_date("16.08.2013, 18:05:10"), Some(t));
+        assert_eq!(parse_export_date("Aug 16, 2013, 6:05:10\u{202f}PM"), Some(t));
         assert_eq!(parse_export_date("16.08.2013"), None);
     }
 
@@ -351,5 +366,10 @@ mod tests {
         assert_eq!(missing.to_string(), "activities.csv has no column \"Filename\"");
         let bad = read_activities_csv(b"Activity ID,Activity Date,Filename\nabc,x,\n").unwrap();
         assert_eq!(bad[0], Err((2, "Activity ID is not a positive whole number".into())));
+        // A quoted description over three lines: the next row is on line 5.
+        let long =
+            read_activities_csv(b"Activity ID,Activity Date,Filename,Activity Description\n1,x,,\"a\nb\nc\"\nzz,x,,\n")
+                .unwrap();
+        assert_eq!(long[1], Err((5, "Activity ID is not a positive whole number".into())));
     }
 }

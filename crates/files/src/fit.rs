@@ -31,7 +31,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Recording, FileError> {
             }
             MesgNum::Activity => {
                 if let (Some(ts), Some(local)) = (time(m, "timestamp"), time(m, "local_timestamp")) {
-                    activity_offset = Some(local - ts);
+                    activity_offset = Some(local + host_offset_at_fit_epoch() - ts);
                 }
             }
             _ => {}
@@ -78,6 +78,17 @@ fn sample(m: &FitDataRecord) -> Option<Sample> {
         s.latlng = Some([lat * deg, lng * deg]);
     }
     Some(s)
+}
+
+/// fitparser reads a `local_date_time` as the FIT epoch's wall time *in the host's zone*
+/// plus the value, so its instant is off by the host's offset at that epoch; this is that
+/// offset (0 on Lambda, which runs in UTC), to be added back.
+fn host_offset_at_fit_epoch() -> i64 {
+    use chrono::{Local, NaiveDate, Offset, TimeZone};
+    let epoch = NaiveDate::from_ymd_opt(1989, 12, 31).and_then(|d| d.and_hms_opt(0, 0, 0));
+    epoch
+        .and_then(|e| Local.offset_from_local_datetime(&e).single())
+        .map_or(0, |o| i64::from(o.fix().local_minus_utc()))
 }
 
 fn time(m: &FitDataRecord, name: &str) -> Option<i64> {

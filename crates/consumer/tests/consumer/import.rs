@@ -196,12 +196,32 @@ async fn the_import_queue_stores_each_files_line_and_fails_what_is_not_a_message
     let day: stravasync_core::LocalDate = "2015-08-15".parse().unwrap();
     let rows = h.consumer.store.pmc_rows(ATHLETE, day, day).await.unwrap();
     assert!(rows.len() == 1 && rows[0].load > 50.0, "{rows:?}");
+    // A file whose samples are not valid (a NaN elevation) is its own refusal; an athlete who
+    // is not connected gets nothing written, not even a line; neither holds the batch.
+    let gpx = b"<gpx><trk><trkseg><trkpt lat=\"1\" lon=\"2\"><ele>NaN</ele><time>2020-01-01T00:00:00Z</time></trkpt>\
+<trkpt lat=\"1\" lon=\"2.001\"><ele>1</ele><time>2020-01-01T00:00:01Z</time></trkpt></trkseg></trk></gpx>";
+    let mut nan = message(2, Some(encode_body(gpx)));
+    nan.file.name = "nan.gpx".into();
+    nan.file.entry = Some("nan.gpx".into());
+    let mut stranger = message(3, Some(encode_body(&fit)));
+    stranger.file.athlete_id = 404;
+    let records = [
+        record_body("m-n", &serde_json::to_string(&nan).unwrap()),
+        record_body("m-s", &serde_json::to_string(&stranger).unwrap()),
+    ];
+    assert!(h.consumer.handle_import_batch(&records).await.failed.is_empty());
+    let lines = h.consumer.store.import_lines(ATHLETE, "q-1").await.unwrap();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[2].1.outcome, ImportOutcome::Refused);
+    assert!(lines[2].1.reason.as_deref().unwrap().starts_with("the file's samples are not valid"), "{:?}", lines[2]);
+    assert!(h.consumer.store.import_lines(404, "q-1").await.unwrap().is_empty());
+    assert!(!h.consumer.store.athlete_has_items(404).await.unwrap(), "nothing for a stranger");
     // Not an import message: it and the records after it fail, nothing is written for them.
     let good = serde_json::to_string(&message(5, Some(encode_body(&fit)))).unwrap();
     let records = [record_body("m-1", "{\"file\": 3}"), record_body("m-2", &good)];
     let report = h.consumer.handle_import_batch(&records).await;
     assert_eq!(report.failed, ["m-1", "m-2"]);
-    assert_eq!(h.consumer.store.import_lines(ATHLETE, "q-1").await.unwrap().len(), 2);
+    assert_eq!(h.consumer.store.import_lines(ATHLETE, "q-1").await.unwrap().len(), 3);
 }
 
 fn record_body(id: &str, body: &str) -> stravasync_consumer::Record {

@@ -75,10 +75,11 @@ impl ImportMessage {
         format!("import-{}", self.file.athlete_id)
     }
 
-    /// The deduplication id: the import and the file's place in it.
+    /// The deduplication id (SQS's is queue-wide): the athlete, the import and the file's
+    /// place in it.
     pub fn dedup_id(&self) -> String {
-        let id: String = self.file.import_id.chars().filter(char::is_ascii_alphanumeric).take(60).collect();
-        format!("import-{id}-{}", self.seq)
+        let id: String = self.file.import_id.chars().filter(char::is_ascii_alphanumeric).take(80).collect();
+        format!("import-{}-{id}-{}", self.file.athlete_id, self.seq)
     }
 
     /// The file's bytes, as sent.
@@ -94,13 +95,19 @@ pub fn encode_body(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(compressed)
 }
 
-/// A message body's bytes, within [`MAX_BODY_BYTES`].
+/// A message body's bytes, within [`MAX_BODY_BYTES`] and [`MAX_BODY_RATIO`] times its
+/// compressed size (a body is a bomb's only by being made one).
 pub fn decode_body(body: &str) -> Result<Vec<u8>, String> {
     use base64::Engine;
     let compressed =
         base64::engine::general_purpose::STANDARD.decode(body).map_err(|e| format!("body is not base64: {e}"))?;
-    zstd::bulk::decompress(&compressed, MAX_BODY_BYTES).map_err(|e| format!("body is not zstd within 64 MiB: {e}"))
+    let limit = MAX_BODY_BYTES.min(compressed.len().saturating_mul(MAX_BODY_RATIO).max(64 << 10));
+    zstd::bulk::decompress(&compressed, limit)
+        .map_err(|e| format!("body is not zstd within {limit} bytes ({MAX_BODY_RATIO}x its size, 64 MiB at most): {e}"))
 }
+
+/// The most a body may expand: real files compress 2 to 15 times.
+pub const MAX_BODY_RATIO: usize = 100;
 
 /// What became of one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,11 +140,17 @@ impl ImportLine {
 }
 
 /// Whether two activities are one recording: starts within [`SAME_START_S`] and the
-/// same sport group (a loose file and the Strava activity made from the same upload).
+/// same sport group (a loose file and the Strava activity made from the same upload). A
+/// `Workout` matches any group: it is what a file says when it does not say its sport
+/// (GPX without `<type>`, TCX `Other`, FIT `generic`), while Strava's copy names it.
 pub fn same_recording(a: &ActivitySummary, b: &ActivitySummary) -> bool {
     let start = |s: &ActivitySummary| crate::date::parse_timestamp(&s.start_date);
+    let unsaid = |s: &ActivitySummary| s.sport_type.as_deref().or(s.legacy_type.as_deref()) == Some("Workout");
     match (start(a), start(b)) {
-        (Some(x), Some(y)) => (x - y).abs() <= SAME_START_S && SportGroup::of_summary(a) == SportGroup::of_summary(b),
+        (Some(x), Some(y)) => {
+            (x - y).abs() <= SAME_START_S
+                && (unsaid(a) || unsaid(b) || SportGroup::of_summary(a) == SportGroup::of_summary(b))
+        }
         _ => false,
     }
 }
@@ -147,10 +160,52 @@ mod tests {
     use super::*;
 
     #[test]
+    fn one_recording_is_the_same_start_and_group_or_a_file_that_does_not_say() {
+        let s = |start: &str, sport: &str| ActivitySummary {
+            id: 1,
+            athlete_id: None,
+            name: None,
+            sport_type: Some(sport.into()),
+            legacy_type: None,
+            start_date: start.into(),
+            start_date_local: start.into(),
+            timezone: None,
+            distance: None,
+            moving_time: None,
+            elapsed_time: None,
+            total_elevation_gain: None,
+            average_watts: None,
+            weighted_average_watts: None,
+            device_watts: None,
+            average_heartrate: None,
+            max_heartrate: None,
+            average_speed: None,
+            manual: false,
+            private: false,
+            trainer: false,
+            commute: false,
+        };
+        let run = s("2015-08-15T14:45:08Z", "Run");
+        assert!(same_recording(&run, &s("2015-08-15T14:46:08Z", "TrailRun")), "60 s, same group");
+        assert!(!same_recording(&run, &s("2015-08-15T14:46:09Z", "Run")), "61 s");
+        assert!(!same_recording(&run, &s("2015-08-15T14:45:08Z", "Ride")), "another group");
+        assert!(same_recording(&run, &s("2015-08-15T14:45:30Z", "Workout")), "a file that does not say its sport");
+    }
+
+    #[test]
     fn a_body_round_trips_and_a_bad_one_is_named() {
-        let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        // Bytes that compress as little as a file's (a linear congruential sequence).
+        let bytes: Vec<u8> = (0..100_000u64)
+            .scan(7u64, |x, _| {
+                *x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                Some((*x >> 56) as u8)
+            })
+            .collect();
         assert_eq!(decode_body(&encode_body(&bytes)).unwrap(), bytes);
         assert!(decode_body("***").unwrap_err().starts_with("body is not base64"));
         assert!(decode_body("aGVsbG8=").unwrap_err().starts_with("body is not zstd"));
+        // 32 MiB of zeros compress to a few KiB: more than 100 times, refused.
+        let bomb = encode_body(&vec![0u8; 32 << 20]);
+        assert!(decode_body(&bomb).unwrap_err().starts_with("body is not zstd within"), "a bomb");
     }
 }
