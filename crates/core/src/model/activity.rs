@@ -11,7 +11,7 @@ pub use crate::metrics::ScoreSource;
 /// An activity as Strava's `GET /activities/{id}` (DetailedActivity) or the list
 /// endpoint (SummaryActivity) returns it, reduced to what the pipeline uses. Unknown
 /// fields are ignored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ActivitySummary {
     pub id: ActivityId,
     #[serde(default, alias = "athlete", deserialize_with = "athlete_ref")]

@@ -163,27 +163,10 @@ mod tests {
     fn one_recording_is_the_same_start_and_group_or_a_file_that_does_not_say() {
         let s = |start: &str, sport: &str| ActivitySummary {
             id: 1,
-            athlete_id: None,
-            name: None,
             sport_type: Some(sport.into()),
-            legacy_type: None,
             start_date: start.into(),
             start_date_local: start.into(),
-            timezone: None,
-            distance: None,
-            moving_time: None,
-            elapsed_time: None,
-            total_elevation_gain: None,
-            average_watts: None,
-            weighted_average_watts: None,
-            device_watts: None,
-            average_heartrate: None,
-            max_heartrate: None,
-            average_speed: None,
-            manual: false,
-            private: false,
-            trainer: false,
-            commute: false,
+            ..ActivitySummary::default()
         };
         let run = s("2015-08-15T14:45:08Z", "Run");
         assert!(same_recording(&run, &s("2015-08-15T14:46:08Z", "TrailRun")), "60 s, same group");
