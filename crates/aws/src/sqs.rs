@@ -46,11 +46,14 @@ pub fn tag_receipt_handle(lane: Lane, raw: &str) -> String {
 /// The lane of a record from its event source ARN (`arn:aws:sqs:…:<queue name>`), given
 /// the background queue's URL (`https://…/<queue name>`).
 pub fn lane_of_source(event_source_arn: Option<&str>, background_url: Option<&str>) -> Lane {
-    let name = background_url.and_then(|u| u.rsplit('/').next()).filter(|n| !n.is_empty());
-    match (event_source_arn, name) {
-        (Some(arn), Some(name)) if arn.rsplit(':').next() == Some(name) => Lane::Background,
-        _ => Lane::Events,
-    }
+    if is_from_queue(event_source_arn, background_url) { Lane::Background } else { Lane::Events }
+}
+
+/// Whether a record's event source ARN (`arn:aws:sqs:…:<queue name>`) is the queue at
+/// `queue_url` (`https://…/<queue name>`).
+pub fn is_from_queue(event_source_arn: Option<&str>, queue_url: Option<&str>) -> bool {
+    let name = queue_url.and_then(|u| u.rsplit('/').next()).filter(|n| !n.is_empty());
+    matches!((event_source_arn, name), (Some(arn), Some(name)) if arn.rsplit(':').next() == Some(name))
 }
 
 /// A received message with what the event source mapping passes to a Lambda.

@@ -86,13 +86,12 @@ where
     /// One invocation of the SQS event source: the batch, and the failures to report.
     pub async fn handle_sqs_event(&self, event: SqsEvent) -> SqsBatchResponse {
         let background = self.queue.background_url();
-        let import_queue =
-            self.import_queue_url.as_deref().and_then(|u| u.rsplit('/').next()).filter(|n| !n.is_empty());
         // The import queue's records (one event source mapping delivers one queue's records).
-        let (imports, lanes): (Vec<SqsMessage>, Vec<SqsMessage>) = event.records.into_iter().partition(|m| {
-            import_queue
-                .is_some_and(|name| m.event_source_arn.as_deref().and_then(|a| a.rsplit(':').next()) == Some(name))
-        });
+        let imports_url = self.import_queue_url.as_deref();
+        let (imports, lanes): (Vec<SqsMessage>, Vec<SqsMessage>) = event
+            .records
+            .into_iter()
+            .partition(|m| stravasync_aws::sqs::is_from_queue(m.event_source_arn.as_deref(), imports_url));
         let mut response = SqsBatchResponse::default();
         if !imports.is_empty() {
             let records: Vec<Record> = imports.into_iter().map(record_from_sqs).collect();

@@ -235,3 +235,48 @@ fn record_body(id: &str, body: &str) -> stravasync_consumer::Record {
         sent_at: None,
     }
 }
+
+/// The Lambda's handler on a mixed batch as one invocation could carry it: an import record
+/// (told by its source, the import queue) goes to the import handler, a lane's record to the
+/// events' rules; neither is failed.
+#[tokio::test]
+async fn the_handler_routes_import_records_by_their_source_queue() {
+    use aws_lambda_events::event::sqs::SqsEvent;
+    use stravasync_core::model::{ImportMessage, encode_body};
+    use stravasync_core::ports::ImportStore;
+    let h = harness("import-route", "read,activity:read_all").await;
+    let consumer = stravasync_consumer::Consumer::new(
+        stravasync_consumer::testing::local_policy(),
+        strava_client(&h.fake),
+        h.stack.store(),
+        h.stack.token_vault(),
+        queue_of(&h.stack),
+    )
+    .with_import_queue(Some(h.stack.urls.import_queue_url.clone()));
+    let fit = std::fs::read(stravasync_fixtures::fit_dir().join("run_fenix2.fit")).unwrap();
+    let file = ImportFile {
+        athlete_id: ATHLETE,
+        import_id: "route".into(),
+        name: "run.fit".into(),
+        entry: Some("run.fit".into()),
+        row: None,
+    };
+    let import = ImportMessage { file, seq: 0, total: 1, last: true, body: Some(encode_body(&fit)) };
+    let event = stravasync_consumer::testing::record(&event_job("activity", EDGE810, "create", json!({}), T), "e-1", 1);
+    let arn = |url: &str| format!("arn:aws:sqs:us-east-1:123456789012:{}", url.rsplit('/').next().unwrap());
+    let record = |id: &str, body: String, group: &str, arn: String| {
+        json!({"messageId": id, "receiptHandle": format!("r-{id}"), "body": body,
+               "attributes": {"ApproximateReceiveCount": "1", "MessageGroupId": group, "MessageDeduplicationId": id},
+               "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1"})
+    };
+    let batch: SqsEvent = serde_json::from_value(json!({"Records": [
+        record("i-1", serde_json::to_string(&import).unwrap(), &import.group_id(), arn(&h.stack.urls.import_queue_url)),
+        record("e-1", event.body, event.group_id.as_deref().unwrap(), arn(&h.stack.urls.queue_url)),
+    ]}))
+    .unwrap();
+    let response = consumer.handle_sqs_event(batch).await;
+    assert!(response.batch_item_failures.is_empty(), "{:?}", response.batch_item_failures);
+    let lines = consumer.store.import_lines(ATHLETE, "route").await.unwrap();
+    assert_eq!((lines.len(), lines[0].1.outcome), (1, ImportOutcome::Stored), "{lines:?}");
+    live(&h, EDGE810).await;
+}
