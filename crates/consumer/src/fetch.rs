@@ -194,7 +194,7 @@ where
             },
         };
         if let Some(stored) = self.store_scored(athlete, id, stamp, summary, set, pending).await? {
-            self.replace_local_copies(&stored).await?;
+            self.keep_one_copy(&stored).await?;
         }
         Ok(())
     }
@@ -269,25 +269,33 @@ where
         Ok(None)
     }
 
-    /// An activity with a Strava id was stored: a loose file's copy of the same recording
-    /// (the same start within a minute, the same sport group) goes, so the chart never counts
-    /// it twice. One query of the three days around it.
-    pub(crate) async fn replace_local_copies(&self, stored: &StoredActivity) -> Step<()> {
-        if is_local_id(stored.activity_id) {
-            return Ok(());
-        }
+    /// After a write, one copy of the recording stays (the same start within a minute, the
+    /// same sport group; one query of the three days around it), so the chart never counts
+    /// it twice: a Strava id takes the place of loose files' copies; a loose file with a
+    /// Strava twin goes itself, and that twin is returned.
+    pub(crate) async fn keep_one_copy(&self, stored: &StoredActivity) -> Step<Option<ActivityId>> {
         let (athlete, day) = (stored.athlete_id, stored.local_date);
+        let local = is_local_id(stored.activity_id);
         for other in self.store.activities_between(athlete, day.add_days(-1), day.add_days(1)).await? {
-            if is_local_id(other.activity_id) && same_recording(&other.summary, &stored.summary) {
-                let state = ActivityState::Live(Box::new(other.clone()));
-                self.delete_activity(athlete, other.activity_id, other.version, Some(&state)).await?;
-                tracing::info!(
-                    replaced = other.activity_id,
-                    outcome = "local_copy_replaced",
-                    "a loose file's copy replaced"
-                );
+            if other.activity_id == stored.activity_id || !same_recording(&other.summary, &stored.summary) {
+                continue;
+            }
+            let (gone, twin) = match (local, is_local_id(other.activity_id)) {
+                (false, true) => (&other, None),
+                (true, false) => (stored, Some(other.activity_id)),
+                _ => continue,
+            };
+            let state = ActivityState::Live(Box::new(gone.clone()));
+            self.delete_activity(athlete, gone.activity_id, gone.version, Some(&state)).await?;
+            tracing::info!(
+                replaced = gone.activity_id,
+                outcome = "local_copy_replaced",
+                "a loose file's copy replaced"
+            );
+            if twin.is_some() {
+                return Ok(twin);
             }
         }
-        Ok(())
+        Ok(None)
     }
 }

@@ -1,28 +1,25 @@
 //! The athlete's own files (docs/design.md §4b): one file of an import, converted, scored
 //! and stored under its Strava id (an export row's) or a local id (a loose file's), at the
-//! lowest version, without a Strava request. The CLI's import runs it; the deployed import
-//! queue's consumer will run the same.
+//! lowest version, without a Strava request: the import queue's records, in the Lambda and
+//! in `stravasync import` alike.
 
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
 use stravasync_core::date::format_utc;
+use stravasync_core::json::parse_json_with_path;
 use stravasync_core::model::{
-    ActivityId, ActivityState, ActivitySummary, AthleteId, IMPORT_VERSION, ImportFile, ImportLine, ImportOutcome,
-    ImportRow, is_local_id, same_recording,
+    ActivityId, ActivityState, ActivitySummary, AthleteId, IMPORT_VERSION, ImportFile, ImportLine, ImportMessage,
+    ImportOutcome, ImportRow, is_local_id, same_recording,
 };
 use stravasync_core::ports::{EventQueue, Ration, TokenVault};
 use stravasync_core::ration::{IMPORT_FILES_DAILY, IMPORT_KIB_DAILY, import_kib};
 use stravasync_core::streams::StreamSet;
 use stravasync_files::{Dating, FileActivity, Start, local_id, read_file, sport};
 
-use crate::Consumer;
-use std::panic::AssertUnwindSafe;
-
-use futures_util::FutureExt;
-
 use crate::fetch::Stamp;
 use crate::outcome::{Outcome, Step};
-use crate::{BatchReport, ConsumerStore, Record};
-use stravasync_core::json::parse_json_with_path;
-use stravasync_core::model::ImportMessage;
+use crate::{BatchReport, Consumer, ConsumerStore, Record};
 
 impl<S, V, Q> Consumer<S, V, Q>
 where
@@ -127,15 +124,16 @@ where
             (None, None) => return refuse(None, "no file and no activities.csv row".into()),
         };
         let stored = self.store.get_activity(athlete, id).await?;
+        // What the file updates: an activity from Strava stored without streams (waiting for
+        // them), when the file has them.
         let updating = match &stored {
             Some(ActivityState::Deleted(_)) => {
                 return refuse(Some(id), "deleted on Strava: an import does not bring it back".into());
             }
-            // Stored without streams (from Strava, waiting; or a manual row) and the file has them.
             Some(ActivityState::Live(a)) if bytes.is_some() && a.streams_ref().is_none() && !a.summary.manual => {
-                Some(Stamp::of(a))
+                Some(a.as_ref())
             }
-            Some(ActivityState::Live(_)) => return Ok(line(job, id, ImportOutcome::Duplicate)),
+            Some(ActivityState::Live(_)) => return Ok(line(job, id, ImportOutcome::Duplicate, None)),
             None => None,
         };
         let (summary, set) = match bytes {
@@ -155,10 +153,7 @@ where
                 match FileActivity::new(&recording, id, athlete, name, sport, &dating) {
                     // Strava's summary of a stored activity stays (its name, privacy, figures):
                     // the file brings its streams only.
-                    Ok(a) => match &stored {
-                        Some(ActivityState::Live(s)) if updating.is_some() => (s.summary.clone(), a.streams),
-                        _ => (a.summary, a.streams),
-                    },
+                    Ok(a) => (updating.map_or(a.summary, |s| s.summary.clone()), a.streams),
                     Err(e) => return refuse(Some(id), e.to_string()),
                 }
             }
@@ -181,34 +176,19 @@ where
         if row.is_none()
             && let Some(same) = self.same_recording_stored(athlete, &summary).await?
         {
-            return Ok(ImportLine {
-                file: job.name.clone(),
-                activity_id: Some(same),
-                outcome: ImportOutcome::Duplicate,
-                reason: Some("the same recording is stored already".into()),
-            });
+            return Ok(line(job, same, ImportOutcome::Duplicate, Some("the same recording is stored already")));
         }
-        let stamp = updating.unwrap_or(Stamp::from(IMPORT_VERSION));
+        let stamp = updating.map_or(Stamp::from(IMPORT_VERSION), Stamp::of);
         let Some(stored) = self.store_scored(athlete, id, stamp, summary, set, false).await? else {
-            return Ok(line(job, id, ImportOutcome::Duplicate));
+            return Ok(line(job, id, ImportOutcome::Duplicate, None));
         };
-        self.replace_local_copies(&stored).await?;
-        // A loose file's Strava twin that arrived between the check above and this write
-        // (its own check found nothing yet): the local copy goes again.
-        if is_local_id(id)
-            && let Some(twin) = self.same_recording_stored(athlete, &stored.summary).await?
-            && !is_local_id(twin)
-        {
-            let state = ActivityState::Live(Box::new(stored.clone()));
-            self.delete_activity(athlete, id, stored.version, Some(&state)).await?;
-            return Ok(ImportLine {
-                file: job.name.clone(),
-                activity_id: Some(twin),
-                outcome: ImportOutcome::Duplicate,
-                reason: Some("the same recording arrived from Strava".into()),
-            });
+        // One copy of the recording: a Strava id takes its loose twins' place; a loose file
+        // whose Strava twin arrived after the check above goes again.
+        if let Some(twin) = self.keep_one_copy(&stored).await? {
+            return Ok(line(job, twin, ImportOutcome::Duplicate, Some("the same recording arrived from Strava")));
         }
-        Ok(line(job, id, if updating.is_some() { ImportOutcome::Updated } else { ImportOutcome::Stored }))
+        let outcome = if updating.is_some() { ImportOutcome::Updated } else { ImportOutcome::Stored };
+        Ok(line(job, id, outcome, None))
     }
 
     /// The athlete's offset from UTC: that of their newest activity from Strava, which
@@ -229,8 +209,8 @@ where
     }
 }
 
-fn line(job: &ImportFile, id: ActivityId, outcome: ImportOutcome) -> ImportLine {
-    ImportLine { file: job.name.clone(), activity_id: Some(id), outcome, reason: None }
+fn line(job: &ImportFile, id: ActivityId, outcome: ImportOutcome, reason: Option<&str>) -> ImportLine {
+    ImportLine { file: job.name.clone(), activity_id: Some(id), outcome, reason: reason.map(str::to_string) }
 }
 
 /// An export row without a file: Strava's summary of a manual activity, dated by the row
