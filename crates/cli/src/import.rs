@@ -50,15 +50,11 @@ impl Source {
         match self {
             Source::Zip(export) => export.read(entry),
             Source::Disk(dir) => {
-                use std::io::Read;
-                let mut bytes = Vec::new();
+                let limit = stravasync_files::MAX_FILE_BYTES;
                 std::fs::File::open(dir.join(entry))
-                    .and_then(|f| f.take(stravasync_files::MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
-                    .map_err(|e| format!("cannot read the file: {e}"))?;
-                if bytes.len() as u64 > stravasync_files::MAX_FILE_BYTES {
-                    return Err(format!("the file is larger than {} MiB", stravasync_files::MAX_FILE_BYTES >> 20));
-                }
-                Ok(bytes)
+                    .and_then(|f| stravasync_files::read_at_most(f, limit))
+                    .map_err(|e| format!("cannot read the file: {e}"))?
+                    .ok_or_else(|| format!("the file is larger than {} MiB", limit >> 20))
             }
         }
     }
@@ -303,7 +299,7 @@ pub fn render(report: &ImportReport) -> String {
     );
     for l in &report.files {
         let id = l.activity_id.map(|i| i.to_string()).unwrap_or_else(|| "-".into());
-        let outcome = format!("{:?}", l.outcome).to_lowercase();
+        let outcome = l.outcome.name();
         out.push_str(&format!("  {outcome:<9} {id:>17}  {}", l.file));
         if let Some(r) = &l.reason {
             out.push_str(&format!(": {r}"));

@@ -13,7 +13,7 @@ use std::io::{Read, Seek};
 
 use stravasync_core::model::{ActivityId, AthleteId};
 
-use crate::{Format, MAX_FILE_BYTES, MAX_RATIO};
+use crate::{Format, MAX_FILE_BYTES, MAX_RATIO, read_at_most};
 
 /// At most this many entries in one archive (a real one with 3,000 activities has about
 /// 3,100).
@@ -153,15 +153,15 @@ impl<R: Read + Seek> Export<R> {
         let mut file = self.zip.by_name(name).map_err(|e| format!("the archive entry cannot be read: {e}"))?;
         let compressed = file.compressed_size().max(1);
         let limit = MAX_FILE_BYTES.min(compressed.saturating_mul(MAX_RATIO).max(64 << 10));
-        let mut out = Vec::new();
-        (&mut file).take(limit + 1).read_to_end(&mut out).map_err(|e| format!("the archive entry is damaged: {e}"))?;
-        if out.len() as u64 > limit {
-            return Err(if limit < MAX_FILE_BYTES {
-                format!("the entry expands more than {MAX_RATIO} times: refused as a possible zip bomb")
-            } else {
-                format!("the entry is larger than {} MiB", MAX_FILE_BYTES >> 20)
-            });
-        }
+        let out = read_at_most(&mut file, limit)
+            .map_err(|e| format!("the archive entry is damaged: {e}"))?
+            .ok_or_else(|| {
+                if limit < MAX_FILE_BYTES {
+                    format!("the entry expands more than {MAX_RATIO} times: refused as a possible zip bomb")
+                } else {
+                    format!("the entry is larger than {} MiB", MAX_FILE_BYTES >> 20)
+                }
+            })?;
         self.read_so_far += out.len() as u64;
         if self.read_so_far > MAX_ARCHIVE_BYTES {
             return Err(ArchiveError::TooLarge.to_string());
@@ -175,11 +175,9 @@ impl<R: Read + Seek> Export<R> {
             return Ok(None);
         }
         let file = self.zip.by_name(name).map_err(|e| ArchiveError::Csv(format!("{name}: {e}")))?;
-        let mut out = Vec::new();
-        file.take(MAX_CSV_BYTES + 1).read_to_end(&mut out).map_err(|e| ArchiveError::Csv(format!("{name}: {e}")))?;
-        if out.len() as u64 > MAX_CSV_BYTES {
-            return Err(ArchiveError::Csv(format!("{name} is larger than {} MiB", MAX_CSV_BYTES >> 20)));
-        }
+        let out = read_at_most(file, MAX_CSV_BYTES)
+            .map_err(|e| ArchiveError::Csv(format!("{name}: {e}")))?
+            .ok_or_else(|| ArchiveError::Csv(format!("{name} is larger than {} MiB", MAX_CSV_BYTES >> 20)))?;
         Ok(Some(out))
     }
 }

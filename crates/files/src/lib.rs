@@ -133,15 +133,17 @@ pub fn read_file(name: &str, bytes: &[u8]) -> Result<Recording, FileError> {
 /// Decompresses within [`MAX_FILE_BYTES`] and [`MAX_RATIO`].
 pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, FileError> {
     let limit = MAX_FILE_BYTES.min((bytes.len() as u64).saturating_mul(MAX_RATIO));
+    read_at_most(flate2::read::MultiGzDecoder::new(bytes), limit)
+        .map_err(|e| FileError::Gzip(e.to_string()))?
+        .ok_or(if limit < MAX_FILE_BYTES { FileError::Ratio } else { FileError::TooLarge })
+}
+
+/// All of `reader` if it holds at most `limit` bytes, `None` if it holds more (reading no
+/// further than one byte past the limit).
+pub fn read_at_most(reader: impl Read, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
     let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(bytes)
-        .take(limit + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| FileError::Gzip(e.to_string()))?;
-    if out.len() as u64 > limit {
-        return Err(if limit < MAX_FILE_BYTES { FileError::Ratio } else { FileError::TooLarge });
-    }
-    Ok(out)
+    reader.take(limit.saturating_add(1)).read_to_end(&mut out)?;
+    Ok((out.len() as u64 <= limit).then_some(out))
 }
 
 /// A recording as Strava would serve it: the summary (dated) and the streams.

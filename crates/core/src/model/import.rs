@@ -123,6 +123,18 @@ pub enum ImportOutcome {
     Refused,
 }
 
+impl ImportOutcome {
+    /// Its name, as the report's JSON writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImportOutcome::Stored => "stored",
+            ImportOutcome::Updated => "updated",
+            ImportOutcome::Duplicate => "duplicate",
+            ImportOutcome::Refused => "refused",
+        }
+    }
+}
+
 /// One line of an import's report: the same shape on the CLI and the API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImportLine {
@@ -173,6 +185,13 @@ mod tests {
         assert!(!same_recording(&run, &s("2015-08-15T14:46:09Z", "Run")), "61 s");
         assert!(!same_recording(&run, &s("2015-08-15T14:45:08Z", "Ride")), "another group");
         assert!(same_recording(&run, &s("2015-08-15T14:45:30Z", "Workout")), "a file that does not say its sport");
+    }
+
+    #[test]
+    fn an_outcome_is_named_as_its_json() {
+        for o in [ImportOutcome::Stored, ImportOutcome::Updated, ImportOutcome::Duplicate, ImportOutcome::Refused] {
+            assert_eq!(serde_json::to_value(o).unwrap(), o.name());
+        }
     }
 
     #[test]
