@@ -46,12 +46,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Recording, FileError> {
         // An offset beyond any time zone's is a device's wrong clock, not a place.
         Start::Utc { unix: first, utc_offset_s: activity_offset.filter(|o| o.abs() <= 14 * 3600) }
     };
-    let sport = match sports.split_first() {
-        None => Sport::WORKOUT,
-        Some((one, rest)) if rest.iter().all(|s| s == one) => *one,
-        Some(_) => Sport::WORKOUT,
-    };
-    Ok(Recording { samples, sport, start, name: None })
+    Ok(Recording { samples, sport: Sport::of_parts(&sports), start, name: None })
 }
 
 fn sample(m: &FitDataRecord) -> Option<Sample> {

@@ -192,16 +192,12 @@ impl FileActivity {
             athlete_id: Some(athlete),
             name: name.map(str::to_string).or_else(|| recording.name.clone()),
             sport_type: Some(sport.to_string()),
-            legacy_type: None,
             start_date: format_utc(start),
             start_date_local: format_utc(start + offset),
-            timezone: None,
             distance: f.distance,
             moving_time: Some(f.moving_time),
             elapsed_time: Some(f.elapsed_time),
-            total_elevation_gain: None,
             average_watts: f.average_watts,
-            weighted_average_watts: None,
             device_watts: streams.get(NumericKey::Watts).map(|_| true),
             average_heartrate: f.average_heartrate,
             max_heartrate: f.max_heartrate,
@@ -209,10 +205,8 @@ impl FileActivity {
                 (Some(d), t) if t > 0 => Some(d / t as f64),
                 _ => None,
             },
-            manual: false,
-            private: false,
             trainer: recording.sport.trainer,
-            commute: false,
+            ..ActivitySummary::default()
         };
         Ok(FileActivity { summary, streams })
     }

@@ -28,6 +28,15 @@ pub struct Sport {
 impl Sport {
     pub const WORKOUT: Sport = Sport { sport_type: "Workout", trainer: false };
 
+    /// One file's sport from its parts' (FIT sessions, GPX tracks, TCX activities): theirs
+    /// when they agree, else (or without any) a `Workout`.
+    pub fn of_parts(parts: &[Sport]) -> Sport {
+        match parts.split_first() {
+            Some((one, rest)) if rest.iter().all(|s| s == one) => *one,
+            _ => Sport::WORKOUT,
+        }
+    }
+
     const fn of(sport_type: &'static str) -> Sport {
         Sport { sport_type, trainer: false }
     }

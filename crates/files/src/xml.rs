@@ -78,7 +78,7 @@ pub(crate) fn gpx(text: &str) -> Result<Recording, FileError> {
     distance_from_positions(&mut samples);
     let sports: Vec<Sport> = doc.trk.iter().map(|t| t.kind.as_deref().map_or(Sport::WORKOUT, sport::gpx)).collect();
     let name = doc.trk.iter().find_map(|t| t.name.clone());
-    finish(samples, one_sport(&sports), name)
+    finish(samples, Sport::of_parts(&sports), name)
 }
 
 #[derive(Deserialize)]
@@ -174,14 +174,7 @@ pub(crate) fn tcx(text: &str) -> Result<Recording, FileError> {
         });
     }
     let sports: Vec<Sport> = activities.iter().map(|a| sport::tcx(a.sport.as_deref().unwrap_or("Other"))).collect();
-    finish(samples, one_sport(&sports), None)
-}
-
-fn one_sport(sports: &[Sport]) -> Sport {
-    match sports.split_first() {
-        Some((one, rest)) if rest.iter().all(|s| s == one) => *one,
-        _ => Sport::WORKOUT,
-    }
+    finish(samples, Sport::of_parts(&sports), None)
 }
 
 fn finish(samples: Vec<Sample>, sport: Sport, name: Option<String>) -> Result<Recording, FileError> {
